@@ -1,0 +1,72 @@
+/** Building blocks of the wire format: base64url bytes, identifiers, and the error body. */
+import { z } from 'zod';
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/** Bytes on the wire: unpadded base64url. `max` is in bytes. */
+export function bytes(options: { min?: number; max?: number; exact?: number } = {}) {
+  const { min = 0, max = 1 << 20, exact } = options;
+  return z
+    .string()
+    .max(Math.ceil(((exact ?? max) * 4) / 3) + 2, { message: 'too long' })
+    .regex(BASE64URL, { message: 'must be unpadded base64url' })
+    .refine(
+      (s) => {
+        const n = Math.floor((s.length * 3) / 4);
+        return s.length % 4 !== 1 && (exact !== undefined ? n === exact : n >= min && n <= max);
+      },
+      { message: exact !== undefined ? `must encode exactly ${exact} bytes` : `must encode ${min}–${max} bytes` },
+    );
+}
+
+export const ed25519PublicKey = bytes({ exact: 32 });
+export const ed25519Signature = bytes({ exact: 64 });
+export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be 64 lowercase hex digits' });
+
+export const username = z
+  .string()
+  .min(3)
+  .max(32)
+  .regex(/^[a-z0-9][a-z0-9_.-]*$/, { message: 'lowercase letters, digits, _ . - only' });
+
+/** A device id is derived from its signature key (see deviceIdFor), so it cannot be chosen freely. */
+export const deviceId = z.string().regex(/^[A-Za-z0-9_-]{22}$/, { message: 'must be a 22-character device id' });
+
+/** MLS group ids are chosen by the creating client: 16–64 random bytes. */
+export const groupId = bytes({ min: 16, max: 64 });
+
+/** Idempotency key chosen by the sender: resending the same id never creates a second message. */
+export const clientMessageId = z.string().min(8).max(64).regex(/^[A-Za-z0-9_-]+$/);
+
+export const errorBody = z.object({
+  code: z.string(),
+  message: z.string(),
+  details: z.unknown().optional(),
+});
+export type ErrorBody = z.infer<typeof errorBody>;
+
+/** Stable machine-readable codes; the human sentence travels beside them. */
+export const ErrorCode = {
+  badRequest: 'bad_request',
+  invalidJson: 'invalid_json',
+  validation: 'validation_failed',
+  payloadTooLarge: 'payload_too_large',
+  unauthenticated: 'unauthenticated',
+  tokenExpired: 'token_expired',
+  forbidden: 'forbidden',
+  notFound: 'not_found',
+  usernameTaken: 'username_taken',
+  badSignature: 'bad_signature',
+  challengeInvalid: 'challenge_invalid',
+  deviceRevoked: 'device_revoked',
+  staleEpoch: 'stale_epoch',
+  notMember: 'not_member',
+  groupExists: 'group_exists',
+  hashMismatch: 'hash_mismatch',
+  noKeyPackage: 'no_key_package',
+  rateLimited: 'rate_limited',
+  conflict: 'conflict',
+  reportRejected: 'report_rejected',
+  internal: 'internal_error',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

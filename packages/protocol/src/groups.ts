@@ -1,0 +1,49 @@
+/**
+ * Groups: the server is the MLS Delivery Service. It cannot read MLS messages; the sender states the
+ * routing (which devices a commit adds and removes) in a header, and members check it against the
+ * commit itself. Commits are totally ordered per group: one per epoch, first come first served.
+ */
+import { z } from 'zod';
+import { bytes, clientMessageId, deviceId, groupId } from './common.ts';
+
+export const mlsMessage = bytes({ min: 1, max: 1024 * 1024 });
+
+export const createGroupRequest = z.object({ groupId });
+export const groupResponse = z.object({
+  groupId,
+  epoch: z.number().int().nonnegative(),
+  members: z.array(deviceId),
+});
+export type GroupResponse = z.infer<typeof groupResponse>;
+
+export const commitRequest = z.object({
+  clientMessageId,
+  /** The epoch this commit was made in; accepted only if it is the group's current epoch. */
+  epoch: z.number().int().nonnegative(),
+  commit: mlsMessage,
+  adds: z.array(deviceId).max(2000).default([]),
+  removes: z.array(deviceId).max(2000).default([]),
+  /** MLS Welcome for the added devices (required when adds is not empty). */
+  welcome: mlsMessage.optional(),
+  /** Ratchet tree for the Welcome (when not sent in an extension). */
+  ratchetTree: mlsMessage.optional(),
+});
+export type CommitRequest = z.infer<typeof commitRequest>;
+export const commitResponse = z.object({ epoch: z.number().int(), seq: z.number().int(), serverTime: z.number().int() });
+
+export const frankingCommitment = bytes({ exact: 32 });
+
+export const sendMessageRequest = z.object({
+  clientMessageId,
+  epoch: z.number().int().nonnegative(),
+  ciphertext: mlsMessage,
+  /** Message franking: the sender's commitment to the plaintext (HMAC under a fresh franking key). */
+  frankingCommitment: frankingCommitment.optional(),
+});
+export type SendMessageRequest = z.infer<typeof sendMessageRequest>;
+export const sendMessageResponse = z.object({
+  seq: z.number().int(),
+  serverTime: z.number().int(),
+  frankingTag: bytes({ exact: 32 }).optional(),
+});
+export type SendMessageResponse = z.infer<typeof sendMessageResponse>;

@@ -1,0 +1,30 @@
+/**
+ * The exact bytes each signature in the protocol covers. Every context starts with a distinct label so a
+ * signature made for one purpose can never be replayed as another.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { lengthPrefixed, toBase64Url } from './encoding.ts';
+
+export const DEVICE_CERTIFICATE_LABEL = 'doublelock/device-certificate/v1';
+export const AUTH_LABEL = 'doublelock/auth/v1';
+export const DEVICE_REVOCATION_LABEL = 'doublelock/device-revocation/v1';
+
+/** Device ids are derived from the device's signature key: 22 base64url chars (132 bits) of SHA-256. */
+export function deviceIdFor(signatureKey: Uint8Array): string {
+  return toBase64Url(sha256(signatureKey)).slice(0, 22);
+}
+
+/** Signed by the account identity key: "this signature key is a device of this account". */
+export function deviceCertificateBytes(cert: { username: string; signatureKey: Uint8Array; name: string; createdAt: number }): Uint8Array {
+  return lengthPrefixed(DEVICE_CERTIFICATE_LABEL, cert.username, cert.signatureKey, cert.name, String(cert.createdAt));
+}
+
+/** Signed by the account identity key: "revoke this device". */
+export function deviceRevocationBytes(r: { username: string; deviceId: string; revokedAt: number }): Uint8Array {
+  return lengthPrefixed(DEVICE_REVOCATION_LABEL, r.username, r.deviceId, String(r.revokedAt));
+}
+
+/** Signed by the device key to answer a server challenge. The origin binds it to one server. */
+export function authResponseBytes(a: { challenge: Uint8Array; username: string; deviceId: string; origin: string }): Uint8Array {
+  return lengthPrefixed(AUTH_LABEL, a.challenge, a.username, a.deviceId, a.origin);
+}
