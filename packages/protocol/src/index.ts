@@ -7,3 +7,4 @@ export * from './groups.ts';
 export * from './delivery.ts';
 export * from './reports.ts';
 export * from './blobs.ts';
+export * from './escrow.ts';

@@ -1,0 +1,22 @@
+/**
+ * `doublelock`: one command-line entry for every process and tool. Each command family lives in
+ * src/commands/<name>.ts and exports register(program).
+ */
+import { Command, CommanderError } from 'commander';
+import { register as registerServe } from './commands/serve.ts';
+
+const program = new Command()
+  .name('doublelock')
+  .description('Doublelock: private messaging, accountable lawful access, and trust & safety')
+  .showHelpAfterError()
+  .exitOverride();
+
+for (const register of [registerServe]) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  console.error(`doublelock: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
