@@ -1,0 +1,333 @@
+/**
+ * The MLS Delivery Service's state: groups (membership by device, current epoch, a total order of
+ * handshake and application messages), and per-device mailboxes with acknowledgement.
+ *
+ * Every accepted message is written with its whole fan-out in one transaction, so an acknowledged send
+ * is in every recipient's mailbox or nowhere. The group row is updated first in each transaction: that
+ * row lock (PostgreSQL) or the single writer (SQLite) orders a group's messages, and a commit is accepted
+ * for an epoch only once.
+ */
+import { DomainError, ErrorCode } from '@doublelock/protocol';
+import type { Db, SqlRunner } from './db.ts';
+import { asBytes, optionalBytes, placeholders } from './sql.ts';
+
+export type MessageKind = 'application' | 'commit' | 'welcome';
+
+export interface Sender {
+  username: string;
+  deviceId: string;
+}
+
+export interface StoredMessage {
+  /** Mailbox id (per recipient), used to acknowledge. */
+  id: number;
+  kind: MessageKind;
+  groupId: string;
+  seq: number;
+  epoch: number;
+  sender: Sender;
+  clientMessageId: string;
+  payload: Uint8Array;
+  ratchetTree?: Uint8Array;
+  serverTime: number;
+  franking?: { commitment: Uint8Array; tag: Uint8Array };
+}
+
+export interface Accepted {
+  seq: number;
+  epoch: number;
+  serverTime: number;
+  frankingTag?: Uint8Array;
+  /** Devices that got new mail (for push); empty when this was a resend of an earlier message. */
+  recipients: string[];
+  duplicate: boolean;
+}
+
+export interface SendInput {
+  groupId: string;
+  sender: Sender;
+  clientMessageId: string;
+  epoch: number;
+  ciphertext: Uint8Array;
+  frankingCommitment?: Uint8Array;
+  /** Computes the server's franking tag once the server time is fixed. */
+  frankingTag?: (serverTime: number) => Uint8Array;
+  now: number;
+  expiresAt: number;
+}
+
+export interface CommitInput {
+  groupId: string;
+  sender: Sender;
+  clientMessageId: string;
+  epoch: number;
+  commit: Uint8Array;
+  adds: string[];
+  removes: string[];
+  welcome?: Uint8Array;
+  ratchetTree?: Uint8Array;
+  now: number;
+  expiresAt: number;
+}
+
+type MailRow = {
+  id: number;
+  kind: MessageKind;
+  group_id: string;
+  seq: number;
+  epoch: number;
+  sender_username: string;
+  sender_device: string;
+  client_message_id: string;
+  payload: Uint8Array;
+  ratchet_tree: Uint8Array | null;
+  server_time: number;
+  franking_commitment: Uint8Array | null;
+  franking_tag: Uint8Array | null;
+};
+
+const toStored = (row: MailRow): StoredMessage => {
+  const commitment = optionalBytes(row.franking_commitment);
+  const tag = optionalBytes(row.franking_tag);
+  const ratchetTree = optionalBytes(row.ratchet_tree);
+  return {
+    id: Number(row.id),
+    kind: row.kind,
+    groupId: row.group_id,
+    seq: Number(row.seq),
+    epoch: Number(row.epoch),
+    sender: { username: row.sender_username, deviceId: row.sender_device },
+    clientMessageId: row.client_message_id,
+    payload: asBytes(row.payload),
+    serverTime: Number(row.server_time),
+    ...(ratchetTree && { ratchetTree }),
+    ...(commitment && tag && { franking: { commitment, tag } }),
+  };
+};
+
+const MAIL_COLUMNS = `mailbox.id, m.kind, m.group_id, m.seq, m.epoch, m.sender_username, m.sender_device,
+  m.client_message_id, m.payload, m.ratchet_tree, m.server_time, m.franking_commitment, m.franking_tag`;
+
+export class DeliveryStore {
+  constructor(private readonly db: Db) {}
+
+  async createGroup(groupId: string, creator: Sender, now: number): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const inserted = await tx.run(
+        'INSERT INTO chat_groups (group_id, epoch, next_seq, created_by, created_at) VALUES (?, 0, 1, ?, ?) ON CONFLICT DO NOTHING',
+        [groupId, creator.deviceId, now],
+      );
+      if (inserted.changes === 0) throw new DomainError(ErrorCode.groupExists, 'A group with this id already exists.');
+      await tx.run('INSERT INTO group_members (group_id, device_id) VALUES (?, ?)', [groupId, creator.deviceId]);
+    });
+  }
+
+  async group(groupId: string): Promise<{ epoch: number; members: string[] } | undefined> {
+    const group = await this.db.get<{ epoch: number }>('SELECT epoch FROM chat_groups WHERE group_id = ?', [groupId]);
+    if (!group) return undefined;
+    const members = await this.db.all<{ device_id: string }>('SELECT device_id FROM group_members WHERE group_id = ? ORDER BY device_id', [groupId]);
+    return { epoch: Number(group.epoch), members: members.map((m) => m.device_id) };
+  }
+
+  async isMember(groupId: string, deviceId: string): Promise<boolean> {
+    return (await this.db.get('SELECT 1 AS one FROM group_members WHERE group_id = ? AND device_id = ?', [groupId, deviceId])) !== undefined;
+  }
+
+  async send(input: SendInput): Promise<Accepted> {
+    return this.db.transaction(async (tx) => {
+      const earlier = await previouslyAccepted(tx, input.sender.deviceId, input.clientMessageId);
+      if (earlier) return earlier;
+      const seq = await takeSeq(tx, input.groupId, input.epoch, input.sender.deviceId, 1);
+      const frankingTag = input.frankingCommitment && input.frankingTag?.(input.now);
+      const messageId = await insertMessage(tx, {
+        ...input,
+        kind: 'application',
+        seq,
+        payload: input.ciphertext,
+        frankingCommitment: input.frankingCommitment,
+        frankingTag,
+      });
+      const recipients = await tx.all<{ device_id: string }>(
+        `INSERT INTO mailbox (device_id, message_id, expires_at)
+         SELECT device_id, ?, ? FROM group_members WHERE group_id = ? AND device_id <> ? RETURNING device_id`,
+        [messageId, input.expiresAt, input.groupId, input.sender.deviceId],
+      );
+      await rememberSent(tx, input, seq, input.epoch, frankingTag);
+      return { seq, epoch: input.epoch, serverTime: input.now, recipients: recipients.map((r) => r.device_id), duplicate: false, ...(frankingTag && { frankingTag }) };
+    });
+  }
+
+  /**
+   * Accepts the commit for the group's current epoch (the first one wins): it goes to every member as
+   * the group was, the Welcome goes to the added devices, and membership changes.
+   */
+  async commit(input: CommitInput): Promise<Accepted> {
+    return this.db.transaction(async (tx) => {
+      const earlier = await previouslyAccepted(tx, input.sender.deviceId, input.clientMessageId);
+      if (earlier) return earlier;
+      if (input.adds.length > 0 && !input.welcome) throw new DomainError(ErrorCode.validation, 'A commit that adds devices needs a Welcome.');
+      const seq = await takeSeq(tx, input.groupId, input.epoch, input.sender.deviceId, input.welcome ? 2 : 1);
+      const newEpoch = input.epoch + 1;
+      await tx.run('UPDATE chat_groups SET epoch = ? WHERE group_id = ?', [newEpoch, input.groupId]);
+      await checkDevicesActive(tx, input.adds);
+
+      const commitId = await insertMessage(tx, { ...input, kind: 'commit', seq, payload: input.commit });
+      const recipients = (
+        await tx.all<{ device_id: string }>(
+          `INSERT INTO mailbox (device_id, message_id, expires_at)
+           SELECT device_id, ?, ? FROM group_members WHERE group_id = ? AND device_id <> ? RETURNING device_id`,
+          [commitId, input.expiresAt, input.groupId, input.sender.deviceId],
+        )
+      ).map((r) => r.device_id);
+
+      if (input.removes.length > 0) {
+        await tx.run(`DELETE FROM group_members WHERE group_id = ? AND device_id IN (${placeholders(input.removes.length)})`, [
+          input.groupId,
+          ...input.removes,
+        ]);
+      }
+      for (const deviceId of input.adds) {
+        await tx.run('INSERT INTO group_members (group_id, device_id) VALUES (?, ?) ON CONFLICT DO NOTHING', [input.groupId, deviceId]);
+      }
+      if (input.welcome && input.adds.length > 0) {
+        const welcomeId = await insertMessage(tx, { ...input, kind: 'welcome', seq: seq + 1, epoch: newEpoch, payload: input.welcome });
+        for (const deviceId of input.adds) {
+          await tx.run('INSERT INTO mailbox (device_id, message_id, expires_at) VALUES (?, ?, ?)', [deviceId, welcomeId, input.expiresAt]);
+          recipients.push(deviceId);
+        }
+      }
+      await rememberSent(tx, input, seq, newEpoch, undefined);
+      return { seq, epoch: newEpoch, serverTime: input.now, recipients, duplicate: false };
+    });
+  }
+
+  /** Unacknowledged mail of a device, oldest first. */
+  async mailbox(deviceId: string, limit: number): Promise<StoredMessage[]> {
+    const rows = await this.db.all<MailRow>(
+      `SELECT ${MAIL_COLUMNS} FROM mailbox JOIN messages m ON m.id = mailbox.message_id
+       WHERE mailbox.device_id = ? ORDER BY mailbox.id LIMIT ?`,
+      [deviceId, limit],
+    );
+    return rows.map(toStored);
+  }
+
+  /** Deletes acknowledged mail; a message goes once its last recipient has acknowledged it. */
+  async ack(deviceId: string, ids: number[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.db.transaction(async (tx) => {
+      const deleted = await tx.all<{ message_id: number }>(
+        `DELETE FROM mailbox WHERE device_id = ? AND id IN (${placeholders(ids.length)}) RETURNING message_id`,
+        [deviceId, ...ids],
+      );
+      const messageIds = [...new Set(deleted.map((d) => Number(d.message_id)))];
+      if (messageIds.length > 0) {
+        await tx.run(
+          `DELETE FROM messages WHERE id IN (${placeholders(messageIds.length)})
+           AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id)`,
+          messageIds,
+        );
+      }
+      return deleted.length;
+    });
+  }
+
+  /** Drops undelivered mail past its expiry and messages nobody is waiting for. */
+  async sweep(now: number): Promise<{ expired: number }> {
+    const expired = await this.db.run('DELETE FROM mailbox WHERE expires_at < ?', [now]);
+    await this.db.run('DELETE FROM messages WHERE NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id)');
+    await this.db.run('DELETE FROM sent_messages WHERE expires_at < ?', [now]);
+    return { expired: expired.changes };
+  }
+}
+
+async function previouslyAccepted(tx: SqlRunner, deviceId: string, clientMessageId: string): Promise<Accepted | undefined> {
+  const row = await tx.get<{ seq: number; epoch: number; server_time: number; franking_tag: Uint8Array | null }>(
+    'SELECT seq, epoch, server_time, franking_tag FROM sent_messages WHERE sender_device = ? AND client_message_id = ?',
+    [deviceId, clientMessageId],
+  );
+  if (!row) return undefined;
+  const frankingTag = optionalBytes(row.franking_tag);
+  return { seq: Number(row.seq), epoch: Number(row.epoch), serverTime: Number(row.server_time), recipients: [], duplicate: true, ...(frankingTag && { frankingTag }) };
+}
+
+/** Reserves `count` sequence numbers in the group, checking epoch and membership; returns the first. */
+async function takeSeq(tx: SqlRunner, groupId: string, epoch: number, deviceId: string, count: number): Promise<number> {
+  const row = await tx.get<{ next_seq: number }>(
+    'UPDATE chat_groups SET next_seq = next_seq + ? WHERE group_id = ? AND epoch = ? RETURNING next_seq',
+    [count, groupId, epoch],
+  );
+  if (!row) {
+    const group = await tx.get<{ epoch: number }>('SELECT epoch FROM chat_groups WHERE group_id = ?', [groupId]);
+    if (!group) throw new DomainError(ErrorCode.notFound, 'No such group.');
+    throw new DomainError(ErrorCode.staleEpoch, `The group is at epoch ${group.epoch}, not ${epoch}: fetch the missing commits and retry.`, {
+      currentEpoch: Number(group.epoch),
+    });
+  }
+  if (!(await tx.get('SELECT 1 AS one FROM group_members WHERE group_id = ? AND device_id = ?', [groupId, deviceId]))) {
+    throw new DomainError(ErrorCode.notMember, 'This device is not a member of the group.');
+  }
+  return Number(row.next_seq) - count;
+}
+
+async function checkDevicesActive(tx: SqlRunner, deviceIds: string[]): Promise<void> {
+  if (deviceIds.length === 0) return;
+  const rows = await tx.all<{ device_id: string }>(
+    `SELECT device_id FROM devices WHERE revoked_at IS NULL AND device_id IN (${placeholders(deviceIds.length)})`,
+    deviceIds,
+  );
+  const active = new Set(rows.map((r) => r.device_id));
+  const unknown = deviceIds.filter((d) => !active.has(d));
+  if (unknown.length > 0) throw new DomainError(ErrorCode.validation, 'A commit adds devices that do not exist or are revoked.', { devices: unknown });
+}
+
+async function insertMessage(
+  tx: SqlRunner,
+  m: {
+    kind: MessageKind;
+    groupId: string;
+    seq: number;
+    epoch: number;
+    sender: Sender;
+    clientMessageId: string;
+    payload: Uint8Array;
+    ratchetTree?: Uint8Array | undefined;
+    now: number;
+    frankingCommitment?: Uint8Array | undefined;
+    frankingTag?: Uint8Array | undefined;
+  },
+): Promise<number> {
+  const row = await tx.get<{ id: number }>(
+    `INSERT INTO messages (group_id, seq, kind, epoch, sender_username, sender_device, client_message_id, payload,
+       ratchet_tree, server_time, franking_commitment, franking_tag)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    [
+      m.groupId,
+      m.seq,
+      m.kind,
+      m.epoch,
+      m.sender.username,
+      m.sender.deviceId,
+      m.clientMessageId,
+      m.payload,
+      m.kind === 'welcome' ? (m.ratchetTree ?? null) : null,
+      m.now,
+      m.frankingCommitment ?? null,
+      m.frankingTag ?? null,
+    ],
+  );
+  return Number(row!.id);
+}
+
+async function rememberSent(
+  tx: SqlRunner,
+  input: { sender: Sender; clientMessageId: string; groupId: string; now: number; expiresAt: number },
+  seq: number,
+  epoch: number,
+  frankingTag: Uint8Array | undefined,
+): Promise<void> {
+  await tx.run(
+    `INSERT INTO sent_messages (sender_device, client_message_id, group_id, seq, epoch, server_time, franking_tag, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    [input.sender.deviceId, input.clientMessageId, input.groupId, seq, epoch, input.now, frankingTag ?? null, input.expiresAt],
+  );
+}

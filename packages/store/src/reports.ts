@@ -1,0 +1,46 @@
+/** Verified abuse reports from private chats (the franking check happens before they are stored). */
+import { DomainError, ErrorCode } from '@doublelock/protocol';
+import type { Db } from './db.ts';
+
+export interface AbuseReport {
+  groupId: string;
+  seq: number;
+  clientMessageId: string;
+  reporterDevice: string;
+  sender: { username: string; deviceId: string };
+  payload: Uint8Array;
+  reason: string;
+  createdAt: number;
+}
+
+export class ReportStore {
+  constructor(private readonly db: Db) {}
+
+  async add(report: AbuseReport): Promise<number> {
+    const row = await this.db.get<{ id: number }>(
+      `INSERT INTO abuse_reports (group_id, seq, client_message_id, reporter_device, sender_username, sender_device, payload, reason, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+      [
+        report.groupId,
+        report.seq,
+        report.clientMessageId,
+        report.reporterDevice,
+        report.sender.username,
+        report.sender.deviceId,
+        report.payload,
+        report.reason,
+        report.createdAt,
+      ],
+    );
+    if (!row) throw new DomainError(ErrorCode.conflict, 'You have already reported this message.');
+    return Number(row.id);
+  }
+
+  async list(limit = 100): Promise<Array<{ id: number; groupId: string; seq: number; sender: string; reason: string; createdAt: number }>> {
+    const rows = await this.db.all<{ id: number; group_id: string; seq: number; sender_username: string; reason: string; created_at: number }>(
+      'SELECT id, group_id, seq, sender_username, reason, created_at FROM abuse_reports ORDER BY id DESC LIMIT ?',
+      [limit],
+    );
+    return rows.map((r) => ({ id: Number(r.id), groupId: r.group_id, seq: Number(r.seq), sender: r.sender_username, reason: r.reason, createdAt: Number(r.created_at) }));
+  }
+}
