@@ -1,0 +1,52 @@
+/** `doublelock serve`: runs the platform (embedded SQLite by default, PostgreSQL with --database-url). */
+import { startServer } from '@doublelock/server';
+import type { Command } from 'commander';
+
+function integer(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not "${value}"`);
+    return n;
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('run the Doublelock server')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port to listen on', integer('--port'), Number(process.env.PORT ?? 8080))
+    .option('--data <dir>', 'data folder (SQLite database and blob store)', process.env.DOUBLELOCK_DATA ?? './data')
+    .option('--database-url <url>', 'use PostgreSQL at this URL instead of SQLite', process.env.DATABASE_URL)
+    .option('--blob-dir <dir>', 'blob store folder (shared by all nodes when scaled out)')
+    .option('--mailbox-ttl-days <n>', 'drop undelivered mail after this many days', integer('--mailbox-ttl-days'), 30)
+    .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
+    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; blobDir?: string; mailboxTtlDays: number; logLevel: string }) => {
+      const server = await startServer({
+        host: options.host,
+        port: options.port,
+        dataDir: options.data,
+        databaseUrl: options.databaseUrl,
+        blobDir: options.blobDir,
+        mailboxTtlMs: options.mailboxTtlDays * 24 * 60 * 60 * 1000,
+        logLevel: options.logLevel,
+      });
+      const store = options.databaseUrl ? 'PostgreSQL' : `SQLite in ${options.data}`;
+      console.log(`Doublelock is running at ${server.url} (${store}). Health: ${server.url}/healthz — Ctrl-C stops it.`);
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        server.app.log.info({ signal }, 'shutting down');
+        server.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            console.error(error);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,118 @@
+/**
+ * Builds the Doublelock server: Fastify with zod validation, one plugin per domain, over the store.
+ * `startServer` also listens, runs the sweeper, and shuts down gracefully.
+ */
+import rateLimit from '@fastify/rate-limit';
+import websocket from '@fastify/websocket';
+import { createStores, openDb, serverSecret, type Db } from '@doublelock/store';
+import { randomBytes } from '@noble/hashes/utils.js';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { join } from 'node:path';
+import { createAuthenticator } from './auth.ts';
+import { LocalBlobStore } from './blobStore.ts';
+import { defaultConfig, type ServerConfig } from './config.ts';
+import type { ServerContext } from './context.ts';
+import { installErrorHandling } from './errors.ts';
+import { createMetrics } from './metrics.ts';
+import { accountRoutes } from './plugins/accounts.ts';
+import { blobRoutes } from './plugins/blobs.ts';
+import { groupRoutes } from './plugins/groups.ts';
+import { healthRoutes } from './plugins/health.ts';
+import { keyPackageRoutes } from './plugins/keyPackages.ts';
+import { mailboxRoutes } from './plugins/mailbox.ts';
+import { reportRoutes } from './plugins/reports.ts';
+import { Push } from './push.ts';
+
+export interface BuiltServer {
+  app: FastifyInstance;
+  ctx: ServerContext;
+  db: Db;
+}
+
+export async function buildServer(overrides: Partial<ServerConfig> = {}, options: { db?: Db; now?: () => number } = {}): Promise<BuiltServer> {
+  const config = defaultConfig(overrides);
+  const db = options.db ?? (await openDb({ dataDir: config.dataDir, databaseUrl: config.databaseUrl }));
+  const stores = createStores(db);
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    bodyLimit: config.bodyLimit,
+    forceCloseConnections: true,
+    // Per-request lines only when debugging: at message rates they would drown everything else.
+    logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('device', null);
+  installErrorHandling(app);
+
+  const metrics = createMetrics();
+  let listening: string[] = [];
+  const ctx: ServerContext = {
+    config,
+    stores,
+    blobs: new LocalBlobStore(config.blobDir ?? join(config.dataDir, 'blobs')),
+    push: new Push(stores.delivery, metrics, (error) => app.log.error({ err: error }, 'push failed')),
+    metrics,
+    frankingKey: await serverSecret(db, 'franking-key', () => randomBytes(32)),
+    origins: () => config.origins ?? listening,
+    now: options.now ?? Date.now,
+  };
+
+  app.addHook('onListen', async () => {
+    const port = (app.server.address() as { port: number }).port;
+    listening = [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`];
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    ctx.metrics.httpRequests.observe({ method: request.method, route: request.routeOptions.url ?? 'unknown', status: reply.statusCode }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(rateLimit, { global: false, errorResponseBuilder: (_req, context) => ({ statusCode: 429, code: 'rate_limited', message: `Too many requests: retry in ${Math.ceil(context.ttl / 1000)} s.` }) });
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  const auth = createAuthenticator(ctx);
+  await app.register(healthRoutes(ctx));
+  await app.register(accountRoutes(ctx, auth));
+  await app.register(keyPackageRoutes(ctx, auth));
+  await app.register(groupRoutes(ctx, auth));
+  await app.register(mailboxRoutes(ctx, auth));
+  await app.register(blobRoutes(ctx, auth));
+  await app.register(reportRoutes(ctx, auth));
+
+  app.addHook('onClose', async () => {
+    if (!options.db) await db.close();
+  });
+  return { app, ctx, db };
+}
+
+export interface RunningServer extends BuiltServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listens, sweeps expired mail periodically, and closes cleanly: in-flight requests finish first. */
+export async function startServer(overrides: Partial<ServerConfig> = {}, options: { db?: Db; now?: () => number } = {}): Promise<RunningServer> {
+  const built = await buildServer(overrides, options);
+  const { app, ctx } = built;
+  const sweep = async () => {
+    const now = ctx.now();
+    await ctx.stores.delivery.sweep(now);
+    await ctx.stores.sessions.sweep(now);
+  };
+  await sweep();
+  const timer = setInterval(() => sweep().catch((error: unknown) => app.log.error({ err: error }, 'sweep failed')), ctx.config.sweepIntervalMs);
+  timer.unref();
+  const address = await app.listen({ host: ctx.config.host, port: ctx.config.port });
+  const port = (app.server.address() as { port: number }).port;
+  const url = ctx.config.host.includes(':') ? `http://[${ctx.config.host}]:${port}` : `http://${ctx.config.host}:${port}`;
+  app.log.debug({ address }, 'listening');
+  let closing: Promise<void> | undefined;
+  return {
+    ...built,
+    url,
+    close: () => (closing ??= (async () => {
+      clearInterval(timer);
+      await app.close();
+    })()),
+  };
+}

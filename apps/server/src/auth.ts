@@ -1,0 +1,72 @@
+/**
+ * Session authentication for every route that acts as a device. Tokens are random 32-byte strings;
+ * only their SHA-256 is stored. A short in-memory cache spares the database on the hot path; revoking a
+ * device deletes its sessions, and the cache forgets within CACHE_MS.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { ErrorCode, fromBase64Url } from '@doublelock/protocol';
+import type { SessionRecord } from '@doublelock/store';
+import type { FastifyRequest } from 'fastify';
+import type { ServerContext } from './context.ts';
+import { fail } from './errors.ts';
+
+const CACHE_MS = 5_000;
+
+export interface AuthenticatedDevice {
+  username: string;
+  deviceId: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    device: AuthenticatedDevice | null;
+  }
+}
+
+export function createAuthenticator(ctx: ServerContext) {
+  const cache = new Map<string, { session: SessionRecord; until: number }>();
+
+  async function sessionFor(token: string): Promise<AuthenticatedDevice> {
+    const now = ctx.now();
+    let cached = cache.get(token);
+    if (!cached || cached.until < now) {
+      let tokenBytes: Uint8Array;
+      try {
+        tokenBytes = fromBase64Url(token);
+      } catch {
+        return fail(ErrorCode.unauthenticated, 'The session token is malformed.');
+      }
+      const session = await ctx.stores.sessions.session(sha256(tokenBytes));
+      if (!session) {
+        cache.delete(token);
+        return fail(ErrorCode.unauthenticated, 'Unknown or revoked session: authenticate again.');
+      }
+      cached = { session, until: now + CACHE_MS };
+      if (cache.size > 50_000) cache.clear();
+      cache.set(token, cached);
+    }
+    if (cached.session.expiresAt <= now) return fail(ErrorCode.tokenExpired, 'The session has expired: authenticate again.');
+    return { username: cached.session.username, deviceId: cached.session.deviceId };
+  }
+
+  return {
+    sessionFor,
+    forgetDevice(deviceId: string) {
+      for (const [token, entry] of cache) if (entry.session.deviceId === deviceId) cache.delete(token);
+    },
+    /** preHandler: sets request.device or answers 401. */
+    async require(request: FastifyRequest): Promise<void> {
+      const header = request.headers.authorization;
+      if (!header?.startsWith('Bearer ')) return fail(ErrorCode.unauthenticated, 'This endpoint needs "Authorization: Bearer <session token>".');
+      request.device = await sessionFor(header.slice('Bearer '.length).trim());
+    },
+  };
+}
+
+export type Authenticator = ReturnType<typeof createAuthenticator>;
+
+/** The authenticated device of a route guarded by `auth.require`. */
+export function deviceOf(request: FastifyRequest): AuthenticatedDevice {
+  if (!request.device) return fail(ErrorCode.unauthenticated, 'Not authenticated.');
+  return request.device;
+}

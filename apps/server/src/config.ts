@@ -1,0 +1,43 @@
+/** Server settings, with the defaults `npm start` runs on. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Data folder for the embedded default: SQLite database and the local blob store. */
+  dataDir: string;
+  /** postgres://… to use PostgreSQL instead of SQLite. */
+  databaseUrl?: string | undefined;
+  /** Where encrypted attachments are kept (shared by all nodes when scaled out). Default <dataDir>/blobs. */
+  blobDir?: string | undefined;
+  /** Origins that devices may name in their signed authentication (defaults to this host and port). */
+  origins?: string[] | undefined;
+  sessionTtlMs: number;
+  challengeTtlMs: number;
+  /** Undelivered mail is dropped after this long (default 30 days). */
+  mailboxTtlMs: number;
+  maxBlobBytes: number;
+  /** Largest JSON body accepted. */
+  bodyLimit: number;
+  /** Requests per minute per client address for registration and authentication. */
+  rateLimit: { register: number; auth: number };
+  sweepIntervalMs: number;
+  logLevel: string;
+}
+
+export const DAY_MS = 24 * 60 * 60 * 1000;
+
+export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  return {
+    host: '127.0.0.1',
+    port: 8080,
+    dataDir: './data',
+    sessionTtlMs: 60 * 60 * 1000,
+    challengeTtlMs: 60 * 1000,
+    mailboxTtlMs: 30 * DAY_MS,
+    maxBlobBytes: 100 * 1024 * 1024,
+    bodyLimit: 4 * 1024 * 1024,
+    rateLimit: { register: 30, auth: 120 },
+    sweepIntervalMs: 60 * 1000,
+    logLevel: 'info',
+    ...overrides,
+  };
+}

@@ -1,0 +1,18 @@
+/** What every plugin is handed: configuration, stores, blob storage, push, metrics, server keys. */
+import type { Stores } from '@doublelock/store';
+import type { BlobStore } from './blobStore.ts';
+import type { ServerConfig } from './config.ts';
+import type { Metrics } from './metrics.ts';
+import type { Push } from './push.ts';
+
+export interface ServerContext {
+  config: ServerConfig;
+  stores: Stores;
+  blobs: BlobStore;
+  push: Push;
+  metrics: Metrics;
+  /** MAC key for message franking tags; shared by every node through the store. */
+  frankingKey: Uint8Array;
+  origins: () => string[];
+  now: () => number;
+}

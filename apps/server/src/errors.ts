@@ -1,0 +1,67 @@
+/** Every failure leaves as `{ code, message }` with a 4xx/5xx status; nothing else escapes. */
+import { DomainError, ErrorCode, type ErrorBody } from '@doublelock/protocol';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+
+const STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
+  invalid_json: 400,
+  validation_failed: 400,
+  payload_too_large: 413,
+  unauthenticated: 401,
+  token_expired: 401,
+  forbidden: 403,
+  not_found: 404,
+  username_taken: 409,
+  bad_signature: 401,
+  challenge_invalid: 401,
+  device_revoked: 403,
+  stale_epoch: 409,
+  not_member: 403,
+  group_exists: 409,
+  hash_mismatch: 422,
+  no_key_package: 404,
+  rate_limited: 429,
+  conflict: 409,
+  report_rejected: 422,
+  internal_error: 500,
+};
+
+export const fail = (code: ErrorCode, message: string, details?: unknown): never => {
+  throw new DomainError(code, message, details);
+};
+
+export function statusOf(code: ErrorCode): number {
+  return STATUS[code] ?? 400;
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ code: ErrorCode.notFound, message: `No route ${request.method} ${request.url.split('?')[0]}.` } satisfies ErrorBody);
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const send = (status: number, body: ErrorBody) => reply.code(status).send(body);
+    if (error instanceof DomainError) return send(statusOf(error.code), { code: error.code, message: error.message, ...(error.details !== undefined && { details: error.details }) });
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const issues = error.validation.map((v) => ({ path: v.instancePath || '/', message: v.message }));
+      const where = error.validationContext ?? 'request';
+      return send(400, { code: ErrorCode.validation, message: `Invalid ${where}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, details: issues });
+    }
+    switch (error.code) {
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return send(400, { code: ErrorCode.invalidJson, message: 'The request body is not valid JSON.' });
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return send(413, { code: ErrorCode.payloadTooLarge, message: 'The request body is too large.' });
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return send(415, { code: ErrorCode.badRequest, message: 'Unsupported content type.' });
+    }
+    if (error.statusCode === 429) return send(429, { code: ErrorCode.rateLimited, message: 'Too many requests: slow down and retry later.' });
+    if (error instanceof SyntaxError || (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)) {
+      return send(error.statusCode ?? 400, { code: ErrorCode.badRequest, message: error.message });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return send(500, { code: ErrorCode.internal, message: 'Internal error.' });
+  });
+}

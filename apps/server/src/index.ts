@@ -1,0 +1,3 @@
+export { buildServer, startServer, type BuiltServer, type RunningServer } from './app.ts';
+export { defaultConfig, type ServerConfig } from './config.ts';
+export { frankingTag, FRANKING_TAG_LABEL } from './plugins/groups.ts';

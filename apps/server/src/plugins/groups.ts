@@ -1,0 +1,113 @@
+/**
+ * Groups: the server as MLS Delivery Service. It orders each group's handshake and application messages,
+ * accepts one commit per epoch, and fans every accepted message out to the member devices' mailboxes.
+ */
+import {
+  commitRequest,
+  commitResponse,
+  createGroupRequest,
+  ErrorCode,
+  fromBase64Url,
+  groupId as groupIdSchema,
+  groupResponse,
+  lengthPrefixed,
+  sendMessageRequest,
+  sendMessageResponse,
+  toBase64Url,
+} from '@doublelock/protocol';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { deviceOf, type Authenticator } from '../auth.ts';
+import type { ServerContext } from '../context.ts';
+import { fail } from '../errors.ts';
+
+export const FRANKING_TAG_LABEL = 'doublelock/franking-tag/v1';
+
+/** The server's franking tag: binds the sender's commitment to who sent it, where, and when. */
+export function frankingTag(
+  key: Uint8Array,
+  m: { commitment: Uint8Array; groupId: string; senderUsername: string; senderDeviceId: string; serverTime: number; clientMessageId: string },
+): Uint8Array {
+  return hmac(
+    sha256,
+    key,
+    lengthPrefixed(FRANKING_TAG_LABEL, m.commitment, fromBase64Url(m.groupId), m.senderUsername, m.senderDeviceId, String(m.serverTime), m.clientMessageId),
+  );
+}
+
+const groupParams = z.object({ groupId: groupIdSchema });
+
+export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.addHook('preHandler', auth.require);
+
+    app.post('/v1/groups', { schema: { body: createGroupRequest } }, async (request, reply) => {
+      const device = deviceOf(request);
+      await ctx.stores.delivery.createGroup(request.body.groupId, device, ctx.now());
+      return reply.code(201).send({ groupId: request.body.groupId, epoch: 0, members: [device.deviceId] });
+    });
+
+    app.get('/v1/groups/:groupId', { schema: { params: groupParams, response: { 200: groupResponse } } }, async (request) => {
+      const { groupId } = request.params;
+      const group = await ctx.stores.delivery.group(groupId);
+      if (!group) return fail(ErrorCode.notFound, 'No such group.');
+      if (!group.members.includes(deviceOf(request).deviceId)) return fail(ErrorCode.notMember, 'This device is not a member of the group.');
+      return { groupId, ...group };
+    });
+
+    app.post('/v1/groups/:groupId/commits', { schema: { params: groupParams, body: commitRequest, response: { 200: commitResponse } } }, async (request) => {
+      const sender = deviceOf(request);
+      const body = request.body;
+      const now = ctx.now();
+      const accepted = await ctx.stores.delivery.commit({
+        groupId: request.params.groupId,
+        sender,
+        clientMessageId: body.clientMessageId,
+        epoch: body.epoch,
+        commit: fromBase64Url(body.commit),
+        adds: body.adds,
+        removes: body.removes,
+        ...(body.welcome && { welcome: fromBase64Url(body.welcome) }),
+        ...(body.ratchetTree && { ratchetTree: fromBase64Url(body.ratchetTree) }),
+        now,
+        expiresAt: now + ctx.config.mailboxTtlMs,
+      });
+      if (!accepted.duplicate) {
+        ctx.metrics.messagesAccepted.inc({ kind: 'commit' });
+        ctx.metrics.deliveriesQueued.inc(accepted.recipients.length);
+        ctx.push.notify(accepted.recipients);
+      }
+      return { epoch: accepted.epoch, seq: accepted.seq, serverTime: accepted.serverTime };
+    });
+
+    app.post('/v1/groups/:groupId/messages', { schema: { params: groupParams, body: sendMessageRequest, response: { 200: sendMessageResponse } } }, async (request) => {
+      const sender = deviceOf(request);
+      const { groupId } = request.params;
+      const body = request.body;
+      const now = ctx.now();
+      const commitment = body.frankingCommitment ? fromBase64Url(body.frankingCommitment) : undefined;
+      const accepted = await ctx.stores.delivery.send({
+        groupId,
+        sender,
+        clientMessageId: body.clientMessageId,
+        epoch: body.epoch,
+        ciphertext: fromBase64Url(body.ciphertext),
+        ...(commitment && {
+          frankingCommitment: commitment,
+          frankingTag: (serverTime: number) =>
+            frankingTag(ctx.frankingKey, { commitment, groupId, senderUsername: sender.username, senderDeviceId: sender.deviceId, serverTime, clientMessageId: body.clientMessageId }),
+        }),
+        now,
+        expiresAt: now + ctx.config.mailboxTtlMs,
+      });
+      if (!accepted.duplicate) {
+        ctx.metrics.messagesAccepted.inc({ kind: 'application' });
+        ctx.metrics.deliveriesQueued.inc(accepted.recipients.length);
+        ctx.push.notify(accepted.recipients);
+      }
+      return { seq: accepted.seq, serverTime: accepted.serverTime, ...(accepted.frankingTag && { frankingTag: toBase64Url(accepted.frankingTag) }) };
+    });
+  };
+}

@@ -1,0 +1,77 @@
+/** Delivery to devices: HTTP fetch and acknowledgement, and WebSocket push. */
+import { ackRequest, ackResponse, clientFrame, ErrorCode, fetchMailboxQuery, fetchMailboxResponse, type ServerFrame } from '@doublelock/protocol';
+import { DomainError } from '@doublelock/protocol';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { deviceOf, type Authenticator } from '../auth.ts';
+import type { ServerContext } from '../context.ts';
+import { toMailboxItem } from '../wire.ts';
+
+const AUTH_TIMEOUT_MS = 10_000;
+const MAX_FRAME_BYTES = 64 * 1024;
+
+export function mailboxRoutes(ctx: ServerContext, auth: Authenticator): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get('/v1/mailbox', { preHandler: auth.require, schema: { querystring: fetchMailboxQuery, response: { 200: fetchMailboxResponse } } }, async (request) => {
+      const mail = await ctx.stores.delivery.mailbox(deviceOf(request).deviceId, request.query.limit);
+      return { items: mail.map(toMailboxItem) };
+    });
+
+    app.post('/v1/mailbox/ack', { preHandler: auth.require, schema: { body: ackRequest, response: { 200: ackResponse } } }, async (request) => {
+      const deleted = await ctx.stores.delivery.ack(deviceOf(request).deviceId, request.body.ids);
+      ctx.metrics.deliveriesAcked.inc(deleted);
+      return { deleted };
+    });
+
+    // The socket authenticates with its first frame (tokens stay out of URLs and access logs).
+    app.get('/v1/ws', { websocket: true }, (socket) => {
+      const send = (frame: ServerFrame) => socket.send(JSON.stringify(frame));
+      const refuse = (code: string, message: string) => {
+        send({ type: 'error', code, message });
+        socket.close(4001, code);
+      };
+      let attached: ReturnType<ServerContext['push']['attach']> | undefined;
+      let deviceId: string | undefined;
+      let pending = Promise.resolve();
+      const timer = setTimeout(() => refuse(ErrorCode.unauthenticated, 'No auth frame received in time.'), AUTH_TIMEOUT_MS);
+
+      socket.on('message', (data: Buffer, isBinary: boolean) => {
+        // Frames are handled one at a time, in order.
+        pending = pending.then(async () => {
+          if (isBinary || data.length > MAX_FRAME_BYTES) return refuse(ErrorCode.badRequest, 'Frames are JSON text of at most 64 KiB.');
+          let parsed;
+          try {
+            parsed = clientFrame.safeParse(JSON.parse(data.toString('utf8')));
+          } catch {
+            return refuse(ErrorCode.invalidJson, 'The frame is not valid JSON.');
+          }
+          if (!parsed.success) return refuse(ErrorCode.validation, `Invalid frame: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+          const frame = parsed.data;
+          if (frame.type === 'ping') return send({ type: 'pong' });
+          if (frame.type === 'auth') {
+            if (attached) return refuse(ErrorCode.badRequest, 'Already authenticated.');
+            try {
+              deviceId = (await auth.sessionFor(frame.token)).deviceId;
+            } catch (error) {
+              return refuse(error instanceof DomainError ? error.code : ErrorCode.unauthenticated, error instanceof Error ? error.message : 'Authentication failed.');
+            }
+            clearTimeout(timer);
+            send({ type: 'ready' });
+            attached = ctx.push.attach(deviceId, socket);
+            return;
+          }
+          if (!attached || !deviceId) return refuse(ErrorCode.unauthenticated, 'Authenticate first.');
+          const deleted = await ctx.stores.delivery.ack(deviceId, frame.ids);
+          ctx.metrics.deliveriesAcked.inc(deleted);
+          attached.acked(frame.ids);
+        }).catch((error: unknown) => {
+          app.log.error({ err: error }, 'websocket frame failed');
+          refuse(ErrorCode.internal, 'Internal error.');
+        });
+      });
+      socket.on('close', () => {
+        clearTimeout(timer);
+        attached?.detach();
+      });
+    });
+  };
+}

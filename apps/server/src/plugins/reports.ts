@@ -1,0 +1,48 @@
+/**
+ * Verified reports from private chats (message franking). The server checks the reporter's opening of
+ * the sender's commitment and its own tag, so a report proves who sent exactly these bytes, where and when.
+ */
+import { ErrorCode, fromBase64Url, reportRequest, reportResponse } from '@doublelock/protocol';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { equalBytes } from '@noble/curves/utils.js';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { deviceOf, type Authenticator } from '../auth.ts';
+import type { ServerContext } from '../context.ts';
+import { fail } from '../errors.ts';
+import { frankingTag } from './groups.ts';
+
+export function reportRoutes(ctx: ServerContext, auth: Authenticator): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post('/v1/reports', { preHandler: auth.require, schema: { body: reportRequest, response: { 200: reportResponse } } }, async (request) => {
+      const reporter = deviceOf(request);
+      const r = request.body;
+      if (!(await ctx.stores.delivery.isMember(r.groupId, reporter.deviceId))) fail(ErrorCode.notMember, 'Only members of the group can report its messages.');
+      const payload = fromBase64Url(r.payload);
+      const commitment = fromBase64Url(r.commitment);
+      if (!equalBytes(hmac(sha256, fromBase64Url(r.frankingKey), payload), commitment)) {
+        fail(ErrorCode.reportRejected, 'The reported text does not open the sender’s commitment.');
+      }
+      const expected = frankingTag(ctx.frankingKey, {
+        commitment,
+        groupId: r.groupId,
+        senderUsername: r.sender.username,
+        senderDeviceId: r.sender.deviceId,
+        serverTime: r.serverTime,
+        clientMessageId: r.clientMessageId,
+      });
+      if (!equalBytes(expected, fromBase64Url(r.tag))) fail(ErrorCode.reportRejected, 'The franking tag does not match this sender, group, time and message.');
+      const reportId = await ctx.stores.reports.add({
+        groupId: r.groupId,
+        seq: r.seq,
+        clientMessageId: r.clientMessageId,
+        reporterDevice: reporter.deviceId,
+        sender: r.sender,
+        payload,
+        reason: r.reason,
+        createdAt: ctx.now(),
+      });
+      return { reportId, verified: true as const };
+    });
+  };
+}

@@ -1,0 +1,200 @@
+/** A minimal protocol client for server tests: real keys, real signatures, real HTTP and WebSocket. */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import {
+  authResponseBytes,
+  deviceCertificateBytes,
+  deviceIdFor,
+  fromBase64Url,
+  toBase64Url,
+  type MailboxItem,
+  type ServerFrame,
+} from '@doublelock/protocol';
+import { createPostgresDatabase } from '@doublelock/store/testing';
+import { inject } from 'vitest';
+import WebSocket from 'ws';
+import type { RunningServer } from '../src/app.ts';
+import { startTestServer } from '../src/testing.ts';
+import type { ServerConfig } from '../src/config.ts';
+
+export type Json = Record<string, unknown>;
+
+export interface Response<T = Json> {
+  status: number;
+  body: T;
+}
+
+export async function call<T = Json>(url: string, method: string, path: string, body?: unknown, token?: string): Promise<Response<T>> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(url + path, { method, headers, ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+export interface DeviceKeys {
+  secretKey: Uint8Array;
+  publicKey: Uint8Array;
+  deviceId: string;
+}
+
+export function newDeviceKeys(): DeviceKeys {
+  const secretKey = ed25519.utils.randomSecretKey();
+  const publicKey = ed25519.getPublicKey(secretKey);
+  return { secretKey, publicKey, deviceId: deviceIdFor(publicKey) };
+}
+
+export class TestAccount {
+  readonly identitySecret = ed25519.utils.randomSecretKey();
+  readonly identityKey = ed25519.getPublicKey(this.identitySecret);
+  readonly devices: TestDevice[] = [];
+  constructor(
+    readonly server: { url: string },
+    readonly username: string,
+  ) {}
+
+  certificate(keys: DeviceKeys, name = 'phone') {
+    const createdAt = Date.now();
+    const signature = ed25519.sign(deviceCertificateBytes({ username: this.username, signatureKey: keys.publicKey, name, createdAt }), this.identitySecret);
+    return { signatureKey: toBase64Url(keys.publicKey), name, createdAt, accountSignature: toBase64Url(signature) };
+  }
+
+  async register(): Promise<TestDevice> {
+    const keys = newDeviceKeys();
+    const r = await call(this.server.url, 'POST', '/v1/accounts', { username: this.username, identityKey: toBase64Url(this.identityKey), device: this.certificate(keys) });
+    if (r.status !== 201) throw new Error(`register failed: ${JSON.stringify(r.body)}`);
+    const device = new TestDevice(this, keys);
+    this.devices.push(device);
+    return device;
+  }
+
+  async addDevice(): Promise<TestDevice> {
+    const keys = newDeviceKeys();
+    const r = await call(this.server.url, 'POST', `/v1/accounts/${this.username}/devices`, { device: this.certificate(keys, 'laptop') });
+    if (r.status !== 201) throw new Error(`add device failed: ${JSON.stringify(r.body)}`);
+    const device = new TestDevice(this, keys);
+    this.devices.push(device);
+    return device;
+  }
+}
+
+export class TestDevice {
+  token = '';
+  constructor(
+    readonly account: TestAccount,
+    readonly keys: DeviceKeys,
+  ) {}
+
+  get deviceId(): string {
+    return this.keys.deviceId;
+  }
+  get url(): string {
+    return this.account.server.url;
+  }
+
+  async login(origin = new URL(this.url).origin): Promise<this> {
+    const c = await call<{ challenge: string }>(this.url, 'POST', '/v1/auth/challenge', { username: this.account.username, deviceId: this.deviceId });
+    if (c.status !== 200) throw new Error(`challenge failed: ${JSON.stringify(c.body)}`);
+    const signature = ed25519.sign(authResponseBytes({ challenge: fromBase64Url(c.body.challenge), username: this.account.username, deviceId: this.deviceId, origin }), this.keys.secretKey);
+    const s = await call<{ token: string }>(this.url, 'POST', '/v1/auth/session', { username: this.account.username, deviceId: this.deviceId, challenge: c.body.challenge, signature: toBase64Url(signature) });
+    if (s.status !== 200) throw new Error(`session failed: ${JSON.stringify(s.body)}`);
+    this.token = s.body.token;
+    return this;
+  }
+
+  call<T = Json>(method: string, path: string, body?: unknown): Promise<Response<T>> {
+    return call<T>(this.url, method, path, body, this.token);
+  }
+
+  async mailbox(): Promise<MailboxItem[]> {
+    const r = await this.call<{ items: MailboxItem[] }>('GET', '/v1/mailbox?limit=1000');
+    if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+    return r.body.items;
+  }
+}
+
+export const randomGroupId = (): string => toBase64Url(randomBytes(16));
+export const bytes = (n: number): string => toBase64Url(randomBytes(n));
+export const messageId = (): string => toBase64Url(randomBytes(12));
+
+/** Creates a group of these devices (the first creates it and adds the rest in one commit). */
+export async function groupOf(devices: TestDevice[]): Promise<string> {
+  const groupId = randomGroupId();
+  const [creator, ...rest] = devices;
+  const created = await creator!.call('POST', '/v1/groups', { groupId });
+  if (created.status !== 201) throw new Error(JSON.stringify(created.body));
+  if (rest.length > 0) {
+    const r = await creator!.call('POST', `/v1/groups/${groupId}/commits`, {
+      clientMessageId: messageId(),
+      epoch: 0,
+      commit: bytes(40),
+      adds: rest.map((d) => d.deviceId),
+      welcome: bytes(40),
+    });
+    if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+  }
+  return groupId;
+}
+
+/** An authenticated WebSocket that collects pushed items. */
+export class Socket {
+  readonly items: MailboxItem[] = [];
+  readonly frames: ServerFrame[] = [];
+  #waiters: Array<() => void> = [];
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const frame = JSON.parse(String(data)) as ServerFrame;
+      this.frames.push(frame);
+      if (frame.type === 'items') this.items.push(...frame.items);
+      for (const w of this.#waiters.splice(0)) w();
+    });
+    ws.on('close', () => {
+      for (const w of this.#waiters.splice(0)) w();
+    });
+  }
+
+  static async open(url: string, token?: string): Promise<Socket> {
+    const ws = new WebSocket(url.replace(/^http/, 'ws') + '/v1/ws');
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const socket = new Socket(ws);
+    if (token !== undefined) {
+      ws.send(JSON.stringify({ type: 'auth', token }));
+      await socket.until(() => socket.frames.length > 0);
+    }
+    return socket;
+  }
+
+  async until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error('timed out waiting on the socket');
+      if (this.ws.readyState === WebSocket.CLOSED && !predicate()) throw new Error('socket closed');
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+  }
+
+  ack(ids: number[]): void {
+    this.ws.send(JSON.stringify({ type: 'ack', ids }));
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+export type ServerCase = { name: 'sqlite' | 'postgres'; start: (overrides?: Partial<ServerConfig>, options?: { now?: () => number }) => Promise<RunningServer> };
+
+/** The server on SQLite, and on PostgreSQL when the test run has one. */
+export function serverCases(): ServerCase[] {
+  const cases: ServerCase[] = [{ name: 'sqlite', start: (o, opts) => startTestServer(o, opts) }];
+  const pg = inject('postgresUrl');
+  if (pg) cases.push({ name: 'postgres', start: async (o, opts) => startTestServer({ ...o, databaseUrl: await createPostgresDatabase(pg) }, opts) });
+  return cases;
+}
