@@ -13,7 +13,7 @@ let a: TestDevice, b: TestDevice, outsider: TestDevice;
 let groupId: string;
 beforeAll(async () => {
   server = await startTestServer({ maxBlobBytes: 3 * 1024 * 1024 });
-  [a, b, outsider] = await Promise.all(['ann', 'ben', 'oli'].map(async (u) => (await new TestAccount(server, u).register()).login()));
+  [a, b, outsider] = (await Promise.all(['ann', 'ben', 'oli'].map(async (u) => (await new TestAccount(server, u).register()).login()))) as [TestDevice, TestDevice, TestDevice];
   groupId = await groupOf([a, b]);
 });
 afterAll(async () => server.close());

@@ -13,7 +13,7 @@ let alice: TestDevice, bob: TestDevice, carol: TestDevice;
 let groupId: string;
 beforeAll(async () => {
   server = await startTestServer();
-  [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map(async (u) => (await new TestAccount(server, u).register()).login()));
+  [alice, bob, carol] = (await Promise.all(['alice', 'bob', 'carol'].map(async (u) => (await new TestAccount(server, u).register()).login()))) as [TestDevice, TestDevice, TestDevice];
   groupId = await groupOf([alice, bob, carol]);
 });
 afterAll(async () => server.close());

@@ -211,6 +211,19 @@ export class DeliveryStore {
     return rows.map(toStored);
   }
 
+  /** Unacknowledged mail of several devices at once (push batches its reads), oldest first per device. */
+  async mailboxes(deviceIds: string[], limit: number): Promise<Map<string, StoredMessage[]>> {
+    const byDevice = new Map<string, StoredMessage[]>(deviceIds.map((d) => [d, []]));
+    if (deviceIds.length === 0) return byDevice;
+    const rows = await this.db.all<MailRow & { device_id: string }>(
+      `SELECT mailbox.device_id, ${MAIL_COLUMNS} FROM mailbox JOIN messages m ON m.id = mailbox.message_id
+       WHERE mailbox.device_id IN (${placeholders(deviceIds.length)}) ORDER BY mailbox.id LIMIT ?`,
+      [...deviceIds, limit],
+    );
+    for (const row of rows) byDevice.get(row.device_id)!.push(toStored(row));
+    return byDevice;
+  }
+
   /** Deletes acknowledged mail; a message goes once its last recipient has acknowledged it. */
   async ack(deviceId: string, ids: number[]): Promise<number> {
     if (ids.length === 0) return 0;

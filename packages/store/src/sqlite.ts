@@ -40,21 +40,29 @@ class SqliteRunner implements SqlRunner {
   }
 }
 
+type Job = { fn: (tx: SqlRunner) => Promise<unknown>; resolve: (value: unknown) => void; reject: (error: unknown) => void };
+
+const MAX_BATCH = 512;
+
 /**
- * better-sqlite3 is synchronous, but a transaction callback awaits. A promise-chain lock makes every
- * transaction exclusive and keeps statements outside a transaction from slipping into one.
+ * better-sqlite3 is synchronous, but a transaction callback awaits, so transactions are queued and run
+ * one at a time. Group commit: transactions that queue up while one runs are run together in one
+ * SQLite transaction, each inside its own SAVEPOINT (a failing one rolls back alone), so many writes
+ * share one fsync. Each caller's promise settles only after the shared COMMIT, so an acknowledged write
+ * is durable. A statement outside a transaction is a transaction of its own.
  */
 export class SqliteDb implements Db {
   readonly dialect = 'sqlite' as const;
   readonly #runner: SqliteRunner;
-  #lock: Promise<unknown> = Promise.resolve();
-  #inTransaction = false;
+  #queue: Job[] = [];
+  #running: Promise<void> | undefined;
+  #reader: SqliteRunner | undefined;
 
   constructor(readonly path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const raw = new Database(path);
     raw.pragma('journal_mode = WAL');
-    // FULL: an acknowledged send survives power loss and SIGKILL alike.
+    // FULL: an acknowledged send survives power loss and SIGKILL alike (group commit pays for it).
     raw.pragma('synchronous = FULL');
     raw.pragma('foreign_keys = ON');
     raw.pragma('busy_timeout = 5000');
@@ -65,45 +73,70 @@ export class SqliteDb implements Db {
     return this.#runner.raw;
   }
 
-  #whenIdle<T>(fn: () => Promise<T>): Promise<T> {
-    if (!this.#inTransaction) return fn();
-    const next = this.#lock.then(fn, fn);
-    this.#lock = next.catch(() => undefined);
-    return next;
+  /** Read-only statements outside a transaction use a second connection: WAL readers see committed data only. */
+  #readerFor(sql: string): SqliteRunner | undefined {
+    if (this.path === ':memory:') return undefined;
+    this.#reader ??= new SqliteRunner(new Database(this.path, { readonly: true }));
+    return this.#reader.prepare(sql).readonly ? this.#reader : undefined;
   }
 
   all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
-    return this.#whenIdle(() => this.#runner.all<T>(sql, params));
+    const reader = this.#readerFor(sql);
+    return reader ? reader.all<T>(sql, params) : this.transaction((tx) => tx.all<T>(sql, params));
   }
   get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
-    return this.#whenIdle(() => this.#runner.get<T>(sql, params));
+    const reader = this.#readerFor(sql);
+    return reader ? reader.get<T>(sql, params) : this.transaction((tx) => tx.get<T>(sql, params));
   }
   run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }> {
-    return this.#whenIdle(() => this.#runner.run(sql, params));
+    return this.transaction((tx) => tx.run(sql, params));
   }
 
   transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
-    const body = async (): Promise<T> => {
-      this.#inTransaction = true;
-      this.#runner.raw.exec('BEGIN IMMEDIATE');
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#running) this.#running = this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    // Let callers that are about to queue (same tick) join this batch.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      const raw = this.#runner.raw;
+      const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
       try {
-        const result = await fn(this.#runner);
-        this.#runner.raw.exec('COMMIT');
-        return result;
+        raw.exec('BEGIN IMMEDIATE');
+        for (const job of batch) {
+          raw.exec('SAVEPOINT job');
+          try {
+            outcomes.push({ ok: true, value: await job.fn(this.#runner) });
+            raw.exec('RELEASE job');
+          } catch (error) {
+            raw.exec('ROLLBACK TO job');
+            raw.exec('RELEASE job');
+            outcomes.push({ ok: false, error });
+          }
+        }
+        raw.exec('COMMIT');
       } catch (error) {
-        if (this.#runner.raw.inTransaction) this.#runner.raw.exec('ROLLBACK');
-        throw error;
-      } finally {
-        this.#inTransaction = false;
+        if (raw.inTransaction) raw.exec('ROLLBACK');
+        for (const job of batch) job.reject(error);
+        continue;
       }
-    };
-    const next = this.#lock.then(body, body);
-    this.#lock = next.catch(() => undefined);
-    return next;
+      batch.forEach((job, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) job.resolve(outcome.value);
+        else job.reject(outcome.error);
+      });
+    }
+    this.#running = undefined;
   }
 
   async close(): Promise<void> {
-    await this.#lock;
+    while (this.#running) await this.#running;
+    this.#reader?.raw.close();
     this.#runner.raw.close();
   }
 }
