@@ -9,6 +9,7 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { join } from 'node:path';
+import { AckBatcher } from './ackBatcher.ts';
 import { createAuthenticator } from './auth.ts';
 import { LocalBlobStore } from './blobStore.ts';
 import { defaultConfig, type ServerConfig } from './config.ts';
@@ -53,6 +54,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
     stores,
     blobs: new LocalBlobStore(config.blobDir ?? join(config.dataDir, 'blobs')),
     push: new Push(stores.delivery, metrics, (error) => app.log.error({ err: error }, 'push failed')),
+    acks: new AckBatcher(stores.delivery),
     metrics,
     frankingKey: await serverSecret(db, 'franking-key', () => randomBytes(32)),
     origins: () => config.origins ?? listening,

@@ -1,5 +1,6 @@
 /** What every plugin is handed: configuration, stores, blob storage, push, metrics, server keys. */
 import type { Stores } from '@doublelock/store';
+import type { AckBatcher } from './ackBatcher.ts';
 import type { BlobStore } from './blobStore.ts';
 import type { ServerConfig } from './config.ts';
 import type { Metrics } from './metrics.ts';
@@ -10,6 +11,7 @@ export interface ServerContext {
   stores: Stores;
   blobs: BlobStore;
   push: Push;
+  acks: AckBatcher;
   metrics: Metrics;
   /** MAC key for message franking tags; shared by every node through the store. */
   frankingKey: Uint8Array;

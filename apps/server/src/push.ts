@@ -1,11 +1,16 @@
 /**
- * Push delivery over WebSocket. The mailbox in the store is the single source of truth: a notification
- * only makes a connection re-read its device's unacknowledged mail and send what it has not sent yet.
- * So nothing is lost between a commit and a push, order per group is the mailbox order, and at most
- * WINDOW items are in flight per connection (a slow reader is not flooded).
+ * Push delivery over WebSocket. The mailbox in the store is the source of truth; push only decides when
+ * to send what is in it, so nothing is lost between a commit and a push.
  *
- * Notifications arriving in the same tick are served by one batched read for all their devices, so a
- * message to a group of 50 costs one query, not 49.
+ * Two ways in:
+ * - publish(): a just-committed message goes straight to the connected recipients, without a read —
+ *   only where the store hands out mailbox ids in commit order (SQLite), so per-group order holds.
+ * - notify(): a connection re-reads its device's unacknowledged mail and sends what it has not sent
+ *   (the backlog at connect, PostgreSQL, and catching up after a full window). Notifications arriving
+ *   in the same tick share one batched read.
+ * Direct pushes of one tick leave a connection as one frame.
+ * At most WINDOW items are in flight per connection: a slow reader is not flooded; what it misses while
+ * full, or while a read is running, is read again once it acknowledges.
  */
 import type { ServerFrame } from '@doublelock/protocol';
 import type { DeliveryStore, StoredMessage } from '@doublelock/store';
@@ -25,6 +30,11 @@ class Connection {
   /** Acknowledged ids that a read started before the acknowledgement may still return. */
   readonly acked = new Set<number>();
   closed = false;
+  /** A mailbox read for this device is running: direct pushes wait for it. */
+  reading = false;
+  /** Something was not sent directly (window full, or a read was running): read the mailbox again. */
+  behind = false;
+
   constructor(
     readonly deviceId: string,
     private readonly socket: PushSocket,
@@ -36,8 +46,10 @@ class Connection {
   }
 
   /** Sends what of `mail` (all of this device's unacknowledged mail, or its first WINDOW) is new. */
-  deliver(mail: StoredMessage[], complete: boolean): void {
+  deliverRead(mail: StoredMessage[], complete: boolean): void {
     if (this.closed) return;
+    this.flushOutbox(); // queued direct pushes are older than anything this read adds
+
     const fresh = mail.filter((m) => !this.sent.has(m.id) && !this.acked.has(m.id));
     if (complete) {
       // Everything unacknowledged is in `mail`: forget ids acknowledged by other means or since deleted.
@@ -47,11 +59,34 @@ class Connection {
       for (const id of this.acked) if (!present.has(id)) this.acked.delete(id);
     } else {
       for (const m of fresh) this.sent.add(m.id);
+      this.behind = true;
     }
     if (fresh.length === 0) return;
     const frame: ServerFrame = { type: 'items', items: fresh.map(toMailboxItem) };
     this.socket.send(JSON.stringify(frame));
     this.metrics.itemsPushed.inc(fresh.length);
+  }
+
+  /** Direct pushes queued for this tick: they leave together in one frame. */
+  #outbox: string[] = [];
+
+  /** `itemTail` is the item's JSON minus its leading `{"id":N,` (shared by all recipients). Returns true if queued. */
+  deliverDirect(id: number, itemTail: string): boolean {
+    if (this.closed) return false;
+    if (this.reading || this.full) {
+      this.behind = true;
+      return false;
+    }
+    this.sent.add(id);
+    this.#outbox.push(`{"id":${id},${itemTail}`);
+    return this.#outbox.length === 1;
+  }
+
+  flushOutbox(): void {
+    if (this.#outbox.length === 0 || this.closed) return;
+    this.socket.send(`{"type":"items","items":[${this.#outbox.join(',')}]}`);
+    this.metrics.itemsPushed.inc(this.#outbox.length);
+    this.#outbox = [];
   }
 }
 
@@ -59,6 +94,9 @@ export class Push {
   readonly #connections = new Map<string, Set<Connection>>();
   #pending = new Set<string>();
   #flushing = false;
+  /** Connections with direct pushes queued this tick. */
+  #outboxes: Connection[] = [];
+  #outboxScheduled = false;
 
   constructor(
     private readonly delivery: DeliveryStore,
@@ -72,6 +110,7 @@ export class Push {
     if (!set) this.#connections.set(deviceId, (set = new Set()));
     set.add(connection);
     this.metrics.sockets.inc();
+    connection.behind = true;
     this.notify([deviceId]); // the backlog
     return {
       detach: () => {
@@ -81,14 +120,42 @@ export class Push {
       },
       acked: (ids) => {
         for (const id of ids) if (connection.sent.delete(id)) connection.acked.add(id);
-        this.notify([deviceId]);
+        if (connection.behind || !this.delivery.commitOrdered) this.notify([deviceId]);
       },
     };
   }
 
-  /** New mail for these devices (from this node or, when scaled out, another). */
+  /** A message just committed, with each recipient's mailbox id. */
+  publish(message: Omit<StoredMessage, 'id'>, deliveries: Array<{ deviceId: string; id: number }>): void {
+    if (!this.delivery.commitOrdered) {
+      this.notify(deliveries.map((d) => d.deviceId));
+      return;
+    }
+    let tail: string | undefined;
+    for (const { deviceId, id } of deliveries) {
+      const connections = this.#connections.get(deviceId);
+      if (!connections) continue;
+      // One serialisation for every recipient: only the mailbox id differs.
+      tail ??= JSON.stringify(toMailboxItem({ ...message, id: 0 })).slice('{"id":0,'.length);
+      for (const connection of connections) if (connection.deliverDirect(id, tail)) this.#outboxes.push(connection);
+    }
+    if (this.#outboxes.length > 0 && !this.#outboxScheduled) {
+      this.#outboxScheduled = true;
+      setImmediate(() => {
+        this.#outboxScheduled = false;
+        for (const connection of this.#outboxes.splice(0)) connection.flushOutbox();
+      });
+    }
+  }
+
+  /** New mail for these devices that must be read from the store. */
   notify(deviceIds: Iterable<string>): void {
-    for (const deviceId of deviceIds) if (this.#connections.has(deviceId)) this.#pending.add(deviceId);
+    for (const deviceId of deviceIds) {
+      const connections = this.#connections.get(deviceId);
+      if (!connections) continue;
+      for (const connection of connections) connection.behind = true;
+      this.#pending.add(deviceId);
+    }
     if (this.#pending.size > 0 && !this.#flushing) {
       this.#flushing = true;
       setImmediate(() => void this.#flush());
@@ -98,23 +165,24 @@ export class Push {
   async #flush(): Promise<void> {
     try {
       while (this.#pending.size > 0) {
+        // A device whose every connection is full is read again when it acknowledges.
         const devices = [...this.#pending].filter((d) => [...(this.#connections.get(d) ?? [])].some((c) => !c.full));
         this.#pending.clear();
         const alone: string[] = devices.length === 1 ? devices : [];
         for (let i = 0; devices.length > 1 && i < devices.length; i += MAX_BATCH_DEVICES) {
           const batch = devices.slice(i, i + MAX_BATCH_DEVICES);
           const limit = batch.length * WINDOW;
-          const byDevice = await this.delivery.mailboxes(batch, limit);
+          const byDevice = await this.#read(batch, () => this.delivery.mailboxes(batch, limit));
           const total = [...byDevice.values()].reduce((n, m) => n + m.length, 0);
           for (const [deviceId, mail] of byDevice) {
             // If the row limit cut the read short, a device's list may be incomplete: read it again alone.
             if (total >= limit || mail.length >= WINDOW) alone.push(deviceId);
-            else this.#deliver(deviceId, mail, true);
+            else this.#deliverRead(deviceId, mail, true);
           }
         }
         for (const deviceId of alone) {
-          const mail = await this.delivery.mailbox(deviceId, WINDOW);
-          this.#deliver(deviceId, mail, mail.length < WINDOW);
+          const mail = await this.#read([deviceId], () => this.delivery.mailbox(deviceId, WINDOW));
+          this.#deliverRead(deviceId, mail, mail.length < WINDOW);
         }
       }
     } catch (error) {
@@ -125,8 +193,26 @@ export class Push {
     }
   }
 
-  #deliver(deviceId: string, mail: StoredMessage[], complete: boolean): void {
-    for (const connection of this.#connections.get(deviceId) ?? []) connection.deliver(mail, complete);
+  /** Marks the devices' connections as reading (so direct pushes defer to the read) while `read` runs. */
+  async #read<T>(deviceIds: string[], read: () => Promise<T>): Promise<T> {
+    const connections = deviceIds.flatMap((d) => [...(this.#connections.get(d) ?? [])]);
+    for (const c of connections) {
+      c.reading = true;
+      c.behind = false;
+    }
+    try {
+      return await read();
+    } finally {
+      for (const c of connections) c.reading = false;
+    }
+  }
+
+  #deliverRead(deviceId: string, mail: StoredMessage[], complete: boolean): void {
+    for (const connection of this.#connections.get(deviceId) ?? []) {
+      connection.deliverRead(mail, complete);
+      // A direct push skipped during the read is in the store now: read again.
+      if (connection.behind) this.#pending.add(deviceId);
+    }
   }
 
   get connectedDevices(): number {

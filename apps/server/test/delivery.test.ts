@@ -91,6 +91,24 @@ describe.each(serverCases())('delivery on $name', ({ start }) => {
     socket.close();
   });
 
+  it('accepts sends over the socket, answering each, and keeps the socket open on a refused one', async () => {
+    const [a, b] = await people(2);
+    const groupId = await groupOf([a!, b!]);
+    const sender = await Socket.open(server.url, a!.token);
+    const receiver = await Socket.open(server.url, b!.token);
+    const good = { clientMessageId: messageId(), epoch: 1, ciphertext: bytes(10) };
+    sender.ws.send(JSON.stringify({ type: 'send', groupId, message: good }));
+    const stale = { clientMessageId: messageId(), epoch: 0, ciphertext: bytes(10) };
+    sender.ws.send(JSON.stringify({ type: 'send', groupId, message: stale }));
+    await sender.until(() => sender.frames.length >= 3);
+    expect(sender.frames[1]).toMatchObject({ type: 'sent', clientMessageId: good.clientMessageId, result: { seq: expect.any(Number) } });
+    expect(sender.frames[2]).toMatchObject({ type: 'error', code: 'stale_epoch', clientMessageId: stale.clientMessageId });
+    await receiver.until(() => receiver.items.some((i) => i.clientMessageId === good.clientMessageId));
+    expect(sender.ws.readyState).toBe(sender.ws.OPEN);
+    sender.close();
+    receiver.close();
+  });
+
   it('refuses sockets without a valid auth frame and malformed frames', async () => {
     const bad = await Socket.open(server.url, 'bogus-token');
     await bad.until(() => bad.ws.readyState === bad.ws.CLOSED);

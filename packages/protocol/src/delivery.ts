@@ -1,6 +1,7 @@
 /** Mailbox items as devices receive them (HTTP fetch or WebSocket push), and acknowledgements. */
 import { z } from 'zod';
 import { bytes, clientMessageId, deviceId, groupId, username } from './common.ts';
+import { sendMessageRequest, sendMessageResponse } from './groups.ts';
 
 export const mailboxItemKind = z.enum(['application', 'commit', 'welcome']);
 
@@ -33,6 +34,8 @@ export const clientFrame = z.discriminatedUnion('type', [
   z.object({ type: z.literal('auth'), token: z.string() }),
   z.object({ type: z.literal('ack'), ids: z.array(z.number().int()).min(1).max(1000) }),
   z.object({ type: z.literal('ping') }),
+  /** Sending over the socket: same request and answer as POST /v1/groups/:groupId/messages. */
+  z.object({ type: z.literal('send'), groupId, message: sendMessageRequest }),
 ]);
 export type ClientFrame = z.infer<typeof clientFrame>;
 
@@ -40,6 +43,8 @@ export const serverFrame = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
   z.object({ type: z.literal('items'), items: z.array(mailboxItem) }),
   z.object({ type: z.literal('pong') }),
-  z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
+  z.object({ type: z.literal('sent'), clientMessageId, result: sendMessageResponse }),
+  /** With clientMessageId: that send failed, the socket stays open. Without: the socket closes. */
+  z.object({ type: z.literal('error'), code: z.string(), message: z.string(), clientMessageId: clientMessageId.optional() }),
 ]);
 export type ServerFrame = z.infer<typeof serverFrame>;

@@ -82,7 +82,6 @@ CREATE TABLE mailbox (
 );
 CREATE INDEX mailbox_by_device ON mailbox (device_id, id);
 CREATE INDEX mailbox_by_message ON mailbox (message_id);
-CREATE INDEX mailbox_by_expiry ON mailbox (expires_at);
 
 -- Idempotent sends: a resent client message id returns the first result, for as long as mail may live.
 CREATE TABLE sent_messages (

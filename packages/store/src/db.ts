@@ -17,12 +17,17 @@ export interface SqlRunner {
   run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
 }
 
+export interface TransactionOptions {
+  readCommitted?: boolean;
+}
+
 export interface Db extends SqlRunner {
   /**
-   * Runs `fn` in one transaction: all of its statements commit together or none do. On PostgreSQL
-   * it runs at SERIALIZABLE isolation, retried on serialization failures; on SQLite transactions are
-   * serialised by the driver (one writer at a time).
+   * Runs `fn` in one transaction: all of its statements commit together or none do. On SQLite
+   * transactions are serialised (one writer at a time). On PostgreSQL they run at SERIALIZABLE
+   * isolation, retried on serialization failures, unless `readCommitted` is asked for: hot paths whose
+   * correctness rests on row locks alone (e.g. the group row taken first by every send) use it.
    */
-  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
 }

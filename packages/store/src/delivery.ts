@@ -41,6 +41,9 @@ export interface Accepted {
   /** Devices that got new mail (for push); empty when this was a resend of an earlier message. */
   recipients: string[];
   duplicate: boolean;
+  /** For application messages: each recipient's mailbox entry, and the message as stored (for direct push). */
+  deliveries?: Array<{ deviceId: string; id: number }>;
+  message?: Omit<StoredMessage, 'id'>;
 }
 
 export interface SendInput {
@@ -105,11 +108,23 @@ const toStored = (row: MailRow): StoredMessage => {
   };
 };
 
+/** Sends and acknowledgements are ordered by the group row lock / touch only their own rows. */
+const READ_COMMITTED = { readCommitted: true };
+
 const MAIL_COLUMNS = `mailbox.id, m.kind, m.group_id, m.seq, m.epoch, m.sender_username, m.sender_device,
   m.client_message_id, m.payload, m.ratchet_tree, m.server_time, m.franking_commitment, m.franking_tag`;
 
 export class DeliveryStore {
   constructor(private readonly db: Db) {}
+
+  /**
+   * True when mailbox ids are handed out in commit order (SQLite: one writer). Then a message can be
+   * pushed straight from the transaction that stored it; on PostgreSQL, concurrent transactions may
+   * commit out of id order, so push re-reads the mailbox instead.
+   */
+  get commitOrdered(): boolean {
+    return this.db.dialect === 'sqlite';
+  }
 
   async createGroup(groupId: string, creator: Sender, now: number): Promise<void> {
     await this.db.transaction(async (tx) => {
@@ -147,14 +162,34 @@ export class DeliveryStore {
         frankingCommitment: input.frankingCommitment,
         frankingTag,
       });
-      const recipients = await tx.all<{ device_id: string }>(
+      const recipients = await tx.all<{ device_id: string; id: number }>(
         `INSERT INTO mailbox (device_id, message_id, expires_at)
-         SELECT device_id, ?, ? FROM group_members WHERE group_id = ? AND device_id <> ? RETURNING device_id`,
+         SELECT device_id, ?, ? FROM group_members WHERE group_id = ? AND device_id <> ? RETURNING device_id, id`,
         [messageId, input.expiresAt, input.groupId, input.sender.deviceId],
       );
       await rememberSent(tx, input, seq, input.epoch, frankingTag);
-      return { seq, epoch: input.epoch, serverTime: input.now, recipients: recipients.map((r) => r.device_id), duplicate: false, ...(frankingTag && { frankingTag }) };
-    });
+      const message: Omit<StoredMessage, 'id'> = {
+        kind: 'application',
+        groupId: input.groupId,
+        seq,
+        epoch: input.epoch,
+        sender: input.sender,
+        clientMessageId: input.clientMessageId,
+        payload: input.ciphertext,
+        serverTime: input.now,
+        ...(input.frankingCommitment && frankingTag && { franking: { commitment: input.frankingCommitment, tag: frankingTag } }),
+      };
+      return {
+        seq,
+        epoch: input.epoch,
+        serverTime: input.now,
+        recipients: recipients.map((r) => r.device_id),
+        deliveries: recipients.map((r) => ({ deviceId: r.device_id, id: Number(r.id) })),
+        message,
+        duplicate: false,
+        ...(frankingTag && { frankingTag }),
+      };
+    }, READ_COMMITTED);
   }
 
   /**
@@ -226,22 +261,36 @@ export class DeliveryStore {
 
   /** Deletes acknowledged mail; a message goes once its last recipient has acknowledged it. */
   async ack(deviceId: string, ids: number[]): Promise<number> {
-    if (ids.length === 0) return 0;
+    return (await this.ackMany([{ deviceId, ids }]))[0]!;
+  }
+
+  /**
+   * Acknowledgements of several devices in one transaction (the server batches those arriving together).
+   * Each device can only delete its own mail. Returns the number deleted per entry.
+   */
+  async ackMany(entries: Array<{ deviceId: string; ids: number[] }>): Promise<number[]> {
+    const work = entries.filter((e) => e.ids.length > 0);
+    if (work.length === 0) return entries.map(() => 0);
     return this.db.transaction(async (tx) => {
-      const deleted = await tx.all<{ message_id: number }>(
-        `DELETE FROM mailbox WHERE device_id = ? AND id IN (${placeholders(ids.length)}) RETURNING message_id`,
-        [deviceId, ...ids],
-      );
-      const messageIds = [...new Set(deleted.map((d) => Number(d.message_id)))];
-      if (messageIds.length > 0) {
+      const deleted = new Map<(typeof entries)[number], number>();
+      const messageIds = new Set<number>();
+      for (const entry of work) {
+        const rows = await tx.all<{ message_id: number }>(
+          `DELETE FROM mailbox WHERE device_id = ? AND id IN (${placeholders(entry.ids.length)}) RETURNING message_id`,
+          [entry.deviceId, ...entry.ids],
+        );
+        deleted.set(entry, rows.length);
+        for (const row of rows) messageIds.add(Number(row.message_id));
+      }
+      if (messageIds.size > 0) {
         await tx.run(
-          `DELETE FROM messages WHERE id IN (${placeholders(messageIds.length)})
+          `DELETE FROM messages WHERE id IN (${placeholders(messageIds.size)})
            AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id)`,
-          messageIds,
+          [...messageIds],
         );
       }
-      return deleted.length;
-    });
+      return entries.map((e) => deleted.get(e) ?? 0);
+    }, READ_COMMITTED);
   }
 
   /** Drops undelivered mail past its expiry and messages nobody is waiting for. */

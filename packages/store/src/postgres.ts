@@ -1,6 +1,6 @@
 /** PostgreSQL implementation of Db on node-postgres; `?` placeholders become `$n`. */
 import pg from 'pg';
-import type { Db, SqlRunner, SqlValue } from './db.ts';
+import type { Db, SqlRunner, SqlValue, TransactionOptions } from './db.ts';
 
 // BIGINT (int8) and COUNT(*) come back as strings by default; the store keeps values below 2^53.
 const types = {
@@ -45,17 +45,17 @@ const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadloc
 export class PostgresDb extends PostgresRunner implements Db {
   readonly pool: pg.Pool;
 
-  constructor(connectionString: string, poolSize = 10) {
+  constructor(connectionString: string, poolSize = 30) {
     const pool = new pg.Pool({ connectionString, max: poolSize, types });
     super(pool);
     this.pool = pool;
   }
 
-  async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: SqlRunner) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       try {
-        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        await client.query(options.readCommitted ? 'BEGIN ISOLATION LEVEL READ COMMITTED' : 'BEGIN ISOLATION LEVEL SERIALIZABLE');
         const result = await fn(new PostgresRunner(client));
         await client.query('COMMIT');
         return result;

@@ -20,8 +20,9 @@ export function register(program: Command): void {
     .option('--database-url <url>', 'use PostgreSQL at this URL instead of SQLite', process.env.DATABASE_URL)
     .option('--blob-dir <dir>', 'blob store folder (shared by all nodes when scaled out)')
     .option('--mailbox-ttl-days <n>', 'drop undelivered mail after this many days', integer('--mailbox-ttl-days'), 30)
+    .option('--rate-limit <n>', 'registrations and authentications per minute per client address', integer('--rate-limit'))
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
-    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; blobDir?: string; mailboxTtlDays: number; logLevel: string }) => {
+    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; blobDir?: string; mailboxTtlDays: number; rateLimit?: number; logLevel: string }) => {
       const server = await startServer({
         host: options.host,
         port: options.port,
@@ -30,6 +31,7 @@ export function register(program: Command): void {
         blobDir: options.blobDir,
         mailboxTtlMs: options.mailboxTtlDays * 24 * 60 * 60 * 1000,
         logLevel: options.logLevel,
+        ...(options.rateLimit !== undefined && { rateLimit: { register: options.rateLimit, auth: options.rateLimit } }),
       });
       const store = options.databaseUrl ? 'PostgreSQL' : `SQLite in ${options.data}`;
       console.log(`Doublelock is running at ${server.url} (${store}). Health: ${server.url}/healthz — Ctrl-C stops it.`);

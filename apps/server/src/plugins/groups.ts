@@ -14,12 +14,14 @@ import {
   sendMessageRequest,
   sendMessageResponse,
   toBase64Url,
+  type SendMessageRequest,
+  type SendMessageResponse,
 } from '@doublelock/protocol';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { deviceOf, type Authenticator } from '../auth.ts';
+import { deviceOf, type AuthenticatedDevice, type Authenticator } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { fail } from '../errors.ts';
 
@@ -82,32 +84,35 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
       return { epoch: accepted.epoch, seq: accepted.seq, serverTime: accepted.serverTime };
     });
 
-    app.post('/v1/groups/:groupId/messages', { schema: { params: groupParams, body: sendMessageRequest, response: { 200: sendMessageResponse } } }, async (request) => {
-      const sender = deviceOf(request);
-      const { groupId } = request.params;
-      const body = request.body;
-      const now = ctx.now();
-      const commitment = body.frankingCommitment ? fromBase64Url(body.frankingCommitment) : undefined;
-      const accepted = await ctx.stores.delivery.send({
-        groupId,
-        sender,
-        clientMessageId: body.clientMessageId,
-        epoch: body.epoch,
-        ciphertext: fromBase64Url(body.ciphertext),
-        ...(commitment && {
-          frankingCommitment: commitment,
-          frankingTag: (serverTime: number) =>
-            frankingTag(ctx.frankingKey, { commitment, groupId, senderUsername: sender.username, senderDeviceId: sender.deviceId, serverTime, clientMessageId: body.clientMessageId }),
-        }),
-        now,
-        expiresAt: now + ctx.config.mailboxTtlMs,
-      });
-      if (!accepted.duplicate) {
-        ctx.metrics.messagesAccepted.inc({ kind: 'application' });
-        ctx.metrics.deliveriesQueued.inc(accepted.recipients.length);
-        ctx.push.notify(accepted.recipients);
-      }
-      return { seq: accepted.seq, serverTime: accepted.serverTime, ...(accepted.frankingTag && { frankingTag: toBase64Url(accepted.frankingTag) }) };
-    });
+    app.post('/v1/groups/:groupId/messages', { schema: { params: groupParams, body: sendMessageRequest, response: { 200: sendMessageResponse } } }, async (request) =>
+      acceptMessage(ctx, deviceOf(request), request.params.groupId, request.body),
+    );
   };
+}
+
+/** Accepts an application message (from HTTP or the socket): persist with its fan-out, then push. */
+export async function acceptMessage(ctx: ServerContext, sender: AuthenticatedDevice, groupId: string, body: SendMessageRequest): Promise<SendMessageResponse> {
+  const now = ctx.now();
+  const commitment = body.frankingCommitment ? fromBase64Url(body.frankingCommitment) : undefined;
+  const accepted = await ctx.stores.delivery.send({
+    groupId,
+    sender,
+    clientMessageId: body.clientMessageId,
+    epoch: body.epoch,
+    ciphertext: fromBase64Url(body.ciphertext),
+    ...(commitment && {
+      frankingCommitment: commitment,
+      frankingTag: (serverTime: number) =>
+        frankingTag(ctx.frankingKey, { commitment, groupId, senderUsername: sender.username, senderDeviceId: sender.deviceId, serverTime, clientMessageId: body.clientMessageId }),
+    }),
+    now,
+    expiresAt: now + ctx.config.mailboxTtlMs,
+  });
+  if (!accepted.duplicate) {
+    ctx.metrics.messagesAccepted.inc({ kind: 'application' });
+    ctx.metrics.deliveriesQueued.inc(accepted.recipients.length);
+    if (accepted.message && accepted.deliveries) ctx.push.publish(accepted.message, accepted.deliveries);
+    else ctx.push.notify(accepted.recipients);
+  }
+  return { seq: accepted.seq, serverTime: accepted.serverTime, ...(accepted.frankingTag && { frankingTag: toBase64Url(accepted.frankingTag) }) };
 }

@@ -2,9 +2,10 @@
 import { ackRequest, ackResponse, clientFrame, ErrorCode, fetchMailboxQuery, fetchMailboxResponse, type ServerFrame } from '@doublelock/protocol';
 import { DomainError } from '@doublelock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { deviceOf, type Authenticator } from '../auth.ts';
+import { deviceOf, type AuthenticatedDevice, type Authenticator } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { toMailboxItem } from '../wire.ts';
+import { acceptMessage } from './groups.ts';
 
 const AUTH_TIMEOUT_MS = 10_000;
 const MAX_FRAME_BYTES = 64 * 1024;
@@ -17,7 +18,7 @@ export function mailboxRoutes(ctx: ServerContext, auth: Authenticator): FastifyP
     });
 
     app.post('/v1/mailbox/ack', { preHandler: auth.require, schema: { body: ackRequest, response: { 200: ackResponse } } }, async (request) => {
-      const deleted = await ctx.stores.delivery.ack(deviceOf(request).deviceId, request.body.ids);
+      const deleted = await ctx.acks.ack(deviceOf(request).deviceId, request.body.ids);
       ctx.metrics.deliveriesAcked.inc(deleted);
       return { deleted };
     });
@@ -30,7 +31,7 @@ export function mailboxRoutes(ctx: ServerContext, auth: Authenticator): FastifyP
         socket.close(4001, code);
       };
       let attached: ReturnType<ServerContext['push']['attach']> | undefined;
-      let deviceId: string | undefined;
+      let session: AuthenticatedDevice | undefined;
       let pending = Promise.resolve();
       const timer = setTimeout(() => refuse(ErrorCode.unauthenticated, 'No auth frame received in time.'), AUTH_TIMEOUT_MS);
 
@@ -50,17 +51,28 @@ export function mailboxRoutes(ctx: ServerContext, auth: Authenticator): FastifyP
           if (frame.type === 'auth') {
             if (attached) return refuse(ErrorCode.badRequest, 'Already authenticated.');
             try {
-              deviceId = (await auth.sessionFor(frame.token)).deviceId;
+              session = await auth.sessionFor(frame.token);
             } catch (error) {
               return refuse(error instanceof DomainError ? error.code : ErrorCode.unauthenticated, error instanceof Error ? error.message : 'Authentication failed.');
             }
             clearTimeout(timer);
             send({ type: 'ready' });
-            attached = ctx.push.attach(deviceId, socket);
+            attached = ctx.push.attach(session.deviceId, socket);
             return;
           }
-          if (!attached || !deviceId) return refuse(ErrorCode.unauthenticated, 'Authenticate first.');
-          const deleted = await ctx.stores.delivery.ack(deviceId, frame.ids);
+          if (!attached || !session) return refuse(ErrorCode.unauthenticated, 'Authenticate first.');
+          if (frame.type === 'send') {
+            const { clientMessageId } = frame.message;
+            try {
+              send({ type: 'sent', clientMessageId, result: await acceptMessage(ctx, session, frame.groupId, frame.message) });
+            } catch (error) {
+              if (!(error instanceof DomainError)) throw error;
+              send({ type: 'error', code: error.code, message: error.message, clientMessageId });
+            }
+            return;
+          }
+          const deviceId = session.deviceId;
+          const deleted = await ctx.acks.ack(deviceId, frame.ids);
           ctx.metrics.deliveriesAcked.inc(deleted);
           attached.acked(frame.ids);
         }).catch((error: unknown) => {

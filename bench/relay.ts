@@ -1,0 +1,291 @@
+/**
+ * bench:relay — end-to-end relay throughput and latency with 1,000+ connected devices.
+ *
+ * Starts the real server (a child process: SQLite, then PostgreSQL when installed), registers and
+ * authenticates DEVICES devices, puts half of them in groups of 2 and half in groups of 50, connects
+ * every device's WebSocket, then for SECONDS keeps INFLIGHT sends outstanding (closed loop: the highest
+ * rate the server sustains). Every push is acknowledged at once. Reported: deliveries per second (one per
+ * receiving device) and p50/p99 latency from send to push received, next to a bare `ws` relay with no
+ * persistence driven by the same load generator in the same run (the ceiling).
+ *
+ * Env: RELAY_DEVICES (1000), RELAY_SECONDS (10), RELAY_INFLIGHT (64).
+ */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { authResponseBytes, deviceCertificateBytes, deviceIdFor, fromBase64Url, toBase64Url, type ServerFrame } from '@doublelock/protocol';
+import { findPostgresBin, freePort, startPostgres } from '@doublelock/store/test-postgres';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { percentile, printTable, writeBarChart, writeResults } from './lib/report.ts';
+
+const DEVICES = Number(process.env.RELAY_DEVICES ?? 1000);
+const SECONDS = Number(process.env.RELAY_SECONDS ?? 10);
+const INFLIGHT = Number(process.env.RELAY_INFLIGHT ?? 64);
+const WARMUP_MS = 1500;
+const CLI = fileURLToPath(new URL('../apps/cli/bin/doublelock.js', import.meta.url));
+const BARE = fileURLToPath(new URL('./bare-relay.ts', import.meta.url));
+
+interface BenchDevice {
+  deviceId: string;
+  token: string;
+  groupId: string;
+  groupSize: number;
+}
+
+async function waitForLine(child: ChildProcess, text: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let seen = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes(text)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`process exited with ${code} before "${text}"`)));
+  });
+}
+
+async function post<T>(url: string, path: string, body: unknown, token?: string): Promise<T> {
+  const response = await fetch(url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+    body: JSON.stringify(body),
+  });
+  const json = (await response.json()) as T;
+  if (!response.ok) throw new Error(`${path}: ${JSON.stringify(json)}`);
+  return json;
+}
+
+async function inBatches<T>(count: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        out[i] = await fn(i);
+      }
+    }),
+  );
+  return out;
+}
+
+/** Sizes of the groups: half the devices in pairs, half in groups of 50. */
+function groupPlan(devices: number): number[] {
+  const sizes: number[] = [];
+  const half = Math.floor(devices / 2);
+  for (let i = 0; i + 2 <= half; i += 2) sizes.push(2);
+  let rest = devices - sizes.length * 2;
+  while (rest >= 50) {
+    sizes.push(50);
+    rest -= 50;
+  }
+  if (rest >= 2) sizes.push(rest);
+  return sizes;
+}
+
+async function setUpDoublelock(url: string): Promise<BenchDevice[]> {
+  const origin = new URL(url).origin;
+  const registered = await inBatches(DEVICES, 16, async (i) => {
+    const identitySecret = ed25519.utils.randomSecretKey();
+    const deviceSecret = ed25519.utils.randomSecretKey();
+    const signatureKey = ed25519.getPublicKey(deviceSecret);
+    const username = `bench${i}`;
+    const createdAt = Date.now();
+    const accountSignature = ed25519.sign(deviceCertificateBytes({ username, signatureKey, name: 'bench', createdAt }), identitySecret);
+    await post(url, '/v1/accounts', {
+      username,
+      identityKey: toBase64Url(ed25519.getPublicKey(identitySecret)),
+      device: { signatureKey: toBase64Url(signatureKey), name: 'bench', createdAt, accountSignature: toBase64Url(accountSignature) },
+    });
+    const deviceId = deviceIdFor(signatureKey);
+    const { challenge } = await post<{ challenge: string }>(url, '/v1/auth/challenge', { username, deviceId });
+    const signature = ed25519.sign(authResponseBytes({ challenge: fromBase64Url(challenge), username, deviceId, origin }), deviceSecret);
+    const { token } = await post<{ token: string }>(url, '/v1/auth/session', { username, deviceId, challenge, signature: toBase64Url(signature) });
+    return { deviceId, token };
+  });
+  const devices: BenchDevice[] = [];
+  let offset = 0;
+  for (const size of groupPlan(DEVICES)) {
+    const members = registered.slice(offset, offset + size);
+    offset += size;
+    const groupId = toBase64Url(randomBytes(16));
+    await post(url, '/v1/groups', { groupId }, members[0]!.token);
+    await post(url, `/v1/groups/${groupId}/commits`, { clientMessageId: toBase64Url(randomBytes(12)), epoch: 0, commit: toBase64Url(randomBytes(64)), adds: members.slice(1).map((m) => m.deviceId), welcome: toBase64Url(randomBytes(64)) }, members[0]!.token);
+    for (const m of members) devices.push({ ...m, groupId, groupSize: size });
+  }
+  return devices;
+}
+
+function setUpBare(): BenchDevice[] {
+  const devices: BenchDevice[] = [];
+  let n = 0;
+  for (const size of groupPlan(DEVICES)) {
+    const groupId = toBase64Url(randomBytes(16));
+    for (let i = 0; i < size; i++) devices.push({ deviceId: `bare${n++}`, token: '', groupId, groupSize: size });
+  }
+  return devices;
+}
+
+interface LoadResult {
+  deliveriesPerS: number;
+  sendsPerS: number;
+  p50: number;
+  p99: number;
+  byGroupSize: Record<string, { deliveries_per_s: number; p50_ms: number; p99_ms: number }>;
+}
+
+/** Connects every device, then keeps INFLIGHT sends outstanding for SECONDS. */
+async function drive(wsUrl: string, devices: BenchDevice[], bare: boolean): Promise<LoadResult> {
+  const sentAt = new Map<string, number>();
+  const latencies = new Map<number, number[]>();
+  let measuring = false;
+  let deliveries = 0;
+  let sends = 0;
+  const deliveriesBySize = new Map<number, number>();
+  const pendingSends = new Map<string, () => void>();
+
+  const sockets = await inBatches(devices.length, 50, async (i) => {
+    const device = devices[i]!;
+    const ws = new WebSocket(wsUrl);
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const ready = new Promise<void>((resolve) => {
+      ws.on('message', (data) => {
+        const frame = JSON.parse(String(data)) as ServerFrame;
+        if (frame.type === 'ready') resolve();
+        else if (frame.type === 'sent') pendingSends.get(frame.clientMessageId)?.();
+        else if (frame.type === 'error') {
+          if (frame.clientMessageId) pendingSends.get(frame.clientMessageId)?.();
+          else console.error('socket error', frame);
+        } else if (frame.type === 'items') {
+          const now = performance.now();
+          for (const item of frame.items) {
+            const start = sentAt.get(item.clientMessageId);
+            if (measuring && start !== undefined) {
+              deliveries++;
+              deliveriesBySize.set(device.groupSize, (deliveriesBySize.get(device.groupSize) ?? 0) + 1);
+              let list = latencies.get(device.groupSize);
+              if (!list) latencies.set(device.groupSize, (list = []));
+              list.push(now - start);
+            }
+          }
+          ws.send(JSON.stringify({ type: 'ack', ids: frame.items.map((it) => it.id) }));
+        }
+      });
+    });
+    ws.send(JSON.stringify(bare ? { type: 'auth', token: device.deviceId, groups: [device.groupId] } : { type: 'auth', token: device.token }));
+    await ready;
+    return ws;
+  });
+
+  let stop = false;
+  const loop = async () => {
+    while (!stop) {
+      const i = Math.floor(Math.random() * devices.length);
+      const device = devices[i]!;
+      const clientMessageId = toBase64Url(randomBytes(12));
+      const done = new Promise<void>((resolve) => pendingSends.set(clientMessageId, resolve));
+      sentAt.set(clientMessageId, performance.now());
+      sockets[i]!.send(JSON.stringify({ type: 'send', groupId: device.groupId, message: { clientMessageId, epoch: 1, ciphertext: toBase64Url(randomBytes(160)) } }));
+      await done;
+      pendingSends.delete(clientMessageId);
+      if (measuring) sends++;
+    }
+  };
+  const loops = Array.from({ length: INFLIGHT }, loop);
+  await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
+  measuring = true;
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
+  measuring = false;
+  const elapsed = (performance.now() - started) / 1000;
+  stop = true;
+  await Promise.all(loops);
+  for (const ws of sockets) ws.close();
+
+  const all = [...latencies.values()].flat().sort((a, b) => a - b);
+  const byGroupSize: LoadResult['byGroupSize'] = {};
+  for (const [size, list] of latencies) {
+    list.sort((a, b) => a - b);
+    byGroupSize[String(size)] = { deliveries_per_s: (deliveriesBySize.get(size) ?? 0) / elapsed, p50_ms: percentile(list, 50), p99_ms: percentile(list, 99) };
+  }
+  return { deliveriesPerS: deliveries / elapsed, sendsPerS: sends / elapsed, p50: percentile(all, 50), p99: percentile(all, 99), byGroupSize };
+}
+
+async function runBare(): Promise<LoadResult> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', BARE, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await waitForLine(child, 'listening');
+    return await drive(`ws://127.0.0.1:${port}`, setUpBare(), true);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+async function runDoublelock(databaseUrl?: string): Promise<LoadResult> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'doublelock-bench-'));
+  const args = [CLI, 'serve', '--port', String(port), '--data', dataDir, '--rate-limit', '1000000', '--log-level', 'warn', ...(databaseUrl ? ['--database-url', databaseUrl] : [])];
+  // RELAY_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the server.
+  const nodeArgs = process.env.RELAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await waitForLine(child, 'is running at');
+    const url = `http://127.0.0.1:${port}`;
+    process.stdout.write(`  setting up ${DEVICES} devices… `);
+    const t = performance.now();
+    const devices = await setUpDoublelock(url);
+    console.log(`${((performance.now() - t) / 1000).toFixed(1)} s`);
+    return await drive(`ws://127.0.0.1:${port}/v1/ws`, devices, false);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const results: Array<Record<string, unknown>> = [];
+console.log(`bench:relay — ${DEVICES} devices (half in groups of 2, half in groups of 50), ${INFLIGHT} sends in flight, ${SECONDS} s per run\n`);
+console.log('bare ws relay (no persistence)…');
+const baseline = await runBare();
+const stores: Array<{ store: 'sqlite' | 'postgres'; url?: string }> = [{ store: 'sqlite' }];
+const pg = findPostgresBin() ? await startPostgres() : undefined;
+if (pg) stores.push({ store: 'postgres', url: pg.url });
+else console.log('PostgreSQL not installed: skipping the postgres run (install it, see .ci/run).');
+try {
+  for (const { store, url } of stores) {
+    console.log(`doublelock on ${store}…`);
+    const r = await runDoublelock(url);
+    results.push({
+      store,
+      devices: DEVICES,
+      msgs_per_s: Math.round(r.deliveriesPerS),
+      sends_per_s: Math.round(r.sendsPerS),
+      p50_ms: Number(r.p50.toFixed(2)),
+      p99_ms: Number(r.p99.toFixed(2)),
+      baseline_msgs_per_s: Math.round(baseline.deliveriesPerS),
+      baseline_p50_ms: Number(baseline.p50.toFixed(2)),
+      baseline_p99_ms: Number(baseline.p99.toFixed(2)),
+      ratio_to_baseline: Number((r.deliveriesPerS / baseline.deliveriesPerS).toFixed(3)),
+      by_group_size: r.byGroupSize,
+    });
+  }
+} finally {
+  await pg?.stop();
+}
+
+console.log();
+printTable(results.map(({ by_group_size: _, ...row }) => row));
+console.log(`\nwrote ${writeResults('relay', results)}`);
+console.log(
+  `chart ${writeBarChart('relay', `Deliveries per second, ${DEVICES} devices (higher is better)`, [
+    { label: 'bare ws relay (ceiling)', value: baseline.deliveriesPerS },
+    ...results.map((r) => ({ label: `doublelock / ${String(r.store)}`, value: Number(r.msgs_per_s) })),
+  ], 'msg/s')}`,
+);
