@@ -1,0 +1,83 @@
+/**
+ * Our MLS Authentication Service (RFC 9420 §5.3.1, §16.10). A leaf's credential is accepted only when
+ *  1. it names `username:deviceId` and deviceId is the one derived from the leaf's signature key;
+ *  2. the server's key directory lists that device for that account, not revoked;
+ *  3. the account identity key signed that device certificate, and that identity key is the one this
+ *     client pinned for the account the first time it saw it (a changed key is refused, not trusted).
+ * Rejections are recorded with their reason, so the SDK can say why ts-mls refused a message.
+ */
+import { deviceCertificateBytes, deviceIdFor, fromBase64Url, toBase64Url, type AccountResponse } from '@doublelock/protocol';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import type { AuthenticationService, Credential } from 'ts-mls';
+import { parseDeviceCredential } from './credential.ts';
+
+/** Where accounts come from (the server's key directory); `fresh` skips any cache. */
+export interface KeyDirectory {
+  account(username: string, options?: { fresh?: boolean }): Promise<AccountResponse | undefined>;
+}
+
+/** Trust-on-first-use pins of account identity keys (persisted by the SDK's storage). */
+export interface IdentityPins {
+  pinned(username: string): Promise<Uint8Array | undefined>;
+  pin(username: string, identityKey: Uint8Array): Promise<void>;
+}
+
+export class CredentialRejected extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CredentialRejected';
+  }
+}
+
+export class DirectoryAuthenticationService implements AuthenticationService {
+  /** Reasons for the credentials refused since the last `takeRejections()`. */
+  private rejections: string[] = [];
+
+  constructor(
+    private readonly directory: KeyDirectory,
+    private readonly pins: IdentityPins,
+  ) {}
+
+  takeRejections(): string[] {
+    const taken = this.rejections;
+    this.rejections = [];
+    return taken;
+  }
+
+  async validateCredential(credential: Credential, signaturePublicKey: Uint8Array): Promise<boolean> {
+    const reason = await this.check(credential, signaturePublicKey);
+    if (reason) this.rejections.push(reason);
+    return reason === undefined;
+  }
+
+  /** Undefined when valid, else why not. */
+  async check(credential: Credential, signaturePublicKey: Uint8Array): Promise<string | undefined> {
+    const identity = parseDeviceCredential(credential);
+    if (!identity) return 'credential is not a Doublelock device credential';
+    const label = `${identity.username}/${identity.deviceId}`;
+    if (deviceIdFor(signaturePublicKey) !== identity.deviceId) return `credential ${label} does not match its signature key`;
+    let account = await this.directory.account(identity.username);
+    let device = account?.devices.find((d) => d.deviceId === identity.deviceId);
+    if (!device) {
+      // A device added since we last looked: ask the directory again before refusing.
+      account = await this.directory.account(identity.username, { fresh: true });
+      device = account?.devices.find((d) => d.deviceId === identity.deviceId);
+    }
+    if (!account || !device) return `the key directory does not list device ${label}`;
+    if (device.revokedAt !== null) return `device ${label} has been revoked`;
+    if (device.signatureKey !== toBase64Url(signaturePublicKey)) return `the key directory lists another key for device ${label}`;
+    const identityKey = fromBase64Url(account.identityKey);
+    const pinned = await this.pins.pinned(identity.username);
+    if (pinned && toBase64Url(pinned) !== account.identityKey) return `the identity key of ${identity.username} changed since it was first seen`;
+    const signed = deviceCertificateBytes({ username: identity.username, signatureKey: signaturePublicKey, name: device.name, createdAt: device.createdAt });
+    let valid = false;
+    try {
+      valid = ed25519.verify(fromBase64Url(device.accountSignature), signed, identityKey);
+    } catch {
+      valid = false;
+    }
+    if (!valid) return `device ${label} is not signed by the account identity key`;
+    if (!pinned) await this.pins.pin(identity.username, identityKey);
+    return undefined;
+  }
+}
