@@ -15,6 +15,7 @@ import { LocalBlobStore } from './blobStore.ts';
 import { defaultConfig, type ServerConfig } from './config.ts';
 import type { ServerContext } from './context.ts';
 import { installErrorHandling } from './errors.ts';
+import { redisFanout } from './fanout.ts';
 import { createMetrics } from './metrics.ts';
 import { accountRoutes } from './plugins/accounts.ts';
 import { blobRoutes } from './plugins/blobs.ts';
@@ -81,6 +82,11 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   await app.register(blobRoutes(ctx, auth));
   await app.register(reportRoutes(ctx, auth));
 
+  if (config.redisUrl) {
+    const fanout = await redisFanout(config.redisUrl, (devices) => ctx.push.notify(devices), (error) => app.log.warn({ err: error }, 'redis fan-out'));
+    ctx.push.remote = fanout;
+    app.addHook('onClose', () => fanout.close());
+  }
   app.addHook('onClose', async () => {
     if (!options.db) await db.close();
   });

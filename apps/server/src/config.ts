@@ -6,6 +6,8 @@ export interface ServerConfig {
   dataDir: string;
   /** postgres://… to use PostgreSQL instead of SQLite. */
   databaseUrl?: string | undefined;
+  /** redis://… — fan-out of new-mail notifications between server nodes sharing one PostgreSQL. */
+  redisUrl?: string | undefined;
   /** Where encrypted attachments are kept (shared by all nodes when scaled out). Default <dataDir>/blobs. */
   blobDir?: string | undefined;
   /** Origins that devices may name in their signed authentication (defaults to this host and port). */

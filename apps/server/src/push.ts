@@ -98,11 +98,21 @@ export class Push {
   #outboxes: Connection[] = [];
   #outboxScheduled = false;
 
+  /** Set when scaled out: tells the other nodes which devices got mail. */
+  remote: { publish(deviceIds: string[]): void } | undefined;
+
   constructor(
     private readonly delivery: DeliveryStore,
     private readonly metrics: Metrics,
     private readonly onError: (error: unknown) => void,
   ) {}
+
+  /** New mail committed on this node: push it here and tell the other nodes. */
+  delivered(deviceIds: string[], message?: Omit<StoredMessage, 'id'>, deliveries?: Array<{ deviceId: string; id: number }>): void {
+    if (message && deliveries) this.publish(message, deliveries);
+    else this.notify(deviceIds);
+    this.remote?.publish(deviceIds);
+  }
 
   attach(deviceId: string, socket: PushSocket): { detach(): void; acked(ids: number[]): void } {
     const connection = new Connection(deviceId, socket, this.metrics);

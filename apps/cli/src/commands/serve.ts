@@ -18,16 +18,18 @@ export function register(program: Command): void {
     .option('--port <n>', 'port to listen on', integer('--port'), Number(process.env.PORT ?? 8080))
     .option('--data <dir>', 'data folder (SQLite database and blob store)', process.env.DOUBLELOCK_DATA ?? './data')
     .option('--database-url <url>', 'use PostgreSQL at this URL instead of SQLite', process.env.DATABASE_URL)
+    .option('--redis-url <url>', 'fan out new-mail notifications to the other nodes through Redis', process.env.REDIS_URL)
     .option('--blob-dir <dir>', 'blob store folder (shared by all nodes when scaled out)')
     .option('--mailbox-ttl-days <n>', 'drop undelivered mail after this many days', integer('--mailbox-ttl-days'), 30)
     .option('--rate-limit <n>', 'registrations and authentications per minute per client address', integer('--rate-limit'))
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
-    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; blobDir?: string; mailboxTtlDays: number; rateLimit?: number; logLevel: string }) => {
+    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; redisUrl?: string; blobDir?: string; mailboxTtlDays: number; rateLimit?: number; logLevel: string }) => {
       const server = await startServer({
         host: options.host,
         port: options.port,
         dataDir: options.data,
         databaseUrl: options.databaseUrl,
+        redisUrl: options.redisUrl,
         blobDir: options.blobDir,
         mailboxTtlMs: options.mailboxTtlDays * 24 * 60 * 60 * 1000,
         logLevel: options.logLevel,

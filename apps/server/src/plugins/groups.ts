@@ -79,7 +79,7 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
       if (!accepted.duplicate) {
         ctx.metrics.messagesAccepted.inc({ kind: 'commit' });
         ctx.metrics.deliveriesQueued.inc(accepted.recipients.length);
-        ctx.push.notify(accepted.recipients);
+        ctx.push.delivered(accepted.recipients);
       }
       return { epoch: accepted.epoch, seq: accepted.seq, serverTime: accepted.serverTime };
     });
@@ -111,8 +111,7 @@ export async function acceptMessage(ctx: ServerContext, sender: AuthenticatedDev
   if (!accepted.duplicate) {
     ctx.metrics.messagesAccepted.inc({ kind: 'application' });
     ctx.metrics.deliveriesQueued.inc(accepted.recipients.length);
-    if (accepted.message && accepted.deliveries) ctx.push.publish(accepted.message, accepted.deliveries);
-    else ctx.push.notify(accepted.recipients);
+    ctx.push.delivered(accepted.recipients, accepted.message, accepted.deliveries);
   }
   return { seq: accepted.seq, serverTime: accepted.serverTime, ...(accepted.frankingTag && { frankingTag: toBase64Url(accepted.frankingTag) }) };
 }
