@@ -3,11 +3,12 @@
  * `startServer` also listens, runs the sweeper, and shuts down gracefully.
  */
 import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import { createStores, openDb, serverSecret, type Db } from '@doublelock/store';
 import { randomBytes } from '@noble/hashes/utils.js';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { join } from 'node:path';
 import { AckBatcher } from './ackBatcher.ts';
 import { createAuthenticator } from './auth.ts';
@@ -72,6 +73,8 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
 
   await app.register(rateLimit, { global: false, errorResponseBuilder: (_req, context) => ({ statusCode: 429, code: 'rate_limited', message: `Too many requests: retry in ${Math.ceil(context.ttl / 1000)} s.` }) });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // The zod schemas on the routes are also the API's documentation: GET /v1/openapi.json.
+  await app.register(swagger, { openapi: { info: { title: 'Doublelock', version: '1' } }, transform: jsonSchemaTransform });
 
   const auth = createAuthenticator(ctx);
   await app.register(healthRoutes(ctx));
@@ -81,6 +84,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   await app.register(mailboxRoutes(ctx, auth));
   await app.register(blobRoutes(ctx, auth));
   await app.register(reportRoutes(ctx, auth));
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (config.redisUrl) {
     const fanout = await redisFanout(config.redisUrl, (devices) => ctx.push.notify(devices), (error) => app.log.warn({ err: error }, 'redis fan-out'));

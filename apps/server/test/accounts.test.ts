@@ -125,3 +125,13 @@ describe('rate limits', () => {
     }
   });
 });
+
+describe('API description', () => {
+  it('publishes an OpenAPI document generated from the route schemas', async () => {
+    const r = await call<{ openapi: string; paths: Record<string, Record<string, { requestBody?: unknown }>> }>(server.url, 'GET', '/v1/openapi.json');
+    expect(r.status).toBe(200);
+    expect(r.body.openapi).toMatch(/^3\./);
+    expect(Object.keys(r.body.paths)).toEqual(expect.arrayContaining(['/v1/accounts', '/v1/groups/{groupId}/commits', '/v1/mailbox/ack', '/v1/reports']));
+    expect(JSON.stringify(r.body.paths['/v1/accounts']!.post!.requestBody)).toContain('identityKey');
+  });
+});
