@@ -1,0 +1,13 @@
+/**
+ * @doublelock/log: the prover side of the transparency log (tree, storage, checkpoints, witness).
+ * The client-side verifier is `@doublelock/log/verifier` and imports nothing from here.
+ */
+export { leafHash, nodeHash, EMPTY_ROOT, HASH_SIZE } from './hash.ts';
+export { inclusionPath, consistencyPath, subtreeHash, frontierNodes, withNodes, type NodeId, type NodeReader } from './merkle.ts';
+export { Frontier, type StoredNode } from './frontier.ts';
+export { AppendConflict, type AppendBatch, type LogStorage, type StoredCheckpoint, type StoredCosignature } from './storage.ts';
+export { SqlLogStorage, nodePosition } from './sqlStorage.ts';
+export { NoteSigner, CosignatureSigner, generateSignerKey, parseSignerKey, formatSignerKey, assembleNote, checkpointText, type SignerKey } from './signer.ts';
+export { TransparencyLog, type TransparencyLogOptions, type SignedCheckpoint } from './log.ts';
+export { LogError, type LogErrorCode } from './errors.ts';
+export * from './witness.ts';

@@ -1,0 +1,290 @@
+/**
+ * A transparency log: an RFC 9162 Merkle tree over opaque entries, persisted through LogStorage, with
+ * C2SP signed checkpoints (tlog-checkpoint) and witness cosignatures (tlog-cosignature).
+ *
+ * Appends are batched: concurrent `append` calls queue up while a tree update is being written and
+ * the next update takes them all at once (one transaction, one set of node writes), so the log keeps
+ * up with callers that append one entry each. Proofs read O(log n) stored subtree hashes.
+ */
+import type { Db } from '@doublelock/store';
+import { LogError } from './errors.ts';
+import { Frontier, type StoredNode } from './frontier.ts';
+import { EMPTY_ROOT, leafHash } from './hash.ts';
+import { consistencyPath, frontierNodes, inclusionPath, nodeKey, subtreeHash, withNodes } from './merkle.ts';
+import { assembleNote, checkpointText, NoteSigner } from './signer.ts';
+import { SqlLogStorage } from './sqlStorage.ts';
+import { AppendConflict, type LogStorage, type StoredCheckpoint } from './storage.ts';
+import { parseCheckpoint } from './verifier/checkpoint.ts';
+import { NoteError, parseNote, parseVerifierKey, SIGNATURE_COSIGNATURE_V1, verifySignature, type VerifierKey } from './verifier/note.ts';
+
+export interface TransparencyLogOptions {
+  /** The log's signer key (`PRIVATE+KEY+<name>+…`, type 0x01). Its name is the origin unless `origin` is given. */
+  signerKey: string;
+  origin?: string;
+  /** Verifier keys (type 0x04, cosignature/v1) of the witnesses whose cosignatures the log accepts. */
+  witnesses?: readonly string[];
+  /** Most entries written in one tree update. */
+  maxBatch?: number;
+  /** How far in the future a cosignature timestamp may be (clock skew), in seconds. */
+  maxClockSkewSeconds?: number;
+}
+
+export interface SignedCheckpoint {
+  origin: string;
+  size: number;
+  rootHash: Uint8Array;
+  /** The checkpoint text the log signed (what witnesses cosign). */
+  text: string;
+  /** The signed note: the log's signature and every cosignature collected for this size. */
+  note: string;
+  /** Names of the witnesses whose cosignatures are in `note`. */
+  witnesses: string[];
+}
+
+interface PendingAppend {
+  entries: Uint8Array[];
+  resolve: (result: { firstIndex: number }) => void;
+  reject: (error: unknown) => void;
+}
+
+const MAX_CONFLICT_RETRIES = 20;
+
+function checkCount(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new LogError('bad_request', `${name} must be a non-negative integer`);
+}
+
+export class TransparencyLog {
+  readonly origin: string;
+  readonly signer: NoteSigner;
+  readonly witnesses: readonly VerifierKey[];
+  readonly #storage: LogStorage;
+  readonly #maxBatch: number;
+  readonly #maxSkew: number;
+  #frontier: Frontier;
+  #pending: PendingAppend[] = [];
+  #draining: Promise<void> | undefined;
+  #latest: StoredCheckpoint | undefined;
+
+  private constructor(storage: LogStorage, frontier: Frontier, options: TransparencyLogOptions) {
+    this.signer = new NoteSigner(options.signerKey);
+    this.origin = options.origin ?? this.signer.name;
+    this.witnesses = (options.witnesses ?? []).map((key) => parseVerifierKey(key));
+    const wrong = this.witnesses.find((w) => w.type !== SIGNATURE_COSIGNATURE_V1);
+    if (wrong) throw new NoteError(`witness key ${wrong.name} is not a cosignature/v1 (type 0x04) key`);
+    this.#storage = storage;
+    this.#frontier = frontier;
+    this.#maxBatch = options.maxBatch ?? 10_000;
+    this.#maxSkew = options.maxClockSkewSeconds ?? 600;
+  }
+
+  /** Opens the log on any LogStorage. */
+  static async create(storage: LogStorage, options: TransparencyLogOptions): Promise<TransparencyLog> {
+    return new TransparencyLog(storage, await loadFrontier(storage), options);
+  }
+
+  /** Opens (creating if needed) the log named by its origin in a migrated store database. */
+  static async open(db: Db, options: TransparencyLogOptions): Promise<TransparencyLog> {
+    const origin = options.origin ?? new NoteSigner(options.signerKey).name;
+    return TransparencyLog.create(await SqlLogStorage.open(db, origin), options);
+  }
+
+  /** The verifier key clients and witnesses configure to check this log's checkpoints. */
+  get verifierKey(): string {
+    return this.signer.verifierKey;
+  }
+
+  /** Size of the tree as this instance last saw it (call `checkpoint` for the stored one). */
+  get size(): number {
+    return this.#frontier.size;
+  }
+
+  /**
+   * Appends entries; resolves once they are durably stored, with the index of the first one (the
+   * others follow in order). Concurrent calls are coalesced into one tree update.
+   */
+  append(entries: readonly Uint8Array[]): Promise<{ firstIndex: number }> {
+    if (!Array.isArray(entries) || entries.length === 0) return Promise.reject(new LogError('bad_request', 'append needs at least one entry'));
+    if (!entries.every((e) => e instanceof Uint8Array)) return Promise.reject(new LogError('bad_request', 'log entries must be Uint8Arrays'));
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ entries: [...entries], resolve, reject });
+      this.#draining ??= this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    // Let callers of the same tick join the first update.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.#pending.length > 0) {
+      const jobs: PendingAppend[] = [];
+      let count = 0;
+      while (this.#pending.length > 0 && (jobs.length === 0 || count + this.#pending[0]!.entries.length <= this.#maxBatch)) {
+        const job = this.#pending.shift()!;
+        jobs.push(job);
+        count += job.entries.length;
+      }
+      try {
+        let next = await this.#write(jobs.flatMap((job) => job.entries));
+        for (const job of jobs) {
+          job.resolve({ firstIndex: next });
+          next += job.entries.length;
+        }
+      } catch (error) {
+        for (const job of jobs) job.reject(error);
+      }
+    }
+    this.#draining = undefined;
+  }
+
+  async #write(entries: Uint8Array[]): Promise<number> {
+    const leafHashes = entries.map(leafHash);
+    for (let attempt = 1; ; attempt++) {
+      const frontier = this.#frontier.clone();
+      const start = frontier.size;
+      const nodes: StoredNode[] = [];
+      for (const hash of leafHashes) frontier.append(hash, (node) => nodes.push(node));
+      try {
+        await this.#storage.append({ start, entries, leafHashes, nodes });
+        if (this.#frontier.size <= frontier.size) this.#frontier = frontier;
+        return start;
+      } catch (error) {
+        if (!(error instanceof AppendConflict) || attempt >= MAX_CONFLICT_RETRIES) throw error;
+        this.#frontier = await loadFrontier(this.#storage); // another node appended: continue from its tree
+      }
+    }
+  }
+
+  /** Brings the in-memory tree up to the stored one (other server nodes may have appended). */
+  async #refresh(): Promise<Frontier> {
+    const stored = await this.#storage.size();
+    if (stored !== this.#frontier.size) {
+      const frontier = await loadFrontier(this.#storage);
+      if (frontier.size > this.#frontier.size) this.#frontier = frontier;
+    }
+    return this.#frontier;
+  }
+
+  /** The signed checkpoint of the current tree, with the cosignatures collected for it so far. */
+  async checkpoint(): Promise<SignedCheckpoint> {
+    const frontier = await this.#refresh();
+    const size = frontier.size;
+    let stored = this.#latest?.size === size ? this.#latest : await this.#storage.checkpoint(size);
+    if (!stored) {
+      const rootHash = frontier.root();
+      const text = checkpointText(this.origin, size, rootHash);
+      stored = { size, rootHash, note: assembleNote(text, [this.signer.sign(text)]) };
+      await this.#storage.saveCheckpoint(stored);
+    }
+    if (!this.#latest || stored.size >= this.#latest.size) this.#latest = stored;
+    return this.#withCosignatures(stored);
+  }
+
+  /** The newest checkpoint cosigned by at least `k` witnesses, if any. */
+  async witnessedCheckpoint(k = 1): Promise<SignedCheckpoint | undefined> {
+    const stored = await this.#storage.latestWitnessedCheckpoint(Math.max(1, k));
+    return stored && this.#withCosignatures(stored);
+  }
+
+  async #withCosignatures(stored: StoredCheckpoint): Promise<SignedCheckpoint> {
+    const cosignatures = await this.#storage.cosignatures(stored.size);
+    const { text } = parseNote(stored.note);
+    return {
+      origin: this.origin,
+      size: stored.size,
+      rootHash: stored.rootHash,
+      text,
+      note: stored.note + cosignatures.map((c) => `${c.line}\n`).join(''),
+      witnesses: cosignatures.map((c) => c.witness),
+    };
+  }
+
+  async #checkTreeSize(treeSize: number): Promise<void> {
+    checkCount('tree size', treeSize);
+    if (treeSize > this.#frontier.size && treeSize > (await this.#refresh()).size) {
+      throw new LogError('not_found', `tree size ${treeSize} is beyond the log's size ${this.#frontier.size}`);
+    }
+  }
+
+  /** RFC 9162 §2.1.3.1 inclusion proof of leaf `index` in the tree of size `treeSize`. */
+  async inclusionProof(index: number, treeSize: number): Promise<Uint8Array[]> {
+    checkCount('index', index);
+    await this.#checkTreeSize(treeSize);
+    if (index >= treeSize) throw new LogError('bad_request', `index ${index} is not below tree size ${treeSize}`);
+    return withNodes((node) => inclusionPath(index, treeSize, node), (ids) => this.#storage.nodes(ids));
+  }
+
+  /** RFC 9162 §2.1.4.1 consistency proof between the trees of sizes `from` and `to` (0 < from ≤ to). */
+  async consistencyProof(from: number, to: number): Promise<Uint8Array[]> {
+    checkCount('from', from);
+    await this.#checkTreeSize(to);
+    if (from === 0 || from > to) throw new LogError('bad_request', `no consistency proof from size ${from} to size ${to}: need 0 < from ≤ to`);
+    return withNodes((node) => consistencyPath(from, to, node), (ids) => this.#storage.nodes(ids));
+  }
+
+  /** MTH of the first `size` leaves. */
+  async rootAt(size: number): Promise<Uint8Array> {
+    await this.#checkTreeSize(size);
+    if (size === 0) return EMPTY_ROOT;
+    return withNodes((node) => subtreeHash(0, size, node), (ids) => this.#storage.nodes(ids));
+  }
+
+  /** Entries [start, end). */
+  async entries(start: number, end: number): Promise<Uint8Array[]> {
+    checkCount('start', start);
+    checkCount('end', end);
+    if (start >= end) throw new LogError('bad_request', `empty range [${start}, ${end})`);
+    await this.#checkTreeSize(end);
+    return this.#storage.entries(start, end);
+  }
+
+  /**
+   * Accepts a checkpoint note carrying cosignatures: the text must be a checkpoint this log signed,
+   * and every signature line from a configured witness must verify. Returns the witnesses accepted.
+   */
+  async addCosignature(note: string): Promise<string[]> {
+    let text: string;
+    let lines: ReturnType<typeof parseNote>['signatures'];
+    let size: number;
+    try {
+      ({ text, signatures: lines } = parseNote(note));
+      const checkpoint = parseCheckpoint(text);
+      if (checkpoint.origin !== this.origin) throw new NoteError(`checkpoint is for log ${JSON.stringify(checkpoint.origin)}, not this one`);
+      size = checkpoint.size;
+    } catch (error) {
+      throw new LogError('bad_request', error instanceof Error ? error.message : String(error));
+    }
+    const stored = await this.#storage.checkpoint(size);
+    if (!stored || parseNote(stored.note).text !== text) throw new LogError('not_found', `this log never signed that checkpoint of size ${size}`);
+    const accepted: string[] = [];
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    for (const line of lines) {
+      const witness = this.witnesses.find((w) => w.name === line.name && w.keyId === line.keyId);
+      if (!witness) continue;
+      const verified = verifySignature(text, witness, line.signature);
+      if (!verified) throw new LogError('bad_signature', `cosignature by ${witness.name} does not verify`);
+      if (verified.timestamp! > now + BigInt(this.#maxSkew)) throw new LogError('bad_request', `cosignature by ${witness.name} is dated in the future`);
+      await this.#storage.addCosignature(size, { witness: witness.name, keyId: witness.keyId, timestamp: Number(verified.timestamp), line: line.line });
+      accepted.push(witness.name);
+    }
+    if (accepted.length === 0) throw new LogError('forbidden', 'the note carries no cosignature from a witness this log accepts');
+    return accepted;
+  }
+
+  /** Waits for queued appends to be written. */
+  async flush(): Promise<void> {
+    while (this.#draining) await this.#draining;
+  }
+}
+
+async function loadFrontier(storage: LogStorage): Promise<Frontier> {
+  const size = await storage.size();
+  const ids = frontierNodes(size);
+  const found = await storage.nodes(ids);
+  return new Frontier(
+    size,
+    ids.map((id) => {
+      const hash = found.get(nodeKey(id.level, id.index));
+      if (!hash) throw new Error(`log storage is missing frontier node (${id.level}, ${id.index})`);
+      return { ...id, hash };
+    }),
+  );
+}

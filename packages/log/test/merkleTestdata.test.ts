@@ -1,0 +1,64 @@
+/**
+ * Every inclusion and consistency case of transparency-dev/merkle's test data (../shared/merkle-testdata):
+ * the happy paths verify, every tampered case is rejected.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fromBase64, verifyConsistency, verifyInclusion } from '../src/verifier/index.ts';
+import { sharedPath } from './sharedData.ts';
+
+const root = sharedPath('merkle-testdata');
+
+function jsonFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? jsonFiles(path) : name.endsWith('.json') ? [path] : [];
+  });
+}
+
+const bytes = (b64: string): Uint8Array => fromBase64(b64);
+const path = (proof: string[] | null): Uint8Array[] => (proof ?? []).map(bytes);
+
+interface InclusionCase { leafIdx: number; treeSize: number; root: string; leafHash: string; proof: string[] | null; desc: string; wantErr: boolean }
+interface ConsistencyCase { size1: number; size2: number; root1: string; root2: string; proof: string[] | null; desc: string; wantErr: boolean }
+
+describe.runIf(root)('transparency-dev merkle test data', () => {
+  const dir = root!;
+
+  it('inclusion: 6 happy paths verify, 92 tampered cases are rejected', () => {
+    const files = jsonFiles(join(dir, 'inclusion'));
+    let accepted = 0;
+    let rejected = 0;
+    for (const file of files) {
+      const c = JSON.parse(readFileSync(file, 'utf8')) as InclusionCase;
+      const run = () => verifyInclusion(c.leafIdx, c.treeSize, bytes(c.leafHash), path(c.proof), bytes(c.root));
+      if (c.wantErr) {
+        expect(run, relative(dir, file)).toThrow();
+        rejected++;
+      } else {
+        expect(run, relative(dir, file)).not.toThrow();
+        accepted++;
+      }
+    }
+    expect({ accepted, rejected }).toEqual({ accepted: 6, rejected: 92 });
+  });
+
+  it('consistency: 6 happy paths verify, 92 tampered cases are rejected', () => {
+    const files = jsonFiles(join(dir, 'consistency'));
+    let accepted = 0;
+    let rejected = 0;
+    for (const file of files) {
+      const c = JSON.parse(readFileSync(file, 'utf8')) as ConsistencyCase;
+      const run = () => verifyConsistency(c.size1, c.size2, path(c.proof), bytes(c.root1), bytes(c.root2));
+      if (c.wantErr) {
+        expect(run, relative(dir, file)).toThrow();
+        rejected++;
+      } else {
+        expect(run, relative(dir, file)).not.toThrow();
+        accepted++;
+      }
+    }
+    expect({ accepted, rejected }).toEqual({ accepted: 6, rejected: 92 });
+  });
+});
