@@ -146,6 +146,7 @@ export class Witness {
       if (checkpoint.size === seen.size) {
         if (!equalBytes(seenRoot, checkpoint.rootHash)) throw new SplitViewError(`two different roots for size ${seen.size}`, seen, note);
       } else if (seen.size > 0) {
+        if (proof.length === 0) throw new Error(`a consistency proof from size ${seen.size} is required`);
         try {
           verifyConsistency(seen.size, checkpoint.size, proof, seenRoot, checkpoint.rootHash);
         } catch (error) {

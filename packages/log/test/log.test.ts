@@ -1,0 +1,97 @@
+/**
+ * TransparencyLog behaviour on both stores: concurrent appends coalesced into few tree updates with
+ * correct indices, two log instances (two server nodes) appending to one database, witness
+ * cosignatures accepted only from configured witnesses, checkpoints cached per size.
+ */
+import type { Db } from '@doublelock/store';
+import { dialectCases } from '@doublelock/store/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CosignatureSigner, generateSignerKey, SqlLogStorage, TransparencyLog, type AppendBatch } from '../src/index.ts';
+import { hashLeaf, openCheckpoint, requireWitnesses, RootBuilder, SIGNATURE_COSIGNATURE_V1, verifyInclusion } from '../src/verifier/index.ts';
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+const LOG_KEY = generateSignerKey('example.test/kt');
+
+
+describe.each(dialectCases())('TransparencyLog on $name', ({ open }) => {
+  let db: Db;
+  afterEach(async () => db?.close());
+
+  it('coalesces concurrent appends into few tree updates and returns each caller its indices', async () => {
+    db = await open();
+    const storage = await SqlLogStorage.open(db, 'example.test/kt');
+    const batches: number[] = [];
+    const append = storage.append.bind(storage);
+    storage.append = (batch: AppendBatch) => {
+      batches.push(batch.entries.length);
+      return append(batch);
+    };
+    const log = await TransparencyLog.create(storage, { signerKey: LOG_KEY });
+    const results = await Promise.all(Array.from({ length: 500 }, (_, i) => log.append([bytes(`a${i}`), bytes(`b${i}`)])));
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(1000);
+    expect(batches.length).toBeLessThanOrEqual(3);
+    const indices = results.map((r) => r.firstIndex).sort((a, b) => a - b);
+    expect(indices).toEqual(Array.from({ length: 500 }, (_, i) => 2 * i));
+    // Each caller's entries sit at the indices it was given.
+    const checkpoint = await log.checkpoint();
+    for (const [i, { firstIndex }] of results.entries()) {
+      if (i % 50 !== 0) continue;
+      const [a, b] = await log.entries(firstIndex, firstIndex + 2);
+      expect(new TextDecoder().decode(a)).toBe(`a${i}`);
+      expect(new TextDecoder().decode(b)).toBe(`b${i}`);
+      verifyInclusion(firstIndex + 1, checkpoint.size, hashLeaf(bytes(`b${i}`)), await log.inclusionProof(firstIndex + 1, checkpoint.size), checkpoint.rootHash);
+    }
+  });
+
+  it('lets two instances (two server nodes) append to one log without losing or reordering entries', async () => {
+    db = await open();
+    const nodeA = await TransparencyLog.open(db, { signerKey: LOG_KEY });
+    const nodeB = await TransparencyLog.open(db, { signerKey: LOG_KEY });
+    const appended: Array<{ entry: string; index: number }> = [];
+    for (let round = 0; round < 10; round++) {
+      const [a, b] = await Promise.all([nodeA.append([bytes(`A${round}`)]), nodeB.append([bytes(`B${round}`), bytes(`B${round}'`)])]);
+      appended.push({ entry: `A${round}`, index: a.firstIndex }, { entry: `B${round}`, index: b.firstIndex }, { entry: `B${round}'`, index: b.firstIndex + 1 });
+    }
+    const checkpoint = await nodeA.checkpoint();
+    expect(checkpoint.size).toBe(30);
+    expect(new Set(appended.map((a) => a.index)).size).toBe(30);
+    const entries = await nodeB.entries(0, 30);
+    for (const { entry, index } of appended) expect(new TextDecoder().decode(entries[index])).toBe(entry);
+    const builder = new RootBuilder();
+    entries.forEach((e) => builder.addEntry(e));
+    expect(builder.root()).toEqual(checkpoint.rootHash);
+    expect((await nodeB.checkpoint()).note).toBe(checkpoint.note);
+  });
+
+  it('accepts cosignatures only from configured witnesses, over checkpoints it signed', async () => {
+    db = await open();
+    const w1 = new CosignatureSigner(generateSignerKey('w1.example', SIGNATURE_COSIGNATURE_V1));
+    const stranger = new CosignatureSigner(generateSignerKey('stranger.example', SIGNATURE_COSIGNATURE_V1));
+    const log = await TransparencyLog.open(db, { signerKey: LOG_KEY, witnesses: [w1.verifierKey] });
+    await log.append([bytes('x'), bytes('y'), bytes('z')]);
+    const checkpoint = await log.checkpoint();
+    expect(checkpoint.witnesses).toEqual([]);
+    expect(await log.witnessedCheckpoint()).toBeUndefined();
+
+    await expect(log.addCosignature(`${checkpoint.note}${stranger.cosign(checkpoint.text)}\n`)).rejects.toMatchObject({ code: 'forbidden' });
+    const forged = w1.cosign(checkpoint.text.replace('\n3\n', '\n4\n'));
+    await expect(log.addCosignature(`${checkpoint.note}${forged}\n`)).rejects.toMatchObject({ code: 'bad_signature' });
+    const otherLog = generateSignerKey('example.test/kt');
+    const otherDb = await open();
+    try {
+      const foreign = await (await TransparencyLog.open(otherDb, { signerKey: otherLog })).checkpoint();
+      await expect(log.addCosignature(`${foreign.note}${w1.cosign(foreign.text)}\n`)).rejects.toMatchObject({ code: 'not_found' });
+    } finally {
+      await otherDb.close();
+    }
+
+    expect(await log.addCosignature(`${checkpoint.note}${w1.cosign(checkpoint.text)}\n`)).toEqual(['w1.example']);
+    const served = await log.checkpoint();
+    expect(served.witnesses).toEqual(['w1.example']);
+    expect(openCheckpoint(served.note, log.verifierKey).size).toBe(3);
+    expect(requireWitnesses(served.note, [w1.verifierKey], 1)).toHaveLength(1);
+    await log.append([bytes('later')]);
+    expect((await log.checkpoint()).witnesses).toEqual([]);
+    expect((await log.witnessedCheckpoint())?.size).toBe(3);
+  });
+});
