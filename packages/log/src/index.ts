@@ -11,3 +11,5 @@ export { NoteSigner, CosignatureSigner, generateSignerKey, parseSignerKey, forma
 export { TransparencyLog, type TransparencyLogOptions, type SignedCheckpoint } from './log.ts';
 export { LogError, type LogErrorCode } from './errors.ts';
 export * from './witness.ts';
+export { LogHttpClient, LogHttpError } from './http.ts';
+export { auditLog, verifyEntry, fetchCheckpoint, checkConsistency, seenCheckpoint, AuditError, type AuditOptions, type AuditResult, type TrustPolicy } from './audit.ts';
