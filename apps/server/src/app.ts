@@ -5,13 +5,16 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
+import { generateSignerKey, TransparencyLog } from '@doublelock/log';
 import { createStores, openDb, serverSecret, type Db } from '@doublelock/store';
+import { utf8 } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { join } from 'node:path';
 import { AckBatcher } from './ackBatcher.ts';
 import { createAuthenticator } from './auth.ts';
+import { Directory } from './directory.ts';
 import { LocalBlobStore } from './blobStore.ts';
 import { defaultConfig, type ServerConfig } from './config.ts';
 import type { ServerContext } from './context.ts';
@@ -50,6 +53,9 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   installErrorHandling(app);
 
   const metrics = createMetrics();
+  // The log's signing key is created once and shared by every node through the store.
+  const signerKey = new TextDecoder().decode(await serverSecret(db, `log-signer-key:${config.logOrigin}`, () => utf8(generateSignerKey(config.logOrigin))));
+  const log = await TransparencyLog.open(db, { signerKey, witnesses: config.logWitnesses });
   let listening: string[] = [];
   const ctx: ServerContext = {
     config,
@@ -57,6 +63,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
     blobs: new LocalBlobStore(config.blobDir ?? join(config.dataDir, 'blobs')),
     push: new Push(stores.delivery, metrics, (error) => app.log.error({ err: error }, 'push failed')),
     acks: new AckBatcher(stores.delivery),
+    directory: new Directory(stores.directory, log),
     metrics,
     frankingKey: await serverSecret(db, 'franking-key', () => randomBytes(32)),
     origins: () => config.origins ?? listening,

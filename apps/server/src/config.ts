@@ -12,6 +12,10 @@ export interface ServerConfig {
   blobDir?: string | undefined;
   /** Origins that devices may name in their signed authentication (defaults to this host and port). */
   origins?: string[] | undefined;
+  /** The transparency log's origin (C2SP checkpoint first line), e.g. `chat.example.org/log`. */
+  logOrigin: string;
+  /** Verifier keys of the witnesses whose cosignatures the log accepts. */
+  logWitnesses: string[];
   sessionTtlMs: number;
   challengeTtlMs: number;
   /** Undelivered mail is dropped after this long (default 30 days). */
@@ -32,6 +36,8 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     host: '127.0.0.1',
     port: 8080,
     dataDir: './data',
+    logOrigin: 'doublelock.localhost/log',
+    logWitnesses: [],
     sessionTtlMs: 60 * 60 * 1000,
     challengeTtlMs: 60 * 1000,
     mailboxTtlMs: 30 * DAY_MS,

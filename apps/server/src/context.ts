@@ -2,6 +2,7 @@
 import type { Stores } from '@doublelock/store';
 import type { AckBatcher } from './ackBatcher.ts';
 import type { BlobStore } from './blobStore.ts';
+import type { Directory } from './directory.ts';
 import type { ServerConfig } from './config.ts';
 import type { Metrics } from './metrics.ts';
 import type { Push } from './push.ts';
@@ -12,6 +13,8 @@ export interface ServerContext {
   blobs: BlobStore;
   push: Push;
   acks: AckBatcher;
+  /** Key transparency: the device directory in the transparency log. */
+  directory: Directory;
   metrics: Metrics;
   /** MAC key for message franking tags; shared by every node through the store. */
   frankingKey: Uint8Array;

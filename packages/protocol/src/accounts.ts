@@ -1,6 +1,7 @@
 /** Accounts, devices and sessions. */
 import { z } from 'zod';
 import { bytes, deviceId, ed25519PublicKey, ed25519Signature, username } from './common.ts';
+import { directoryProof } from './directory.ts';
 
 export const deviceCertificate = z.object({
   signatureKey: ed25519PublicKey,
@@ -42,6 +43,8 @@ export const accountResponse = z.object({
   username,
   identityKey: ed25519PublicKey,
   devices: z.array(device),
+  /** Key transparency: this exact state's entry in the transparency log. */
+  transparency: directoryProof.optional(),
 });
 export type AccountResponse = z.infer<typeof accountResponse>;
 

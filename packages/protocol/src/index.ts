@@ -8,3 +8,4 @@ export * from './delivery.ts';
 export * from './reports.ts';
 export * from './blobs.ts';
 export * from './escrow.ts';
+export * from './directory.ts';

@@ -1,5 +1,5 @@
 /** Accounts and their devices (the account identity key certifies each device's signature key). */
-import { DomainError, ErrorCode } from '@doublelock/protocol';
+import { directoryEntryBytes, DomainError, ErrorCode, toBase64Url } from '@doublelock/protocol';
 import type { Db, SqlRunner } from './db.ts';
 import { asBytes } from './sql.ts';
 
@@ -50,11 +50,15 @@ export class AccountStore {
       );
       if (inserted.changes === 0) throw new DomainError(ErrorCode.usernameTaken, `The username "${account.username}" is already taken.`);
       await insertDevice(tx, device);
+      await queueDirectoryEntry(tx, account.username);
     });
   }
 
   async addDevice(device: DeviceRecord): Promise<void> {
-    await this.db.transaction((tx) => insertDevice(tx, device));
+    await this.db.transaction(async (tx) => {
+      await insertDevice(tx, device);
+      await queueDirectoryEntry(tx, device.username);
+    });
   }
 
   async get(username: string): Promise<AccountRecord | undefined> {
@@ -78,8 +82,9 @@ export class AccountStore {
    */
   async revokeDevice(deviceId: string, revokedAt: number): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const updated = await tx.run('UPDATE devices SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL', [revokedAt, deviceId]);
-      if (updated.changes === 0) return false;
+      const device = await tx.get<{ username: string }>('UPDATE devices SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL RETURNING username', [revokedAt, deviceId]);
+      if (!device) return false;
+      await queueDirectoryEntry(tx, device.username);
       await tx.run('DELETE FROM sessions WHERE device_id = ?', [deviceId]);
       await tx.run('DELETE FROM key_packages WHERE device_id = ?', [deviceId]);
       await tx.run('DELETE FROM group_members WHERE device_id = ?', [deviceId]);
@@ -96,4 +101,28 @@ async function insertDevice(tx: SqlRunner, device: DeviceRecord): Promise<void> 
     [device.deviceId, device.username, device.signatureKey, device.name, device.createdAt, device.accountSignature],
   );
   if (inserted.changes === 0) throw new DomainError(ErrorCode.conflict, 'This device is already registered.');
+}
+
+/** Writes the account's new state to the directory outbox (published to the transparency log). */
+async function queueDirectoryEntry(tx: SqlRunner, username: string): Promise<void> {
+  const account = await tx.get<{ identity_key: Uint8Array }>('SELECT identity_key FROM accounts WHERE username = ?', [username]);
+  const devices = (await tx.all<DeviceRow>('SELECT * FROM devices WHERE username = ?', [username])).map(toDevice);
+  const entry = directoryEntryBytes(directoryState(username, asBytes(account!.identity_key), devices));
+  await tx.run('INSERT INTO directory_outbox (username, entry) VALUES (?, ?)', [username, entry]);
+}
+
+/** The account as the wire and the directory log show it. */
+export function directoryState(username: string, identityKey: Uint8Array, devices: DeviceRecord[]) {
+  return {
+    username,
+    identityKey: toBase64Url(identityKey),
+    devices: devices.map((d) => ({
+      deviceId: d.deviceId,
+      signatureKey: toBase64Url(d.signatureKey),
+      name: d.name,
+      createdAt: d.createdAt,
+      accountSignature: toBase64Url(d.accountSignature),
+      revokedAt: d.revokedAt,
+    })),
+  };
 }

@@ -12,3 +12,4 @@ export * from './reports.ts';
 export { serverSecret } from './secrets.ts';
 export { createStores, type Stores } from './stores.ts';
 export { placeholders, asBytes, optionalBytes } from './sql.ts';
+export * from './directory.ts';

@@ -3,6 +3,7 @@ import { AccountStore } from './accounts.ts';
 import { BlobIndexStore } from './blobs.ts';
 import type { Db } from './db.ts';
 import { DeliveryStore } from './delivery.ts';
+import { DirectoryStore } from './directory.ts';
 import { KeyDirectoryStore } from './keyDirectory.ts';
 import { ReportStore } from './reports.ts';
 import { SessionStore } from './sessions.ts';
@@ -15,6 +16,7 @@ export interface Stores {
   delivery: DeliveryStore;
   blobs: BlobIndexStore;
   reports: ReportStore;
+  directory: DirectoryStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -26,5 +28,6 @@ export function createStores(db: Db): Stores {
     delivery: new DeliveryStore(db),
     blobs: new BlobIndexStore(db),
     reports: new ReportStore(db),
+    directory: new DirectoryStore(db),
   };
 }

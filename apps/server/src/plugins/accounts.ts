@@ -10,6 +10,7 @@ import {
   deviceId as deviceIdSchema,
   deviceIdFor,
   deviceRevocationBytes,
+  directoryEntryBytes,
   ErrorCode,
   fromBase64Url,
   registerRequest,
@@ -21,7 +22,7 @@ import {
   username as usernameSchema,
   type DeviceCertificate,
 } from '@doublelock/protocol';
-import type { DeviceRecord } from '@doublelock/store';
+import { directoryState, type DeviceRecord } from '@doublelock/store';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -53,24 +54,16 @@ export function accountRoutes(ctx: ServerContext, auth: Authenticator): FastifyP
       const identityKey = fromBase64Url(request.body.identityKey);
       const record = certifiedDevice(username, identityKey, device);
       await ctx.stores.accounts.create({ username, identityKey, createdAt: ctx.now() }, record);
+      await ctx.directory.publish();
       return reply.code(201).send({ username, deviceId: record.deviceId });
     });
 
     app.get('/v1/accounts/:username', { preHandler: auth.require, schema: { params: z.object({ username: usernameSchema }) } }, async (request) => {
       const account = await ctx.stores.accounts.get(request.params.username);
       if (!account) return fail(ErrorCode.notFound, `No account "${request.params.username}".`);
-      return accountResponse.parse({
-        username: account.username,
-        identityKey: toBase64Url(account.identityKey),
-        devices: account.devices.map((d) => ({
-          deviceId: d.deviceId,
-          signatureKey: toBase64Url(d.signatureKey),
-          name: d.name,
-          createdAt: d.createdAt,
-          accountSignature: toBase64Url(d.accountSignature),
-          revokedAt: d.revokedAt,
-        })),
-      });
+      const state = directoryState(account.username, account.identityKey, account.devices);
+      const transparency = await ctx.directory.proof(account.username, directoryEntryBytes(state));
+      return accountResponse.parse({ ...state, ...(transparency && { transparency }) });
     });
 
     app.post(
@@ -81,6 +74,7 @@ export function accountRoutes(ctx: ServerContext, auth: Authenticator): FastifyP
         if (!account) return fail(ErrorCode.notFound, `No account "${request.params.username}".`);
         const record = certifiedDevice(account.username, account.identityKey, request.body.device);
         await ctx.stores.accounts.addDevice(record);
+        await ctx.directory.publish();
         return reply.code(201).send({ deviceId: record.deviceId });
       },
     );
@@ -101,6 +95,7 @@ export function accountRoutes(ctx: ServerContext, auth: Authenticator): FastifyP
         }
         const revoked = await ctx.stores.accounts.revokeDevice(deviceId, revokedAt);
         auth.forgetDevice(deviceId);
+        await ctx.directory.publish();
         return { revoked };
       },
     );
