@@ -2,7 +2,7 @@
  * Key transparency against the real server: a device list that is not in the log (a ghost device, a
  * swapped identity key) is caught, and so is a server that shows two different logs (a split view).
  */
-import { accountResponse, type AccountResponse } from '@doublelock/protocol';
+import { accountResponse, fromBase64Url, type AccountResponse } from '@doublelock/protocol';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,12 @@ beforeAll(async () => {
 });
 afterAll(async () => server.close());
 
-const consistencyFrom = (s: RunningServer) => (from: number, to: number) => s.ctx.directory.log.consistencyProof(from, to);
+/** Consistency proofs over HTTP, as a client gets them (GET /v1/log/proof/consistency). */
+const consistencyFrom = (s: RunningServer) => async (from: number, to: number) => {
+  const r = await fetch(`${s.url}/v1/log/proof/consistency?from=${from}&to=${to}`);
+  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  return ((await r.json()) as { proof: string[] }).proof.map(fromBase64Url);
+};
 const fetchAccount = async (d: TestDevice, username: string): Promise<AccountResponse> => accountResponse.parse((await d.call('GET', `/v1/accounts/${username}`)).body);
 const failure = (promise: Promise<unknown>) => promise.then(() => 'verified', (e: unknown) => (e instanceof KeyTransparencyError ? e.failure : `unexpected: ${String(e)}`));
 

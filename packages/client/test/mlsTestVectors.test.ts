@@ -125,7 +125,7 @@ describe.runIf(dir)('RFC 9420 test vectors through ts-mls', () => {
       const cases = load<{ cipher_suite: number; group_id: string; initial_init_secret: string; epochs: Epoch[] }>('key-schedule.json').filter((v) => v.cipher_suite === SUITE);
       const cs = await impl();
       for (const c of cases) {
-        let initSecret = hex(c.initial_init_secret);
+        let initSecret: Uint8Array = hex(c.initial_init_secret);
         for (const [i, e] of c.epochs.entries()) {
           const context: GroupContext = {
             version: 'mls10',

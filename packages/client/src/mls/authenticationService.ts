@@ -33,9 +33,20 @@ export class DirectoryAuthenticationService implements AuthenticationService {
   /** Reasons for the credentials refused since the last `takeRejections()`. */
   private rejections: string[] = [];
 
+  /** Certificates already checked (device, key, certificate signature, identity key) → fine. */
+  private readonly verified = new Set<string>();
+
   constructor(
     private readonly directory: KeyDirectory,
     private readonly pins: IdentityPins,
+    /** Ed25519 verification; defaults to @noble/curves (the SDK passes the suite's cached WebCrypto one). */
+    private readonly verify: (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => Promise<boolean> = async (sig, msg, key) => {
+      try {
+        return ed25519.verify(sig, msg, key);
+      } catch {
+        return false;
+      }
+    },
   ) {}
 
   takeRejections(): string[] {
@@ -69,14 +80,12 @@ export class DirectoryAuthenticationService implements AuthenticationService {
     const identityKey = fromBase64Url(account.identityKey);
     const pinned = await this.pins.pinned(identity.username);
     if (pinned && toBase64Url(pinned) !== account.identityKey) return `the identity key of ${identity.username} changed since it was first seen`;
-    const signed = deviceCertificateBytes({ username: identity.username, signatureKey: signaturePublicKey, name: device.name, createdAt: device.createdAt });
-    let valid = false;
-    try {
-      valid = ed25519.verify(fromBase64Url(device.accountSignature), signed, identityKey);
-    } catch {
-      valid = false;
+    const cacheKey = `${identity.username}|${device.deviceId}|${device.signatureKey}|${device.accountSignature}|${account.identityKey}|${device.name}|${device.createdAt}`;
+    if (!this.verified.has(cacheKey)) {
+      const signed = deviceCertificateBytes({ username: identity.username, signatureKey: signaturePublicKey, name: device.name, createdAt: device.createdAt });
+      if (!(await this.verify(fromBase64Url(device.accountSignature), signed, identityKey))) return `device ${label} is not signed by the account identity key`;
+      this.verified.add(cacheKey);
     }
-    if (!valid) return `device ${label} is not signed by the account identity key`;
     if (!pinned) await this.pins.pin(identity.username, identityKey);
     return undefined;
   }

@@ -1,0 +1,164 @@
+/**
+ * HTTP client for the Doublelock server: every request body is built from, and every response parsed with,
+ * the shared wire schemas in @doublelock/protocol. Errors come back as ApiError with the server's stable
+ * code. Works wherever `fetch` does (Node 20+, browsers).
+ */
+import {
+  accountResponse,
+  addDeviceResponse,
+  challengeResponse,
+  claimKeyPackagesResponse,
+  commitResponse,
+  errorBody,
+  fetchMailboxResponse,
+  groupResponse,
+  keyPackageCountResponse,
+  registerResponse,
+  reportResponse,
+  sendMessageResponse,
+  sessionResponse,
+  ackResponse,
+  type AccountResponse,
+  type CommitRequest,
+  type RegisterRequest,
+  type ReportRequest,
+  type SendMessageRequest,
+} from '@doublelock/protocol';
+import { z } from 'zod';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Supplies a session token; `renew` is called once when the server says the token is no longer valid. */
+export interface SessionSource {
+  token(): Promise<string>;
+  renew(): Promise<string>;
+}
+
+type Method = 'GET' | 'POST' | 'PUT';
+
+export class ServerApi {
+  readonly baseUrl: string;
+  session: SessionSource | undefined;
+
+  constructor(
+    baseUrl: string,
+    private readonly fetchImpl: typeof fetch = (...args) => globalThis.fetch(...args),
+  ) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  /** The origin devices sign into their authentication response. */
+  get origin(): string {
+    return new URL(this.baseUrl).origin;
+  }
+
+  private async request<S extends z.ZodType>(method: Method, path: string, schema: S, body?: unknown, authenticated = true): Promise<z.infer<S>> {
+    const response = await this.send(method, path, body === undefined ? undefined : JSON.stringify(body), 'application/json', authenticated);
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new ApiError(response.status, 'invalid_response', `${method} ${path}: the server did not answer JSON`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new ApiError(response.status, 'invalid_response', `${method} ${path}: unexpected answer: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+    return parsed.data;
+  }
+
+  /** Sends with the session token, renewing it once on 401; throws ApiError on any non-2xx. */
+  private async send(method: Method, path: string, body: BodyInit | undefined, contentType: string | undefined, authenticated: boolean): Promise<Response> {
+    const attempt = async (token: string | undefined) => {
+      const headers: Record<string, string> = {};
+      if (contentType && body !== undefined) headers['content-type'] = contentType;
+      if (token) headers.authorization = `Bearer ${token}`;
+      return this.fetchImpl(this.baseUrl + path, { method, headers, ...(body !== undefined && { body }) });
+    };
+    let response: Response;
+    if (authenticated) {
+      if (!this.session) throw new ApiError(401, 'unauthenticated', 'No session: sign in first.');
+      response = await attempt(await this.session.token());
+      if (response.status === 401) response = await attempt(await this.session.renew());
+    } else {
+      response = await attempt(undefined);
+    }
+    if (!response.ok) {
+      const text = await response.text();
+      let error: z.infer<typeof errorBody> | undefined;
+      try {
+        const parsed = errorBody.safeParse(JSON.parse(text));
+        if (parsed.success) error = parsed.data;
+      } catch {
+        error = undefined;
+      }
+      throw new ApiError(response.status, error?.code ?? `http_${response.status}`, `${method} ${path}: ${error?.message ?? (text.slice(0, 200) || response.statusText)}`, error?.details);
+    }
+    return response;
+  }
+
+  register(request: RegisterRequest) {
+    return this.request('POST', '/v1/accounts', registerResponse, request, false);
+  }
+  account(username: string): Promise<AccountResponse> {
+    return this.request('GET', `/v1/accounts/${encodeURIComponent(username)}`, accountResponse);
+  }
+  addDevice(username: string, device: RegisterRequest['device']) {
+    return this.request('POST', `/v1/accounts/${encodeURIComponent(username)}/devices`, addDeviceResponse, { device }, false);
+  }
+  revokeDevice(username: string, deviceId: string, revocation: { revokedAt: number; accountSignature: string }) {
+    return this.request('POST', `/v1/accounts/${encodeURIComponent(username)}/devices/${deviceId}/revoke`, z.object({ revoked: z.boolean() }).loose(), revocation, false);
+  }
+  challenge(username: string, deviceId: string) {
+    return this.request('POST', '/v1/auth/challenge', challengeResponse, { username, deviceId }, false);
+  }
+  createSession(request: { username: string; deviceId: string; challenge: string; signature: string }) {
+    return this.request('POST', '/v1/auth/session', sessionResponse, request, false);
+  }
+  uploadKeyPackages(keyPackages: string[], lastResort?: string) {
+    return this.request('POST', '/v1/keypackages', keyPackageCountResponse, { keyPackages, ...(lastResort && { lastResort }) });
+  }
+  keyPackageCount() {
+    return this.request('GET', '/v1/keypackages/count', keyPackageCountResponse);
+  }
+  claimKeyPackages(username: string) {
+    return this.request('POST', '/v1/keypackages/claim', claimKeyPackagesResponse, { username });
+  }
+  createGroup(groupId: string) {
+    return this.request('POST', '/v1/groups', groupResponse, { groupId });
+  }
+  group(groupId: string) {
+    return this.request('GET', `/v1/groups/${groupId}`, groupResponse);
+  }
+  commit(groupId: string, request: CommitRequest) {
+    return this.request('POST', `/v1/groups/${groupId}/commits`, commitResponse, request);
+  }
+  sendMessage(groupId: string, request: SendMessageRequest) {
+    return this.request('POST', `/v1/groups/${groupId}/messages`, sendMessageResponse, request);
+  }
+  mailbox(limit = 100) {
+    return this.request('GET', `/v1/mailbox?limit=${limit}`, fetchMailboxResponse);
+  }
+  ack(ids: number[]) {
+    return this.request('POST', '/v1/mailbox/ack', ackResponse, { ids });
+  }
+  report(request: ReportRequest) {
+    return this.request('POST', '/v1/reports', reportResponse, request);
+  }
+  async putBlob(groupId: string, sha256hex: string, bytes: Uint8Array): Promise<void> {
+    await this.send('PUT', `/v1/groups/${groupId}/blobs/${sha256hex}`, bytes as BodyInit, 'application/octet-stream', true);
+  }
+  async getBlob(groupId: string, sha256hex: string): Promise<Uint8Array> {
+    const response = await this.send('GET', `/v1/groups/${groupId}/blobs/${sha256hex}`, undefined, undefined, true);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+}

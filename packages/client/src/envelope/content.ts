@@ -1,0 +1,40 @@
+/** What a chat message says: the franked payload bytes are this JSON, validated on receipt. */
+import { sha256Hex } from '@doublelock/protocol';
+import { z } from 'zod';
+
+const base64url = z.string().regex(/^[A-Za-z0-9_-]*$/);
+
+export const messageContent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text'), text: z.string().min(1).max(64 * 1024) }),
+  z.object({
+    type: z.literal('file'),
+    name: z.string().min(1).max(255),
+    mime: z.string().max(255),
+    size: z.number().int().nonnegative(),
+    blob: sha256Hex,
+    key: base64url.length(43),
+    sha256: sha256Hex,
+    caption: z.string().max(4096).optional(),
+  }),
+  /** Group metadata: the group's display name. */
+  z.object({ type: z.literal('rename'), name: z.string().min(1).max(128) }),
+  /** The sender's person leaves: other members commit the removal of all of that person's devices. */
+  z.object({ type: z.literal('leave') }),
+]);
+export type MessageContent = z.infer<typeof messageContent>;
+
+export function encodeContent(content: MessageContent): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(messageContent.parse(content)));
+}
+
+export function decodeContent(payload: Uint8Array): MessageContent {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  } catch {
+    throw new Error('message payload is not UTF-8 JSON');
+  }
+  const parsed = messageContent.safeParse(json);
+  if (!parsed.success) throw new Error(`message payload is not valid content: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  return parsed.data;
+}
