@@ -3,7 +3,9 @@
  * src/commands/<name>.ts and exports register(program).
  */
 import { Command, CommanderError } from 'commander';
+import { register as registerLog } from './commands/log.ts';
 import { register as registerServe } from './commands/serve.ts';
+import { register as registerWitness } from './commands/witness.ts';
 
 const program = new Command()
   .name('doublelock')
@@ -11,7 +13,7 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerServe]) register(program);
+for (const register of [registerServe, registerLog, registerWitness]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -26,6 +26,7 @@ import { blobRoutes } from './plugins/blobs.ts';
 import { groupRoutes } from './plugins/groups.ts';
 import { healthRoutes } from './plugins/health.ts';
 import { keyPackageRoutes } from './plugins/keyPackages.ts';
+import { logRoutes } from './plugins/log.ts';
 import { mailboxRoutes } from './plugins/mailbox.ts';
 import { reportRoutes } from './plugins/reports.ts';
 import { Push } from './push.ts';
@@ -91,6 +92,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   await app.register(mailboxRoutes(ctx, auth));
   await app.register(blobRoutes(ctx, auth));
   await app.register(reportRoutes(ctx, auth));
+  await app.register(logRoutes, { log });
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (config.redisUrl) {
