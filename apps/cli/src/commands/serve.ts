@@ -37,6 +37,7 @@ export function register(program: Command): void {
       });
       const store = options.databaseUrl ? 'PostgreSQL' : `SQLite in ${options.data}`;
       console.log(`Doublelock is running at ${server.url} (${store}). Health: ${server.url}/healthz — Ctrl-C stops it.`);
+      console.log(`Transparency log key (pin it in clients, auditors and witnesses): ${server.ctx.directory.log.verifierKey}`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
