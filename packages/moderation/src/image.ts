@@ -1,0 +1,130 @@
+/**
+ * Image hasher: decodes with sharp (libvips) and prepares pixels the way Meta's reference
+ * `pdq-photo-hasher` does before hashing (pdq/cpp/io/pdqio.cpp):
+ *   - EXIF orientation is ignored (the reference's CImg loader does not rotate), so no `.rotate()`;
+ *   - no colour management (CImg does none), so embedded ICC profiles are ignored;
+ *   - an image larger than 512 px on either side is resized to exactly 512×512, aspect ratio not kept,
+ *     with CImg's default resize (nearest neighbour: output x reads input ⌊x·W/512⌋).
+ * Bad input (empty, truncated, not an image, unsupported, decompression bombs) becomes a ContentError.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import sharp from 'sharp';
+import { ContentError } from './errors.ts';
+import { lumaFromPixels, pdqDihedralFromLuma, pdqFromLuma, type PdqDihedralResult, type PdqResult } from './pdq.ts';
+
+export const REFERENCE_DOWNSAMPLE_DIMS = 512;
+/** Formats we hash. SVG and PDF are refused: they are programs to render, not pixels. */
+export const IMAGE_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'jp2'] as const;
+
+export interface ImageLimits {
+  /** Decompression-bomb guard: refuse images with more pixels than this (default 100 M). */
+  maxPixels?: number;
+  /** Largest file read into memory (default 256 MiB). */
+  maxBytes?: number;
+  /** libvips work limit per image (default 30 s). */
+  timeoutSeconds?: number;
+}
+
+export interface DecodedImage {
+  pixels: Uint8Array;
+  width: number;
+  height: number;
+  channels: number;
+  format: string;
+}
+
+const DEFAULT_MAX_PIXELS = 100_000_000;
+const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
+
+/** Reads a file (or takes bytes) with the size checks every hasher shares. */
+export async function readContent(input: string | Uint8Array, maxBytes = DEFAULT_MAX_BYTES): Promise<Uint8Array> {
+  if (typeof input !== 'string') {
+    if (input.length === 0) throw new ContentError('empty_file', 'The content is empty (0 bytes).');
+    return input;
+  }
+  const info = await stat(input);
+  if (!info.isFile()) throw new ContentError('unsupported_format', `${input} is not a regular file.`);
+  if (info.size === 0) throw new ContentError('empty_file', `${input} is empty (0 bytes).`);
+  if (info.size > maxBytes) throw new ContentError('too_many_pixels', `${input} is ${info.size} bytes, over the ${maxBytes}-byte limit.`);
+  return readFile(input);
+}
+
+/** Decodes to interleaved 8-bit pixels: 1 channel for greyscale input, else RGB (alpha dropped). */
+export async function decodeImage(input: string | Uint8Array, limits: ImageLimits = {}): Promise<DecodedImage> {
+  const bytes = await readContent(input, limits.maxBytes);
+  const name = typeof input === 'string' ? input : 'the image';
+  const maxPixels = limits.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const open = () =>
+    sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', autoOrient: false, ignoreIcc: true, sequentialRead: true, animated: false });
+  let format: string;
+  try {
+    const meta = await open().metadata();
+    format = meta.format ?? 'unknown';
+    if (meta.width && meta.height && meta.width * meta.height > maxPixels) {
+      throw new ContentError('too_many_pixels', `${name} is ${meta.width}×${meta.height} pixels, over the ${maxPixels}-pixel limit (decompression-bomb guard).`);
+    }
+  } catch (error) {
+    throw classify(error, name);
+  }
+  if (!(IMAGE_FORMATS as readonly string[]).includes(format)) {
+    throw new ContentError('unsupported_format', `${name} is ${format}; supported image formats are ${IMAGE_FORMATS.join(', ')}.`);
+  }
+  try {
+    const { data, info } = await open()
+      .removeAlpha()
+      .timeout({ seconds: limits.timeoutSeconds ?? 30 })
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    return { pixels: data, width: info.width, height: info.height, channels: info.channels, format };
+  } catch (error) {
+    throw classify(error, name);
+  }
+}
+
+function classify(error: unknown, name: string): ContentError {
+  if (error instanceof ContentError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/pixel limit/i.test(message)) return new ContentError('too_many_pixels', `${name} exceeds the pixel limit (decompression-bomb guard): ${message}`, { cause: error });
+  if (/unsupported image format|bad seek|not a known/i.test(message)) return new ContentError('unsupported_format', `${name} is not an image in a supported format.`, { cause: error });
+  if (/timeout/i.test(message)) return new ContentError('timeout', `${name} took too long to decode.`, { cause: error });
+  return new ContentError('corrupt_content', `${name} could not be decoded (truncated or corrupt): ${message.split('\n')[0]}`, { cause: error });
+}
+
+/** CImg's default resize (nearest neighbour) to 512×512 when either side exceeds 512, as the reference. */
+export function referenceResize(image: DecodedImage): DecodedImage {
+  const { width, height, channels, pixels } = image;
+  const size = REFERENCE_DOWNSAMPLE_DIMS;
+  if (width <= size && height <= size) return image;
+  const out = new Uint8Array(size * size * channels);
+  const xs = new Int32Array(size);
+  for (let x = 0; x < size; x++) xs[x] = Math.floor((x * width) / size);
+  for (let y = 0; y < size; y++) {
+    const row = Math.floor((y * height) / size) * width;
+    for (let x = 0; x < size; x++) {
+      const from = (row + xs[x]!) * channels;
+      const to = (y * size + x) * channels;
+      for (let c = 0; c < channels; c++) out[to + c] = pixels[from + c]!;
+    }
+  }
+  return { ...image, pixels: out, width: size, height: size };
+}
+
+export interface ImagePdq extends PdqResult {
+  width: number;
+  height: number;
+  format: string;
+}
+
+/** PDQ of an image file or its bytes, as the reference pdq-photo-hasher computes it. */
+export async function pdqHashImage(input: string | Uint8Array, limits?: ImageLimits): Promise<ImagePdq> {
+  const decoded = await decodeImage(input, limits);
+  const small = referenceResize(decoded);
+  const result = pdqFromLuma(lumaFromPixels(small.pixels, small.width, small.height, small.channels), small.width, small.height);
+  return { ...result, width: decoded.width, height: decoded.height, format: decoded.format };
+}
+
+/** All eight dihedral PDQ hashes of an image (to match rotated or mirrored uploads). */
+export async function pdqDihedralHashImage(input: string | Uint8Array, limits?: ImageLimits): Promise<PdqDihedralResult> {
+  const small = referenceResize(await decodeImage(input, limits));
+  return pdqDihedralFromLuma(lumaFromPixels(small.pixels, small.width, small.height, small.channels), small.width, small.height);
+}

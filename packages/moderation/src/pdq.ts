@@ -1,0 +1,287 @@
+/**
+ * PDQ: Meta's 256-bit perceptual image hash with its quality score.
+ *
+ * Spec: "The TMK+PDQF video-hashing and PDQ image-hashing algorithms" (Meta, 2017, pdqhash-2017-10-09.pdf)
+ * and the reference C++ implementation it describes, facebook/ThreatExchange `pdq/cpp`
+ * (hashing/pdqhashing.cpp, downscaling/downscaling.cpp, hashing/torben.cpp). Steps:
+ *   RGB → luminance (Rec. 601 weights) → two passes of Jarosz box filters along rows and columns, window
+ *   ⌈dimension / 128⌉ → decimate to 64×64 (sampling centres) → quality from the 64×64 gradients →
+ *   2-D DCT keeping coefficients 1..16 × 1..16 → bit = coefficient > median (Torben's median).
+ * The eight dihedral variants (rotations, flips) are derived from the 16×16 DCT by sign changes and a
+ * transpose, as the reference does, without re-hashing pixels.
+ *
+ * Every arithmetic step is done in float32 exactly as the reference's `float` code does (each JS double
+ * result is rounded with Math.fround or by storing into a Float32Array; double rounding is innocuous for
+ * + − × ÷ because 53 ≥ 2·24 + 2), so hashes match the reference bit for bit on identical pixels.
+ */
+import { PdqHash } from './pdqHash.ts';
+
+const f32 = Math.fround;
+
+/** Images smaller than this on either side hash to all zeros with quality 0 (the reference's rule). */
+export const MIN_HASHABLE_DIM = 5;
+/** The reference's rule: hashes with quality below this are too featureless to act on automatically. */
+export const PDQ_QUALITY_THRESHOLD = 50;
+/** Meta's recommended match threshold for PDQ (Hamming distance, inclusive). */
+export const PDQ_MATCH_THRESHOLD = 31;
+
+const LUMA_R = f32(0.299);
+const LUMA_G = f32(0.587);
+const LUMA_B = f32(0.114);
+
+/** The 16×64 DCT-II basis (rows 1..16), float32 as the reference stores it. */
+const DCT_MATRIX = (() => {
+  const m = new Float32Array(16 * 64);
+  const scale = f32(Math.sqrt(2 / 64));
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 64; j++) m[i * 64 + j] = scale * Math.cos((Math.PI / 2 / 64) * (i + 1) * (2 * j + 1));
+  }
+  return m;
+})();
+
+export type Dihedral = 'original' | 'rot90' | 'rot180' | 'rot270' | 'flipx' | 'flipy' | 'flipplus1' | 'flipminus1';
+export const DIHEDRALS: readonly Dihedral[] = ['original', 'rot90', 'rot180', 'rot270', 'flipx', 'flipy', 'flipplus1', 'flipminus1'];
+
+export interface PdqResult {
+  hash: PdqHash;
+  /** 0–100; below PDQ_QUALITY_THRESHOLD the hash must not drive automatic action. */
+  quality: number;
+}
+
+export interface PdqDihedralResult {
+  quality: number;
+  hashes: Record<Dihedral, PdqHash>;
+}
+
+/** Luminance of interleaved 8-bit pixels with 1 (grey), 3 (RGB) or 4 (RGBA, alpha ignored) channels. */
+export function lumaFromPixels(pixels: Uint8Array, width: number, height: number, channels: number): Float32Array {
+  checkDims(width, height);
+  if (![1, 2, 3, 4].includes(channels)) throw new RangeError(`channels must be 1–4, not ${channels}`);
+  const n = width * height;
+  if (pixels.length < n * channels) throw new RangeError(`pixel buffer holds ${pixels.length} bytes, ${width}×${height}×${channels} needs ${n * channels}`);
+  const luma = new Float32Array(n);
+  if (channels <= 2) {
+    // The reference reads a one-channel image's value directly as luminance (no weights).
+    for (let i = 0; i < n; i++) luma[i] = pixels[i * channels]!;
+  } else {
+    for (let i = 0, p = 0; i < n; i++, p += channels) {
+      luma[i] = f32(f32(f32(LUMA_R * pixels[p]!) + f32(LUMA_G * pixels[p + 1]!)) + f32(LUMA_B * pixels[p + 2]!));
+    }
+  }
+  return luma;
+}
+
+/** PDQ hash and quality of an RGB image (interleaved 8-bit, no pre-resize: see image.ts for that). */
+export function pdqFromRgb(rgb: Uint8Array, width: number, height: number): PdqResult {
+  return pdqFromLuma(lumaFromPixels(rgb, width, height, 3), width, height);
+}
+
+/** PDQ hash and quality of a luminance plane. The plane is used as scratch space and overwritten. */
+export function pdqFromLuma(luma: Float32Array, width: number, height: number): PdqResult {
+  const { quality, dct } = dct16FromLuma(luma, width, height);
+  return { quality, hash: dct ? bitsFromDct(dct) : PdqHash.zero() };
+}
+
+/** All eight dihedral hashes (as the reference's pdqDihedralHash256esFromFloatLuma) from one pass over pixels. */
+export function pdqDihedralFromLuma(luma: Float32Array, width: number, height: number): PdqDihedralResult {
+  const { quality, dct } = dct16FromLuma(luma, width, height);
+  const hashes = {} as Record<Dihedral, PdqHash>;
+  for (const d of DIHEDRALS) hashes[d] = dct ? bitsFromDct(transformDct(dct, d)) : PdqHash.zero();
+  return { quality, hashes };
+}
+
+export function pdqDihedralFromRgb(rgb: Uint8Array, width: number, height: number): PdqDihedralResult {
+  return pdqDihedralFromLuma(lumaFromPixels(rgb, width, height, 3), width, height);
+}
+
+function checkDims(width: number, height: number): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0) {
+    throw new RangeError(`image dimensions must be non-negative integers, not ${width}×${height}`);
+  }
+}
+
+function dct16FromLuma(luma: Float32Array, width: number, height: number): { quality: number; dct: Float32Array | null } {
+  checkDims(width, height);
+  if (luma.length < width * height) throw new RangeError(`luma plane holds ${luma.length} values, ${width}×${height} needs ${width * height}`);
+  if (width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM) return { quality: 0, dct: null };
+  const buffer64 = new Float32Array(64 * 64);
+  if (width === 64 && height === 64) {
+    buffer64.set(luma.subarray(0, 64 * 64));
+  } else {
+    const scratch = new Float32Array(width * height);
+    jaroszFilter(luma, scratch, height, width, jaroszWindow(width, 64), jaroszWindow(height, 64), 2);
+    decimate(luma, height, width, buffer64);
+  }
+  return { quality: imageDomainQuality(buffer64), dct: dct64To16(buffer64) };
+}
+
+/** Window per pass: half of (old/new), rounded up, since two passes are made (downscaling.cpp). */
+export function jaroszWindow(oldDimension: number, newDimension: number): number {
+  return Math.floor((oldDimension + 2 * newDimension - 1) / (2 * newDimension));
+}
+
+function jaroszFilter(buffer1: Float32Array, buffer2: Float32Array, rows: number, cols: number, windowAlongRows: number, windowAlongCols: number, reps: number): void {
+  for (let r = 0; r < reps; r++) {
+    for (let i = 0; i < rows; i++) box1d(buffer1, buffer2, i * cols, cols, 1, windowAlongRows);
+    for (let j = 0; j < cols; j++) box1d(buffer2, buffer1, j, rows, cols, windowAlongCols);
+  }
+}
+
+/** A centred running-mean box filter with shrinking windows at both ends (box1DFloat). */
+function box1d(input: Float32Array, output: Float32Array, start: number, length: number, stride: number, fullWindow: number): void {
+  const halfWindow = Math.floor((fullWindow + 2) / 2);
+  const phase1 = halfWindow - 1;
+  const phase2 = fullWindow - halfWindow + 1;
+  const phase3 = length - fullWindow;
+  const phase4 = halfWindow - 1;
+  let li = start;
+  let ri = start;
+  let oi = start;
+  let sum = 0;
+  let size = 0;
+  for (let i = 0; i < phase1; i++) {
+    sum = f32(sum + input[ri]!);
+    size++;
+    ri += stride;
+  }
+  for (let i = 0; i < phase2; i++) {
+    sum = f32(sum + input[ri]!);
+    size++;
+    output[oi] = sum / size;
+    ri += stride;
+    oi += stride;
+  }
+  for (let i = 0; i < phase3; i++) {
+    sum = f32(sum + input[ri]!);
+    sum = f32(sum - input[li]!);
+    output[oi] = sum / size;
+    li += stride;
+    ri += stride;
+    oi += stride;
+  }
+  for (let i = 0; i < phase4; i++) {
+    sum = f32(sum - input[li]!);
+    size--;
+    output[oi] = sum / size;
+    li += stride;
+    oi += stride;
+  }
+}
+
+/** Samples the blurred plane at the centres of a 64×64 grid. */
+function decimate(input: Float32Array, rows: number, cols: number, out: Float32Array): void {
+  for (let oi = 0; oi < 64; oi++) {
+    const ii = Math.trunc(((oi + 0.5) * rows) / 64);
+    for (let oj = 0; oj < 64; oj++) {
+      const ij = Math.trunc(((oj + 0.5) * cols) / 64);
+      out[oi * 64 + oj] = input[ii * cols + ij]!;
+    }
+  }
+}
+
+/** Sum of quantised gradients of the 64×64 image, scaled to 0–100 (pdqImageDomainQualityMetric). */
+function imageDomainQuality(b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < 63; i++) {
+    for (let j = 0; j < 64; j++) sum += Math.abs(Math.trunc(f32(f32(f32(b[i * 64 + j]! - b[(i + 1) * 64 + j]!) * 100) / 255)));
+  }
+  for (let i = 0; i < 64; i++) {
+    for (let j = 0; j < 63; j++) sum += Math.abs(Math.trunc(f32(f32(f32(b[i * 64 + j]! - b[i * 64 + j + 1]!) * 100) / 255)));
+  }
+  return Math.min(100, Math.trunc(sum / 90));
+}
+
+/** B = D·A·Dᵀ with D the 16×64 basis: the 16×16 low frequencies, skipping the DC row and column. */
+function dct64To16(a: Float32Array): Float32Array {
+  const d = DCT_MATRIX;
+  const t = new Float32Array(16 * 64);
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 64; j++) {
+      let sum = 0;
+      for (let k = 0; k < 64; k++) sum = f32(sum + f32(d[i * 64 + k]! * a[k * 64 + j]!));
+      t[i * 64 + j] = sum;
+    }
+  }
+  const b = new Float32Array(256);
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 16; j++) {
+      let sum = 0;
+      for (let k = 0; k < 64; k++) sum = f32(sum + f32(t[i * 64 + k]! * d[j * 64 + k]!));
+      b[i * 16 + j] = sum;
+    }
+  }
+  return b;
+}
+
+/** Dihedral images as sign patterns and transposes of the DCT (the table in pdqhashing.cpp). */
+export function transformDct(a: Float32Array, variant: Dihedral): Float32Array {
+  const b = new Float32Array(256);
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 16; j++) {
+      const v = a[i * 16 + j]!;
+      switch (variant) {
+        case 'original': b[i * 16 + j] = v; break;
+        case 'rot90': b[j * 16 + i] = j & 1 ? v : -v; break;
+        case 'rot180': b[i * 16 + j] = (i + j) & 1 ? -v : v; break;
+        case 'rot270': b[j * 16 + i] = i & 1 ? v : -v; break;
+        case 'flipx': b[i * 16 + j] = i & 1 ? v : -v; break;
+        case 'flipy': b[i * 16 + j] = j & 1 ? v : -v; break;
+        case 'flipplus1': b[j * 16 + i] = v; break;
+        case 'flipminus1': b[j * 16 + i] = (i + j) & 1 ? -v : v; break;
+      }
+    }
+  }
+  return b;
+}
+
+/** Bit k (= 16·row + column) is set when the coefficient exceeds the median. */
+function bitsFromDct(dct: Float32Array): PdqHash {
+  const median = torbenMedian(dct);
+  const bits = new Uint8Array(32);
+  for (let k = 0; k < 256; k++) if (dct[k]! > median) bits[31 - (k >> 3)]! |= 1 << (k & 7);
+  return PdqHash.fromBytes(bits);
+}
+
+/** Torben Mogensen's median (public domain, N. Devillard's implementation), in float32 as the reference. */
+export function torbenMedian(m: Float32Array): number {
+  const n = m.length;
+  let min = m[0]!;
+  let max = m[0]!;
+  for (let i = 1; i < n; i++) {
+    if (m[i]! < min) min = m[i]!;
+    if (m[i]! > max) max = m[i]!;
+  }
+  const half = Math.floor((n + 1) / 2);
+  let less = 0;
+  let greater = 0;
+  let equal = 0;
+  let guess = 0;
+  let maxLtGuess = 0;
+  let minGtGuess = 0;
+  for (;;) {
+    guess = f32(f32(min + max) / 2);
+    less = 0;
+    greater = 0;
+    equal = 0;
+    maxLtGuess = min;
+    minGtGuess = max;
+    for (let i = 0; i < n; i++) {
+      const v = m[i]!;
+      if (v < guess) {
+        less++;
+        if (v > maxLtGuess) maxLtGuess = v;
+      } else if (v > guess) {
+        greater++;
+        if (v < minGtGuess) minGtGuess = v;
+      } else {
+        equal++;
+      }
+    }
+    if (less <= half && greater <= half) break;
+    if (less > greater) max = maxLtGuess;
+    else min = minGtGuess;
+  }
+  if (less >= half) return maxLtGuess;
+  if (less + equal >= half) return guess;
+  return minGtGuess;
+}

@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hexToWords } from '../src/pdqHash.ts';
+import { PdqIndex, bruteForceSearch, segmentRadii } from '../src/pdqIndex.ts';
+import { PDQ_REFERENCE, csvLines, hasPdqReference } from './shared.ts';
+
+/** Deterministic xorshift32 so failures reproduce. */
+function rng(seed: number) {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+}
+
+function randomHashes(n: number, seed: number, nearShare = 0.5): Uint32Array {
+  const next = rng(seed);
+  const words = new Uint32Array(n * 8);
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && next() / 2 ** 32 < nearShare) {
+      // a near duplicate of an earlier hash, 0–40 bits away
+      const from = next() % i;
+      words.copyWithin(i * 8, from * 8, from * 8 + 8);
+      const flips = next() % 41;
+      for (let f = 0; f < flips; f++) {
+        const bit = next() % 256;
+        words[i * 8 + (bit >> 5)]! ^= 1 << (bit & 31);
+      }
+    } else {
+      for (let w = 0; w < 8; w++) words[i * 8 + w] = next();
+    }
+  }
+  return words;
+}
+
+const sortPairs = (pairs: Array<[number, number]>) => pairs.map(([k, d]) => `${k}:${d}`).sort();
+
+describe.skipIf(!hasPdqReference)('PdqIndex on the reference needles and haystack', () => {
+  it('returns exactly the 250 pairs at distance ≤ 31 (50 at 0), every needle hit, as brute force', () => {
+    const read = (f: string) => csvLines(readFileSync(join(PDQ_REFERENCE, 'index', f), 'utf8')).map((l) => l.trim());
+    const needles = read('needles.txt');
+    const haystack = read('haystack.txt');
+    expect([needles.length, haystack.length]).toEqual([100, 1350]);
+    const index = new PdqIndex();
+    haystack.forEach((hex, i) => index.add(hex, i));
+    const packed = new Uint32Array(haystack.length * 8);
+    haystack.forEach((hex, i) => hexToWords(hex, packed, i * 8));
+    const pairs: string[] = [];
+    const brute: string[] = [];
+    let hitNeedles = 0;
+    for (const [n, hex] of needles.entries()) {
+      const found = index.query(hex);
+      if (found.length) hitNeedles++;
+      pairs.push(...found.map((m) => `${n}-${m.key}:${m.distance}`));
+      const q = new Uint32Array(8);
+      hexToWords(hex, q, 0);
+      brute.push(...bruteForceSearch(packed, haystack.length, q, 31).map(([i, d]) => `${n}-${i}:${d}`));
+    }
+    expect(pairs.length).toBe(250);
+    expect(pairs.filter((p) => p.endsWith(':0')).length).toBe(50);
+    expect(hitNeedles).toBe(100);
+    expect(pairs.sort()).toEqual(brute.sort());
+  });
+});
+
+describe('PdqIndex', () => {
+  it('has exact recall against brute force on random and near-duplicate hashes (bulk-loaded)', () => {
+    const n = 20_000;
+    const words = randomHashes(n, 7);
+    const index = new PdqIndex();
+    index.addPacked(words, Uint32Array.from({ length: n }, (_, i) => i));
+    expect(index.size).toBe(n);
+    const queries = randomHashes(300, 99, 0);
+    // half the queries are perturbed copies of stored hashes, so plenty of answers exist
+    for (let q = 0; q < 150; q++) {
+      const from = (q * 131) % n;
+      queries.set(words.subarray(from * 8, from * 8 + 8), q * 8);
+      for (let f = 0; f < q % 36; f++) queries[q * 8 + ((f * 7) % 8)]! ^= 1 << ((f * 13) % 32);
+    }
+    let answers = 0;
+    for (let q = 0; q < 300; q++) {
+      const query = queries.subarray(q * 8, q * 8 + 8);
+      for (const radius of [31, 12, 0]) {
+        const got = index.query(query, radius).map((m): [number, number] => [m.key, m.distance]);
+        const want = bruteForceSearch(words, n, query, radius);
+        expect(sortPairs(got)).toEqual(sortPairs(want));
+        if (radius === 31) answers += want.length;
+      }
+    }
+    expect(answers).toBeGreaterThan(150);
+  });
+
+  it('adds and removes incrementally, across automatic compactions, with exact recall', () => {
+    const n = 3000;
+    const words = randomHashes(n, 3);
+    const index = new PdqIndex();
+    index.addPacked(words.subarray(0, 1000 * 8), Uint32Array.from({ length: 1000 }, (_, i) => i));
+    const alive = new Set<number>(Array.from({ length: 1000 }, (_, i) => i));
+    const pick = rng(11);
+    const hexOf = (i: number) => Array.from(words.subarray(i * 8, i * 8 + 8), (w) => w.toString(16).padStart(8, '0')).join('');
+    for (let i = 1000; i < n; i++) {
+      index.add(hexOf(i), i);
+      alive.add(i);
+      if (i % 3 === 0) {
+        const victim = pick() % i;
+        if (alive.has(victim)) {
+          expect(index.remove(hexOf(victim), victim)).toBe(true);
+          alive.delete(victim);
+        } else {
+          expect(index.remove(hexOf(victim), victim)).toBe(false);
+        }
+      }
+    }
+    expect(index.size).toBe(alive.size);
+    for (let q = 0; q < n; q += 37) {
+      const query = words.subarray(q * 8, q * 8 + 8);
+      const got = index.query(query).map((m): [number, number] => [m.key, m.distance]);
+      const want = bruteForceSearch(words, n, query, 31).filter(([i]) => alive.has(i));
+      expect(sortPairs(got)).toEqual(sortPairs(want));
+    }
+    index.compact();
+    expect(index.size).toBe(alive.size);
+    const query = words.subarray(8 * 2999, 8 * 3000);
+    expect(index.query(query).some((m) => m.key === 2999)).toBe(alive.has(2999));
+  });
+
+  it('keeps several entries of one hash apart by key', () => {
+    const index = new PdqIndex();
+    const hex = 'ab'.repeat(32);
+    index.add(hex, 1);
+    index.add(hex, 2);
+    expect(index.query(hex).map((m) => m.key).sort()).toEqual([1, 2]);
+    expect(index.remove(hex, 1)).toBe(true);
+    expect(index.query(hex)).toEqual([{ key: 2, distance: 0 }]);
+  });
+
+  it('uses radii that satisfy the generalised pigeonhole bound', () => {
+    for (let d = 0; d <= 43; d++) expect(segmentRadii(d).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(d - 10);
+    expect(segmentRadii(31)).toEqual([1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]);
+  });
+
+  it('validates its inputs', () => {
+    const index = new PdqIndex();
+    expect(() => index.add('zz', 1)).toThrow(/64 hex digits/);
+    expect(() => index.add('00'.repeat(32), -1)).toThrow(/uint32/);
+    expect(() => index.query('00'.repeat(32), 40)).toThrow(/0–31/);
+    expect(() => new PdqIndex({ maxDistance: 44 })).toThrow(/0–43/);
+  });
+});
