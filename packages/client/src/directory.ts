@@ -9,10 +9,18 @@ import type { Storage } from './storage/storage.ts';
 
 const TTL_MS = 30_000;
 
+/** Checks an account against the transparency log before it is trusted (transparency/keyTransparency.ts). */
+export interface AccountVerifier {
+  verifyAccount(account: AccountResponse): Promise<void>;
+}
+
 export class ServerKeyDirectory implements KeyDirectory {
   private readonly cache = new Map<string, { account: AccountResponse | undefined; at: number; pending?: Promise<AccountResponse | undefined> }>();
 
-  constructor(private readonly api: ServerApi) {}
+  constructor(
+    private readonly api: ServerApi,
+    private readonly verifier?: AccountVerifier,
+  ) {}
 
   async account(username: string, options: { fresh?: boolean } = {}): Promise<AccountResponse | undefined> {
     const cached = this.cache.get(username);
@@ -20,10 +28,17 @@ export class ServerKeyDirectory implements KeyDirectory {
       if (cached.pending) return cached.pending;
       if (Date.now() - cached.at < TTL_MS) return cached.account;
     }
-    const pending = this.api.account(username).catch((error: unknown) => {
-      if (error instanceof ApiError && error.code === 'not_found') return undefined;
-      throw error;
-    });
+    const pending = this.api.account(username).then(
+      async (account) => {
+        // A device list the transparency log does not show is never trusted (throws KeyTransparencyError).
+        if (this.verifier) await this.verifier.verifyAccount(account);
+        return account;
+      },
+      (error: unknown) => {
+        if (error instanceof ApiError && error.code === 'not_found') return undefined;
+        throw error;
+      },
+    );
     this.cache.set(username, { account: undefined, at: 0, pending });
     try {
       const account = await pending;

@@ -46,7 +46,7 @@ import { decodeRatchetTree, encodeRatchetTree } from 'ts-mls/ratchetTree.js';
 import { ApiError, ServerApi } from './api/serverApi.ts';
 import { MailboxSocket, type WebSocketConstructor } from './api/mailboxSocket.ts';
 import { newDeviceKeys, signDeviceCertificate, signRevocation, type DeviceProvisioning, type DeviceRecord } from './device.ts';
-import { ServerKeyDirectory, StoredIdentityPins, identityKeyOf } from './directory.ts';
+import { ServerKeyDirectory, StoredIdentityPins, identityKeyOf, type AccountVerifier } from './directory.ts';
 import { openAttachment, sealAttachment } from './envelope/attachment.ts';
 import { decodeContent, encodeContent, type MessageContent } from './envelope/content.ts';
 import { openEnvelope, sealEnvelope, type EnvelopeContext } from './envelope/envelope.ts';
@@ -116,6 +116,8 @@ export interface MessengerOptions {
   escrow?: EscrowFieldProvider;
   fetch?: typeof fetch;
   cryptoProvider?: CryptoProvider;
+  /** Key transparency: every account is checked against the log before its devices are trusted. */
+  keyTransparency?: AccountVerifier;
   /** One-time KeyPackages kept on the server (topped up when fewer than half remain). */
   keyPackageTarget?: number;
 }
@@ -160,7 +162,7 @@ export class Messenger {
   ) {
     this.api = new ServerApi(options.serverUrl, options.fetch);
     this.api.session = { token: () => this.token(), renew: () => this.token(true) };
-    this.directory = new ServerKeyDirectory(this.api);
+    this.directory = new ServerKeyDirectory(this.api, options.keyTransparency);
     this.auth = new DirectoryAuthenticationService(this.directory, new StoredIdentityPins(options.storage), (sig, msg, key) => cs.signature.verify(key, msg, sig));
     this.config = clientConfig(this.auth);
   }
@@ -371,9 +373,10 @@ export class Messenger {
   }
 
   private async requireGroup(groupId: string) {
+    const meta = await getJson<GroupMeta>(this.storage, `group/${groupId}/meta`);
+    if (meta && meta.status !== 'active') throw new Error(`This device is no longer in group ${groupId} (${meta.status}).`);
     const group = await this.loadGroup(groupId);
     if (!group) throw new Error(`This device is not in group ${groupId}.`);
-    if (group.meta.status !== 'active') throw new Error(`This device is no longer in group ${groupId} (${group.meta.status}).`);
     return group;
   }
 
@@ -827,7 +830,7 @@ export class Messenger {
       result = await processPrivateMessage(state, pm, emptyPskIndex, this.cs);
     } catch (error) {
       const text = (error as Error).message;
-      const replay = /generation|consumed|too old/i.test(text);
+      const replay = /gen in the past|generation|consumed/i.test(text);
       throw new MessageRejected(replay ? 'replayed' : 'decryption_failed', replay ? `replayed or duplicated MLS message: ${text}` : `MLS decryption failed (tampered or not for us): ${text}`);
     }
     if (result.kind !== 'applicationMessage') throw new MessageRejected('malformed', 'application item holds a handshake message');
