@@ -100,7 +100,16 @@ describe('durability', () => {
       for (const [id, sender] of acked) if (sender !== device) expect(received).toContain(id);
     }
 
-    // Graceful shutdown: SIGTERM exits 0 after finishing in-flight work.
+    // Graceful shutdown: SIGTERM mid-flow finishes in-flight work, exits 0, and loses nothing acknowledged.
+    const second = sendUntilStopped([alice], groupId, 1_500);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(0);
+    child = await serve(port);
+    const { acked: ackedBeforeStop } = await second;
+    expect(ackedBeforeStop.size).toBeGreaterThan(5);
+    const afterRestart = await drain(bobLaptop);
+    for (const id of ackedBeforeStop.keys()) expect(afterRestart).toContain(id);
     child.kill('SIGTERM');
     expect(await exited(child)).toBe(0);
   }, 60_000);
