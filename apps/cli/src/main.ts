@@ -3,6 +3,7 @@
  * src/commands/<name>.ts and exports register(program).
  */
 import { Command, CommanderError } from 'commander';
+import { register as registerAdmin } from './commands/admin.ts';
 import { register as registerLog } from './commands/log.ts';
 import { register as registerServe } from './commands/serve.ts';
 import { register as registerWitness } from './commands/witness.ts';
@@ -13,7 +14,7 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerServe, registerLog, registerWitness]) register(program);
+for (const register of [registerServe, registerAdmin, registerLog, registerWitness]) register(program);
 
 try {
   await program.parseAsync(process.argv);
