@@ -1,0 +1,87 @@
+/**
+ * What lawful access writes to the public transparency log (RFC 9162 leaves; @doublelock/log):
+ *   - a warrant entry: the hiding commitment to the warrant and its revision — the public learns that a
+ *     warrant exists and when it was logged, not whom it targets;
+ *   - a release entry per decryption share a custodian released: which warrant (by commitment), which
+ *     custodian, a hash of the message id, and when — so per-warrant counts and public statistics
+ *     (messages decrypted per month) are recomputed from the log rather than asserted.
+ * Each entry starts with its own label so the log's other users can never produce a colliding leaf.
+ * Custodians verify inclusion through a `LogInclusionVerifier`; `logInclusionVerifier` builds one on the
+ * log's client-side verifier (checkpoint signature, witness quorum, RFC 9162 inclusion proof).
+ */
+import { fromBase64Url, lengthPrefixed, toBase64Url } from '@doublelock/protocol';
+import { hashLeaf, openCheckpoint, requireWitnesses, verifyInclusion } from '@doublelock/log/verifier';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { z } from 'zod';
+import { canonicalBytes } from './canonicalJson.ts';
+import { signDocument, verifyDocument } from './signature.ts';
+
+export const WARRANT_ENTRY_LABEL = 'doublelock/log/warrant/v1';
+export const RELEASE_ENTRY_LABEL = 'doublelock/log/release/v1';
+export const RELEASE_RECORD_LABEL = 'doublelock/lawful-access/release-record/v1';
+
+export function warrantLogEntry(commitment: Uint8Array, revision: number): Uint8Array {
+  if (!(commitment instanceof Uint8Array) || commitment.length !== 32) throw new RangeError('warrant commitment must be 32 bytes');
+  return lengthPrefixed(WARRANT_ENTRY_LABEL, commitment, String(revision));
+}
+
+export const inclusionSchema = z.object({
+  leafIndex: z.number().int().nonnegative(),
+  treeSize: z.number().int().positive(),
+  path: z.array(z.string().regex(/^[A-Za-z0-9_-]{43}$/)),
+  /** the checkpoint note (C2SP signed-note), with witness cosignatures */
+  checkpoint: z.string().min(1).max(100_000),
+});
+export type LogInclusion = z.infer<typeof inclusionSchema>;
+
+/** `(entry, proof, checkpoint) => boolean`: whether `entry` is in the log at a trusted checkpoint. */
+export type LogInclusionVerifier = (entry: Uint8Array, proof: LogInclusion, checkpoint: string) => boolean;
+
+/**
+ * The production verifier: the checkpoint is signed by the log's key, cosigned by at least `witnessQuorum`
+ * of the witnesses (which rules out a split view unless that many witnesses collude with the log), and
+ * the inclusion proof leads from the entry's leaf hash to its root at the stated size.
+ */
+export function logInclusionVerifier(options: { verifierKey: string; witnesses: readonly string[]; witnessQuorum: number }): LogInclusionVerifier {
+  return (entry, proof, checkpoint) => {
+    try {
+      const cp = openCheckpoint(checkpoint, options.verifierKey);
+      if (options.witnessQuorum > 0) requireWitnesses(checkpoint, options.witnesses, options.witnessQuorum);
+      if (proof.treeSize !== cp.size) return false;
+      verifyInclusion(proof.leafIndex, cp.size, hashLeaf(entry), proof.path.map(fromBase64Url), cp.rootHash);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
+export const releaseRecordSchema = z.object({
+  custodian: z.number().int().min(1).max(255),
+  warrantCommitment: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  /** SHA-256 of (warrant commitment ‖ message id): countable, not linkable to the message by the public */
+  messageDigest: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  requestId: z.string(),
+  epoch: z.number().int().nonnegative(),
+  releasedAt: z.number().int().nonnegative(),
+});
+export type ReleaseRecord = z.infer<typeof releaseRecordSchema>;
+export const signedReleaseRecordSchema = z.object({ record: releaseRecordSchema, signature: z.string() });
+export type SignedReleaseRecord = z.infer<typeof signedReleaseRecordSchema>;
+
+export const messageDigest = (warrantCommitment: Uint8Array, messageId: string): string =>
+  toBase64Url(sha256(lengthPrefixed('doublelock/log/release/message/v1', warrantCommitment, messageId)));
+
+export function signReleaseRecord(record: ReleaseRecord, secretKey: Uint8Array): SignedReleaseRecord {
+  const parsed = releaseRecordSchema.parse(record);
+  return { record: parsed, signature: signDocument(RELEASE_RECORD_LABEL, parsed, secretKey) };
+}
+
+export function verifyReleaseRecord(signed: SignedReleaseRecord, custodianSigningKey: string): boolean {
+  return verifyDocument(RELEASE_RECORD_LABEL, signed.record, signed.signature, custodianSigningKey);
+}
+
+/** The log leaf for a release: the signed record itself, so anyone can check which custodian released what, and when. */
+export function releaseLogEntry(signed: SignedReleaseRecord): Uint8Array {
+  return lengthPrefixed(RELEASE_ENTRY_LABEL, canonicalBytes(releaseRecordSchema.parse(signed.record)), signed.signature);
+}

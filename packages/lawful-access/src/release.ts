@@ -1,0 +1,141 @@
+/**
+ * A custodian's release rules, as one pure function: given a signed share request and what the custodian
+ * knows (its pinned trust configuration, the time, its own records), decide whether to release a
+ * decryption share. Each check is one the custodian makes by itself, trusting neither the agency nor the
+ * provider nor the other custodians (DESIGN.md, "Lawful access: details that matter"):
+ *   the agency's signature, addressed to this custodian, fresh and never seen before;
+ *   both warrant signatures (or an urgent warrant inside its three working days), not cancelled/refused;
+ *   the warrant's commitment is in the transparency log at a witnessed checkpoint;
+ *   the provider signed the delivery record, and it names exactly this escrow field;
+ *   the warrant authorises content (CC), and the message's sender or a recipient is a target;
+ *   the server time is inside the warrant's window and the period in which it is in force;
+ *   the field's epoch matches the delivery time and its shares are not erased;
+ *   the warrant's message limit is not exceeded.
+ * Every refusal has a stable code. The service (apps/custodian) loads the inputs, calls this, and on
+ * release records the request id and a signed release record in one transaction.
+ */
+import { fromBase64Url, lengthPrefixed, toBase64Url } from '@doublelock/protocol';
+import { verifyDeliveryRecord } from './delivery.ts';
+import { epochAt } from './epoch.ts';
+import { type ParsedEscrowField, escrowFieldDigest, parseEscrowField } from './escrow.ts';
+import { type LogInclusionVerifier, messageDigest, warrantLogEntry } from './logEntries.ts';
+import { type SignedShareRequest, verifyShareRequestSignature } from './shareRequest.ts';
+import type { TrustConfig } from './trust.ts';
+import { type Cancellation, type WarrantProblem, commitToWarrant, isMessageInScope, warrantStatus } from './warrant.ts';
+
+export const SHARE_BINDING_LABEL = 'doublelock/lawful-access/share-binding/v1';
+export const MAX_REQUEST_AGE_MS = 5 * 60_000;
+export const MAX_CLOCK_SKEW_MS = 60_000;
+
+export type RefusalCode =
+  | WarrantProblem
+  | 'bad_request_signature'
+  | 'agency_mismatch'
+  | 'wrong_custodian'
+  | 'stale_request'
+  | 'replay'
+  | 'superseded'
+  | 'not_in_log'
+  | 'bad_delivery_record'
+  | 'field_mismatch'
+  | 'bad_field'
+  | 'product_not_authorised'
+  | 'not_target'
+  | 'outside_window'
+  | 'epoch_mismatch'
+  | 'epoch_unknown'
+  | 'epoch_erased'
+  | 'limit_reached';
+
+export interface CustodianView {
+  trust: TrustConfig;
+  /** this custodian's index */
+  custodian: number;
+  now: number;
+  verifyInclusion: LogInclusionVerifier;
+  /** the request id was seen before */
+  requestSeen: boolean;
+  /** distinct messages this custodian has released under the warrant id */
+  releasedMessages: number;
+  /** this message was already released under the warrant (a retry does not count twice) */
+  messageAlreadyReleased: boolean;
+  /** the highest revision of this warrant id the custodian has seen, if any */
+  highestRevision: number | undefined;
+  /** the state of the field's epoch at this custodian */
+  epochState: (epoch: number) => 'active' | 'erased' | 'unknown';
+  /** cancellations the custodian has been sent directly */
+  cancellations: readonly Cancellation[];
+}
+
+export type ReleaseDecision =
+  | { release: true; field: ParsedEscrowField; binding: Uint8Array; warrantCommitment: Uint8Array; messageDigest: string }
+  | { release: false; code: RefusalCode; reason: string };
+
+const refuse = (code: RefusalCode, reason: string): ReleaseDecision => ({ release: false, code, reason });
+
+/** What each DLEQ proof is bound to: the warrant, the custodian and the ciphertext (the whole field). */
+export function shareBinding(warrantId: string, custodian: number, field: Uint8Array): Uint8Array {
+  return lengthPrefixed(SHARE_BINDING_LABEL, warrantId, String(custodian), field);
+}
+
+export function evaluateShareRequest(signed: SignedShareRequest, view: CustodianView): ReleaseDecision {
+  const { request } = signed;
+  const { warrant } = request.warrant;
+  if (!verifyShareRequestSignature(signed, view.trust)) return refuse('bad_request_signature', 'the request is not signed by an agency key in the trust configuration');
+  if (signed.agency !== warrant.agency) return refuse('agency_mismatch', `the warrant is for agency ${warrant.agency}, not ${signed.agency}`);
+  if (request.custodian !== view.custodian) return refuse('wrong_custodian', `the request is addressed to custodian ${request.custodian}`);
+  if (request.requestedAt < view.now - MAX_REQUEST_AGE_MS || request.requestedAt > view.now + MAX_CLOCK_SKEW_MS)
+    return refuse('stale_request', 'the request is too old or from the future');
+  if (view.requestSeen) return refuse('replay', 'this request id was already used');
+
+  const status = warrantStatus(request.warrant, view.trust, view.now, [...view.cancellations, ...request.cancellations]);
+  if (!status.inForce) return refuse(status.problem, status.detail);
+  if (view.highestRevision !== undefined && warrant.revision < view.highestRevision)
+    return refuse('superseded', `revision ${warrant.revision} was superseded by revision ${view.highestRevision}`);
+
+  let commitment: Uint8Array;
+  try {
+    commitment = commitToWarrant(warrant, fromBase64Url(request.commitmentNonce)).commitment;
+  } catch {
+    return refuse('not_in_log', 'the commitment opening is malformed');
+  }
+  const entry = warrantLogEntry(commitment, warrant.revision);
+  if (!view.verifyInclusion(entry, request.inclusion, request.inclusion.checkpoint))
+    return refuse('not_in_log', 'the warrant commitment is not proven to be in the transparency log');
+
+  const { record } = request.delivery;
+  if (!verifyDeliveryRecord(request.delivery, view.trust)) return refuse('bad_delivery_record', 'the delivery record is not signed by the provider');
+  let fieldBytes: Uint8Array;
+  let field: ParsedEscrowField;
+  try {
+    fieldBytes = fromBase64Url(request.field);
+    field = parseEscrowField(fieldBytes);
+  } catch (error) {
+    return refuse('bad_field', (error as Error).message);
+  }
+  if (toBase64Url(escrowFieldDigest(fieldBytes)) !== record.fieldDigest) return refuse('field_mismatch', 'the escrow field is not the one the provider delivered');
+
+  if (!warrant.products.includes('cc')) return refuse('product_not_authorised', 'the warrant authorises intercept-related information only, not content');
+  if (!isMessageInScope(warrant, { sender: record.sender, recipients: record.recipients, serverTime: warrant.window.start }))
+    return refuse('not_target', 'neither the sender nor any recipient is a target of the warrant');
+  if (record.serverTime < status.from || record.serverTime >= status.until || !isMessageInScope(warrant, record))
+    return refuse('outside_window', 'the message was delivered outside the period the warrant covers');
+
+  const deliveredEpoch = epochAt(record.serverTime, view.trust.epoch.lengthMs);
+  if (field.epoch !== deliveredEpoch && field.epoch !== deliveredEpoch - 1)
+    return refuse('epoch_mismatch', `the field's epoch ${field.epoch} does not match the delivery time (epoch ${deliveredEpoch})`);
+  const state = view.epochState(field.epoch);
+  if (state === 'erased') return refuse('epoch_erased', `epoch ${field.epoch} is past its retention: its shares are erased`);
+  if (state === 'unknown') return refuse('epoch_unknown', `this custodian holds no share for epoch ${field.epoch}`);
+
+  if (!view.messageAlreadyReleased && view.releasedMessages >= warrant.limits.maxMessages)
+    return refuse('limit_reached', `the warrant's limit of ${warrant.limits.maxMessages} messages is reached`);
+
+  return {
+    release: true,
+    field,
+    binding: shareBinding(warrant.id, view.custodian, fieldBytes),
+    warrantCommitment: commitment,
+    messageDigest: messageDigest(commitment, record.messageId),
+  };
+}

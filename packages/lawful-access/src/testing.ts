@@ -1,0 +1,183 @@
+/**
+ * A complete lawful-access deployment for tests (this package's, apps/custodian's, and the end-to-end
+ * ones): real keys for every authority, a signed trust configuration, a real transparency log on SQLite
+ * (@doublelock/log) with a witness, and helpers that issue, approve, log and request like the real
+ * parties do. Nothing here is a mock: it is the parties' own code driven from one place.
+ */
+import { toBase64Url } from '@doublelock/protocol';
+import { CosignatureSigner, generateSignerKey, TransparencyLog } from '@doublelock/log';
+import { SIGNATURE_COSIGNATURE_V1 } from '@doublelock/log/verifier';
+import { openDb, type Db } from '@doublelock/store';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DeliveryRecord, type SignedDeliveryRecord, deliveryRecordFor, signDeliveryRecord } from './delivery.ts';
+import { DEFAULT_RETENTION_DAYS, DAY_MS } from './epoch.ts';
+import { type EpochPublicKey, createEscrowField } from './escrow.ts';
+import { type DkgSession, generateStaticKey } from './dkg.ts';
+import { type LogInclusion, type LogInclusionVerifier, logInclusionVerifier, warrantLogEntry } from './logEntries.ts';
+import { type ShareRequest, type SignedShareRequest, signShareRequest } from './shareRequest.ts';
+import { type KeyPair, generateSigningKey } from './signature.ts';
+import { type SignedTrustConfig, type TrustConfig, signTrustConfig } from './trust.ts';
+import { type Cancellation, type SignedWarrant, type Warrant, cancelWarrant, commitToWarrant, decideWarrant, issueWarrant } from './warrant.ts';
+
+// One witness key per test process: the log is opened (with its accepted witnesses) before the world exists.
+const WITNESS = new CosignatureSigner(generateSignerKey('witness.doublelock.test', SIGNATURE_COSIGNATURE_V1));
+
+export interface CustodianKeys {
+  index: number;
+  staticKey: { secret: Uint8Array; publicKey: Uint8Array };
+  signing: KeyPair;
+}
+
+export interface LoggedWarrant {
+  warrant: SignedWarrant;
+  nonce: Uint8Array;
+  inclusion: LogInclusion;
+}
+
+export class LawfulAccessWorld {
+  readonly root = generateSigningKey();
+  readonly sos = generateSigningKey();
+  readonly judge = generateSigningKey();
+  readonly agency = generateSigningKey();
+  readonly provider = generateSigningKey();
+  readonly witness = WITNESS;
+  readonly custodians: CustodianKeys[];
+  readonly signedTrust: SignedTrustConfig;
+  readonly verifyInclusion: LogInclusionVerifier;
+  #dir: string;
+
+  private constructor(
+    readonly db: Db,
+    readonly log: TransparencyLog,
+    dir: string,
+    readonly threshold: number,
+    n: number,
+    urls: readonly string[],
+    retentionDays: number,
+  ) {
+    this.#dir = dir;
+    this.custodians = Array.from({ length: n }, (_, i) => ({ index: i + 1, staticKey: generateStaticKey(), signing: generateSigningKey() }));
+    const config: TrustConfig = {
+      version: 1,
+      deployment: 'doublelock-test',
+      issuedAt: Date.UTC(2026, 0, 1),
+      secretaryOfState: [{ id: 'sos-1', publicKey: toBase64Url(this.sos.publicKey) }],
+      judicialCommissioners: [{ id: 'jc-1', publicKey: toBase64Url(this.judge.publicKey) }],
+      agencies: [{ id: 'nca', publicKey: toBase64Url(this.agency.publicKey) }],
+      provider: [{ id: 'provider-1', publicKey: toBase64Url(this.provider.publicKey) }],
+      custodians: this.custodians.map((c, i) => ({
+        index: c.index,
+        name: `custodian-${c.index}`,
+        url: urls[i] ?? `http://127.0.0.1/${c.index}`,
+        staticKey: toBase64Url(c.staticKey.publicKey),
+        signingKey: toBase64Url(c.signing.publicKey),
+      })),
+      threshold,
+      log: { verifierKey: log.verifierKey, witnesses: [this.witness.verifierKey], witnessQuorum: 1 },
+      epoch: { lengthMs: DAY_MS, retentionDays },
+      bankHolidays: ['2026-12-25', '2026-12-28'],
+    };
+    this.signedTrust = signTrustConfig(config, this.root.secretKey);
+    this.verifyInclusion = logInclusionVerifier(config.log);
+  }
+
+  static async create(options: { threshold: number; custodians: number; urls?: readonly string[]; retentionDays?: number }): Promise<LawfulAccessWorld> {
+    const dir = mkdtempSync(join(tmpdir(), 'dl-lawful-access-'));
+    const db = await openDb({ sqlitePath: join(dir, 'log.sqlite') });
+    const log = await TransparencyLog.open(db, { signerKey: generateSignerKey('log.doublelock.test'), witnesses: [WITNESS.verifierKey] });
+    const world = new LawfulAccessWorld(db, log, dir, options.threshold, options.custodians, options.urls ?? [], options.retentionDays ?? DEFAULT_RETENTION_DAYS);
+    return world;
+  }
+
+  get trust(): TrustConfig {
+    return this.signedTrust.config;
+  }
+
+  dkgSession(epoch: number): DkgSession {
+    return { deployment: this.trust.deployment, epoch, threshold: this.threshold, staticKeys: this.custodians.map((c) => c.staticKey.publicKey) };
+  }
+
+  /** A warrant with sensible defaults: 2 targets, 30 days from `issuedAt`, content and metadata. */
+  draft(overrides: Partial<Warrant> & { issuedAt: number }): Warrant {
+    return {
+      format: 1,
+      id: `W-${toBase64Url(randomBytes(6))}`,
+      revision: 0,
+      kind: 'targeted-interception',
+      targets: ['mallory'],
+      window: { start: overrides.issuedAt, end: overrides.issuedAt + 30 * DAY_MS },
+      grounds: ['national-security'],
+      justification: 'Necessary and proportionate: intelligence indicates attack planning.',
+      agency: 'nca',
+      products: ['iri', 'cc'],
+      limits: { maxMessages: 100 },
+      urgent: false,
+      renews: null,
+      ...overrides,
+    };
+  }
+
+  issue(warrant: Warrant): SignedWarrant {
+    return issueWarrant(warrant, 'sos-1', this.sos.secretKey);
+  }
+
+  approve(signed: SignedWarrant, decidedAt: number): SignedWarrant {
+    return decideWarrant(signed, { decision: 'approved', decidedAt, reasons: '' }, 'jc-1', this.judge.secretKey);
+  }
+
+  refuse(signed: SignedWarrant, decidedAt: number, reasons: string): SignedWarrant {
+    return decideWarrant(signed, { decision: 'refused', decidedAt, reasons }, 'jc-1', this.judge.secretKey);
+  }
+
+  cancel(warrantId: string, cancelledAt: number): Cancellation {
+    return cancelWarrant(warrantId, cancelledAt, 'sos-1', this.sos.secretKey);
+  }
+
+  /** Commits to the warrant in the log, has the witness cosign, and returns the opening and proof. */
+  async logWarrant(warrant: SignedWarrant): Promise<LoggedWarrant> {
+    const { commitment, nonce } = commitToWarrant(warrant.warrant);
+    const { firstIndex } = await this.log.append([warrantLogEntry(commitment, warrant.warrant.revision)]);
+    return { warrant, nonce, inclusion: await this.inclusionFor(firstIndex) };
+  }
+
+  async inclusionFor(leafIndex: number): Promise<LogInclusion> {
+    await this.log.flush();
+    const checkpoint = await this.log.checkpoint();
+    await this.log.addCosignature(`${checkpoint.note}${this.witness.cosign(checkpoint.text)}\n`);
+    const witnessed = await this.log.checkpoint();
+    const path = await this.log.inclusionProof(leafIndex, witnessed.size);
+    return { leafIndex, treeSize: witnessed.size, path: path.map(toBase64Url), checkpoint: witnessed.note };
+  }
+
+  /** What a sending client and the provider produce for one message. */
+  deliver(key: EpochPublicKey, message: Omit<DeliveryRecord, 'fieldDigest' | 'size'> & { size?: number }, contentKey: Uint8Array, context: Uint8Array): { field: Uint8Array; delivery: SignedDeliveryRecord } {
+    const field = createEscrowField(key, contentKey, context);
+    const record = deliveryRecordFor({ size: 1000, ...message }, field);
+    return { field, delivery: signDeliveryRecord(record, 'provider-1', this.provider.secretKey) };
+  }
+
+  request(custodian: number, logged: LoggedWarrant, message: { field: Uint8Array; delivery: SignedDeliveryRecord }, requestedAt: number, extra: Partial<ShareRequest> = {}): SignedShareRequest {
+    const request: ShareRequest = {
+      requestId: toBase64Url(randomBytes(16)),
+      requestedAt,
+      custodian,
+      warrant: logged.warrant,
+      commitmentNonce: toBase64Url(logged.nonce),
+      inclusion: logged.inclusion,
+      delivery: message.delivery,
+      field: toBase64Url(message.field),
+      cancellations: [],
+      ...extra,
+    };
+    return signShareRequest(request, 'nca', this.agency.secretKey);
+  }
+
+  async close(): Promise<void> {
+    await this.log.flush();
+    await this.db.close();
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}

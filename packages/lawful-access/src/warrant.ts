@@ -1,0 +1,249 @@
+/**
+ * Targeted interception warrants, mirroring the Investigatory Powers Act 2016 (IPA):
+ *   - issued by the Secretary of State on the grounds of s.20(2) — national security, preventing or
+ *     detecting serious crime, or the economic well-being of the UK so far as relevant to national
+ *     security — naming the identifiers to intercept (s.31(8));
+ *   - taking effect only once a Judicial Commissioner approves it (s.23, the "double lock"); a refusal
+ *     carries written reasons (s.23(4));
+ *   - urgent (s.24): effective on the Secretary of State's signature alone, but lapsing unless approved
+ *     by the end of the third working day after issue, and lasting at most five working days (s.32(2)(a));
+ *   - otherwise lasting at most six months (s.32(2)(b)), renewable within the 30 days before expiry with
+ *     a new approval (s.33), modifiable with re-approval (ss.34–38; a new revision), cancellable (s.39).
+ * The document is canonical JSON (canonicalJson.ts); both signatures cover its exact bytes under distinct
+ * labels, so neither alone is a valid warrant. Interception is prospective only: the window cannot
+ * start before the warrant was issued.
+ */
+import { lengthPrefixed, toBase64Url } from '@doublelock/protocol';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { z } from 'zod';
+import { canonicalBytes } from './canonicalJson.ts';
+import { DAY_MS } from './epoch.ts';
+import { equalBytes } from './group.ts';
+import { signDocument, verifyDocument } from './signature.ts';
+import { type TrustConfig, findKey } from './trust.ts';
+import { addUtcMonths, endOfNthWorkingDayAfter, startOfUtcDay } from './workingDays.ts';
+
+export const ISSUE_LABEL = 'doublelock/warrant/issue/v1';
+export const DECISION_LABEL = 'doublelock/warrant/judicial-decision/v1';
+export const CANCEL_LABEL = 'doublelock/warrant/cancellation/v1';
+export const COMMITMENT_LABEL = 'doublelock/warrant/commitment/v1';
+
+const identifier = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/, 'identifier');
+const b64 = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
+const time = z.number().int().nonnegative();
+
+export const GROUNDS = ['national-security', 'serious-crime', 'economic-well-being'] as const;
+export const PRODUCTS = ['iri', 'cc'] as const;
+
+export const warrantSchema = z
+  .object({
+    format: z.literal(1),
+    id: identifier,
+    /** 0 when issued; +1 for each modification (ss.34–38) */
+    revision: z.number().int().min(0),
+    kind: z.literal('targeted-interception'),
+    /** the identifiers to intercept (s.31(8)): account names on this platform */
+    targets: z.array(identifier).min(1).max(100),
+    window: z.object({ start: time, end: time }),
+    grounds: z.array(z.enum(GROUNDS)).min(1),
+    /** free-text statement of necessity and proportionality (s.19(1)(b)–(c)); committed, never public */
+    justification: z.string().max(10_000),
+    agency: identifier,
+    /** ETSI LI products: intercept-related information (HI2) and content of communication (HI3) */
+    products: z.array(z.enum(PRODUCTS)).min(1),
+    limits: z.object({ maxMessages: z.number().int().min(1).max(1_000_000) }),
+    urgent: z.boolean(),
+    issuedAt: time,
+    /** the id of the warrant this one renews (s.33), or null */
+    renews: identifier.nullable(),
+  })
+  .superRefine((w, ctx) => {
+    const issue = (message: string) => ctx.addIssue({ code: 'custom', message });
+    if (w.window.end <= w.window.start) issue('window must end after it starts');
+    if (new Set(w.targets).size !== w.targets.length) issue('targets must be distinct');
+    if (new Set(w.grounds).size !== w.grounds.length) issue('grounds must be distinct');
+    if (new Set(w.products).size !== w.products.length) issue('products must be distinct');
+    if (w.urgent && w.renews !== null) issue('an urgent warrant cannot be a renewal');
+  });
+
+export type Warrant = z.infer<typeof warrantSchema>;
+
+const signatureSchema = z.object({ signer: identifier, signature: b64 });
+export const judicialDecisionSchema = z.object({
+  decision: z.enum(['approved', 'refused']),
+  decidedAt: time,
+  reasons: z.string().max(10_000),
+  signer: identifier,
+  signature: b64,
+});
+export type JudicialDecision = z.infer<typeof judicialDecisionSchema>;
+
+export const signedWarrantSchema = z.object({
+  warrant: warrantSchema,
+  issue: signatureSchema,
+  decision: judicialDecisionSchema.nullable(),
+});
+export type SignedWarrant = z.infer<typeof signedWarrantSchema>;
+
+export const cancellationSchema = z.object({ warrantId: identifier, cancelledAt: time, signer: identifier, signature: b64 });
+export type Cancellation = z.infer<typeof cancellationSchema>;
+
+export const warrantDigest = (w: Warrant): Uint8Array => sha256(canonicalBytes(warrantSchema.parse(w)));
+
+/** The Secretary of State's signature over the warrant's canonical bytes. */
+export function issueWarrant(warrant: Warrant, signer: string, secretKey: Uint8Array): SignedWarrant {
+  const parsed = warrantSchema.parse(warrant);
+  return { warrant: parsed, issue: { signer, signature: signDocument(ISSUE_LABEL, parsed, secretKey) }, decision: null };
+}
+
+function decisionDocument(warrant: Warrant, d: { decision: string; decidedAt: number; reasons: string }) {
+  return { warrant: toBase64Url(warrantDigest(warrant)), decision: d.decision, decidedAt: d.decidedAt, reasons: d.reasons };
+}
+
+/** A Judicial Commissioner's decision (s.23): approval, or refusal with written reasons. */
+export function decideWarrant(
+  signed: SignedWarrant,
+  decision: { decision: 'approved' | 'refused'; decidedAt: number; reasons: string },
+  signer: string,
+  secretKey: Uint8Array,
+): SignedWarrant {
+  if (decision.decision === 'refused' && decision.reasons.trim() === '') throw new Error('a refusal must give written reasons (s.23(4))');
+  const signature = signDocument(DECISION_LABEL, decisionDocument(signed.warrant, decision), secretKey);
+  return { ...signed, decision: { ...decision, signer, signature } };
+}
+
+export function cancelWarrant(warrantId: string, cancelledAt: number, signer: string, secretKey: Uint8Array): Cancellation {
+  return { warrantId, cancelledAt, signer, signature: signDocument(CANCEL_LABEL, { warrantId, cancelledAt }, secretKey) };
+}
+
+export function verifyCancellation(c: Cancellation, trust: TrustConfig): boolean {
+  const key = findKey(trust.secretaryOfState, c.signer);
+  return key !== undefined && verifyDocument(CANCEL_LABEL, { warrantId: c.warrantId, cancelledAt: c.cancelledAt }, c.signature, key.publicKey);
+}
+
+/**
+ * The hiding commitment published in the transparency log before the warrant takes effect:
+ * SHA-256(label ‖ nonce ‖ canonical warrant), with a fresh 32-byte nonce kept by the authorities and
+ * revealed ("unsealed") after the secrecy period, when anyone can check what was authorised.
+ */
+export function commitToWarrant(warrant: Warrant, nonce: Uint8Array = randomBytes(32)): { commitment: Uint8Array; nonce: Uint8Array } {
+  if (!(nonce instanceof Uint8Array) || nonce.length !== 32) throw new RangeError('commitment nonce must be 32 bytes');
+  return { commitment: sha256(lengthPrefixed(COMMITMENT_LABEL, nonce, canonicalBytes(warrantSchema.parse(warrant)))), nonce };
+}
+
+export function openWarrantCommitment(commitment: Uint8Array, warrant: Warrant, nonce: Uint8Array): boolean {
+  try {
+    return equalBytes(commitment, commitToWarrant(warrant, nonce).commitment);
+  } catch {
+    return false;
+  }
+}
+
+export type WarrantProblem =
+  | 'issue_signature'
+  | 'approval_missing'
+  | 'approval_signature'
+  | 'approval_late'
+  | 'refused'
+  | 'lapsed'
+  | 'expired'
+  | 'not_yet_in_force'
+  | 'cancelled'
+  | 'too_long'
+  | 'retrospective';
+
+export type WarrantStatus =
+  | { inForce: true; from: number; until: number }
+  | { inForce: false; problem: WarrantProblem; detail: string };
+
+const fail = (problem: WarrantProblem, detail: string): WarrantStatus => ({ inForce: false, problem, detail });
+
+/** The latest instant an urgent warrant may be approved and the latest it may last (s.24(3), s.32(2)(a)). */
+export function urgentDeadlines(issuedAt: number, holidays: readonly string[]): { approveBy: number; lastsUntil: number } {
+  return { approveBy: endOfNthWorkingDayAfter(issuedAt, 3, holidays), lastsUntil: endOfNthWorkingDayAfter(issuedAt, 5, holidays) };
+}
+
+/** Rules about the document alone: duration limits and prospective windows. */
+export function checkWarrantTerms(w: Warrant, holidays: readonly string[]): WarrantStatus | undefined {
+  // A modification (revision > 0) keeps the original window; its effect still starts no earlier than its own issue.
+  if (w.revision === 0 && w.window.start < w.issuedAt) return fail('retrospective', 'the window starts before the warrant was issued: interception is prospective only');
+  const periodStart = w.renews !== null ? w.window.start : w.issuedAt;
+  const maxEnd = w.urgent ? urgentDeadlines(w.issuedAt, holidays).lastsUntil : addUtcMonths(startOfUtcDay(periodStart), 6);
+  if (w.window.end > maxEnd)
+    return fail('too_long', w.urgent ? 'an urgent warrant lasts at most five working days (s.32(2)(a))' : 'a warrant lasts at most six months (s.32(2)(b))');
+  return undefined;
+}
+
+/**
+ * Whether the warrant is in force at `now`, checking both signatures against the pinned trust
+ * configuration, and the period [from, until) in which intercepted traffic falls under it.
+ */
+export function warrantStatus(signed: SignedWarrant, trust: TrustConfig, now: number, cancellations: readonly Cancellation[] = []): WarrantStatus {
+  const w = signed.warrant;
+  const sos = findKey(trust.secretaryOfState, signed.issue.signer);
+  if (!sos || !verifyDocument(ISSUE_LABEL, w, signed.issue.signature, sos.publicKey))
+    return fail('issue_signature', 'no valid Secretary of State signature under the pinned trust configuration');
+  const terms = checkWarrantTerms(w, trust.bankHolidays);
+  if (terms) return terms;
+  const d = signed.decision;
+  if (d) {
+    const jc = findKey(trust.judicialCommissioners, d.signer);
+    if (!jc || !verifyDocument(DECISION_LABEL, decisionDocument(w, d), d.signature, jc.publicKey))
+      return fail('approval_signature', 'the Judicial Commissioner decision does not verify under the pinned trust configuration');
+    if (d.decision === 'refused') return fail('refused', `refused by a Judicial Commissioner: ${d.reasons}`);
+    if (d.decidedAt < w.issuedAt) return fail('approval_signature', 'the approval predates the warrant');
+  }
+  let from: number;
+  let until = w.window.end;
+  if (w.urgent) {
+    const { approveBy } = urgentDeadlines(w.issuedAt, trust.bankHolidays);
+    if (d && d.decidedAt > approveBy) return fail('approval_late', 'approved after the end of the third working day (s.24(3)): the warrant had lapsed');
+    if (!d) {
+      if (now >= approveBy) return fail('lapsed', 'urgent warrant not approved by the end of the third working day (s.24(3))');
+      until = Math.min(until, approveBy);
+    }
+    from = Math.max(w.window.start, w.issuedAt);
+  } else {
+    if (!d) return fail('approval_missing', 'not approved by a Judicial Commissioner (s.23): the Secretary of State’s signature alone is not a warrant');
+    from = Math.max(w.window.start, w.issuedAt, d.decidedAt);
+  }
+  const cancelled = cancellations.find((c) => c.warrantId === w.id && verifyCancellation(c, trust));
+  if (cancelled) {
+    if (cancelled.cancelledAt <= now) return fail('cancelled', `cancelled at ${new Date(cancelled.cancelledAt).toISOString()} (s.39)`);
+    until = Math.min(until, cancelled.cancelledAt);
+  }
+  if (now < from) return fail('not_yet_in_force', 'the warrant is not yet in force');
+  if (now >= until) return fail('expired', 'the warrant has expired');
+  return { inForce: true, from, until };
+}
+
+/** Whether a delivered message falls under the warrant: a target sent or received it inside the window. */
+export function isMessageInScope(warrant: Warrant, message: { sender: string; recipients: readonly string[]; serverTime: number }): boolean {
+  const targets = new Set(warrant.targets);
+  const party = targets.has(message.sender) || message.recipients.some((r) => targets.has(r));
+  return party && message.serverTime >= warrant.window.start && message.serverTime < warrant.window.end;
+}
+
+/** s.33: a renewal continues the same targets from the old expiry, is made in the 30 days before it, and lasts ≤ 6 months. */
+export function checkRenewal(previous: Warrant, renewal: Warrant): string | undefined {
+  if (renewal.renews !== previous.id) return 'the renewal does not name the warrant it renews';
+  if (renewal.id === previous.id) return 'a renewal is a new warrant with its own id';
+  if (previous.urgent) return 'an urgent warrant is not renewed; a new warrant is issued';
+  if (renewal.agency !== previous.agency) return 'a renewal cannot change the agency';
+  if (renewal.window.start !== previous.window.end) return 'a renewal starts when the renewed warrant expires';
+  if (renewal.issuedAt < previous.window.end - 30 * DAY_MS || renewal.issuedAt >= previous.window.end) return 'a renewal is made in the 30 days before expiry (s.33(2))';
+  if (renewal.window.end > addUtcMonths(startOfUtcDay(renewal.window.start), 6)) return 'a renewal lasts at most six months';
+  return undefined;
+}
+
+/** ss.34–38: a modification is the next revision of the same warrant; it cannot extend it or move it to another agency. */
+export function checkModification(previous: Warrant, modified: Warrant): string | undefined {
+  if (modified.id !== previous.id) return 'a modification keeps the warrant id';
+  if (modified.revision !== previous.revision + 1) return `a modification is revision ${previous.revision + 1}`;
+  if (modified.agency !== previous.agency || modified.urgent !== previous.urgent || modified.renews !== previous.renews) return 'a modification cannot change agency, urgency or renewal';
+  if (modified.window.end > previous.window.end || modified.window.start < previous.window.start) return 'a modification cannot extend the window';
+  if (modified.issuedAt < previous.issuedAt) return 'a modification cannot predate the warrant';
+  return undefined;
+}
+

@@ -1,0 +1,189 @@
+/** Warrants: canonical bytes, the double lock, urgent warrants, durations, renewal, modification, cancellation, commitments. */
+import { toBase64Url } from '@doublelock/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalJson } from '../src/canonicalJson.ts';
+import { DAY_MS } from '../src/epoch.ts';
+import { generateSigningKey } from '../src/signature.ts';
+import { LawfulAccessWorld } from '../src/testing.ts';
+import { openTrustConfig, signTrustConfig } from '../src/trust.ts';
+import { checkModification, checkRenewal, commitToWarrant, issueWarrant, isMessageInScope, openWarrantCommitment, urgentDeadlines, warrantStatus } from '../src/warrant.ts';
+import { addUtcMonths, endOfNthWorkingDayAfter } from '../src/workingDays.ts';
+
+const MONDAY = Date.UTC(2026, 10, 23, 9); // Mon 23 Nov 2026, 09:00 UTC
+const HOUR = 3_600_000;
+
+let world: LawfulAccessWorld;
+beforeAll(async () => {
+  world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3 });
+});
+afterAll(async () => world.close());
+
+describe('canonical JSON', () => {
+  it('sorts keys, has no whitespace, and refuses what has no single encoding', () => {
+    expect(canonicalJson({ b: [1, 'x', true, null], a: { d: 2, c: 'é' } })).toBe('{"a":{"c":"é","d":2},"b":[1,"x",true,null]}');
+    expect(() => canonicalJson({ x: 1.5 })).toThrow(/safe integers/);
+    expect(() => canonicalJson({ x: new Date() })).toThrow(/plain objects/);
+    expect(() => canonicalJson({ x: 10n })).toThrow(/bigint/);
+  });
+});
+
+describe('working days (IPA s.263)', () => {
+  it('counts weekdays, skipping weekends and bank holidays', () => {
+    expect(endOfNthWorkingDayAfter(MONDAY, 3)).toBe(Date.UTC(2026, 10, 27)); // end of Thursday
+    expect(endOfNthWorkingDayAfter(MONDAY, 5)).toBe(Date.UTC(2026, 11, 1)); // end of next Monday
+    const wednesday = Date.UTC(2026, 11, 23, 15);
+    expect(endOfNthWorkingDayAfter(wednesday, 3, ['2026-12-25', '2026-12-28'])).toBe(Date.UTC(2026, 11, 31));
+  });
+  it('adds calendar months, clamping to the month end', () => {
+    expect(addUtcMonths(Date.UTC(2026, 7, 31), 6)).toBe(Date.UTC(2027, 1, 28));
+    expect(addUtcMonths(Date.UTC(2026, 0, 15), 6)).toBe(Date.UTC(2026, 6, 15));
+  });
+});
+
+describe('trust configuration', () => {
+  it('opens only under the pinned root key', () => {
+    expect(openTrustConfig(world.signedTrust, world.root.publicKey).deployment).toBe('doublelock-test');
+    expect(() => openTrustConfig(world.signedTrust, generateSigningKey().publicKey)).toThrow(/does not verify/);
+    const tampered = structuredClone(world.signedTrust);
+    tampered.config.threshold = 1;
+    expect(() => openTrustConfig(tampered, world.root.publicKey)).toThrow(/does not verify/);
+    expect(() => openTrustConfig({ config: {}, signature: 'x' }, world.root.publicKey)).toThrow(/malformed trust configuration/);
+  });
+  it('refuses one key in two roles (the double lock would be one lock)', () => {
+    const config = structuredClone(world.trust);
+    config.judicialCommissioners = [{ id: 'jc-1', publicKey: config.secretaryOfState[0]!.publicKey }];
+    expect(() => signTrustConfig(config, world.root.secretKey)).toThrow(/only one role/);
+  });
+});
+
+describe('the double lock (IPA ss.19, 23)', () => {
+  const now = MONDAY + 2 * HOUR;
+
+  it('is in force with both signatures, from the approval', () => {
+    const w = world.approve(world.issue(world.draft({ issuedAt: MONDAY })), MONDAY + HOUR);
+    expect(warrantStatus(w, world.trust, now)).toEqual({ inForce: true, from: MONDAY + HOUR, until: MONDAY + 30 * DAY_MS });
+  });
+
+  it('is not a warrant with the Secretary of State’s signature alone', () => {
+    const status = warrantStatus(world.issue(world.draft({ issuedAt: MONDAY })), world.trust, now);
+    expect(status).toMatchObject({ inForce: false, problem: 'approval_missing' });
+  });
+
+  it('is not a warrant with a judge’s approval over an unsigned or forged issue', () => {
+    const w = world.approve(world.issue(world.draft({ issuedAt: MONDAY })), MONDAY + HOUR);
+    const forged = { ...w, issue: { signer: 'sos-1', signature: toBase64Url(new Uint8Array(64)) } };
+    expect(warrantStatus(forged, world.trust, now)).toMatchObject({ inForce: false, problem: 'issue_signature' });
+    // signed by a key not in the trust configuration
+    const rogue = generateSigningKey();
+    expect(warrantStatus({ ...issueWarrant(w.warrant, 'sos-1', rogue.secretKey), decision: w.decision }, world.trust, now)).toMatchObject({ problem: 'issue_signature' });
+  });
+
+  it('rejects any change to an approved warrant (e.g. an added target)', () => {
+    const w = world.approve(world.issue(world.draft({ issuedAt: MONDAY })), MONDAY + HOUR);
+    const widened = { ...w, warrant: { ...w.warrant, targets: ['mallory', 'alice'] } };
+    expect(warrantStatus(widened, world.trust, now)).toMatchObject({ inForce: false, problem: 'issue_signature' });
+    // a judge's approval of one warrant does not approve another
+    const other = world.issue(world.draft({ issuedAt: MONDAY }));
+    expect(warrantStatus({ ...other, decision: w.decision }, world.trust, now)).toMatchObject({ problem: 'approval_signature' });
+    // the approving signature is not accepted from the Secretary of State's key
+    const selfApproved = { ...w, decision: { ...w.decision!, signer: 'sos-1' } };
+    expect(warrantStatus(selfApproved, world.trust, now)).toMatchObject({ problem: 'approval_signature' });
+  });
+
+  it('is refused with reasons, and a refusal needs reasons', () => {
+    const refused = world.refuse(world.issue(world.draft({ issuedAt: MONDAY })), MONDAY + HOUR, 'Not proportionate.');
+    expect(warrantStatus(refused, world.trust, now)).toMatchObject({ problem: 'refused', detail: expect.stringMatching(/Not proportionate/) });
+    expect(() => world.refuse(world.issue(world.draft({ issuedAt: MONDAY })), MONDAY, ' ')).toThrow(/written reasons/);
+  });
+
+  it('lasts at most six months, is prospective, and expires', () => {
+    const long = world.approve(world.issue(world.draft({ issuedAt: MONDAY, window: { start: MONDAY, end: addUtcMonths(Date.UTC(2026, 10, 23), 6) + 1 } })), MONDAY);
+    expect(warrantStatus(long, world.trust, now)).toMatchObject({ problem: 'too_long' });
+    const retro = world.approve(world.issue(world.draft({ issuedAt: MONDAY, window: { start: MONDAY - DAY_MS, end: MONDAY + DAY_MS } })), MONDAY);
+    expect(warrantStatus(retro, world.trust, now)).toMatchObject({ problem: 'retrospective' });
+    const w = world.approve(world.issue(world.draft({ issuedAt: MONDAY })), MONDAY);
+    expect(warrantStatus(w, world.trust, MONDAY + 30 * DAY_MS)).toMatchObject({ problem: 'expired' });
+    const later = world.approve(world.issue(world.draft({ issuedAt: MONDAY, window: { start: MONDAY + DAY_MS, end: MONDAY + 2 * DAY_MS } })), MONDAY);
+    expect(warrantStatus(later, world.trust, now)).toMatchObject({ problem: 'not_yet_in_force' });
+  });
+
+  it('is cancelled by the Secretary of State (s.39), and only by a valid cancellation', () => {
+    const w = world.approve(world.issue(world.draft({ issuedAt: MONDAY })), MONDAY);
+    expect(warrantStatus(w, world.trust, now, [world.cancel(w.warrant.id, MONDAY + HOUR)])).toMatchObject({ problem: 'cancelled' });
+    expect(warrantStatus(w, world.trust, now, [world.cancel(w.warrant.id, now + DAY_MS)])).toMatchObject({ inForce: true, until: now + DAY_MS });
+    const forged = { ...world.cancel(w.warrant.id, MONDAY + HOUR), signature: toBase64Url(new Uint8Array(64)) };
+    expect(warrantStatus(w, world.trust, now, [forged])).toMatchObject({ inForce: true });
+  });
+});
+
+describe('urgent warrants (IPA ss.24, 32(2)(a))', () => {
+  const draft = () => world.draft({ issuedAt: MONDAY, urgent: true, window: { start: MONDAY, end: Date.UTC(2026, 11, 1) } });
+
+  it('are in force on the Secretary of State’s signature alone until the end of the 3rd working day', () => {
+    const w = world.issue(draft());
+    const { approveBy } = urgentDeadlines(MONDAY, world.trust.bankHolidays);
+    expect(warrantStatus(w, world.trust, MONDAY + HOUR)).toEqual({ inForce: true, from: MONDAY, until: approveBy });
+    expect(warrantStatus(w, world.trust, approveBy)).toMatchObject({ problem: 'lapsed' });
+  });
+
+  it('continue to at most 5 working days when approved in time; not when approved late', () => {
+    const approved = world.approve(world.issue(draft()), MONDAY + DAY_MS);
+    expect(warrantStatus(approved, world.trust, Date.UTC(2026, 10, 30, 12))).toMatchObject({ inForce: true, until: Date.UTC(2026, 11, 1) });
+    const late = world.approve(world.issue(draft()), Date.UTC(2026, 10, 27, 1));
+    expect(warrantStatus(late, world.trust, Date.UTC(2026, 10, 27, 2))).toMatchObject({ problem: 'approval_late' });
+    const tooLong = world.issue(world.draft({ issuedAt: MONDAY, urgent: true, window: { start: MONDAY, end: Date.UTC(2026, 11, 1) + 1 } }));
+    expect(warrantStatus(tooLong, world.trust, MONDAY + HOUR)).toMatchObject({ problem: 'too_long' });
+  });
+});
+
+describe('renewal and modification (IPA ss.33–38)', () => {
+  const first = () => world.draft({ issuedAt: MONDAY, id: 'W-1', window: { start: MONDAY, end: MONDAY + 90 * DAY_MS } });
+
+  it('renews from expiry, within the last 30 days, for at most six months', () => {
+    const prev = first();
+    const renewal = world.draft({ id: 'W-2', renews: 'W-1', issuedAt: prev.window.end - 10 * DAY_MS, window: { start: prev.window.end, end: prev.window.end + 100 * DAY_MS } });
+    expect(checkRenewal(prev, renewal)).toBeUndefined();
+    expect(checkRenewal(prev, { ...renewal, issuedAt: prev.window.end - 40 * DAY_MS })).toMatch(/30 days/);
+    expect(checkRenewal(prev, { ...renewal, window: { start: prev.window.end, end: prev.window.end + 200 * DAY_MS } })).toMatch(/six months/);
+    expect(checkRenewal(prev, { ...renewal, renews: 'W-9' })).toMatch(/does not name/);
+    // a renewal is a warrant like any other: it too needs the judge
+    const signed = world.issue(renewal);
+    expect(warrantStatus(signed, world.trust, prev.window.end + HOUR)).toMatchObject({ problem: 'approval_missing' });
+    expect(warrantStatus(world.approve(signed, renewal.issuedAt), world.trust, prev.window.end + HOUR)).toMatchObject({ inForce: true });
+  });
+
+  it('modifies as the next revision, never extending the window, and needs re-approval', () => {
+    const prev = first();
+    const modified = { ...prev, revision: 1, targets: ['mallory', 'trent'], issuedAt: MONDAY + 5 * DAY_MS };
+    expect(checkModification(prev, modified)).toBeUndefined();
+    expect(checkModification(prev, { ...modified, window: { ...prev.window, end: prev.window.end + 1 } })).toMatch(/extend/);
+    expect(checkModification(prev, { ...modified, revision: 2 })).toMatch(/revision 1/);
+    const signed = world.issue(modified);
+    expect(warrantStatus(signed, world.trust, MONDAY + 6 * DAY_MS)).toMatchObject({ problem: 'approval_missing' });
+    const approved = world.approve(signed, MONDAY + 5 * DAY_MS + HOUR);
+    // in force from the re-approval: the new target's earlier traffic is not covered
+    expect(warrantStatus(approved, world.trust, MONDAY + 6 * DAY_MS)).toMatchObject({ inForce: true, from: MONDAY + 5 * DAY_MS + HOUR });
+  });
+});
+
+describe('scope and commitments', () => {
+  it('puts in scope messages to or from a target inside the window only', () => {
+    const w = world.draft({ issuedAt: MONDAY, targets: ['mallory'] });
+    expect(isMessageInScope(w, { sender: 'mallory', recipients: ['bob'], serverTime: MONDAY + HOUR })).toBe(true);
+    expect(isMessageInScope(w, { sender: 'bob', recipients: ['alice', 'mallory'], serverTime: MONDAY + HOUR })).toBe(true);
+    expect(isMessageInScope(w, { sender: 'bob', recipients: ['alice'], serverTime: MONDAY + HOUR })).toBe(false);
+    expect(isMessageInScope(w, { sender: 'mallory', recipients: ['bob'], serverTime: MONDAY - 1 })).toBe(false);
+    expect(isMessageInScope(w, { sender: 'mallory', recipients: ['bob'], serverTime: w.window.end })).toBe(false);
+  });
+
+  it('commits hidingly and opens only with the right nonce and warrant', () => {
+    const w = world.draft({ issuedAt: MONDAY });
+    const a = commitToWarrant(w);
+    const b = commitToWarrant(w);
+    expect(a.commitment).not.toEqual(b.commitment); // fresh nonce: equal warrants are unlinkable
+    expect(openWarrantCommitment(a.commitment, w, a.nonce)).toBe(true);
+    expect(openWarrantCommitment(a.commitment, w, b.nonce)).toBe(false);
+    expect(openWarrantCommitment(a.commitment, { ...w, targets: ['alice'] }, a.nonce)).toBe(false);
+    expect(() => commitToWarrant(w, new Uint8Array(16))).toThrow(/32 bytes/);
+  });
+});
