@@ -1,0 +1,143 @@
+/** The custodian's release rules, one attack per test, against a real transparency log and real keys. */
+import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dkgRound1, dkgRound2 } from '../src/dkg.ts';
+import { DAY_MS, epochAt } from '../src/epoch.ts';
+import { type CustodianView, evaluateShareRequest } from '../src/release.ts';
+import { signShareRequest } from '../src/shareRequest.ts';
+import { generateSigningKey } from '../src/signature.ts';
+import { type LoggedWarrant, LawfulAccessWorld } from '../src/testing.ts';
+import { commitToWarrant, issueWarrant } from '../src/warrant.ts';
+import { warrantLogEntry } from '../src/logEntries.ts';
+
+const ISSUED = Date.UTC(2026, 10, 23, 9);
+const NOW = ISSUED + 2 * 3_600_000;
+const SENT = ISSUED + 3_600_000;
+const ctx = new TextEncoder().encode('group:g1|msg:1');
+
+let world: LawfulAccessWorld;
+let epochKey: { epoch: number; publicKey: Uint8Array };
+let logged: LoggedWarrant;
+let message: ReturnType<LawfulAccessWorld['deliver']>;
+
+beforeAll(async () => {
+  world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3 });
+  const session = world.dkgSession(epochAt(SENT));
+  const r1 = world.custodians.map((c) => dkgRound1(session, c.index));
+  const out = dkgRound2(session, world.custodians[0]!.staticKey.secret, r1[0]!.state, r1.map((r) => r.message));
+  epochKey = { epoch: session.epoch, publicKey: out.publicKey };
+  logged = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: ISSUED, targets: ['mallory'] })), ISSUED + 60_000));
+  message = world.deliver(epochKey, { messageId: 'm1', sender: 'mallory', recipients: ['bob'], serverTime: SENT }, randomBytes(32), ctx);
+});
+afterAll(async () => world.close());
+
+function view(overrides: Partial<CustodianView> = {}): CustodianView {
+  return {
+    trust: world.trust,
+    custodian: 1,
+    now: NOW,
+    verifyInclusion: world.verifyInclusion,
+    requestSeen: false,
+    releasedMessages: 0,
+    messageAlreadyReleased: false,
+    highestRevision: undefined,
+    epochState: (e) => (e === epochKey.epoch ? 'active' : 'unknown'),
+    cancellations: [],
+    ...overrides,
+  };
+}
+
+const refusal = (decision: ReturnType<typeof evaluateShareRequest>) => (decision.release ? 'released' : decision.code);
+
+describe('custodian release rules', () => {
+  it('release a share for a valid, logged, double-locked warrant and an in-scope message', () => {
+    const decision = evaluateShareRequest(world.request(1, logged, message, NOW), view());
+    expect(decision.release).toBe(true);
+    if (decision.release) {
+      expect(decision.field.epoch).toBe(epochKey.epoch);
+      expect(decision.warrantCommitment).toEqual(commitToWarrant(logged.warrant.warrant, logged.nonce).commitment);
+    }
+  });
+
+  it('refuse a warrant with one signature only', async () => {
+    const sosOnly = await world.logWarrant(world.issue(world.draft({ issuedAt: ISSUED })));
+    expect(refusal(evaluateShareRequest(world.request(1, sosOnly, message, NOW), view()))).toBe('approval_missing');
+    const judgeOnly = { ...logged, warrant: { ...logged.warrant, issue: { signer: 'sos-1', signature: logged.warrant.decision!.signature } } };
+    expect(refusal(evaluateShareRequest(world.request(1, judgeOnly, message, NOW), view()))).toBe('issue_signature');
+  });
+
+  it('refuse a forged warrant and an expired one', () => {
+    const forger = generateSigningKey();
+    const forged = { ...logged, warrant: { ...issueWarrant(logged.warrant.warrant, 'sos-1', forger.secretKey), decision: logged.warrant.decision } };
+    expect(refusal(evaluateShareRequest(world.request(1, forged, message, NOW), view()))).toBe('issue_signature');
+    const late = NOW + 31 * DAY_MS;
+    expect(refusal(evaluateShareRequest(world.request(1, logged, message, late), view({ now: late })))).toBe('expired');
+  });
+
+  it('refuse a warrant that is not in the log', async () => {
+    const unlogged: LoggedWarrant = { ...logged, warrant: world.approve(world.issue(world.draft({ issuedAt: ISSUED })), ISSUED), nonce: randomBytes(32) };
+    expect(refusal(evaluateShareRequest(world.request(1, unlogged, message, NOW), view()))).toBe('not_in_log');
+    // the right entry, but a checkpoint the witnesses never cosigned
+    const { commitment, nonce } = commitToWarrant(unlogged.warrant.warrant);
+    const { firstIndex } = await world.log.append([warrantLogEntry(commitment, 0)]);
+    await world.log.flush();
+    const unwitnessed = await world.log.checkpoint();
+    const path = (await world.log.inclusionProof(firstIndex, unwitnessed.size)).map(toBase64Url);
+    const noWitness: LoggedWarrant = { warrant: unlogged.warrant, nonce, inclusion: { leafIndex: firstIndex, treeSize: unwitnessed.size, path, checkpoint: unwitnessed.note } };
+    expect(refusal(evaluateShareRequest(world.request(1, noWitness, message, NOW), view()))).toBe('not_in_log');
+    // a wrong opening of a logged commitment
+    expect(refusal(evaluateShareRequest(world.request(1, { ...logged, nonce: randomBytes(32) }, message, NOW), view()))).toBe('not_in_log');
+  });
+
+  it('refuse a message outside the window or not to or from a target', () => {
+    const before = world.deliver(epochKey, { messageId: 'm0', sender: 'mallory', recipients: ['bob'], serverTime: ISSUED - 1 }, randomBytes(32), ctx);
+    expect(refusal(evaluateShareRequest(world.request(1, logged, before, NOW), view()))).toBe('outside_window');
+    // before the judge approved (the warrant was not yet in force)
+    const beforeApproval = world.deliver(epochKey, { messageId: 'm0b', sender: 'mallory', recipients: ['bob'], serverTime: ISSUED + 1000 }, randomBytes(32), ctx);
+    expect(refusal(evaluateShareRequest(world.request(1, logged, beforeApproval, NOW), view()))).toBe('outside_window');
+    const bystanders = world.deliver(epochKey, { messageId: 'm2', sender: 'alice', recipients: ['bob'], serverTime: SENT }, randomBytes(32), ctx);
+    expect(refusal(evaluateShareRequest(world.request(1, logged, bystanders, NOW), view()))).toBe('not_target');
+  });
+
+  it('refuse a field the provider did not deliver, or unsigned metadata', () => {
+    const other = world.deliver(epochKey, { messageId: 'm3', sender: 'mallory', recipients: ['bob'], serverTime: SENT }, randomBytes(32), ctx);
+    expect(refusal(evaluateShareRequest(world.request(1, logged, { field: other.field, delivery: message.delivery }, NOW), view()))).toBe('field_mismatch');
+    const widened = { ...message.delivery, record: { ...message.delivery.record, sender: 'mallory', recipients: ['alice'] } };
+    expect(refusal(evaluateShareRequest(world.request(1, logged, { field: message.field, delivery: widened }, NOW), view()))).toBe('bad_delivery_record');
+  });
+
+  it('refuse replays, stale requests, other custodians’ requests and unsigned requests', () => {
+    expect(refusal(evaluateShareRequest(world.request(1, logged, message, NOW), view({ requestSeen: true })))).toBe('replay');
+    expect(refusal(evaluateShareRequest(world.request(1, logged, message, NOW - 10 * 60_000), view()))).toBe('stale_request');
+    expect(refusal(evaluateShareRequest(world.request(2, logged, message, NOW), view()))).toBe('wrong_custodian');
+    const signed = world.request(1, logged, message, NOW);
+    const impostor = signShareRequest(signed.request, 'nca', generateSigningKey().secretKey);
+    expect(refusal(evaluateShareRequest(impostor, view()))).toBe('bad_request_signature');
+    expect(refusal(evaluateShareRequest({ ...signed, request: { ...signed.request, custodian: 1, requestedAt: NOW + 1 } }, view()))).toBe('bad_request_signature');
+  });
+
+  it('refuse after the epoch’s erasure, for unknown epochs, and over the limit', () => {
+    expect(refusal(evaluateShareRequest(world.request(1, logged, message, NOW), view({ epochState: () => 'erased' })))).toBe('epoch_erased');
+    expect(refusal(evaluateShareRequest(world.request(1, logged, message, NOW), view({ epochState: () => 'unknown' })))).toBe('epoch_unknown');
+    expect(refusal(evaluateShareRequest(world.request(1, logged, message, NOW), view({ releasedMessages: 100 })))).toBe('limit_reached');
+    expect(evaluateShareRequest(world.request(1, logged, message, NOW), view({ releasedMessages: 100, messageAlreadyReleased: true })).release).toBe(true);
+  });
+
+  it('refuse a cancelled warrant and a superseded revision', () => {
+    const cancellation = world.cancel(logged.warrant.warrant.id, NOW - 1);
+    expect(refusal(evaluateShareRequest(world.request(1, logged, message, NOW), view({ cancellations: [cancellation] })))).toBe('cancelled');
+    expect(refusal(evaluateShareRequest(world.request(1, logged, message, NOW), view({ highestRevision: 1 })))).toBe('superseded');
+  });
+
+  it('refuse content under a metadata-only (IRI) warrant', async () => {
+    const iriOnly = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: ISSUED, products: ['iri'] })), ISSUED + 60_000));
+    expect(refusal(evaluateShareRequest(world.request(1, iriOnly, message, NOW), view()))).toBe('product_not_authorised');
+  });
+
+  it('refuse a field whose epoch does not match its delivery time', () => {
+    const old = world.deliver({ epoch: epochKey.epoch - 5, publicKey: epochKey.publicKey }, { messageId: 'm4', sender: 'mallory', recipients: ['bob'], serverTime: SENT }, randomBytes(32), ctx);
+    expect(refusal(evaluateShareRequest(world.request(1, logged, old, NOW), view()))).toBe('epoch_mismatch');
+    expect(fromBase64Url(toBase64Url(old.field))).toEqual(old.field);
+  });
+});
