@@ -30,7 +30,6 @@ const dir = sharedPath('mls-test-vectors');
 const SUITE = 1;
 const hex = (s: string) => hexToBytes(s);
 const load = <T>(name: string): T[] => JSON.parse(readFileSync(join(dir!, name), 'utf8')) as T[];
-const utf8 = (s: string) => new TextEncoder().encode(s);
 
 describe.runIf(dir)('RFC 9420 test vectors through ts-mls', () => {
   it('tree-math: root, left, right, parent and sibling of every node', () => {

@@ -13,17 +13,26 @@ function request<T>(r: IDBRequest<T>): Promise<T> {
   });
 }
 
-export class IndexedDbStorage implements Storage {
-  private constructor(private readonly db: IDBDatabase) {}
+/** Where IndexedDB comes from: the browser's globals by default. */
+export interface IndexedDbEnvironment {
+  indexedDB: IDBFactory;
+  IDBKeyRange: typeof IDBKeyRange;
+}
 
-  /** Opens (creating if needed) the database `name`; `factory` defaults to the global indexedDB. */
-  static async open(name: string, factory: IDBFactory = globalThis.indexedDB): Promise<IndexedDbStorage> {
-    if (!factory) throw new Error('IndexedDB is not available in this environment');
-    const opening = factory.open(name, 1);
+export class IndexedDbStorage implements Storage {
+  private constructor(
+    private readonly db: IDBDatabase,
+    private readonly env: IndexedDbEnvironment,
+  ) {}
+
+  /** Opens (creating if needed) the database `name`. */
+  static async open(name: string, env: IndexedDbEnvironment = globalThis as unknown as IndexedDbEnvironment): Promise<IndexedDbStorage> {
+    if (!env.indexedDB || !env.IDBKeyRange) throw new Error('IndexedDB is not available in this environment');
+    const opening = env.indexedDB.open(name, 1);
     opening.onupgradeneeded = () => {
       if (!opening.result.objectStoreNames.contains(STORE)) opening.result.createObjectStore(STORE);
     };
-    return new IndexedDbStorage(await request(opening));
+    return new IndexedDbStorage(await request(opening), env);
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -32,7 +41,7 @@ export class IndexedDbStorage implements Storage {
   }
 
   async keys(prefix: string): Promise<string[]> {
-    const range = IDBKeyRange.bound(prefix, prefix + '\uffff');
+    const range = this.env.IDBKeyRange.bound(prefix, prefix + '\uffff');
     const keys = await request(this.db.transaction(STORE, 'readonly').objectStore(STORE).getAllKeys(range));
     return (keys as string[]).sort();
   }
