@@ -149,11 +149,21 @@ export class DeliveryStore {
   }
 
   async send(input: SendInput): Promise<Accepted> {
+    try {
+      return await this.#send(input);
+    } catch (error) {
+      // A resend of an accepted message: its transaction was rolled back; answer as the first time.
+      if (error instanceof DuplicateSend) return (await previouslyAccepted(this.db, input.sender.deviceId, input.clientMessageId))!;
+      throw error;
+    }
+  }
+
+  #send(input: SendInput): Promise<Accepted> {
     return this.db.transaction(async (tx) => {
-      const earlier = await previouslyAccepted(tx, input.sender.deviceId, input.clientMessageId);
-      if (earlier) return earlier;
       const seq = await takeSeq(tx, input.groupId, input.epoch, input.sender.deviceId, 1);
       const frankingTag = input.frankingCommitment && input.frankingTag?.(input.now);
+      // The idempotency key goes in first: a resend conflicts here, before anything else is written.
+      if (!(await rememberSent(tx, input, seq, input.epoch, frankingTag))) throw new DuplicateSend();
       const messageId = await insertMessage(tx, {
         ...input,
         kind: 'application',
@@ -167,7 +177,6 @@ export class DeliveryStore {
          SELECT device_id, ?, ? FROM group_members WHERE group_id = ? AND device_id <> ? RETURNING device_id, id`,
         [messageId, input.expiresAt, input.groupId, input.sender.deviceId],
       );
-      await rememberSent(tx, input, seq, input.epoch, frankingTag);
       const message: Omit<StoredMessage, 'id'> = {
         kind: 'application',
         groupId: input.groupId,
@@ -231,7 +240,7 @@ export class DeliveryStore {
           recipients.push(deviceId);
         }
       }
-      await rememberSent(tx, input, seq, newEpoch, undefined);
+      if (!(await rememberSent(tx, input, seq, newEpoch, undefined))) throw new DomainError(ErrorCode.conflict, 'This commit was already accepted.');
       return { seq, epoch: newEpoch, serverTime: input.now, recipients, duplicate: false };
     });
   }
@@ -269,28 +278,25 @@ export class DeliveryStore {
    * Each device can only delete its own mail. Returns the number deleted per entry.
    */
   async ackMany(entries: Array<{ deviceId: string; ids: number[] }>): Promise<number[]> {
-    const work = entries.filter((e) => e.ids.length > 0);
-    if (work.length === 0) return entries.map(() => 0);
-    return this.db.transaction(async (tx) => {
-      const deleted = new Map<(typeof entries)[number], number>();
-      const messageIds = new Set<number>();
-      for (const entry of work) {
-        const rows = await tx.all<{ message_id: number }>(
-          `DELETE FROM mailbox WHERE device_id = ? AND id IN (${placeholders(entry.ids.length)}) RETURNING message_id`,
-          [entry.deviceId, ...entry.ids],
-        );
-        deleted.set(entry, rows.length);
-        for (const row of rows) messageIds.add(Number(row.message_id));
-      }
-      if (messageIds.size > 0) {
+    const pairs = entries.flatMap((e) => e.ids.map((id) => [e.deviceId, id] as const));
+    if (pairs.length === 0) return entries.map(() => 0);
+    const deleted = await this.db.transaction(async (tx) => {
+      // One statement for the whole batch; the (device, id) pairs make each device delete only its own mail.
+      const rows = await tx.all<{ device_id: string; id: number; message_id: number }>(
+        `DELETE FROM mailbox WHERE (device_id, id) IN (VALUES ${pairs.map(() => '(CAST(? AS TEXT), CAST(? AS BIGINT))').join(', ')}) RETURNING device_id, id, message_id`,
+        pairs.flat(),
+      );
+      const messageIds = [...new Set(rows.map((r) => Number(r.message_id)))];
+      if (messageIds.length > 0) {
         await tx.run(
-          `DELETE FROM messages WHERE id IN (${placeholders(messageIds.size)})
+          `DELETE FROM messages WHERE id IN (${placeholders(messageIds.length)})
            AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id)`,
-          [...messageIds],
+          messageIds,
         );
       }
-      return entries.map((e) => deleted.get(e) ?? 0);
+      return new Set(rows.map((r) => `${r.device_id} ${Number(r.id)}`));
     }, READ_COMMITTED);
+    return entries.map((e) => e.ids.filter((id) => deleted.has(`${e.deviceId} ${id}`)).length);
   }
 
   /** Drops undelivered mail past its expiry and messages nobody is waiting for. */
@@ -302,7 +308,7 @@ export class DeliveryStore {
   }
 }
 
-async function previouslyAccepted(tx: SqlRunner, deviceId: string, clientMessageId: string): Promise<Accepted | undefined> {
+async function previouslyAccepted(tx: SqlRunner | Db, deviceId: string, clientMessageId: string): Promise<Accepted | undefined> {
   const row = await tx.get<{ seq: number; epoch: number; server_time: number; franking_tag: Uint8Array | null }>(
     'SELECT seq, epoch, server_time, franking_tag FROM sent_messages WHERE sender_device = ? AND client_message_id = ?',
     [deviceId, clientMessageId],
@@ -315,20 +321,20 @@ async function previouslyAccepted(tx: SqlRunner, deviceId: string, clientMessage
 /** Reserves `count` sequence numbers in the group, checking epoch and membership; returns the first. */
 async function takeSeq(tx: SqlRunner, groupId: string, epoch: number, deviceId: string, count: number): Promise<number> {
   const row = await tx.get<{ next_seq: number }>(
-    'UPDATE chat_groups SET next_seq = next_seq + ? WHERE group_id = ? AND epoch = ? RETURNING next_seq',
-    [count, groupId, epoch],
+    `UPDATE chat_groups SET next_seq = next_seq + ? WHERE group_id = ? AND epoch = ?
+     AND EXISTS (SELECT 1 FROM group_members WHERE group_members.group_id = chat_groups.group_id AND device_id = ?) RETURNING next_seq`,
+    [count, groupId, epoch, deviceId],
   );
-  if (!row) {
-    const group = await tx.get<{ epoch: number }>('SELECT epoch FROM chat_groups WHERE group_id = ?', [groupId]);
-    if (!group) throw new DomainError(ErrorCode.notFound, 'No such group.');
+  if (row) return Number(row.next_seq) - count;
+  // Refused: say why.
+  const group = await tx.get<{ epoch: number }>('SELECT epoch FROM chat_groups WHERE group_id = ?', [groupId]);
+  if (!group) throw new DomainError(ErrorCode.notFound, 'No such group.');
+  if (Number(group.epoch) !== epoch) {
     throw new DomainError(ErrorCode.staleEpoch, `The group is at epoch ${group.epoch}, not ${epoch}: fetch the missing commits and retry.`, {
       currentEpoch: Number(group.epoch),
     });
   }
-  if (!(await tx.get('SELECT 1 AS one FROM group_members WHERE group_id = ? AND device_id = ?', [groupId, deviceId]))) {
-    throw new DomainError(ErrorCode.notMember, 'This device is not a member of the group.');
-  }
-  return Number(row.next_seq) - count;
+  throw new DomainError(ErrorCode.notMember, 'This device is not a member of the group.');
 }
 
 async function checkDevicesActive(tx: SqlRunner, deviceIds: string[]): Promise<void> {
@@ -386,10 +392,13 @@ async function rememberSent(
   seq: number,
   epoch: number,
   frankingTag: Uint8Array | undefined,
-): Promise<void> {
-  await tx.run(
+): Promise<boolean> {
+  const inserted = await tx.run(
     `INSERT INTO sent_messages (sender_device, client_message_id, group_id, seq, epoch, server_time, franking_tag, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     [input.sender.deviceId, input.clientMessageId, input.groupId, seq, epoch, input.now, frankingTag ?? null, input.expiresAt],
   );
+  return inserted.changes > 0;
 }
+
+class DuplicateSend extends Error {}
