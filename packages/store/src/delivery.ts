@@ -350,14 +350,7 @@ async function checkDevicesActive(tx: SqlRunner, deviceIds: string[]): Promise<v
 
 async function insertMessage(
   tx: SqlRunner,
-  m: {
-    kind: MessageKind;
-    groupId: string;
-    seq: number;
-    epoch: number;
-    sender: Sender;
-    clientMessageId: string;
-    payload: Uint8Array;
+  m: Omit<StoredMessage, 'id' | 'serverTime' | 'franking' | 'ratchetTree'> & {
     ratchetTree?: Uint8Array | undefined;
     now: number;
     frankingCommitment?: Uint8Array | undefined;
