@@ -1,0 +1,172 @@
+/**
+ * Transparency log benchmark (`npm run bench:log`), on SQLite (file, synchronous=FULL) and on
+ * PostgreSQL when installed (a throwaway server from startPostgres(), which runs with fsync=off):
+ *   - appends/s: 50,000 single-entry append() calls issued concurrently, which the log coalesces into
+ *     batched tree updates (the realistic load: many callers, one entry each);
+ *   - batch appends/s: filling the tree to LOG_BENCH_LEAVES (default 1,000,000) in 10,000-entry calls;
+ *   - at that size: inclusion and consistency proof generation time (mean of 200 random proofs each,
+ *     served from stored subtree hashes), their sizes, and client-side verification times.
+ * LOG_BENCH_LEAVES=10000000 measures 10M leaves (minutes, beyond the default time budget);
+ * LOG_BENCH_STORES=sqlite (or postgres) runs one store only.
+ * Writes bench/results/log.json.
+ */
+import { generateSignerKey, TransparencyLog } from '@doublelock/log';
+import { hashLeaf, openCheckpoint, verifyConsistency, verifyInclusion } from '@doublelock/log/verifier';
+import { openDb, PostgresDb, type Db } from '@doublelock/store';
+import { findPostgresBin, startPostgres, type RunningPostgres } from '@doublelock/store/test-postgres';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { printTable, writeResults } from './lib/report.ts';
+
+const LEAVES = Number(process.env.LOG_BENCH_LEAVES ?? 1_000_000);
+const STORES = (process.env.LOG_BENCH_STORES ?? 'sqlite,postgres').split(',');
+const CONCURRENT_APPENDS = 50_000;
+const FILL_BATCH = 10_000;
+const PROOFS = 200;
+const ENTRY_BYTES = 64;
+
+function entry(i: number): Uint8Array {
+  const e = new Uint8Array(ENTRY_BYTES);
+  new DataView(e.buffer).setUint32(0, i);
+  e[ENTRY_BYTES - 1] = i & 0xff;
+  return e;
+}
+
+/** Deterministic pseudo-random indices, so both stores are asked the same proofs. */
+function* randoms(seed: number): Generator<number> {
+  let x = seed;
+  for (;;) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    yield x / 2 ** 32;
+  }
+}
+
+async function measure(store: string, db: Db, durability: string) {
+  const log = await TransparencyLog.open(db, { signerKey: generateSignerKey(`bench.example/${store}`) });
+
+  let t = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENT_APPENDS }, (_, i) => log.append([entry(i)])));
+  const appendsPerS = CONCURRENT_APPENDS / ((performance.now() - t) / 1000);
+
+  t = performance.now();
+  let size = CONCURRENT_APPENDS;
+  let lastReport = t;
+  while (size < LEAVES) {
+    const n = Math.min(FILL_BATCH, LEAVES - size);
+    await log.append(Array.from({ length: n }, (_, i) => entry(size + i)));
+    size += n;
+    if (performance.now() - lastReport > 10_000) {
+      lastReport = performance.now();
+      console.error(`  ${store}: ${size.toLocaleString()} / ${LEAVES.toLocaleString()} leaves`);
+    }
+  }
+  const fillS = (performance.now() - t) / 1000;
+  const batchAppendsPerS = (LEAVES - CONCURRENT_APPENDS) / fillS;
+
+  t = performance.now();
+  const checkpoint = await log.checkpoint();
+  const checkpointMs = performance.now() - t;
+  const logKey = log.verifierKey;
+
+  const random = randoms(42);
+  const inclusion: Array<{ index: number; proof: Uint8Array[] }> = [];
+  t = performance.now();
+  for (let i = 0; i < PROOFS; i++) {
+    const index = Math.floor(random.next().value * LEAVES);
+    inclusion.push({ index, proof: await log.inclusionProof(index, LEAVES) });
+  }
+  const inclusionMs = (performance.now() - t) / PROOFS;
+
+  const consistency: Array<{ from: number; root: Uint8Array; proof: Uint8Array[] }> = [];
+  let consistencyMs = 0;
+  for (let i = 0; i < PROOFS; i++) {
+    const from = 1 + Math.floor(random.next().value * (LEAVES - 1));
+    const root = await log.rootAt(from); // what a client would hold from an earlier checkpoint
+    const start = performance.now();
+    const proof = await log.consistencyProof(from, LEAVES);
+    consistencyMs += performance.now() - start;
+    consistency.push({ from, root, proof });
+  }
+  consistencyMs /= PROOFS;
+
+  // Client side: open the checkpoint note, then verify every proof with the verifier module.
+  let opened = openCheckpoint(checkpoint.note, logKey); // warms up the Ed25519 tables
+  t = performance.now();
+  for (let i = 0; i < 50; i++) opened = openCheckpoint(checkpoint.note, logKey);
+  const noteVerifyMs = (performance.now() - t) / 50;
+  const leafHashes = inclusion.map(({ index }) => hashLeaf(entry(index)));
+  t = performance.now();
+  inclusion.forEach(({ index, proof }, i) => verifyInclusion(index, LEAVES, leafHashes[i]!, proof, opened.rootHash));
+  const inclusionVerifyMs = (performance.now() - t) / PROOFS;
+  t = performance.now();
+  for (const { from, root, proof } of consistency) verifyConsistency(from, LEAVES, proof, root, opened.rootHash);
+  const consistencyVerifyMs = (performance.now() - t) / PROOFS;
+
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return {
+    store,
+    appends_per_s: Math.round(appendsPerS),
+    leaves: LEAVES,
+    inclusion_proof_ms: round(inclusionMs),
+    consistency_proof_ms: round(consistencyMs),
+    verify_ms: round(inclusionVerifyMs),
+    batch_appends_per_s: Math.round(batchAppendsPerS),
+    consistency_verify_ms: round(consistencyVerifyMs),
+    checkpoint_note_verify_ms: round(noteVerifyMs),
+    checkpoint_ms: round(checkpointMs),
+    inclusion_proof_bytes: Math.round(mean(inclusion.map((p) => p.proof.length * 32))),
+    consistency_proof_bytes: Math.round(mean(consistency.map((p) => p.proof.length * 32))),
+    consistency_proof_bytes_max: Math.max(...consistency.map((p) => p.proof.length * 32)),
+    durability,
+  };
+}
+
+const round = (x: number): number => Math.round(x * 1000) / 1000;
+
+const rows: Array<Awaited<ReturnType<typeof measure>>> = [];
+console.log(`transparency log benchmark: ${LEAVES.toLocaleString()} leaves of ${ENTRY_BYTES} bytes, ${PROOFS} proofs of each kind\n`);
+
+if (STORES.includes('sqlite')) {
+  const dir = mkdtempSync(join(tmpdir(), 'dl-bench-log-'));
+  try {
+    const db = await openDb({ sqlitePath: join(dir, 'log.sqlite') });
+    try {
+      rows.push(await measure('sqlite', db, 'synchronous=FULL (durable per commit)'));
+    } finally {
+      await db.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (!STORES.includes('postgres')) {
+  /* not asked for */
+} else if (findPostgresBin()) {
+  // The machine is shared: if the throwaway server dies under us, say so and try once more.
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    let pg: RunningPostgres | undefined;
+    try {
+      pg = await startPostgres();
+      const db = await openDb({ databaseUrl: await pg.createDatabase('log_bench') });
+      if (db instanceof PostgresDb) db.pool.on('error', (error) => console.error(`  postgres connection lost: ${error.message}`));
+      try {
+        rows.push(await measure('postgres', db, 'fsync=off (test server)'));
+        break;
+      } finally {
+        await db.close().catch(() => undefined);
+      }
+    } catch (error) {
+      console.error(`postgres measurement failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`);
+      if (attempt === 2) throw error;
+    } finally {
+      await pg?.stop();
+    }
+  }
+} else {
+  console.warn('*** PostgreSQL is not installed: the PostgreSQL row is SKIPPED ***');
+}
+
+printTable(rows);
+console.log(`\nwritten to ${writeResults('log', rows)}`);
