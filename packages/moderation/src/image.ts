@@ -42,11 +42,22 @@ export async function readContent(input: string | Uint8Array, maxBytes = DEFAULT
     if (input.length === 0) throw new ContentError('empty_file', 'The content is empty (0 bytes).');
     return input;
   }
-  const info = await stat(input);
-  if (!info.isFile()) throw new ContentError('unsupported_format', `${input} is not a regular file.`);
-  if (info.size === 0) throw new ContentError('empty_file', `${input} is empty (0 bytes).`);
-  if (info.size > maxBytes) throw new ContentError('too_many_pixels', `${input} is ${info.size} bytes, over the ${maxBytes}-byte limit.`);
+  await checkFile(input, maxBytes);
   return readFile(input);
+}
+
+/** The checks every hasher makes on a path before reading it: exists, a regular file, not empty, not huge. */
+export async function checkFile(path: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<number> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw new ContentError('unsupported_format', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { cause: error });
+  }
+  if (!info.isFile()) throw new ContentError('unsupported_format', `${path} is not a regular file.`);
+  if (info.size === 0) throw new ContentError('empty_file', `${path} is empty (0 bytes).`);
+  if (info.size > maxBytes) throw new ContentError('too_many_pixels', `${path} is ${info.size} bytes, over the ${maxBytes}-byte limit.`);
+  return info.size;
 }
 
 /** Decodes to interleaved 8-bit pixels: 1 channel for greyscale input, else RGB (alpha dropped). */

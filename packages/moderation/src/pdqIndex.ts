@@ -111,7 +111,7 @@ export class PdqIndex {
   // query scratch
   private starts = new Uint32Array(4096);
   private ends = new Uint32Array(4096);
-  private candidates = new Int32Array(1 << 14);
+  private candidates: Int32Array<ArrayBuffer> = new Int32Array(1 << 14);
   /** Sink for the prefetching loop, so the engine cannot drop it. */
   private touched = 0;
 
@@ -356,7 +356,7 @@ export class PdqIndex {
   }
 }
 
-function growInt32(a: Int32Array, size: number): Int32Array {
+function growInt32(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
   const b = new Int32Array(Math.max(size, a.length * 2));
   b.set(a);
   return b;

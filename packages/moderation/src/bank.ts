@@ -1,0 +1,217 @@
+/**
+ * Banks: named collections of signals (type, canonical value, labels, source, added/removed time), kept
+ * in the store through the `Db` seam, so the same code runs on SQLite and PostgreSQL. Removal is a
+ * tombstone (removed_at), so exports and hash-sharing peers can carry removals, and re-adding revives.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { Db, SqlRunner } from '@doublelock/store';
+import { normaliseSignalValue, type SignalType, isSignalType } from './signal.ts';
+import { checkLabel } from './taxonomy.ts';
+
+export interface Bank {
+  name: string;
+  description: string;
+  createdAt: number;
+}
+
+export interface BankSummary extends Bank {
+  /** live signals per type */
+  counts: Partial<Record<SignalType, number>>;
+  removed: number;
+}
+
+export interface SignalInput {
+  type: SignalType;
+  value: string;
+  labels?: readonly string[];
+  source?: string;
+  quality?: number | null;
+  /** ms since the epoch; default now */
+  addedAt?: number;
+  /** set to import a removal (tombstone) */
+  removedAt?: number | null;
+}
+
+export interface BankSignal {
+  id: number;
+  bank: string;
+  type: SignalType;
+  value: string;
+  labels: string[];
+  source: string;
+  quality: number | null;
+  addedAt: number;
+  removedAt: number | null;
+}
+
+interface SignalRow {
+  id: number;
+  bank: string;
+  signal_type: string;
+  value: string;
+  labels: string;
+  source: string;
+  quality: number | null;
+  added_at: number;
+  removed_at: number | null;
+}
+
+const BANK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export function checkBankName(name: string): string {
+  if (typeof name !== 'string' || !BANK_NAME.test(name)) throw new TypeError(`a bank name is 1–64 letters, digits, _ . - (starting with a letter or digit), not "${String(name).slice(0, 80)}"`);
+  return name;
+}
+
+function valueKey(value: string): string {
+  return bytesToHex(sha256(new TextEncoder().encode(value)));
+}
+
+function fromRow(r: SignalRow): BankSignal {
+  return {
+    id: Number(r.id),
+    bank: r.bank,
+    type: r.signal_type as SignalType,
+    value: r.value,
+    labels: r.labels ? r.labels.split(' ') : [],
+    source: r.source,
+    quality: r.quality === null ? null : Number(r.quality),
+    addedAt: Number(r.added_at),
+    removedAt: r.removed_at === null ? null : Number(r.removed_at),
+  };
+}
+
+/** A signal checked and put in canonical form, ready to store. */
+export function prepareSignal(input: SignalInput): Required<SignalInput> {
+  if (!isSignalType(input.type)) throw new TypeError(`unknown signal type "${String(input.type)}"`);
+  const quality = input.quality ?? null;
+  if (quality !== null && (!Number.isInteger(quality) || quality < 0 || quality > 100)) throw new TypeError(`quality must be an integer 0–100, not ${quality}`);
+  const labels = [...new Set((input.labels ?? []).map(checkLabel))].sort();
+  const source = (input.source ?? '').trim();
+  if (source.length > 200) throw new TypeError('source is at most 200 characters');
+  const addedAt = input.addedAt ?? Date.now();
+  if (!Number.isSafeInteger(addedAt) || addedAt < 0) throw new TypeError(`addedAt must be a time in ms, not ${addedAt}`);
+  return { type: input.type, value: normaliseSignalValue(input.type, input.value), labels, source, quality, addedAt, removedAt: input.removedAt ?? null };
+}
+
+export class BankStore {
+  constructor(private readonly db: Db) {}
+
+  async createBank(name: string, description = '', now = Date.now()): Promise<Bank> {
+    checkBankName(name);
+    await this.db.run('INSERT INTO moderation_banks (name, description, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING', [name, description, now]);
+    const bank = await this.getBank(name);
+    if (!bank) throw new Error(`bank ${name} could not be created`);
+    return bank;
+  }
+
+  async getBank(name: string): Promise<Bank | undefined> {
+    const row = await this.db.get<{ name: string; description: string; created_at: number }>('SELECT name, description, created_at FROM moderation_banks WHERE name = ?', [name]);
+    return row && { name: row.name, description: row.description, createdAt: Number(row.created_at) };
+  }
+
+  async listBanks(): Promise<BankSummary[]> {
+    const banks = await this.db.all<{ name: string; description: string; created_at: number }>('SELECT name, description, created_at FROM moderation_banks ORDER BY name');
+    const counts = await this.db.all<{ bank: string; signal_type: string; live: number; removed: number }>(
+      `SELECT bank, signal_type, SUM(CASE WHEN removed_at IS NULL THEN 1 ELSE 0 END) AS live, SUM(CASE WHEN removed_at IS NULL THEN 0 ELSE 1 END) AS removed
+       FROM moderation_signals GROUP BY bank, signal_type`,
+    );
+    return banks.map((b) => {
+      const mine = counts.filter((c) => c.bank === b.name);
+      return {
+        name: b.name,
+        description: b.description,
+        createdAt: Number(b.created_at),
+        counts: Object.fromEntries(mine.filter((c) => Number(c.live) > 0).map((c) => [c.signal_type, Number(c.live)])),
+        removed: mine.reduce((a, c) => a + Number(c.removed), 0),
+      };
+    });
+  }
+
+  async deleteBank(name: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      await tx.run('DELETE FROM moderation_signals WHERE bank = ?', [name]);
+      return (await tx.run('DELETE FROM moderation_banks WHERE name = ?', [name])).changes > 0;
+    });
+  }
+
+  /**
+   * Adds (or updates, or with removedAt tombstones) signals in one transaction. Inputs must already be
+   * prepared (prepareSignal) so a bad row is reported before anything is written.
+   */
+  async putSignals(bank: string, signals: ReadonlyArray<Required<SignalInput>>): Promise<number> {
+    await this.requireBank(bank);
+    return this.db.transaction(async (tx) => {
+      for (const s of signals) await this.upsert(tx, bank, s);
+      return signals.length;
+    });
+  }
+
+  async addSignal(bank: string, input: SignalInput): Promise<BankSignal> {
+    const s = prepareSignal(input);
+    await this.putSignals(bank, [s]);
+    const row = await this.getSignal(bank, s.type, s.value);
+    if (!row) throw new Error('signal vanished after insert');
+    return row;
+  }
+
+  async getSignal(bank: string, type: SignalType, value: string): Promise<BankSignal | undefined> {
+    const canonical = normaliseSignalValue(type, value);
+    const row = await this.db.get<SignalRow>('SELECT * FROM moderation_signals WHERE bank = ? AND signal_type = ? AND value_key = ?', [bank, type, valueKey(canonical)]);
+    return row && fromRow(row);
+  }
+
+  async getSignalsByIds(ids: readonly number[]): Promise<BankSignal[]> {
+    const out: BankSignal[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = await this.db.all<SignalRow>(`SELECT * FROM moderation_signals WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+      out.push(...rows.map(fromRow));
+    }
+    return out;
+  }
+
+  /** Tombstones a signal; false when it is absent or already removed. */
+  async removeSignal(bank: string, type: SignalType, value: string, now = Date.now()): Promise<boolean> {
+    const canonical = normaliseSignalValue(type, value);
+    const { changes } = await this.db.run('UPDATE moderation_signals SET removed_at = ? WHERE bank = ? AND signal_type = ? AND value_key = ? AND removed_at IS NULL', [
+      now,
+      bank,
+      type,
+      valueKey(canonical),
+    ]);
+    return changes > 0;
+  }
+
+  /** Pages through a bank's signals in id order (live only unless includeRemoved). */
+  async *signals(bank: string, options: { includeRemoved?: boolean; types?: readonly SignalType[]; pageSize?: number } = {}): AsyncGenerator<BankSignal> {
+    const pageSize = options.pageSize ?? 5000;
+    let after = 0;
+    for (;;) {
+      const rows = await this.db.all<SignalRow>(
+        `SELECT * FROM moderation_signals WHERE bank = ? AND id > ?${options.includeRemoved ? '' : ' AND removed_at IS NULL'} ORDER BY id LIMIT ?`,
+        [bank, after, pageSize],
+      );
+      for (const r of rows) if (!options.types || options.types.includes(r.signal_type as SignalType)) yield fromRow(r);
+      if (rows.length < pageSize) return;
+      after = Number(rows[rows.length - 1]!.id);
+    }
+  }
+
+  private async requireBank(bank: string): Promise<void> {
+    if (!(await this.getBank(bank))) throw new TypeError(`no bank named "${bank}" (create it first)`);
+  }
+
+  private async upsert(tx: SqlRunner, bank: string, s: Required<SignalInput>): Promise<void> {
+    await tx.run(
+      `INSERT INTO moderation_signals (bank, signal_type, value, value_key, labels, source, quality, added_at, removed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (bank, signal_type, value_key) DO UPDATE SET
+         labels = excluded.labels, source = excluded.source, quality = COALESCE(excluded.quality, moderation_signals.quality),
+         added_at = CASE WHEN moderation_signals.removed_at IS NULL THEN moderation_signals.added_at ELSE excluded.added_at END,
+         removed_at = excluded.removed_at`,
+      [bank, s.type, s.value, valueKey(s.value), s.labels.join(' '), s.source, s.quality, s.addedAt, s.removedAt],
+    );
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The matcher role of Hasher-Matcher-Actioner: signals in, matches against banks out. It knows banks and
+ * signals, never content, channels or users; what to do with a match is policy's business, except for
+ * one rule carried on every match because it comes with PDQ itself: a hash with quality below 50 is too
+ * featureless to act on automatically (`autoAction: false, reason: 'low_quality'`).
+ *
+ * In memory: a PdqIndex keyed by signal id, maps for exact hashes, a UrlMatcher, and vPDQ videos with a
+ * PdqIndex over all their frames to find candidate videos. Signal metadata stays in the store and is read
+ * only for the matches.
+ */
+import type { BankSignal, BankStore } from './bank.ts';
+import type { ContentSignals } from './hasher.ts';
+import { PDQ_MATCH_THRESHOLD, PDQ_QUALITY_THRESHOLD } from './pdq.ts';
+import { PdqHash } from './pdqHash.ts';
+import { PdqIndex } from './pdqIndex.ts';
+import type { SignalType } from './signal.ts';
+import { UrlMatcher } from './url.ts';
+import { dedupeFeatures, matchVpdq, parseVpdqSignal, type VpdqFeature } from './vpdqFormat.ts';
+
+export interface SignalMatch {
+  bank: string;
+  signalId: number;
+  type: SignalType;
+  value: string;
+  labels: string[];
+  source: string;
+  /** PDQ: Hamming distance to the bank's hash */
+  distance?: number;
+  /** vPDQ: share of unique good frames matched, each way */
+  vpdq?: { queryMatchPercent: number; targetMatchPercent: number };
+  /** may policy act on this match without human review? */
+  autoAction: boolean;
+  reason?: 'low_quality' | 'false_positive_label';
+}
+
+export interface QuerySignals {
+  pdq?: PdqHash | string;
+  /** quality of the queried content's PDQ; below 50 no automatic action */
+  quality?: number;
+  md5?: string;
+  sha256?: string;
+  url?: string;
+  vpdq?: readonly VpdqFeature[];
+}
+
+interface Hit {
+  id: number;
+  distance?: number;
+  vpdq?: { queryMatchPercent: number; targetMatchPercent: number };
+  lowQuality?: boolean;
+}
+
+export class Matcher {
+  private readonly pdq = new PdqIndex();
+  private readonly exact = new Map<string, number[]>();
+  private readonly urls = new UrlMatcher<number>();
+  private readonly videos = new Map<number, VpdqFeature[]>();
+  private readonly videoFrames = new PdqIndex();
+  private count = 0;
+
+  constructor(
+    private readonly store: BankStore,
+    readonly banks: readonly string[],
+    readonly pdqThreshold = PDQ_MATCH_THRESHOLD,
+  ) {}
+
+  /** Loads every live signal of the banks. onProgress gets the number loaded so far. */
+  static async load(store: BankStore, banks: readonly string[], onProgress?: (loaded: number) => void): Promise<Matcher> {
+    const matcher = new Matcher(store, banks);
+    for (const bank of banks) {
+      if (!(await store.getBank(bank))) throw new TypeError(`no bank named "${bank}"`);
+      // PDQ hashes are bulk-loaded into typed arrays (one index build), the rest added one by one.
+      const ids: number[] = [];
+      const hexes: string[] = [];
+      for await (const s of store.signals(bank)) {
+        if (s.type === 'pdq') {
+          ids.push(s.id);
+          hexes.push(s.value);
+        } else {
+          matcher.add(s);
+        }
+        if (++matcher.count % 10_000 === 0) onProgress?.(matcher.count);
+      }
+      const words = new Uint32Array(hexes.length * 8);
+      hexes.forEach((hex, i) => words.set(PdqHash.fromHex(hex).toWords(), i * 8));
+      matcher.pdq.addPacked(words, Uint32Array.from(ids));
+    }
+    onProgress?.(matcher.count);
+    return matcher;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Adds one live signal (e.g. just added to a bank), without rebuilding anything. */
+  add(s: BankSignal): void {
+    switch (s.type) {
+      case 'pdq':
+        this.pdq.add(s.value, s.id);
+        break;
+      case 'md5':
+      case 'sha256': {
+        const key = `${s.type}:${s.value}`;
+        this.exact.set(key, [...(this.exact.get(key) ?? []), s.id]);
+        break;
+      }
+      case 'url':
+        this.urls.add(s.value, s.id);
+        break;
+      case 'vpdq': {
+        const features = dedupeFeatures(parseVpdqSignal(s.value));
+        this.videos.set(s.id, features);
+        for (const f of features) if (f.quality >= PDQ_QUALITY_THRESHOLD) this.videoFrames.add(f.hash, s.id);
+        break;
+      }
+    }
+  }
+
+  /** Removes one signal (e.g. just removed from a bank). */
+  remove(s: BankSignal): void {
+    switch (s.type) {
+      case 'pdq':
+        this.pdq.remove(s.value, s.id);
+        break;
+      case 'md5':
+      case 'sha256': {
+        const key = `${s.type}:${s.value}`;
+        const left = (this.exact.get(key) ?? []).filter((id) => id !== s.id);
+        if (left.length) this.exact.set(key, left);
+        else this.exact.delete(key);
+        break;
+      }
+      case 'url':
+        this.urls.remove(s.value, (id) => id === s.id);
+        break;
+      case 'vpdq': {
+        for (const f of this.videos.get(s.id) ?? []) if (f.quality >= PDQ_QUALITY_THRESHOLD) this.videoFrames.remove(f.hash, s.id);
+        this.videos.delete(s.id);
+        break;
+      }
+    }
+  }
+
+  /** Matches a hasher's output (or any set of signals) against the loaded banks. */
+  async match(query: QuerySignals | ContentSignals): Promise<SignalMatch[]> {
+    const hits: Hit[] = [];
+    if (query.pdq !== undefined) {
+      const lowQuality = (query.quality ?? 0) < PDQ_QUALITY_THRESHOLD;
+      for (const m of this.pdq.query(query.pdq, this.pdqThreshold)) hits.push({ id: m.key, distance: m.distance, lowQuality });
+    }
+    for (const type of ['md5', 'sha256'] as const) {
+      const value = query[type];
+      if (value) for (const id of this.exact.get(`${type}:${value.toLowerCase()}`) ?? []) hits.push({ id });
+    }
+    if ('url' in query && query.url) for (const m of this.urls.match(query.url)) hits.push({ id: m.data });
+    if (query.vpdq?.length) {
+      const candidates = new Set<number>();
+      for (const f of dedupeFeatures(query.vpdq)) {
+        if (f.quality >= PDQ_QUALITY_THRESHOLD) for (const m of this.videoFrames.query(f.hash, this.pdqThreshold)) candidates.add(m.key);
+      }
+      for (const id of candidates) {
+        const r = matchVpdq(query.vpdq, this.videos.get(id) ?? []);
+        if (r.match) hits.push({ id, vpdq: { queryMatchPercent: r.queryMatchPercent, targetMatchPercent: r.targetMatchPercent } });
+      }
+    }
+    if (!hits.length) return [];
+    const byId = new Map((await this.store.getSignalsByIds([...new Set(hits.map((h) => h.id))])).map((s) => [s.id, s]));
+    const out: SignalMatch[] = [];
+    for (const h of hits) {
+      const s = byId.get(h.id);
+      if (!s || s.removedAt !== null) continue; // removed from the bank since this matcher loaded
+      const falsePositive = s.labels.includes('review:false_positive');
+      out.push({
+        bank: s.bank,
+        signalId: s.id,
+        type: s.type,
+        value: s.value,
+        labels: s.labels,
+        source: s.source,
+        ...(h.distance !== undefined && { distance: h.distance }),
+        ...(h.vpdq && { vpdq: h.vpdq }),
+        autoAction: !h.lowQuality && !falsePositive,
+        ...(h.lowQuality ? { reason: 'low_quality' as const } : falsePositive ? { reason: 'false_positive_label' as const } : {}),
+      });
+    }
+    return out.sort((a, b) => (a.distance ?? 0) - (b.distance ?? 0) || a.signalId - b.signalId);
+  }
+}
