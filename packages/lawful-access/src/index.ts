@@ -18,3 +18,6 @@ export * from './delivery.ts';
 export * from './logEntries.ts';
 export * from './shareRequest.ts';
 export * from './release.ts';
+export * from './wire.ts';
+export * from './ceremony.ts';
+export * from './agency.ts';

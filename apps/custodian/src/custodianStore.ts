@@ -1,0 +1,99 @@
+/**
+ * The custodian's persistent state over the store seam (@doublelock/store Db, migration 0300): epoch
+ * shares and their erasure, answered request ids, release records, warrant revisions, cancellations.
+ */
+import { asBytes, type Db, type SqlRunner } from '@doublelock/store';
+import { type Cancellation, type SignedReleaseRecord, isErasable } from '@doublelock/lawful-access';
+
+export interface EpochRow {
+  epoch: number;
+  publicKey: Uint8Array;
+  certificate: string;
+  share: Uint8Array | null;
+  erasedAt: number | null;
+}
+
+export class CustodianStore {
+  constructor(readonly db: Db) {}
+
+  async epoch(epoch: number, tx: SqlRunner = this.db): Promise<EpochRow | undefined> {
+    const row = await tx.get<{ epoch: number; public_key: Uint8Array; certificate: string; share: Uint8Array | null; erased_at: number | null }>(
+      'SELECT epoch, public_key, certificate, share, erased_at FROM custodian_epochs WHERE epoch = ?',
+      [epoch],
+    );
+    return row && { epoch: Number(row.epoch), publicKey: asBytes(row.public_key), certificate: row.certificate, share: row.share ? asBytes(row.share) : null, erasedAt: row.erased_at === null ? null : Number(row.erased_at) };
+  }
+
+  async saveEpoch(epoch: number, publicKey: Uint8Array, certificate: string, share: Uint8Array, now: number): Promise<boolean> {
+    const { changes } = await this.db.run(
+      'INSERT INTO custodian_epochs (epoch, public_key, certificate, share, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (epoch) DO NOTHING',
+      [epoch, publicKey, certificate, share, now],
+    );
+    return changes === 1;
+  }
+
+  async epochs(): Promise<Array<{ epoch: number; erasedAt: number | null }>> {
+    const rows = await this.db.all<{ epoch: number; erased_at: number | null }>('SELECT epoch, erased_at FROM custodian_epochs ORDER BY epoch');
+    return rows.map((r) => ({ epoch: Number(r.epoch), erasedAt: r.erased_at === null ? null : Number(r.erased_at) }));
+  }
+
+  /** Erases every share past its retention; returns the epochs erased now. */
+  async eraseExpired(now: number, retentionDays: number, epochLengthMs: number): Promise<number[]> {
+    const live = await this.db.all<{ epoch: number }>('SELECT epoch FROM custodian_epochs WHERE erased_at IS NULL');
+    const due = live.map((r) => Number(r.epoch)).filter((e) => isErasable(e, now, retentionDays, epochLengthMs));
+    for (const epoch of due) {
+      // Overwrite, then drop: with SQLite's secure_delete the freed content is zeroed in the database file
+      // (the WAL keeps the old page until its next checkpoint; production custodians keep shares in an HSM).
+      await this.db.run('UPDATE custodian_epochs SET share = ? WHERE epoch = ?', [new Uint8Array(32), epoch]);
+      await this.db.run('UPDATE custodian_epochs SET share = NULL, erased_at = ? WHERE epoch = ?', [now, epoch]);
+    }
+    return due;
+  }
+
+  async requestSeen(tx: SqlRunner, requestId: string): Promise<boolean> {
+    return (await tx.get('SELECT 1 AS seen FROM custodian_requests WHERE request_id = ?', [requestId])) !== undefined;
+  }
+
+  async releasedMessages(tx: SqlRunner, warrantId: string): Promise<number> {
+    const row = await tx.get<{ n: number }>('SELECT COUNT(DISTINCT message_id) AS n FROM custodian_releases WHERE warrant_id = ?', [warrantId]);
+    return Number(row?.n ?? 0);
+  }
+
+  async messageReleased(tx: SqlRunner, warrantId: string, messageId: string): Promise<boolean> {
+    return (await tx.get('SELECT 1 AS seen FROM custodian_releases WHERE warrant_id = ? AND message_id = ?', [warrantId, messageId])) !== undefined;
+  }
+
+  async highestRevision(tx: SqlRunner, warrantId: string): Promise<number | undefined> {
+    const row = await tx.get<{ r: number }>('SELECT highest_revision AS r FROM custodian_warrants WHERE warrant_id = ?', [warrantId]);
+    return row ? Number(row.r) : undefined;
+  }
+
+  async cancellations(tx: SqlRunner, warrantId: string): Promise<Cancellation[]> {
+    const rows = await tx.all<{ cancellation: string }>('SELECT cancellation FROM custodian_cancellations WHERE warrant_id = ?', [warrantId]);
+    return rows.map((r) => JSON.parse(r.cancellation) as Cancellation);
+  }
+
+  async saveCancellation(c: Cancellation): Promise<void> {
+    await this.db.run('INSERT INTO custodian_cancellations (warrant_id, cancellation) VALUES (?, ?) ON CONFLICT (warrant_id) DO NOTHING', [c.warrantId, JSON.stringify(c)]);
+  }
+
+  async recordRelease(tx: SqlRunner, r: { warrantId: string; revision: number; messageId: string; requestId: string; record: SignedReleaseRecord; now: number }): Promise<void> {
+    await tx.run('INSERT INTO custodian_requests (request_id, warrant_id, received_at) VALUES (?, ?, ?)', [r.requestId, r.warrantId, r.now]);
+    await tx.run('INSERT INTO custodian_releases (warrant_id, message_id, request_id, record, released_at) VALUES (?, ?, ?, ?, ?)', [
+      r.warrantId,
+      r.messageId,
+      r.requestId,
+      JSON.stringify(r.record),
+      r.now,
+    ]);
+    await tx.run(
+      'INSERT INTO custodian_warrants (warrant_id, highest_revision) VALUES (?, ?) ON CONFLICT (warrant_id) DO UPDATE SET highest_revision = CASE WHEN custodian_warrants.highest_revision > excluded.highest_revision THEN custodian_warrants.highest_revision ELSE excluded.highest_revision END',
+      [r.warrantId, r.revision],
+    );
+  }
+
+  async releases(afterId = 0, limit = 1000): Promise<Array<{ id: number; record: SignedReleaseRecord }>> {
+    const rows = await this.db.all<{ id: number; record: string }>('SELECT id, record FROM custodian_releases WHERE id > ? ORDER BY id LIMIT ?', [afterId, limit]);
+    return rows.map((r) => ({ id: Number(r.id), record: JSON.parse(r.record) as SignedReleaseRecord }));
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The custodian service (`doublelock custodian serve`): one of the n independent parties whose t-of-n
+ * cooperation lawful access needs. It holds its own keys and its own database, takes part in the
+ * COCKTAIL-DKG ceremony for each epoch, publishes epoch certificates, releases a decryption share only
+ * when every rule in @doublelock/lawful-access's release.ts holds, records each release (and hands its
+ * log entry to `publishRelease`), and erases each epoch's share once its retention has passed.
+ *
+ * Routes (JSON; bytes are base64url; errors are { code, message }):
+ *   GET  /v1/custodian                 who this custodian is (index, public keys, deployment)
+ *   POST /v1/dkg/round1 {epoch}        COCKTAIL round 1 → Round1Message
+ *   POST /v1/dkg/round2 {epoch, messages} → { transcriptSignature }
+ *   POST /v1/dkg/certify {epoch, signatures} → epoch certificate (share stored)
+ *   GET  /v1/epochs/:epoch             { certificate, erased }
+ *   POST /v1/shares                    a signed share request → share, DLEQ proof, signed release record
+ *   POST /v1/cancellations             a Secretary of State's cancellation (s.39)
+ *   GET  /v1/releases?after=id         signed release records, for the log and auditors
+ */
+import {
+  type DkgOutput,
+  type DkgSession,
+  DkgFault,
+  type LogInclusionVerifier,
+  type Round1State,
+  type SignedTrustConfig,
+  type TrustConfig,
+  cancellationSchema,
+  certificateToJson,
+  checkTranscriptSignatures,
+  createDecryptionShare,
+  custodianStaticKeys,
+  decodeScalar,
+  dkgRound1,
+  dkgRound2,
+  encodeScalar,
+  epochAt,
+  epochCertificate,
+  evaluateShareRequest,
+  isErasable,
+  logInclusionVerifier,
+  openEpochCertificate,
+  openTrustConfig,
+  releaseLogEntry,
+  round1FromJson,
+  round1MessageJson,
+  round1ToJson,
+  signReleaseRecord,
+  signedShareRequestSchema,
+  verifyCancellation,
+} from '@doublelock/lawful-access';
+import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
+import { openDb } from '@doublelock/store';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { type CustodianSecrets, publicKeysOf, readCustodianKeys } from './keys.ts';
+import { CustodianStore } from './custodianStore.ts';
+
+export interface CustodianOptions {
+  host?: string;
+  /** 0 picks a free port */
+  port?: number;
+  /** holds custodian-keys.json and, unless databaseUrl is given, the SQLite database */
+  dataDir: string;
+  databaseUrl?: string;
+  /** the signed trust configuration, verified against `trustRoot` at start */
+  trust: SignedTrustConfig;
+  /** the pinned trust-root public key (base64url or bytes) */
+  trustRoot: string | Uint8Array;
+  /** defaults to the key file in dataDir */
+  keys?: CustodianSecrets;
+  /** the clock (tests move it forward to cross retention) */
+  now?: () => number;
+  /** defaults to the log's own verifier with the trust configuration's log key and witnesses */
+  verifyInclusion?: LogInclusionVerifier;
+  /** called with each release's log entry after it is recorded (e.g. append to the transparency log) */
+  publishRelease?: (entry: Uint8Array) => Promise<void>;
+  /** how often to sweep for erasable epochs (default hourly) */
+  erasureIntervalMs?: number;
+  logLevel?: string;
+}
+
+export interface RunningCustodian {
+  url: string;
+  index: number;
+  app: FastifyInstance;
+  store: CustodianStore;
+  /** erases every epoch past retention now; returns the epochs erased */
+  eraseExpired(): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+interface Ceremony {
+  session: DkgSession;
+  state: Round1State;
+  messages?: ReturnType<typeof round1FromJson>[];
+  output?: DkgOutput;
+}
+
+const DKG_FUTURE_EPOCHS = 7;
+
+function refuse(reply: FastifyReply, status: number, code: string, message: string, extra: Record<string, unknown> = {}) {
+  return reply.code(status).send({ code, message, ...extra });
+}
+
+export async function startCustodian(options: CustodianOptions): Promise<RunningCustodian> {
+  const trust: TrustConfig = openTrustConfig(options.trust, options.trustRoot);
+  const keys = options.keys ?? readCustodianKeys(options.dataDir);
+  const mine = publicKeysOf(keys);
+  const me = trust.custodians.find((c) => c.staticKey === mine.staticKey);
+  if (!me) throw new Error('this custodian’s static key is not in the trust configuration');
+  if (me.signingKey !== mine.signingKey) throw new Error('this custodian’s signing key does not match the trust configuration');
+  const index = me.index;
+  const now = options.now ?? Date.now;
+  const verifyInclusion = options.verifyInclusion ?? logInclusionVerifier(trust.log);
+  const staticKeys = custodianStaticKeys(trust);
+  const session = (epoch: number): DkgSession => ({ deployment: trust.deployment, epoch, threshold: trust.threshold, staticKeys });
+
+  const db = await openDb({ dataDir: options.dataDir, databaseUrl: options.databaseUrl });
+  if (db.dialect === 'sqlite') await db.run('PRAGMA secure_delete = ON');
+  const store = new CustodianStore(db);
+  const eraseExpired = () => store.eraseExpired(now(), trust.epoch.retentionDays, trust.epoch.lengthMs);
+  await eraseExpired();
+  const ceremonies = new Map<number, Ceremony>();
+
+  const app = Fastify({ logger: { level: options.logLevel ?? 'warn' }, forceCloseConnections: true });
+  app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
+    request.log.error(error);
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    void refuse(reply, status, status === 500 ? 'internal_error' : 'bad_request', status === 500 ? 'internal error' : error.message);
+  });
+
+  const parse = <T>(schema: z.ZodType<T>, body: unknown, reply: FastifyReply): T | undefined => {
+    const result = schema.safeParse(body);
+    if (result.success) return result.data;
+    void refuse(reply, 400, 'validation_failed', result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    return undefined;
+  };
+  const epochBody = z.object({ epoch: z.number().int().nonnegative().max(0xffffffff) });
+
+  app.get('/v1/custodian', async () => ({ index, name: me.name, deployment: trust.deployment, threshold: trust.threshold, ...mine }));
+
+  app.post('/v1/dkg/round1', async (request, reply) => {
+    const body = parse(epochBody, request.body, reply);
+    if (!body) return reply;
+    const current = epochAt(now(), trust.epoch.lengthMs);
+    if (body.epoch < current || body.epoch > current + DKG_FUTURE_EPOCHS)
+      return refuse(reply, 400, 'epoch_out_of_range', `keys are made for the current epoch ${current} or the next ${DKG_FUTURE_EPOCHS}`);
+    if (await store.epoch(body.epoch)) return refuse(reply, 409, 'epoch_exists', `epoch ${body.epoch} already has a key`);
+    const { message, state } = dkgRound1(session(body.epoch), index);
+    ceremonies.set(body.epoch, { session: session(body.epoch), state });
+    return round1ToJson(message);
+  });
+
+  app.post('/v1/dkg/round2', async (request, reply) => {
+    const body = parse(epochBody.extend({ messages: z.array(round1MessageJson) }), request.body, reply);
+    if (!body) return reply;
+    const ceremony = ceremonies.get(body.epoch);
+    if (!ceremony || ceremony.output) return refuse(reply, 409, 'no_ceremony', `no round 1 in progress for epoch ${body.epoch}`);
+    try {
+      const messages = body.messages.map(round1FromJson);
+      ceremony.output = dkgRound2(ceremony.session, keys.staticSecret, ceremony.state, messages);
+      ceremony.messages = messages;
+      ceremony.state.coefficients.fill(0n);
+      return { transcriptSignature: toBase64Url(ceremony.output.transcriptSignature) };
+    } catch (error) {
+      ceremonies.delete(body.epoch);
+      if (error instanceof DkgFault) return refuse(reply, 422, 'dkg_fault', error.message, { participant: error.participant });
+      return refuse(reply, 422, 'dkg_failed', (error as Error).message);
+    }
+  });
+
+  app.post('/v1/dkg/certify', async (request, reply) => {
+    const body = parse(epochBody.extend({ signatures: z.array(z.string()) }), request.body, reply);
+    if (!body) return reply;
+    const ceremony = ceremonies.get(body.epoch);
+    if (!ceremony?.output || !ceremony.messages) return refuse(reply, 409, 'no_ceremony', `no round 2 completed for epoch ${body.epoch}`);
+    ceremonies.delete(body.epoch);
+    try {
+      const signatures = body.signatures.map(fromBase64Url);
+      checkTranscriptSignatures(ceremony.session, ceremony.output.transcript, signatures);
+      const certificate = epochCertificate(ceremony.session, ceremony.messages, signatures);
+      const key = openEpochCertificate(certificate, staticKeys, trust.deployment, trust.threshold);
+      const json = certificateToJson(certificate);
+      if (!(await store.saveEpoch(body.epoch, key.publicKey, JSON.stringify(json), encodeScalar(ceremony.output.secretShare), now())))
+        return refuse(reply, 409, 'epoch_exists', `epoch ${body.epoch} already has a key`);
+      ceremony.output.secretShare = 0n;
+      return json;
+    } catch (error) {
+      if (error instanceof DkgFault) return refuse(reply, 422, 'dkg_fault', error.message, { participant: error.participant });
+      return refuse(reply, 422, 'dkg_failed', (error as Error).message);
+    }
+  });
+
+  app.get('/v1/epochs/:epoch', async (request, reply) => {
+    const epoch = Number((request.params as { epoch: string }).epoch);
+    if (!Number.isSafeInteger(epoch) || epoch < 0) return refuse(reply, 400, 'validation_failed', 'epoch must be a non-negative integer');
+    const row = await store.epoch(epoch);
+    if (!row) return refuse(reply, 404, 'not_found', `no key for epoch ${epoch}`);
+    return { certificate: JSON.parse(row.certificate) as unknown, erased: row.erasedAt !== null || isErasable(epoch, now(), trust.epoch.retentionDays, trust.epoch.lengthMs) };
+  });
+
+  app.post('/v1/cancellations', async (request, reply) => {
+    const body = parse(cancellationSchema, request.body, reply);
+    if (!body) return reply;
+    if (!verifyCancellation(body, trust)) return refuse(reply, 403, 'bad_signature', 'the cancellation is not signed by a Secretary of State key');
+    await store.saveCancellation(body);
+    return { accepted: true };
+  });
+
+  app.get('/v1/releases', async (request) => {
+    const after = Number((request.query as { after?: string }).after ?? 0);
+    return { releases: await store.releases(Number.isSafeInteger(after) ? after : 0) };
+  });
+
+  app.post('/v1/shares', async (request, reply) => {
+    const signed = parse(signedShareRequestSchema, request.body, reply);
+    if (!signed) return reply;
+    const at = now();
+    await eraseExpired();
+    const { warrant } = signed.request.warrant;
+    const { record } = signed.request.delivery;
+    const outcome = await db.transaction(async (tx) => {
+      const epochs = new Map<number, Awaited<ReturnType<CustodianStore['epoch']>>>();
+      const fieldEpoch = (() => {
+        try {
+          return new DataView(fromBase64Url(signed.request.field).buffer).getUint32(1);
+        } catch {
+          return -1;
+        }
+      })();
+      if (fieldEpoch >= 0) epochs.set(fieldEpoch, await store.epoch(fieldEpoch, tx));
+      const decision = evaluateShareRequest(signed, {
+        trust,
+        custodian: index,
+        now: at,
+        verifyInclusion,
+        requestSeen: await store.requestSeen(tx, signed.request.requestId),
+        releasedMessages: await store.releasedMessages(tx, warrant.id),
+        messageAlreadyReleased: await store.messageReleased(tx, warrant.id, record.messageId),
+        highestRevision: await store.highestRevision(tx, warrant.id),
+        cancellations: await store.cancellations(tx, warrant.id),
+        epochState: (e) => {
+          const row = epochs.get(e);
+          if (!row) return 'unknown';
+          return row.share === null || row.erasedAt !== null || isErasable(e, at, trust.epoch.retentionDays, trust.epoch.lengthMs) ? 'erased' : 'active';
+        },
+      });
+      if (!decision.release) return decision;
+      const row = epochs.get(decision.field.epoch)!;
+      const share = createDecryptionShare(index, decodeScalar(row.share!, 'stored share'), decision.field.u, decision.binding);
+      const release = signReleaseRecord(
+        {
+          custodian: index,
+          warrantCommitment: toBase64Url(decision.warrantCommitment),
+          messageDigest: decision.messageDigest,
+          requestId: signed.request.requestId,
+          epoch: decision.field.epoch,
+          releasedAt: at,
+        },
+        keys.signingSecret,
+      );
+      await store.recordRelease(tx, { warrantId: warrant.id, revision: warrant.revision, messageId: record.messageId, requestId: signed.request.requestId, record: release, now: at });
+      return { release: true as const, response: { custodian: index, epoch: decision.field.epoch, share: toBase64Url(share.share), proof: toBase64Url(share.proof), release } };
+    });
+    if (!outcome.release) {
+      request.log.info({ code: outcome.code, warrant: warrant.id }, 'share request refused');
+      return refuse(reply, 403, outcome.code, outcome.reason);
+    }
+    if (options.publishRelease) await options.publishRelease(releaseLogEntry(outcome.response.release));
+    return outcome.response;
+  });
+
+  const timer = setInterval(() => void eraseExpired().catch((error: unknown) => app.log.error(error)), options.erasureIntervalMs ?? 3_600_000);
+  timer.unref();
+  const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+  return {
+    url: address,
+    index,
+    app,
+    store,
+    eraseExpired,
+    async close() {
+      clearInterval(timer);
+      await app.close();
+      await db.close();
+    },
+  };
+}

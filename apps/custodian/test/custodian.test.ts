@@ -1,0 +1,226 @@
+/**
+ * Three real custodian services (2-of-3), each with its own keys and SQLite database, a real witnessed
+ * transparency log, and the agency's HTTP client: the DKG ceremony, a lawful decryption, and every
+ * refusal the design promises — one signature only, forged, expired, out of window, non-target, a
+ * custodian returning a wrong share, t − 1 custodians colluding, a replayed request, a cancelled
+ * warrant, a request after the epoch's erasure, and fewer than t custodians answering.
+ */
+import {
+  type Decryption,
+  DecryptionRefused,
+  type EpochKey,
+  combineShares,
+  createDecryptionShare,
+  decodeScalar,
+  decryptWithCustodians,
+  decryptWithSharedPoint,
+  epochAt,
+  fetchEpochKey,
+  issueWarrant,
+  parseEscrowField,
+  runDkgCeremony,
+  shareBinding,
+  verifyEscrowField,
+  DAY_MS,
+  generateSigningKey,
+} from '@doublelock/lawful-access';
+import { LawfulAccessWorld, type LoggedWarrant } from '@doublelock/lawful-access/testing';
+import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningCustodian, startCustodian, writeCustodianKeys } from '../src/index.ts';
+
+const ISSUED = Date.UTC(2026, 10, 23, 9);
+const HOUR = 3_600_000;
+let clock = ISSUED + HOUR;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+let world: LawfulAccessWorld;
+let custodians: RunningCustodian[];
+let dir: string;
+let epochKey: EpochKey;
+let logged: LoggedWarrant;
+const context = new TextEncoder().encode('group:g1|sender:mallory|msg:42');
+const K = randomBytes(32);
+let message: ReturnType<LawfulAccessWorld['deliver']>;
+
+function decrypt(w: LoggedWarrant, m: { field: Uint8Array; delivery: typeof message.delivery }, extra: { fetch?: typeof fetch; prefer?: number[] } = {}): Promise<Decryption> {
+  return decryptWithCustodians({
+    trust: world.trust,
+    epochKey,
+    warrantId: w.warrant.warrant.id,
+    field: m.field,
+    context,
+    request: (i) => world.request(i, w, m, clock),
+    ...extra,
+  });
+}
+
+async function refusalCodes(promise: Promise<unknown>): Promise<string[]> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DecryptionRefused);
+  return [...new Set((error as DecryptionRefused).failures.map((f) => f.code))];
+}
+
+beforeAll(async () => {
+  const ports = await Promise.all([freePort(), freePort(), freePort()]);
+  world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3, urls: ports.map((p) => `http://127.0.0.1:${p}`) });
+  dir = mkdtempSync(join(tmpdir(), 'dl-custodians-'));
+  custodians = await Promise.all(
+    world.custodians.map(async (c, i) => {
+      const dataDir = join(dir, `custodian-${c.index}`);
+      writeCustodianKeys(dataDir, { staticSecret: c.staticKey.secret, signingSecret: c.signing.secretKey });
+      return startCustodian({
+        port: ports[i]!,
+        dataDir,
+        trust: world.signedTrust,
+        trustRoot: world.root.publicKey,
+        now: () => clock,
+        publishRelease: async (entry) => void (await world.log.append([entry])),
+      });
+    }),
+  );
+  ({ key: epochKey } = await runDkgCeremony(world.trust, epochAt(clock)));
+  logged = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: ISSUED, targets: ['mallory'], window: { start: ISSUED, end: ISSUED + 60 * DAY_MS } })), ISSUED + HOUR / 2));
+  message = world.deliver(epochKey, { messageId: 'm-42', sender: 'mallory', recipients: ['bob'], serverTime: clock }, K, context);
+  clock += HOUR;
+});
+
+afterAll(async () => {
+  await Promise.all(custodians.map((c) => c.close().catch(() => undefined)));
+  await world.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('custodians (2-of-3) over HTTP', () => {
+  it('ran the DKG: one certified epoch key that any client can fetch and verify', async () => {
+    expect(await fetchEpochKey(world.trust, epochKey.epoch)).toEqual(epochKey);
+    const again = await fetch(`${custodians[0]!.url}/v1/dkg/round1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ epoch: epochKey.epoch }) });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { code: string }).code).toBe('epoch_exists');
+  });
+
+  it('decrypt with a valid warrant: t verified shares recover K, and each release is logged', async () => {
+    const before = world.log.size;
+    const result = await decrypt(logged, message);
+    expect(result.contentKey).toEqual(K);
+    expect(result.shares).toHaveLength(2);
+    expect(result.releases.map((r) => r.record.custodian).sort()).toEqual([1, 2]);
+    await world.log.flush();
+    expect(world.log.size).toBe(before + 2);
+    const published = await custodians[0]!.store.releases();
+    expect(published.at(-1)!.record.record.messageDigest).toBe(result.releases.find((r) => r.record.custodian === 1)!.record.messageDigest);
+  });
+
+  it('refuse a warrant with the Secretary of State’s signature only', async () => {
+    const sosOnly = await world.logWarrant(world.issue(world.draft({ issuedAt: ISSUED, targets: ['mallory'] })));
+    expect(await refusalCodes(decrypt(sosOnly, message))).toEqual(['approval_missing']);
+  });
+
+  it('refuse a forged warrant', async () => {
+    const forged = { ...logged, warrant: { ...issueWarrant({ ...logged.warrant.warrant, targets: ['mallory', 'bob'] }, 'sos-1', generateSigningKey().secretKey), decision: logged.warrant.decision } };
+    expect(await refusalCodes(decrypt(forged, message))).toEqual(['issue_signature']);
+  });
+
+  it('refuse an expired warrant', async () => {
+    const short = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: ISSUED, window: { start: ISSUED, end: ISSUED + 90 * 60_000 } })), ISSUED));
+    expect(await refusalCodes(decrypt(short, message))).toEqual(['expired']);
+  });
+
+  it('refuse a message outside the window, and one not to or from a target', async () => {
+    const early = world.deliver(epochKey, { messageId: 'm-early', sender: 'mallory', recipients: ['bob'], serverTime: ISSUED + 60_000 }, randomBytes(32), context);
+    expect(await refusalCodes(decrypt(logged, early))).toEqual(['outside_window']);
+    const bystander = world.deliver(epochKey, { messageId: 'm-b', sender: 'alice', recipients: ['bob'], serverTime: ISSUED + HOUR }, randomBytes(32), context);
+    expect(await refusalCodes(decrypt(logged, bystander))).toEqual(['not_target']);
+  });
+
+  it('catch a custodian returning a wrong share by its DLEQ proof, and decrypt with the honest ones', async () => {
+    const corrupting: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (!String(input).startsWith(custodians[0]!.url) || !response.ok) return response;
+      const body = (await response.json()) as { share: string };
+      const D = fromBase64Url(body.share);
+      const tampered = parseEscrowField(message.field).u; // any valid point that is not x_1·U
+      body.share = toBase64Url(D[0] === tampered[0] ? randomPointLike(D) : tampered);
+      return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const result = await decrypt(logged, message, { fetch: corrupting });
+    expect(result.failures).toEqual([{ custodian: 1, code: 'invalid_share', reason: expect.stringMatching(/DLEQ/) }]);
+    expect(result.shares.map((s) => s.index)).toEqual([2, 3]);
+    expect(result.contentKey).toEqual(K);
+  });
+
+  it('t − 1 custodians together cannot decrypt, even with their secret shares', async () => {
+    const row = await custodians[0]!.store.epoch(epochKey.epoch);
+    const x1 = decodeScalar(row!.share!);
+    const parsed = parseEscrowField(message.field);
+    const alone = createDecryptionShare(1, x1, parsed.u, shareBinding(logged.warrant.warrant.id, 1, message.field));
+    const guess = decryptWithSharedPoint(epochKey.publicKey, parsed, combineShares([alone]), context);
+    expect(guess).not.toEqual(K);
+    expect(verifyEscrowField(epochKey, message.field, guess, context)).toBe(false);
+  });
+
+  it('refuse a replayed request', async () => {
+    const request = world.request(3, logged, message, clock);
+    const post = () => fetch(`${custodians[2]!.url}/v1/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+    expect((await post()).status).toBe(200);
+    const replay = await post();
+    expect(replay.status).toBe(403);
+    expect(((await replay.json()) as { code: string }).code).toBe('replay');
+  });
+
+  it('refuse after a cancellation sent to the custodians', async () => {
+    const w = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: ISSUED, targets: ['mallory'] })), ISSUED + HOUR / 2));
+    const cancellation = world.cancel(w.warrant.warrant.id, clock - 1);
+    for (const c of custodians) {
+      const response = await fetch(`${c.url}/v1/cancellations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(cancellation) });
+      expect(response.status).toBe(200);
+    }
+    const forged = { ...cancellation, signature: toBase64Url(new Uint8Array(64)) };
+    expect((await fetch(`${custodians[0]!.url}/v1/cancellations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(forged) })).status).toBe(403);
+    expect(await refusalCodes(decrypt(w, message))).toEqual(['cancelled']);
+  });
+
+  it('refuse after the epoch’s retention: the shares are erased', async () => {
+    clock = ISSUED + 40 * DAY_MS; // the warrant (60 days) is still in force; the epoch (31 days' retention) is not
+    expect(await refusalCodes(decrypt(logged, message))).toEqual(['epoch_erased']);
+    for (const c of custodians) {
+      const row = await c.store.epoch(epochKey.epoch);
+      expect(row!.share).toBeNull();
+      expect(row!.erasedAt).toBe(clock);
+    }
+    const status = (await (await fetch(`${custodians[1]!.url}/v1/epochs/${epochKey.epoch}`)).json()) as { erased: boolean };
+    expect(status.erased).toBe(true);
+  });
+
+  it('refuse with fewer than t custodians reachable', async () => {
+    clock = ISSUED + 2 * HOUR;
+    const fresh = world.deliver(epochKey, { messageId: 'm-43', sender: 'bob', recipients: ['mallory'], serverTime: ISSUED + HOUR }, randomBytes(32), context);
+    await custodians[1]!.close();
+    await custodians[2]!.close();
+    expect(await refusalCodes(decrypt(logged, fresh))).toEqual(expect.arrayContaining(['unreachable']));
+  });
+});
+
+function randomPointLike(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  out[0] = 0xe2; // corrupt: almost always not a valid encoding or not x_1·U
+  return out;
+}

@@ -1,0 +1,99 @@
+/**
+ * The agency's side of a decryption: ask custodians for decryption shares, verify every Chaum–Pedersen
+ * proof against the custodian's verification key from the certified epoch key, combine t valid shares
+ * by Lagrange interpolation, recover K, and check it by recomputing the escrow field from K and the
+ * message context — so a wrong K (from a bad share that slipped through, or fewer than t shares) can
+ * never be reported as the message's key. Custodians that refuse or lie are reported with their reason.
+ */
+import { fromBase64Url } from '@doublelock/protocol';
+import { CustodianHttpError, postJson } from './ceremony.ts';
+import type { EpochKey } from './dkg.ts';
+import { type DecryptionShare, combineShares, decryptWithSharedPoint, verifyDecryptionShare } from './elgamal.ts';
+import { parseEscrowField, verifyEscrowField } from './escrow.ts';
+import { verifyReleaseRecord, type SignedReleaseRecord } from './logEntries.ts';
+import { shareBinding } from './release.ts';
+import { type SignedShareRequest, shareResponseSchema } from './shareRequest.ts';
+import type { TrustConfig } from './trust.ts';
+
+export interface CustodianFailure {
+  custodian: number;
+  code: string;
+  reason: string;
+}
+
+export interface Decryption {
+  contentKey: Uint8Array;
+  /** the verified shares that were combined */
+  shares: DecryptionShare[];
+  /** each custodian's signed release record (evidence and log entries) */
+  releases: SignedReleaseRecord[];
+  failures: CustodianFailure[];
+}
+
+export class DecryptionRefused extends Error {
+  constructor(readonly failures: CustodianFailure[]) {
+    super(`fewer than t custodians released a valid share: ${failures.map((f) => `${f.custodian} ${f.code}`).join(', ')}`);
+    this.name = 'DecryptionRefused';
+  }
+}
+
+export interface DecryptOptions {
+  trust: TrustConfig;
+  epochKey: EpochKey;
+  warrantId: string;
+  field: Uint8Array;
+  context: Uint8Array;
+  /** builds and signs a fresh request addressed to one custodian */
+  request: (custodian: number) => SignedShareRequest;
+  /** the custodians to ask first (default: all, in index order); others are asked when these fail */
+  prefer?: readonly number[];
+  fetch?: typeof fetch;
+}
+
+/** Asks custodians in waves of the number still needed until t verified shares are in hand. */
+export async function decryptWithCustodians(options: DecryptOptions): Promise<Decryption> {
+  const { trust, epochKey, field, context } = options;
+  const t = trust.threshold;
+  const parsed = parseEscrowField(field);
+  if (parsed.epoch !== epochKey.epoch) throw new Error(`the field is for epoch ${parsed.epoch}, not ${epochKey.epoch}`);
+  const order = [...(options.prefer ?? []), ...trust.custodians.map((c) => c.index).filter((i) => !options.prefer?.includes(i))];
+  const shares: DecryptionShare[] = [];
+  const releases: SignedReleaseRecord[] = [];
+  const failures: CustodianFailure[] = [];
+  let next = 0;
+  while (shares.length < t && next < order.length) {
+    const wave = order.slice(next, next + (t - shares.length));
+    next += wave.length;
+    await Promise.all(
+      wave.map(async (i) => {
+        const custodian = trust.custodians[i - 1]!;
+        try {
+          const body = shareResponseSchema.parse(await postJson(i, `${custodian.url.replace(/\/$/, '')}/v1/shares`, options.request(i), options.fetch));
+          const share: DecryptionShare = { index: i, share: fromBase64Url(body.share), proof: fromBase64Url(body.proof) };
+          if (body.custodian !== i || !verifyDecryptionShare(share, epochKey.verificationKeys[i - 1]!, parsed.u, shareBinding(options.warrantId, i, field))) {
+            failures.push({ custodian: i, code: 'invalid_share', reason: 'the decryption share’s DLEQ proof does not verify' });
+            return;
+          }
+          if (!verifyReleaseRecord(body.release, custodian.signingKey)) {
+            failures.push({ custodian: i, code: 'invalid_release_record', reason: 'the release record is not signed by the custodian' });
+            return;
+          }
+          shares.push(share);
+          releases.push(body.release);
+        } catch (error) {
+          failures.push(
+            error instanceof CustodianHttpError
+              ? { custodian: i, code: error.code, reason: error.message }
+              : { custodian: i, code: 'unreachable', reason: (error as Error).message },
+          );
+        }
+      }),
+    );
+  }
+  if (shares.length < t) throw new DecryptionRefused(failures);
+  const used = shares.slice(0, t).sort((a, b) => a.index - b.index);
+  const contentKey = decryptWithSharedPoint(epochKey.publicKey, parsed, combineShares(used), context);
+  if (!verifyEscrowField({ epoch: epochKey.epoch, publicKey: epochKey.publicKey }, field, contentKey, context))
+    throw new Error('the recovered key does not reproduce the escrow field (wrong context or a bad share)');
+  return { contentKey, shares: used, releases, failures };
+}
