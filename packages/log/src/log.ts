@@ -27,6 +27,8 @@ export interface TransparencyLogOptions {
   maxBatch?: number;
   /** How far in the future a cosignature timestamp may be (clock skew), in seconds. */
   maxClockSkewSeconds?: number;
+  /** Largest entry accepted, in bytes (default 64 KiB): entries are served back in pages of 1,000. */
+  maxEntryBytes?: number;
 }
 
 export interface SignedCheckpoint {
@@ -60,6 +62,7 @@ export class TransparencyLog {
   readonly #storage: LogStorage;
   readonly #maxBatch: number;
   readonly #maxSkew: number;
+  readonly #maxEntryBytes: number;
   #frontier: Frontier;
   #pending: PendingAppend[] = [];
   #draining: Promise<void> | undefined;
@@ -75,6 +78,7 @@ export class TransparencyLog {
     this.#frontier = frontier;
     this.#maxBatch = options.maxBatch ?? 10_000;
     this.#maxSkew = options.maxClockSkewSeconds ?? 600;
+    this.#maxEntryBytes = options.maxEntryBytes ?? 64 * 1024;
   }
 
   /** Opens the log on any LogStorage. */
@@ -105,6 +109,8 @@ export class TransparencyLog {
   append(entries: readonly Uint8Array[]): Promise<{ firstIndex: number }> {
     if (!Array.isArray(entries) || entries.length === 0) return Promise.reject(new LogError('bad_request', 'append needs at least one entry'));
     if (!entries.every((e) => e instanceof Uint8Array)) return Promise.reject(new LogError('bad_request', 'log entries must be Uint8Arrays'));
+    const tooLarge = entries.findIndex((e) => e.length > this.#maxEntryBytes);
+    if (tooLarge >= 0) return Promise.reject(new LogError('bad_request', `entry ${tooLarge} has ${entries[tooLarge]!.length} bytes; the limit is ${this.#maxEntryBytes}`));
     return new Promise((resolve, reject) => {
       this.#pending.push({ entries: [...entries], resolve, reject });
       this.#draining ??= this.#drain();
@@ -115,13 +121,13 @@ export class TransparencyLog {
     // Let callers of the same tick join the first update.
     await new Promise((resolve) => setImmediate(resolve));
     while (this.#pending.length > 0) {
-      const jobs: PendingAppend[] = [];
+      let take = 0;
       let count = 0;
-      while (this.#pending.length > 0 && (jobs.length === 0 || count + this.#pending[0]!.entries.length <= this.#maxBatch)) {
-        const job = this.#pending.shift()!;
-        jobs.push(job);
-        count += job.entries.length;
+      while (take < this.#pending.length && (take === 0 || count + this.#pending[take]!.entries.length <= this.#maxBatch)) {
+        count += this.#pending[take]!.entries.length;
+        take++;
       }
+      const jobs = this.#pending.splice(0, take);
       try {
         let next = await this.#write(jobs.flatMap((job) => job.entries));
         for (const job of jobs) {
@@ -210,6 +216,15 @@ export class TransparencyLog {
     await this.#checkTreeSize(treeSize);
     if (index >= treeSize) throw new LogError('bad_request', `index ${index} is not below tree size ${treeSize}`);
     return withNodes((node) => inclusionPath(index, treeSize, node), (ids) => this.#storage.nodes(ids));
+  }
+
+  /**
+   * The current checkpoint and the inclusion proof of leaf `index` in its tree: what a server hands a
+   * client together with an entry (e.g. a device list) so the client can check it is logged.
+   */
+  async prove(index: number): Promise<{ checkpoint: SignedCheckpoint; proof: Uint8Array[] }> {
+    const checkpoint = await this.checkpoint();
+    return { checkpoint, proof: await this.inclusionProof(index, checkpoint.size) };
   }
 
   /** RFC 9162 §2.1.4.1 consistency proof between the trees of sizes `from` and `to` (0 < from ≤ to). */

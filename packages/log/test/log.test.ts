@@ -43,6 +43,16 @@ describe.each(dialectCases())('TransparencyLog on $name', ({ open }) => {
     }
   });
 
+  it('refuses empty appends, non-byte entries and oversized entries', async () => {
+    db = await open();
+    const log = await TransparencyLog.open(db, { signerKey: LOG_KEY, maxEntryBytes: 16 });
+    await expect(log.append([])).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(log.append(['text' as unknown as Uint8Array])).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(log.append([bytes('ok'), new Uint8Array(17)])).rejects.toThrow(/entry 1 has 17 bytes; the limit is 16/);
+    expect((await log.checkpoint()).size).toBe(0);
+    expect(await log.append([new Uint8Array(16)])).toEqual({ firstIndex: 0 });
+  });
+
   it('lets two instances (two server nodes) append to one log without losing or reordering entries', async () => {
     db = await open();
     const nodeA = await TransparencyLog.open(db, { signerKey: LOG_KEY });

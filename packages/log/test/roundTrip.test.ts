@@ -75,6 +75,9 @@ describe.each(dialectCases())('TransparencyLog round trips on $name', ({ name, o
     const opened = openCheckpoint(checkpoint.note, log.verifierKey);
     expect(opened.origin).toBe('example.test/log');
     expect(opened.rootHash).toEqual(roots[SIZE]);
+    const { checkpoint: current, proof } = await log.prove(1000);
+    expect(current.size).toBe(SIZE);
+    verifyInclusion(1000, SIZE, hashLeaf(entry(1000)), proof, openCheckpoint(current.note, log.verifierKey).rootHash);
     const entries = await log.entries(10, 13);
     expect(entries.map((e) => new TextDecoder().decode(e))).toEqual(['entry 10', 'entry 11', 'entry 12']);
   });
