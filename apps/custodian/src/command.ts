@@ -1,0 +1,76 @@
+/**
+ * `doublelock custodian …`: run one custodian of the lawful-access threshold.
+ *   custodian init  --data <dir>                       create this custodian's keys; print the public halves
+ *   custodian serve --data <dir> --trust <file> --trust-root <key>   run the service
+ *   custodian dkg   --trust <file> --trust-root <key> [--epoch n]    coordinate the key ceremony for an epoch
+ * The trust configuration is the signed JSON document (SignedTrustConfig); the trust root is the
+ * base64url Ed25519 public key it must verify under, pinned out of band.
+ */
+import { epochAt, openTrustConfig, runDkgCeremony, type SignedTrustConfig } from '@doublelock/lawful-access';
+import { toBase64Url } from '@doublelock/protocol';
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { initCustodianKeys, publicKeysOf } from './keys.ts';
+import { startCustodian } from './service.ts';
+
+function integer(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not "${value}"`);
+    return n;
+  };
+}
+
+const readTrust = (path: string): SignedTrustConfig => JSON.parse(readFileSync(path, 'utf8')) as SignedTrustConfig;
+
+export function register(program: Command): void {
+  const custodian = program.command('custodian').description('a lawful-access custodian (one of the t-of-n key holders)');
+
+  custodian
+    .command('init')
+    .description('create this custodian’s keys (once) and print its public keys for the trust configuration')
+    .option('--data <dir>', 'custodian data folder', process.env.DOUBLELOCK_CUSTODIAN_DATA ?? './custodian-data')
+    .action((options: { data: string }) => {
+      const { secrets, created } = initCustodianKeys(options.data);
+      console.log(JSON.stringify({ created, ...publicKeysOf(secrets) }, null, 2));
+    });
+
+  custodian
+    .command('serve')
+    .description('run the custodian service')
+    .requiredOption('--trust <file>', 'signed trust configuration (JSON)')
+    .requiredOption('--trust-root <key>', 'pinned trust-root Ed25519 public key (base64url)')
+    .option('--data <dir>', 'custodian data folder (keys and SQLite database)', process.env.DOUBLELOCK_CUSTODIAN_DATA ?? './custodian-data')
+    .option('--database-url <url>', 'use PostgreSQL at this URL instead of SQLite')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port to listen on', integer('--port'), 8090)
+    .option('--log-level <level>', 'pino log level', 'info')
+    .action(async (options: { trust: string; trustRoot: string; data: string; databaseUrl?: string; host: string; port: number; logLevel: string }) => {
+      const running = await startCustodian({
+        host: options.host,
+        port: options.port,
+        dataDir: options.data,
+        databaseUrl: options.databaseUrl,
+        trust: readTrust(options.trust),
+        trustRoot: options.trustRoot,
+        logLevel: options.logLevel,
+      });
+      console.log(`Custodian ${running.index} is running at ${running.url}. Ctrl-C stops it.`);
+      const stop = () => void running.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  custodian
+    .command('dkg')
+    .description('coordinate the COCKTAIL-DKG ceremony among all custodians for an epoch')
+    .requiredOption('--trust <file>', 'signed trust configuration (JSON)')
+    .requiredOption('--trust-root <key>', 'pinned trust-root Ed25519 public key (base64url)')
+    .option('--epoch <n>', 'epoch number (default: the current one)', integer('--epoch'))
+    .action(async (options: { trust: string; trustRoot: string; epoch?: number }) => {
+      const trust = openTrustConfig(readTrust(options.trust), options.trustRoot);
+      const epoch = options.epoch ?? epochAt(Date.now(), trust.epoch.lengthMs);
+      const { key } = await runDkgCeremony(trust, epoch);
+      console.log(JSON.stringify({ epoch, threshold: key.threshold, publicKey: toBase64Url(key.publicKey) }, null, 2));
+    });
+}
