@@ -1,0 +1,261 @@
+/**
+ * `npm run bench:client`: the messenger's client-side cost, without the network.
+ *  - per-message encrypt and decrypt, 1:1 and in a 100-member group: the SDK's whole path (envelope seal
+ *    + MLS application message + frame, and back), and ts-mls alone;
+ *  - commits adding 1 and 99 members, joining groups of 100 and 1,000, creating a 1,000-member group;
+ *  - every figure twice: with ts-mls 1.6.4's default crypto provider ("before") and with ours
+ *    (packages/client/src/mls/cryptoProvider.ts, "after"). Both use our authentication service over an
+ *    in-memory key directory of real signed device certificates, so credential checks are included.
+ * Each provider runs in its own child process (same heap conditions for both). Medians.
+ * BENCH_QUICK=1 runs fewer iterations (and one 1,000-member run) for a fast check.
+ * Writes bench/results/client.json.
+ */
+import { deviceIdFor, toBase64Url, type AccountResponse } from '@doublelock/protocol';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  createApplicationMessage,
+  createCommit,
+  createGroup,
+  decodeMlsMessage,
+  defaultCapabilities,
+  defaultCryptoProvider,
+  defaultLifetime,
+  emptyPskIndex,
+  encodeMlsMessage,
+  generateKeyPackageWithKey,
+  joinGroup,
+  processPrivateMessage,
+  type CiphersuiteImpl,
+  type ClientConfig,
+  type ClientState,
+  type CryptoProvider,
+  type KeyPackage,
+  type PrivateKeyPackage,
+} from 'ts-mls';
+import { signDeviceCertificate } from '../packages/client/src/device.ts';
+import { encodeContent } from '../packages/client/src/envelope/content.ts';
+import { openEnvelope, sealEnvelope } from '../packages/client/src/envelope/envelope.ts';
+import { decodeFrame, encodeFrame } from '../packages/client/src/envelope/frame.ts';
+import { DirectoryAuthenticationService } from '../packages/client/src/mls/authenticationService.ts';
+import { fastCryptoProvider } from '../packages/client/src/mls/cryptoProvider.ts';
+import { deviceCredential } from '../packages/client/src/mls/credential.ts';
+import { clientConfig, suiteImpl } from '../packages/client/src/mls/suite.ts';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const MESSAGES = QUICK ? 100 : 400;
+const COMMIT_RUNS = QUICK ? 3 : 7;
+const BIG_RUNS = QUICK ? 1 : 3;
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+interface Member {
+  username: string;
+  deviceId: string;
+  secret: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+/** n accounts with one device each, as the key directory would list them. */
+function makeDirectory(n: number) {
+  const accounts = new Map<string, AccountResponse>();
+  const members: Member[] = [];
+  for (let i = 0; i < n; i++) {
+    const username = `user${i}`;
+    const identitySecret = ed25519.utils.randomSecretKey();
+    const secret = ed25519.utils.randomSecretKey();
+    const publicKey = ed25519.getPublicKey(secret);
+    const cert = signDeviceCertificate(identitySecret, username, publicKey, 'phone', 1);
+    const deviceId = deviceIdFor(publicKey);
+    accounts.set(username, {
+      username,
+      identityKey: toBase64Url(ed25519.getPublicKey(identitySecret)),
+      devices: [{ deviceId, signatureKey: cert.signatureKey, name: cert.name, createdAt: cert.createdAt, accountSignature: cert.accountSignature, revokedAt: null }],
+    });
+    members.push({ username, deviceId, secret, publicKey });
+  }
+  return { accounts, members };
+}
+
+function configFor(accounts: Map<string, AccountResponse>, cs: CiphersuiteImpl): ClientConfig {
+  const pins = new Map<string, Uint8Array>();
+  return clientConfig(
+    new DirectoryAuthenticationService(
+      { account: async (u) => accounts.get(u) },
+      { pinned: async (u) => pins.get(u), pin: async (u, k) => void pins.set(u, k) },
+      (sig, msg, key) => cs.signature.verify(key, msg, sig),
+    ),
+  );
+}
+
+type Kp = { publicPackage: KeyPackage; privatePackage: PrivateKeyPackage };
+const keyPackage = (m: Member, cs: CiphersuiteImpl): Promise<Kp> =>
+  generateKeyPackageWithKey(deviceCredential(m), defaultCapabilities(), defaultLifetime, [], { signKey: m.secret, publicKey: m.publicKey }, cs);
+
+async function groupOf(size: number, members: Member[], cs: CiphersuiteImpl, config: ClientConfig) {
+  const kps = await Promise.all(members.slice(0, size).map((m) => keyPackage(m, cs)));
+  const creator = await createGroup(randomBytes(32), kps[0]!.publicPackage, kps[0]!.privatePackage, [], cs, config);
+  const t = performance.now();
+  const commit = await createCommit({ state: creator, cipherSuite: cs }, { extraProposals: kps.slice(1).map((k) => ({ proposalType: 'add' as const, add: { keyPackage: k.publicPackage } })) });
+  const commitMs = performance.now() - t;
+  const t2 = performance.now();
+  const member = await joinGroup(commit.welcome!, kps[1]!.publicPackage, kps[1]!.privatePackage, emptyPskIndex, cs, commit.newState.ratchetTree, undefined, config);
+  const joinMs = performance.now() - t2;
+  return { sender: commit.newState, receiver: member, commitMs, joinMs };
+}
+
+/** Per-message times: the SDK path (envelope + MLS + frame) and ts-mls alone, both directions. */
+async function messages(sender: ClientState, receiver: ClientState, cs: CiphersuiteImpl) {
+  const groupId = sender.groupContext.groupId;
+  const context = { groupId, senderUsername: 'user0', senderDeviceId: 'A'.repeat(22), clientMessageId: 'bench-message-id' };
+  const payload = encodeContent({ type: 'text', text: 'The quick brown fox jumps over the lazy dog. '.repeat(3) });
+  const enc: number[] = [];
+  const dec: number[] = [];
+  const mlsEnc: number[] = [];
+  const mlsDec: number[] = [];
+  let s = sender;
+  let r = receiver;
+  for (let i = 0; i < MESSAGES; i++) {
+    let t = performance.now();
+    const sealed = sealEnvelope(payload, context);
+    const made = await createApplicationMessage(s, sealed.keys, cs);
+    s = made.newState;
+    const wire = encodeFrame({ mlsMessage: encodeMlsMessage({ version: 'mls10', wireformat: 'mls_private_message', privateMessage: made.privateMessage }), sealedPayload: sealed.sealedPayload, escrow: undefined });
+    enc.push(performance.now() - t);
+
+    t = performance.now();
+    const frame = decodeFrame(wire);
+    const message = decodeMlsMessage(frame.mlsMessage, 0)![0];
+    if (message.wireformat !== 'mls_private_message') throw new Error('bad message');
+    const opened = await processPrivateMessage(r, message.privateMessage, emptyPskIndex, cs);
+    if (opened.kind !== 'applicationMessage') throw new Error('bad message');
+    r = opened.newState;
+    openEnvelope(opened.message, frame.sealedPayload, undefined, context, sealed.frankingCommitment);
+    dec.push(performance.now() - t);
+  }
+  for (let i = 0; i < MESSAGES; i++) {
+    let t = performance.now();
+    const made = await createApplicationMessage(s, payload, cs);
+    mlsEnc.push(performance.now() - t);
+    s = made.newState;
+    t = performance.now();
+    const opened = await processPrivateMessage(r, made.privateMessage, emptyPskIndex, cs);
+    mlsDec.push(performance.now() - t);
+    r = opened.newState;
+  }
+  return { enc: median(enc), dec: median(dec), mlsEnc: median(mlsEnc), mlsDec: median(mlsDec) };
+}
+
+async function run(provider: CryptoProvider) {
+  const cs = await suiteImpl(provider);
+  // Fresh people for each 1,000-member run (no key cached from an earlier run), plus a few for add-1.
+  const { accounts, members } = makeDirectory(1000 * (BIG_RUNS + 1) + COMMIT_RUNS);
+  const extra = members.slice(1000 * (BIG_RUNS + 1));
+  const config = configFor(accounts, cs);
+
+  const pair = await groupOf(2, members, cs, config);
+  const oneToOne = await messages(pair.sender, pair.receiver, cs);
+
+  const add99: number[] = [];
+  const join100: number[] = [];
+  let group100 = await groupOf(100, members, cs, config);
+  for (let i = 0; i < COMMIT_RUNS; i++) {
+    const g = i === 0 ? group100 : await groupOf(100, members, cs, config);
+    add99.push(g.commitMs);
+    join100.push(g.joinMs);
+    if (i === 0) group100 = g;
+  }
+  const inGroup = await messages(group100.sender, group100.receiver, cs);
+  const add1: number[] = [];
+  for (let i = 0; i < COMMIT_RUNS; i++) {
+    const kp = await keyPackage(extra[i]!, cs);
+    const t = performance.now();
+    await createCommit({ state: group100.sender, cipherSuite: cs }, { extraProposals: [{ proposalType: 'add', add: { keyPackage: kp.publicPackage } }] });
+    add1.push(performance.now() - t);
+  }
+
+  // The first (cold: JIT and first-use costs) 1,000-member run is reported apart; medians are over warm runs.
+  const create1000: number[] = [];
+  const join1000: number[] = [];
+  let cold = 0;
+  for (let i = 0; i <= BIG_RUNS; i++) {
+    const kps = await Promise.all(members.slice(1000 * i, 1000 * (i + 1)).map((m) => keyPackage(m, cs)));
+    const t = performance.now();
+    const creator = await createGroup(randomBytes(32), kps[0]!.publicPackage, kps[0]!.privatePackage, [], cs, config);
+    const commit = await createCommit({ state: creator, cipherSuite: cs }, { extraProposals: kps.slice(1).map((k) => ({ proposalType: 'add' as const, add: { keyPackage: k.publicPackage } })) });
+    const created = performance.now() - t;
+    const t2 = performance.now();
+    await joinGroup(commit.welcome!, kps[500]!.publicPackage, kps[500]!.privatePackage, emptyPskIndex, cs, commit.newState.ratchetTree, undefined, config);
+    if (i === 0) {
+      cold = created;
+      continue;
+    }
+    create1000.push(created);
+    join1000.push(performance.now() - t2);
+  }
+
+  return {
+    encrypt_ms_1to1: round(oneToOne.enc),
+    decrypt_ms_1to1: round(oneToOne.dec),
+    encrypt_ms_group100: round(inGroup.enc),
+    decrypt_ms_group100: round(inGroup.dec),
+    mls_encrypt_ms_1to1: round(oneToOne.mlsEnc),
+    mls_decrypt_ms_1to1: round(oneToOne.mlsDec),
+    mls_encrypt_ms_group100: round(inGroup.mlsEnc),
+    mls_decrypt_ms_group100: round(inGroup.mlsDec),
+    commit_add1_ms: round(median(add1)),
+    commit_add99_ms: round(median(add99)),
+    join_ms_group100: round(median(join100)),
+    create_group1000_ms: round(median(create1000)),
+    join_ms_group1000: round(median(join1000)),
+    create_group1000_cold_ms: round(cold),
+  };
+}
+
+const started = Date.now();
+const providers: Record<string, CryptoProvider> = { default: defaultCryptoProvider, doublelock: fastCryptoProvider };
+const only = process.env.BENCH_CLIENT_PROVIDER;
+if (only) {
+  // Child: measure one provider and hand the figures back on stdout.
+  process.stdout.write(JSON.stringify(await run(providers[only]!)));
+  process.exit(0);
+}
+console.log(`bench:client — ${QUICK ? 'quick' : 'full'} run (${MESSAGES} messages, ${COMMIT_RUNS} commit runs, ${BIG_RUNS} 1,000-member runs per provider)`);
+const measure = (provider: string): Awaited<ReturnType<typeof run>> =>
+  JSON.parse(execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], { env: { ...process.env, BENCH_CLIENT_PROVIDER: provider }, encoding: 'utf8', maxBuffer: 1 << 20 }));
+const before = measure('default');
+const after = measure('doublelock');
+const speedup = Object.fromEntries(Object.keys(after).map((k) => [k, round(before[k as keyof typeof before] / after[k as keyof typeof after])]));
+
+const rows = Object.keys(after).map((k) => ({
+  metric: k,
+  'ts-mls default provider': before[k as keyof typeof before],
+  'doublelock provider': after[k as keyof typeof after],
+  speedup: `${speedup[k]}×`,
+}));
+console.table(rows);
+
+const result = {
+  ...after,
+  before_ts_mls_default_provider: before,
+  speedup,
+  notes: {
+    suite: 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519',
+    encrypt_decrypt: 'SDK path: envelope (XChaCha20-Poly1305 + key commitment + franking HMAC) + MLS application message + frame; mls_* are ts-mls alone',
+    authentication: 'our directory-backed authentication service, in-memory directory of signed device certificates',
+    iterations: { messages: MESSAGES, commitRuns: COMMIT_RUNS, group1000Runs: BIG_RUNS, quick: QUICK },
+    node: process.version,
+    seconds: Math.round((Date.now() - started) / 1000),
+  },
+};
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(new URL('./results/client.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');
+console.log(`wrote bench/results/client.json in ${result.notes.seconds} s`);
