@@ -1,0 +1,164 @@
+/**
+ * Lawful-access benchmark (`npm run bench:access`):
+ *   - decrypt_ms: one message's key recovered with t of n custodians — each custodian computes its share
+ *     and DLEQ proof, the agency verifies every proof against the certified verification keys, combines
+ *     t shares, recovers K and re-derives the escrow field to check it. Custodian work is counted
+ *     sequentially (in a deployment it runs in parallel on separate machines, so this is an upper bound).
+ *     Median of ACCESS_BENCH_ROUNDS (default 50) messages, after 10 untimed warm-up rounds.
+ *   - decrypt_http_ms: the same through real custodian services over HTTP (each custodian checks both
+ *     warrant signatures, the witnessed log inclusion proof, the provider's delivery record, and writes
+ *     its release to SQLite) — median of ACCESS_BENCH_HTTP_ROUNDS (default 10).
+ *   - dkg_ms: a full COCKTAIL-DKG among n custodians (all round-1 and round-2 work, sequential), 3-of-5
+ *     as the headline, each configuration listed under "dkg".
+ *   - eaf_create_ms / eaf_verify_ms: a client creating / a recipient verifying one escrow field (mean of 1,000).
+ * Writes bench/results/access.json.
+ */
+import { startCustodian, writeCustodianKeys, type RunningCustodian } from '@doublelock/custodian';
+import {
+  combineShares,
+  createDecryptionShare,
+  createEscrowField,
+  decryptWithCustodians,
+  decryptWithSharedPoint,
+  dkgRound1,
+  dkgRound2,
+  epochAt,
+  parseEscrowField,
+  runDkgCeremony,
+  shareBinding,
+  verifyDecryptionShare,
+  verifyEscrowField,
+  type DkgSession,
+} from '@doublelock/lawful-access';
+import { LawfulAccessWorld } from '@doublelock/lawful-access/testing';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { median, printTable, writeResults } from './lib/report.ts';
+
+const CONFIGS = [
+  { t: 2, n: 3 },
+  { t: 3, n: 5 },
+  { t: 5, n: 9 },
+];
+const ROUNDS = Number(process.env.ACCESS_BENCH_ROUNDS ?? 50);
+const HTTP_ROUNDS = Number(process.env.ACCESS_BENCH_HTTP_ROUNDS ?? 10);
+const EAF_ROUNDS = 1000;
+const context = new TextEncoder().encode('group:bench|sender:mallory|device:1|msg:1');
+
+function localDkg(world: LawfulAccessWorld, epoch: number) {
+  const session: DkgSession = world.dkgSession(epoch);
+  const started = performance.now();
+  const round1 = world.custodians.map((c) => dkgRound1(session, c.index));
+  const outputs = world.custodians.map((c, i) => dkgRound2(session, c.staticKey.secret, round1[i]!.state, round1.map((r) => r.message)));
+  return { ms: performance.now() - started, outputs };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const decrypt: Array<{ t: number; n: number; decrypt_ms: number; decrypt_http_ms: number }> = [];
+  const dkg: Array<{ t: number; n: number; dkg_ms: number }> = [];
+  let eafCreate = 0;
+  let eafVerify = 0;
+  const now = Date.now();
+  const epoch = epochAt(now);
+
+  for (const { t, n } of CONFIGS) {
+    const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
+    const world = await LawfulAccessWorld.create({ threshold: t, custodians: n, urls: ports.map((p) => `http://127.0.0.1:${p}`) });
+    const dir = mkdtempSync(join(tmpdir(), 'dl-bench-access-'));
+    const running: RunningCustodian[] = [];
+    try {
+      // DKG (pure computation), three runs, median.
+      const dkgRuns = [0, 1, 2].map(() => localDkg(world, epoch + 1));
+      dkg.push({ t, n, dkg_ms: median(dkgRuns.map((r) => r.ms)) });
+      const outputs = dkgRuns[0]!.outputs;
+      const key = { epoch: epoch + 1, publicKey: outputs[0]!.publicKey };
+      const verificationKeys = outputs[0]!.verificationKeys;
+
+      if (t === 2) {
+        const K = randomBytes(32);
+        let started = performance.now();
+        for (let i = 0; i < EAF_ROUNDS; i++) createEscrowField(key, K, context);
+        eafCreate = (performance.now() - started) / EAF_ROUNDS;
+        const field = createEscrowField(key, K, context);
+        started = performance.now();
+        for (let i = 0; i < EAF_ROUNDS; i++) if (!verifyEscrowField(key, field, K, context)) throw new Error('EAF did not verify');
+        eafVerify = (performance.now() - started) / EAF_ROUNDS;
+      }
+
+      // Threshold decryption, every proof checked.
+      const times: number[] = [];
+      for (let round = -10; round < ROUNDS; round++) {
+        const K = randomBytes(32);
+        const field = createEscrowField(key, K, context);
+        const started = performance.now();
+        const parsed = parseEscrowField(field);
+        const chosen = outputs.slice(0, t);
+        const shares = chosen.map((o) => createDecryptionShare(o.index, o.secretShare, parsed.u, shareBinding('W-bench', o.index, field)));
+        for (const s of shares) if (!verifyDecryptionShare(s, verificationKeys[s.index - 1]!, parsed.u, shareBinding('W-bench', s.index, field))) throw new Error('proof failed');
+        const recovered = decryptWithSharedPoint(key.publicKey, parsed, combineShares(shares), context);
+        if (!verifyEscrowField(key, field, recovered, context)) throw new Error('wrong key recovered');
+        if (round >= 0) times.push(performance.now() - started); // 10 untimed rounds warm up the JIT
+      }
+
+      // The same through real custodian services.
+      for (const [i, c] of world.custodians.entries()) {
+        const dataDir = join(dir, `c${c.index}`);
+        writeCustodianKeys(dataDir, { staticSecret: c.staticKey.secret, signingSecret: c.signing.secretKey });
+        running.push(await startCustodian({ port: ports[i]!, dataDir, trust: world.signedTrust, trustRoot: world.root.publicKey }));
+      }
+      const { key: epochKey } = await runDkgCeremony(world.trust, epoch);
+      const logged = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: now - 60_000, limits: { maxMessages: 1_000_000 } })), now - 30_000));
+      const httpTimes: number[] = [];
+      for (let round = 0; round < HTTP_ROUNDS + 1; round++) {
+        const K = randomBytes(32);
+        const message = world.deliver(epochKey, { messageId: `m${round}`, sender: 'mallory', recipients: ['bob'], serverTime: Date.now() }, K, context);
+        const started = performance.now();
+        const result = await decryptWithCustodians({
+          trust: world.trust,
+          epochKey,
+          warrantId: logged.warrant.warrant.id,
+          field: message.field,
+          context,
+          request: (i) => world.request(i, logged, message, Date.now()),
+        });
+        if (round > 0) httpTimes.push(performance.now() - started); // the first round warms up connections
+        if (Buffer.compare(result.contentKey, K) !== 0) throw new Error('wrong key over HTTP');
+      }
+      decrypt.push({ t, n, decrypt_ms: median(times), decrypt_http_ms: median(httpTimes) });
+    } finally {
+      await Promise.all(running.map((c) => c.close()));
+      await world.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  printTable(decrypt.map((d, i) => ({ ...d, dkg_ms: dkg[i]!.dkg_ms })));
+  printTable([{ eaf_create_ms: eafCreate, eaf_verify_ms: eafVerify }]);
+  const headline = dkg.find((d) => d.t === 3 && d.n === 5)!.dkg_ms;
+  const path = writeResults('access', {
+    decrypt,
+    dkg_ms: headline,
+    dkg,
+    eaf_create_ms: eafCreate,
+    eaf_verify_ms: eafVerify,
+    rounds: { decrypt: ROUNDS, decrypt_http: HTTP_ROUNDS, eaf: EAF_ROUNDS },
+  });
+  const goal = decrypt.find((d) => d.t === 3 && d.n === 5)!;
+  console.log(`3-of-5 decrypt: ${goal.decrypt_ms.toFixed(2)} ms (goal < 50 ms, every proof checked); through HTTP custodians: ${goal.decrypt_http_ms.toFixed(2)} ms`);
+  console.log(`wrote ${path}`);
+}
+
+await main();
