@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { AckBatcher } from './ackBatcher.ts';
 import { createAuthenticator } from './auth.ts';
 import { Directory } from './directory.ts';
+import { LawfulAccess } from './lawfulAccess.ts';
 import { LocalBlobStore } from './blobStore.ts';
 import { defaultConfig, type ServerConfig } from './config.ts';
 import type { ServerContext } from './context.ts';
@@ -26,6 +27,7 @@ import { blobRoutes } from './plugins/blobs.ts';
 import { groupRoutes } from './plugins/groups.ts';
 import { healthRoutes } from './plugins/health.ts';
 import { keyPackageRoutes } from './plugins/keyPackages.ts';
+import { lawfulAccessRoutes } from './plugins/lawfulAccess.ts';
 import { logRoutes } from './plugins/log.ts';
 import { mailboxRoutes } from './plugins/mailbox.ts';
 import { reportRoutes } from './plugins/reports.ts';
@@ -65,6 +67,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
     push: new Push(stores.delivery, metrics, (error) => app.log.error({ err: error }, 'push failed')),
     acks: new AckBatcher(stores.delivery),
     directory: new Directory(stores.directory, log),
+    lawfulAccess: config.lawfulAccess && new LawfulAccess(config.lawfulAccess, stores.interception, log, options.now ?? Date.now),
     metrics,
     frankingKey: await serverSecret(db, 'franking-key', () => randomBytes(32)),
     origins: () => config.origins ?? listening,
@@ -93,6 +96,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   await app.register(blobRoutes(ctx, auth));
   await app.register(reportRoutes(ctx, auth));
   await app.register(logRoutes, { log });
+  await app.register(lawfulAccessRoutes(ctx));
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (config.redisUrl) {

@@ -1,4 +1,6 @@
 /** Server settings, with the defaults `npm start` runs on. */
+import type { LawfulAccessConfig } from './lawfulAccess.ts';
+
 export interface ServerConfig {
   host: string;
   port: number;
@@ -16,6 +18,8 @@ export interface ServerConfig {
   logOrigin: string;
   /** Verifier keys of the witnesses whose cosignatures the log accepts. */
   logWitnesses: string[];
+  /** Accountable lawful access; absent means off: a pure end-to-end messenger that retains nothing. */
+  lawfulAccess?: LawfulAccessConfig | undefined;
   sessionTtlMs: number;
   challengeTtlMs: number;
   /** Undelivered mail is dropped after this long (default 30 days). */

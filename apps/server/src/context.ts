@@ -3,6 +3,7 @@ import type { Stores } from '@doublelock/store';
 import type { AckBatcher } from './ackBatcher.ts';
 import type { BlobStore } from './blobStore.ts';
 import type { Directory } from './directory.ts';
+import type { LawfulAccess } from './lawfulAccess.ts';
 import type { ServerConfig } from './config.ts';
 import type { Metrics } from './metrics.ts';
 import type { Push } from './push.ts';
@@ -15,6 +16,8 @@ export interface ServerContext {
   acks: AckBatcher;
   /** Key transparency: the device directory in the transparency log. */
   directory: Directory;
+  /** Present only when the deployment enables lawful access. */
+  lawfulAccess: LawfulAccess | undefined;
   metrics: Metrics;
   /** MAC key for message franking tags; shared by every node through the store. */
   frankingKey: Uint8Array;

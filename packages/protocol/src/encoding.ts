@@ -57,3 +57,19 @@ export function lengthPrefixed(...fields: Array<Uint8Array | string>): Uint8Arra
   }
   return out;
 }
+
+/** Inverse of `lengthPrefixed`: exactly `expectedFields` fields, or a RangeError. */
+export function splitLengthPrefixed(data: Uint8Array, expectedFields: number): Uint8Array[] {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const fields: Uint8Array[] = [];
+  let offset = 0;
+  while (offset < data.length) {
+    if (offset + 4 > data.length) throw new RangeError('truncated length prefix');
+    const length = view.getUint32(offset);
+    if (offset + 4 + length > data.length) throw new RangeError('field runs past the end');
+    fields.push(data.subarray(offset + 4, offset + 4 + length));
+    offset += 4 + length;
+  }
+  if (fields.length !== expectedFields) throw new RangeError(`expected ${expectedFields} fields, found ${fields.length}`);
+  return fields;
+}

@@ -9,3 +9,4 @@ export * from './reports.ts';
 export * from './blobs.ts';
 export * from './escrow.ts';
 export * from './directory.ts';
+export * from './frame.ts';

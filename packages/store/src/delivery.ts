@@ -55,6 +55,8 @@ export interface SendInput {
   frankingCommitment?: Uint8Array;
   /** Computes the server's franking tag once the server time is fixed. */
   frankingTag?: (serverTime: number) => Uint8Array;
+  /** Lawful access: runs inside the accepting transaction with the fan-out, to retain what a warrant covers. */
+  retain?: (tx: SqlRunner, message: { seq: number; recipientDevices: string[] }) => Promise<unknown>;
   now: number;
   expiresAt: number;
 }
@@ -177,6 +179,7 @@ export class DeliveryStore {
          SELECT device_id, ?, ? FROM group_members WHERE group_id = ? AND device_id <> ? RETURNING device_id, id`,
         [messageId, input.expiresAt, input.groupId, input.sender.deviceId],
       );
+      await input.retain?.(tx, { seq, recipientDevices: recipients.map((r) => r.device_id) });
       const message: Omit<StoredMessage, 'id'> = {
         kind: 'application',
         groupId: input.groupId,

@@ -13,3 +13,4 @@ export { serverSecret } from './secrets.ts';
 export { createStores, type Stores } from './stores.ts';
 export { placeholders, asBytes, optionalBytes } from './sql.ts';
 export * from './directory.ts';
+export * from './interception.ts';

@@ -4,6 +4,7 @@ import { BlobIndexStore } from './blobs.ts';
 import type { Db } from './db.ts';
 import { DeliveryStore } from './delivery.ts';
 import { DirectoryStore } from './directory.ts';
+import { InterceptionStore } from './interception.ts';
 import { KeyDirectoryStore } from './keyDirectory.ts';
 import { ReportStore } from './reports.ts';
 import { SessionStore } from './sessions.ts';
@@ -17,6 +18,7 @@ export interface Stores {
   blobs: BlobIndexStore;
   reports: ReportStore;
   directory: DirectoryStore;
+  interception: InterceptionStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -29,5 +31,6 @@ export function createStores(db: Db): Stores {
     blobs: new BlobIndexStore(db),
     reports: new ReportStore(db),
     directory: new DirectoryStore(db),
+    interception: new InterceptionStore(db),
   };
 }

@@ -94,12 +94,16 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
 export async function acceptMessage(ctx: ServerContext, sender: AuthenticatedDevice, groupId: string, body: SendMessageRequest): Promise<SendMessageResponse> {
   const now = ctx.now();
   const commitment = body.frankingCommitment ? fromBase64Url(body.frankingCommitment) : undefined;
+  const ciphertext = fromBase64Url(body.ciphertext);
   const accepted = await ctx.stores.delivery.send({
     groupId,
     sender,
     clientMessageId: body.clientMessageId,
     epoch: body.epoch,
-    ciphertext: fromBase64Url(body.ciphertext),
+    ciphertext,
+    ...(ctx.lawfulAccess && {
+      retain: ctx.lawfulAccess.retention({ groupId, clientMessageId: body.clientMessageId, senderUsername: sender.username, serverTime: now, frame: ciphertext }),
+    }),
     ...(commitment && {
       frankingCommitment: commitment,
       frankingTag: (serverTime: number) =>

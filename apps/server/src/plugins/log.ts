@@ -1,9 +1,10 @@
 /**
  * Transparency log endpoints: the latest signed checkpoint (a C2SP signed note, text/plain, with the
  * witness cosignatures collected for it), inclusion and consistency proofs (RFC 9162), entries in
- * bounded pages, and witnesses posting cosignatures (accepted only from the log's configured witnesses).
+ * bounded pages, the same tree as C2SP tlog-tiles (tiles and entry bundles under /v1/log/tile/), and
+ * witnesses posting cosignatures (accepted only from the log's configured witnesses).
  */
-import { LogError, type TransparencyLog } from '@doublelock/log';
+import { LogError, parseTileIndex, type TransparencyLog } from '@doublelock/log';
 import { ErrorCode, toBase64Url, type ErrorBody } from '@doublelock/protocol';
 import {
   logConsistencyProofResponse,
@@ -22,6 +23,19 @@ import { z } from 'zod';
 import { statusOf } from '../errors.ts';
 
 const NOTE_TYPE = 'text/plain; charset=utf-8';
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/** `<N>[.p/<W>]` of a tlog-tiles path; only the canonical encoding names a tile. */
+const tileIndex = z.string().transform((path, ctx) => {
+  const parsed = parseTileIndex(path);
+  if (!parsed) {
+    ctx.addIssue({ code: 'custom', message: 'must be a tile index like x001/234 with an optional .p/<width>' });
+    return z.NEVER;
+  }
+  return parsed;
+});
+const tileParams = z.object({ level: z.string().regex(/^(0|[1-9][0-9]?)$/, { message: 'must be a tile level 0–63' }).transform(Number).refine((l) => l <= 63, { message: 'must be a tile level 0–63' }), '*': tileIndex });
+const bundleParams = z.object({ '*': tileIndex });
 
 export async function logRoutes(app: FastifyInstance, opts: { log: TransparencyLog }): Promise<void> {
   const { log } = opts;
@@ -38,7 +52,7 @@ export async function logRoutes(app: FastifyInstance, opts: { log: TransparencyL
   });
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
-  routes.get('/v1/log/checkpoint', async (_request, reply) => reply.type(NOTE_TYPE).send((await log.checkpoint()).note));
+  routes.get('/v1/log/checkpoint', async (_request, reply) => reply.type(NOTE_TYPE).header('cache-control', 'no-store').send((await log.checkpoint()).note));
 
   routes.get('/v1/log/checkpoint/witnessed', { schema: { querystring: z.object({ k: z.coerce.number().int().min(1).max(100).default(1) }) } }, async (request, reply) => {
     const checkpoint = await log.witnessedCheckpoint(request.query.k);
@@ -63,6 +77,17 @@ export async function logRoutes(app: FastifyInstance, opts: { log: TransparencyL
     const end = Math.min(request.query.end, start + MAX_LOG_ENTRIES_PER_REQUEST);
     const entries = await log.entries(start, end);
     return { start, entries: entries.map(toBase64Url) };
+  });
+
+  // C2SP tlog-tiles with prefix /v1/log (its checkpoint is the route above).
+  routes.get('/v1/log/tile/entries/*', { schema: { params: bundleParams } }, async (request, reply) => {
+    const { index, width } = request.params['*'];
+    return reply.type('application/octet-stream').header('cache-control', IMMUTABLE).send(Buffer.from(await log.entryBundle(index, width)));
+  });
+
+  routes.get('/v1/log/tile/:level/*', { schema: { params: tileParams } }, async (request, reply) => {
+    const { index, width } = request.params['*'];
+    return reply.type('application/octet-stream').header('cache-control', IMMUTABLE).send(Buffer.from(await log.tile(request.params.level, index, width)));
   });
 
   routes.post(

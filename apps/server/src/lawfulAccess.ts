@@ -1,0 +1,178 @@
+/**
+ * The provider's side of accountable lawful access (docs/LAWFUL-ACCESS.md):
+ * - it accepts a warrant only from an agency named in the pinned trust configuration, only when both
+ *   signatures (Secretary of State, Judicial Commissioner) verify and it is in force, and commits it to
+ *   the transparency log *before* the interception task exists;
+ * - while a task's window is open, it retains messages to or from the target (prospective only: nothing
+ *   earlier exists to retain), inside the transaction that accepts them;
+ * - it exports what it retained to the warrant's agency as intercept-related information (IRI: a signed
+ *   delivery record per message) and content (CC: the transport frame with the sealed payload and escrow
+ *   field), as the warrant's products allow. It holds no key that opens any of it.
+ */
+import {
+  cancellationSchema,
+  checkModification,
+  commitToWarrant,
+  deliveryRecordFor,
+  openTrustConfig,
+  signDeliveryRecord,
+  signDocument,
+  signedTrustConfigSchema,
+  signedWarrantSchema,
+  verifyCancellation,
+  verifyDocument,
+  warrantLogEntry,
+  warrantSchema,
+  warrantStatus,
+  findKey,
+  type SignedDeliveryRecord,
+  type SignedTrustConfig,
+  type TrustConfig,
+} from '@doublelock/lawful-access';
+import type { TransparencyLog } from '@doublelock/log';
+import { decodeFrame, DomainError, ErrorCode, fromBase64Url, toBase64Url } from '@doublelock/protocol';
+import type { InterceptionStore, Intercept, SqlRunner } from '@doublelock/store';
+import { z } from 'zod';
+
+export const AGENCY_REQUEST_LABEL = 'doublelock/lawful-access/agency-request/v1';
+const REQUEST_SKEW_MS = 5 * 60 * 1000;
+
+export interface LawfulAccessConfig {
+  /** The signed trust configuration, and the trust-root key it must verify under (pinned out of band). */
+  trust: SignedTrustConfig;
+  trustRootKey: string;
+  /** This provider's delivery-record key: its id in the trust configuration and its Ed25519 secret key. */
+  providerKeyId: string;
+  providerSecretKey: Uint8Array;
+}
+
+export const lawfulAccessConfigFile = z.object({
+  trust: signedTrustConfigSchema,
+  trustRootKey: z.string().min(1),
+  providerKeyId: z.string().min(1),
+  /** base64url Ed25519 secret key */
+  providerSecretKey: z.string().min(1),
+});
+
+/** A request from an agency: a canonical-JSON document signed with the agency's key, fresh and used once. */
+export const agencyRequest = <T extends z.ZodType>(body: T) =>
+  z.object({
+    request: z.object({ body, requestedAt: z.number().int(), nonce: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/) }),
+    agency: z.string().min(1).max(64),
+    signature: z.string().regex(/^[A-Za-z0-9_-]+$/),
+  });
+
+export const warrantSubmission = z.object({ warrant: signedWarrantSchema, commitmentNonce: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
+export const interceptQuery = z.object({ warrantId: z.string().min(1).max(128), after: z.number().int().nonnegative().default(0), limit: z.number().int().min(1).max(1000).default(100) });
+
+export function signAgencyRequest<T>(body: T, agency: string, secretKey: Uint8Array, now = Date.now(), nonce = toBase64Url(crypto.getRandomValues(new Uint8Array(16)))) {
+  const request = { body, requestedAt: now, nonce };
+  return { request, agency, signature: signDocument(AGENCY_REQUEST_LABEL, request, secretKey) };
+}
+
+export interface ExportedIntercept {
+  id: number;
+  iri?: SignedDeliveryRecord;
+  cc?: { frame: string };
+}
+
+export class LawfulAccess {
+  readonly trust: TrustConfig;
+
+  constructor(
+    private readonly config: LawfulAccessConfig,
+    private readonly store: InterceptionStore,
+    private readonly log: TransparencyLog,
+    private readonly now: () => number,
+  ) {
+    this.trust = openTrustConfig(config.trust, config.trustRootKey);
+    if (!findKey(this.trust.provider, config.providerKeyId)) throw new Error(`provider key "${config.providerKeyId}" is not in the trust configuration`);
+  }
+
+  get signedTrust(): SignedTrustConfig {
+    return this.config.trust;
+  }
+
+  /** Checks an agency's signed request: known agency, valid signature, fresh, never seen before. */
+  async authenticate(signed: { request: { requestedAt: number; nonce: string }; agency: string; signature: string }): Promise<string> {
+    const key = findKey(this.trust.agencies, signed.agency);
+    if (!key || !verifyDocument(AGENCY_REQUEST_LABEL, signed.request, signed.signature, key.publicKey)) {
+      throw new DomainError(ErrorCode.badSignature, 'The request is not signed by an agency in the trust configuration.');
+    }
+    const now = this.now();
+    if (Math.abs(signed.request.requestedAt - now) > REQUEST_SKEW_MS) throw new DomainError(ErrorCode.forbidden, 'The request is stale (or from the future): sign a fresh one.');
+    if (!(await this.store.useNonce(`${signed.agency}:${signed.request.nonce}`, now + 2 * REQUEST_SKEW_MS, now))) {
+      throw new DomainError(ErrorCode.conflict, 'This request was already received (replay).');
+    }
+    return signed.agency;
+  }
+
+  /** Verifies and logs a warrant, then starts interception of its targets. */
+  async submitWarrant(agency: string, submission: z.infer<typeof warrantSubmission>): Promise<{ commitment: string; leafIndex: number; from: number; until: number }> {
+    const { warrant: signed } = submission;
+    const w = signed.warrant;
+    if (w.agency !== agency) throw new DomainError(ErrorCode.forbidden, `The warrant names agency "${w.agency}", not "${agency}".`);
+    const status = warrantStatus(signed, this.trust, this.now());
+    if (!status.inForce) throw new DomainError(ErrorCode.forbidden, `The warrant is not in force (${status.problem}): ${status.detail}.`, { problem: status.problem });
+    if (w.revision > 0) {
+      const previous = await this.store.latestWarrant(w.id);
+      if (!previous) throw new DomainError(ErrorCode.validation, `Revision ${w.revision} modifies a warrant this provider never received.`);
+      const problem = checkModification(warrantSchema.parse(JSON.parse(previous.document)), w);
+      if (problem) throw new DomainError(ErrorCode.validation, `Invalid modification: ${problem}.`);
+    }
+    const existing = await this.store.task(w.id);
+    if (existing && existing.revision >= w.revision) throw new DomainError(ErrorCode.conflict, `Warrant ${w.id} revision ${existing.revision} is already in place.`);
+
+    // Logged first: no task exists until the public log shows the warrant's commitment.
+    const { commitment } = commitToWarrant(w, fromBase64Url(submission.commitmentNonce));
+    const { firstIndex } = await this.log.append([warrantLogEntry(commitment, w.revision)]);
+    await this.store.recordWarrant(w.id, w.revision, JSON.stringify(w), this.now());
+    await this.store.putTask({
+      warrantId: w.id,
+      revision: w.revision,
+      targets: w.targets,
+      agency: w.agency,
+      products: w.products,
+      windowStart: status.from,
+      windowEnd: status.until,
+      maxMessages: w.limits.maxMessages,
+      commitment,
+      leafIndex: firstIndex,
+    });
+    return { commitment: toBase64Url(commitment), leafIndex: firstIndex, from: status.from, until: status.until };
+  }
+
+  async cancel(cancellation: z.infer<typeof cancellationSchema>): Promise<boolean> {
+    if (!verifyCancellation(cancellation, this.trust)) throw new DomainError(ErrorCode.badSignature, 'The cancellation is not signed by a Secretary of State key in the trust configuration.');
+    return this.store.endTask(cancellation.warrantId, cancellation.cancelledAt);
+  }
+
+  /** The retention hook for one accepted message (inside its transaction). */
+  retention(m: { groupId: string; clientMessageId: string; senderUsername: string; serverTime: number; frame: Uint8Array }) {
+    return (tx: SqlRunner, accepted: { seq: number; recipientDevices: string[] }) => this.store.retain(tx, { ...m, ...accepted });
+  }
+
+  /** What the agency may take away for its warrant: signed IRI and, if authorised, CC. */
+  async export(agency: string, query: z.infer<typeof interceptQuery>): Promise<{ intercepts: ExportedIntercept[] }> {
+    const task = await this.store.task(query.warrantId);
+    if (!task || task.agency !== agency) throw new DomainError(ErrorCode.notFound, 'No warrant of yours with this id.');
+    const retained = await this.store.intercepts(task.warrantId, query.after, query.limit);
+    return { intercepts: retained.map((r) => this.#exportOne(r, task.products)) };
+  }
+
+  #exportOne(r: Intercept, products: string[]): ExportedIntercept {
+    let field: Uint8Array = new Uint8Array(0);
+    try {
+      field = decodeFrame(r.frame).escrow?.field ?? field;
+    } catch {
+      // Not a frame: honest recipients refuse such a message; its IRI records an empty escrow field.
+    }
+    const out: ExportedIntercept = { id: r.id };
+    if (products.includes('iri') && r.recipients.length > 0) {
+      const record = deliveryRecordFor({ messageId: `${r.groupId}.${r.seq}`, sender: r.sender, recipients: r.recipients, serverTime: r.serverTime, size: r.size }, field);
+      out.iri = signDeliveryRecord(record, this.config.providerKeyId, this.config.providerSecretKey);
+    }
+    if (products.includes('cc')) out.cc = { frame: toBase64Url(r.frame) };
+    return out;
+  }
+}

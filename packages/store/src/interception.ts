@@ -1,0 +1,189 @@
+/**
+ * Prospective interception records. Tasks come from warrants the server has verified and logged; the
+ * retention check runs inside the transaction that accepts a message, so a message is retained exactly
+ * when it is delivered to or from a target inside a task's window.
+ */
+import { DomainError, ErrorCode } from '@doublelock/protocol';
+import type { Db, SqlRunner } from './db.ts';
+import { asBytes, placeholders } from './sql.ts';
+
+export interface InterceptionTask {
+  warrantId: string;
+  revision: number;
+  targets: string[];
+  agency: string;
+  products: string[];
+  windowStart: number;
+  windowEnd: number;
+  maxMessages: number;
+  commitment: Uint8Array;
+  leafIndex: number;
+}
+
+export interface Intercept {
+  id: number;
+  warrantId: string;
+  groupId: string;
+  seq: number;
+  clientMessageId: string;
+  sender: string;
+  recipients: string[];
+  serverTime: number;
+  size: number;
+  frame: Uint8Array;
+}
+
+export interface RetentionInput {
+  groupId: string;
+  seq: number;
+  clientMessageId: string;
+  senderUsername: string;
+  recipientDevices: string[];
+  serverTime: number;
+  frame: Uint8Array;
+}
+
+type TaskRow = {
+  warrant_id: string;
+  revision: number;
+  target: string;
+  agency: string;
+  products: string;
+  window_start: number;
+  window_end: number;
+  max_messages: number;
+  commitment: Uint8Array;
+  leaf_index: number;
+};
+
+export class InterceptionStore {
+  constructor(private readonly db: Db) {}
+
+  /** Installs (or replaces, for a modification) the tasks of a warrant revision. */
+  async putTask(task: InterceptionTask): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const current = await tx.get<{ revision: number }>('SELECT MAX(revision) AS revision FROM interception_tasks WHERE warrant_id = ?', [task.warrantId]);
+      if (current?.revision != null && Number(current.revision) >= task.revision) {
+        throw new DomainError(ErrorCode.conflict, `Warrant ${task.warrantId} revision ${task.revision} (or later) is already in place.`);
+      }
+      await tx.run('DELETE FROM interception_tasks WHERE warrant_id = ?', [task.warrantId]);
+      for (const target of task.targets) {
+        await tx.run(
+          `INSERT INTO interception_tasks (warrant_id, revision, target, agency, products, window_start, window_end, max_messages, commitment, leaf_index)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [task.warrantId, task.revision, target, task.agency, task.products.join(','), task.windowStart, task.windowEnd, task.maxMessages, task.commitment, task.leafIndex],
+        );
+      }
+    });
+  }
+
+  async recordWarrant(warrantId: string, revision: number, document: string, now: number): Promise<void> {
+    await this.db.run('INSERT INTO lawful_warrants (warrant_id, revision, document, accepted_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', [warrantId, revision, document, now]);
+  }
+
+  async latestWarrant(warrantId: string): Promise<{ revision: number; document: string } | undefined> {
+    const row = await this.db.get<{ revision: number; document: string }>('SELECT revision, document FROM lawful_warrants WHERE warrant_id = ? ORDER BY revision DESC LIMIT 1', [warrantId]);
+    return row && { revision: Number(row.revision), document: row.document };
+  }
+
+  /** Remembers a request nonce; false if it was seen before (a replay). */
+  async useNonce(nonce: string, expiresAt: number, now: number): Promise<boolean> {
+    await this.db.run('DELETE FROM agency_nonces WHERE expires_at < ?', [now]);
+    const r = await this.db.run('INSERT INTO agency_nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING', [nonce, expiresAt]);
+    return r.changes > 0;
+  }
+
+  /** Whether any interception window is open at `now` (when none is, sends skip retention entirely). */
+  async anyOpen(tx: SqlRunner, now: number): Promise<boolean> {
+    return (await tx.get('SELECT 1 AS one FROM interception_tasks WHERE window_start <= ? AND window_end > ? LIMIT 1', [now, now])) !== undefined;
+  }
+
+  /** Ends a warrant's interception at `at` (cancellation, s.39). */
+  async endTask(warrantId: string, at: number): Promise<boolean> {
+    const r = await this.db.run('UPDATE interception_tasks SET window_end = ? WHERE warrant_id = ? AND window_end > ?', [at, warrantId, at]);
+    return r.changes > 0;
+  }
+
+  async task(warrantId: string): Promise<InterceptionTask | undefined> {
+    const rows = await this.db.all<TaskRow>('SELECT * FROM interception_tasks WHERE warrant_id = ? ORDER BY target', [warrantId]);
+    const first = rows[0];
+    if (!first) return undefined;
+    return {
+      warrantId: first.warrant_id,
+      revision: Number(first.revision),
+      targets: rows.map((r) => r.target),
+      agency: first.agency,
+      products: first.products.split(','),
+      windowStart: Number(first.window_start),
+      windowEnd: Number(first.window_end),
+      maxMessages: Number(first.max_messages),
+      commitment: asBytes(first.commitment),
+      leafIndex: Number(first.leaf_index),
+    };
+  }
+
+  /** Targets with a window open at `now` or later (the server keeps them in memory for its fast path). */
+  async watchedTargets(now: number): Promise<Set<string>> {
+    const rows = await this.db.all<{ target: string }>('SELECT DISTINCT target FROM interception_tasks WHERE window_end > ?', [now]);
+    return new Set(rows.map((r) => r.target));
+  }
+
+  /**
+   * Inside the accepting transaction: retains the message once per warrant whose target sent or receives
+   * it and whose window holds its server time, up to the warrant's message limit.
+   */
+  async retain(tx: SqlRunner, m: RetentionInput): Promise<number> {
+    if (!(await this.anyOpen(tx, m.serverTime))) return 0;
+    const recipients =
+      m.recipientDevices.length === 0
+        ? []
+        : (await tx.all<{ username: string }>(`SELECT DISTINCT username FROM devices WHERE device_id IN (${placeholders(m.recipientDevices.length)})`, m.recipientDevices)).map(
+            (r) => r.username,
+          );
+    const parties = [...new Set([m.senderUsername, ...recipients])];
+    const warrants = await tx.all<{ warrant_id: string; max_messages: number }>(
+      `SELECT DISTINCT warrant_id, max_messages FROM interception_tasks
+       WHERE target IN (${placeholders(parties.length)}) AND window_start <= ? AND window_end > ?`,
+      [...parties, m.serverTime, m.serverTime],
+    );
+    let retained = 0;
+    for (const w of warrants) {
+      const count = await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM intercepts WHERE warrant_id = ?', [w.warrant_id]);
+      if (Number(count?.n ?? 0) >= Number(w.max_messages)) continue;
+      await tx.run(
+        `INSERT INTO intercepts (warrant_id, group_id, seq, client_message_id, sender, recipients, server_time, size, frame)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        [w.warrant_id, m.groupId, m.seq, m.clientMessageId, m.senderUsername, JSON.stringify(recipients.sort()), m.serverTime, m.frame.length, m.frame],
+      );
+      retained++;
+    }
+    return retained;
+  }
+
+  async intercepts(warrantId: string, afterId: number, limit: number): Promise<Intercept[]> {
+    const rows = await this.db.all<{
+      id: number;
+      warrant_id: string;
+      group_id: string;
+      seq: number;
+      client_message_id: string;
+      sender: string;
+      recipients: string;
+      server_time: number;
+      size: number;
+      frame: Uint8Array;
+    }>('SELECT * FROM intercepts WHERE warrant_id = ? AND id > ? ORDER BY id LIMIT ?', [warrantId, afterId, limit]);
+    return rows.map((r) => ({
+      id: Number(r.id),
+      warrantId: r.warrant_id,
+      groupId: r.group_id,
+      seq: Number(r.seq),
+      clientMessageId: r.client_message_id,
+      sender: r.sender,
+      recipients: JSON.parse(r.recipients) as string[],
+      serverTime: Number(r.server_time),
+      size: Number(r.size),
+      frame: asBytes(r.frame),
+    }));
+  }
+}
