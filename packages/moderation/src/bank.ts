@@ -148,6 +148,25 @@ export class BankStore {
     });
   }
 
+  /**
+   * Imports a stream of prepared signals in one transaction: all of them or, if the stream throws (a bad
+   * row, a read error), none. Read-committed on PostgreSQL so it is never retried (a stream cannot rewind).
+   */
+  async importSignals(bank: string, signals: AsyncIterable<Required<SignalInput>>): Promise<number> {
+    await this.requireBank(bank);
+    return this.db.transaction(
+      async (tx) => {
+        let n = 0;
+        for await (const s of signals) {
+          await this.upsert(tx, bank, s);
+          n++;
+        }
+        return n;
+      },
+      { readCommitted: true },
+    );
+  }
+
   async addSignal(bank: string, input: SignalInput): Promise<BankSignal> {
     const s = prepareSignal(input);
     await this.putSignals(bank, [s]);

@@ -3,6 +3,7 @@
  * channels or users. Images get PDQ (+ quality), videos vPDQ, everything MD5 and SHA-256.
  */
 import sharp from 'sharp';
+import { ContentError } from './errors.ts';
 import { exactHashesOfFile } from './exact.ts';
 import { IMAGE_FORMATS, checkFile, pdqHashImage, type ImageLimits } from './image.ts';
 import type { PdqHash } from './pdqHash.ts';
@@ -29,13 +30,12 @@ export interface HashOptions {
   video?: VideoOptions;
 }
 
-/** Is this an image sharp can read (by its header), as opposed to a video or something else? */
-async function looksLikeImage(path: string): Promise<boolean> {
+/** The image format sharp reads from the header, or undefined for anything that is not an image to it. */
+async function imageFormat(path: string): Promise<string | undefined> {
   try {
-    const meta = await sharp(path, { limitInputPixels: false }).metadata();
-    return (IMAGE_FORMATS as readonly string[]).includes(meta.format ?? '');
+    return (await sharp(path, { limitInputPixels: false }).metadata()).format;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -43,10 +43,19 @@ async function looksLikeImage(path: string): Promise<boolean> {
 export async function hashFile(path: string, options: HashOptions = {}): Promise<ContentSignals> {
   await checkFile(path);
   const exact = await exactHashesOfFile(path);
-  if (await looksLikeImage(path)) {
+  const format = await imageFormat(path);
+  if (format && !(IMAGE_FORMATS as readonly string[]).includes(format)) {
+    throw new ContentError('unsupported_format', `${path} is ${format}; supported image formats are ${IMAGE_FORMATS.join(', ')}.`);
+  }
+  if (format) {
     const image = await pdqHashImage(path, options.image);
     return { kind: 'image', ...exact, pdq: image.hash, quality: image.quality, width: image.width, height: image.height };
   }
-  const video = await vpdqHashVideo(path, options.video);
+  const video = await vpdqHashVideo(path, options.video).catch((error: unknown) => {
+    if (error instanceof ContentError && error.code === 'unsupported_format') {
+      throw new ContentError('unsupported_format', `${path} is neither an image (${IMAGE_FORMATS.join(', ')}) nor a video ffmpeg can read.`, { cause: error });
+    }
+    throw error;
+  });
   return { kind: 'video', ...exact, vpdq: video.features, crop: video.crop, width: video.info.width, height: video.info.height };
 }

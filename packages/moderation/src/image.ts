@@ -65,11 +65,12 @@ export async function decodeImage(input: string | Uint8Array, limits: ImageLimit
   const bytes = await readContent(input, limits.maxBytes);
   const name = typeof input === 'string' ? input : 'the image';
   const maxPixels = limits.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const open = () =>
-    sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', autoOrient: false, ignoreIcc: true, sequentialRead: true, animated: false });
+  const open = (limitInputPixels: number | false) =>
+    sharp(bytes, { limitInputPixels, failOn: 'truncated', autoOrient: false, ignoreIcc: true, sequentialRead: true, animated: false });
   let format: string;
   try {
-    const meta = await open().metadata();
+    // The header alone (no limit yet, nothing decoded) gives the size to refuse bombs with a clear message.
+    const meta = await open(false).metadata();
     format = meta.format ?? 'unknown';
     if (meta.width && meta.height && meta.width * meta.height > maxPixels) {
       throw new ContentError('too_many_pixels', `${name} is ${meta.width}×${meta.height} pixels, over the ${maxPixels}-pixel limit (decompression-bomb guard).`);
@@ -81,7 +82,7 @@ export async function decodeImage(input: string | Uint8Array, limits: ImageLimit
     throw new ContentError('unsupported_format', `${name} is ${format}; supported image formats are ${IMAGE_FORMATS.join(', ')}.`);
   }
   try {
-    const { data, info } = await open()
+    const { data, info } = await open(maxPixels)
       .removeAlpha()
       .timeout({ seconds: limits.timeoutSeconds ?? 30 })
       .raw({ depth: 'uchar' })
