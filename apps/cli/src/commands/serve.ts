@@ -1,5 +1,7 @@
 /** `doublelock serve`: runs the platform (embedded SQLite by default, PostgreSQL with --database-url). */
-import { startServer } from '@doublelock/server';
+import { lawfulAccessConfigFile, startServer } from '@doublelock/server';
+import { fromBase64Url } from '@doublelock/protocol';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 
 function integer(name: string) {
@@ -22,8 +24,9 @@ export function register(program: Command): void {
     .option('--blob-dir <dir>', 'blob store folder (shared by all nodes when scaled out)')
     .option('--mailbox-ttl-days <n>', 'drop undelivered mail after this many days', integer('--mailbox-ttl-days'), 30)
     .option('--rate-limit <n>', 'registrations and authentications per minute per client address', integer('--rate-limit'))
+    .option('--lawful-access <file>', 'enable lawful access with this JSON file: { trust, trustRootKey, providerKeyId, providerSecretKey } (default: off)')
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
-    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; redisUrl?: string; blobDir?: string; mailboxTtlDays: number; rateLimit?: number; logLevel: string }) => {
+    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; redisUrl?: string; blobDir?: string; mailboxTtlDays: number; rateLimit?: number; lawfulAccess?: string; logLevel: string }) => {
       const server = await startServer({
         host: options.host,
         port: options.port,
@@ -34,6 +37,7 @@ export function register(program: Command): void {
         mailboxTtlMs: options.mailboxTtlDays * 24 * 60 * 60 * 1000,
         logLevel: options.logLevel,
         ...(options.rateLimit !== undefined && { rateLimit: { register: options.rateLimit, auth: options.rateLimit } }),
+        ...(options.lawfulAccess && { lawfulAccess: readLawfulAccess(options.lawfulAccess) }),
       });
       const store = options.databaseUrl ? 'PostgreSQL' : `SQLite in ${options.data}`;
       console.log(`Doublelock is running at ${server.url} (${store}). Health: ${server.url}/healthz — Ctrl-C stops it.`);
@@ -54,4 +58,16 @@ export function register(program: Command): void {
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
     });
+}
+
+function readLawfulAccess(path: string) {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`cannot read the lawful-access file ${path}: ${(error as Error).message}`);
+  }
+  const parsed = lawfulAccessConfigFile.safeParse(json);
+  if (!parsed.success) throw new Error(`invalid lawful-access file ${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return { ...parsed.data, providerSecretKey: fromBase64Url(parsed.data.providerSecretKey) };
 }
