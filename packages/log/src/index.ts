@@ -13,3 +13,4 @@ export { LogError, type LogErrorCode } from './errors.ts';
 export * from './witness.ts';
 export { LogHttpClient, LogHttpError } from './http.ts';
 export { auditLog, verifyEntry, fetchCheckpoint, checkConsistency, seenCheckpoint, AuditError, type AuditOptions, type AuditResult, type TrustPolicy } from './audit.ts';
+export { encodeTileIndex, parseTileIndex, tilePath, encodeEntryBundle, decodeEntryBundle, TILE_WIDTH, TILE_HEIGHT, MAX_BUNDLED_ENTRY_BYTES, type TileCoordinates } from './tiles.ts';

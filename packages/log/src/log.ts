@@ -14,6 +14,7 @@ import { consistencyPath, frontierNodes, inclusionPath, nodeKey, subtreeHash, wi
 import { assembleNote, checkpointText, NoteSigner } from './signer.ts';
 import { SqlLogStorage } from './sqlStorage.ts';
 import { AppendConflict, type LogStorage, type StoredCheckpoint } from './storage.ts';
+import { encodeEntryBundle, MAX_BUNDLED_ENTRY_BYTES, TILE_HEIGHT, TILE_WIDTH } from './tiles.ts';
 import { parseCheckpoint } from './verifier/checkpoint.ts';
 import { NoteError, parseNote, parseVerifierKey, SIGNATURE_COSIGNATURE_V1, verifySignature, type VerifierKey } from './verifier/note.ts';
 
@@ -27,7 +28,7 @@ export interface TransparencyLogOptions {
   maxBatch?: number;
   /** How far in the future a cosignature timestamp may be (clock skew), in seconds. */
   maxClockSkewSeconds?: number;
-  /** Largest entry accepted, in bytes (default 64 KiB): entries are served back in pages of 1,000. */
+  /** Largest entry accepted, in bytes (default and maximum 65,535: tlog-tiles bundles use uint16 lengths). */
   maxEntryBytes?: number;
 }
 
@@ -78,7 +79,8 @@ export class TransparencyLog {
     this.#frontier = frontier;
     this.#maxBatch = options.maxBatch ?? 10_000;
     this.#maxSkew = options.maxClockSkewSeconds ?? 600;
-    this.#maxEntryBytes = options.maxEntryBytes ?? 64 * 1024;
+    this.#maxEntryBytes = options.maxEntryBytes ?? MAX_BUNDLED_ENTRY_BYTES;
+    if (!(this.#maxEntryBytes > 0 && this.#maxEntryBytes <= MAX_BUNDLED_ENTRY_BYTES)) throw new RangeError(`maxEntryBytes must be 1–${MAX_BUNDLED_ENTRY_BYTES}`);
   }
 
   /** Opens the log on any LogStorage. */
@@ -249,6 +251,37 @@ export class TransparencyLog {
     if (start >= end) throw new LogError('bad_request', `empty range [${start}, ${end})`);
     await this.#checkTreeSize(end);
     return this.#storage.entries(start, end);
+  }
+
+  /**
+   * tlog-tiles: the hashes of tile `index` at tile `level` (tree level 8·level), `width` of them
+   * (256 = full). Throws not_found unless all of them exist in the current tree.
+   */
+  async tile(level: number, index: number, width: number): Promise<Uint8Array> {
+    checkCount('tile level', level);
+    checkCount('tile index', index);
+    if (level > 63 || width < 1 || width > TILE_WIDTH) throw new LogError('bad_request', 'tile level must be 0–63 and width 1–256');
+    const nodeLevel = level * TILE_HEIGHT;
+    const available = Math.floor((await this.#refresh()).size / 2 ** nodeLevel); // complete nodes at that level
+    if (index * TILE_WIDTH + width > available) throw new LogError('not_found', `tile ${level}/${index} of width ${width} is beyond the tree`);
+    const ids = Array.from({ length: width }, (_, i) => ({ level: nodeLevel, index: index * TILE_WIDTH + i }));
+    const found = await this.#storage.nodes(ids);
+    const out = new Uint8Array(width * 32);
+    ids.forEach((id, i) => {
+      const hash = found.get(nodeKey(id.level, id.index));
+      if (!hash) throw new Error(`log storage is missing node (${id.level}, ${id.index})`);
+      out.set(hash, i * 32);
+    });
+    return out;
+  }
+
+  /** tlog-tiles: entries [index·256, index·256 + width) as an entry bundle. */
+  async entryBundle(index: number, width: number): Promise<Uint8Array> {
+    checkCount('bundle index', index);
+    if (width < 1 || width > TILE_WIDTH) throw new LogError('bad_request', 'bundle width must be 1–256');
+    const start = index * TILE_WIDTH;
+    if (start + width > (await this.#refresh()).size) throw new LogError('not_found', `entry bundle ${index} of width ${width} is beyond the tree`);
+    return encodeEntryBundle(await this.#storage.entries(start, start + width));
   }
 
   /**
