@@ -229,7 +229,8 @@ export class Messenger {
   }
 
   private static async create(device: DeviceRecord, options: MessengerOptions): Promise<Messenger> {
-    return new Messenger(device, options, await suiteImpl(options.cryptoProvider));
+    // A device talks to the server it was registered on unless told otherwise.
+    return new Messenger(device, { ...options, serverUrl: options.serverUrl || device.server }, await suiteImpl(options.cryptoProvider));
   }
 
   /** Registers a new device for this account, signed with the account key; hand the result to it. */
@@ -458,11 +459,18 @@ export class Messenger {
     await Promise.all(usernames.map((u) => this.directory.account(u)));
     const claimed = await this.claim(usernames);
     if (claimed.length === 0) return;
-    await this.commitLocked(groupId, (state) => {
+    const added = await this.commitLocked(groupId, (state) => {
       const present = new Set(Messenger.members(state).map((m) => m.deviceId));
       const adds = claimed.filter((c) => !present.has(c.device.deviceId));
       return { proposals: adds.map((c) => ({ proposalType: 'add', add: { keyPackage: c.keyPackage } })), adds: adds.map((c) => c.device.deviceId), removes: [] };
     });
+    if (added) await this.shareName(groupId);
+  }
+
+  /** The group's name travels end-to-end like any message: resent after adds, so newcomers learn it. */
+  private async shareName(groupId: string): Promise<void> {
+    const { meta } = await this.requireGroup(groupId);
+    await this.sendLocked(groupId, { type: 'rename', name: meta.name });
   }
 
   /** Removes people (all their devices) from the group. */
@@ -510,7 +518,7 @@ export class Messenger {
         const present = new Set(summary.members.map((m) => m.deviceId));
         const missingOwn = [...mine].filter((d) => !present.has(d));
         const claimed = missingOwn.length > 0 ? (await this.claim([this.username])).filter((c) => missingOwn.includes(c.device.deviceId)) : [];
-        await this.commitLocked(summary.groupId, (state) => {
+        const added = await this.commitLocked(summary.groupId, (state) => {
           const members = Messenger.members(state);
           const here = new Set(members.map((m) => m.deviceId));
           const adds = claimed.filter((c) => !here.has(c.device.deviceId));
@@ -524,6 +532,7 @@ export class Messenger {
             removes: gone.map((m) => m.deviceId),
           };
         });
+        if (added) await this.shareName(summary.groupId);
       }
     });
   }
@@ -532,12 +541,12 @@ export class Messenger {
    * Commits the proposals `plan` computes from the current state; on 409 stale_epoch, catches up and asks
    * `plan` again (it may now find nothing left to do).
    */
-  private async commitLocked(groupId: string, plan: (state: ClientState) => { proposals: Proposal[]; adds: string[]; removes: string[] }): Promise<void> {
+  private async commitLocked(groupId: string, plan: (state: ClientState) => { proposals: Proposal[]; adds: string[]; removes: string[] }): Promise<boolean> {
     const clientMessageId = newMessageId();
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const { state, meta } = await this.requireGroup(groupId);
       const { proposals, adds, removes } = plan(state);
-      if (proposals.length === 0) return;
+      if (proposals.length === 0) return false;
       const result = await this.withCredentialReasons(() =>
         createCommit({ state, cipherSuite: this.cs }, { extraProposals: proposals, ratchetTreeExtension: false }),
       );
@@ -566,7 +575,7 @@ export class Messenger {
           added: after.filter((m) => !before.has(m.deviceId)).map(({ username, deviceId }) => ({ username, deviceId })),
           removed: Messenger.members(state).filter((m) => !afterIds.has(m.deviceId)).map(({ username, deviceId }) => ({ username, deviceId })),
         });
-        return;
+        return adds.length > 0;
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 'stale_epoch')) throw error;
         await this.syncLocked();

@@ -61,3 +61,17 @@ describe('a user with three devices', () => {
     for (const d of [phone, laptop, desktop, bob]) expect(d.rejections).toEqual([]);
   });
 });
+
+describe('group names', () => {
+  it('reach people and devices added later', async () => {
+    const ann = await register(srv.url, uniqueName('ann'));
+    const bob = await register(srv.url, uniqueName('bob'));
+    const groupId = await ann.messenger.createGroup('Book club', [bob.messenger.username]);
+    await bob.messenger.sync();
+    expect((await bob.messenger.group(groupId)).name).toBe('Book club');
+    const tablet = await provision(bob, 'tablet');
+    await bob.messenger.reconcileDevices();
+    await tablet.messenger.sync();
+    expect((await tablet.messenger.group(groupId)).name).toBe('Book club');
+  });
+});

@@ -1,0 +1,262 @@
+/**
+ * Messenger commands: `doublelock register`, `devices …`, `chat …`, `send`, `listen`, `history`,
+ * `safety-number`, `report`. Each device keeps its keys and MLS state in a profile folder (SQLite), so two
+ * terminals with two profiles can chat against `npm start`:
+ *   doublelock register alice --profile ./alice        doublelock register bob --profile ./bob
+ *   doublelock chat create bob --profile ./alice       doublelock listen --profile ./bob
+ *   doublelock send <chat> "hello" --profile ./alice
+ */
+import { Messenger, type MessengerEvent, type ReceivedMessage } from '@doublelock/client';
+import { SqliteStorage } from '@doublelock/client/node/sqliteStorage';
+import type { Command } from 'commander';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import WebSocket from 'ws';
+
+interface ProfileOptions {
+  profile: string;
+  server?: string;
+}
+
+const DEFAULT_SERVER = process.env.DOUBLELOCK_SERVER ?? 'http://127.0.0.1:8080';
+const DEFAULT_PROFILE = process.env.DOUBLELOCK_PROFILE ?? './doublelock-profile';
+
+function withProfile(command: Command): Command {
+  return command
+    .option('--profile <dir>', 'folder holding this device’s keys and chats', DEFAULT_PROFILE)
+    .option('--server <url>', 'server base URL (register/link only; later commands use the profile’s)', DEFAULT_SERVER);
+}
+
+function storageFor(profile: string, create: boolean): SqliteStorage {
+  const dir = resolve(profile);
+  const file = join(dir, 'device.db');
+  if (!create && !existsSync(file)) throw new Error(`No device in ${dir}: run "doublelock register <username> --profile ${profile}" first.`);
+  mkdirSync(dir, { recursive: true });
+  return new SqliteStorage(file);
+}
+
+async function open(options: ProfileOptions): Promise<Messenger> {
+  const storage = storageFor(options.profile, false);
+  const device = await storage.get('device');
+  const server = device ? (JSON.parse(new TextDecoder().decode(device)) as { server: string }).server : options.server ?? DEFAULT_SERVER;
+  return Messenger.open({ serverUrl: server, storage, webSocket: WebSocket as never });
+}
+
+/** Runs with an opened device, closing it afterwards. */
+async function using<T>(options: ProfileOptions, fn: (m: Messenger) => Promise<T>): Promise<T> {
+  const messenger = await open(options);
+  try {
+    return await fn(messenger);
+  } finally {
+    await messenger.close();
+  }
+}
+
+/** A group by id or unique id prefix, or by exact name. */
+async function resolveGroup(m: Messenger, ref: string): Promise<string> {
+  const groups = (await m.groups()).filter((g) => g.status === 'active');
+  const matches = groups.filter((g) => g.groupId.startsWith(ref) || g.name === ref);
+  if (matches.length === 1) return matches[0]!.groupId;
+  if (matches.length === 0) throw new Error(`No chat "${ref}" on this device (see "doublelock chat list").`);
+  throw new Error(`"${ref}" matches ${matches.length} chats: give more of the id.`);
+}
+
+const short = (groupId: string) => groupId.slice(0, 10);
+
+function describe(message: ReceivedMessage, groupName: string): string {
+  const when = new Date(message.serverTime).toISOString().replace('T', ' ').slice(0, 19);
+  const who = `${message.sender.username}`;
+  const c = message.content;
+  const body =
+    c.type === 'text' ? c.text : c.type === 'file' ? `[file ${c.name}, ${c.size} bytes${c.caption ? `: ${c.caption}` : ''}]` : c.type === 'rename' ? `[renamed the chat to "${c.name}"]` : '[left the chat]';
+  return `${when} [${groupName} ${short(message.groupId)} #${message.seq}] ${who}: ${body}`;
+}
+
+export function register(program: Command): void {
+  withProfile(program.command('register <username>').description('create an account with this device as its first device'))
+    .option('--device-name <name>', 'name of this device', 'cli')
+    .action(async (username: string, options: ProfileOptions & { deviceName: string }) => {
+      const storage = storageFor(options.profile, true);
+      if (await storage.get('device')) throw new Error(`${resolve(options.profile)} already holds a device.`);
+      const m = await Messenger.register({ serverUrl: options.server ?? DEFAULT_SERVER, storage, webSocket: WebSocket as never }, username, options.deviceName);
+      console.log(`Registered ${m.username}; this device is ${m.deviceId} (profile ${resolve(options.profile)}).`);
+      await m.close();
+    });
+
+  const devices = program.command('devices').description('this account’s devices');
+  withProfile(devices.command('list', { isDefault: true }).description('list the account’s devices')).action(async (options: ProfileOptions) =>
+    using(options, async (m) => {
+      for (const d of await m.devices()) {
+        const state = d.revokedAt ? `revoked ${new Date(d.revokedAt).toISOString()}` : 'active';
+        console.log(`${d.deviceId}  ${d.name.padEnd(16)} ${state}${d.deviceId === m.deviceId ? '  (this device)' : ''}`);
+      }
+    }),
+  );
+  withProfile(devices.command('add <name>').description('register a new device; writes the file to link it with'))
+    .requiredOption('--out <file>', 'where to write the provisioning file (keep it secret: it holds the new device’s key)')
+    .action(async (name: string, options: ProfileOptions & { out: string }) =>
+      using(options, async (m) => {
+        const provisioning = await m.provisionDevice(name);
+        writeFileSync(options.out, JSON.stringify(provisioning), { mode: 0o600 });
+        console.log(`Device ${provisioning.deviceId} registered. On it run: doublelock devices link ${options.out} --profile <dir>`);
+        console.log('Then run "doublelock devices sync" here (or keep "listen" running) to add it to your chats.');
+      }),
+    );
+  withProfile(devices.command('link <file>').description('set this profile up as the device a provisioning file describes')).action(
+    async (file: string, options: ProfileOptions) => {
+      const storage = storageFor(options.profile, true);
+      if (await storage.get('device')) throw new Error(`${resolve(options.profile)} already holds a device.`);
+      const m = await Messenger.fromProvisioning({ serverUrl: '', storage, webSocket: WebSocket as never }, JSON.parse(readFileSync(file, 'utf8')));
+      console.log(`Linked as ${m.username}/${m.deviceId}. An existing device adds it to your chats ("doublelock devices sync" there).`);
+      await m.close();
+    },
+  );
+  withProfile(devices.command('sync').description('add this account’s new devices to every chat, remove revoked ones')).action(async (options: ProfileOptions) =>
+    using(options, async (m) => {
+      await m.sync();
+      await m.reconcileDevices();
+      console.log('Chats are in line with the key directory.');
+    }),
+  );
+  withProfile(devices.command('revoke <deviceId>').description('revoke a device and remove it from every chat')).action(async (deviceId: string, options: ProfileOptions) =>
+    using(options, async (m) => {
+      await m.sync();
+      await m.revokeDevice(deviceId);
+      console.log(`Revoked ${deviceId}.`);
+    }),
+  );
+
+  const chat = program.command('chat').description('chats (1:1 and groups)');
+  withProfile(chat.command('create <usernames...>').description('a chat with these people (one name: a 1:1 chat)'))
+    .option('--name <name>', 'group name')
+    .action(async (usernames: string[], options: ProfileOptions & { name?: string }) =>
+      using(options, async (m) => {
+        const groupId = usernames.length === 1 && !options.name ? await m.createChat(usernames[0]!) : await m.createGroup(options.name ?? usernames.join(', '), usernames);
+        console.log(groupId);
+      }),
+    );
+  withProfile(chat.command('list', { isDefault: true }).description('chats on this device')).action(async (options: ProfileOptions) =>
+    using(options, async (m) => {
+      await m.sync();
+      for (const g of await m.groups()) {
+        const people = [...new Set(g.members.map((x) => x.username))].join(', ');
+        console.log(`${g.groupId}  ${g.name}  [${g.status}, epoch ${g.epoch}, ${g.members.length} devices: ${people}]`);
+      }
+    }),
+  );
+  withProfile(chat.command('add <chat> <usernames...>').description('add people (all their devices)')).action(async (ref: string, usernames: string[], options: ProfileOptions) =>
+    using(options, async (m) => {
+      await m.sync();
+      await m.addMembers(await resolveGroup(m, ref), usernames);
+    }),
+  );
+  withProfile(chat.command('remove <chat> <usernames...>').description('remove people (all their devices)')).action(async (ref: string, usernames: string[], options: ProfileOptions) =>
+    using(options, async (m) => {
+      await m.sync();
+      await m.removeMembers(await resolveGroup(m, ref), usernames);
+    }),
+  );
+  withProfile(chat.command('rename <chat> <name>').description('rename a chat for everyone')).action(async (ref: string, name: string, options: ProfileOptions) =>
+    using(options, async (m) => {
+      await m.sync();
+      await m.rename(await resolveGroup(m, ref), name);
+    }),
+  );
+  withProfile(chat.command('leave <chat>').description('leave a chat')).action(async (ref: string, options: ProfileOptions) =>
+    using(options, async (m) => {
+      await m.sync();
+      await m.leave(await resolveGroup(m, ref));
+    }),
+  );
+
+  withProfile(program.command('send <chat> [text...]').description('send a text, or a file with --file'))
+    .option('--file <path>', 'send this file (encrypted client-side, uploaded as a blob)')
+    .action(async (ref: string, words: string[], options: ProfileOptions & { file?: string }) =>
+      using(options, async (m) => {
+        await m.sync();
+        const groupId = await resolveGroup(m, ref);
+        const text = words.join(' ');
+        if (options.file) {
+          const sent = await m.sendFile(groupId, readFileSync(options.file), basename(options.file), 'application/octet-stream', text || undefined);
+          console.log(`sent ${basename(options.file)} (#${sent.seq})`);
+        } else {
+          if (!text) throw new Error('Nothing to send: give a text or --file.');
+          const sent = await m.sendText(groupId, text);
+          console.log(`sent (#${sent.seq})`);
+        }
+      }),
+    );
+
+  withProfile(program.command('listen').description('print incoming messages as they arrive (Ctrl-C stops)'))
+    .option('--save-dir <dir>', 'download received files here')
+    .option('--once', 'catch up, print, and exit instead of staying connected')
+    .action(async (options: ProfileOptions & { saveDir?: string; once?: boolean }) => {
+      const m = await open(options);
+      const names = new Map((await m.groups()).map((g) => [g.groupId, g.name]));
+      const print = async (e: MessengerEvent) => {
+        if (e.type === 'message') {
+          if (e.message.content.type === 'rename') names.set(e.message.groupId, e.message.content.name);
+          console.log(describe(e.message, names.get(e.message.groupId) ?? 'chat'));
+          if (e.message.content.type === 'file' && options.saveDir) {
+            mkdirSync(options.saveDir, { recursive: true });
+            const path = join(options.saveDir, basename(e.message.content.name));
+            writeFileSync(path, await m.downloadFile(e.message.groupId, e.message.content));
+            console.log(`  saved to ${path} (hash checked)`);
+          }
+        } else if (e.type === 'joined') {
+          names.set(e.groupId, 'chat');
+          console.log(`* added to chat ${e.groupId}`);
+        } else if (e.type === 'membership') {
+          const who = (xs: Array<{ username: string }>) => [...new Set(xs.map((x) => x.username))].join(', ');
+          if (e.added.length) console.log(`* ${short(e.groupId)}: added ${who(e.added)}`);
+          if (e.removed.length) console.log(`* ${short(e.groupId)}: removed ${who(e.removed)}`);
+        } else if (e.type === 'removed') {
+          console.log(`* removed from chat ${e.groupId}`);
+        } else if (e.type === 'rejected') {
+          console.error(`! refused ${e.item.kind} #${e.item.seq} in ${short(e.item.groupId)} from ${e.item.sender.username}: ${e.error.message}`);
+        } else {
+          console.error(`! ${e.error.message}`);
+        }
+      };
+      m.on((e) => {
+        print(e).catch((error: unknown) => console.error(`! ${(error as Error).message}`));
+      });
+      if (options.once) {
+        await m.sync();
+        await m.close();
+        return;
+      }
+      await m.connect();
+      await m.reconcileDevices();
+      console.log(`Listening as ${m.username}/${m.deviceId} — Ctrl-C stops.`);
+      const stop = () => {
+        m.close().then(() => process.exit(0), () => process.exit(1));
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+
+  withProfile(program.command('history <chat>').description('messages received in a chat')).action(async (ref: string, options: ProfileOptions) =>
+    using(options, async (m) => {
+      await m.sync();
+      const groupId = await resolveGroup(m, ref);
+      const name = (await m.group(groupId)).name;
+      for (const message of await m.history(groupId)) console.log(describe(message, name));
+    }),
+  );
+
+  withProfile(program.command('safety-number <username>').description('the number to compare with a contact, in person or on a call')).action(
+    async (username: string, options: ProfileOptions) => using(options, async (m) => console.log(await m.safetyNumber(username))),
+  );
+
+  withProfile(program.command('report <chat> <seq> [reason...]').description('report a received message to the provider (reveals only that message)')).action(
+    async (ref: string, seq: string, reason: string[], options: ProfileOptions) =>
+      using(options, async (m) => {
+        const groupId = await resolveGroup(m, ref);
+        const message = (await m.history(groupId)).find((x) => x.seq === Number(seq));
+        if (!message) throw new Error(`No received message #${seq} in that chat (see "doublelock history").`);
+        const result = await m.report(message, reason.join(' '));
+        console.log(`Reported: report ${result.reportId}, verified by the server as sent by ${message.sender.username}.`);
+      }),
+  );
+}
