@@ -16,6 +16,9 @@ import {
   decryptWithSharedPoint,
   epochAt,
   fetchEpochKey,
+  fetchEpochCertificate,
+  buildEvidenceBundle,
+  verifyEvidenceBundle,
   issueWarrant,
   parseEscrowField,
   runDkgCeremony,
@@ -127,6 +130,18 @@ describe('custodians (2-of-3) over HTTP', () => {
     expect(world.log.size).toBe(before + 2);
     const published = await custodians[0]!.store.releases();
     expect(published.at(-1)!.record.record.messageDigest).toBe(result.releases.find((r) => r.record.custodian === 1)!.record.messageDigest);
+
+    // The evidence bundle: a third party re-checks every link from the trust root alone.
+    const { certificate } = await fetchEpochCertificate(world.trust, epochKey.epoch);
+    const bundle = buildEvidenceBundle({ trust: world.signedTrust, warrant: logged.warrant, commitmentNonce: logged.nonce, inclusion: logged.inclusion, delivery: message.delivery, field: message.field, context, certificate, decryption: result });
+    const roundTripped = JSON.parse(JSON.stringify(bundle)) as unknown;
+    expect(verifyEvidenceBundle(roundTripped, world.root.publicKey)).toEqual(K);
+    expect(() => verifyEvidenceBundle({ ...bundle, context: toBase64Url(new TextEncoder().encode('other')) }, world.root.publicKey)).toThrow(/do not open the escrow field/);
+    expect(() => verifyEvidenceBundle({ ...bundle, shares: [bundle.shares[0]!, { ...bundle.shares[1]!, proof: bundle.shares[0]!.proof }] }, world.root.publicKey)).toThrow(/share proof does not verify/);
+    expect(() => verifyEvidenceBundle({ ...bundle, shares: bundle.shares.slice(1) }, world.root.publicKey)).toThrow(/need 2/);
+    expect(() => verifyEvidenceBundle({ ...bundle, releases: bundle.releases.slice(1) }, world.root.publicKey)).toThrow(/no valid release record/);
+    expect(() => verifyEvidenceBundle({ ...bundle, commitmentNonce: toBase64Url(randomBytes(32)) }, world.root.publicKey)).toThrow(/transparency log/);
+    expect(() => verifyEvidenceBundle(bundle, generateSigningKey().publicKey)).toThrow(/pinned root key/);
   });
 
   it('refuse a warrant with the Secretary of State’s signature only', async () => {

@@ -54,11 +54,16 @@ export async function runDkgCeremony(trust: TrustConfig, epoch: number, fetchImp
 
 /** Fetches and verifies an epoch certificate: what a client does before encrypting to an epoch key. */
 export async function fetchEpochKey(trust: TrustConfig, epoch: number, fetchImpl: typeof fetch = fetch): Promise<EpochKey> {
+  return (await fetchEpochCertificate(trust, epoch, fetchImpl)).key;
+}
+
+export async function fetchEpochCertificate(trust: TrustConfig, epoch: number, fetchImpl: typeof fetch = fetch): Promise<{ certificate: EpochCertificate; key: EpochKey }> {
   let lastError: unknown;
   for (const c of trust.custodians) {
     try {
       const body = (await getJson(c.index, `${c.url.replace(/\/$/, '')}/v1/epochs/${epoch}`, fetchImpl)) as { certificate: unknown };
-      return openEpochCertificate(certificateFromJson(epochCertificateJson.parse(body.certificate)), custodianStaticKeys(trust), trust.deployment, trust.threshold);
+      const certificate = certificateFromJson(epochCertificateJson.parse(body.certificate));
+      return { certificate, key: openEpochCertificate(certificate, custodianStaticKeys(trust), trust.deployment, trust.threshold) };
     } catch (error) {
       lastError = error;
     }

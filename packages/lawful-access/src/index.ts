@@ -21,3 +21,5 @@ export * from './release.ts';
 export * from './wire.ts';
 export * from './ceremony.ts';
 export * from './agency.ts';
+export * from './interception.ts';
+export * from './evidence.ts';
