@@ -144,6 +144,8 @@ describe('log over HTTP', () => {
       await expect(cli(registerWitnessCommands, witnessArgs)).rejects.toThrow(/SPLIT VIEW: size 1503 is not consistent with size 1502/);
       const checkArgs = ['log', 'verify', '--url', forkServer.url, '--log-key', log.verifierKey, '--state', join(dir, 'auditor.json'), '--index', '0'];
       await expect(cli(registerLogCommands, checkArgs)).rejects.toThrow(/SPLIT VIEW: size 1503 is not consistent with size 1502 seen before/);
+      const auditArgs = ['log', 'audit', '--url', forkServer.url, '--log-key', log.verifierKey, '--state', join(dir, 'auditor.json')];
+      await expect(cli(registerLogCommands, auditArgs)).rejects.toThrow(/AUDIT FAILED: SPLIT VIEW: the first 1502 entries no longer hash to the root seen before/);
     } finally {
       await forkServer.app.close();
       await forkDb.close();
