@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumInstalled, launchChromium } from './browser/chromium.ts';
+import type { WebSocketConstructor } from '../src/api/mailboxSocket.ts';
 import { register, server, uniqueName } from './harness.ts';
 
 const available = requireBinary('Chromium', chromiumInstalled());
@@ -55,7 +56,7 @@ describe.runIf(available)('the SDK in Chromium', () => {
       async ({ username, peer }) => {
         const { Messenger, IndexedDbStorage } = (globalThis as unknown as { Doublelock: typeof import('./browser/entry.ts') }).Doublelock;
         const storage = await IndexedDbStorage.open('doublelock-test');
-        const me = await Messenger.register({ serverUrl: location.origin, storage, webSocket: WebSocket }, username);
+        const me = await Messenger.register({ serverUrl: location.origin, storage, webSocket: WebSocket as unknown as WebSocketConstructor }, username);
         const groupId = await me.createChat(peer);
         await me.sendText(groupId, 'hello from the browser');
         return groupId;
@@ -70,7 +71,7 @@ describe.runIf(available)('the SDK in Chromium', () => {
     await openPage(page);
     const received = await page.evaluate(async () => {
       const { Messenger, IndexedDbStorage } = (globalThis as unknown as { Doublelock: typeof import('./browser/entry.ts') }).Doublelock;
-      const me = await Messenger.open({ serverUrl: location.origin, storage: await IndexedDbStorage.open('doublelock-test'), webSocket: WebSocket });
+      const me = await Messenger.open({ serverUrl: location.origin, storage: await IndexedDbStorage.open('doublelock-test'), webSocket: WebSocket as unknown as WebSocketConstructor });
       const texts: string[] = [];
       me.on((e) => {
         if (e.type === 'message' && e.message.content.type === 'text') texts.push(e.message.content.text);
