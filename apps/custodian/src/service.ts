@@ -45,6 +45,7 @@ import {
   round1ToJson,
   signReleaseRecord,
   signedShareRequestSchema,
+  splitViewGuard,
   verifyCancellation,
 } from '@doublelock/lawful-access';
 import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
@@ -110,7 +111,7 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
   if (me.signingKey !== mine.signingKey) throw new Error('this custodian’s signing key does not match the trust configuration');
   const index = me.index;
   const now = options.now ?? Date.now;
-  const verifyInclusion = options.verifyInclusion ?? logInclusionVerifier(trust.log);
+  const verifyInclusion = splitViewGuard(options.verifyInclusion ?? logInclusionVerifier(trust.log));
   const staticKeys = custodianStaticKeys(trust);
   const session = (epoch: number): DkgSession => ({ deployment: trust.deployment, epoch, threshold: trust.threshold, staticKeys });
 

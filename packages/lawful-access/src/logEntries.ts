@@ -10,7 +10,7 @@
  * log's client-side verifier (checkpoint signature, witness quorum, RFC 9162 inclusion proof).
  */
 import { fromBase64Url, lengthPrefixed, toBase64Url } from '@doublelock/protocol';
-import { hashLeaf, openCheckpoint, requireWitnesses, verifyInclusion } from '@doublelock/log/verifier';
+import { hashLeaf, openCheckpoint, parseCheckpoint, parseNote, requireWitnesses, verifyInclusion } from '@doublelock/log/verifier';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { z } from 'zod';
 import { canonicalBytes } from './canonicalJson.ts';
@@ -53,6 +53,23 @@ export function logInclusionVerifier(options: { verifierKey: string; witnesses: 
     } catch {
       return false;
     }
+  };
+}
+
+/**
+ * Remembers the root of every checkpoint size it accepted and refuses a different root for the same size:
+ * a log showing this custodian two different trees (a split view) is caught even if witnesses collude.
+ * (Consistency across sizes is what the witnesses check before they cosign.)
+ */
+export function splitViewGuard(verify: LogInclusionVerifier, seen: Map<number, string> = new Map()): LogInclusionVerifier {
+  return (entry, proof, checkpoint) => {
+    if (!verify(entry, proof, checkpoint)) return false;
+    const cp = parseCheckpoint(parseNote(checkpoint).text);
+    const root = toBase64Url(cp.rootHash);
+    const previous = seen.get(cp.size);
+    if (previous !== undefined && previous !== root) return false;
+    seen.set(cp.size, root);
+    return true;
   };
 }
 

@@ -48,6 +48,7 @@ export class LawfulAccessWorld {
   readonly signedTrust: SignedTrustConfig;
   readonly verifyInclusion: LogInclusionVerifier;
   #dir: string;
+  #signerKey = '';
 
   private constructor(
     readonly db: Db,
@@ -87,9 +88,16 @@ export class LawfulAccessWorld {
   static async create(options: { threshold: number; custodians: number; urls?: readonly string[]; retentionDays?: number }): Promise<LawfulAccessWorld> {
     const dir = mkdtempSync(join(tmpdir(), 'dl-lawful-access-'));
     const db = await openDb({ sqlitePath: join(dir, 'log.sqlite') });
-    const log = await TransparencyLog.open(db, { signerKey: generateSignerKey('log.doublelock.test'), witnesses: [WITNESS.verifierKey] });
+    const signerKey = generateSignerKey('log.doublelock.test');
+    const log = await TransparencyLog.open(db, { signerKey, witnesses: [WITNESS.verifierKey] });
     const world = new LawfulAccessWorld(db, log, dir, options.threshold, options.custodians, options.urls ?? [], options.retentionDays ?? DEFAULT_RETENTION_DAYS);
+    world.#signerKey = signerKey;
     return world;
+  }
+
+  /** The log's signing key, for tests that play a log operator forking its log (split view). */
+  get logSignerKey(): string {
+    return this.#signerKey;
   }
 
   get trust(): TrustConfig {

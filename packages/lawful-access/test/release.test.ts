@@ -9,7 +9,9 @@ import { signShareRequest } from '../src/shareRequest.ts';
 import { generateSigningKey } from '../src/signature.ts';
 import { type LoggedWarrant, LawfulAccessWorld } from '../src/testing.ts';
 import { commitToWarrant, issueWarrant } from '../src/warrant.ts';
-import { warrantLogEntry } from '../src/logEntries.ts';
+import { splitViewGuard, warrantLogEntry } from '../src/logEntries.ts';
+import { TransparencyLog } from '@doublelock/log';
+import { openDb } from '@doublelock/store';
 
 const ISSUED = Date.UTC(2026, 10, 23, 9);
 const NOW = ISSUED + 2 * 3_600_000;
@@ -139,5 +141,34 @@ describe('custodian release rules', () => {
     const old = world.deliver({ epoch: epochKey.epoch - 5, publicKey: epochKey.publicKey }, { messageId: 'm4', sender: 'mallory', recipients: ['bob'], serverTime: SENT }, randomBytes(32), ctx);
     expect(refusal(evaluateShareRequest(world.request(1, logged, old, NOW), view()))).toBe('epoch_mismatch');
     expect(fromBase64Url(toBase64Url(old.field))).toEqual(old.field);
+  });
+});
+
+describe('split views', () => {
+  it('a custodian refuses a second, different tree of a size it has seen, even when witnessed', async () => {
+    const guard = splitViewGuard(world.verifyInclusion);
+    // the log's operator keeps a second tree under the same key (same origin) with other content
+    const forkDb = await openDb({ sqlitePath: ':memory:' });
+    const signerKey = world.logSignerKey;
+    const fork = await TransparencyLog.open(forkDb, { signerKey, witnesses: [world.witness.verifierKey] });
+    try {
+      const honest = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: ISSUED })), ISSUED));
+      const { commitment } = commitToWarrant(honest.warrant.warrant, honest.nonce);
+      const filler = Array.from({ length: honest.inclusion.treeSize - 1 }, (_, i) => new TextEncoder().encode(`fork ${i}`));
+      await fork.append([...filler.slice(0, honest.inclusion.leafIndex), warrantLogEntry(commitment, 0), ...filler.slice(honest.inclusion.leafIndex)]);
+      await fork.flush();
+      const cp = await fork.checkpoint();
+      await fork.addCosignature(`${cp.note}${world.witness.cosign(cp.text)}\n`);
+      const forked = await fork.checkpoint();
+      const path = (await fork.inclusionProof(honest.inclusion.leafIndex, forked.size)).map(toBase64Url);
+      const forkInclusion = { leafIndex: honest.inclusion.leafIndex, treeSize: forked.size, path, checkpoint: forked.note };
+      const entry = warrantLogEntry(commitment, 0);
+      expect(forked.size).toBe(honest.inclusion.treeSize);
+      expect(world.verifyInclusion(entry, forkInclusion, forked.note)).toBe(true); // each view alone verifies
+      expect(guard(entry, honest.inclusion, honest.inclusion.checkpoint)).toBe(true);
+      expect(guard(entry, forkInclusion, forked.note)).toBe(false);
+    } finally {
+      await forkDb.close();
+    }
   });
 });
