@@ -677,6 +677,7 @@ export class Messenger {
       onError: (error) => this.emit({ type: 'error', error }),
     });
     await this.socket.start();
+    await this.topUpKeyPackages();
   }
 
   disconnect(): void {
