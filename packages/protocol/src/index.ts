@@ -10,3 +10,4 @@ export * from './blobs.ts';
 export * from './escrow.ts';
 export * from './directory.ts';
 export * from './frame.ts';
+export * from './log.ts';
