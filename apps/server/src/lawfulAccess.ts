@@ -125,7 +125,7 @@ export class LawfulAccess {
 
     // Logged first: no task exists until the public log shows the warrant's commitment.
     const { commitment } = commitToWarrant(w, fromBase64Url(submission.commitmentNonce));
-    const { firstIndex } = await this.log.append([warrantLogEntry(commitment, w.revision)]);
+    const { firstIndex } = await this.log.append([warrantLogEntry(commitment, w)]);
     await this.store.recordWarrant(w.id, w.revision, JSON.stringify(w), this.now());
     await this.store.putTask({
       warrantId: w.id,

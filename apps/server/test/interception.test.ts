@@ -107,7 +107,7 @@ describe('prospective interception', () => {
     const leafIndex = Number(accepted.body.leafIndex);
     expect(leafIndex).toBeGreaterThanOrEqual(logSizeBefore);
     const [entry] = await server.ctx.directory.log.entries(leafIndex, leafIndex + 1);
-    expect(entry).toEqual(warrantLogEntry(fromBase64Url(String(accepted.body.commitment)), 0));
+    expect(entry).toEqual(warrantLogEntry(fromBase64Url(String(accepted.body.commitment)), w));
 
     const during = [await send(alice, aliceBob), await send(bob, aliceBob)];
     await send(carol, carolDave); // neither party is a target
