@@ -19,6 +19,8 @@ import {
   fetchEpochCertificate,
   buildEvidenceBundle,
   verifyEvidenceBundle,
+  lawfulAccessStatistics,
+  releaseLogEntry,
   issueWarrant,
   parseEscrowField,
   runDkgCeremony,
@@ -231,6 +233,23 @@ describe('custodians (2-of-3) over HTTP', () => {
     await custodians[1]!.close();
     await custodians[2]!.close();
     expect(await refusalCodes(decrypt(logged, fresh))).toEqual(expect.arrayContaining(['unreachable']));
+  });
+});
+
+describe('oversight from the public log', () => {
+  it('counts warrants and decrypted messages from the log alone, and flags forged release entries', async () => {
+    // a forged release (not signed by the custodian) appended by someone with log access
+    const genuine = (await custodians[0]!.store.releases())[0]!.record;
+    await world.log.append([releaseLogEntry({ record: { ...genuine.record, messageDigest: 'A'.repeat(43) }, signature: genuine.signature })]);
+    await world.log.flush();
+    const stats = lawfulAccessStatistics(await world.log.entries(0, world.log.size), world.trust);
+    // warrants logged in this file: the main one, SoS-only, short, cancelled (the forged one never was)
+    expect(stats.warrantsByMonth).toEqual([{ month: '2026-11', issued: 4, modified: 0 }]);
+    // m-42 was released by all three custodians (≥ t): one message; m-43 by nobody (erased epoch, custodians down)
+    expect(stats.decryptedByMonth).toEqual([{ month: '2026-11', messages: 1 }]);
+    const main = stats.warrants.find((w) => w.messagesDecrypted === 1)!;
+    expect(main.releases).toBe(6); // 2 (lawful decryption) + 3 (wrong-share run: 1, 2, then 3) + 1 (replay test)
+    expect(stats.anomalies).toEqual([expect.stringMatching(/not signed by custodian 1/)]);
   });
 });
 

@@ -48,7 +48,7 @@ export function verifyEvidenceBundle(input: unknown, trustRoot: string | Uint8Ar
   const status = warrantStatus(bundle.warrant, trust, releasedAt);
   if (!status.inForce) throw new Error(`the warrant was not in force when the shares were released: ${status.detail}`);
   const commitment = commitToWarrant(w, fromBase64Url(bundle.commitmentNonce)).commitment;
-  const inLog = (verifyInclusion ?? logInclusionVerifier(trust.log))(warrantLogEntry(commitment, w.revision), bundle.inclusion, bundle.inclusion.checkpoint);
+  const inLog = (verifyInclusion ?? logInclusionVerifier(trust.log))(warrantLogEntry(commitment, w), bundle.inclusion, bundle.inclusion.checkpoint);
   if (!inLog) throw new Error('the warrant commitment is not proven to be in the transparency log');
   if (!verifyDeliveryRecord(bundle.delivery, trust)) throw new Error('the delivery record is not signed by the provider');
   const field = fromBase64Url(bundle.field);

@@ -23,3 +23,4 @@ export * from './ceremony.ts';
 export * from './agency.ts';
 export * from './interception.ts';
 export * from './evidence.ts';
+export * from './oversight.ts';

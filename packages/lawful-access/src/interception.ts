@@ -40,7 +40,7 @@ export function interceptionTask(
   } catch {
     return { refused: 'not_in_log', reason: 'malformed commitment opening' };
   }
-  if (!verifyInclusion(warrantLogEntry(commitment, w.revision), logged.inclusion, logged.inclusion.checkpoint))
+  if (!verifyInclusion(warrantLogEntry(commitment, w), logged.inclusion, logged.inclusion.checkpoint))
     return { refused: 'not_in_log', reason: 'the warrant is not proven to be in the transparency log: it cannot take effect' };
   return {
     task: { taskId: toBase64Url(commitment), warrantId: w.id, revision: w.revision, targets: [...w.targets], from: status.from, until: status.until, products: [...w.products] },

@@ -1,7 +1,7 @@
 /**
  * What lawful access writes to the public transparency log (RFC 9162 leaves; @doublelock/log):
- *   - a warrant entry: the hiding commitment to the warrant and its revision — the public learns that a
- *     warrant exists and when it was logged, not whom it targets;
+ *   - a warrant entry: the hiding commitment to the warrant, its revision and its day of issue — the
+ *     public learns that a warrant exists and when, not whom it targets;
  *   - a release entry per decryption share a custodian released: which warrant (by commitment), which
  *     custodian, a hash of the message id, and when — so per-warrant counts and public statistics
  *     (messages decrypted per month) are recomputed from the log rather than asserted.
@@ -14,15 +14,17 @@ import { hashLeaf, openCheckpoint, parseCheckpoint, parseNote, requireWitnesses,
 import { sha256 } from '@noble/hashes/sha2.js';
 import { z } from 'zod';
 import { canonicalBytes } from './canonicalJson.ts';
+import { DAY_MS } from './epoch.ts';
 import { signDocument, verifyDocument } from './signature.ts';
 
 export const WARRANT_ENTRY_LABEL = 'doublelock/log/warrant/v1';
 export const RELEASE_ENTRY_LABEL = 'doublelock/log/release/v1';
 export const RELEASE_RECORD_LABEL = 'doublelock/lawful-access/release-record/v1';
 
-export function warrantLogEntry(commitment: Uint8Array, revision: number): Uint8Array {
+/** The public part of a warrant entry: its commitment, its revision, and the UTC day it was issued. */
+export function warrantLogEntry(commitment: Uint8Array, warrant: { revision: number; issuedAt: number }): Uint8Array {
   if (!(commitment instanceof Uint8Array) || commitment.length !== 32) throw new RangeError('warrant commitment must be 32 bytes');
-  return lengthPrefixed(WARRANT_ENTRY_LABEL, commitment, String(revision));
+  return lengthPrefixed(WARRANT_ENTRY_LABEL, commitment, String(warrant.revision), String(Math.floor(warrant.issuedAt / DAY_MS) * DAY_MS));
 }
 
 export const inclusionSchema = z.object({

@@ -99,7 +99,7 @@ export function evaluateShareRequest(signed: SignedShareRequest, view: Custodian
   } catch {
     return refuse('not_in_log', 'the commitment opening is malformed');
   }
-  const entry = warrantLogEntry(commitment, warrant.revision);
+  const entry = warrantLogEntry(commitment, warrant);
   if (!view.verifyInclusion(entry, request.inclusion, request.inclusion.checkpoint))
     return refuse('not_in_log', 'the warrant commitment is not proven to be in the transparency log');
 

@@ -147,7 +147,7 @@ export class LawfulAccessWorld {
   /** Commits to the warrant in the log, has the witness cosign, and returns the opening and proof. */
   async logWarrant(warrant: SignedWarrant): Promise<LoggedWarrant> {
     const { commitment, nonce } = commitToWarrant(warrant.warrant);
-    const { firstIndex } = await this.log.append([warrantLogEntry(commitment, warrant.warrant.revision)]);
+    const { firstIndex } = await this.log.append([warrantLogEntry(commitment, warrant.warrant)]);
     return { warrant, nonce, inclusion: await this.inclusionFor(firstIndex) };
   }
 

@@ -82,7 +82,7 @@ describe('custodian release rules', () => {
     expect(refusal(evaluateShareRequest(world.request(1, unlogged, message, NOW), view()))).toBe('not_in_log');
     // the right entry, but a checkpoint the witnesses never cosigned
     const { commitment, nonce } = commitToWarrant(unlogged.warrant.warrant);
-    const { firstIndex } = await world.log.append([warrantLogEntry(commitment, 0)]);
+    const { firstIndex } = await world.log.append([warrantLogEntry(commitment, unlogged.warrant.warrant)]);
     await world.log.flush();
     const unwitnessed = await world.log.checkpoint();
     const path = (await world.log.inclusionProof(firstIndex, unwitnessed.size)).map(toBase64Url);
@@ -155,14 +155,14 @@ describe('split views', () => {
       const honest = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: ISSUED })), ISSUED));
       const { commitment } = commitToWarrant(honest.warrant.warrant, honest.nonce);
       const filler = Array.from({ length: honest.inclusion.treeSize - 1 }, (_, i) => new TextEncoder().encode(`fork ${i}`));
-      await fork.append([...filler.slice(0, honest.inclusion.leafIndex), warrantLogEntry(commitment, 0), ...filler.slice(honest.inclusion.leafIndex)]);
+      await fork.append([...filler.slice(0, honest.inclusion.leafIndex), warrantLogEntry(commitment, honest.warrant.warrant), ...filler.slice(honest.inclusion.leafIndex)]);
       await fork.flush();
       const cp = await fork.checkpoint();
       await fork.addCosignature(`${cp.note}${world.witness.cosign(cp.text)}\n`);
       const forked = await fork.checkpoint();
       const path = (await fork.inclusionProof(honest.inclusion.leafIndex, forked.size)).map(toBase64Url);
       const forkInclusion = { leafIndex: honest.inclusion.leafIndex, treeSize: forked.size, path, checkpoint: forked.note };
-      const entry = warrantLogEntry(commitment, 0);
+      const entry = warrantLogEntry(commitment, honest.warrant.warrant);
       expect(forked.size).toBe(honest.inclusion.treeSize);
       expect(world.verifyInclusion(entry, forkInclusion, forked.note)).toBe(true); // each view alone verifies
       expect(guard(entry, honest.inclusion, honest.inclusion.checkpoint)).toBe(true);

@@ -1,0 +1,120 @@
+/**
+ * The auditor's view, recomputed from the public transparency log alone (never asserted by a party):
+ * warrants issued and modified per month, messages decrypted per month (a message counts once at least
+ * t distinct custodians released a share for it), per-warrant counts, and anomalies — release records
+ * that do not verify under the custodian's key, or that name a warrant commitment the log never saw.
+ * Entries that are not lawful-access entries (the log is shared with key transparency) are skipped.
+ */
+import { toBase64Url } from '@doublelock/protocol';
+import { RELEASE_ENTRY_LABEL, WARRANT_ENTRY_LABEL, type ReleaseRecord, releaseRecordSchema, verifyReleaseRecord } from './logEntries.ts';
+import type { TrustConfig } from './trust.ts';
+
+const decoder = new TextDecoder();
+
+/** Inverse of protocol's lengthPrefixed: the fields, or undefined when the bytes are not such an encoding. */
+export function splitLengthPrefixed(bytes: Uint8Array): Uint8Array[] | undefined {
+  const fields: Uint8Array[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 0;
+  while (offset < bytes.length) {
+    if (offset + 4 > bytes.length) return undefined;
+    const length = view.getUint32(offset);
+    if (offset + 4 + length > bytes.length) return undefined;
+    fields.push(bytes.subarray(offset + 4, offset + 4 + length));
+    offset += 4 + length;
+  }
+  return fields;
+}
+
+export interface WarrantSummary {
+  warrantCommitment: string;
+  issuedDay: string;
+  revisions: number;
+  /** messages for which at least t custodians released */
+  messagesDecrypted: number;
+  releases: number;
+}
+
+export interface LawfulAccessStatistics {
+  warrantsByMonth: Array<{ month: string; issued: number; modified: number }>;
+  decryptedByMonth: Array<{ month: string; messages: number }>;
+  warrants: WarrantSummary[];
+  anomalies: string[];
+}
+
+const month = (t: number) => new Date(t).toISOString().slice(0, 7);
+const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+
+export function lawfulAccessStatistics(entries: Iterable<Uint8Array>, trust: TrustConfig): LawfulAccessStatistics {
+  const warrants = new Map<string, WarrantSummary>();
+  const issued = new Map<string, { issued: number; modified: number }>();
+  const releases: Array<{ index: number; record: ReleaseRecord }> = [];
+  const anomalies: string[] = [];
+  let index = -1;
+  for (const entry of entries) {
+    index++;
+    const fields = splitLengthPrefixed(entry);
+    if (!fields || fields.length === 0) continue;
+    const label = decoder.decode(fields[0]);
+    if (label === WARRANT_ENTRY_LABEL && fields.length === 4) {
+      const commitment = toBase64Url(fields[1]!);
+      const revision = Number(decoder.decode(fields[2]));
+      const issuedAt = Number(decoder.decode(fields[3]));
+      if (!Number.isSafeInteger(revision) || !Number.isSafeInteger(issuedAt)) {
+        anomalies.push(`entry ${index}: malformed warrant entry`);
+        continue;
+      }
+      const m = issued.get(month(issuedAt)) ?? { issued: 0, modified: 0 };
+      if (revision === 0) m.issued++;
+      else m.modified++;
+      issued.set(month(issuedAt), m);
+      const w = warrants.get(commitment) ?? { warrantCommitment: commitment, issuedDay: day(issuedAt), revisions: 0, messagesDecrypted: 0, releases: 0 };
+      w.revisions++;
+      warrants.set(commitment, w);
+    } else if (label === RELEASE_ENTRY_LABEL && fields.length === 3) {
+      let record: ReleaseRecord;
+      try {
+        record = releaseRecordSchema.parse(JSON.parse(decoder.decode(fields[1])));
+      } catch {
+        anomalies.push(`entry ${index}: malformed release record`);
+        continue;
+      }
+      const custodian = trust.custodians[record.custodian - 1];
+      if (!custodian || !verifyReleaseRecord({ record, signature: decoder.decode(fields[2]) }, custodian.signingKey)) {
+        anomalies.push(`entry ${index}: release record not signed by custodian ${record.custodian}`);
+        continue;
+      }
+      releases.push({ index, record });
+    }
+  }
+  // A message is decrypted when t distinct custodians released for it; count it in the month of the t-th release.
+  const perMessage = new Map<string, { custodians: Set<number>; at: number[] }>();
+  for (const { index: i, record } of releases) {
+    const w = warrants.get(record.warrantCommitment);
+    if (!w) {
+      anomalies.push(`entry ${i}: release for warrant commitment ${record.warrantCommitment} that is not in the log`);
+      continue;
+    }
+    w.releases++;
+    const key = `${record.warrantCommitment}/${record.messageDigest}`;
+    const m = perMessage.get(key) ?? { custodians: new Set<number>(), at: [] };
+    if (!m.custodians.has(record.custodian)) {
+      m.custodians.add(record.custodian);
+      m.at.push(record.releasedAt);
+    }
+    perMessage.set(key, m);
+  }
+  const decrypted = new Map<string, number>();
+  for (const [key, m] of perMessage) {
+    if (m.custodians.size < trust.threshold) continue;
+    const when = [...m.at].sort((a, b) => a - b)[trust.threshold - 1]!;
+    decrypted.set(month(when), (decrypted.get(month(when)) ?? 0) + 1);
+    warrants.get(key.split('/')[0]!)!.messagesDecrypted++;
+  }
+  return {
+    warrantsByMonth: [...issued].sort(([a], [b]) => a.localeCompare(b)).map(([m, c]) => ({ month: m, ...c })),
+    decryptedByMonth: [...decrypted].sort(([a], [b]) => a.localeCompare(b)).map(([m, messages]) => ({ month: m, messages })),
+    warrants: [...warrants.values()],
+    anomalies,
+  };
+}
