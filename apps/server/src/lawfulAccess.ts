@@ -12,6 +12,9 @@
 import {
   cancellationSchema,
   checkModification,
+  releaseLogEntry,
+  verifyReleaseRecord,
+  type SignedReleaseRecord,
   commitToWarrant,
   deliveryRecordFor,
   openTrustConfig,
@@ -145,6 +148,24 @@ export class LawfulAccess {
   async cancel(cancellation: z.infer<typeof cancellationSchema>): Promise<boolean> {
     if (!verifyCancellation(cancellation, this.trust)) throw new DomainError(ErrorCode.badSignature, 'The cancellation is not signed by a Secretary of State key in the trust configuration.');
     return this.store.endTask(cancellation.warrantId, cancellation.cancelledAt);
+  }
+
+  /**
+   * Publishes a custodian's signed release record in the transparency log (custodians log every share
+   * they release, so the public can count decryptions). Only records signed by that custodian's key in
+   * the trust configuration are accepted; the same release is logged once.
+   */
+  async publishRelease(signed: SignedReleaseRecord): Promise<{ leafIndex: number; duplicate: boolean }> {
+    const custodian = this.trust.custodians.find((c) => c.index === signed.record.custodian);
+    if (!custodian || !verifyReleaseRecord(signed, custodian.signingKey)) {
+      throw new DomainError(ErrorCode.badSignature, 'The release record is not signed by that custodian’s key in the trust configuration.');
+    }
+    const key = `release:${signed.record.custodian}:${signed.record.requestId}:${signed.record.messageDigest}`;
+    const earlier = await this.store.loggedRelease(key);
+    if (earlier !== undefined) return { leafIndex: earlier, duplicate: true };
+    const { firstIndex } = await this.log.append([releaseLogEntry(signed)]);
+    await this.store.recordRelease(key, firstIndex);
+    return { leafIndex: firstIndex, duplicate: false };
   }
 
   /** The retention hook for one accepted message (inside its transaction). */

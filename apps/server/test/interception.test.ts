@@ -10,6 +10,8 @@ import {
   generateSigningKey,
   generateStaticKey,
   issueWarrant,
+  releaseLogEntry,
+  signReleaseRecord,
   signTrustConfig,
   verifyDeliveryRecord,
   warrantLogEntry,
@@ -29,7 +31,7 @@ import { startTestServer } from '../src/testing.ts';
 import { call, groupOf, messageId, TestAccount, type TestDevice } from './harness.ts';
 
 const HOUR = 60 * 60 * 1000;
-const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), other: generateSigningKey(), provider: generateSigningKey() };
+const keys = { custodian: generateSigningKey(), root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), other: generateSigningKey(), provider: generateSigningKey() };
 const dataDir = mkdtempSync(join(tmpdir(), 'doublelock-interception-'));
 let server: RunningServer;
 let trust: TrustConfig;
@@ -53,7 +55,7 @@ beforeAll(async () => {
       { id: 'other-agency', publicKey: toBase64Url(keys.other.publicKey) },
     ],
     provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
-    custodians: [{ index: 1, name: 'c1', url: 'http://127.0.0.1:9/', staticKey: toBase64Url(custodian.publicKey), signingKey: toBase64Url(generateSigningKey().publicKey) }],
+    custodians: [{ index: 1, name: 'c1', url: 'http://127.0.0.1:9/', staticKey: toBase64Url(custodian.publicKey), signingKey: toBase64Url(keys.custodian.publicKey) }],
     threshold: 1,
     log: { verifierKey: logKey, witnesses: [], witnessQuorum: 0 },
     epoch: { lengthMs: 24 * HOUR, retentionDays: 30 },
@@ -170,6 +172,22 @@ describe('prospective interception', () => {
     expect((await call(server.url, 'POST', '/v1/lawful-access/cancellations', cancelWarrant(c.id, Date.now(), 'sos', keys.sos.secretKey))).body).toEqual({ ended: true });
     await send(dave, carolDave);
     expect((await exportFor(c.id)).body.intercepts).toHaveLength(1);
+  });
+});
+
+describe('release records', () => {
+  it('logs a custodian’s signed release once, and refuses one the custodian did not sign', async () => {
+    const record = { custodian: 1, warrantCommitment: toBase64Url(randomBytes(32)), messageDigest: toBase64Url(randomBytes(32)), requestId: 'req-1', epoch: 1, releasedAt: Date.now() };
+    const signed = signReleaseRecord(record, keys.custodian.secretKey);
+    const first = await call<{ leafIndex: number; duplicate: boolean }>(server.url, 'POST', '/v1/lawful-access/releases', signed);
+    expect(first).toMatchObject({ status: 201, body: { duplicate: false } });
+    const [entry] = await server.ctx.directory.log.entries(first.body.leafIndex, first.body.leafIndex + 1);
+    expect(entry).toEqual(releaseLogEntry(signed));
+    expect(await call(server.url, 'POST', '/v1/lawful-access/releases', signed)).toMatchObject({ status: 200, body: { leafIndex: first.body.leafIndex, duplicate: true } });
+    const forged = signReleaseRecord({ ...record, requestId: 'req-2' }, keys.agency.secretKey);
+    expect(await call(server.url, 'POST', '/v1/lawful-access/releases', forged)).toMatchObject({ status: 401, body: { code: 'bad_signature' } });
+    const tampered = { ...signed, record: { ...signed.record, epoch: 2 } };
+    expect((await call(server.url, 'POST', '/v1/lawful-access/releases', tampered)).status).toBe(401);
   });
 });
 

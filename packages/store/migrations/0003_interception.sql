@@ -46,3 +46,9 @@ CREATE TABLE agency_nonces (
   nonce TEXT PRIMARY KEY,
   expires_at BIGINT NOT NULL
 );
+
+-- Custodians' release records already appended to the transparency log (each is logged once).
+CREATE TABLE logged_releases (
+  release_key TEXT PRIMARY KEY,
+  leaf_index BIGINT NOT NULL
+);

@@ -86,6 +86,15 @@ export class InterceptionStore {
     return row && { revision: Number(row.revision), document: row.document };
   }
 
+  async loggedRelease(key: string): Promise<number | undefined> {
+    const row = await this.db.get<{ leaf_index: number }>('SELECT leaf_index FROM logged_releases WHERE release_key = ?', [key]);
+    return row && Number(row.leaf_index);
+  }
+
+  async recordRelease(key: string, leafIndex: number): Promise<void> {
+    await this.db.run('INSERT INTO logged_releases (release_key, leaf_index) VALUES (?, ?) ON CONFLICT DO NOTHING', [key, leafIndex]);
+  }
+
   /** Remembers a request nonce; false if it was seen before (a replay). */
   async useNonce(nonce: string, expiresAt: number, now: number): Promise<boolean> {
     await this.db.run('DELETE FROM agency_nonces WHERE expires_at < ?', [now]);

@@ -3,7 +3,7 @@
  * never retains anything). Agencies sign every request (signAgencyRequest); the public can read the
  * trust configuration, which clients need to make escrow fields.
  */
-import { cancellationSchema } from '@doublelock/lawful-access';
+import { cancellationSchema, signedReleaseRecordSchema } from '@doublelock/lawful-access';
 import { ErrorCode } from '@doublelock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServerContext } from '../context.ts';
@@ -22,6 +22,12 @@ export function lawfulAccessRoutes(ctx: ServerContext): FastifyPluginAsyncZod {
     });
 
     app.post('/v1/lawful-access/cancellations', { schema: { body: cancellationSchema } }, async (request) => ({ ended: await required().cancel(request.body) }));
+
+    // Custodians publish what they released; the log makes every decryption countable by anyone.
+    app.post('/v1/lawful-access/releases', { schema: { body: signedReleaseRecordSchema } }, async (request, reply) => {
+      const published = await required().publishRelease(request.body);
+      return reply.code(published.duplicate ? 200 : 201).send(published);
+    });
 
     app.post('/v1/lawful-access/intercepts', { schema: { body: agencyRequest(interceptQuery) } }, async (request) => {
       const la = required();
