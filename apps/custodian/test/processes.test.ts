@@ -1,0 +1,102 @@
+/**
+ * Three custodian *processes* started through the CLI (`custodian init`, `custodian serve`), each with
+ * its own data folder, keys and SQLite database: the `custodian dkg` coordinator makes an epoch key, and
+ * the agency decrypts one message under a logged, double-locked warrant. Stopping one process leaves
+ * 2-of-3 able to decrypt; stopping two leaves nothing.
+ */
+import { DecryptionRefused, decryptWithCustodians, fetchEpochKey, epochAt, type SignedTrustConfig, signTrustConfig } from '@doublelock/lawful-access';
+import { LawfulAccessWorld } from '@doublelock/lawful-access/testing';
+import { toBase64Url } from '@doublelock/protocol';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CLI = fileURLToPath(new URL('./fixtures/cli.ts', import.meta.url));
+const run = promisify(execFile);
+const node = (args: string[]) => run(process.execPath, ['--import', 'tsx', CLI, ...args], { timeout: 60_000 });
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function serve(args: string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`custodian did not start: ${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('is running at')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`custodian exited with ${code}: ${output}`)));
+  });
+}
+
+const stop = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+
+let world: LawfulAccessWorld;
+let dir: string;
+let trust: SignedTrustConfig;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'dl-custodian-procs-'));
+  world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3 });
+  // Each custodian makes its own keys; the trust root then signs a configuration naming them.
+  const ports = await Promise.all([freePort(), freePort(), freePort()]);
+  const keys = await Promise.all([1, 2, 3].map(async (i) => JSON.parse((await node(['custodian', 'init', '--data', join(dir, `c${i}`)])).stdout) as { staticKey: string; signingKey: string }));
+  const config = structuredClone(world.trust);
+  config.custodians = keys.map((k, i) => ({ index: i + 1, name: `custodian-${i + 1}`, url: `http://127.0.0.1:${ports[i]}`, ...k }));
+  trust = signTrustConfig(config, world.root.secretKey);
+  const trustFile = join(dir, 'trust.json');
+  writeFileSync(trustFile, JSON.stringify(trust));
+  const root = toBase64Url(world.root.publicKey);
+  children.push(...(await Promise.all(ports.map((port, i) => serve(['custodian', 'serve', '--data', join(dir, `c${i + 1}`), '--trust', trustFile, '--trust-root', root, '--port', String(port), '--log-level', 'warn'])))));
+  const dkg = JSON.parse((await node(['custodian', 'dkg', '--trust', trustFile, '--trust-root', root])).stdout) as { epoch: number; publicKey: string };
+  expect(dkg.epoch).toBe(epochAt(Date.now()));
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(children.map(stop));
+  await world.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('custodian processes', () => {
+  it('decrypt with 2 of 3 processes, and not with 1', async () => {
+    const epochKey = await fetchEpochKey(trust.config, epochAt(Date.now()));
+    const issuedAt = Date.now() - 60_000;
+    const logged = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt })), issuedAt + 1000));
+    const K = randomBytes(32);
+    const context = new TextEncoder().encode('ctx');
+    const message = world.deliver(epochKey, { messageId: 'p1', sender: 'mallory', recipients: ['bob'], serverTime: Date.now() - 1000 }, K, context);
+    const decrypt = () =>
+      decryptWithCustodians({ trust: trust.config, epochKey, warrantId: logged.warrant.warrant.id, field: message.field, context, request: (i) => world.request(i, logged, message, Date.now()) });
+    await stop(children[0]!);
+    expect((await decrypt()).contentKey).toEqual(K);
+    await stop(children[1]!);
+    await expect(decrypt()).rejects.toBeInstanceOf(DecryptionRefused);
+  });
+});
