@@ -54,7 +54,7 @@ export function createAuthenticator(ctx: ServerContext) {
     forgetDevice(deviceId: string) {
       for (const [token, entry] of cache) if (entry.session.deviceId === deviceId) cache.delete(token);
     },
-    /** preHandler: sets request.device or answers 401. */
+    /** onRequest hook: sets request.device or answers 401 before the body is even read. */
     async require(request: FastifyRequest): Promise<void> {
       const header = request.headers.authorization;
       if (!header?.startsWith('Bearer ')) return fail(ErrorCode.unauthenticated, 'This endpoint needs "Authorization: Bearer <session token>".');

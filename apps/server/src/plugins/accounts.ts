@@ -58,7 +58,7 @@ export function accountRoutes(ctx: ServerContext, auth: Authenticator): FastifyP
       return reply.code(201).send({ username, deviceId: record.deviceId });
     });
 
-    app.get('/v1/accounts/:username', { preHandler: auth.require, schema: { params: z.object({ username: usernameSchema }) } }, async (request) => {
+    app.get('/v1/accounts/:username', { onRequest: auth.require, schema: { params: z.object({ username: usernameSchema }) } }, async (request) => {
       const account = await ctx.stores.accounts.get(request.params.username);
       if (!account) return fail(ErrorCode.notFound, `No account "${request.params.username}".`);
       const state = directoryState(account.username, account.identityKey, account.devices);
@@ -127,6 +127,6 @@ export function accountRoutes(ctx: ServerContext, auth: Authenticator): FastifyP
       return { token: toBase64Url(token), expiresAt };
     });
 
-    app.get('/v1/devices/me', { preHandler: auth.require }, async (request) => deviceOf(request));
+    app.get('/v1/devices/me', { onRequest: auth.require }, async (request) => deviceOf(request));
   };
 }

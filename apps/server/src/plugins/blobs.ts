@@ -13,7 +13,7 @@ export function blobRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlug
   return async (app) => {
     // Hand the raw request stream to the route: blobs are streamed, never buffered whole.
     app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
-    app.addHook('preHandler', auth.require);
+    app.addHook('onRequest', auth.require);
 
     const requireMember = async (groupId: string, deviceId: string) => {
       if (!(await ctx.stores.delivery.isMember(groupId, deviceId))) fail(ErrorCode.notMember, 'Only members of the group may use its attachments.');

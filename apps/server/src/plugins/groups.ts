@@ -43,7 +43,7 @@ const groupParams = z.object({ groupId: groupIdSchema });
 
 export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPluginAsyncZod {
   return async (app) => {
-    app.addHook('preHandler', auth.require);
+    app.addHook('onRequest', auth.require);
 
     app.post('/v1/groups', { schema: { body: createGroupRequest } }, async (request, reply) => {
       const device = deviceOf(request);

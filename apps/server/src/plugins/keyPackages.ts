@@ -15,7 +15,7 @@ import { fail } from '../errors.ts';
 
 export function keyPackageRoutes(ctx: ServerContext, auth: Authenticator): FastifyPluginAsyncZod {
   return async (app) => {
-    app.addHook('preHandler', auth.require);
+    app.addHook('onRequest', auth.require);
 
     app.post('/v1/keypackages', { schema: { body: uploadKeyPackagesRequest } }, async (request) => {
       const { deviceId } = deviceOf(request);

@@ -12,12 +12,12 @@ const MAX_FRAME_BYTES = 64 * 1024;
 
 export function mailboxRoutes(ctx: ServerContext, auth: Authenticator): FastifyPluginAsyncZod {
   return async (app) => {
-    app.get('/v1/mailbox', { preHandler: auth.require, schema: { querystring: fetchMailboxQuery, response: { 200: fetchMailboxResponse } } }, async (request) => {
+    app.get('/v1/mailbox', { onRequest: auth.require, schema: { querystring: fetchMailboxQuery, response: { 200: fetchMailboxResponse } } }, async (request) => {
       const mail = await ctx.stores.delivery.mailbox(deviceOf(request).deviceId, request.query.limit);
       return { items: mail.map(toMailboxItem) };
     });
 
-    app.post('/v1/mailbox/ack', { preHandler: auth.require, schema: { body: ackRequest, response: { 200: ackResponse } } }, async (request) => {
+    app.post('/v1/mailbox/ack', { onRequest: auth.require, schema: { body: ackRequest, response: { 200: ackResponse } } }, async (request) => {
       const deleted = await ctx.acks.ack(deviceOf(request).deviceId, request.body.ids);
       ctx.metrics.deliveriesAcked.inc(deleted);
       return { deleted };

@@ -14,7 +14,7 @@ import { frankingTag } from './groups.ts';
 
 export function reportRoutes(ctx: ServerContext, auth: Authenticator): FastifyPluginAsyncZod {
   return async (app) => {
-    app.post('/v1/reports', { preHandler: auth.require, schema: { body: reportRequest, response: { 200: reportResponse } } }, async (request) => {
+    app.post('/v1/reports', { onRequest: auth.require, schema: { body: reportRequest, response: { 200: reportResponse } } }, async (request) => {
       const reporter = deviceOf(request);
       const r = request.body;
       if (!(await ctx.stores.delivery.isMember(r.groupId, reporter.deviceId))) fail(ErrorCode.notMember, 'Only members of the group can report its messages.');

@@ -1,0 +1,50 @@
+/**
+ * Every endpoint is either deliberately public or refuses a request without a valid session — checked
+ * over the whole API as the OpenAPI document lists it, so a new route cannot forget authentication.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../src/app.ts';
+import { startTestServer } from '../src/testing.ts';
+import { call } from './harness.ts';
+
+/** Public on purpose, and why: each authenticates its caller some other way, or is meant for everyone. */
+const PUBLIC = new Set([
+  'GET /healthz', // liveness
+  'GET /metrics', // operators' scraper (bind the server to a private address in production)
+  'GET /v1/openapi.json', // the API description
+  'POST /v1/accounts', // registration: proven by the account key's signature on the device certificate
+  'POST /v1/accounts/{username}/devices', // proven by the account key's signature
+  'POST /v1/accounts/{username}/devices/{deviceId}/revoke', // proven by the account key's signature
+  'POST /v1/auth/challenge', // the way to authenticate
+  'POST /v1/auth/session', // proven by the device key's signature on a one-time challenge
+  'GET /v1/lawful-access', // the public trust configuration
+  'POST /v1/lawful-access/warrants', // signed by an agency key from the trust configuration
+  'POST /v1/lawful-access/intercepts', // signed by an agency key
+  'POST /v1/lawful-access/cancellations', // signed by a Secretary of State key
+  'POST /v1/lawful-access/releases', // signed by a custodian key
+]);
+const isPublic = (method: string, path: string) => PUBLIC.has(`${method} ${path}`) || path.startsWith('/v1/log/'); // the transparency log is public by design
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => server.close());
+
+describe('authentication on every endpoint', () => {
+  it('refuses every non-public route without a session, and with a made-up one', async () => {
+    const doc = await call<{ paths: Record<string, Record<string, unknown>> }>(server.url, 'GET', '/v1/openapi.json');
+    const routes = Object.entries(doc.body.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => ({ method: m.toUpperCase(), path })));
+    const guarded = routes.filter((r) => !isPublic(r.method, r.path));
+    expect(guarded.length).toBeGreaterThan(12);
+    for (const { method, path } of guarded) {
+      const concrete = path.replace('{username}', 'alice').replace('{groupId}', 'AAAAAAAAAAAAAAAAAAAAAA').replace('{hash}', '0'.repeat(64)).replace(/\{[^}]+\}/g, 'x');
+      const body = method === 'GET' ? undefined : {};
+      for (const token of [undefined, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA']) {
+        const r = await call(server.url, method, concrete, body, token);
+        expect({ route: `${method} ${path}`, status: r.status, code: r.body?.code }).toEqual({ route: `${method} ${path}`, status: 401, code: 'unauthenticated' });
+      }
+    }
+  });
+
+});
