@@ -34,9 +34,12 @@ function xor(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Encrypts a 32-byte key to the (threshold) public key with the given non-zero randomness r. */
-export function encryptKey(publicKey: Uint8Array, key: Uint8Array, r: bigint, context: Uint8Array): ElGamalCiphertext {
-  const Y = decodePoint(publicKey, 'public key');
+/**
+ * Encrypts a 32-byte key to the (threshold) public key with the given non-zero randomness r.
+ * `prepared` may pass the decoded key with a precomputed table (escrow.ts does, per epoch).
+ */
+export function encryptKey(publicKey: Uint8Array, key: Uint8Array, r: bigint, context: Uint8Array, prepared?: Point): ElGamalCiphertext {
+  const Y = prepared ?? decodePoint(publicKey, 'public key');
   assertBytes(key, KEY_BYTES, 'key');
   assertBytes(context, undefined, 'context');
   if (r <= 0n || r >= Fn.ORDER) throw new RangeError('randomness must be a non-zero scalar');
