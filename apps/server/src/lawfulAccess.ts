@@ -76,7 +76,8 @@ export function signAgencyRequest<T>(body: T, agency: string, secretKey: Uint8Ar
 export interface ExportedIntercept {
   id: number;
   iri?: SignedDeliveryRecord;
-  cc?: { frame: string };
+  /** The transport frame, and what the escrow field and sealed payload are bound to (the envelope context). */
+  cc?: { frame: string; groupId: string; sender: { username: string; deviceId: string }; clientMessageId: string };
 }
 
 export class LawfulAccess {
@@ -169,7 +170,7 @@ export class LawfulAccess {
   }
 
   /** The retention hook for one accepted message (inside its transaction). */
-  retention(m: { groupId: string; clientMessageId: string; senderUsername: string; serverTime: number; frame: Uint8Array }) {
+  retention(m: { groupId: string; clientMessageId: string; senderUsername: string; senderDevice: string; serverTime: number; frame: Uint8Array }) {
     return (tx: SqlRunner, accepted: { seq: number; recipientDevices: string[] }) => this.store.retain(tx, { ...m, ...accepted });
   }
 
@@ -193,7 +194,9 @@ export class LawfulAccess {
       const record = deliveryRecordFor({ messageId: `${r.groupId}.${r.seq}`, sender: r.sender, recipients: r.recipients, serverTime: r.serverTime, size: r.size }, field);
       out.iri = signDeliveryRecord(record, this.config.providerKeyId, this.config.providerSecretKey);
     }
-    if (products.includes('cc')) out.cc = { frame: toBase64Url(r.frame) };
+    if (products.includes('cc')) {
+      out.cc = { frame: toBase64Url(r.frame), groupId: r.groupId, sender: { username: r.sender, deviceId: r.senderDevice }, clientMessageId: r.clientMessageId };
+    }
     return out;
   }
 }

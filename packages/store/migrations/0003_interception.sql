@@ -24,6 +24,7 @@ CREATE TABLE intercepts (
   seq BIGINT NOT NULL,
   client_message_id TEXT NOT NULL,
   sender TEXT NOT NULL,
+  sender_device TEXT NOT NULL,
   recipients TEXT NOT NULL,
   server_time BIGINT NOT NULL,
   size BIGINT NOT NULL,

@@ -27,6 +27,7 @@ export interface Intercept {
   seq: number;
   clientMessageId: string;
   sender: string;
+  senderDevice: string;
   recipients: string[];
   serverTime: number;
   size: number;
@@ -38,6 +39,7 @@ export interface RetentionInput {
   seq: number;
   clientMessageId: string;
   senderUsername: string;
+  senderDevice: string;
   recipientDevices: string[];
   serverTime: number;
   frame: Uint8Array;
@@ -160,9 +162,9 @@ export class InterceptionStore {
       const count = await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM intercepts WHERE warrant_id = ?', [w.warrant_id]);
       if (Number(count?.n ?? 0) >= Number(w.max_messages)) continue;
       await tx.run(
-        `INSERT INTO intercepts (warrant_id, group_id, seq, client_message_id, sender, recipients, server_time, size, frame)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-        [w.warrant_id, m.groupId, m.seq, m.clientMessageId, m.senderUsername, JSON.stringify(recipients.sort()), m.serverTime, m.frame.length, m.frame],
+        `INSERT INTO intercepts (warrant_id, group_id, seq, client_message_id, sender, sender_device, recipients, server_time, size, frame)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        [w.warrant_id, m.groupId, m.seq, m.clientMessageId, m.senderUsername, m.senderDevice, JSON.stringify(recipients.sort()), m.serverTime, m.frame.length, m.frame],
       );
       retained++;
     }
@@ -177,6 +179,7 @@ export class InterceptionStore {
       seq: number;
       client_message_id: string;
       sender: string;
+      sender_device: string;
       recipients: string;
       server_time: number;
       size: number;
@@ -189,6 +192,7 @@ export class InterceptionStore {
       seq: Number(r.seq),
       clientMessageId: r.client_message_id,
       sender: r.sender,
+      senderDevice: r.sender_device,
       recipients: JSON.parse(r.recipients) as string[],
       serverTime: Number(r.server_time),
       size: Number(r.size),

@@ -102,7 +102,7 @@ export async function acceptMessage(ctx: ServerContext, sender: AuthenticatedDev
     epoch: body.epoch,
     ciphertext,
     ...(ctx.lawfulAccess && {
-      retain: ctx.lawfulAccess.retention({ groupId, clientMessageId: body.clientMessageId, senderUsername: sender.username, serverTime: now, frame: ciphertext }),
+      retain: ctx.lawfulAccess.retention({ groupId, clientMessageId: body.clientMessageId, senderUsername: sender.username, senderDevice: sender.deviceId, serverTime: now, frame: ciphertext }),
     }),
     ...(commitment && {
       frankingCommitment: commitment,
