@@ -1,0 +1,223 @@
+/**
+ * Hashing and matching benchmark (`npm run bench:hash`):
+ *   - PDQ images/s by image size (JPEG decode with sharp + the reference's 512 px pre-resize + PDQ), and
+ *     the same without the decode (resize + PDQ on decoded pixels); the headline `pdq_images_per_s` is decode+hash over Meta's reference
+ *     test images in ../shared/pdq-reference (all sizes, up to 12 MP), or 1024² JPEGs when absent;
+ *   - Meta's reference implementation, if one can be installed from a package registry here (it is
+ *     looked for, and the reason is printed and `reference_images_per_s` is null when it cannot be);
+ *   - the matcher (PdqIndex, radius 31) at 1M and 10M hashes, 80% random and 20% near duplicates (0–31
+ *     bits from another stored hash): load time, queries/s on one core (half the queries near
+ *     duplicates of stored hashes, half random), recall against a brute-force scan on a sample of
+ *     queries, and memory (the index's typed arrays, and the process RSS growth). Matcher rates are per
+ *     CPU second of this process (process.cpuUsage), as the 2-core machine is shared; wall-clock rates
+ *     are reported beside them.
+ * HASH_BENCH_SIZES=1000000 (comma-separated) runs fewer index sizes, HASH_BENCH_QUERIES the query count.
+ * Writes bench/results/hash.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { PdqIndex, bruteForceSearch, lumaFromPixels, pdqFromLuma, pdqHashImage, referenceResize } from '@doublelock/moderation';
+import { printTable, writeResults } from './lib/report.ts';
+
+const SIZES = (process.env.HASH_BENCH_SIZES ?? '1000000,10000000').split(',').map(Number);
+const QUERIES = Number(process.env.HASH_BENCH_QUERIES ?? 5000);
+const REFERENCE = join(fileURLToPath(new URL('../../shared/pdq-reference', import.meta.url)));
+
+function xorshift(seed: number) {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+}
+
+function perturb(words: Uint32Array, at: number, bits: number, next: () => number): void {
+  for (let f = 0; f < bits; f++) {
+    const bit = next() % 256;
+    words[at + (bit >> 5)]! ^= 1 << (bit & 31);
+  }
+}
+
+async function pdqBySize() {
+  const rows: Array<{ size: string; decode_and_hash_per_s: number; hash_only_per_s: number }> = [];
+  for (const side of [256, 512, 1024, 2048, 4000]) {
+    // a textured picture (mandelbrot from ffmpeg's lavfi when available, else noise), as JPEG q90
+    let raw: Buffer;
+    try {
+      raw = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `mandelbrot=size=${side}x${Math.round(side * 0.75)}`, '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', '-'], { maxBuffer: 1 << 28 });
+    } catch {
+      raw = await sharp({ create: { width: side, height: Math.round(side * 0.75), channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toBuffer();
+    }
+    const jpeg = await sharp(raw).jpeg({ quality: 90 }).toBuffer();
+    const { data, info } = await sharp(raw).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const reps = Math.max(3, Math.round(2e7 / (side * side)));
+    await pdqHashImage(jpeg);
+    let t = performance.now();
+    for (let i = 0; i < reps; i++) await pdqHashImage(jpeg);
+    const full = reps / ((performance.now() - t) / 1000);
+    const small = Math.min(info.width, 512) === info.width && info.height <= 512;
+    const decoded = { pixels: data, width: info.width, height: info.height, channels: 3, format: 'raw' };
+    t = performance.now();
+    for (let i = 0; i < reps; i++) {
+      const s = referenceResize(decoded);
+      pdqFromLuma(lumaFromPixels(s.pixels, s.width, s.height, 3), s.width, s.height);
+    }
+    const hashOnly = reps / ((performance.now() - t) / 1000);
+    rows.push({ size: `${info.width}×${info.height}${small ? '' : ' (→512²)'}`, decode_and_hash_per_s: full, hash_only_per_s: hashOnly });
+  }
+  return rows;
+}
+
+async function pdqOnReferenceSet(): Promise<{ imagesPerS: number; images: number; source: string }> {
+  const files: string[] = [];
+  if (existsSync(join(REFERENCE, 'README.md'))) {
+    for (const folder of ['synthetic', 'meta']) {
+      for (const line of readFileSync(join(REFERENCE, folder, 'expected.csv'), 'utf8').split(/\r?\n/)) {
+        const file = line.split(',')[2];
+        if (file) files.push(join(REFERENCE, folder, file));
+      }
+    }
+  }
+  if (!files.length) {
+    const jpeg = await sharp({ create: { width: 1024, height: 1024, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).jpeg().toBuffer();
+    const t = performance.now();
+    for (let i = 0; i < 20; i++) await pdqHashImage(jpeg);
+    return { imagesPerS: 20 / ((performance.now() - t) / 1000), images: 20, source: '1024² noise JPEG (reference images absent)' };
+  }
+  const bytes = files.map((f) => readFileSync(f));
+  for (const b of bytes.slice(0, 10)) await pdqHashImage(b);
+  const t = performance.now();
+  for (const b of bytes) await pdqHashImage(b);
+  return { imagesPerS: bytes.length / ((performance.now() - t) / 1000), images: bytes.length, source: `${bytes.length} images of ../shared/pdq-reference (PNG and JPEG, 4 px to 12 MP)` };
+}
+
+/** Looks for Meta's reference PDQ in the registries reachable here; returns why not when absent. */
+function referenceImplementation(): { available: false; reason: string } {
+  const tried: string[] = [];
+  for (const name of ['pdq-wasm', 'pdqhash', 'pdq']) {
+    try {
+      execFileSync('npm', ['view', name, 'name'], { stdio: 'pipe', timeout: 20_000 });
+      tried.push(`npm "${name}" exists but is not Meta's reference`);
+    } catch {
+      tried.push(`npm has no "${name}"`);
+    }
+  }
+  try {
+    const apt = execFileSync('apt-cache', ['search', '--names-only', 'pdq'], { stdio: 'pipe', timeout: 20_000 }).toString().trim();
+    tried.push(apt ? `Debian: only ${apt.split('\n').map((l) => l.split(' ')[0]).join(', ')}` : 'Debian has no pdq package');
+  } catch {
+    tried.push('apt-cache unavailable');
+  }
+  try {
+    execFileSync('python3', ['-m', 'pip', 'download', '--no-deps', '--retries', '0', '--timeout', '5', '-q', '-d', '/tmp/dl-pdq-probe', 'pdqhash'], { stdio: 'pipe', timeout: 60_000 });
+    tried.push('PyPI pdqhash downloadable, but it wraps Meta C++ without the reference file loader (not run)');
+  } catch {
+    tried.push('PyPI (pdqhash, the Python binding of Meta C++) is not reachable from here');
+  }
+  return { available: false, reason: tried.join('; ') };
+}
+
+function matcherAt(n: number) {
+  const next = xorshift(0x9e3779b9 ^ n);
+  const t0 = performance.now();
+  const words = new Uint32Array(n * 8);
+  for (let i = 0; i < n; i++) {
+    if (i > 1000 && next() % 5 === 0) {
+      const from = next() % i;
+      words.copyWithin(i * 8, from * 8, from * 8 + 8);
+      perturb(words, i * 8, next() % 32, next);
+    } else {
+      for (let w = 0; w < 8; w++) words[i * 8 + w] = next();
+    }
+  }
+  const generateS = (performance.now() - t0) / 1000;
+  const rssBefore = process.memoryUsage().rss;
+  const index = new PdqIndex({ capacity: n });
+  const loadCpu = process.cpuUsage();
+  let t = performance.now();
+  index.addPacked(words, Uint32Array.from({ length: n }, (_, i) => i));
+  const loadWallS = (performance.now() - t) / 1000;
+  const loadUsed = process.cpuUsage(loadCpu);
+  const loadS = (loadUsed.user + loadUsed.system) / 1e6;
+  const rssGrowthMb = (process.memoryUsage().rss - rssBefore) / 1e6;
+
+  const queries = new Uint32Array(QUERIES * 8);
+  for (let q = 0; q < QUERIES; q++) {
+    if (q % 2 === 0) {
+      const from = next() % n;
+      queries.set(words.subarray(from * 8, from * 8 + 8), q * 8);
+      perturb(queries, q * 8, next() % 32, next);
+    } else {
+      for (let w = 0; w < 8; w++) queries[q * 8 + w] = next();
+    }
+  }
+  for (let q = 0; q < 200; q++) index.query(queries.subarray(q * 8, q * 8 + 8)); // warm-up
+  // CPU time of this process (the machine is shared: wall time would count other people's work)
+  const cpu = process.cpuUsage();
+  t = performance.now();
+  let found = 0;
+  for (let q = 0; q < QUERIES; q++) found += index.query(queries.subarray(q * 8, q * 8 + 8)).length;
+  const wallS = (performance.now() - t) / 1000;
+  const used = process.cpuUsage(cpu);
+  const queriesPerS = QUERIES / ((used.user + used.system) / 1e6);
+
+  let expected = 0;
+  let matched = 0;
+  // brute force costs ~0.3 s a query at 10M: 100 sampled queries at 1M, 40 at 10M (half near, half random)
+  const half = n > 2_000_000 ? 20 : 50;
+  const sample = [...Array.from({ length: half }, (_, i) => i * 2), ...Array.from({ length: half }, (_, i) => i * 2 + 1)];
+  for (const q of sample) {
+    const query = queries.subarray(q * 8, q * 8 + 8);
+    const want = new Set(bruteForceSearch(words, n, query, 31).map(([i, d]) => `${i}:${d}`));
+    const got = new Set(index.query(query).map((m) => `${m.key}:${m.distance}`));
+    expected += want.size;
+    for (const k of want) if (got.has(k)) matched++;
+    if (got.size !== want.size) throw new Error(`recall mismatch at ${n} hashes, query ${q}: got ${got.size}, brute force ${want.size}`);
+  }
+  return {
+    index_size: n,
+    queries_per_s: Math.round(queriesPerS),
+    queries_per_wall_s: Math.round(QUERIES / wallS),
+    recall: expected ? matched / expected : 1,
+    memory_mb: Math.round(index.memoryBytes / 1e6),
+    rss_growth_mb: Math.round(rssGrowthMb),
+    load_cpu_s: Number(loadS.toFixed(2)),
+    load_wall_s: Number(loadWallS.toFixed(2)),
+    generate_s: Number(generateS.toFixed(2)),
+    recall_sample: `${sample.length} queries, ${expected} true pairs`,
+    matches_per_query: Number((found / QUERIES).toFixed(2)),
+  };
+}
+
+const started = performance.now();
+console.log('PDQ by image size (JPEG q90 of a textured picture):');
+const bySize = await pdqBySize();
+printTable(bySize);
+const referenceSet = await pdqOnReferenceSet();
+console.log(`\nPDQ on ${referenceSet.source}: ${referenceSet.imagesPerS.toFixed(1)} images/s (decode + hash, one core)`);
+const reference = referenceImplementation();
+console.log(`Meta's reference implementation: not run — ${reference.reason}`);
+
+console.log('\nMatcher (PdqIndex, radius 31, one core):');
+const matcher = [];
+for (const n of SIZES) {
+  matcher.push(matcherAt(n));
+  if (typeof globalThis.gc === 'function') globalThis.gc();
+}
+printTable(matcher);
+
+const results = {
+  pdq_images_per_s: Number(referenceSet.imagesPerS.toFixed(1)),
+  pdq_images_source: referenceSet.source,
+  pdq_by_size: bySize.map((r) => ({ ...r, decode_and_hash_per_s: Number(r.decode_and_hash_per_s.toFixed(1)), hash_only_per_s: Number(r.hash_only_per_s.toFixed(1)) })),
+  reference_images_per_s: null,
+  reference_unavailable_reason: reference.reason,
+  matcher,
+  run_seconds: Math.round((performance.now() - started) / 1000),
+};
+console.log(`\nwrote ${writeResults('hash', results)} in ${results.run_seconds} s`);
