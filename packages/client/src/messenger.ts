@@ -116,8 +116,12 @@ export interface MessengerOptions {
   escrow?: EscrowFieldProvider;
   fetch?: typeof fetch;
   cryptoProvider?: CryptoProvider;
-  /** Key transparency: every account is checked against the log before its devices are trusted. */
-  keyTransparency?: AccountVerifier;
+  /**
+   * Key transparency: every account is checked against the log before its devices are trusted. Give a
+   * verifier, or a factory that gets this device's API (for consistency proofs), e.g.
+   * `(api) => new KeyTransparency({ logKey, consistencyProof: (a, b) => api.consistencyProof(a, b) })`.
+   */
+  keyTransparency?: AccountVerifier | ((api: ServerApi) => AccountVerifier);
   /** One-time KeyPackages kept on the server (topped up when fewer than half remain). */
   keyPackageTarget?: number;
 }
@@ -162,7 +166,8 @@ export class Messenger {
   ) {
     this.api = new ServerApi(options.serverUrl, options.fetch);
     this.api.session = { token: () => this.token(), renew: () => this.token(true) };
-    this.directory = new ServerKeyDirectory(this.api, options.keyTransparency);
+    const kt = options.keyTransparency;
+    this.directory = new ServerKeyDirectory(this.api, typeof kt === 'function' ? kt(this.api) : kt);
     this.auth = new DirectoryAuthenticationService(this.directory, new StoredIdentityPins(options.storage), (sig, msg, key) => cs.signature.verify(key, msg, sig));
     this.config = clientConfig(this.auth);
   }

@@ -10,9 +10,11 @@ import {
   claimKeyPackagesResponse,
   commitResponse,
   errorBody,
+  fromBase64Url,
   fetchMailboxResponse,
   groupResponse,
   keyPackageCountResponse,
+  logConsistencyProofResponse,
   registerResponse,
   reportResponse,
   sendMessageResponse,
@@ -150,6 +152,11 @@ export class ServerApi {
   }
   ack(ids: number[]) {
     return this.request('POST', '/v1/mailbox/ack', ackResponse, { ids });
+  }
+  /** Transparency log: a consistency proof between two tree sizes (for key transparency). */
+  async consistencyProof(from: number, to: number): Promise<Uint8Array[]> {
+    const { proof } = await this.request('GET', `/v1/log/proof/consistency?from=${from}&to=${to}`, logConsistencyProofResponse, undefined, false);
+    return proof.map(fromBase64Url);
   }
   report(request: ReportRequest) {
     return this.request('POST', '/v1/reports', reportResponse, request);
