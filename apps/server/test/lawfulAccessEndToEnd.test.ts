@@ -1,0 +1,258 @@
+/**
+ * Accountable lawful access, end to end, every party real: the server (with its transparency log), a
+ * witness, three custodians (2-of-3) that run the DKG, two messenger clients that put a verifiable escrow
+ * field on every message, and the agency. Alice and Bob chat; a warrant for Alice is issued and approved;
+ * the agency decrypts the messages sent after it, with every proof checked; the message before it was
+ * never retained; and the public log shows one warrant and the number of messages decrypted.
+ */
+import { startCustodian, initCustodianKeys, publicKeysOf, type RunningCustodian } from '@doublelock/custodian';
+import {
+  DAY_MS,
+  DecryptionRefused,
+  decideWarrant,
+  decryptWithCustodians,
+  epochAt,
+  escrowFieldProvider,
+  generateSigningKey,
+  issueWarrant,
+  RELEASE_ENTRY_LABEL,
+  runDkgCeremony,
+  signShareRequest,
+  signTrustConfig,
+  WARRANT_ENTRY_LABEL,
+  type EpochKey,
+  type LogInclusion,
+  type SignedWarrant,
+  type TrustConfig,
+  type Warrant,
+} from '@doublelock/lawful-access';
+import { CosignatureSigner, generateSignerKey } from '@doublelock/log';
+import { parseCheckpoint, parseNote, SIGNATURE_COSIGNATURE_V1 } from '@doublelock/log/verifier';
+import { decodeFrame, fromBase64Url, splitLengthPrefixed, toBase64Url } from '@doublelock/protocol';
+import { freePort } from '@doublelock/store/testing';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { witnessCosign } from '../../cli/src/commands/witness.ts';
+import { Messenger } from '../../../packages/client/src/messenger.ts';
+import { MemoryStorage } from '../../../packages/client/src/storage/storage.ts';
+import type { WebSocketConstructor } from '../../../packages/client/src/api/mailboxSocket.ts';
+import { envelopeContextBytes } from '../../../packages/client/src/envelope/envelope.ts';
+import { open } from '../../../packages/client/src/envelope/committingAead.ts';
+import { decodeContent } from '../../../packages/client/src/envelope/content.ts';
+import type { RunningServer } from '../src/app.ts';
+import { signAgencyRequest, type ExportedIntercept } from '../src/lawfulAccess.ts';
+import { startTestServer } from '../src/testing.ts';
+import { call } from './harness.ts';
+
+const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey() };
+const witnessKey = generateSignerKey('witness.doublelock.test/w1', SIGNATURE_COSIGNATURE_V1);
+const witnessVerifierKey = new CosignatureSigner(witnessKey).verifierKey;
+const tmp = mkdtempSync(join(tmpdir(), 'doublelock-la-e2e-'));
+let server: RunningServer;
+let custodians: RunningCustodian[] = [];
+let trust: TrustConfig;
+let epochKey: EpochKey;
+
+beforeAll(async () => {
+  const dataDir = join(tmp, 'server');
+  const first = await startTestServer({ dataDir, logWitnesses: [witnessVerifierKey] });
+  const logKey = first.ctx.directory.log.verifierKey;
+  await first.close();
+
+  const custodianDirs = [1, 2, 3].map((i) => join(tmp, `custodian-${i}`));
+  const secrets = custodianDirs.map((dir) => initCustodianKeys(dir).secrets);
+  const ports = await Promise.all(custodianDirs.map(() => freePort()));
+  trust = {
+    version: 1,
+    deployment: 'doublelock-e2e',
+    issuedAt: Date.now(),
+    secretaryOfState: [{ id: 'sos', publicKey: toBase64Url(keys.sos.publicKey) }],
+    judicialCommissioners: [{ id: 'jc', publicKey: toBase64Url(keys.judge.publicKey) }],
+    agencies: [{ id: 'nca', publicKey: toBase64Url(keys.agency.publicKey) }],
+    provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
+    custodians: secrets.map((s, i) => ({ index: i + 1, name: `custodian-${i + 1}`, url: `http://127.0.0.1:${ports[i]}`, ...publicKeysOf(s) })),
+    threshold: 2,
+    log: { verifierKey: logKey, witnesses: [witnessVerifierKey], witnessQuorum: 1 },
+    epoch: { lengthMs: DAY_MS, retentionDays: 30 },
+    bankHolidays: [],
+  };
+  const signedTrust = signTrustConfig(trust, keys.root.secretKey);
+  const trustRoot = toBase64Url(keys.root.publicKey);
+  server = await startTestServer({
+    dataDir,
+    logWitnesses: [witnessVerifierKey],
+    lawfulAccess: { trust: signedTrust, trustRootKey: trustRoot, providerKeyId: 'provider', providerSecretKey: keys.provider.secretKey },
+  });
+  custodians = await Promise.all(
+    custodianDirs.map((dir, i) =>
+      startCustodian({
+        port: ports[i],
+        dataDir: dir,
+        trust: signedTrust,
+        trustRoot,
+        logLevel: 'warn',
+        // Each custodian publishes its release records in the provider's public log.
+        publishRelease: async (entry) => {
+          const [, record, signature] = splitLengthPrefixed(entry, 3) as [Uint8Array, Uint8Array, Uint8Array];
+          const r = await call(server.url, 'POST', '/v1/lawful-access/releases', { record: JSON.parse(new TextDecoder().decode(record)), signature: new TextDecoder().decode(signature) });
+          if (r.status >= 300) throw new Error(`release not logged: ${JSON.stringify(r.body)}`);
+        },
+      }),
+    ),
+  );
+  epochKey = (await runDkgCeremony(trust, epochAt(Date.now()))).key;
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(custodians.map((c) => c.close()));
+  await server?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const client = (username: string) =>
+  Messenger.register(
+    { serverUrl: server.url, storage: new MemoryStorage(), webSocket: WebSocket as unknown as WebSocketConstructor, escrow: escrowFieldProvider({ current: epochKey }) },
+    username,
+  );
+
+async function witness(): Promise<void> {
+  const keyFile = join(tmp, 'witness.key');
+  writeFileSync(keyFile, witnessKey);
+  await witnessCosign({ logUrl: server.url, logKey: trust.log.verifierKey, keyFile, state: join(tmp, 'witness-state.json') });
+}
+
+/** The warrant's commitment in a witnessed checkpoint: what custodians demand before releasing anything. */
+async function inclusionOf(leafIndex: number): Promise<LogInclusion> {
+  const note = await (await fetch(`${server.url}/v1/log/checkpoint/witnessed?k=1`)).text();
+  const { size } = parseCheckpoint(parseNote(note).text);
+  const proof = await call<{ proof: string[] }>(server.url, 'GET', `/v1/log/proof/inclusion?index=${leafIndex}&treeSize=${size}`);
+  return { leafIndex, treeSize: size, path: proof.body.proof, checkpoint: note };
+}
+
+/** The first length-prefixed field of a log entry: its type label (directory entries are JSON and have none). */
+function labelOf(entry: Uint8Array): string | undefined {
+  if (entry.length < 4) return undefined;
+  const length = new DataView(entry.buffer, entry.byteOffset, entry.byteLength).getUint32(0);
+  return length <= entry.length - 4 ? new TextDecoder().decode(entry.subarray(4, 4 + length)) : undefined;
+}
+
+describe('lawful access, end to end', () => {
+  it('decrypts only what a double-locked, logged warrant covers, with t of n custodians, and the public log counts it', async () => {
+    const alice = await client('alice');
+    const bob = await client('bob');
+    const texts = (m: Messenger) => {
+      const seen: string[] = [];
+      m.on((e) => {
+        if (e.type === 'message' && e.message.content.type === 'text') seen.push(e.message.content.text);
+        if (e.type === 'rejected') seen.push(`REJECTED ${e.error.message}`);
+      });
+      return seen;
+    };
+    const bobSaw = texts(bob);
+    const aliceSaw = texts(alice);
+    const chat = await alice.createChat('bob');
+    await alice.sendText(chat, 'before any warrant');
+    await bob.sync();
+
+    // The Secretary of State issues, a Judicial Commissioner approves: the double lock.
+    const now = Date.now();
+    const w: Warrant = {
+      format: 1, id: 'w-2026-0001', revision: 0, kind: 'targeted-interception', targets: ['alice'], window: { start: now - 1000, end: now + DAY_MS },
+      grounds: ['serious-crime'], justification: 'necessary and proportionate', agency: 'nca', products: ['iri', 'cc'], limits: { maxMessages: 50 },
+      urgent: false, issuedAt: now - 1000, renews: null,
+    };
+    const signedWarrant: SignedWarrant = decideWarrant(issueWarrant(w, 'sos', keys.sos.secretKey), { decision: 'approved', decidedAt: now - 500, reasons: '' }, 'jc', keys.judge.secretKey);
+    const nonce = randomBytes(32);
+    const submitted = await call<{ leafIndex: number }>(server.url, 'POST', '/v1/lawful-access/warrants', signAgencyRequest({ warrant: signedWarrant, commitmentNonce: toBase64Url(nonce) }, 'nca', keys.agency.secretKey));
+    expect(submitted.status).toBe(201);
+    await witness();
+    const inclusion = await inclusionOf(submitted.body.leafIndex);
+
+    await alice.sendText(chat, 'meet at noon');
+    await bob.sync();
+    await bob.sendText(chat, 'see you there');
+    await alice.sync();
+    expect(bobSaw).toEqual(['before any warrant', 'meet at noon']);
+    expect(aliceSaw).toEqual(['see you there']);
+
+    // The agency takes delivery of what was retained: only the two messages after the warrant.
+    const exported = await call<{ intercepts: ExportedIntercept[] }>(server.url, 'POST', '/v1/lawful-access/intercepts', signAgencyRequest({ warrantId: w.id, after: 0, limit: 100 }, 'nca', keys.agency.secretKey));
+    expect(exported.body.intercepts).toHaveLength(2);
+
+    const decrypted: string[] = [];
+    for (const item of exported.body.intercepts) {
+      const frame = decodeFrame(fromBase64Url(item.cc!.frame));
+      const field = frame.escrow!.field;
+      const context = envelopeContextBytes({ groupId: fromBase64Url(item.cc!.groupId), senderUsername: item.cc!.sender.username, senderDeviceId: item.cc!.sender.deviceId, clientMessageId: item.cc!.clientMessageId });
+      const request = (custodian: number) =>
+        signShareRequest(
+          { requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: signedWarrant, commitmentNonce: toBase64Url(nonce), inclusion, delivery: item.iri!, field: toBase64Url(field), cancellations: [] },
+          'nca',
+          keys.agency.secretKey,
+        );
+      const { contentKey, shares, failures } = await decryptWithCustodians({ trust, epochKey, warrantId: w.id, field, context, request });
+      expect(shares).toHaveLength(2);
+      expect(failures).toEqual([]);
+      const content = decodeContent(open(contentKey, frame.sealedPayload, context));
+      if (content.type === 'text') decrypted.push(content.text);
+    }
+    expect(decrypted).toEqual(['meet at noon', 'see you there']);
+
+    // The same field under the wrong context (another message's metadata) opens nothing.
+    const first = exported.body.intercepts[0]!;
+    const field = decodeFrame(fromBase64Url(first.cc!.frame)).escrow!.field;
+    const wrongContext = envelopeContextBytes({ groupId: fromBase64Url(first.cc!.groupId), senderUsername: 'bob', senderDeviceId: first.cc!.sender.deviceId, clientMessageId: first.cc!.clientMessageId });
+    await expect(
+      decryptWithCustodians({
+        trust, epochKey, warrantId: w.id, field, context: wrongContext,
+        request: (custodian) => signShareRequest({ requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: signedWarrant, commitmentNonce: toBase64Url(nonce), inclusion, delivery: first.iri!, field: toBase64Url(field), cancellations: [] }, 'nca', keys.agency.secretKey),
+      }),
+    ).rejects.toThrow();
+
+    // The public log: one warrant, and (t releases each) two messages decrypted.
+    const size = server.ctx.directory.log.size;
+    const entries = await server.ctx.directory.log.entries(0, size);
+    const labelled = (label: string) => entries.filter((e) => labelOf(e) === label);
+    expect(labelled(WARRANT_ENTRY_LABEL)).toHaveLength(1);
+    const releases = labelled(RELEASE_ENTRY_LABEL).map((e) => JSON.parse(new TextDecoder().decode(splitLengthPrefixed(e, 3)[1])) as { messageDigest: string; custodian: number });
+    const perMessage = new Map<string, Set<number>>();
+    for (const r of releases) perMessage.set(r.messageDigest, (perMessage.get(r.messageDigest) ?? new Set()).add(r.custodian));
+    expect([...perMessage.values()].filter((c) => c.size >= trust.threshold)).toHaveLength(2);
+  }, 120_000);
+
+  it('cannot decrypt with fewer than t custodians', async () => {
+    // Two of three custodians down: one share is not enough, and the agency gets no key.
+    const [, second, third] = custodians;
+    await second!.close();
+    await third!.close();
+    const alice = await client('carol');
+    const bob = await client('dave');
+    const chat = await alice.createChat('dave');
+    const now = Date.now();
+    const w: Warrant = {
+      format: 1, id: 'w-2026-0002', revision: 0, kind: 'targeted-interception', targets: ['carol'], window: { start: now - 1000, end: now + DAY_MS },
+      grounds: ['national-security'], justification: 'x', agency: 'nca', products: ['iri', 'cc'], limits: { maxMessages: 5 }, urgent: false, issuedAt: now - 1000, renews: null,
+    };
+    const signedWarrant = decideWarrant(issueWarrant(w, 'sos', keys.sos.secretKey), { decision: 'approved', decidedAt: now - 500, reasons: '' }, 'jc', keys.judge.secretKey);
+    const nonce = randomBytes(32);
+    const submitted = await call<{ leafIndex: number }>(server.url, 'POST', '/v1/lawful-access/warrants', signAgencyRequest({ warrant: signedWarrant, commitmentNonce: toBase64Url(nonce) }, 'nca', keys.agency.secretKey));
+    await witness();
+    const inclusion = await inclusionOf(submitted.body.leafIndex);
+    await alice.sendText(chat, 'secret');
+    await bob.sync();
+    const exported = await call<{ intercepts: ExportedIntercept[] }>(server.url, 'POST', '/v1/lawful-access/intercepts', signAgencyRequest({ warrantId: w.id, after: 0, limit: 10 }, 'nca', keys.agency.secretKey));
+    const item = exported.body.intercepts[0]!;
+    const frame = decodeFrame(fromBase64Url(item.cc!.frame));
+    const context = envelopeContextBytes({ groupId: fromBase64Url(item.cc!.groupId), senderUsername: 'carol', senderDeviceId: item.cc!.sender.deviceId, clientMessageId: item.cc!.clientMessageId });
+    await expect(
+      decryptWithCustodians({
+        trust, epochKey, warrantId: w.id, field: frame.escrow!.field, context,
+        request: (custodian) => signShareRequest({ requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: signedWarrant, commitmentNonce: toBase64Url(nonce), inclusion, delivery: item.iri!, field: toBase64Url(frame.escrow!.field), cancellations: [] }, 'nca', keys.agency.secretKey),
+      }),
+    ).rejects.toBeInstanceOf(DecryptionRefused);
+  }, 120_000);
+});
