@@ -21,6 +21,7 @@ import {
   verifyEvidenceBundle,
   lawfulAccessStatistics,
   releaseLogEntry,
+  unsealLogEntry,
   issueWarrant,
   parseEscrowField,
   runDkgCeremony,
@@ -241,6 +242,8 @@ describe('oversight from the public log', () => {
     // a forged release (not signed by the custodian) appended by someone with log access
     const genuine = (await custodians[0]!.store.releases())[0]!.record;
     await world.log.append([releaseLogEntry({ record: { ...genuine.record, messageDigest: 'A'.repeat(43) }, signature: genuine.signature })]);
+    // after the secrecy period the main warrant is unsealed; a bogus opening is flagged
+    await world.log.append([unsealLogEntry(logged.warrant, logged.nonce), unsealLogEntry(logged.warrant, randomBytes(32))]);
     await world.log.flush();
     const stats = lawfulAccessStatistics(await world.log.entries(0, world.log.size), world.trust);
     // warrants logged in this file: the main one, SoS-only, short, cancelled (the forged one never was)
@@ -249,7 +252,8 @@ describe('oversight from the public log', () => {
     expect(stats.decryptedByMonth).toEqual([{ month: '2026-11', messages: 1 }]);
     const main = stats.warrants.find((w) => w.messagesDecrypted === 1)!;
     expect(main.releases).toBe(6); // 2 (lawful decryption) + 3 (wrong-share run: 1, 2, then 3) + 1 (replay test)
-    expect(stats.anomalies).toEqual([expect.stringMatching(/not signed by custodian 1/)]);
+    expect(main.unsealed).toMatchObject({ id: logged.warrant.warrant.id, agency: 'nca', grounds: ['national-security'], maxMessages: 100, targets: 1 });
+    expect(stats.anomalies).toEqual([expect.stringMatching(/not signed by custodian 1/), expect.stringMatching(/matches no logged commitment/)]);
   });
 });
 

@@ -4,7 +4,8 @@
  *     public learns that a warrant exists and when, not whom it targets;
  *   - a release entry per decryption share a custodian released: which warrant (by commitment), which
  *     custodian, a hash of the message id, and when — so per-warrant counts and public statistics
- *     (messages decrypted per month) are recomputed from the log rather than asserted.
+ *     (messages decrypted per month) are recomputed from the log rather than asserted;
+ *   - an unsealing entry, after the secrecy period: the signed warrant and the commitment's nonce.
  * Each entry starts with its own label so the log's other users can never produce a colliding leaf.
  * Custodians verify inclusion through a `LogInclusionVerifier`; `logInclusionVerifier` builds one on the
  * log's client-side verifier (checkpoint signature, witness quorum, RFC 9162 inclusion proof).
@@ -15,16 +16,27 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { z } from 'zod';
 import { canonicalBytes } from './canonicalJson.ts';
 import { DAY_MS } from './epoch.ts';
+import { type SignedWarrant, signedWarrantSchema } from './warrant.ts';
 import { signDocument, verifyDocument } from './signature.ts';
 
 export const WARRANT_ENTRY_LABEL = 'doublelock/log/warrant/v1';
 export const RELEASE_ENTRY_LABEL = 'doublelock/log/release/v1';
+export const UNSEAL_ENTRY_LABEL = 'doublelock/log/warrant-unsealed/v1';
 export const RELEASE_RECORD_LABEL = 'doublelock/lawful-access/release-record/v1';
 
 /** The public part of a warrant entry: its commitment, its revision, and the UTC day it was issued. */
 export function warrantLogEntry(commitment: Uint8Array, warrant: { revision: number; issuedAt: number }): Uint8Array {
   if (!(commitment instanceof Uint8Array) || commitment.length !== 32) throw new RangeError('warrant commitment must be 32 bytes');
   return lengthPrefixed(WARRANT_ENTRY_LABEL, commitment, String(warrant.revision), String(Math.floor(warrant.issuedAt / DAY_MS) * DAY_MS));
+}
+
+/**
+ * Unsealing, after the secrecy period: the signed warrant and its commitment nonce, so anyone can open the
+ * commitment logged earlier and check every release made under it against what was authorised.
+ */
+export function unsealLogEntry(warrant: SignedWarrant, nonce: Uint8Array): Uint8Array {
+  if (!(nonce instanceof Uint8Array) || nonce.length !== 32) throw new RangeError('commitment nonce must be 32 bytes');
+  return lengthPrefixed(UNSEAL_ENTRY_LABEL, canonicalBytes(signedWarrantSchema.parse(warrant)), nonce);
 }
 
 export const inclusionSchema = z.object({

@@ -2,12 +2,15 @@
  * The auditor's view, recomputed from the public transparency log alone (never asserted by a party):
  * warrants issued and modified per month, messages decrypted per month (a message counts once at least
  * t distinct custodians released a share for it), per-warrant counts, and anomalies — release records
- * that do not verify under the custodian's key, or that name a warrant commitment the log never saw.
+ * that do not verify under the custodian's key, or that name a warrant commitment the log never saw, and,
+ * for warrants unsealed after their secrecy period, releases the warrant did not authorise (outside the
+ * period it was in force, beyond its message limit, or content under a metadata-only warrant).
  * Entries that are not lawful-access entries (the log is shared with key transparency) are skipped.
  */
 import { toBase64Url } from '@doublelock/protocol';
-import { RELEASE_ENTRY_LABEL, WARRANT_ENTRY_LABEL, type ReleaseRecord, releaseRecordSchema, verifyReleaseRecord } from './logEntries.ts';
+import { RELEASE_ENTRY_LABEL, UNSEAL_ENTRY_LABEL, WARRANT_ENTRY_LABEL, type ReleaseRecord, releaseRecordSchema, verifyReleaseRecord } from './logEntries.ts';
 import type { TrustConfig } from './trust.ts';
+import { type SignedWarrant, commitToWarrant, signedWarrantSchema, warrantStatus } from './warrant.ts';
 
 const decoder = new TextDecoder();
 
@@ -33,6 +36,8 @@ export interface WarrantSummary {
   /** messages for which at least t custodians released */
   messagesDecrypted: number;
   releases: number;
+  /** public once unsealed: what was authorised */
+  unsealed: { id: string; agency: string; grounds: string[]; window: { start: number; end: number }; maxMessages: number; targets: number } | null;
 }
 
 export interface LawfulAccessStatistics {
@@ -49,6 +54,7 @@ export function lawfulAccessStatistics(entries: Iterable<Uint8Array>, trust: Tru
   const warrants = new Map<string, WarrantSummary>();
   const issued = new Map<string, { issued: number; modified: number }>();
   const releases: Array<{ index: number; record: ReleaseRecord }> = [];
+  const unsealed = new Map<string, SignedWarrant>();
   const anomalies: string[] = [];
   let index = -1;
   for (const entry of entries) {
@@ -68,7 +74,7 @@ export function lawfulAccessStatistics(entries: Iterable<Uint8Array>, trust: Tru
       if (revision === 0) m.issued++;
       else m.modified++;
       issued.set(month(issuedAt), m);
-      const w = warrants.get(commitment) ?? { warrantCommitment: commitment, issuedDay: day(issuedAt), revisions: 0, messagesDecrypted: 0, releases: 0 };
+      const w = warrants.get(commitment) ?? { warrantCommitment: commitment, issuedDay: day(issuedAt), revisions: 0, messagesDecrypted: 0, releases: 0, unsealed: null };
       w.revisions++;
       warrants.set(commitment, w);
     } else if (label === RELEASE_ENTRY_LABEL && fields.length === 3) {
@@ -85,6 +91,15 @@ export function lawfulAccessStatistics(entries: Iterable<Uint8Array>, trust: Tru
         continue;
       }
       releases.push({ index, record });
+    } else if (label === UNSEAL_ENTRY_LABEL && fields.length === 3) {
+      try {
+        const signed = signedWarrantSchema.parse(JSON.parse(decoder.decode(fields[1])));
+        const commitment = toBase64Url(commitToWarrant(signed.warrant, fields[2]!).commitment);
+        if (!warrants.has(commitment)) anomalies.push(`entry ${index}: unsealed warrant ${signed.warrant.id} matches no logged commitment`);
+        else unsealed.set(commitment, signed);
+      } catch {
+        anomalies.push(`entry ${index}: malformed unsealing entry`);
+      }
     }
   }
   // A message is decrypted when t distinct custodians released for it; count it in the month of the t-th release.
@@ -104,12 +119,28 @@ export function lawfulAccessStatistics(entries: Iterable<Uint8Array>, trust: Tru
     }
     perMessage.set(key, m);
   }
+  // Unsealed warrants: every release must have been authorised.
+  for (const [commitment, signed] of unsealed) {
+    const w = signed.warrant;
+    warrants.get(commitment)!.unsealed = { id: w.id, agency: w.agency, grounds: [...w.grounds], window: { ...w.window }, maxMessages: w.limits.maxMessages, targets: w.targets.length };
+    for (const { index: i, record } of releases) {
+      if (record.warrantCommitment !== commitment) continue;
+      const status = warrantStatus(signed, trust, record.releasedAt);
+      if (!status.inForce) anomalies.push(`entry ${i}: release under warrant ${w.id} when it was not in force (${status.problem})`);
+      if (!w.products.includes('cc')) anomalies.push(`entry ${i}: content released under metadata-only warrant ${w.id}`);
+    }
+  }
   const decrypted = new Map<string, number>();
   for (const [key, m] of perMessage) {
     if (m.custodians.size < trust.threshold) continue;
     const when = [...m.at].sort((a, b) => a - b)[trust.threshold - 1]!;
     decrypted.set(month(when), (decrypted.get(month(when)) ?? 0) + 1);
     warrants.get(key.split('/')[0]!)!.messagesDecrypted++;
+  }
+  for (const [commitment, signed] of unsealed) {
+    const w = warrants.get(commitment)!;
+    if (w.messagesDecrypted > signed.warrant.limits.maxMessages)
+      anomalies.push(`warrant ${signed.warrant.id}: ${w.messagesDecrypted} messages decrypted, limit ${signed.warrant.limits.maxMessages}`);
   }
   return {
     warrantsByMonth: [...issued].sort(([a], [b]) => a.localeCompare(b)).map(([m, c]) => ({ month: m, ...c })),

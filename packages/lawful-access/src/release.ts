@@ -21,7 +21,7 @@ import { type ParsedEscrowField, escrowFieldDigest, parseEscrowField } from './e
 import { type LogInclusionVerifier, messageDigest, warrantLogEntry } from './logEntries.ts';
 import { type SignedShareRequest, verifyShareRequestSignature } from './shareRequest.ts';
 import type { TrustConfig } from './trust.ts';
-import { type Cancellation, type WarrantProblem, commitToWarrant, isMessageInScope, warrantStatus } from './warrant.ts';
+import { type Cancellation, type WarrantProblem, commitToWarrant, involvesTarget, isMessageInScope, warrantStatus } from './warrant.ts';
 
 export const SHARE_BINDING_LABEL = 'doublelock/lawful-access/share-binding/v1';
 export const MAX_REQUEST_AGE_MS = 5 * 60_000;
@@ -116,7 +116,7 @@ export function evaluateShareRequest(signed: SignedShareRequest, view: Custodian
   if (toBase64Url(escrowFieldDigest(fieldBytes)) !== record.fieldDigest) return refuse('field_mismatch', 'the escrow field is not the one the provider delivered');
 
   if (!warrant.products.includes('cc')) return refuse('product_not_authorised', 'the warrant authorises intercept-related information only, not content');
-  if (!isMessageInScope(warrant, { sender: record.sender, recipients: record.recipients, serverTime: warrant.window.start }))
+  if (!involvesTarget(warrant, record))
     return refuse('not_target', 'neither the sender nor any recipient is a target of the warrant');
   if (record.serverTime < status.from || record.serverTime >= status.until || !isMessageInScope(warrant, record))
     return refuse('outside_window', 'the message was delivered outside the period the warrant covers');

@@ -218,11 +218,15 @@ export function warrantStatus(signed: SignedWarrant, trust: TrustConfig, now: nu
   return { inForce: true, from, until };
 }
 
+/** Whether a target of the warrant sent or received the message. */
+export function involvesTarget(warrant: Warrant, message: { sender: string; recipients: readonly string[] }): boolean {
+  const targets = new Set(warrant.targets);
+  return targets.has(message.sender) || message.recipients.some((r) => targets.has(r));
+}
+
 /** Whether a delivered message falls under the warrant: a target sent or received it inside the window. */
 export function isMessageInScope(warrant: Warrant, message: { sender: string; recipients: readonly string[]; serverTime: number }): boolean {
-  const targets = new Set(warrant.targets);
-  const party = targets.has(message.sender) || message.recipients.some((r) => targets.has(r));
-  return party && message.serverTime >= warrant.window.start && message.serverTime < warrant.window.end;
+  return involvesTarget(warrant, message) && message.serverTime >= warrant.window.start && message.serverTime < warrant.window.end;
 }
 
 /** s.33: a renewal continues the same targets from the old expiry, is made in the 30 days before it, and lasts ≤ 6 months. */

@@ -1,0 +1,66 @@
+/** Oversight from log entries alone: unsealed warrants are checked against every release made under them. */
+import { lengthPrefixed, toBase64Url } from '@doublelock/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DAY_MS } from '../src/epoch.ts';
+import { messageDigest, releaseLogEntry, signReleaseRecord, unsealLogEntry, warrantLogEntry } from '../src/logEntries.ts';
+import { lawfulAccessStatistics, splitLengthPrefixed } from '../src/oversight.ts';
+import { LawfulAccessWorld } from '../src/testing.ts';
+import { commitToWarrant } from '../src/warrant.ts';
+
+const ISSUED = Date.UTC(2026, 10, 23, 9);
+let world: LawfulAccessWorld;
+beforeAll(async () => {
+  world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3 });
+});
+afterAll(async () => world.close());
+
+function release(custodian: number, commitment: Uint8Array, messageId: string, releasedAt: number) {
+  const signed = signReleaseRecord(
+    { custodian, warrantCommitment: toBase64Url(commitment), messageDigest: messageDigest(commitment, messageId), requestId: `r-${custodian}-${messageId}-${releasedAt}`.padEnd(22, 'x'), epoch: 1, releasedAt },
+    world.custodians[custodian - 1]!.signing.secretKey,
+  );
+  return releaseLogEntry(signed);
+}
+
+describe('lawfulAccessStatistics', () => {
+  it('splits length-prefixed fields and rejects truncated ones', () => {
+    expect(splitLengthPrefixed(lengthPrefixed('a', 'bc'))!.map((f) => new TextDecoder().decode(f))).toEqual(['a', 'bc']);
+    expect(splitLengthPrefixed(lengthPrefixed('abc').subarray(0, 5))).toBeUndefined();
+  });
+
+  it('counts t-custodian releases as decrypted messages and checks them against the unsealed warrant', () => {
+    const signed = world.approve(world.issue(world.draft({ issuedAt: ISSUED, limits: { maxMessages: 1 }, window: { start: ISSUED, end: ISSUED + 10 * DAY_MS } })), ISSUED);
+    const { commitment, nonce } = commitToWarrant(signed.warrant);
+    const inForce = ISSUED + DAY_MS;
+    const after = ISSUED + 20 * DAY_MS;
+    const entries = [
+      new TextEncoder().encode('a key-transparency entry that is not ours'),
+      warrantLogEntry(commitment, signed.warrant),
+      release(1, commitment, 'm1', inForce),
+      release(2, commitment, 'm1', inForce + 1),
+      release(1, commitment, 'm2', after),
+      release(3, commitment, 'm2', after),
+      release(1, commitment, 'm3', inForce), // one custodian only: not decrypted
+      unsealLogEntry(signed, nonce),
+    ];
+    const stats = lawfulAccessStatistics(entries, world.trust);
+    expect(stats.warrantsByMonth).toEqual([{ month: '2026-11', issued: 1, modified: 0 }]);
+    expect(stats.decryptedByMonth).toEqual([
+      { month: '2026-11', messages: 1 },
+      { month: '2026-12', messages: 1 },
+    ]);
+    expect(stats.warrants[0]).toMatchObject({ messagesDecrypted: 2, releases: 5, unsealed: { id: signed.warrant.id, maxMessages: 1 } });
+    expect(stats.anomalies).toEqual([
+      'entry 4: release under warrant ' + signed.warrant.id + ' when it was not in force (expired)',
+      'entry 5: release under warrant ' + signed.warrant.id + ' when it was not in force (expired)',
+      `warrant ${signed.warrant.id}: 2 messages decrypted, limit 1`,
+    ]);
+  });
+
+  it('flags releases for warrants the log never saw', () => {
+    const { commitment } = commitToWarrant(world.draft({ issuedAt: ISSUED }));
+    const stats = lawfulAccessStatistics([release(1, commitment, 'm', ISSUED)], world.trust);
+    expect(stats.anomalies).toEqual([expect.stringMatching(/not in the log/)]);
+    expect(stats.decryptedByMonth).toEqual([]);
+  });
+});
