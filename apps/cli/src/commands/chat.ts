@@ -5,12 +5,14 @@
  *   doublelock register alice --profile ./alice        doublelock register bob --profile ./bob
  *   doublelock chat create bob --profile ./alice       doublelock listen --profile ./bob
  *   doublelock send <chat> "hello" --profile ./alice
+ * or interactively: `doublelock listen --chat <chat>` prints incoming messages and sends each typed line.
  */
 import { Messenger, type MessengerEvent, type ReceivedMessage } from '@doublelock/client';
 import { SqliteStorage } from '@doublelock/client/node/sqliteStorage';
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 
 interface ProfileOptions {
@@ -190,7 +192,8 @@ export function register(program: Command): void {
   withProfile(program.command('listen').description('print incoming messages as they arrive (Ctrl-C stops)'))
     .option('--save-dir <dir>', 'download received files here')
     .option('--once', 'catch up, print, and exit instead of staying connected')
-    .action(async (options: ProfileOptions & { saveDir?: string; once?: boolean }) => {
+    .option('--chat <chat>', 'interactive: also send each line typed on stdin to this chat')
+    .action(async (options: ProfileOptions & { saveDir?: string; once?: boolean; chat?: string }) => {
       const m = await open(options);
       const names = new Map((await m.groups()).map((g) => [g.groupId, g.name]));
       const print = async (e: MessengerEvent) => {
@@ -229,6 +232,18 @@ export function register(program: Command): void {
       await m.connect();
       await m.reconcileDevices();
       console.log(`Listening as ${m.username}/${m.deviceId} — Ctrl-C stops.`);
+      if (options.chat) {
+        const groupId = await resolveGroup(m, options.chat);
+        console.log(`Type a line and press Enter to send it to ${names.get(groupId) ?? 'the chat'} ${short(groupId)}.`);
+        const lines = createInterface({ input: process.stdin });
+        lines.on('line', (line) => {
+          if (!line.trim()) return;
+          m.sendText(groupId, line).catch((error: unknown) => console.error(`! not sent: ${(error as Error).message}`));
+        });
+        lines.on('close', () => {
+          m.close().then(() => process.exit(0), () => process.exit(1));
+        });
+      }
       const stop = () => {
         m.close().then(() => process.exit(0), () => process.exit(1));
       };
