@@ -19,6 +19,8 @@ import {
   fetchEpochCertificate,
   buildEvidenceBundle,
   verifyEvidenceBundle,
+  dkgRound1,
+  round1ToJson,
   lawfulAccessStatistics,
   releaseLogEntry,
   unsealLogEntry,
@@ -121,6 +123,43 @@ describe('custodians (2-of-3) over HTTP', () => {
     const again = await fetch(`${custodians[0]!.url}/v1/dkg/round1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ epoch: epochKey.epoch }) });
     expect(again.status).toBe(409);
     expect(((await again.json()) as { code: string }).code).toBe('epoch_exists');
+  });
+
+  it('a tampering coordinator is caught: a corrupted share names its dealer, a split view fails certification', async () => {
+    const tamper =
+      (edit: (url: string, body: { epoch: number; messages?: Array<{ encryptedShares: string[]; commitment: string[] }> }) => void): typeof fetch =>
+      async (input, init) => {
+        const body = JSON.parse(String(init!.body)) as { epoch: number; messages?: Array<{ encryptedShares: string[]; commitment: string[] }> };
+        edit(String(input), body);
+        return fetch(input, { ...init, body: JSON.stringify(body) });
+      };
+    // custodian 2's encrypted share for custodian 1 is altered in transit
+    const corrupt = tamper((url, body) => {
+      if (url.startsWith(custodians[0]!.url) && body.messages) {
+        const c = fromBase64Url(body.messages[1]!.encryptedShares[0]!);
+        c[0]! ^= 1;
+        body.messages[1]!.encryptedShares[0] = toBase64Url(c);
+      }
+    });
+    const error = await runDkgCeremony(world.trust, epochKey.epoch + 1, corrupt).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/custodian 1: custodian 2: encrypted share does not decrypt \(dkg_fault\)/);
+    // a split view: custodian 3 is shown another internally valid round-1 message "from" custodian 2
+    // (as a coordinator colluding with custodian 2 could); round 2 passes, certification catches it
+    const alternative = round1ToJson(dkgRound1(world.dkgSession(epochKey.epoch + 2), 2).message);
+    const splitView: typeof fetch = async (input, init) => {
+      const body = JSON.parse(String(init!.body)) as { messages?: unknown[] };
+      if (String(input).startsWith(custodians[2]!.url) && body.messages) body.messages[1] = alternative;
+      return fetch(input, { ...init, body: JSON.stringify(body) });
+    };
+    const splitError = await runDkgCeremony(world.trust, epochKey.epoch + 2, splitView).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(splitError?.message).toMatch(/custodian 3: transcript signature does not verify \(split view or forgery\)/);
+    for (const c of custodians) expect(await c.store.epoch(epochKey.epoch + 2)).toBeUndefined();
   });
 
   it('decrypt with a valid warrant: t verified shares recover K, and each release is logged', async () => {
