@@ -19,16 +19,17 @@ import {
   deliveryRecordFor,
   openTrustConfig,
   signDeliveryRecord,
-  signDocument,
+  AGENCY_REQUEST_LABEL,
+  type ExportedIntercept,
+  type InterceptQuery,
+  type WarrantSubmission,
   signedTrustConfigSchema,
-  signedWarrantSchema,
   verifyCancellation,
   verifyDocument,
   warrantLogEntry,
   warrantSchema,
   warrantStatus,
   findKey,
-  type SignedDeliveryRecord,
   type SignedTrustConfig,
   type TrustConfig,
 } from '@doublelock/lawful-access';
@@ -37,7 +38,7 @@ import { decodeFrame, DomainError, ErrorCode, fromBase64Url, toBase64Url } from 
 import type { InterceptionStore, Intercept, SqlRunner } from '@doublelock/store';
 import { z } from 'zod';
 
-export const AGENCY_REQUEST_LABEL = 'doublelock/lawful-access/agency-request/v1';
+/** How far an agency request's time may be from the server clock; its nonce is remembered twice as long. */
 const REQUEST_SKEW_MS = 5 * 60 * 1000;
 
 export interface LawfulAccessConfig {
@@ -56,29 +57,6 @@ export const lawfulAccessConfigFile = z.object({
   /** base64url Ed25519 secret key */
   providerSecretKey: z.string().min(1),
 });
-
-/** A request from an agency: a canonical-JSON document signed with the agency's key, fresh and used once. */
-export const agencyRequest = <T extends z.ZodType>(body: T) =>
-  z.object({
-    request: z.object({ body, requestedAt: z.number().int(), nonce: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/) }),
-    agency: z.string().min(1).max(64),
-    signature: z.string().regex(/^[A-Za-z0-9_-]+$/),
-  });
-
-export const warrantSubmission = z.object({ warrant: signedWarrantSchema, commitmentNonce: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
-export const interceptQuery = z.object({ warrantId: z.string().min(1).max(128), after: z.number().int().nonnegative().default(0), limit: z.number().int().min(1).max(1000).default(100) });
-
-export function signAgencyRequest<T>(body: T, agency: string, secretKey: Uint8Array, now = Date.now(), nonce = toBase64Url(crypto.getRandomValues(new Uint8Array(16)))) {
-  const request = { body, requestedAt: now, nonce };
-  return { request, agency, signature: signDocument(AGENCY_REQUEST_LABEL, request, secretKey) };
-}
-
-export interface ExportedIntercept {
-  id: number;
-  iri?: SignedDeliveryRecord;
-  /** The transport frame, and what the escrow field and sealed payload are bound to (the envelope context). */
-  cc?: { frame: string; groupId: string; sender: { username: string; deviceId: string }; clientMessageId: string };
-}
 
 export class LawfulAccess {
   readonly trust: TrustConfig;
@@ -112,7 +90,7 @@ export class LawfulAccess {
   }
 
   /** Verifies and logs a warrant, then starts interception of its targets. */
-  async submitWarrant(agency: string, submission: z.infer<typeof warrantSubmission>): Promise<{ commitment: string; leafIndex: number; from: number; until: number }> {
+  async submitWarrant(agency: string, submission: WarrantSubmission): Promise<{ commitment: string; leafIndex: number; from: number; until: number }> {
     const { warrant: signed } = submission;
     const w = signed.warrant;
     if (w.agency !== agency) throw new DomainError(ErrorCode.forbidden, `The warrant names agency "${w.agency}", not "${agency}".`);
@@ -175,7 +153,7 @@ export class LawfulAccess {
   }
 
   /** What the agency may take away for its warrant: signed IRI and, if authorised, CC. */
-  async export(agency: string, query: z.infer<typeof interceptQuery>): Promise<{ intercepts: ExportedIntercept[] }> {
+  async export(agency: string, query: InterceptQuery): Promise<{ intercepts: ExportedIntercept[] }> {
     const task = await this.store.task(query.warrantId);
     if (!task || task.agency !== agency) throw new DomainError(ErrorCode.notFound, 'No warrant of yours with this id.');
     const retained = await this.store.intercepts(task.warrantId, query.after, query.limit);

@@ -4,6 +4,8 @@
  * warrant and nothing else; with lawful access off there is nothing to ask for.
  */
 import {
+  signAgencyRequest,
+  type ExportedIntercept,
   cancelWarrant,
   decideWarrant,
   escrowFieldDigest,
@@ -26,7 +28,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
-import { signAgencyRequest, type ExportedIntercept } from '../src/lawfulAccess.ts';
 import { startTestServer } from '../src/testing.ts';
 import { call, groupOf, messageId, TestAccount, type TestDevice } from './harness.ts';
 

@@ -7,6 +7,8 @@
  */
 import { startCustodian, initCustodianKeys, publicKeysOf, type RunningCustodian } from '@doublelock/custodian';
 import {
+  signAgencyRequest,
+  type ExportedIntercept,
   DAY_MS,
   DecryptionRefused,
   decideWarrant,
@@ -44,7 +46,6 @@ import { envelopeContextBytes } from '../../../packages/client/src/envelope/enve
 import { open } from '../../../packages/client/src/envelope/committingAead.ts';
 import { decodeContent } from '../../../packages/client/src/envelope/content.ts';
 import type { RunningServer } from '../src/app.ts';
-import { signAgencyRequest, type ExportedIntercept } from '../src/lawfulAccess.ts';
 import { startTestServer } from '../src/testing.ts';
 import { call } from './harness.ts';
 

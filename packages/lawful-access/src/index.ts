@@ -24,3 +24,4 @@ export * from './agency.ts';
 export * from './interception.ts';
 export * from './evidence.ts';
 export * from './oversight.ts';
+export * from './agencyRequests.ts';

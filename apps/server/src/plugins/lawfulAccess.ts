@@ -3,12 +3,12 @@
  * never retains anything). Agencies sign every request (signAgencyRequest); the public can read the
  * trust configuration, which clients need to make escrow fields.
  */
-import { cancellationSchema, signedReleaseRecordSchema } from '@doublelock/lawful-access';
+import { agencyRequest, cancellationSchema, interceptQuery, signedReleaseRecordSchema, warrantSubmission } from '@doublelock/lawful-access';
 import { ErrorCode } from '@doublelock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServerContext } from '../context.ts';
 import { fail } from '../errors.ts';
-import { agencyRequest, interceptQuery, warrantSubmission, type LawfulAccess } from '../lawfulAccess.ts';
+import type { LawfulAccess } from '../lawfulAccess.ts';
 
 export function lawfulAccessRoutes(ctx: ServerContext): FastifyPluginAsyncZod {
   const required = (): LawfulAccess => ctx.lawfulAccess ?? fail(ErrorCode.notFound, 'Lawful access is off on this deployment.');
