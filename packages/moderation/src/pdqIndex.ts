@@ -25,7 +25,7 @@
  * Footprint at 10M hashes: 320 MB of hashes, 50 MB of keys and flags, 448 MB of bucket offsets (one
  * Uint32 per bucket: 2^24 or 2^23 per segment) and 440 MB of slot ids: about 1.3 GB.
  */
-import { distance256 } from './hamming.ts';
+import { distance256, popcount32 } from './hamming.ts';
 import { PdqHash, hexToWords } from './pdqHash.ts';
 
 const SEGMENT_LENGTHS = [24, 24, 24, 23, 23, 23, 23, 23, 23, 23, 23];
@@ -322,7 +322,12 @@ export class PdqIndex {
     const out: number[] = [];
     for (let c = 0; c < nc; c++) {
       const slot = candidates[c]!;
-      if (distance256(words, slot, q, 0) > maxDistance || !this.live[slot]) continue;
+      // half the words first: a random candidate already differs in ~64 of those 128 bits
+      const w = slot * 8;
+      const half = popcount32(words[w]! ^ q[0]!) + popcount32(words[w + 1]! ^ q[1]!) + popcount32(words[w + 2]! ^ q[2]!) + popcount32(words[w + 3]! ^ q[3]!);
+      if (half > maxDistance) continue;
+      if (half + popcount32(words[w + 4]! ^ q[4]!) + popcount32(words[w + 5]! ^ q[5]!) + popcount32(words[w + 6]! ^ q[6]!) + popcount32(words[w + 7]! ^ q[7]!) > maxDistance) continue;
+      if (!this.live[slot]) continue;
       // A near neighbour turns up once per segment it is close in: keep it once.
       if (out.length === 0 || !out.includes(slot)) out.push(slot);
     }
