@@ -2,8 +2,10 @@
  * `doublelock`: one command-line entry for every process and tool. Each command family lives in
  * src/commands/<name>.ts and exports register(program).
  */
+import { register as registerCustodian } from '@doublelock/custodian/command';
 import { Command, CommanderError } from 'commander';
 import { register as registerAdmin } from './commands/admin.ts';
+import { register as registerAgency } from './commands/agency.ts';
 import { register as registerLog } from './commands/log.ts';
 import { register as registerServe } from './commands/serve.ts';
 import { register as registerWitness } from './commands/witness.ts';
@@ -14,7 +16,7 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerServe, registerAdmin, registerLog, registerWitness]) register(program);
+for (const register of [registerServe, registerAdmin, registerAgency, registerCustodian, registerLog, registerWitness]) register(program);
 
 try {
   await program.parseAsync(process.argv);

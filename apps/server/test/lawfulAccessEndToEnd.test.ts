@@ -33,7 +33,10 @@ import { parseCheckpoint, parseNote, SIGNATURE_COSIGNATURE_V1 } from '@doubleloc
 import { decodeFrame, fromBase64Url, splitLengthPrefixed, toBase64Url } from '@doublelock/protocol';
 import { freePort } from '@doublelock/store/testing';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -134,6 +137,13 @@ async function inclusionOf(leafIndex: number): Promise<LogInclusion> {
   return { leafIndex, treeSize: size, path: proof.body.proof, checkpoint: note };
 }
 
+const CLI = fileURLToPath(new URL('../../cli/bin/doublelock.js', import.meta.url));
+const cli = (...args: string[]) =>
+  promisify(execFile)(process.execPath, [CLI, ...args]).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+
 /** The first length-prefixed field of a log entry: its type label (directory entries are JSON and have none). */
 function labelOf(entry: Uint8Array): string | undefined {
   if (entry.length < 4) return undefined;
@@ -202,6 +212,36 @@ describe('lawful access, end to end', () => {
       if (content.type === 'text') decrypted.push(content.text);
     }
     expect(decrypted).toEqual(['meet at noon', 'see you there']);
+
+    // The same through the agency's command line: collect, decrypt with evidence bundles, verify them.
+    const files = {
+      key: join(tmp, 'agency.json'),
+      warrant: join(tmp, 'warrant.json'),
+      submission: join(tmp, 'submission.json'),
+      intercepts: join(tmp, 'intercepts.jsonl'),
+      evidence: join(tmp, 'evidence'),
+    };
+    writeFileSync(files.key, JSON.stringify({ id: 'nca', secretKey: toBase64Url(keys.agency.secretKey) }));
+    writeFileSync(files.warrant, JSON.stringify(signedWarrant));
+    writeFileSync(files.submission, JSON.stringify({ warrantId: w.id, commitmentNonce: toBase64Url(nonce), commitment: 'x', leafIndex: submitted.body.leafIndex }));
+    const collected = await cli('agency', 'collect', '--server', server.url, '--agency-key', files.key, '--warrant-id', w.id);
+    expect(collected.code).toBe(0);
+    writeFileSync(files.intercepts, collected.stdout);
+    const trustRoot = toBase64Url(keys.root.publicKey);
+    const decryptedByCli = await cli('agency', 'decrypt', '--server', server.url, '--trust-root', trustRoot, '--agency-key', files.key, '--warrant', files.warrant, '--submission', files.submission, '--intercepts', files.intercepts, '--out', files.evidence, '--json');
+    expect(decryptedByCli.code).toBe(0);
+    const lines = decryptedByCli.stdout.trim().split('\n').map((l) => JSON.parse(l) as { sender: string; content: { text: string } });
+    expect(lines.map((l) => [l.sender, l.content.text])).toEqual([['alice', 'meet at noon'], ['bob', 'see you there']]);
+    const bundles = readdirSync(files.evidence);
+    expect(bundles).toHaveLength(2);
+    const bundle = join(files.evidence, bundles[0]!);
+    expect((await cli('agency', 'verify-evidence', bundle, '--trust-root', trustRoot)).code).toBe(0);
+    const tampered = JSON.parse(readFileSync(bundle, 'utf8')) as { delivery: { record: { sender: string } } };
+    tampered.delivery.record.sender = 'carol';
+    writeFileSync(bundle, JSON.stringify(tampered));
+    const refused = await cli('agency', 'verify-evidence', bundle, '--trust-root', trustRoot);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/delivery record|outside the warrant/);
 
     // The same field under the wrong context (another message's metadata) opens nothing.
     const first = exported.body.intercepts[0]!;

@@ -1,0 +1,147 @@
+/**
+ * The agency's workflow against a provider and its custodians — the same steps a future web UI runs:
+ * submit a warrant; collect what was retained under it; for each message, prove the warrant's log
+ * inclusion at a witnessed checkpoint, ask custodians for decryption shares, verify every proof, combine
+ * t of them, recover the content key, open the sealed payload, and assemble an evidence bundle.
+ */
+import {
+  buildEvidenceBundle,
+  decryptWithCustodians,
+  fetchEpochCertificate,
+  interceptsResponse,
+  openTrustConfig,
+  parseEscrowField,
+  signAgencyRequest,
+  signedTrustConfigSchema,
+  signShareRequest,
+  warrantSubmissionResponse,
+  type EvidenceBundle,
+  type ExportedIntercept,
+  type LogInclusion,
+  type SignedTrustConfig,
+  type SignedWarrant,
+  type TrustConfig,
+} from '@doublelock/lawful-access';
+import { LogHttpClient } from '@doublelock/log';
+import { parseCheckpoint, parseNote } from '@doublelock/log/verifier';
+import { decodeFrame, fromBase64Url, toBase64Url } from '@doublelock/protocol';
+import { randomBytes } from '@noble/hashes/utils.js';
+import type { z } from 'zod';
+import { envelopeContextBytes } from '../../../../packages/client/src/envelope/envelope.ts';
+import { open } from '../../../../packages/client/src/envelope/committingAead.ts';
+import { decodeContent, type MessageContent } from '../../../../packages/client/src/envelope/content.ts';
+
+export interface Agency {
+  id: string;
+  secretKey: Uint8Array;
+}
+
+async function post<T>(url: string, body: unknown, schema: z.ZodType<T>): Promise<T> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = (await response.json().catch(() => ({}))) as { code?: string; message?: string };
+  if (!response.ok) throw new Error(`${new URL(url).pathname}: ${response.status} ${json.code ?? ''} ${json.message ?? ''}`.trim());
+  return schema.parse(json);
+}
+
+/** The deployment's trust configuration, from the server, verified under the pinned trust root. */
+export async function fetchTrust(server: string, trustRoot: string): Promise<{ signed: SignedTrustConfig; trust: TrustConfig }> {
+  const response = await fetch(`${server}/v1/lawful-access`);
+  const body = (await response.json()) as { enabled: boolean; trust?: unknown };
+  if (!body.enabled) throw new Error(`lawful access is off on ${server}`);
+  const signed = signedTrustConfigSchema.parse(body.trust);
+  return { signed, trust: openTrustConfig(signed, trustRoot) };
+}
+
+export async function submitWarrant(server: string, agency: Agency, warrant: SignedWarrant) {
+  const commitmentNonce = toBase64Url(randomBytes(32));
+  const accepted = await post(`${server}/v1/lawful-access/warrants`, signAgencyRequest({ warrant, commitmentNonce }, agency.id, agency.secretKey), warrantSubmissionResponse);
+  return { warrantId: warrant.warrant.id, commitmentNonce, commitment: accepted.commitment, leafIndex: accepted.leafIndex };
+}
+
+/** Everything retained under the warrant, page by page. */
+export async function collectIntercepts(server: string, agency: Agency, warrantId: string, onPage?: (count: number) => void): Promise<ExportedIntercept[]> {
+  const all: ExportedIntercept[] = [];
+  for (let after = 0; ; ) {
+    const { intercepts } = await post(`${server}/v1/lawful-access/intercepts`, signAgencyRequest({ warrantId, after, limit: 500 }, agency.id, agency.secretKey), interceptsResponse);
+    if (intercepts.length === 0) return all;
+    all.push(...intercepts);
+    onPage?.(all.length);
+    after = intercepts.at(-1)!.id;
+  }
+}
+
+/** The warrant commitment's inclusion in the newest checkpoint cosigned by the configuration's witness quorum. */
+export async function warrantInclusion(server: string, trust: TrustConfig, leafIndex: number): Promise<LogInclusion> {
+  const log = new LogHttpClient(server);
+  const note = trust.log.witnessQuorum > 0 ? await log.witnessedCheckpoint(trust.log.witnessQuorum) : await log.checkpoint();
+  const { size } = parseCheckpoint(parseNote(note).text);
+  if (leafIndex >= size) throw new Error(`the witnessed checkpoint (size ${size}) does not yet include the warrant (leaf ${leafIndex}): wait for the witnesses`);
+  const path = await log.inclusionProof(leafIndex, size);
+  return { leafIndex, treeSize: size, path: path.map(toBase64Url), checkpoint: note };
+}
+
+export interface OpenedMessage {
+  intercept: ExportedIntercept;
+  content: MessageContent;
+  evidence: EvidenceBundle;
+}
+
+/** Decrypts one retained message with t custodians, checking every proof, and bundles the evidence. */
+export async function openIntercept(options: {
+  signedTrust: SignedTrustConfig;
+  trust: TrustConfig;
+  agency: Agency;
+  warrant: SignedWarrant;
+  commitmentNonce: string;
+  inclusion: LogInclusion;
+  intercept: ExportedIntercept;
+}): Promise<OpenedMessage> {
+  const { intercept, trust } = options;
+  if (!intercept.cc || !intercept.iri) throw new Error(`intercept ${intercept.id} lacks content or its delivery record (the warrant must authorise both)`);
+  const frame = decodeFrame(fromBase64Url(intercept.cc.frame));
+  if (!frame.escrow) throw new Error(`intercept ${intercept.id} carries no escrow field`);
+  const field = frame.escrow.field;
+  const context = envelopeContextBytes({
+    groupId: fromBase64Url(intercept.cc.groupId),
+    senderUsername: intercept.cc.sender.username,
+    senderDeviceId: intercept.cc.sender.deviceId,
+    clientMessageId: intercept.cc.clientMessageId,
+  });
+  const { certificate, key } = await fetchEpochCertificate(trust, parseEscrowField(field).epoch);
+  const decryption = await decryptWithCustodians({
+    trust,
+    epochKey: key,
+    warrantId: options.warrant.warrant.id,
+    field,
+    context,
+    request: (custodian) =>
+      signShareRequest(
+        {
+          requestId: toBase64Url(randomBytes(16)),
+          requestedAt: Date.now(),
+          custodian,
+          warrant: options.warrant,
+          commitmentNonce: options.commitmentNonce,
+          inclusion: options.inclusion,
+          delivery: intercept.iri!,
+          field: toBase64Url(field),
+          cancellations: [],
+        },
+        options.agency.id,
+        options.agency.secretKey,
+      ),
+  });
+  const content = decodeContent(open(decryption.contentKey, frame.sealedPayload, context));
+  const evidence = buildEvidenceBundle({
+    trust: options.signedTrust,
+    warrant: options.warrant,
+    commitmentNonce: fromBase64Url(options.commitmentNonce),
+    inclusion: options.inclusion,
+    delivery: intercept.iri,
+    field,
+    context,
+    certificate,
+    decryption,
+  });
+  return { intercept, content, evidence };
+}
