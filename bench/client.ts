@@ -9,6 +9,9 @@
  * Each provider runs in its own child process (same heap conditions for both), alternating, twice each in a
  * full run; figures are medians within a process, then medians across processes.
  * BENCH_QUICK=1 runs fewer iterations (and one 1,000-member run) for a fast check.
+ * Then, once, the SDK end to end against the real server (started in-process, SQLite, so server and client
+ * share this process's CPU): creating 100- and 1,000-member groups (KeyPackage claims, directory lookups,
+ * the commit, upload), a member joining, one message sent and received (BENCH_QUICK: 100 only).
  * Writes bench/results/client.json.
  */
 import { deviceIdFor, toBase64Url, type AccountResponse } from '@doublelock/protocol';
@@ -37,7 +40,10 @@ import {
   type KeyPackage,
   type PrivateKeyPackage,
 } from 'ts-mls';
+import { startTestServer } from '../apps/server/src/testing.ts';
 import { signDeviceCertificate } from '../packages/client/src/device.ts';
+import { Messenger } from '../packages/client/src/messenger.ts';
+import { MemoryStorage } from '../packages/client/src/storage/storage.ts';
 import { encodeContent } from '../packages/client/src/envelope/content.ts';
 import { openEnvelope, sealEnvelope } from '../packages/client/src/envelope/envelope.ts';
 import { decodeFrame, encodeFrame } from '../packages/client/src/envelope/frame.ts';
@@ -221,12 +227,43 @@ async function run(provider: CryptoProvider) {
   };
 }
 
+/** The SDK against a real server: group creation, a join, a message, for each size. */
+async function overServer(sizes: number[]) {
+  const server = await startTestServer();
+  const out: Record<string, number> = {};
+  try {
+    const people: Messenger[] = [];
+    const largest = Math.max(...sizes);
+    for (let i = 0; i < largest; i += 50) {
+      people.push(...(await Promise.all(Array.from({ length: Math.min(50, largest - i) }, (_, j) => Messenger.register({ serverUrl: server.url, storage: new MemoryStorage(), keyPackageTarget: 2 }, `member${i + j}`)))));
+    }
+    for (const size of sizes) {
+      const members = people.slice(0, size);
+      let t = performance.now();
+      const groupId = await members[0]!.createGroup(`group of ${size}`, members.slice(1).map((p) => p.username));
+      out[`sdk_create_group${size}_ms`] = round(performance.now() - t);
+      t = performance.now();
+      await members[size - 1]!.sync();
+      out[`sdk_join_group${size}_ms`] = round(performance.now() - t);
+      t = performance.now();
+      await members[0]!.sendText(groupId, 'hello everyone');
+      out[`sdk_send_group${size}_ms`] = round(performance.now() - t);
+      t = performance.now();
+      await members[size - 1]!.sync();
+      out[`sdk_receive_group${size}_ms`] = round(performance.now() - t);
+    }
+  } finally {
+    await server.close();
+  }
+  return out;
+}
+
 const started = Date.now();
 const providers: Record<string, CryptoProvider> = { default: defaultCryptoProvider, doublelock: fastCryptoProvider };
 const only = process.env.BENCH_CLIENT_PROVIDER;
 if (only) {
-  // Child: measure one provider and hand the figures back on stdout.
-  process.stdout.write(JSON.stringify(await run(providers[only]!)));
+  // Child: measure one provider (or the SDK over the server) and hand the figures back on stdout.
+  process.stdout.write(JSON.stringify(only === 'sdk' ? await overServer(QUICK ? [100] : [100, 1000]) : await run(providers[only]!)));
   process.exit(0);
 }
 console.log(`bench:client — ${QUICK ? 'quick' : 'full'} run (${MESSAGES} messages, ${COMMIT_RUNS} commit runs, ${BIG_RUNS} 1,000-member runs per provider)`);
@@ -243,6 +280,7 @@ for (let i = 0; i < ROUNDS; i++) {
 const combine = (xs: Figures[]): Figures => Object.fromEntries(Object.keys(xs[0]!).map((k) => [k, round(median(xs.map((x) => x[k as keyof Figures])))])) as Figures;
 const before = combine(runs.default);
 const after = combine(runs.doublelock);
+const sdk = measure('sdk') as unknown as Record<string, number>;
 const speedup = Object.fromEntries(Object.keys(after).map((k) => [k, round(before[k as keyof typeof before] / after[k as keyof typeof after])]));
 
 const rows = Object.keys(after).map((k) => ({
@@ -252,13 +290,17 @@ const rows = Object.keys(after).map((k) => ({
   speedup: `${speedup[k]}×`,
 }));
 console.table(rows);
+console.log('SDK against the real server (in-process, doublelock provider):');
+console.table(Object.entries(sdk).map(([metric, ms]) => ({ metric, ms })));
 
 const result = {
   ...after,
+  ...sdk,
   before_ts_mls_default_provider: before,
   speedup,
   notes: {
     suite: 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519',
+    sdk_over_server: 'Messenger against startTestServer in the same process (server CPU included); KeyPackage claims and directory lookups 16 at a time',
     encrypt_decrypt: 'SDK path: envelope (XChaCha20-Poly1305 + key commitment + franking HMAC) + MLS application message + frame; mls_* are ts-mls alone',
     authentication: 'our directory-backed authentication service, in-memory directory of signed device certificates',
     iterations: { messages: MESSAGES, commitRuns: COMMIT_RUNS, group1000Runs: BIG_RUNS, processesPerProvider: ROUNDS, quick: QUICK },

@@ -345,8 +345,12 @@ export class Messenger {
   /** One KeyPackage per active device of each user, checked to be the device it claims to be. */
   private async claim(usernames: string[]): Promise<Array<{ device: DeviceIdentity; keyPackage: KeyPackage }>> {
     const out: Array<{ device: DeviceIdentity; keyPackage: KeyPackage }> = [];
+    const claims = new Map<string, Awaited<ReturnType<ServerApi['claimKeyPackages']>>>();
+    await Messenger.inParallel(usernames, async (username) => {
+      claims.set(username, await this.api.claimKeyPackages(username));
+    });
     for (const username of usernames) {
-      const { keyPackages } = await this.api.claimKeyPackages(username);
+      const { keyPackages } = claims.get(username)!;
       for (const claimed of keyPackages) {
         if (username === this.username && claimed.deviceId === this.deviceId) continue;
         const message = decodeMlsMessage(fromBase64Url(claimed.keyPackage), 0)?.[0];
@@ -396,7 +400,7 @@ export class Messenger {
     return seq <= meta.floor || meta.seen.includes(seq);
   }
 
-  static members(state: ClientState): Array<DeviceIdentity & { leafIndex: number }> {
+  static members(state: Pick<ClientState, 'ratchetTree'>): Array<DeviceIdentity & { leafIndex: number }> {
     const out: Array<DeviceIdentity & { leafIndex: number }> = [];
     state.ratchetTree.forEach((node, nodeIndex) => {
       if (node?.nodeType !== 'leaf') return;
@@ -460,9 +464,23 @@ export class Messenger {
     return this.exclusive(() => this.addLocked(groupId, usernames));
   }
 
+  /** Loads accounts into the directory cache, a few requests at a time. */
+  private async prefetchAccounts(usernames: string[]): Promise<void> {
+    await Messenger.inParallel(usernames, (u) => this.directory.account(u));
+  }
+
+  /** Runs `fn` over the distinct items, at most 16 at a time (requests to one server). */
+  private static async inParallel<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<void> {
+    const queue = [...new Set(items)];
+    const worker = async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+    };
+    await Promise.all(Array.from({ length: Math.min(16, queue.length) }, worker));
+  }
+
   private async addLocked(groupId: string, usernames: string[]): Promise<void> {
-    await Promise.all(usernames.map((u) => this.directory.account(u)));
-    const claimed = await this.claim(usernames);
+    // The directory entries (for our AS) and the KeyPackages are independent: fetch them together.
+    const [, claimed] = await Promise.all([this.prefetchAccounts(usernames), this.claim(usernames)]);
     if (claimed.length === 0) return;
     const added = await this.commitLocked(groupId, (state) => {
       const present = new Set(Messenger.members(state).map((m) => m.deviceId));
@@ -748,6 +766,8 @@ export class Messenger {
     const keyPackage = decodeKeyPackage(fromBase64Url(stored.publicPackage), 0)?.[0];
     if (!keyPackage) throw new MessageRejected('malformed', 'stored KeyPackage does not decode');
     const tree = item.ratchetTree ? decodeRatchetTree(fromBase64Url(item.ratchetTree), 0)?.[0] : undefined;
+    // ts-mls checks the leaves one by one; fetch their accounts together first.
+    if (tree) await this.prefetchAccounts(Messenger.members({ ratchetTree: tree }).map((m) => m.username));
     const privateKeys: PrivateKeyPackage = {
       initPrivateKey: fromBase64Url(stored.initPrivateKey),
       hpkePrivateKey: fromBase64Url(stored.hpkePrivateKey),
