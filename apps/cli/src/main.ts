@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { register as registerAdmin } from './commands/admin.ts';
 import { register as registerAgency } from './commands/agency.ts';
 import { register as registerLog } from './commands/log.ts';
+import { register as registerOversight } from './commands/oversight.ts';
 import { register as registerServe } from './commands/serve.ts';
 import { register as registerWitness } from './commands/witness.ts';
 
@@ -16,7 +17,7 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerServe, registerAdmin, registerAgency, registerCustodian, registerLog, registerWitness]) register(program);
+for (const register of [registerServe, registerAdmin, registerAgency, registerCustodian, registerLog, registerWitness, registerOversight]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,170 @@
+/**
+ * `doublelock oversight report|unseal`: the auditor's view of accountable lawful access (issue 5,
+ * docs/OVERSIGHT.md). `report` audits the whole transparency log and recomputes, from it alone, every
+ * warrant commitment, every custodian release (signatures checked against the pinned trust
+ * configuration), per-warrant counts and the public statistics per month. Exit 0: audited, nothing
+ * wrong; 2: audited, but some entries are malformed or some release records do not verify (named in
+ * the report); 1: bad input, or a log that fails the audit. `unseal` checks that a published warrant
+ * commitment opens to a revealed warrant and nonce.
+ */
+import { FileWitnessState, AuditError, seenCheckpoint } from '@doublelock/log';
+import { parseVerifierKey } from '@doublelock/log/verifier';
+import { openWarrantCommitment, signedWarrantSchema, warrantSchema, type Warrant } from '@doublelock/lawful-access/warrant';
+import { fromBase64Url } from '@doublelock/protocol';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { readFile, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { runOversightAudit } from '../oversight/audit.ts';
+import { statisticsChart } from '../oversight/chart.ts';
+import { renderText, reportDocument } from '../oversight/render.ts';
+
+const DEFAULT_STATE = join(homedir(), '.doublelock', 'log-state.json');
+const PROGRESS_THRESHOLD = 5000;
+/** Exit status when the log audits but holds entries that are malformed or do not verify. */
+export const EXIT_PROBLEMS = 2;
+
+function count(name: string) {
+  return (value: string): number => {
+    if (!/^(0|[1-9][0-9]*)$/.test(value) || !Number.isSafeInteger(Number(value))) throw new Error(`${name} must be a non-negative integer, not "${value}"`);
+    return Number(value);
+  };
+}
+
+function bytes32(name: string) {
+  return (value: string): Uint8Array => {
+    let decoded: Uint8Array;
+    try {
+      decoded = fromBase64Url(value);
+    } catch {
+      throw new Error(`${name} must be base64url, not "${value}"`);
+    }
+    if (decoded.length !== 32) throw new Error(`${name} must be 32 bytes of base64url, not ${decoded.length}`);
+    return decoded;
+  };
+}
+
+function verifierKey(value: string): string {
+  try {
+    parseVerifierKey(value);
+  } catch (error) {
+    throw new Error(`--log-key is not a verifier key (<name>+<key id>+<key>): ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return value;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+interface ReportOptions {
+  url: string;
+  logKey: string;
+  trustRoot?: Uint8Array;
+  witnessKey?: string[];
+  witnesses: number;
+  state: string;
+  page: number;
+  json?: boolean;
+  chart?: string;
+}
+
+async function report(options: ReportOptions): Promise<void> {
+  const state = new FileWitnessState(options.state);
+  const origin = parseVerifierKey(options.logKey).name;
+  const seen = (await state.load())[origin];
+  let bar: SingleBar | undefined;
+  let audit;
+  try {
+    audit = await runOversightAudit({
+      url: options.url,
+      logKey: options.logKey,
+      trustRoot: options.trustRoot && Buffer.from(options.trustRoot).toString('base64url'),
+      witnessKeys: options.witnessKey,
+      witnesses: options.witnesses,
+      seen,
+      pageSize: options.page,
+      onProgress: (done, total) => {
+        if (total < PROGRESS_THRESHOLD) return;
+        bar ??= new SingleBar({ format: 'auditing {bar} {value}/{total} entries  {eta_formatted} left', stream: process.stderr });
+        if (done === 0) bar.start(total, 0);
+        else bar.update(done);
+      },
+    });
+  } catch (error) {
+    if (error instanceof AuditError) throw new Error(`AUDIT FAILED: ${error.message}`);
+    throw error;
+  } finally {
+    bar?.stop();
+  }
+  const all = await state.load();
+  all[audit.checkpoint.origin] = seenCheckpoint(audit.checkpoint);
+  await state.save(all);
+  if (options.chart) await writeFile(options.chart, statisticsChart(audit.tally.months, `${audit.checkpoint.origin}: lawful access, from the transparency log`));
+  if (options.json) process.stdout.write(`${JSON.stringify(reportDocument(audit), null, 2)}\n`);
+  else process.stdout.write(renderText(audit));
+  if (!options.json && audit.trust && !audit.trust.pinned) console.error('warning: no --trust-root: the trust configuration was taken from the server unverified');
+  if (audit.tally.problems.length > 0) {
+    console.error(`oversight: ${audit.tally.problems.length} problem(s) in the log: ${audit.tally.problems.map((p) => `leaf ${p.leafIndex} (${p.kind})`).join(', ')}`);
+    process.exitCode = EXIT_PROBLEMS;
+  }
+}
+
+async function readWarrant(path: string): Promise<Warrant> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read --warrant ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`--warrant ${path} is not JSON`);
+  }
+  // Either the signed warrant as issued (warrant, issue, decision) or the bare warrant document.
+  const signed = signedWarrantSchema.safeParse(json);
+  if (signed.success) return signed.data.warrant;
+  const bare = warrantSchema.safeParse(json);
+  if (bare.success) return bare.data;
+  throw new Error(`--warrant ${path} is not a warrant: ${bare.error.issues.map((i) => `${i.path.join('.') || '/'}: ${i.message}`).join('; ')}`);
+}
+
+export function register(program: Command): void {
+  const oversight = program.command('oversight').description("an auditor's view of lawful access, recomputed from the transparency log");
+
+  oversight
+    .command('report')
+    .description('audit the whole log; list every warrant and release, per-warrant counts and statistics per month')
+    .requiredOption('--url <server>', 'base URL of the Doublelock server', process.env.DOUBLELOCK_URL)
+    .requiredOption('--log-key <vkey>', "the log's verifier key (<name>+<key id>+<key>)", verifierKey, process.env.DOUBLELOCK_LOG_KEY)
+    .option('--trust-root <b64>', 'the trust-root Ed25519 public key (base64url) the trust configuration must be signed by', bytes32('--trust-root'))
+    .option('--witness-key <vkey>', 'a witness verifier key (repeatable)', collect)
+    .option('--witnesses <k>', 'require cosignatures from k of the witness keys', count('--witnesses'), 0)
+    .option('--state <file>', 'file remembering the last checkpoint seen, per log', DEFAULT_STATE)
+    .option('--page <n>', 'entries per request', count('--page'), 1000)
+    .option('--json', 'print one machine-readable JSON document')
+    .option('--chart <file.svg>', 'write an SVG chart of warrants and messages decrypted per month')
+    .action(report);
+
+  oversight
+    .command('unseal')
+    .description('check that a published warrant commitment opens to a revealed warrant and nonce')
+    .requiredOption('--commitment <b64>', 'the commitment from the log (base64url, 32 bytes)', bytes32('--commitment'))
+    .requiredOption('--warrant <file>', 'the revealed warrant: JSON, signed (warrant, issue, decision) or bare')
+    .requiredOption('--nonce <b64>', 'the revealed commitment nonce (base64url, 32 bytes)', bytes32('--nonce'))
+    .action(async (options: { commitment: Uint8Array; warrant: string; nonce: Uint8Array }) => {
+      const warrant = await readWarrant(options.warrant);
+      if (!openWarrantCommitment(options.commitment, warrant, options.nonce)) {
+        throw new Error('the commitment does NOT open to this warrant and nonce: what was revealed is not what was logged');
+      }
+      const window = `${new Date(warrant.window.start).toISOString()} – ${new Date(warrant.window.end).toISOString()}`;
+      console.log(`the commitment opens to warrant ${warrant.id} revision ${warrant.revision}
+  agency:   ${warrant.agency}
+  targets:  ${warrant.targets.join(', ')}
+  window:   ${window}
+  grounds:  ${warrant.grounds.join(', ')}
+  products: ${warrant.products.join(', ')}
+  limit:    ${warrant.limits.maxMessages} messages${warrant.urgent ? '\n  urgent' : ''}`);
+    });
+}

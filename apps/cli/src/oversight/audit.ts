@@ -1,0 +1,106 @@
+/**
+ * One oversight audit: fetch and pin the trust configuration, then audit the log from scratch with the
+ * log package's auditor (every entry downloaded, the root recomputed and checked against the signed
+ * checkpoint, consistency with the checkpoint seen last), classifying and tallying each entry as the
+ * auditor hashes it — so the counts describe exactly the tree the signed checkpoint commits to.
+ */
+import { auditLog, LogHttpClient, type AuditResult, type SeenCheckpoint } from '@doublelock/log';
+import { openTrustConfig, signedTrustConfigSchema, type TrustConfig } from '@doublelock/lawful-access/trust';
+import { classifyEntry } from './entries.ts';
+import { OversightTally, type Tally } from './tally.ts';
+
+export interface TrustSummary {
+  deployment: string;
+  /** whether the configuration's signature was checked against a trust-root key given by the auditor */
+  pinned: boolean;
+  threshold: number;
+  custodians: Array<{ index: number; name: string }>;
+}
+
+export interface OversightAudit {
+  checkpoint: AuditResult['checkpoint'];
+  /** the size of the checkpoint seen at the previous audit, when there was one */
+  consistentWith: number | null;
+  /** null when the server has lawful access off */
+  trust: TrustSummary | null;
+  tally: Tally;
+}
+
+export interface OversightOptions {
+  url: string;
+  logKey: string;
+  witnessKeys?: readonly string[];
+  witnesses?: number;
+  /** the trust-root Ed25519 public key (base64url) the trust configuration must verify under */
+  trustRoot?: string;
+  seen?: SeenCheckpoint;
+  pageSize?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Records the entries the auditor downloads, in order, so they are tallied exactly as hashed. */
+class TallyingLogClient extends LogHttpClient {
+  constructor(
+    baseUrl: string,
+    private readonly sink: (start: number, entries: Uint8Array[]) => void,
+  ) {
+    super(baseUrl);
+  }
+
+  override async entries(start: number, end: number): Promise<Uint8Array[]> {
+    const page = await super.entries(start, end);
+    this.sink(start, page);
+    return page;
+  }
+}
+
+async function fetchTrust(baseUrl: string, trustRoot: string | undefined, logKey: string): Promise<{ config: TrustConfig; pinned: boolean } | null> {
+  const response = await fetch(`${baseUrl}/v1/lawful-access`);
+  if (!response.ok) throw new Error(`GET /v1/lawful-access: HTTP ${response.status}`);
+  const body = (await response.json()) as { enabled?: unknown; trust?: unknown };
+  if (body.enabled === false) return null;
+  if (body.enabled !== true) throw new Error('GET /v1/lawful-access: malformed response (no "enabled")');
+  let config: TrustConfig;
+  if (trustRoot !== undefined) {
+    config = openTrustConfig(body.trust, trustRoot);
+  } else {
+    const parsed = signedTrustConfigSchema.safeParse(body.trust);
+    if (!parsed.success) throw new Error(`malformed trust configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    config = parsed.data.config;
+  }
+  // The configuration pins the log it means; counting releases from another log would be meaningless.
+  if (config.log.verifierKey !== logKey) throw new Error(`the trust configuration pins log key ${config.log.verifierKey}, not the --log-key given`);
+  return { config, pinned: trustRoot !== undefined };
+}
+
+export async function runOversightAudit(options: OversightOptions): Promise<OversightAudit> {
+  const base = new LogHttpClient(options.url).baseUrl;
+  const trust = await fetchTrust(base, options.trustRoot, options.logKey);
+  const tally = new OversightTally(trust?.config ?? null);
+  let next = 0;
+  const client = new TallyingLogClient(base, (start, page) => {
+    if (start !== next) throw new Error(`entries arrived out of order: expected ${next}, got ${start}`);
+    page.forEach((entry, i) => tally.add(start + i, classifyEntry(entry)));
+    next = start + page.length;
+  });
+  const result = await auditLog(client, {
+    logKey: options.logKey,
+    witnessKeys: options.witnessKeys,
+    witnesses: options.witnesses,
+    seen: options.seen,
+    pageSize: options.pageSize,
+    onProgress: options.onProgress,
+  });
+  if (next !== result.entries) throw new Error(`tallied ${next} entries but the audit covered ${result.entries}`);
+  return {
+    checkpoint: result.checkpoint,
+    consistentWith: options.seen && options.seen.size > 0 ? options.seen.size : null,
+    trust: trust && {
+      deployment: trust.config.deployment,
+      pinned: trust.pinned,
+      threshold: trust.config.threshold,
+      custodians: trust.config.custodians.map((c) => ({ index: c.index, name: c.name })),
+    },
+    tally: tally.result(),
+  };
+}
