@@ -5,7 +5,8 @@
 import sharp from 'sharp';
 import { ContentError } from './errors.ts';
 import { exactHashesOfFile } from './exact.ts';
-import { IMAGE_FORMATS, checkFile, pdqHashImage, type ImageLimits } from './image.ts';
+import { IMAGE_FORMATS, checkFile, pdqDihedralHashImage, pdqHashImage, type ImageLimits } from './image.ts';
+import type { Dihedral } from './pdq.ts';
 import type { PdqHash } from './pdqHash.ts';
 import { vpdqHashVideo, type Crop, type VideoOptions } from './vpdq.ts';
 import type { VpdqFeature } from './vpdqFormat.ts';
@@ -17,6 +18,8 @@ export interface ContentSignals {
   bytes: number;
   /** images */
   pdq?: PdqHash;
+  /** images, with `dihedral: true`: the hashes of all eight rotations and flips */
+  pdqVariants?: Record<Dihedral, PdqHash>;
   quality?: number;
   width?: number;
   height?: number;
@@ -27,6 +30,8 @@ export interface ContentSignals {
 
 export interface HashOptions {
   image?: ImageLimits;
+  /** also compute the eight dihedral PDQ hashes of images (to match rotated or mirrored copies) */
+  dihedral?: boolean;
   video?: VideoOptions;
 }
 
@@ -49,7 +54,8 @@ export async function hashFile(path: string, options: HashOptions = {}): Promise
   }
   if (format) {
     const image = await pdqHashImage(path, options.image);
-    return { kind: 'image', ...exact, pdq: image.hash, quality: image.quality, width: image.width, height: image.height };
+    const variants = options.dihedral ? (await pdqDihedralHashImage(path, options.image)).hashes : undefined;
+    return { kind: 'image', ...exact, pdq: image.hash, ...(variants && { pdqVariants: variants }), quality: image.quality, width: image.width, height: image.height };
   }
   const video = await vpdqHashVideo(path, options.video).catch((error: unknown) => {
     if (error instanceof ContentError && error.code === 'unsupported_format') {

@@ -10,8 +10,8 @@
  */
 import type { BankSignal, BankStore } from './bank.ts';
 import type { ContentSignals } from './hasher.ts';
-import { PDQ_MATCH_THRESHOLD, PDQ_QUALITY_THRESHOLD } from './pdq.ts';
-import { PdqHash } from './pdqHash.ts';
+import { PDQ_MATCH_THRESHOLD, PDQ_QUALITY_THRESHOLD, type Dihedral } from './pdq.ts';
+import { PdqHash, hexToWords } from './pdqHash.ts';
 import { PdqIndex } from './pdqIndex.ts';
 import type { SignalType } from './signal.ts';
 import { UrlMatcher } from './url.ts';
@@ -26,6 +26,8 @@ export interface SignalMatch {
   source: string;
   /** PDQ: Hamming distance to the bank's hash */
   distance?: number;
+  /** PDQ: which dihedral variant of the query matched, when variants were queried (e.g. 'rot90') */
+  variant?: Dihedral;
   /** vPDQ: share of unique good frames matched, each way */
   vpdq?: { queryMatchPercent: number; targetMatchPercent: number };
   /** may policy act on this match without human review? */
@@ -35,6 +37,8 @@ export interface SignalMatch {
 
 export interface QuerySignals {
   pdq?: PdqHash | string;
+  /** all eight dihedral hashes of the content, to match rotated or mirrored copies (see pdqDihedralHashImage) */
+  pdqVariants?: Partial<Record<Dihedral, PdqHash>>;
   /** quality of the queried content's PDQ; below 50 no automatic action */
   quality?: number;
   md5?: string;
@@ -46,6 +50,7 @@ export interface QuerySignals {
 interface Hit {
   id: number;
   distance?: number;
+  variant?: Dihedral;
   vpdq?: { queryMatchPercent: number; targetMatchPercent: number };
   lowQuality?: boolean;
 }
@@ -69,21 +74,29 @@ export class Matcher {
     const matcher = new Matcher(store, banks);
     for (const bank of banks) {
       if (!(await store.getBank(bank))) throw new TypeError(`no bank named "${bank}"`);
-      // PDQ hashes are bulk-loaded into typed arrays (one index build), the rest added one by one.
-      const ids: number[] = [];
-      const hexes: string[] = [];
+      // PDQ hashes are parsed straight into typed arrays and bulk-loaded (one index build; no string or
+      // object per hash, so a 10M-hash bank loads in seconds); the rest are added one by one.
+      let words = new Uint32Array(8 * 1024);
+      let ids = new Uint32Array(1024);
+      let n = 0;
       for await (const s of store.signals(bank)) {
         if (s.type === 'pdq') {
-          ids.push(s.id);
-          hexes.push(s.value);
+          if (n === ids.length) {
+            const moreWords = new Uint32Array(words.length * 2);
+            moreWords.set(words);
+            words = moreWords;
+            const moreIds = new Uint32Array(ids.length * 2);
+            moreIds.set(ids);
+            ids = moreIds;
+          }
+          hexToWords(s.value, words, n * 8);
+          ids[n++] = s.id;
         } else {
           matcher.add(s);
         }
         if (++matcher.count % 10_000 === 0) onProgress?.(matcher.count);
       }
-      const words = new Uint32Array(hexes.length * 8);
-      hexes.forEach((hex, i) => words.set(PdqHash.fromHex(hex).toWords(), i * 8));
-      matcher.pdq.addPacked(words, Uint32Array.from(ids));
+      matcher.pdq.addPacked(words.subarray(0, n * 8), ids.subarray(0, n));
     }
     onProgress?.(matcher.count);
     return matcher;
@@ -145,8 +158,18 @@ export class Matcher {
   /** Matches a hasher's output (or any set of signals) against the loaded banks. */
   async match(query: QuerySignals | ContentSignals): Promise<SignalMatch[]> {
     const hits: Hit[] = [];
-    if (query.pdq !== undefined) {
-      const lowQuality = (query.quality ?? 0) < PDQ_QUALITY_THRESHOLD;
+    const lowQuality = (query.quality ?? 0) < PDQ_QUALITY_THRESHOLD;
+    if (query.pdqVariants) {
+      // the closest variant per bank signal
+      const best = new Map<number, Hit>();
+      for (const [variant, hash] of Object.entries(query.pdqVariants) as Array<[Dihedral, PdqHash]>) {
+        for (const m of this.pdq.query(hash, this.pdqThreshold)) {
+          const seen = best.get(m.key);
+          if (!seen || m.distance < seen.distance!) best.set(m.key, { id: m.key, distance: m.distance, variant, lowQuality });
+        }
+      }
+      hits.push(...best.values());
+    } else if (query.pdq !== undefined) {
       for (const m of this.pdq.query(query.pdq, this.pdqThreshold)) hits.push({ id: m.key, distance: m.distance, lowQuality });
     }
     for (const type of ['md5', 'sha256'] as const) {
@@ -179,6 +202,7 @@ export class Matcher {
         labels: s.labels,
         source: s.source,
         ...(h.distance !== undefined && { distance: h.distance }),
+        ...(h.variant && { variant: h.variant }),
         ...(h.vpdq && { vpdq: h.vpdq }),
         autoAction: !h.lowQuality && !falsePositive,
         ...(h.lowQuality ? { reason: 'low_quality' as const } : falsePositive ? { reason: 'false_positive_label' as const } : {}),

@@ -77,6 +77,33 @@ describe('doublelock hash / bank / match', () => {
     expect(cli('bank', 'export', 'tvec', '--format', 'txt', '--data', data).stdout.split('\n')[0]).toBe(`pdq ${hashes[0]!.pdq}`);
   });
 
+  it('matches rotated or mirrored copies with --dihedral, and banks a video from its vPDQ hash file', async () => {
+    const rotated = join(dir, 'poster-rot90.png');
+    const mirrored = join(dir, 'poster-flop.png');
+    await sharp(image).rotate(90).toFile(rotated);
+    await sharp(image).flop().toFile(mirrored);
+    const pdq = (JSON.parse(cli('hash', '--json', image).stdout) as { pdq: string }).pdq;
+    expect(cli('bank', 'add', 'rot', 'pdq', pdq, '--label', 'tvec:branded_content', '--data', data).stderr).toMatch(/no bank named "rot"/);
+    expect(cli('bank', 'create', 'rot', '--data', data).stdout).toBe('Bank rot is ready.\n');
+    expect(cli('bank', 'add', 'rot', 'pdq', pdq, '--label', 'tvec:branded_content', '--data', data).stdout).toMatch(/^Added pdq [0-9a-f]{64} to rot/);
+
+    const plain = JSON.parse(cli('match', rotated, '--bank', 'rot', '--json', '--data', data).stdout) as { matches: unknown[] };
+    expect(plain.matches).toEqual([]);
+    const lines = cli('match', rotated, mirrored, '--bank', 'rot', '--json', '--dihedral', '--data', data).stdout.trim().split('\n');
+    const [rot, flop] = lines.map((l) => JSON.parse(l) as { matches: Array<{ variant: string; distance: number }> });
+    expect(rot!.matches).toEqual([expect.objectContaining({ type: 'pdq', variant: 'rot90' })]);
+    expect(flop!.matches).toEqual([expect.objectContaining({ type: 'pdq', variant: 'flipy' })]);
+    expect(rot!.matches[0]!.distance).toBeLessThanOrEqual(8);
+    expect(cli('match', rotated, '--bank', 'rot', '--dihedral', '--data', data).stdout).toMatch(/MATCH rot pdq #\d+ distance \d+ \(rot90\)  \[tvec:branded_content\]  auto-action allowed/);
+
+    const vpdqDir = join(dir, 'vpdq');
+    expect(cli('hash', video, '--vpdq-dir', vpdqDir).stdout).toMatch(/vpdq {4}3 frames \(3 unique\) of 160×120/);
+    expect(readFileSync(join(vpdqDir, 'clip.mp4.txt'), 'utf8')).toMatch(/^0,\d+,[0-9a-f]{64},0\.000\n10,\d+,[0-9a-f]{64},1\.000\n/);
+    expect(cli('bank', 'add', 'rot', 'vpdq', join(vpdqDir, 'clip.mp4.txt'), '--data', data).stdout).toMatch(/^Added vpdq \["[0-9a-f]+… to rot \(#\d+\)\.\n$/);
+    const clip = JSON.parse(cli('match', video, '--bank', 'rot', '--json', '--data', data).stdout) as { matches: Array<{ type: string }> };
+    expect(clip.matches.map((m) => m.type)).toEqual(['vpdq']);
+  });
+
   it('refuses a malformed import as a whole, naming the line', () => {
     writeFileSync(join(dir, 'bad.csv'), `signal_type,signal_str\npdq,${'a'.repeat(64)}\npdq,zzz\n`);
     const r = cli('bank', 'import', 'other', join(dir, 'bad.csv'), '--create', '--data', data);

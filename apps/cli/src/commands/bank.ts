@@ -3,10 +3,21 @@
  * --database-url). Import and export speak ThreatExchange/HMA formats (CSV, JSON, TXT; see
  * packages/moderation/src/bankFormats.ts); large imports show a progress bar on stderr.
  */
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { BANK_FORMATS, BankStore, formatFromPath, isSignalType, readBankSignals, writeBankSignals, type BankFormat, type SignalInput } from '@doublelock/moderation';
+import {
+  BANK_FORMATS,
+  BankStore,
+  formatFromPath,
+  formatVpdqSignal,
+  isSignalType,
+  parseVpdqHashFile,
+  readBankSignals,
+  writeBankSignals,
+  type BankFormat,
+  type SignalInput,
+} from '@doublelock/moderation';
 import { openDb, type Db } from '@doublelock/store';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
@@ -65,13 +76,21 @@ export function register(program: Command): void {
       process.stdout.write(`Bank ${name} is ready.\n`);
     });
 
-  storeOptions(bank.command('add').description('add one signal').argument('<name>').argument('<type>', 'pdq, md5, sha256, url or vpdq').argument('<value>'))
+  storeOptions(
+    bank
+      .command('add')
+      .description('add one signal')
+      .argument('<name>')
+      .argument('<type>', 'pdq, md5, sha256, url or vpdq')
+      .argument('<value>', 'the hash or URL rule; for vpdq, the signal string or a vpdq-hash-video hash file'),
+  )
     .option('--label <label...>', 'labels from the taxonomy (docs/MODERATION.md)')
     .option('--source <source>', 'where the signal comes from', '')
     .action(async (name: string, type: string, value: string, options: StoreOptions & { label?: string[]; source: string }) => {
       if (!isSignalType(type)) throw new Error(`unknown signal type "${type}": use pdq, md5, sha256, url or vpdq`);
+      if (type === 'vpdq' && !value.trimStart().startsWith('[') && existsSync(value)) value = formatVpdqSignal(parseVpdqHashFile(readFileSync(value, 'utf8')));
       const s = await withBanks(options, (b) => b.addSignal(name, { type, value, labels: options.label ?? [], source: options.source }));
-      process.stdout.write(`Added ${s.type} ${s.value} to ${name} (#${s.id}).\n`);
+      process.stdout.write(`Added ${s.type} ${s.value.length > 80 ? `${s.value.slice(0, 64)}…` : s.value} to ${name} (#${s.id}).\n`);
     });
 
   storeOptions(bank.command('remove').description('remove one signal (kept as a tombstone for peers)').argument('<name>').argument('<type>').argument('<value>')).action(

@@ -13,6 +13,7 @@ interface HashOptions {
   fps: string;
   letterbox: boolean;
   vpdqDir?: string;
+  dihedral?: boolean;
 }
 
 export function hashRecord(file: string, s: ContentSignals): Record<string, unknown> {
@@ -20,6 +21,7 @@ export function hashRecord(file: string, s: ContentSignals): Record<string, unkn
     file,
     kind: s.kind,
     pdq: s.pdq?.toHex() ?? null,
+    ...(s.pdqVariants && { pdq_variants: Object.fromEntries(Object.entries(s.pdqVariants).map(([k, h]) => [k, h.toHex()])) }),
     quality: s.quality ?? null,
     md5: s.md5,
     sha256: s.sha256,
@@ -41,13 +43,14 @@ export function register(program: Command): void {
     .option('--json', 'one JSON object a line: {"file","pdq","quality","md5","sha256"}')
     .option('--fps <n>', 'video frames hashed per second', '1')
     .option('--no-letterbox', 'hash video frames without removing letterbox bars')
+    .option('--dihedral', 'also print the PDQ hashes of the eight rotations and flips of images')
     .option('--vpdq-dir <dir>', "also write each video's vPDQ hash file (vpdq-hash-video format) here")
     .action(async (files: string[], options: HashOptions) => {
       const fps = positiveNumber('--fps', options.fps);
       let failed = 0;
       for (const file of files) {
         try {
-          const s = await hashFile(file, { video: { framesPerSecond: fps, removeLetterbox: options.letterbox } });
+          const s = await hashFile(file, { dihedral: options.dihedral, video: { framesPerSecond: fps, removeLetterbox: options.letterbox } });
           if (s.vpdq && options.vpdqDir) {
             mkdirSync(options.vpdqDir, { recursive: true });
             writeFileSync(join(options.vpdqDir, `${basename(file)}.txt`), formatVpdqHashFile(s.vpdq));
@@ -56,6 +59,7 @@ export function register(program: Command): void {
             process.stdout.write(`${JSON.stringify(hashRecord(file, s))}\n`);
           } else if (s.kind === 'image') {
             process.stdout.write(`${file}\n  pdq     ${s.pdq!.toHex()}  quality ${s.quality}${s.quality! < 50 ? ' (below 50: never auto-actioned)' : ''}\n  md5     ${s.md5}\n  sha256  ${s.sha256}\n`);
+            for (const [variant, h] of Object.entries(s.pdqVariants ?? {})) if (variant !== 'original') process.stdout.write(`  ${variant.padEnd(10)} ${h.toHex()}\n`);
           } else {
             const unique = new Set(s.vpdq!.map((f) => f.hash.toHex())).size;
             const crop = s.crop!;

@@ -11,11 +11,12 @@ interface MatchOptions extends StoreOptions {
   bank: string[];
   json?: boolean;
   url?: boolean;
+  dihedral?: boolean;
   fps: string;
 }
 
 function describe(m: SignalMatch): string {
-  const how = m.distance !== undefined ? `distance ${m.distance}` : m.vpdq ? `${m.vpdq.queryMatchPercent.toFixed(1)}% / ${m.vpdq.targetMatchPercent.toFixed(1)}% of frames` : 'exact';
+  const how = m.distance !== undefined ? `distance ${m.distance}${m.variant && m.variant !== 'original' ? ` (${m.variant})` : ''}` : m.vpdq ? `${m.vpdq.queryMatchPercent.toFixed(1)}% / ${m.vpdq.targetMatchPercent.toFixed(1)}% of frames` : 'exact';
   const action = m.autoAction ? 'auto-action allowed' : `review only (${m.reason})`;
   return `  MATCH ${m.bank} ${m.type} #${m.signalId} ${how}  [${m.labels.join(' ') || 'no labels'}]  ${action}`;
 }
@@ -29,6 +30,7 @@ export function register(program: Command): void {
       .requiredOption('--bank <name...>', 'bank(s) to match against'),
   )
     .option('--url', 'the items are URLs, matched against url signals')
+    .option('--dihedral', 'also match rotated and mirrored copies of images (all eight PDQ dihedral variants)')
     .option('--json', 'one JSON object a line: {"file","matches":[…]}')
     .option('--fps <n>', 'video frames hashed per second', '1')
     .action(async (items: string[], options: MatchOptions) => {
@@ -38,7 +40,7 @@ export function register(program: Command): void {
         const matcher = await Matcher.load(banks, options.bank);
         for (const item of items) {
           try {
-            const matches = options.url ? await matcher.match({ url: item }) : await matcher.match(await hashFile(item, { video: { framesPerSecond: fps } }));
+            const matches = options.url ? await matcher.match({ url: item }) : await matcher.match(await hashFile(item, { dihedral: options.dihedral, video: { framesPerSecond: fps } }));
             if (options.json) process.stdout.write(`${JSON.stringify({ file: item, matches })}\n`);
             else process.stdout.write(`${item}: ${matches.length ? `${matches.length} match${matches.length > 1 ? 'es' : ''}` : 'no match'}\n${matches.map((m) => `${describe(m)}\n`).join('')}`);
           } catch (error) {
