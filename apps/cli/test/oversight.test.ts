@@ -247,6 +247,23 @@ describe('doublelock oversight report', () => {
     expect(unpinned.stderr).toContain('warning: no --trust-root');
   });
 
+  it('reports a server with lawful access off: directory entries only, nothing to verify', async () => {
+    const plain = await startTestServer();
+    try {
+      await new TestAccount(plain, 'erin').register();
+      const plainKey = plain.ctx.directory.log.verifierKey;
+      const r = await run('oversight', 'report', '--url', plain.url, '--log-key', plainKey, '--state', join(dir, 'plain-state.json'), '--json');
+      expect(r.code).toBe(0);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.trust).toBeNull();
+      expect(doc.entries).toMatchObject({ total: 1, directory: 1, warrant: 0, release: 0 });
+      expect(doc.months).toEqual([]);
+      expect(doc.totals).toEqual({ warrantsIssued: 0, warrantsModified: 0, releases: 0, messagesDecrypted: 0 });
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('fails the audit when an entry is tampered with after it was signed', async () => {
     const leaf = warrants.b.leafIndex;
     const forged = warrantLogEntry(randomBytes(32), { revision: 0, issuedAt: now });

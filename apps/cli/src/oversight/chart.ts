@@ -35,9 +35,10 @@ function panel(title: string, months: MonthStatistics[], series: Series[], top: 
   const bar = Math.max(2, Math.min(48, slot * 0.6));
   const y = (v: number) => top + PANEL - (v / max) * PANEL;
   const out = [`<text x="${LEFT}" y="${top - 10}" font-weight="bold">${escape(title)}</text>`];
-  for (const tick of [0, max / 2, max]) {
+  // Counts are whole numbers: a half-way gridline only where it falls on one.
+  for (const tick of max % 2 === 0 ? [0, max / 2, max] : [0, max]) {
     out.push(`<line x1="${LEFT}" y1="${y(tick)}" x2="${WIDTH - RIGHT}" y2="${y(tick)}" stroke="#ddd"/>`);
-    out.push(`<text x="${LEFT - 6}" y="${y(tick) + 4}" text-anchor="end">${Number.isInteger(tick) ? tick : tick.toFixed(1)}</text>`);
+    out.push(`<text x="${LEFT - 6}" y="${y(tick) + 4}" text-anchor="end">${tick}</text>`);
   }
   months.forEach((m, i) => {
     const x = LEFT + i * slot + (slot - bar) / 2;
