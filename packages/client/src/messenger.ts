@@ -22,12 +22,10 @@ import {
   createApplicationMessage,
   createCommit,
   createGroup,
-  decodeGroupState,
   decodeMlsMessage,
   defaultCapabilities,
   defaultLifetime,
   emptyPskIndex,
-  encodeGroupState,
   encodeMlsMessage,
   generateKeyPackageWithKey,
   joinGroup,
@@ -54,8 +52,9 @@ import { decodeFrame, encodeFrame } from './envelope/frame.ts';
 import { DirectoryAuthenticationService } from './mls/authenticationService.ts';
 import { deviceCredential, parseDeviceCredential, type DeviceIdentity } from './mls/credential.ts';
 import { clientConfig, suiteImpl } from './mls/suite.ts';
+import { GroupStore, groupMembers, isSeen, markSeen, newGroupMeta, type GroupMeta } from './groupStore.ts';
 import { safetyNumber } from './safetyNumber.ts';
-import { getJson, jsonWrite, type Storage, type StorageWrite } from './storage/storage.ts';
+import { getJson, jsonWrite, type Storage } from './storage/storage.ts';
 
 /** Why an incoming item was refused; the item is acknowledged and dropped, never applied. */
 export class MessageRejected extends Error {
@@ -126,16 +125,6 @@ export interface MessengerOptions {
   keyPackageTarget?: number;
 }
 
-interface GroupMeta {
-  name: string;
-  status: 'active' | 'removed' | 'left';
-  /** Recently processed server seqs (duplicates are dropped); older than `floor` counts as seen. */
-  seen: number[];
-  floor: number;
-  /** epoch → seq of the commit that ended it: late messages of that epoch must be ordered before it. */
-  epochEnds: Record<string, number>;
-}
-
 interface StoredKeyPackage {
   publicPackage: string;
   initPrivateKey: string;
@@ -143,7 +132,6 @@ interface StoredKeyPackage {
   lastResort: boolean;
 }
 
-const SEEN_WINDOW = 4096;
 const MAX_RETRIES = 8;
 const b64 = toBase64Url;
 const newMessageId = (): string => toBase64Url(randomBytes(16));
@@ -154,6 +142,7 @@ export class Messenger {
   readonly directory: ServerKeyDirectory;
   private readonly auth: DirectoryAuthenticationService;
   private readonly config: ClientConfig;
+  private readonly groupStore: GroupStore;
   private socket: MailboxSocket | undefined;
   private session: { token: string; expiresAt: number } | undefined;
   private lock: Promise<unknown> = Promise.resolve();
@@ -170,6 +159,7 @@ export class Messenger {
     this.directory = new ServerKeyDirectory(this.api, typeof kt === 'function' ? kt(this.api) : kt);
     this.auth = new DirectoryAuthenticationService(this.directory, new StoredIdentityPins(options.storage), (sig, msg, key) => cs.signature.verify(key, msg, sig));
     this.config = clientConfig(this.auth);
+    this.groupStore = new GroupStore(options.storage, this.config);
   }
 
   get username(): string {
@@ -367,63 +357,18 @@ export class Messenger {
 
   // ---------------------------------------------------------------- group state
 
-  private async loadGroup(groupId: string): Promise<{ state: ClientState; meta: GroupMeta } | undefined> {
-    const [bytes, meta] = await Promise.all([this.storage.get(`group/${groupId}/state`), getJson<GroupMeta>(this.storage, `group/${groupId}/meta`)]);
-    if (!bytes || !meta) return undefined;
-    const decoded = decodeGroupState(bytes, 0);
-    if (!decoded) throw new Error(`stored state of group ${groupId} does not decode`);
-    return { state: { ...decoded[0], clientConfig: this.config }, meta };
-  }
-
-  private groupWrites(groupId: string, state: ClientState | undefined, meta: GroupMeta): StorageWrite[] {
-    return [
-      ...(state ? [{ key: `group/${groupId}/state`, value: encodeGroupState(state) }] : []),
-      jsonWrite(`group/${groupId}/meta`, meta),
-    ];
-  }
-
-  private async requireGroup(groupId: string) {
-    const meta = await getJson<GroupMeta>(this.storage, `group/${groupId}/meta`);
-    if (meta && meta.status !== 'active') throw new Error(`This device is no longer in group ${groupId} (${meta.status}).`);
-    const group = await this.loadGroup(groupId);
-    if (!group) throw new Error(`This device is not in group ${groupId}.`);
-    return group;
-  }
-
-  private static markSeen(meta: GroupMeta, ...seqs: number[]): void {
-    for (const seq of seqs) if (!meta.seen.includes(seq)) meta.seen.push(seq);
-    meta.seen.sort((a, b) => a - b);
-    while (meta.seen.length > SEEN_WINDOW) meta.floor = Math.max(meta.floor, meta.seen.shift()!);
-  }
-
-  private static seen(meta: GroupMeta, seq: number): boolean {
-    return seq <= meta.floor || meta.seen.includes(seq);
-  }
-
-  static members(state: Pick<ClientState, 'ratchetTree'>): Array<DeviceIdentity & { leafIndex: number }> {
-    const out: Array<DeviceIdentity & { leafIndex: number }> = [];
-    state.ratchetTree.forEach((node, nodeIndex) => {
-      if (node?.nodeType !== 'leaf') return;
-      const identity = parseDeviceCredential(node.leaf.credential);
-      if (identity) out.push({ ...identity, leafIndex: nodeIndex / 2 });
-    });
-    return out;
-  }
-
   async groups(): Promise<GroupSummary[]> {
-    const keys = await this.storage.keys('group/');
-    const ids = [...new Set(keys.map((k) => k.split('/')[1]!))];
     const out: GroupSummary[] = [];
-    for (const groupId of ids) {
-      const group = await this.loadGroup(groupId);
-      if (group) out.push({ groupId, name: group.meta.name, epoch: Number(group.state.groupContext.epoch), status: group.meta.status, members: Messenger.members(group.state).map(({ username, deviceId }) => ({ username, deviceId })) });
+    for (const groupId of await this.groupStore.ids()) {
+      const group = await this.groupStore.load(groupId);
+      if (group) out.push({ groupId, name: group.meta.name, epoch: Number(group.state.groupContext.epoch), status: group.meta.status, members: groupMembers(group.state).map(({ username, deviceId }) => ({ username, deviceId })) });
     }
     return out;
   }
 
   async group(groupId: string): Promise<GroupSummary> {
-    const { state, meta } = await this.requireGroup(groupId);
-    return { groupId, name: meta.name, epoch: Number(state.groupContext.epoch), status: meta.status, members: Messenger.members(state).map(({ username, deviceId }) => ({ username, deviceId })) };
+    const { state, meta } = await this.groupStore.require(groupId);
+    return { groupId, name: meta.name, epoch: Number(state.groupContext.epoch), status: meta.status, members: groupMembers(state).map(({ username, deviceId }) => ({ username, deviceId })) };
   }
 
   /** Runs an MLS operation, turning ts-mls's terse credential failures into the reason our AS gave. */
@@ -448,7 +393,7 @@ export class Messenger {
       const own = await this.newKeyPackage(false);
       const state = await createGroup(groupIdBytes, own.publicPackage, own.privatePackage, [], this.cs, this.config);
       await this.api.createGroup(groupId);
-      await this.storage.write(this.groupWrites(groupId, state, { name, status: 'active', seen: [], floor: 0, epochEnds: {} }));
+      await this.storage.write(this.groupStore.writes(groupId, state, newGroupMeta(name)));
       const people = [...new Set([this.username, ...usernames])];
       await this.addLocked(groupId, people);
       return groupId;
@@ -483,7 +428,7 @@ export class Messenger {
     const [, claimed] = await Promise.all([this.prefetchAccounts(usernames), this.claim(usernames)]);
     if (claimed.length === 0) return;
     const added = await this.commitLocked(groupId, (state) => {
-      const present = new Set(Messenger.members(state).map((m) => m.deviceId));
+      const present = new Set(groupMembers(state).map((m) => m.deviceId));
       const adds = claimed.filter((c) => !present.has(c.device.deviceId));
       return { proposals: adds.map((c) => ({ proposalType: 'add', add: { keyPackage: c.keyPackage } })), adds: adds.map((c) => c.device.deviceId), removes: [] };
     });
@@ -492,7 +437,7 @@ export class Messenger {
 
   /** The group's name travels end-to-end like any message: resent after adds, so newcomers learn it. */
   private async shareName(groupId: string): Promise<void> {
-    const { meta } = await this.requireGroup(groupId);
+    const { meta } = await this.groupStore.require(groupId);
     await this.sendLocked(groupId, { type: 'rename', name: meta.name });
   }
 
@@ -504,7 +449,7 @@ export class Messenger {
   private async removeUsersLocked(groupId: string, usernames: string[]): Promise<void> {
     if (usernames.includes(this.username)) throw new Error('Use leave() to leave a group.');
     await this.commitLocked(groupId, (state) => {
-      const gone = Messenger.members(state).filter((m) => usernames.includes(m.username));
+      const gone = groupMembers(state).filter((m) => usernames.includes(m.username));
       return { proposals: gone.map((m) => ({ proposalType: 'remove', remove: { removed: m.leafIndex } })), adds: [], removes: gone.map((m) => m.deviceId) };
     });
   }
@@ -513,16 +458,16 @@ export class Messenger {
   leave(groupId: string): Promise<void> {
     return this.exclusive(async () => {
       await this.sendLocked(groupId, { type: 'leave' });
-      const { meta } = await this.requireGroup(groupId);
-      await this.storage.write([{ key: `group/${groupId}/state`, value: undefined }, jsonWrite(`group/${groupId}/meta`, { ...meta, status: 'left' })]);
+      const { meta } = await this.groupStore.require(groupId);
+      await this.storage.write(this.groupStore.forget(groupId, { ...meta, status: 'left' }));
     });
   }
 
   rename(groupId: string, name: string): Promise<void> {
     return this.exclusive(async () => {
       await this.sendLocked(groupId, { type: 'rename', name });
-      const { state, meta } = await this.requireGroup(groupId);
-      await this.storage.write(this.groupWrites(groupId, state, { ...meta, name }));
+      const { state, meta } = await this.groupStore.require(groupId);
+      await this.storage.write(this.groupStore.writes(groupId, state, { ...meta, name }));
     });
   }
 
@@ -542,7 +487,7 @@ export class Messenger {
         const missingOwn = [...mine].filter((d) => !present.has(d));
         const claimed = missingOwn.length > 0 ? (await this.claim([this.username])).filter((c) => missingOwn.includes(c.device.deviceId)) : [];
         const added = await this.commitLocked(summary.groupId, (state) => {
-          const members = Messenger.members(state);
+          const members = groupMembers(state);
           const here = new Set(members.map((m) => m.deviceId));
           const adds = claimed.filter((c) => !here.has(c.device.deviceId));
           const gone = members.filter((m) => m.deviceId !== this.deviceId && !(active.get(m.username)?.has(m.deviceId) ?? true));
@@ -567,7 +512,7 @@ export class Messenger {
   private async commitLocked(groupId: string, plan: (state: ClientState) => { proposals: Proposal[]; adds: string[]; removes: string[] }): Promise<boolean> {
     const clientMessageId = newMessageId();
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-      const { state, meta } = await this.requireGroup(groupId);
+      const { state, meta } = await this.groupStore.require(groupId);
       const { proposals, adds, removes } = plan(state);
       if (proposals.length === 0) return false;
       const result = await this.withCredentialReasons(() =>
@@ -587,16 +532,16 @@ export class Messenger {
           }),
         });
         meta.epochEnds[String(epoch)] = accepted.seq;
-        Messenger.markSeen(meta, accepted.seq, ...(result.welcome ? [accepted.seq + 1] : []));
-        await this.storage.write(this.groupWrites(groupId, result.newState, meta));
-        const before = new Set(Messenger.members(state).map((m) => m.deviceId));
-        const after = Messenger.members(result.newState);
+        markSeen(meta, accepted.seq, ...(result.welcome ? [accepted.seq + 1] : []));
+        await this.storage.write(this.groupStore.writes(groupId, result.newState, meta));
+        const before = new Set(groupMembers(state).map((m) => m.deviceId));
+        const after = groupMembers(result.newState);
         const afterIds = new Set(after.map((m) => m.deviceId));
         this.emit({
           type: 'membership',
           groupId,
           added: after.filter((m) => !before.has(m.deviceId)).map(({ username, deviceId }) => ({ username, deviceId })),
-          removed: Messenger.members(state).filter((m) => !afterIds.has(m.deviceId)).map(({ username, deviceId }) => ({ username, deviceId })),
+          removed: groupMembers(state).filter((m) => !afterIds.has(m.deviceId)).map(({ username, deviceId }) => ({ username, deviceId })),
         });
         return adds.length > 0;
       } catch (error) {
@@ -634,10 +579,10 @@ export class Messenger {
     const context: EnvelopeContext = { groupId: fromBase64Url(groupId), senderUsername: this.username, senderDeviceId: this.deviceId, clientMessageId };
     const envelope = sealEnvelope(payload, context, this.options.escrow);
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-      const { state, meta } = await this.requireGroup(groupId);
+      const { state, meta } = await this.groupStore.require(groupId);
       const { newState, privateMessage } = await createApplicationMessage(state, envelope.keys, this.cs);
       // The ratchet step is stored before anything leaves the device: a key is never used twice.
-      await this.storage.write(this.groupWrites(groupId, newState, meta));
+      await this.storage.write(this.groupStore.writes(groupId, newState, meta));
       const frame = encodeFrame({
         mlsMessage: encodeMlsMessage({ version: 'mls10', wireformat: 'mls_private_message', privateMessage }),
         sealedPayload: envelope.sealedPayload,
@@ -650,8 +595,8 @@ export class Messenger {
           ciphertext: b64(frame),
           frankingCommitment: b64(envelope.frankingCommitment),
         });
-        Messenger.markSeen(meta, accepted.seq);
-        await this.storage.write(this.groupWrites(groupId, undefined, meta));
+        markSeen(meta, accepted.seq);
+        await this.storage.write(this.groupStore.writes(groupId, undefined, meta));
         return { seq: accepted.seq, clientMessageId };
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 'stale_epoch')) throw error;
@@ -715,7 +660,7 @@ export class Messenger {
     const leaves = this.pendingLeaves;
     this.pendingLeaves = [];
     for (const { groupId, username } of leaves) {
-      const group = await this.loadGroup(groupId);
+      const group = await this.groupStore.load(groupId);
       if (group?.meta.status === 'active') await this.removeUsersLocked(groupId, [username]);
     }
     if (this.joinedSinceTopUp) {
@@ -739,20 +684,17 @@ export class Messenger {
 
   private async processItem(item: MailboxItem): Promise<void> {
     if (item.kind === 'welcome') return this.processWelcome(item);
-    const group = await this.loadGroup(item.groupId);
+    const group = await this.groupStore.load(item.groupId);
     if (!group || group.meta.status !== 'active') {
       throw new MessageRejected('unknown_group', `${item.kind} for group ${item.groupId}, which this device is not in`);
     }
-    if (Messenger.seen(group.meta, item.seq)) return; // at-least-once delivery: already applied
+    if (isSeen(group.meta, item.seq)) return; // at-least-once delivery: already applied
     if (item.kind === 'commit') return this.processCommit(item, group.state, group.meta);
     return this.processApplication(item, group.state, group.meta);
   }
 
   private async processWelcome(item: MailboxItem): Promise<void> {
-    if (await this.storage.get(`group/${item.groupId}/meta`)) {
-      const existing = await this.loadGroup(item.groupId);
-      if (existing?.meta.status === 'active') return; // a duplicate
-    }
+    if ((await this.groupStore.meta(item.groupId))?.status === 'active') return; // a duplicate
     const message = decodeMlsMessage(fromBase64Url(item.payload), 0)?.[0];
     if (message?.wireformat !== 'mls_welcome') throw new MessageRejected('malformed', 'welcome item does not hold an MLS Welcome');
     let stored: StoredKeyPackage | undefined;
@@ -767,7 +709,7 @@ export class Messenger {
     if (!keyPackage) throw new MessageRejected('malformed', 'stored KeyPackage does not decode');
     const tree = item.ratchetTree ? decodeRatchetTree(fromBase64Url(item.ratchetTree), 0)?.[0] : undefined;
     // ts-mls checks the leaves one by one; fetch their accounts together first.
-    if (tree) await this.prefetchAccounts(Messenger.members({ ratchetTree: tree }).map((m) => m.username));
+    if (tree) await this.prefetchAccounts(groupMembers({ ratchetTree: tree }).map((m) => m.username));
     const privateKeys: PrivateKeyPackage = {
       initPrivateKey: fromBase64Url(stored.initPrivateKey),
       hpkePrivateKey: fromBase64Url(stored.hpkePrivateKey),
@@ -775,9 +717,9 @@ export class Messenger {
     };
     const state = await this.withCredentialReasons(() => joinGroup(message.welcome, keyPackage, privateKeys, emptyPskIndex, this.cs, tree, undefined, this.config));
     if (b64(state.groupContext.groupId) !== item.groupId) throw new MessageRejected('malformed', 'the Welcome is for another group than the server says');
-    const meta: GroupMeta = { name: 'chat', status: 'active', seen: [], floor: 0, epochEnds: {} };
-    Messenger.markSeen(meta, item.seq, item.seq - 1);
-    await this.storage.write([...this.groupWrites(item.groupId, state, meta), ...(stored.lastResort ? [] : [{ key: `kp/${ref}`, value: undefined }])]);
+    const meta = newGroupMeta('chat');
+    markSeen(meta, item.seq, item.seq - 1);
+    await this.storage.write([...this.groupStore.writes(item.groupId, state, meta), ...(stored.lastResort ? [] : [{ key: `kp/${ref}`, value: undefined }])]);
     this.joinedSinceTopUp = true;
     this.emit({ type: 'joined', groupId: item.groupId });
   }
@@ -802,17 +744,16 @@ export class Messenger {
       throw new MessageRejected('sender_mismatch', `the server says ${identityText(item.sender)} committed, MLS says ${identityText(sender)}`);
     }
     meta.epochEnds[String(epoch)] = item.seq;
-    Messenger.markSeen(meta, item.seq);
+    markSeen(meta, item.seq);
     const removed = result.newState.groupActiveState.kind === 'removedFromGroup';
     if (removed) meta.status = 'removed';
-    await this.storage.write(this.groupWrites(item.groupId, removed ? undefined : result.newState, meta));
+    await this.storage.write(removed ? this.groupStore.forget(item.groupId, meta) : this.groupStore.writes(item.groupId, result.newState, meta));
     if (removed) {
-      await this.storage.write([{ key: `group/${item.groupId}/state`, value: undefined }]);
       this.emit({ type: 'removed', groupId: item.groupId });
       return;
     }
-    const before = Messenger.members(state);
-    const after = Messenger.members(result.newState);
+    const before = groupMembers(state);
+    const after = groupMembers(result.newState);
     const beforeIds = new Set(before.map((m) => m.deviceId));
     const afterIds = new Set(after.map((m) => m.deviceId));
     this.emit({
@@ -877,11 +818,11 @@ export class Messenger {
       content = decodeContent(opened.payload);
     } catch (error) {
       // The ratchet step is kept: the key is spent even though the message was refused.
-      Messenger.markSeen(meta, item.seq);
-      await this.storage.write(this.groupWrites(item.groupId, result.newState, meta));
+      markSeen(meta, item.seq);
+      await this.storage.write(this.groupStore.writes(item.groupId, result.newState, meta));
       throw new MessageRejected('envelope_rejected', (error as Error).message);
     }
-    Messenger.markSeen(meta, item.seq);
+    markSeen(meta, item.seq);
     if (content.type === 'rename') meta.name = content.name;
     const received: ReceivedMessage = {
       groupId: item.groupId,
@@ -892,10 +833,10 @@ export class Messenger {
       content,
       franking: { payload: b64(opened.payload), frankingKey: b64(opened.frankingKey), commitment: b64(opened.frankingCommitment), tag: item.franking!.tag },
     };
-    await this.storage.write([...this.groupWrites(item.groupId, result.newState, meta), jsonWrite(`msg/${item.groupId}/${String(item.seq).padStart(12, '0')}`, received)]);
+    await this.storage.write([...this.groupStore.writes(item.groupId, result.newState, meta), jsonWrite(`msg/${item.groupId}/${String(item.seq).padStart(12, '0')}`, received)]);
     if (content.type === 'leave') {
       if (sender.username === this.username) {
-        await this.storage.write([{ key: `group/${item.groupId}/state`, value: undefined }, jsonWrite(`group/${item.groupId}/meta`, { ...meta, status: 'left' })]);
+        await this.storage.write(this.groupStore.forget(item.groupId, { ...meta, status: 'left' }));
         this.emit({ type: 'removed', groupId: item.groupId });
       } else {
         this.pendingLeaves.push({ groupId: item.groupId, username: sender.username });
