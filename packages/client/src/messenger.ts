@@ -387,6 +387,7 @@ export class Messenger {
 
   /** A new group with these people (all their devices, and this account's other devices). */
   createGroup(name: string, usernames: string[]): Promise<string> {
+    if (name.length < 1 || name.length > 128) return Promise.reject(new RangeError('a group name has 1–128 characters'));
     return this.exclusive(async () => {
       const groupIdBytes = randomBytes(32);
       const groupId = b64(groupIdBytes);

@@ -101,3 +101,10 @@ describe('safety numbers', () => {
     expect(safetyNumber(a, { ...b, identityKey: randomBytes(32) })).not.toBe(n);
   });
 });
+
+describe('content encoding', () => {
+  it('refuses invalid content with a precise error before anything is sealed', () => {
+    expect(() => encodeContent({ type: 'text', text: '' })).toThrow(/invalid text message: text/);
+    expect(() => encodeContent({ type: 'text', text: 'x'.repeat(64 * 1024 + 1) })).toThrow(/invalid text message/);
+  });
+});

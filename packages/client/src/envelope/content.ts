@@ -24,7 +24,9 @@ export const messageContent = z.discriminatedUnion('type', [
 export type MessageContent = z.infer<typeof messageContent>;
 
 export function encodeContent(content: MessageContent): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(messageContent.parse(content)));
+  const parsed = messageContent.safeParse(content);
+  if (!parsed.success) throw new RangeError(`invalid ${content.type} message: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'content'} ${i.message}`).join('; ')}`);
+  return new TextEncoder().encode(JSON.stringify(parsed.data));
 }
 
 export function decodeContent(payload: Uint8Array): MessageContent {
