@@ -7,26 +7,26 @@
  * period it was in force, beyond its message limit, or content under a metadata-only warrant).
  * Entries that are not lawful-access entries (the log is shared with key transparency) are skipped.
  */
-import { toBase64Url } from '@doublelock/protocol';
+import { splitLengthPrefixed, toBase64Url } from '@doublelock/protocol';
 import { RELEASE_ENTRY_LABEL, UNSEAL_ENTRY_LABEL, WARRANT_ENTRY_LABEL, type ReleaseRecord, releaseRecordSchema, verifyReleaseRecord } from './logEntries.ts';
 import type { TrustConfig } from './trust.ts';
 import { type SignedWarrant, commitToWarrant, signedWarrantSchema, warrantStatus } from './warrant.ts';
 
 const decoder = new TextDecoder();
 
-/** Inverse of protocol's lengthPrefixed: the fields, or undefined when the bytes are not such an encoding. */
-export function splitLengthPrefixed(bytes: Uint8Array): Uint8Array[] | undefined {
-  const fields: Uint8Array[] = [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let offset = 0;
-  while (offset < bytes.length) {
-    if (offset + 4 > bytes.length) return undefined;
-    const length = view.getUint32(offset);
-    if (offset + 4 + length > bytes.length) return undefined;
-    fields.push(bytes.subarray(offset + 4, offset + 4 + length));
-    offset += 4 + length;
+/**
+ * The fields of a log entry with this label and number of fields, or undefined when it is not one (the
+ * log also holds other parties' entries, which are skipped, not errors).
+ */
+export function entryFields(entry: Uint8Array, label: string, count: number): Uint8Array[] | undefined {
+  let fields: Uint8Array[];
+  try {
+    fields = splitLengthPrefixed(entry, count);
+  } catch (error) {
+    if (error instanceof RangeError) return undefined;
+    throw error;
   }
-  return fields;
+  return decoder.decode(fields[0]) === label ? fields : undefined;
 }
 
 export interface WarrantSummary {
@@ -59,10 +59,8 @@ export function lawfulAccessStatistics(entries: Iterable<Uint8Array>, trust: Tru
   let index = -1;
   for (const entry of entries) {
     index++;
-    const fields = splitLengthPrefixed(entry);
-    if (!fields || fields.length === 0) continue;
-    const label = decoder.decode(fields[0]);
-    if (label === WARRANT_ENTRY_LABEL && fields.length === 4) {
+    let fields: Uint8Array[] | undefined;
+    if ((fields = entryFields(entry, WARRANT_ENTRY_LABEL, 4))) {
       const commitment = toBase64Url(fields[1]!);
       const revision = Number(decoder.decode(fields[2]));
       const issuedAt = Number(decoder.decode(fields[3]));
@@ -77,7 +75,7 @@ export function lawfulAccessStatistics(entries: Iterable<Uint8Array>, trust: Tru
       const w = warrants.get(commitment) ?? { warrantCommitment: commitment, issuedDay: day(issuedAt), revisions: 0, messagesDecrypted: 0, releases: 0, unsealed: null };
       w.revisions++;
       warrants.set(commitment, w);
-    } else if (label === RELEASE_ENTRY_LABEL && fields.length === 3) {
+    } else if ((fields = entryFields(entry, RELEASE_ENTRY_LABEL, 3))) {
       let record: ReleaseRecord;
       try {
         record = releaseRecordSchema.parse(JSON.parse(decoder.decode(fields[1])));
@@ -91,7 +89,7 @@ export function lawfulAccessStatistics(entries: Iterable<Uint8Array>, trust: Tru
         continue;
       }
       releases.push({ index, record });
-    } else if (label === UNSEAL_ENTRY_LABEL && fields.length === 3) {
+    } else if ((fields = entryFields(entry, UNSEAL_ENTRY_LABEL, 3))) {
       try {
         const signed = signedWarrantSchema.parse(JSON.parse(decoder.decode(fields[1])));
         const commitment = toBase64Url(commitToWarrant(signed.warrant, fields[2]!).commitment);

@@ -2,8 +2,8 @@
 import { lengthPrefixed, toBase64Url } from '@doublelock/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY_MS } from '../src/epoch.ts';
-import { messageDigest, releaseLogEntry, signReleaseRecord, unsealLogEntry, warrantLogEntry } from '../src/logEntries.ts';
-import { lawfulAccessStatistics, splitLengthPrefixed } from '../src/oversight.ts';
+import { RELEASE_ENTRY_LABEL, WARRANT_ENTRY_LABEL, messageDigest, releaseLogEntry, signReleaseRecord, unsealLogEntry, warrantLogEntry } from '../src/logEntries.ts';
+import { entryFields, lawfulAccessStatistics } from '../src/oversight.ts';
 import { LawfulAccessWorld } from '../src/testing.ts';
 import { commitToWarrant } from '../src/warrant.ts';
 
@@ -23,9 +23,12 @@ function release(custodian: number, commitment: Uint8Array, messageId: string, r
 }
 
 describe('lawfulAccessStatistics', () => {
-  it('splits length-prefixed fields and rejects truncated ones', () => {
-    expect(splitLengthPrefixed(lengthPrefixed('a', 'bc'))!.map((f) => new TextDecoder().decode(f))).toEqual(['a', 'bc']);
-    expect(splitLengthPrefixed(lengthPrefixed('abc').subarray(0, 5))).toBeUndefined();
+  it('reads an entry by its label and field count, and skips anything else', () => {
+    const entry = lengthPrefixed(RELEASE_ENTRY_LABEL, 'a', 'bc');
+    expect(entryFields(entry, RELEASE_ENTRY_LABEL, 3)!.slice(1).map((f) => new TextDecoder().decode(f))).toEqual(['a', 'bc']);
+    expect(entryFields(entry, WARRANT_ENTRY_LABEL, 3)).toBeUndefined();
+    expect(entryFields(entry, RELEASE_ENTRY_LABEL, 4)).toBeUndefined();
+    expect(entryFields(entry.subarray(0, entry.length - 1), RELEASE_ENTRY_LABEL, 3)).toBeUndefined();
   });
 
   it('counts t-custodian releases as decrypted messages and checks them against the unsealed warrant', () => {
