@@ -3,14 +3,15 @@
  * submitted through the agency endpoint, release records posted by custodians, accounts registered (key
  * transparency entries in the same log). The CLI runs as a child process; the counts it prints are
  * checked exactly, a forged release inserted straight into the log is flagged and not counted, and a
- * tampered log fails the audit. The entry parser and the tally are also checked directly.
+ * tampered log fails the audit; an unsealed warrant is opened and held against what the log shows under
+ * it. The entry parser, the tally and the unsealing checks are also exercised directly.
  */
 import { canonicalBytes } from '@doublelock/lawful-access/canonicalJson';
 import { RELEASE_ENTRY_LABEL, WARRANT_ENTRY_LABEL, messageDigest, releaseLogEntry, signReleaseRecord, warrantLogEntry, type ReleaseRecord } from '@doublelock/lawful-access/logEntries';
 import { generateStaticKey } from '@doublelock/lawful-access/dkg';
 import { generateSigningKey } from '@doublelock/lawful-access/signature';
 import { signTrustConfig, type TrustConfig } from '@doublelock/lawful-access/trust';
-import { decideWarrant, issueWarrant, type SignedWarrant, type Warrant } from '@doublelock/lawful-access/warrant';
+import { commitToWarrant, decideWarrant, issueWarrant, type SignedWarrant, type Warrant } from '@doublelock/lawful-access/warrant';
 import { directoryEntryBytes, fromBase64Url, lengthPrefixed, toBase64Url } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { execFile } from 'node:child_process';
@@ -26,6 +27,7 @@ import { startTestServer } from '../../server/src/testing.ts';
 import { call, TestAccount } from '../../server/test/harness.ts';
 import { classifyEntry } from '../src/oversight/entries.ts';
 import { OversightTally } from '../src/oversight/tally.ts';
+import { checkUnsealed } from '../src/oversight/unseal.ts';
 
 const CLI = fileURLToPath(new URL('../bin/doublelock.js', import.meta.url));
 const run = (...args: string[]) =>
@@ -263,17 +265,6 @@ describe('doublelock oversight report', () => {
       await plain.close();
     }
   });
-
-  it('fails the audit when an entry is tampered with after it was signed', async () => {
-    const leaf = warrants.b.leafIndex;
-    const forged = warrantLogEntry(randomBytes(32), { revision: 0, issuedAt: now });
-    expect((await server.db.run('UPDATE log_leaves SET data = ? WHERE idx = ?', [forged, leaf])).changes).toBe(1);
-    const r = await run('oversight', 'report', ...base(), '--trust-root', toBase64Url(keys.root.publicKey), '--state', join(dir, 'fresh-state.json'));
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('AUDIT FAILED');
-    expect(r.stderr).toContain('do not hash to the signed root');
-    expect(r.stdout).toBe('');
-  });
 });
 
 describe('doublelock oversight unseal', () => {
@@ -299,6 +290,49 @@ describe('doublelock oversight unseal', () => {
     const bad = await run('oversight', 'unseal', '--commitment', commitment, '--warrant', notWarrant, '--nonce', nonce);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain(`--warrant ${notWarrant} is not a warrant`);
+  });
+});
+
+describe('doublelock oversight unseal against the log', () => {
+  const unsealArgs = (k: 'a' | 'c', file: string) => ['oversight', 'unseal', '--commitment', warrants[k].commitment, '--warrant', file, '--nonce', warrants[k].nonce, '--url', server.url, '--log-key', logKey, '--state', state];
+
+  it('finds the warrant in the audited log, verifies the double lock, and finds nothing unauthorised under it', async () => {
+    const file = join(dir, 'warrant-c.json');
+    writeFileSync(file, JSON.stringify(warrants.c.warrant));
+    const r = await run(...unsealArgs('c', file), '--trust-root', toBase64Url(keys.root.publicKey));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`at leaf ${warrants.c.leafIndex} (audited,`);
+    expect(r.stdout).toContain('double lock: verified');
+    expect(r.stdout).toContain('decrypted:   0 of at most 100 messages');
+    expect(r.stdout).toContain('everything the log shows under this warrant is within what it authorised');
+    const bare = join(dir, 'warrant-c-bare.json');
+    writeFileSync(bare, JSON.stringify(warrants.c.warrant.warrant));
+    expect((await run(...unsealArgs('c', bare), '--trust-root', toBase64Url(keys.root.publicKey))).stdout).toContain('double lock: not checked: the revealed file is the bare warrant');
+  });
+
+  it('names every release made before the warrant was in force', async () => {
+    const file = join(dir, 'warrant-a.json');
+    writeFileSync(file, JSON.stringify(warrants.a.warrant));
+    const r = await run(...unsealArgs('a', file), '--trust-root', toBase64Url(keys.root.publicKey));
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('releases:    6');
+    expect(r.stdout).toContain('decrypted:   2 of at most 100 messages');
+    // Every release under warrant a (set up above) is dated before its approval at now - 500 ms.
+    expect(r.stdout).toContain('NOT AS AUTHORISED (6):');
+    expect(r.stdout.match(/before the warrant was in force/g)).toHaveLength(6);
+  });
+
+  it('refuses a warrant whose commitment the log never showed', async () => {
+    const w = warrant({ targets: ['erin'] });
+    const nonce = randomBytes(32);
+    const file = join(dir, 'unlogged.json');
+    writeFileSync(file, JSON.stringify(w));
+    const r = await run('oversight', 'unseal', '--commitment', toBase64Url(commitToWarrant(w, nonce).commitment), '--warrant', file, '--nonce', toBase64Url(nonce), '--url', server.url, '--log-key', logKey, '--state', state);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('is not a warrant entry in the audited log');
+    const half = await run('oversight', 'unseal', '--commitment', warrants.c.commitment, '--warrant', file, '--nonce', warrants.c.nonce, '--url', server.url);
+    expect(half.code).toBe(1);
+    expect(half.stderr).toContain('checking against the log needs both --url and --log-key');
   });
 });
 
@@ -348,5 +382,44 @@ describe('log entry classification and the tally', () => {
       { month: '2026-02', warrantsIssued: 0, warrantsModified: 0, messagesDecrypted: 0 },
       { month: '2026-03', warrantsIssued: 0, warrantsModified: 0, messagesDecrypted: 1 },
     ]);
+  });
+  it('holds the log against an unsealed warrant: revision, issue day, message limit, content under a metadata-only warrant', () => {
+    const issuedAt = Date.UTC(2026, 0, 10, 9);
+    const w = warrant({ issuedAt, window: { start: issuedAt, end: issuedAt + 30 * DAY }, products: ['iri'], limits: { maxMessages: 1 } });
+    const signed = decideWarrant(issueWarrant(w, 'sos', keys.sos.secretKey), { decision: 'approved', decidedAt: issuedAt + HOUR, reasons: '' }, 'jc', keys.judge.secretKey);
+    const tally = new OversightTally(trust);
+    const release = (custodian: number, message: string, at: number) => releaseLogEntry(signReleaseRecord(record(custodian, c, message, at), keys.custodians[custodian - 1]!.secretKey));
+    [
+      warrantLogEntry(commitment, { revision: 1, issuedAt: issuedAt + DAY }),
+      release(1, 'm', issuedAt + 2 * HOUR),
+      release(2, 'm', issuedAt + 2 * HOUR),
+      release(1, 'n', issuedAt + 3 * HOUR),
+      release(3, 'n', issuedAt + 200 * DAY), // long after the epoch shares were to be erased
+    ].forEach((e, i) => tally.add(i, classifyEntry(e)));
+    const check = checkUnsealed({ commitment: c, warrant: w, signed, trust, tally: tally.result() });
+    expect(check).toMatchObject({ leafIndex: 0, doubleLock: 'verified', releases: 4, messagesDecrypted: 2 });
+    expect(check.findings.map((f) => f.leafIndex)).toEqual([0, 0, 4, null, null]);
+    expect(check.findings.map((f) => f.detail)).toEqual([
+      'the log says revision 1, the warrant is revision 0',
+      'the log says issued on 2026-01-11, the warrant on 2026-01-10',
+      expect.stringMatching(/^custodian 3 released at .* after the window's epoch shares were due for erasure/),
+      '2 messages decrypted, the warrant allows 1',
+      '2 messages decrypted under a warrant that authorises no content (products: iri)',
+    ]);
+    const forged = { ...signed, decision: { ...signed.decision!, signature: signed.issue.signature } };
+    expect(checkUnsealed({ commitment: c, warrant: w, signed: forged, trust, tally: tally.result() }).doubleLock).toBe('FAILED (approval_signature)');
+  });
+});
+
+describe('a tampered log', () => {
+  it('fails the audit when an entry is tampered with after it was signed', async () => {
+    const leaf = warrants.b.leafIndex;
+    const forged = warrantLogEntry(randomBytes(32), { revision: 0, issuedAt: now });
+    expect((await server.db.run('UPDATE log_leaves SET data = ? WHERE idx = ?', [forged, leaf])).changes).toBe(1);
+    const r = await run('oversight', 'report', ...base(), '--trust-root', toBase64Url(keys.root.publicKey), '--state', join(dir, 'fresh-state.json'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('AUDIT FAILED');
+    expect(r.stderr).toContain('do not hash to the signed root');
+    expect(r.stdout).toBe('');
   });
 });

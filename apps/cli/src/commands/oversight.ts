@@ -9,16 +9,17 @@
  */
 import { FileWitnessState, AuditError, seenCheckpoint } from '@doublelock/log';
 import { parseVerifierKey } from '@doublelock/log/verifier';
-import { openWarrantCommitment, signedWarrantSchema, warrantSchema, type Warrant } from '@doublelock/lawful-access/warrant';
-import { fromBase64Url } from '@doublelock/protocol';
+import { openWarrantCommitment, signedWarrantSchema, warrantSchema, type SignedWarrant, type Warrant } from '@doublelock/lawful-access/warrant';
+import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { runOversightAudit } from '../oversight/audit.ts';
+import { runOversightAudit, type OversightAudit } from '../oversight/audit.ts';
 import { statisticsChart } from '../oversight/chart.ts';
 import { renderText, reportDocument } from '../oversight/render.ts';
+import { checkUnsealed } from '../oversight/unseal.ts';
 
 const DEFAULT_STATE = join(homedir(), '.doublelock', 'log-state.json');
 const PROGRESS_THRESHOLD = 5000;
@@ -56,7 +57,7 @@ function verifierKey(value: string): string {
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-interface ReportOptions {
+interface AuditCliOptions {
   url: string;
   logKey: string;
   trustRoot?: Uint8Array;
@@ -64,21 +65,25 @@ interface ReportOptions {
   witnesses: number;
   state: string;
   page: number;
+}
+
+interface ReportOptions extends AuditCliOptions {
   json?: boolean;
   chart?: string;
 }
 
-async function report(options: ReportOptions): Promise<void> {
+/** The audit with a progress bar on large logs; remembers the checkpoint for the next audit's consistency check. */
+async function audited(options: AuditCliOptions): Promise<OversightAudit> {
   const state = new FileWitnessState(options.state);
   const origin = parseVerifierKey(options.logKey).name;
   const seen = (await state.load())[origin];
   let bar: SingleBar | undefined;
-  let audit;
+  let audit: OversightAudit;
   try {
     audit = await runOversightAudit({
       url: options.url,
       logKey: options.logKey,
-      trustRoot: options.trustRoot && Buffer.from(options.trustRoot).toString('base64url'),
+      trustRoot: options.trustRoot && toBase64Url(options.trustRoot),
       witnessKeys: options.witnessKey,
       witnesses: options.witnesses,
       seen,
@@ -99,17 +104,22 @@ async function report(options: ReportOptions): Promise<void> {
   const all = await state.load();
   all[audit.checkpoint.origin] = seenCheckpoint(audit.checkpoint);
   await state.save(all);
+  if (audit.trust && !audit.trust.pinned) console.error('warning: no --trust-root: the trust configuration was taken from the server unverified');
+  return audit;
+}
+
+async function report(options: ReportOptions): Promise<void> {
+  const audit = await audited(options);
   if (options.chart) await writeFile(options.chart, statisticsChart(audit.tally.months, `${audit.checkpoint.origin}: lawful access, from the transparency log`));
   if (options.json) process.stdout.write(`${JSON.stringify(reportDocument(audit), null, 2)}\n`);
   else process.stdout.write(renderText(audit));
-  if (!options.json && audit.trust && !audit.trust.pinned) console.error('warning: no --trust-root: the trust configuration was taken from the server unverified');
   if (audit.tally.problems.length > 0) {
     console.error(`oversight: ${audit.tally.problems.length} problem(s) in the log: ${audit.tally.problems.map((p) => `leaf ${p.leafIndex} (${p.kind})`).join(', ')}`);
     process.exitCode = EXIT_PROBLEMS;
   }
 }
 
-async function readWarrant(path: string): Promise<Warrant> {
+async function readWarrant(path: string): Promise<{ warrant: Warrant; signed?: SignedWarrant }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -124,47 +134,77 @@ async function readWarrant(path: string): Promise<Warrant> {
   }
   // Either the signed warrant as issued (warrant, issue, decision) or the bare warrant document.
   const signed = signedWarrantSchema.safeParse(json);
-  if (signed.success) return signed.data.warrant;
+  if (signed.success) return { warrant: signed.data.warrant, signed: signed.data };
   const bare = warrantSchema.safeParse(json);
-  if (bare.success) return bare.data;
+  if (bare.success) return { warrant: bare.data };
   throw new Error(`--warrant ${path} is not a warrant: ${bare.error.issues.map((i) => `${i.path.join('.') || '/'}: ${i.message}`).join('; ')}`);
 }
 
-export function register(program: Command): void {
-  const oversight = program.command('oversight').description("an auditor's view of lawful access, recomputed from the transparency log");
-
-  oversight
-    .command('report')
-    .description('audit the whole log; list every warrant and release, per-warrant counts and statistics per month')
-    .requiredOption('--url <server>', 'base URL of the Doublelock server', process.env.DOUBLELOCK_URL)
-    .requiredOption('--log-key <vkey>', "the log's verifier key (<name>+<key id>+<key>)", verifierKey, process.env.DOUBLELOCK_LOG_KEY)
+/** The server and log options; `report` requires them, `unseal` checks the log only when they are given. */
+function addAuditOptions(command: Command, required: boolean): Command {
+  if (required) {
+    command
+      .requiredOption('--url <server>', 'base URL of the Doublelock server', process.env.DOUBLELOCK_URL)
+      .requiredOption('--log-key <vkey>', "the log's verifier key (<name>+<key id>+<key>)", verifierKey, process.env.DOUBLELOCK_LOG_KEY);
+  } else {
+    command
+      .option('--url <server>', 'base URL of the Doublelock server, to check the warrant against the log')
+      .option('--log-key <vkey>', "the log's verifier key (<name>+<key id>+<key>)", verifierKey);
+  }
+  return command
     .option('--trust-root <b64>', 'the trust-root Ed25519 public key (base64url) the trust configuration must be signed by', bytes32('--trust-root'))
     .option('--witness-key <vkey>', 'a witness verifier key (repeatable)', collect)
     .option('--witnesses <k>', 'require cosignatures from k of the witness keys', count('--witnesses'), 0)
     .option('--state <file>', 'file remembering the last checkpoint seen, per log', DEFAULT_STATE)
-    .option('--page <n>', 'entries per request', count('--page'), 1000)
-    .option('--json', 'print one machine-readable JSON document')
-    .option('--chart <file.svg>', 'write an SVG chart of warrants and messages decrypted per month')
-    .action(report);
+    .option('--page <n>', 'entries per request', count('--page'), 1000);
+}
 
-  oversight
-    .command('unseal')
-    .description('check that a published warrant commitment opens to a revealed warrant and nonce')
-    .requiredOption('--commitment <b64>', 'the commitment from the log (base64url, 32 bytes)', bytes32('--commitment'))
-    .requiredOption('--warrant <file>', 'the revealed warrant: JSON, signed (warrant, issue, decision) or bare')
-    .requiredOption('--nonce <b64>', 'the revealed commitment nonce (base64url, 32 bytes)', bytes32('--nonce'))
-    .action(async (options: { commitment: Uint8Array; warrant: string; nonce: Uint8Array }) => {
-      const warrant = await readWarrant(options.warrant);
-      if (!openWarrantCommitment(options.commitment, warrant, options.nonce)) {
-        throw new Error('the commitment does NOT open to this warrant and nonce: what was revealed is not what was logged');
-      }
-      const window = `${new Date(warrant.window.start).toISOString()} – ${new Date(warrant.window.end).toISOString()}`;
-      console.log(`the commitment opens to warrant ${warrant.id} revision ${warrant.revision}
+type UnsealOptions = Partial<AuditCliOptions> & Omit<AuditCliOptions, 'url' | 'logKey'> & { commitment: Uint8Array; warrant: string; nonce: Uint8Array };
+
+async function unseal(options: UnsealOptions): Promise<void> {
+  if ((options.url === undefined) !== (options.logKey === undefined)) throw new Error('checking against the log needs both --url and --log-key');
+  const { warrant, signed } = await readWarrant(options.warrant);
+  if (!openWarrantCommitment(options.commitment, warrant, options.nonce)) {
+    throw new Error('the commitment does NOT open to this warrant and nonce: what was revealed is not what was logged');
+  }
+  const window = `${new Date(warrant.window.start).toISOString()} – ${new Date(warrant.window.end).toISOString()}`;
+  console.log(`the commitment opens to warrant ${warrant.id} revision ${warrant.revision}
   agency:   ${warrant.agency}
   targets:  ${warrant.targets.join(', ')}
   window:   ${window}
   grounds:  ${warrant.grounds.join(', ')}
   products: ${warrant.products.join(', ')}
   limit:    ${warrant.limits.maxMessages} messages${warrant.urgent ? '\n  urgent' : ''}`);
-    });
+  if (!options.url || !options.logKey) return;
+  const audit = await audited({ ...options, url: options.url, logKey: options.logKey });
+  const trust = audit.trust?.pinned ? audit.config : null;
+  const check = checkUnsealed({ commitment: toBase64Url(options.commitment), warrant, signed, trust, tally: audit.tally });
+  console.log(`in the log ${audit.checkpoint.origin} at leaf ${check.leafIndex} (audited, ${audit.checkpoint.size} entries)
+  double lock: ${trust ? check.doubleLock : 'not checked: give --trust-root to verify the signatures under the pinned trust configuration'}
+  releases:    ${check.releases}
+  decrypted:   ${check.messagesDecrypted} of at most ${warrant.limits.maxMessages} messages`);
+  if (check.findings.length === 0) {
+    console.log('everything the log shows under this warrant is within what it authorised');
+    return;
+  }
+  console.log(`NOT AS AUTHORISED (${check.findings.length}):`);
+  for (const f of check.findings) console.log(`  ${f.leafIndex === null ? 'warrant' : `leaf ${f.leafIndex}`}: ${f.detail}`);
+  process.exitCode = EXIT_PROBLEMS;
+}
+
+export function register(program: Command): void {
+  const oversight = program.command('oversight').description("an auditor's view of lawful access, recomputed from the transparency log");
+
+  addAuditOptions(oversight.command('report'), true)
+    .description('audit the whole log; list every warrant and release, per-warrant counts and statistics per month')
+    .option('--json', 'print one machine-readable JSON document')
+    .option('--chart <file.svg>', 'write an SVG chart of warrants and messages decrypted per month')
+    .action(report);
+
+  addAuditOptions(oversight.command('unseal'), false)
+    .description('check that a published warrant commitment opens to a revealed warrant and nonce; with --url and --log-key, hold what the log shows under it against what it authorised')
+    .requiredOption('--commitment <b64>', 'the commitment from the log (base64url, 32 bytes)', bytes32('--commitment'))
+    .requiredOption('--warrant <file>', 'the revealed warrant: JSON, signed (warrant, issue, decision) or bare')
+    .requiredOption('--nonce <b64>', 'the revealed commitment nonce (base64url, 32 bytes)', bytes32('--nonce'))
+    .action(unseal);
 }

@@ -23,6 +23,8 @@ export interface OversightAudit {
   consistentWith: number | null;
   /** null when the server has lawful access off */
   trust: TrustSummary | null;
+  /** the trust configuration itself (check `trust.pinned` before relying on it) */
+  config: TrustConfig | null;
   tally: Tally;
 }
 
@@ -101,6 +103,7 @@ export async function runOversightAudit(options: OversightOptions): Promise<Over
       threshold: trust.config.threshold,
       custodians: trust.config.custodians.map((c) => ({ index: c.index, name: c.name })),
     },
+    config: trust?.config ?? null,
     tally: tally.result(),
   };
 }

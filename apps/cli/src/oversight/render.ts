@@ -6,6 +6,7 @@ export const REPORT_FORMAT = 'doublelock/oversight-report/v1';
 
 export function reportDocument(audit: OversightAudit) {
   const { checkpoint, tally } = audit;
+  // `config` stays out: the report is about the log; the configuration is public at /v1/lawful-access.
   return {
     format: REPORT_FORMAT,
     log: { origin: checkpoint.origin, size: checkpoint.size, rootHash: toHex(checkpoint.rootHash), consistentWith: audit.consistentWith },
