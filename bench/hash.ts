@@ -11,15 +11,19 @@
  *     queries, and memory (the index's typed arrays, and the process RSS growth).
  * Rates are per CPU-second of this process (process.cpuUsage, sharp held to one thread), since the 2-core
  * machine is shared and wall time would count other people's work; wall-clock rates are reported beside.
- * HASH_BENCH_SIZES=1000000 (comma-separated) runs fewer index sizes, HASH_BENCH_QUERIES the query count.
+ *   - a bank in the store: importing PDQ signals into SQLite, and loading them into a Matcher (wall time).
+ * HASH_BENCH_SIZES=1000000 (comma-separated) runs fewer index sizes, HASH_BENCH_QUERIES the query count,
+ * HASH_BENCH_STORE_SIGNALS the bank size (default 200,000; the 10M load time is extrapolated).
  * Writes bench/results/hash.json.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { PdqIndex, bruteForceSearch, lumaFromPixels, pdqFromLuma, pdqHashImage, referenceResize } from '@doublelock/moderation';
+import { BankStore, Matcher, PdqIndex, bruteForceSearch, lumaFromPixels, pdqFromLuma, pdqHashImage, prepareSignal, referenceResize } from '@doublelock/moderation';
+import { openDb } from '@doublelock/store';
 import { printTable, writeResults } from './lib/report.ts';
 
 const SIZES = (process.env.HASH_BENCH_SIZES ?? '1000000,10000000').split(',').map(Number);
@@ -205,6 +209,35 @@ function matcherAt(n: number) {
   };
 }
 
+/** Imports n PDQ signals into a bank in a fresh SQLite file, then loads them into a Matcher. */
+async function bankLoad(n: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'dl-bench-hash-'));
+  const db = await openDb({ dataDir: dir });
+  try {
+    const banks = new BankStore(db);
+    await banks.createBank('bench');
+    const next = xorshift(7);
+    async function* signals() {
+      for (let i = 0; i < n; i++) {
+        let hex = '';
+        for (let w = 0; w < 8; w++) hex += next().toString(16).padStart(8, '0');
+        yield prepareSignal({ type: 'pdq', value: hex, labels: ['tvec:glorification'], addedAt: 1 });
+      }
+    }
+    let t = performance.now();
+    await banks.importSignals('bench', signals());
+    const importPerS = n / ((performance.now() - t) / 1000);
+    t = performance.now();
+    const matcher = await Matcher.load(banks, ['bench']);
+    const loadPerS = n / ((performance.now() - t) / 1000);
+    if (matcher.size !== n) throw new Error(`loaded ${matcher.size} of ${n}`);
+    return { signals: n, import_per_s: Math.round(importPerS), load_per_s: Math.round(loadPerS), load_10m_estimate_s: Math.round(10_000_000 / loadPerS) };
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const started = performance.now();
 // One core: libvips may otherwise decode one image on several threads.
 sharp.concurrency(1);
@@ -224,6 +257,10 @@ for (const n of SIZES) {
 }
 printTable(matcher);
 
+console.log('\nBank in the store (SQLite file) → Matcher:');
+const storeLoad = await bankLoad(Number(process.env.HASH_BENCH_STORE_SIGNALS ?? 200_000));
+printTable([storeLoad]);
+
 const results = {
   pdq_images_per_s: Number(referenceSet.imagesPerS.toFixed(1)),
   pdq_images_per_wall_s: Number(referenceSet.wallImagesPerS.toFixed(1)),
@@ -237,6 +274,7 @@ const results = {
   reference_images_per_s: null,
   reference_unavailable_reason: reference.reason,
   matcher,
+  store_load: storeLoad,
   run_seconds: Math.round((performance.now() - started) / 1000),
 };
 console.log(`\nwrote ${writeResults('hash', results)} in ${results.run_seconds} s`);

@@ -203,16 +203,32 @@ export class BankStore {
     return changes > 0;
   }
 
-  /** Pages through a bank's signals in id order (live only unless includeRemoved). */
+  /** Pages through a bank's signals in id order (live only unless includeRemoved; all types unless given). */
   async *signals(bank: string, options: { includeRemoved?: boolean; types?: readonly SignalType[]; pageSize?: number } = {}): AsyncGenerator<BankSignal> {
     const pageSize = options.pageSize ?? 5000;
+    const types = options.types?.filter(isSignalType) ?? [];
+    const typeFilter = types.length ? ` AND signal_type IN (${types.map((t) => `'${t}'`).join(', ')})` : '';
     let after = 0;
     for (;;) {
       const rows = await this.db.all<SignalRow>(
-        `SELECT * FROM moderation_signals WHERE bank = ? AND id > ?${options.includeRemoved ? '' : ' AND removed_at IS NULL'} ORDER BY id LIMIT ?`,
+        `SELECT * FROM moderation_signals WHERE bank = ? AND id > ?${options.includeRemoved ? '' : ' AND removed_at IS NULL'}${typeFilter} ORDER BY id LIMIT ?`,
         [bank, after, pageSize],
       );
-      for (const r of rows) if (!options.types || options.types.includes(r.signal_type as SignalType)) yield fromRow(r);
+      for (const r of rows) yield fromRow(r);
+      if (rows.length < pageSize) return;
+      after = Number(rows[rows.length - 1]!.id);
+    }
+  }
+
+  /** Live signals of one type as bare (id, value) pages: the fast path for loading millions of hashes. */
+  async *signalValues(bank: string, type: SignalType, pageSize = 50_000): AsyncGenerator<Array<{ id: number; value: string }>> {
+    let after = 0;
+    for (;;) {
+      const rows = await this.db.all<{ id: number; value: string }>(
+        'SELECT id, value FROM moderation_signals WHERE bank = ? AND signal_type = ? AND removed_at IS NULL AND id > ? ORDER BY id LIMIT ?',
+        [bank, type, after, pageSize],
+      );
+      if (rows.length) yield rows;
       if (rows.length < pageSize) return;
       after = Number(rows[rows.length - 1]!.id);
     }

@@ -13,7 +13,7 @@ import type { ContentSignals } from './hasher.ts';
 import { PDQ_MATCH_THRESHOLD, PDQ_QUALITY_THRESHOLD, type Dihedral } from './pdq.ts';
 import { PdqHash, hexToWords } from './pdqHash.ts';
 import { PdqIndex } from './pdqIndex.ts';
-import type { SignalType } from './signal.ts';
+import { SIGNAL_TYPES, type SignalType } from './signal.ts';
 import { UrlMatcher } from './url.ts';
 import { dedupeFeatures, matchVpdq, parseVpdqSignal, type VpdqFeature } from './vpdqFormat.ts';
 
@@ -79,21 +79,25 @@ export class Matcher {
       let words = new Uint32Array(8 * 1024);
       let ids = new Uint32Array(1024);
       let n = 0;
-      for await (const s of store.signals(bank)) {
-        if (s.type === 'pdq') {
-          if (n === ids.length) {
-            const moreWords = new Uint32Array(words.length * 2);
-            moreWords.set(words);
-            words = moreWords;
-            const moreIds = new Uint32Array(ids.length * 2);
-            moreIds.set(ids);
-            ids = moreIds;
-          }
-          hexToWords(s.value, words, n * 8);
-          ids[n++] = s.id;
-        } else {
-          matcher.add(s);
+      for await (const page of store.signalValues(bank, 'pdq')) {
+        if (n + page.length > ids.length) {
+          const capacity = Math.max(ids.length * 2, n + page.length);
+          const moreWords = new Uint32Array(capacity * 8);
+          moreWords.set(words);
+          words = moreWords;
+          const moreIds = new Uint32Array(capacity);
+          moreIds.set(ids);
+          ids = moreIds;
         }
+        for (const row of page) {
+          hexToWords(row.value, words, n * 8);
+          ids[n++] = Number(row.id);
+        }
+        matcher.count += page.length;
+        onProgress?.(matcher.count);
+      }
+      for await (const s of store.signals(bank, { types: SIGNAL_TYPES.filter((t) => t !== 'pdq') })) {
+        matcher.add(s);
         if (++matcher.count % 10_000 === 0) onProgress?.(matcher.count);
       }
       matcher.pdq.addPacked(words.subarray(0, n * 8), ids.subarray(0, n));

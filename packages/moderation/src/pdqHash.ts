@@ -72,8 +72,13 @@ export function writeWords(bytes: Uint8Array, words: Uint32Array, offset: number
 export function hexToWords(hex: string, words: Uint32Array, offset: number): void {
   if (hex.length !== 64) throw new TypeError(`a PDQ hash is 64 hex digits, got ${hex.length}`);
   for (let w = 0; w < 8; w++) {
-    const v = Number.parseInt(hex.slice(w * 8, w * 8 + 8), 16);
-    if (!Number.isFinite(v) || !/^[0-9a-fA-F]{8}$/.test(hex.slice(w * 8, w * 8 + 8))) throw new TypeError(`not a hex PDQ hash: "${hex}"`);
+    let v = 0;
+    for (let i = w * 8; i < w * 8 + 8; i++) {
+      const c = hex.charCodeAt(i);
+      const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+      if (d < 0) throw new TypeError(`not a hex PDQ hash: "${hex}"`);
+      v = (v << 4) | d;
+    }
     words[offset + w] = v >>> 0;
   }
 }

@@ -3,6 +3,7 @@
  * banks. Each match says whether policy may act on it automatically: never for PDQ quality below 50.
  */
 import { ContentError, Matcher, hashFile, type SignalMatch } from '@doublelock/moderation';
+import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { storeOptions, withBanks, type StoreOptions } from './bank.ts';
 import { positiveNumber } from './hash.ts';
@@ -37,7 +38,11 @@ export function register(program: Command): void {
       const fps = positiveNumber('--fps', options.fps);
       let failed = 0;
       await withBanks(options, async (banks) => {
-        const matcher = await Matcher.load(banks, options.bank);
+        // Loading millions of hashes takes seconds: show it on a terminal.
+        const total = (await banks.listBanks()).filter((b) => options.bank.includes(b.name)).reduce((a, b) => a + Object.values(b.counts).reduce((x, y) => x + (y ?? 0), 0), 0);
+        const bar = total > 100_000 ? new SingleBar({ format: 'loading banks [{bar}] {value}/{total} signals', stream: process.stderr }, Presets.shades_classic) : undefined;
+        bar?.start(total, 0);
+        const matcher = await Matcher.load(banks, options.bank, (loaded) => bar?.update(loaded)).finally(() => bar?.stop());
         for (const item of items) {
           try {
             const matches = options.url ? await matcher.match({ url: item }) : await matcher.match(await hashFile(item, { dihedral: options.dihedral, video: { framesPerSecond: fps } }));
