@@ -13,8 +13,11 @@
  *
  * `verify()` accepts a field of any epoch whose certified key it holds — the current, the previous
  * (messages in flight across the boundary, fetched up front), the next, and any other it has fetched
- * (`ensureEpoch`, or in the background after a first refusal) — unless that epoch is past retention:
- * its shares are erased, so accepting such a field would let a sender escape a warrant.
+ * (`prepare(field)` / `ensureEpoch`, or in the background after a first refusal) — unless that epoch is
+ * past retention: its shares are erased, so accepting such a field would let a sender escape a warrant.
+ *
+ * A certificate is also checked to be the one of the epoch asked for: a valid certificate of an older
+ * epoch, replayed, would have clients encrypt to a key whose shares are erased sooner.
  */
 import type { EscrowFieldProvider } from '@doublelock/protocol';
 import { z } from 'zod';
@@ -72,6 +75,12 @@ export interface DeploymentEscrow extends EscrowFieldProvider {
   epochKey(epoch: number): EpochKey | undefined;
   /** the epochs whose certified keys are held, ascending */
   heldEpochs(): number[];
+  /**
+   * Before verify() (which is synchronous): fetches the certified key of the epoch a received field names,
+   * when custodians could hold one and it was not refused within the retry period. For a recipient back
+   * online after days, whose queued messages name epochs it never held.
+   */
+  prepare(field: Uint8Array): Promise<void>;
   /** fetches and verifies an epoch's certificate unless held; false when no custodian serves a valid one */
   ensureEpoch(epoch: number): Promise<boolean>;
   /** fetches the current epoch's key (rejects if unavailable) and, best effort, the previous and next */
@@ -82,12 +91,16 @@ export interface DeploymentEscrow extends EscrowFieldProvider {
 
 /** Reads the deployment's switch; `undefined` when lawful access is off, else a self-updating provider. */
 export async function deploymentEscrow(options: DeploymentEscrowOptions): Promise<DeploymentEscrow | undefined> {
+  checkOptions(options);
   const fetchImpl = withTimeout(options.fetch ?? fetch, options.requestTimeoutMs ?? 10_000);
   const url = `${options.serverUrl.replace(/\/$/, '')}/v1/lawful-access`;
   const response = await fetchImpl(url);
   // A failure is never read as "off": that would silently drop the field from every message.
   if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
-  const status = lawfulAccessStatusSchema.safeParse(await response.json());
+  const body: unknown = await response.json().catch(() => {
+    throw new Error(`GET ${url}: the answer is not JSON`);
+  });
+  const status = lawfulAccessStatusSchema.safeParse(body);
   if (!status.success) throw new Error(`GET ${url}: not a lawful-access status: ${status.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   if (!status.data.enabled) return undefined;
   const trust = openTrustConfig(status.data.trust, options.trustRoot);
@@ -96,13 +109,31 @@ export async function deploymentEscrow(options: DeploymentEscrowOptions): Promis
   return escrow;
 }
 
+function checkOptions(options: DeploymentEscrowOptions): void {
+  let server: URL;
+  try {
+    server = new URL(options.serverUrl);
+  } catch {
+    throw new TypeError(`serverUrl must be an absolute URL, got ${JSON.stringify(options.serverUrl)}`);
+  }
+  if (server.protocol !== 'https:' && server.protocol !== 'http:') throw new TypeError(`serverUrl must be http(s), got ${server.protocol}`);
+  for (const name of ['prefetchMs', 'retryMs', 'requestTimeoutMs'] as const) {
+    const value = options[name];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value <= 0)) throw new RangeError(`${name} must be a positive integer of ms, got ${value}`);
+  }
+}
+
 function withTimeout(fetchImpl: typeof fetch, ms: number): typeof fetch {
   return (input, init) => fetchImpl(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(ms) });
 }
 
+const fieldEpoch = (field: Uint8Array): number | undefined =>
+  field instanceof Uint8Array && field.length === EAF_BYTES ? new DataView(field.buffer, field.byteOffset, field.byteLength).getUint32(1) : undefined;
+
 interface Held {
   key: EpochKey;
-  prepared: PreparedEpochKey;
+  /** the multiplication table (~1 MB), kept only for the current and the next epoch */
+  prepared?: PreparedEpochKey;
 }
 
 class EpochKeys implements DeploymentEscrow {
@@ -143,12 +174,12 @@ class EpochKeys implements DeploymentEscrow {
       this.#fetchInBackground(epoch);
       throw new EpochKeyUnavailable(epoch, this.#failures.get(epoch)?.error);
     }
-    return createEscrowField(held.prepared, contentKey, context);
+    return createEscrowField(this.#usable(epoch, held), contentKey, context);
   }
 
   verify(field: Uint8Array, contentKey: Uint8Array, context: Uint8Array): boolean {
-    if (!(field instanceof Uint8Array) || field.length !== EAF_BYTES) return false;
-    const epoch = new DataView(field.buffer, field.byteOffset, field.byteLength).getUint32(1);
+    const epoch = fieldEpoch(field);
+    if (epoch === undefined) return false;
     if (this.#erasable(epoch)) return false;
     const held = this.#held.get(epoch);
     if (!held) {
@@ -156,7 +187,12 @@ class EpochKeys implements DeploymentEscrow {
       this.#fetchInBackground(epoch);
       return false;
     }
-    return verifyEscrowField(held.prepared, field, contentKey, context);
+    return verifyEscrowField(this.#usable(epoch, held), field, contentKey, context);
+  }
+
+  async prepare(field: Uint8Array): Promise<void> {
+    const epoch = fieldEpoch(field);
+    if (epoch !== undefined && !this.#closed) await this.#tryEpoch(epoch);
   }
 
   epochKey(epoch: number): EpochKey | undefined {
@@ -180,9 +216,17 @@ class EpochKeys implements DeploymentEscrow {
   async refresh(): Promise<void> {
     const current = this.currentEpoch();
     try {
-      for (const epoch of this.heldEpochs()) if (this.#erasable(epoch)) this.#held.delete(epoch);
+      for (const [epoch, held] of this.#held) {
+        if (this.#erasable(epoch)) this.#held.delete(epoch);
+        else if (epoch < current) delete held.prepared;
+      }
       const [, , ok] = await Promise.all([this.#tryEpoch(current - 1), this.#tryEpoch(current + 1), this.ensureEpoch(current)]);
       if (!ok) throw new EpochKeyUnavailable(current, this.#failures.get(current)?.error);
+      // Build the tables here, off the synchronous create() path.
+      for (const epoch of [current, current + 1]) {
+        const held = this.#held.get(epoch);
+        if (held) this.#usable(epoch, held);
+      }
     } finally {
       this.#schedule();
     }
@@ -197,7 +241,7 @@ class EpochKeys implements DeploymentEscrow {
     if (epoch < 0 || epoch > 0xffffffff) return false;
     try {
       const key = await this.#fetchCertified(epoch);
-      this.#held.set(epoch, { key, prepared: prepareEpochKey(key) });
+      this.#held.set(epoch, { key });
       this.#failures.delete(epoch);
       return true;
     } catch (error) {
@@ -241,6 +285,15 @@ class EpochKeys implements DeploymentEscrow {
 
   #fetchInBackground(epoch: number): void {
     if (!this.#closed) void this.#tryEpoch(epoch);
+  }
+
+  /** Fields of the current and next epoch are made and checked all day: those keys get a precomputed table. */
+  #usable(epoch: number, held: Held): EpochKey | PreparedEpochKey {
+    if (held.prepared) return held.prepared;
+    const current = this.currentEpoch();
+    if (epoch !== current && epoch !== current + 1) return held.key;
+    held.prepared = prepareEpochKey(held.key);
+    return held.prepared;
   }
 
   #erasable(epoch: number): boolean {

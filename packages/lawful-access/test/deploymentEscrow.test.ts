@@ -112,8 +112,10 @@ describe('deploymentEscrow', () => {
     expect(await deploymentEscrow({ serverUrl: off.url, trustRoot: world.root.publicKey })).toBeUndefined();
   });
 
-  it('does not read a failing server as "off"', async () => {
+  it('does not read a failing server as "off", and checks its options', async () => {
     await expect(deploymentEscrow({ serverUrl: custodians[0]!.url, trustRoot: world.root.publicKey })).rejects.toThrow(/HTTP 404/);
+    await expect(deploymentEscrow({ serverUrl: 'chat.example', trustRoot: world.root.publicKey })).rejects.toThrow(/absolute URL/);
+    await expect(deploymentEscrow({ serverUrl: on.url, trustRoot: world.root.publicKey, prefetchMs: -1 })).rejects.toThrow(/prefetchMs must be a positive integer/);
   });
 
   it('makes fields with the certified key of the current epoch, which recipients verify', async () => {
@@ -214,6 +216,11 @@ describe('deploymentEscrow', () => {
     expect(escrow.verify(field, K, context)).toBe(false);
     await vi.waitFor(() => expect(escrow.verify(field, K, context)).toBe(true));
     expect(escrow.epochKey(E + 2)!.publicKey).toEqual(certified.get(E + 2)!.publicKey);
+
+    // A messenger that awaits prepare() first gets the answer on the first try.
+    const another = await open({ now: () => custodianClock });
+    await another.prepare(field);
+    expect(another.verify(field, K, context)).toBe(true);
   });
 
   it('throws rather than send without a field when the current epoch has no certificate', async () => {
