@@ -3,7 +3,11 @@
  * bookkeeping — name, status, the server positions already applied (at-least-once delivery), and where
  * each past epoch ended (so late messages can be told from a removed member's).
  */
-import { decodeGroupState, encodeGroupState, type ClientConfig, type ClientState } from 'ts-mls';
+import type { ClientConfig, ClientState, EpochReceiverData } from 'ts-mls';
+import { decodeGroupStateWithoutTree, encodeGroupStateWithoutTree } from 'ts-mls/clientState.js';
+import { encode } from 'ts-mls/codec/tlsEncoder.js';
+import { decodeEpochReceiverData, epochReceiverDataEncoder } from 'ts-mls/epochReceiverData.js';
+import { decodeRatchetTree, encodeRatchetTree } from 'ts-mls/ratchetTree.js';
 import { parseDeviceCredential, type DeviceIdentity } from './mls/credential.ts';
 import { getJson, jsonWrite, type Storage, type StorageWrite } from './storage/storage.ts';
 
@@ -44,18 +48,58 @@ export function groupMembers(state: Pick<ClientState, 'ratchetTree'>): Array<Dev
   return out;
 }
 
+/**
+ * Group states, cached decoded in memory and persisted in parts so that a message does not rewrite the
+ * whole group: the ratchet tree (`tree`) changes only with commits, each retained past epoch (`epoch/<n>`)
+ * only when it is added, dropped or a late message spends one of its keys; what changes per message (the
+ * secret tree's ratchets) is in `state`. ts-mls states are immutable, so "changed" is object identity.
+ * A `version` counter, bumped in every batch, makes another process's writes to the same storage visible:
+ * a stale cache entry is reloaded (one device should still be driven by one process at a time).
+ */
+interface Cached {
+  state: ClientState;
+  meta: GroupMeta;
+  version: number;
+}
+
+const EMPTY_HISTORY = new Map<bigint, EpochReceiverData>();
+const u32 = (n: number) => new Uint8Array([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+const fromU32 = (b: Uint8Array) => ((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!;
+
 export class GroupStore {
+  private readonly cache = new Map<string, Cached>();
+
   constructor(
     private readonly storage: Storage,
     private readonly config: ClientConfig,
   ) {}
 
+  private async version(groupId: string): Promise<number> {
+    const bytes = await this.storage.get(`group/${groupId}/version`);
+    return bytes && bytes.length === 4 ? fromU32(bytes) : 0;
+  }
+
   async load(groupId: string): Promise<{ state: ClientState; meta: GroupMeta } | undefined> {
-    const [bytes, meta] = await Promise.all([this.storage.get(`group/${groupId}/state`), this.meta(groupId)]);
-    if (!bytes || !meta) return undefined;
-    const decoded = decodeGroupState(bytes, 0);
+    const version = await this.version(groupId);
+    const cached = this.cache.get(groupId);
+    if (cached && cached.version === version) return { state: cached.state, meta: structuredClone(cached.meta) };
+    const [stateBytes, treeBytes, meta] = await Promise.all([this.storage.get(`group/${groupId}/state`), this.storage.get(`group/${groupId}/tree`), this.meta(groupId)]);
+    if (!stateBytes || !treeBytes || !meta) {
+      this.cache.delete(groupId);
+      return undefined;
+    }
+    const tree = decodeRatchetTree(treeBytes, 0)?.[0];
+    const decoded = tree && decodeGroupStateWithoutTree(tree)(stateBytes, 0)?.[0];
     if (!decoded) throw new Error(`stored state of group ${groupId} does not decode`);
-    return { state: { ...decoded[0], clientConfig: this.config }, meta };
+    const history = new Map<bigint, EpochReceiverData>();
+    for (const key of await this.storage.keys(`group/${groupId}/epoch/`)) {
+      const entry = decodeEpochReceiverData((await this.storage.get(key))!, 0)?.[0];
+      if (!entry) throw new Error(`stored epoch ${key} of group ${groupId} does not decode`);
+      history.set(BigInt(key.slice(key.lastIndexOf('/') + 1)), entry);
+    }
+    const state: ClientState = { ...decoded, historicalReceiverData: history, clientConfig: this.config };
+    this.cache.set(groupId, { state, meta: structuredClone(meta), version });
+    return { state, meta };
   }
 
   meta(groupId: string): Promise<GroupMeta | undefined> {
@@ -71,13 +115,49 @@ export class GroupStore {
     return group;
   }
 
-  /** Writes for a batch: the new MLS state (if any) with the bookkeeping, or, without state, forgetting it. */
-  writes(groupId: string, state: ClientState | undefined, meta: GroupMeta): StorageWrite[] {
-    return [...(state ? [{ key: `group/${groupId}/state`, value: encodeGroupState(state) }] : []), jsonWrite(`group/${groupId}/meta`, meta)];
+  /** Stores a new state (only its changed parts) and bookkeeping, with `extra` writes, in one batch. */
+  async save(groupId: string, state: ClientState, meta: GroupMeta, extra: StorageWrite[] = []): Promise<void> {
+    const cached = this.cache.get(groupId);
+    const previous = cached && cached.version === (await this.version(groupId)) ? cached.state : undefined;
+    const version = (await this.version(groupId)) + 1;
+    const writes: StorageWrite[] = [
+      { key: `group/${groupId}/state`, value: encodeGroupStateWithoutTree({ ...state, historicalReceiverData: EMPTY_HISTORY }) },
+      jsonWrite(`group/${groupId}/meta`, meta),
+      { key: `group/${groupId}/version`, value: u32(version) },
+      ...extra,
+    ];
+    if (previous?.ratchetTree !== state.ratchetTree) writes.push({ key: `group/${groupId}/tree`, value: encodeRatchetTree(state.ratchetTree) });
+    const before = previous?.historicalReceiverData;
+    for (const [epoch, data] of state.historicalReceiverData) {
+      if (before?.get(epoch) !== data) writes.push({ key: `group/${groupId}/epoch/${String(epoch).padStart(20, '0')}`, value: encode(epochReceiverDataEncoder)(data) });
+    }
+    const stored = before ? [...before.keys()] : (await this.storage.keys(`group/${groupId}/epoch/`)).map((k) => BigInt(k.slice(k.lastIndexOf('/') + 1)));
+    for (const epoch of stored) {
+      if (!state.historicalReceiverData.has(epoch)) writes.push({ key: `group/${groupId}/epoch/${String(epoch).padStart(20, '0')}`, value: undefined });
+    }
+    await this.storage.write(writes);
+    this.cache.set(groupId, { state, meta: structuredClone(meta), version });
   }
 
-  forget(groupId: string, meta: GroupMeta): StorageWrite[] {
-    return [{ key: `group/${groupId}/state`, value: undefined }, jsonWrite(`group/${groupId}/meta`, meta)];
+  /** Bookkeeping only (the MLS state is unchanged). */
+  async saveMeta(groupId: string, meta: GroupMeta, extra: StorageWrite[] = []): Promise<void> {
+    const version = (await this.version(groupId)) + 1;
+    const cached = this.cache.get(groupId);
+    await this.storage.write([jsonWrite(`group/${groupId}/meta`, meta), { key: `group/${groupId}/version`, value: u32(version) }, ...extra]);
+    if (cached) this.cache.set(groupId, { state: cached.state, meta: structuredClone(meta), version });
+  }
+
+  /** Drops the MLS state (left or removed), keeping the bookkeeping. */
+  async forget(groupId: string, meta: GroupMeta): Promise<void> {
+    const epochs = await this.storage.keys(`group/${groupId}/epoch/`);
+    await this.storage.write([
+      { key: `group/${groupId}/state`, value: undefined },
+      { key: `group/${groupId}/tree`, value: undefined },
+      ...epochs.map((key) => ({ key, value: undefined })),
+      jsonWrite(`group/${groupId}/meta`, meta),
+      { key: `group/${groupId}/version`, value: u32((await this.version(groupId)) + 1) },
+    ]);
+    this.cache.delete(groupId);
   }
 
   async ids(): Promise<string[]> {

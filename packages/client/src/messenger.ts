@@ -394,7 +394,7 @@ export class Messenger {
       const own = await this.newKeyPackage(false);
       const state = await createGroup(groupIdBytes, own.publicPackage, own.privatePackage, [], this.cs, this.config);
       await this.api.createGroup(groupId);
-      await this.storage.write(this.groupStore.writes(groupId, state, newGroupMeta(name)));
+      await this.groupStore.save(groupId, state, newGroupMeta(name));
       const people = [...new Set([this.username, ...usernames])];
       await this.addLocked(groupId, people);
       return groupId;
@@ -460,15 +460,15 @@ export class Messenger {
     return this.exclusive(async () => {
       await this.sendLocked(groupId, { type: 'leave' });
       const { meta } = await this.groupStore.require(groupId);
-      await this.storage.write(this.groupStore.forget(groupId, { ...meta, status: 'left' }));
+      await this.groupStore.forget(groupId, { ...meta, status: 'left' });
     });
   }
 
   rename(groupId: string, name: string): Promise<void> {
     return this.exclusive(async () => {
       await this.sendLocked(groupId, { type: 'rename', name });
-      const { state, meta } = await this.groupStore.require(groupId);
-      await this.storage.write(this.groupStore.writes(groupId, state, { ...meta, name }));
+      const { meta } = await this.groupStore.require(groupId);
+      await this.groupStore.saveMeta(groupId, { ...meta, name });
     });
   }
 
@@ -534,7 +534,7 @@ export class Messenger {
         });
         meta.epochEnds[String(epoch)] = accepted.seq;
         markSeen(meta, accepted.seq, ...(result.welcome ? [accepted.seq + 1] : []));
-        await this.storage.write(this.groupStore.writes(groupId, result.newState, meta));
+        await this.groupStore.save(groupId, result.newState, meta);
         const before = new Set(groupMembers(state).map((m) => m.deviceId));
         const after = groupMembers(result.newState);
         const afterIds = new Set(after.map((m) => m.deviceId));
@@ -583,7 +583,7 @@ export class Messenger {
       const { state, meta } = await this.groupStore.require(groupId);
       const { newState, privateMessage } = await createApplicationMessage(state, envelope.keys, this.cs);
       // The ratchet step is stored before anything leaves the device: a key is never used twice.
-      await this.storage.write(this.groupStore.writes(groupId, newState, meta));
+      await this.groupStore.save(groupId, newState, meta);
       const frame = encodeFrame({
         mlsMessage: encodeMlsMessage({ version: 'mls10', wireformat: 'mls_private_message', privateMessage }),
         sealedPayload: envelope.sealedPayload,
@@ -597,7 +597,7 @@ export class Messenger {
           frankingCommitment: b64(envelope.frankingCommitment),
         });
         markSeen(meta, accepted.seq);
-        await this.storage.write(this.groupStore.writes(groupId, undefined, meta));
+        await this.groupStore.saveMeta(groupId, meta);
         return { seq: accepted.seq, clientMessageId };
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 'stale_epoch')) throw error;
@@ -720,7 +720,7 @@ export class Messenger {
     if (b64(state.groupContext.groupId) !== item.groupId) throw new MessageRejected('malformed', 'the Welcome is for another group than the server says');
     const meta = newGroupMeta('chat');
     markSeen(meta, item.seq, item.seq - 1);
-    await this.storage.write([...this.groupStore.writes(item.groupId, state, meta), ...(stored.lastResort ? [] : [{ key: `kp/${ref}`, value: undefined }])]);
+    await this.groupStore.save(item.groupId, state, meta, stored.lastResort ? [] : [{ key: `kp/${ref}`, value: undefined }]);
     this.joinedSinceTopUp = true;
     this.emit({ type: 'joined', groupId: item.groupId });
   }
@@ -748,7 +748,7 @@ export class Messenger {
     markSeen(meta, item.seq);
     const removed = result.newState.groupActiveState.kind === 'removedFromGroup';
     if (removed) meta.status = 'removed';
-    await this.storage.write(removed ? this.groupStore.forget(item.groupId, meta) : this.groupStore.writes(item.groupId, result.newState, meta));
+    await (removed ? this.groupStore.forget(item.groupId, meta) : this.groupStore.save(item.groupId, result.newState, meta));
     if (removed) {
       this.emit({ type: 'removed', groupId: item.groupId });
       return;
@@ -820,7 +820,7 @@ export class Messenger {
     } catch (error) {
       // The ratchet step is kept: the key is spent even though the message was refused.
       markSeen(meta, item.seq);
-      await this.storage.write(this.groupStore.writes(item.groupId, result.newState, meta));
+      await this.groupStore.save(item.groupId, result.newState, meta);
       throw new MessageRejected('envelope_rejected', (error as Error).message);
     }
     markSeen(meta, item.seq);
@@ -834,10 +834,10 @@ export class Messenger {
       content,
       franking: { payload: b64(opened.payload), frankingKey: b64(opened.frankingKey), commitment: b64(opened.frankingCommitment), tag: item.franking!.tag },
     };
-    await this.storage.write([...this.groupStore.writes(item.groupId, result.newState, meta), jsonWrite(`msg/${item.groupId}/${String(item.seq).padStart(12, '0')}`, received)]);
+    await this.groupStore.save(item.groupId, result.newState, meta, [jsonWrite(`msg/${item.groupId}/${String(item.seq).padStart(12, '0')}`, received)]);
     if (content.type === 'leave') {
       if (sender.username === this.username) {
-        await this.storage.write(this.groupStore.forget(item.groupId, { ...meta, status: 'left' }));
+        await this.groupStore.forget(item.groupId, { ...meta, status: 'left' });
         this.emit({ type: 'removed', groupId: item.groupId });
       } else {
         this.pendingLeaves.push({ groupId: item.groupId, username: sender.username });

@@ -78,3 +78,51 @@ describe('a device on SQLite survives a restart', () => {
     expect(bob.texts).toContain(`${again.messenger.username}: back`);
   });
 });
+
+describe('group state persistence', () => {
+  let srv: Awaited<ReturnType<typeof server>>;
+  beforeAll(async () => {
+    srv = await server();
+  });
+  afterAll(async () => srv.close());
+
+  it('a message rewrites only the per-message part of the group state, never the tree or past epochs', async () => {
+    const storage = new MemoryStorage();
+    const written: string[][] = [];
+    const write = storage.write.bind(storage);
+    storage.write = async (writes) => {
+      written.push(writes.map((w) => w.key.replace(/^group\/[^/]+\//, 'group/…/').replace(/\/epoch\/\d+$/, '/epoch/n')));
+      return write(writes);
+    };
+    const bob = new TestDevice(await Messenger.register({ serverUrl: srv.url, storage, keyPackageTarget: 4 }, uniqueName('bo')));
+    const alice = await register(srv.url, uniqueName('al'));
+    const chat = await alice.messenger.createChat(bob.messenger.username);
+    await bob.messenger.sync();
+    await alice.messenger.addMembers(chat, [(await register(srv.url, uniqueName('ca'))).messenger.username]);
+    await bob.messenger.sync(); // a commit: tree and a past epoch are written
+    expect(written.flat()).toEqual(expect.arrayContaining(['group/…/tree', 'group/…/epoch/n']));
+    written.length = 0;
+    await alice.messenger.sendText(chat, 'small write');
+    await bob.messenger.sync();
+    expect(bob.texts).toContain(`${alice.messenger.username}: small write`);
+    const keys = written.flat();
+    expect(keys).toContain('group/…/state');
+    expect(keys.filter((k) => k.endsWith('/tree') || k.includes('/epoch/'))).toEqual([]);
+  });
+
+  it('two processes on one device’s storage: the second sees the first’s ratchet steps (no key reuse)', async () => {
+    const path = join(dir, 'shared.db');
+    const options = { serverUrl: srv.url, keyPackageTarget: 4 };
+    const first = await Messenger.register({ ...options, storage: new SqliteStorage(path) }, uniqueName('two'));
+    const bob = await register(srv.url, uniqueName('bo'));
+    const chat = await first.createChat(bob.messenger.username);
+    await bob.messenger.sync();
+    const second = await Messenger.open({ ...options, storage: new SqliteStorage(path) });
+    await second.sendText(chat, 'from the second process'); // caches the state
+    await first.sendText(chat, 'from the first process'); // first's cache is stale: it must reload
+    await second.sendText(chat, 'second again');
+    await bob.messenger.sync();
+    expect(bob.texts.map((t) => t.split(': ')[1])).toEqual(['from the second process', 'from the first process', 'second again']);
+    expect(bob.rejections).toEqual([]);
+  });
+});
