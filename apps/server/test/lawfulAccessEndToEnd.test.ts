@@ -14,7 +14,7 @@ import {
   decideWarrant,
   decryptWithCustodians,
   epochAt,
-  escrowFieldProvider,
+  deploymentEscrow,
   generateSigningKey,
   issueWarrant,
   RELEASE_ENTRY_LABEL,
@@ -112,16 +112,20 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  for (const escrow of escrows) escrow.close();
   await Promise.all(custodians.map((c) => c.close()));
   await server?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const client = (username: string) =>
-  Messenger.register(
-    { serverUrl: server.url, storage: new MemoryStorage(), webSocket: WebSocket as unknown as WebSocketConstructor, escrow: escrowFieldProvider({ current: epochKey }) },
-    username,
-  );
+/** A client configures itself from the deployment: trust configuration from the server, epoch key from the custodians. */
+const client = async (username: string) => {
+  const escrow = await deploymentEscrow({ serverUrl: server.url, trustRoot: toBase64Url(keys.root.publicKey) });
+  if (!escrow) throw new Error('lawful access should be on');
+  escrows.push(escrow);
+  return Messenger.register({ serverUrl: server.url, storage: new MemoryStorage(), webSocket: WebSocket as unknown as WebSocketConstructor, escrow }, username);
+};
+const escrows: Array<{ close(): void }> = [];
 
 async function witness(): Promise<void> {
   const keyFile = join(tmp, 'witness.key');

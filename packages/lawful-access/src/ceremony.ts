@@ -63,7 +63,10 @@ export async function fetchEpochCertificate(trust: TrustConfig, epoch: number, f
     try {
       const body = (await getJson(c.index, `${c.url.replace(/\/$/, '')}/v1/epochs/${epoch}`, fetchImpl)) as { certificate: unknown };
       const certificate = certificateFromJson(epochCertificateJson.parse(body.certificate));
-      return { certificate, key: openEpochCertificate(certificate, custodianStaticKeys(trust), trust.deployment, trust.threshold) };
+      const key = openEpochCertificate(certificate, custodianStaticKeys(trust), trust.deployment, trust.threshold);
+      // A valid certificate of another epoch (replayed) must not pass for this one.
+      if (key.epoch !== epoch) throw new Error(`custodian ${c.index} answered with the certificate of epoch ${key.epoch}, not ${epoch}`);
+      return { certificate, key };
     } catch (error) {
       lastError = error;
     }

@@ -11,4 +11,9 @@ export interface EscrowFieldProvider {
   create(contentKey: Uint8Array, context: Uint8Array): Uint8Array;
   /** Recomputes and compares: false when the field is missing, malformed, or does not match K and context. */
   verify(field: Uint8Array, contentKey: Uint8Array, context: Uint8Array): boolean;
+  /**
+   * Optional: makes ready what `verify` needs for this field (e.g. fetches the certified key of an epoch
+   * the recipient does not hold yet). Recipients await it before `verify`.
+   */
+  prepare?(field: Uint8Array): Promise<void>;
 }
