@@ -6,7 +6,10 @@ import { register as registerCustodian } from '@doublelock/custodian/command';
 import { Command, CommanderError } from 'commander';
 import { register as registerAdmin } from './commands/admin.ts';
 import { register as registerAgency } from './commands/agency.ts';
+import { register as registerBank } from './commands/bank.ts';
+import { register as registerHash } from './commands/hash.ts';
 import { register as registerLog } from './commands/log.ts';
+import { register as registerMatch } from './commands/match.ts';
 import { register as registerOversight } from './commands/oversight.ts';
 import { register as registerServe } from './commands/serve.ts';
 import { register as registerWitness } from './commands/witness.ts';
@@ -17,7 +20,7 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerServe, registerAdmin, registerAgency, registerCustodian, registerLog, registerWitness, registerOversight]) register(program);
+for (const register of [registerServe, registerAdmin, registerAgency, registerCustodian, registerLog, registerWitness, registerHash, registerBank, registerMatch, registerOversight]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pdqHashImage } from '../src/image.ts';
+import { pdqHashImage } from '@doublelock/moderation/image';
 
-const entry = fileURLToPath(new URL('./cliEntry.ts', import.meta.url));
+const entry = fileURLToPath(new URL('../bin/doublelock.js', import.meta.url));
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', entry, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [entry, ...args], { encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
