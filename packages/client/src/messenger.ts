@@ -815,6 +815,9 @@ export class Messenger {
     let opened;
     let content: MessageContent;
     try {
+      // A provider may need to fetch what verify() needs for this field first (e.g. an epoch's certified key).
+      const escrow = this.options.escrow;
+      if (escrow?.prepare && frame.escrow) await escrow.prepare(frame.escrow.field);
       opened = openEnvelope(result.message, frame.sealedPayload, frame.escrow, context, item.franking ? fromBase64Url(item.franking.commitment) : undefined, this.options.escrow);
       content = decodeContent(opened.payload);
     } catch (error) {

@@ -26,7 +26,10 @@ describe('escrow access field (lawful access on)', () => {
   it('is verified by recipients, and opens the same payload for the custodians', async () => {
     const secret = randomScalar();
     const epochKey = { epoch: 7, publicKey: Point.BASE.multiply(secret).toBytes() };
-    const escrow = escrowFieldProvider({ current: epochKey });
+    const base = escrowFieldProvider({ current: epochKey });
+    const prepared: number[] = [];
+    // The optional prepare() hook runs before verify() on every field a recipient checks.
+    const escrow = { ...base, verify: base.verify.bind(base), create: base.create.bind(base), prepare: async (field: Uint8Array) => void prepared.push(field.length) };
     const make = async (name: string) =>
       new TestDevice(await Messenger.register({ serverUrl: srv.url, storage: new MemoryStorage(), webSocket: NodeWebSocket, keyPackageTarget: 4, escrow }, uniqueName(name)));
     const alice = await make('al');
@@ -39,6 +42,7 @@ describe('escrow access field (lawful access on)', () => {
     const item = items.find((i) => i.kind === 'application') as MailboxItem;
     await bob.messenger.processItems(items);
     expect(bob.texts).toEqual([`${alice.messenger.username}: escrowed hello`]);
+    expect(prepared).toEqual([69, 69]); // the rename that names the chat, then the text
     expect(bob.rejections).toEqual([]);
 
     // The custodians' side: frame → field → K → payload.
