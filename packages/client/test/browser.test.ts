@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumInstalled, launchChromium } from './browser/chromium.ts';
 import type { WebSocketConstructor } from '../src/api/mailboxSocket.ts';
 import { register, server, uniqueName } from './harness.ts';
+import { EXPECTED_OBSERVATIONS } from './storageContract.ts';
 
 const available = requireBinary('Chromium', chromiumInstalled());
 
@@ -43,6 +44,17 @@ describe.runIf(available)('the SDK in Chromium', () => {
     await page.goto(`${srv.url}/healthz`);
     await page.addScriptTag({ content: bundle });
   }
+
+  it('passes the storage contract on IndexedDB', async () => {
+    const page = await browser.newPage();
+    await openPage(page);
+    const observed = await page.evaluate(async () => {
+      const { IndexedDbStorage, exerciseStorage } = (globalThis as unknown as { Doublelock: typeof import('./browser/entry.ts') }).Doublelock;
+      return exerciseStorage(await IndexedDbStorage.open(`contract-${Math.random()}`));
+    });
+    expect(observed).toEqual(EXPECTED_OBSERVATIONS);
+    await page.close();
+  });
 
   it('chats with a Node device, keeps its state in IndexedDB, and reads new messages after a reload', async () => {
     const page = await browser.newPage();

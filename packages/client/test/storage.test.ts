@@ -1,17 +1,16 @@
 /**
- * The storage seam: one contract run on every backend (memory; SQLite for Node; IndexedDB, here on
- * fake-indexeddb, a pure-JS IndexedDB implementation checked against the W3C web-platform-tests), and a
- * device that survives a restart on SQLite.
+ * The storage seam: one contract (storageContract.ts) run on the Node backends — memory and SQLite; the
+ * IndexedDB backend runs it in a real browser (browser.test.ts) — and a device that survives a restart
+ * on SQLite.
  */
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Messenger } from '../src/messenger.ts';
 import { SqliteStorage } from '../src/node/sqliteStorage.ts';
-import { IndexedDbStorage } from '../src/storage/indexedDb.ts';
 import { MemoryStorage, type Storage } from '../src/storage/storage.ts';
+import { EXPECTED_OBSERVATIONS, exerciseStorage } from './storageContract.ts';
 import { NodeWebSocket, register, server, uniqueName, TestDevice } from './harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'doublelock-client-'));
@@ -20,29 +19,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const backends: Array<[string, () => Promise<Storage>]> = [
   ['memory', async () => new MemoryStorage()],
   ['sqlite', async () => new SqliteStorage(join(dir, `${Math.random().toString(36).slice(2)}.db`))],
-  ['indexeddb', async () => IndexedDbStorage.open(`db-${Math.random()}`, { indexedDB: new IDBFactory(), IDBKeyRange })],
 ];
 
 describe.each(backends)('%s storage', (_name, open) => {
   it('gets, lists by prefix in order, applies batches with deletes, and returns copies', async () => {
-    const s = await open();
-    expect(await s.get('missing')).toBeUndefined();
-    await s.write([
-      { key: 'group/b/state', value: new Uint8Array([2]) },
-      { key: 'group/a/state', value: new Uint8Array([1]) },
-      { key: 'kp/x', value: new Uint8Array([9]) },
-    ]);
-    expect(await s.keys('group/')).toEqual(['group/a/state', 'group/b/state']);
-    await s.write([
-      { key: 'group/a/state', value: new Uint8Array([3, 4]) },
-      { key: 'kp/x', value: undefined },
-    ]);
-    expect(await s.get('group/a/state')).toEqual(new Uint8Array([3, 4]));
-    expect(await s.get('kp/x')).toBeUndefined();
-    const copy = (await s.get('group/a/state'))!;
-    copy[0] = 99;
-    expect(await s.get('group/a/state')).toEqual(new Uint8Array([3, 4]));
-    await s.close();
+    expect(await exerciseStorage(await open())).toEqual(EXPECTED_OBSERVATIONS);
   });
 });
 
