@@ -8,7 +8,7 @@
  * receiving device) and p50/p99 latency from send to push received, next to a bare `ws` relay with no
  * persistence driven by the same load generator in the same run (the ceiling).
  *
- * Env: RELAY_DEVICES (1000), RELAY_SECONDS (10), RELAY_INFLIGHT (64).
+ * Env: RELAY_DEVICES (1000), RELAY_SECONDS (10), RELAY_INFLIGHT (64), RELAY_STORES (sqlite,postgres).
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { randomBytes } from '@noble/hashes/utils.js';
@@ -255,9 +255,11 @@ console.log(`bench:relay — ${DEVICES} devices (half in groups of 2, half in gr
 console.log('bare ws relay (no persistence)…');
 const baseline = await runBare();
 const stores: Array<{ store: 'sqlite' | 'postgres'; url?: string }> = [{ store: 'sqlite' }];
-const pg = findPostgresBin() ? await startPostgres() : undefined;
+const wanted = (process.env.RELAY_STORES ?? 'sqlite,postgres').split(',');
+if (!wanted.includes('sqlite')) stores.length = 0;
+const pg = wanted.includes('postgres') && findPostgresBin() ? await startPostgres() : undefined;
 if (pg) stores.push({ store: 'postgres', url: pg.url });
-else console.log('PostgreSQL not installed: skipping the postgres run (install it, see .ci/run).');
+else if (wanted.includes('postgres')) console.log('PostgreSQL not installed: skipping the postgres run (install it, see .ci/run).');
 try {
   for (const { store, url } of stores) {
     console.log(`doublelock on ${store}…`);

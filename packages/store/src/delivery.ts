@@ -284,11 +284,23 @@ export class DeliveryStore {
     const pairs = entries.flatMap((e) => e.ids.map((id) => [e.deviceId, id] as const));
     if (pairs.length === 0) return entries.map(() => 0);
     const deleted = await this.db.transaction(async (tx) => {
-      // One statement for the whole batch; the (device, id) pairs make each device delete only its own mail.
-      const rows = await tx.all<{ device_id: string; id: number; message_id: number }>(
-        `DELETE FROM mailbox WHERE (device_id, id) IN (VALUES ${pairs.map(() => '(CAST(? AS TEXT), CAST(? AS BIGINT))').join(', ')}) RETURNING device_id, id, message_id`,
-        pairs.flat(),
-      );
+      // Each device deletes only its own mail. PostgreSQL: one statement for the whole batch (a round
+      // trip each would dominate); SQLite: one indexed statement per device (measured faster there than
+      // a row-value list, which SQLite materialises).
+      type Deleted = { device_id: string; id: number; message_id: number };
+      let rows: Deleted[] = [];
+      if (tx.dialect === 'postgres') {
+        rows = await tx.all<Deleted>(
+          `DELETE FROM mailbox WHERE (device_id, id) IN (VALUES ${pairs.map(() => '(CAST(? AS TEXT), CAST(? AS BIGINT))').join(', ')}) RETURNING device_id, id, message_id`,
+          pairs.flat(),
+        );
+      } else {
+        for (const e of entries) {
+          if (e.ids.length === 0) continue;
+          const sql = `DELETE FROM mailbox WHERE device_id = ? AND id IN (${placeholders(e.ids.length)}) RETURNING device_id, id, message_id`;
+          rows.push(...(await tx.all<Deleted>(sql, [e.deviceId, ...e.ids])));
+        }
+      }
       const messageIds = [...new Set(rows.map((r) => Number(r.message_id)))];
       if (messageIds.length > 0) {
         await tx.run(
