@@ -73,7 +73,9 @@ class Connection {
   /** `itemTail` is the item's JSON minus its leading `{"id":N,` (shared by all recipients). Returns true if queued. */
   deliverDirect(id: number, itemTail: string): boolean {
     if (this.closed) return false;
-    if (this.reading || this.full) {
+    // Behind a pending or running read (e.g. a commit just notified), a direct push could overtake older
+    // mail: leave it to the read, which delivers everything in mailbox order.
+    if (this.reading || this.behind || this.full) {
       this.behind = true;
       return false;
     }

@@ -109,6 +109,26 @@ describe.each(serverCases())('delivery on $name', ({ start }) => {
     receiver.close();
   });
 
+  it('pushes commits and the messages right after them in group order', async () => {
+    const [a, b, c] = await people(3);
+    const groupId = await groupOf([a!, b!, c!]);
+    const socket = await Socket.open(server.url, c!.token);
+    let epoch = 1;
+    for (let i = 0; i < 15; i++) {
+      const commit = await a!.call('POST', `/v1/groups/${groupId}/commits`, { clientMessageId: messageId(), epoch, commit: bytes(20) });
+      expect(commit.status).toBe(200);
+      epoch++;
+      await Promise.all([
+        b!.call('POST', `/v1/groups/${groupId}/messages`, { clientMessageId: messageId(), epoch, ciphertext: bytes(10) }),
+        a!.call('POST', `/v1/groups/${groupId}/messages`, { clientMessageId: messageId(), epoch, ciphertext: bytes(10) }),
+      ]);
+    }
+    await socket.until(() => socket.items.length >= 1 + 15 * 3);
+    const seqs = socket.items.map((i) => i.seq);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    socket.close();
+  });
+
   it('refuses sockets without a valid auth frame and malformed frames', async () => {
     const bad = await Socket.open(server.url, 'bogus-token');
     await bad.until(() => bad.ws.readyState === bad.ws.CLOSED);
