@@ -64,7 +64,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
     config,
     stores,
     blobs: new LocalBlobStore(config.blobDir ?? join(config.dataDir, 'blobs')),
-    push: new Push(stores.delivery, metrics, (error) => app.log.error({ err: error }, 'push failed')),
+    push: new Push(stores.delivery, metrics, (error) => app.log.error({ err: error }, 'push failed'), !config.redisUrl),
     acks: new AckBatcher(stores.delivery),
     directory: new Directory(stores.directory, log),
     lawfulAccess: config.lawfulAccess && new LawfulAccess(config.lawfulAccess, stores.interception, log, options.now ?? Date.now),

@@ -3,11 +3,13 @@
  * to send what is in it, so nothing is lost between a commit and a push.
  *
  * Two ways in:
- * - publish(): a just-committed message goes straight to the connected recipients, without a read —
- *   only where the store hands out mailbox ids in commit order (SQLite), so per-group order holds.
+ * - publish(): a just-committed message goes straight to the connected recipients, without a read. On
+ *   one node, messages of a group are published in the order they committed (the group row serialises
+ *   their transactions, and each publishes as soon as its commit returns), so group order holds. With
+ *   several nodes another node's message may be notified late, so `direct` is off and every push reads.
  * - notify(): a connection re-reads its device's unacknowledged mail and sends what it has not sent
- *   (the backlog at connect, PostgreSQL, and catching up after a full window). Notifications arriving
- *   in the same tick share one batched read.
+ *   (the backlog at connect, commits, mail from other nodes, and catching up after a full window).
+ *   Notifications arriving in the same tick share one batched read.
  * Direct pushes of one tick leave a connection as one frame.
  * At most WINDOW items are in flight per connection: a slow reader is not flooded; what it misses while
  * full, or while a read is running, is read again once it acknowledges.
@@ -107,6 +109,8 @@ export class Push {
     private readonly delivery: DeliveryStore,
     private readonly metrics: Metrics,
     private readonly onError: (error: unknown) => void,
+    /** Push published messages without a read (single node only; see above). */
+    private readonly direct = true,
   ) {}
 
   /** New mail committed on this node: push it here and tell the other nodes. */
@@ -132,14 +136,14 @@ export class Push {
       },
       acked: (ids) => {
         for (const id of ids) if (connection.sent.delete(id)) connection.acked.add(id);
-        if (connection.behind || !this.delivery.commitOrdered) this.notify([deviceId]);
+        if (connection.behind || !this.direct) this.notify([deviceId]);
       },
     };
   }
 
   /** A message just committed, with each recipient's mailbox id. */
   publish(message: Omit<StoredMessage, 'id'>, deliveries: Array<{ deviceId: string; id: number }>): void {
-    if (!this.delivery.commitOrdered) {
+    if (!this.direct) {
       this.notify(deliveries.map((d) => d.deviceId));
       return;
     }

@@ -119,15 +119,6 @@ const MAIL_COLUMNS = `mailbox.id, m.kind, m.group_id, m.seq, m.epoch, m.sender_u
 export class DeliveryStore {
   constructor(private readonly db: Db) {}
 
-  /**
-   * True when mailbox ids are handed out in commit order (SQLite: one writer). Then a message can be
-   * pushed straight from the transaction that stored it; on PostgreSQL, concurrent transactions may
-   * commit out of id order, so push re-reads the mailbox instead.
-   */
-  get commitOrdered(): boolean {
-    return this.db.dialect === 'sqlite';
-  }
-
   async createGroup(groupId: string, creator: Sender, now: number): Promise<void> {
     await this.db.transaction(async (tx) => {
       const inserted = await tx.run(
