@@ -126,6 +126,8 @@ const client = async (username: string) => {
   return Messenger.register({ serverUrl: server.url, storage: new MemoryStorage(), webSocket: WebSocket as unknown as WebSocketConstructor, escrow }, username);
 };
 const escrows: Array<{ close(): void }> = [];
+/** What the first test recovered, for the checks that no one else can. */
+const recovered: Array<{ contentKey: Uint8Array; field: Uint8Array; context: Uint8Array; delivery: NonNullable<ExportedIntercept['iri']>; signedWarrant: SignedWarrant; nonce: Uint8Array; inclusion: LogInclusion; warrantId: string }> = [];
 
 async function witness(): Promise<void> {
   const keyFile = join(tmp, 'witness.key');
@@ -210,6 +212,7 @@ describe('lawful access, end to end', () => {
           keys.agency.secretKey,
         );
       const { contentKey, shares, failures } = await decryptWithCustodians({ trust, epochKey, warrantId: w.id, field, context, request });
+      recovered.push({ contentKey, field, context, delivery: item.iri!, signedWarrant, nonce, inclusion, warrantId: w.id });
       expect(shares).toHaveLength(2);
       expect(failures).toEqual([]);
       const content = decodeContent(open(contentKey, frame.sealedPayload, context));
@@ -268,6 +271,34 @@ describe('lawful access, end to end', () => {
     for (const r of releases) perMessage.set(r.messageDigest, (perMessage.get(r.messageDigest) ?? new Set()).add(r.custodian));
     expect([...perMessage.values()].filter((c) => c.size >= trust.threshold)).toHaveLength(2);
   }, 120_000);
+
+  it('the provider alone and the agency alone cannot decrypt', async () => {
+    expect(recovered.length).toBeGreaterThan(0);
+    // The provider: everything it stores (database, blobs) holds neither a content key nor a plaintext.
+    const files = readdirSync(join(tmp, 'server'), { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    const stored = Buffer.concat(files.map((f) => readFileSync(join(f.parentPath, f.name))));
+    expect(stored.length).toBeGreaterThan(10_000);
+    for (const r of recovered) expect(stored.indexOf(Buffer.from(r.contentKey))).toBe(-1);
+    expect(stored.indexOf(Buffer.from('meet at noon'))).toBe(-1);
+    // Nor can it ask the custodians: its key is not an agency key, so a request it signs is refused.
+    const r = recovered[0]!;
+    const asProvider = (custodian: number) =>
+      signShareRequest(
+        { requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: r.signedWarrant, commitmentNonce: toBase64Url(r.nonce), inclusion: r.inclusion, delivery: r.delivery, field: toBase64Url(r.field), cancellations: [] },
+        'nca',
+        keys.provider.secretKey,
+      );
+    await expect(decryptWithCustodians({ trust, epochKey, warrantId: r.warrantId, field: r.field, context: r.context, request: asProvider })).rejects.toBeInstanceOf(DecryptionRefused);
+    // The agency, with everything the provider gave it but no custodian answering, gets nothing.
+    const nobodyAnswers: typeof fetch = async () => new Response('{}', { status: 503 });
+    const asAgency = (custodian: number) =>
+      signShareRequest(
+        { requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: r.signedWarrant, commitmentNonce: toBase64Url(r.nonce), inclusion: r.inclusion, delivery: r.delivery, field: toBase64Url(r.field), cancellations: [] },
+        'nca',
+        keys.agency.secretKey,
+      );
+    await expect(decryptWithCustodians({ trust, epochKey, warrantId: r.warrantId, field: r.field, context: r.context, request: asAgency, fetch: nobodyAnswers })).rejects.toBeInstanceOf(DecryptionRefused);
+  });
 
   it('cannot decrypt with fewer than t custodians', async () => {
     // Two of three custodians down: one share is not enough, and the agency gets no key.
