@@ -11,7 +11,7 @@
 import type { BankSignal, BankStore } from './bank.ts';
 import type { ContentSignals } from './hasher.ts';
 import { PDQ_MATCH_THRESHOLD, PDQ_QUALITY_THRESHOLD, type Dihedral } from './pdq.ts';
-import { PdqHash, hexToWords } from './pdqHash.ts';
+import type { PdqHash } from './pdqHash.ts';
 import { PdqIndex } from './pdqIndex.ts';
 import { SIGNAL_TYPES, type SignalType } from './signal.ts';
 import { UrlMatcher } from './url.ts';
@@ -74,33 +74,29 @@ export class Matcher {
     const matcher = new Matcher(store, banks);
     for (const bank of banks) {
       if (!(await store.getBank(bank))) throw new TypeError(`no bank named "${bank}"`);
-      // PDQ hashes are parsed straight into typed arrays and bulk-loaded (one index build; no string or
-      // object per hash, so a 10M-hash bank loads in seconds); the rest are added one by one.
-      let words = new Uint32Array(8 * 1024);
-      let ids = new Uint32Array(1024);
+      // PDQ hashes come as packed pages (one aggregated row each, decoded natively) and are bulk-loaded
+      // in one index build: no object or hex parse per hash, so a 10M-hash bank loads in seconds.
+      const pages: Array<{ words: Uint32Array; ids: Uint32Array }> = [];
       let n = 0;
-      for await (const page of store.signalValues(bank, 'pdq')) {
-        if (n + page.length > ids.length) {
-          const capacity = Math.max(ids.length * 2, n + page.length);
-          const moreWords = new Uint32Array(capacity * 8);
-          moreWords.set(words);
-          words = moreWords;
-          const moreIds = new Uint32Array(capacity);
-          moreIds.set(ids);
-          ids = moreIds;
-        }
-        for (const row of page) {
-          hexToWords(row.value, words, n * 8);
-          ids[n++] = Number(row.id);
-        }
-        matcher.count += page.length;
+      for await (const page of store.pdqHashPages(bank)) {
+        pages.push(page);
+        n += page.ids.length;
+        matcher.count += page.ids.length;
         onProgress?.(matcher.count);
+      }
+      const words = new Uint32Array(n * 8);
+      const ids = new Uint32Array(n);
+      let at = 0;
+      for (const page of pages.splice(0)) {
+        words.set(page.words, at * 8);
+        ids.set(page.ids, at);
+        at += page.ids.length;
       }
       for await (const s of store.signals(bank, { types: SIGNAL_TYPES.filter((t) => t !== 'pdq') })) {
         matcher.add(s);
         if (++matcher.count % 10_000 === 0) onProgress?.(matcher.count);
       }
-      matcher.pdq.addPacked(words.subarray(0, n * 8), ids.subarray(0, n));
+      if (n) matcher.pdq.addPacked(words, ids);
     }
     onProgress?.(matcher.count);
     return matcher;

@@ -1,0 +1,121 @@
+/**
+ * Loading a bank's PDQ hashes through the packed fast path (BankStore.pdqHashPages → PdqIndex.addPacked)
+ * returns exactly what a brute-force scan over the bank's live signals returns: removals (tombstones)
+ * stay out, low-quality bank hashes stay in (quality gates automatic action on the query side only),
+ * and every id belongs to its own hash across page boundaries.
+ */
+import type { Db } from '@doublelock/store';
+import { dialectCases } from '@doublelock/store/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BankStore, decimalListToIds, packedHexToWords, prepareSignal } from '../src/bank.ts';
+import { Matcher } from '../src/matcher.ts';
+import { wordsToHex } from '../src/pdqHash.ts';
+import { bruteForceSearch } from '../src/pdqIndex.ts';
+
+function xorshift(seed: number) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return s >>> 0;
+  };
+}
+
+/** n hashes: random ones, and near duplicates (1–20 bits flipped) of earlier ones so matches cluster. */
+function hashes(n: number, seed: number): string[] {
+  const next = xorshift(seed);
+  const words = new Uint32Array(n * 8);
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && next() % 3 === 0) {
+      words.copyWithin(i * 8, (next() % i) * 8, (next() % i) * 8 + 8);
+      for (let f = 1 + (next() % 20); f > 0; f--) {
+        const bit = next() % 256;
+        words[i * 8 + (bit >> 5)]! ^= 1 << (bit & 31);
+      }
+    } else for (let w = 0; w < 8; w++) words[i * 8 + w] = next();
+    out.push(wordsToHex(words, i * 8));
+  }
+  return [...new Set(out)];
+}
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+describe.each(dialectCases())('bank load fast path on $name', ({ open }) => {
+  let db: Db | undefined;
+  afterEach(async () => {
+    await db?.close();
+    db = undefined;
+  });
+
+  it('loads exactly the live PDQ hashes (removals out, low quality in) and matches as brute force does', async () => {
+    db = await open();
+    const banks = new BankStore(db);
+    await banks.createBank('a');
+    await banks.createBank('other');
+    const values = hashes(1200, 42);
+    await banks.putSignals(
+      'a',
+      values.map((value, i) =>
+        prepareSignal({ type: 'pdq', value, quality: i % 5 === 0 ? 20 : 90, removedAt: i % 7 === 0 ? 1000 : null, addedAt: 1 }),
+      ),
+    );
+    await banks.putSignals('a', [prepareSignal({ type: 'url', value: 'terror.example' })]);
+    // another bank's hashes interleave ids with this one's and must not leak in
+    await banks.putSignals('other', values.slice(0, 50).map((value) => prepareSignal({ type: 'pdq', value })));
+    // a removed then re-added hash is live again
+    await banks.putSignals('a', [prepareSignal({ type: 'pdq', value: values[7]!, quality: 90 })]);
+
+    const live = await collect(banks.signals('a', { types: ['pdq'] }));
+    expect(live.length).toBeGreaterThan(1000);
+    expect(live.some((s) => s.quality !== null && s.quality < 50)).toBe(true);
+
+    // pages of 7 cross many boundaries; ids and hashes stay paired and in id order
+    const pages = await collect(banks.pdqHashPages('a', 7));
+    expect(pages.slice(0, -1).every((p) => p.ids.length === 7)).toBe(true);
+    const paged = pages.flatMap((p) => [...p.ids].map((id, i) => ({ id, value: wordsToHex(p.words, i * 8) })));
+    expect(paged).toEqual(live.map((s) => ({ id: s.id, value: s.value })));
+
+    const matcher = await Matcher.load(banks, ['a']);
+    expect(matcher.size).toBe(live.length + 1);
+    const packed = packedHexToWords(live.map((s) => s.value).join(''), live.length);
+    const queries = [...values.slice(0, 150), ...hashes(60, 77)];
+    let compared = 0;
+    for (const q of queries) {
+      const qWords = packedHexToWords(q, 1);
+      const expected = bruteForceSearch(packed, live.length, qWords, matcher.pdqThreshold)
+        .map(([slot, distance]) => ({ signalId: live[slot]!.id, distance }))
+        .sort((x, y) => x.distance - y.distance || x.signalId - y.signalId);
+      const got = (await matcher.match({ pdq: q, quality: 100 })).map((m) => ({ signalId: m.signalId, distance: m.distance }));
+      expect(got, q).toEqual(expected);
+      compared += expected.length;
+    }
+    expect(compared).toBeGreaterThan(150);
+  });
+
+  it('an empty bank loads no hashes', async () => {
+    db = await open();
+    const banks = new BankStore(db);
+    await banks.createBank('empty');
+    expect(await collect(banks.pdqHashPages('empty'))).toEqual([]);
+    expect((await Matcher.load(banks, ['empty'])).size).toBe(0);
+  });
+});
+
+describe('packed page decoding', () => {
+  it('decodes hex pages into big-endian words and rejects bad pages', () => {
+    const h = 'd8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22';
+    expect(wordsToHex(packedHexToWords(h + h.toUpperCase(), 2), 8)).toBe(h);
+    expect(() => packedHexToWords(h.slice(0, 63) + 'g', 1)).toThrow(/hex digits/);
+    expect(() => packedHexToWords(h, 2)).toThrow(/hex digits/);
+    expect([...decimalListToIds('12,13,4294967295', 3)]).toEqual([12, 13, 4294967295]);
+    expect(() => decimalListToIds('12,,13', 3)).toThrow(/malformed/);
+    expect(() => decimalListToIds('12,13', 3)).toThrow(/expected 3/);
+    expect(() => decimalListToIds('4294967296', 1)).toThrow(/malformed/);
+  });
+});
