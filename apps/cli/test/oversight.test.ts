@@ -243,6 +243,9 @@ describe('doublelock oversight report', () => {
     const badKey = await run('oversight', 'report', '--url', server.url, '--log-key', 'nonsense', '--state', state);
     expect(badKey.code).not.toBe(0);
     expect(badKey.stderr).toContain('--log-key is not a verifier key');
+    const unreachable = await run('oversight', 'report', '--url', 'http://127.0.0.1:2', '--log-key', logKey, '--state', state);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toContain('cannot reach http://127.0.0.1:2: ECONNREFUSED');
     const unpinned = await run('oversight', 'report', ...base());
     expect(unpinned.code).toBe(2); // the forged entries from the previous test are still there
     expect(unpinned.stdout).toContain('NOT PINNED');

@@ -57,7 +57,13 @@ class TallyingLogClient extends LogHttpClient {
 }
 
 async function fetchTrust(baseUrl: string, trustRoot: string | undefined, logKey: string): Promise<{ config: TrustConfig; pinned: boolean } | null> {
-  const response = await fetch(`${baseUrl}/v1/lawful-access`);
+  let response: Response;
+  try {
+    response = await fetch(`${baseUrl}/v1/lawful-access`);
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`cannot reach ${baseUrl}: ${cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error))}`);
+  }
   if (!response.ok) throw new Error(`GET /v1/lawful-access: HTTP ${response.status}`);
   const body = (await response.json()) as { enabled?: unknown; trust?: unknown };
   if (body.enabled === false) return null;
