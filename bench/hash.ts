@@ -11,9 +11,12 @@
  *     queries, and memory (the index's typed arrays, and the process RSS growth).
  * Rates are per CPU-second of this process (process.cpuUsage, sharp held to one thread), since the 2-core
  * machine is shared and wall time would count other people's work; wall-clock rates are reported beside.
- *   - a bank in the store: importing PDQ signals into SQLite, and loading them into a Matcher (wall time).
+ *   - a bank in the store: importing PDQ signals into SQLite, and loading them into a Matcher (wall time),
+ *     by the packed fast path (Matcher.load) and by the former row-object path for comparison.
  * HASH_BENCH_SIZES=1000000 (comma-separated) runs fewer index sizes, HASH_BENCH_QUERIES the query count,
- * HASH_BENCH_STORE_SIGNALS the bank size (default 200,000; the 10M load time is extrapolated).
+ * HASH_BENCH_STORE_SIZES the bank sizes (default 1000000; HASH_BENCH_STORE_SIZES=1000000,10000000 adds
+ * the 10M bank, about 3 more minutes, most of it filling the SQLite file); HASH_BENCH_STORE_POSTGRES=1
+ * also loads the first size from a PostgreSQL started for the run.
  * Writes bench/results/hash.json.
  */
 import { execFileSync } from 'node:child_process';
@@ -22,11 +25,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { BankStore, Matcher, PdqIndex, bruteForceSearch, lumaFromPixels, pdqFromLuma, pdqHashImage, prepareSignal, referenceResize } from '@doublelock/moderation';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { BankStore, Matcher, PdqIndex, bruteForceSearch, hexToWords, lumaFromPixels, pdqFromLuma, pdqHashImage, prepareSignal, referenceResize } from '@doublelock/moderation';
 import { openDb } from '@doublelock/store';
+import { findPostgresBin, startPostgres, type RunningPostgres } from '@doublelock/store/test-postgres';
 import { printTable, writeResults } from './lib/report.ts';
 
 const SIZES = (process.env.HASH_BENCH_SIZES ?? '1000000,10000000').split(',').map(Number);
+const STORE_SIZES = (process.env.HASH_BENCH_STORE_SIZES ?? '1000000').split(',').map(Number);
 const QUERIES = Number(process.env.HASH_BENCH_QUERIES ?? 5000);
 const REFERENCE = join(fileURLToPath(new URL('../../shared/pdq-reference', import.meta.url)));
 
@@ -209,29 +216,94 @@ function matcherAt(n: number) {
   };
 }
 
-/** Imports n PDQ signals into a bank in a fresh SQLite file, then loads them into a Matcher. */
-async function bankLoad(n: number) {
+/**
+ * The former PDQ load path (kept here as the "before" figure): pages of {id, value} row objects, each
+ * hex value parsed into words, then one addPacked.
+ */
+async function rowPathLoad(banks: BankStore, bank: string): Promise<number> {
+  const chunks: Array<{ words: Uint32Array; ids: Uint32Array }> = [];
+  let n = 0;
+  for await (const page of banks.signalValues(bank, 'pdq')) {
+    const words = new Uint32Array(page.length * 8);
+    const ids = new Uint32Array(page.length);
+    page.forEach((row, i) => {
+      hexToWords(row.value, words, i * 8);
+      ids[i] = Number(row.id);
+    });
+    chunks.push({ words, ids });
+    n += page.length;
+  }
+  const words = new Uint32Array(n * 8);
+  const ids = new Uint32Array(n);
+  let at = 0;
+  for (const c of chunks) {
+    words.set(c.words, at * 8);
+    ids.set(c.ids, at);
+    at += c.ids.length;
+  }
+  const index = new PdqIndex({ capacity: n });
+  index.addPacked(words, ids);
+  return index.size;
+}
+
+/**
+ * Fills a bank in a fresh SQLite file with n PDQ signals (multi-row INSERTs through the Db seam; the
+ * per-signal import rate is measured on the first 100,000 through importSignals), then loads it into a
+ * Matcher (the packed fast path), and through the former row path for comparison. Wall time.
+ */
+async function bankLoad(n: number, postgres?: RunningPostgres) {
   const dir = mkdtempSync(join(tmpdir(), 'dl-bench-hash-'));
-  const db = await openDb({ dataDir: dir });
+  const db = postgres ? await openDb({ databaseUrl: await postgres.createDatabase(`bench_hash_${n}`) }) : await openDb({ dataDir: dir });
   try {
     const banks = new BankStore(db);
     await banks.createBank('bench');
     const next = xorshift(7);
+    const hex = () => {
+      let h = '';
+      for (let w = 0; w < 8; w++) h += next().toString(16).padStart(8, '0');
+      return h;
+    };
+    const imported = Math.min(n, 100_000);
     async function* signals() {
-      for (let i = 0; i < n; i++) {
-        let hex = '';
-        for (let w = 0; w < 8; w++) hex += next().toString(16).padStart(8, '0');
-        yield prepareSignal({ type: 'pdq', value: hex, labels: ['tvec:glorification'], addedAt: 1 });
-      }
+      for (let i = 0; i < imported; i++) yield prepareSignal({ type: 'pdq', value: hex(), labels: ['tvec:glorification'], addedAt: 1 });
     }
     let t = performance.now();
     await banks.importSignals('bench', signals());
-    const importPerS = n / ((performance.now() - t) / 1000);
+    const importPerS = imported / ((performance.now() - t) / 1000);
+    const ROWS = 500;
+    const insert = `INSERT INTO moderation_signals (bank, signal_type, value, value_key, labels, source, quality, added_at, removed_at) VALUES ${Array(ROWS).fill("('bench', 'pdq', ?, ?, 'tvec:glorification', '', 90, 1, NULL)").join(', ')}`;
+    for (let done = imported; done < n; ) {
+      await db.transaction(async (tx) => {
+        for (let k = 0; k < 200 && done < n; k++, done += ROWS) {
+          const params: string[] = [];
+          for (let r = 0; r < ROWS; r++) {
+            const v = hex();
+            params.push(v, bytesToHex(sha256(new TextEncoder().encode(v))));
+          }
+          await tx.run(insert, params);
+        }
+      });
+    }
+    n = Math.ceil((n - imported) / ROWS) * ROWS + imported;
+    if (typeof globalThis.gc === 'function') globalThis.gc();
     t = performance.now();
     const matcher = await Matcher.load(banks, ['bench']);
-    const loadPerS = n / ((performance.now() - t) / 1000);
+    const loadS = (performance.now() - t) / 1000;
     if (matcher.size !== n) throw new Error(`loaded ${matcher.size} of ${n}`);
-    return { signals: n, import_per_s: Math.round(importPerS), load_per_s: Math.round(loadPerS), load_10m_estimate_s: Math.round(10_000_000 / loadPerS) };
+    if (typeof globalThis.gc === 'function') globalThis.gc();
+    t = performance.now();
+    const rowLoaded = await rowPathLoad(banks, 'bench');
+    const rowS = (performance.now() - t) / 1000;
+    if (rowLoaded !== n) throw new Error(`row path loaded ${rowLoaded} of ${n}`);
+    return {
+      store: db.dialect,
+      signals: n,
+      load_s: Number(loadS.toFixed(2)),
+      load_per_s: Math.round(n / loadS),
+      row_path_load_s: Number(rowS.toFixed(2)),
+      row_path_per_s: Math.round(n / rowS),
+      import_per_s: Math.round(importPerS),
+    };
   } finally {
     await db.close();
     rmSync(dir, { recursive: true, force: true });
@@ -257,9 +329,22 @@ for (const n of SIZES) {
 }
 printTable(matcher);
 
-console.log('\nBank in the store (SQLite file) → Matcher:');
-const storeLoad = await bankLoad(Number(process.env.HASH_BENCH_STORE_SIGNALS ?? 200_000));
-printTable([storeLoad]);
+console.log('\nBank in the store (SQLite file) → Matcher (wall time; row path = the former loader):');
+const storeLoad = [];
+for (const n of STORE_SIZES) {
+  storeLoad.push(await bankLoad(n));
+  if (typeof globalThis.gc === 'function') globalThis.gc();
+}
+if (process.env.HASH_BENCH_STORE_POSTGRES === '1') {
+  const postgres = findPostgresBin() ? await startPostgres() : undefined;
+  if (!postgres) console.log('PostgreSQL not installed: skipping the postgres bank load (install it, see .ci/run).');
+  try {
+    if (postgres) storeLoad.push(await bankLoad(STORE_SIZES[0]!, postgres));
+  } finally {
+    await postgres?.stop();
+  }
+}
+printTable(storeLoad);
 
 const results = {
   pdq_images_per_s: Number(referenceSet.imagesPerS.toFixed(1)),
@@ -275,6 +360,7 @@ const results = {
   reference_unavailable_reason: reference.reason,
   matcher,
   store_load: storeLoad,
+  bank_load_into_matcher_s: Object.fromEntries(storeLoad.map((r) => [`${r.store} ${r.signals}`, r.load_s])),
   run_seconds: Math.round((performance.now() - started) / 1000),
 };
 console.log(`\nwrote ${writeResults('hash', results)} in ${results.run_seconds} s`);
