@@ -359,7 +359,9 @@ const results = {
   reference_images_per_s: null,
   reference_unavailable_reason: reference.reason,
   matcher,
-  store_load: storeLoad,
+  // the first size's row in the former shape, kept for readers of earlier results
+  store_load: { ...storeLoad[0]!, load_10m_estimate_s: Math.round(10_000_000 / storeLoad[0]!.load_per_s) },
+  bank_load: storeLoad,
   bank_load_into_matcher_s: Object.fromEntries(storeLoad.map((r) => [`${r.store} ${r.signals}`, r.load_s])),
   run_seconds: Math.round((performance.now() - started) / 1000),
 };
