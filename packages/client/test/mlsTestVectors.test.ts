@@ -24,7 +24,7 @@ import { leafToNodeIndex, left, parent, right, root, sibling, toLeafIndex, toNod
 import { describe, expect, it } from 'vitest';
 import { fastCryptoProvider } from '../src/mls/cryptoProvider.ts';
 import { KEY_RETENTION, suiteImpl } from '../src/mls/suite.ts';
-import { sharedPath } from './sharedData.ts';
+import { sharedPath } from '@doublelock/store/test-shared';
 
 const dir = sharedPath('mls-test-vectors');
 const SUITE = 1;

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromBase64, verifyConsistency, verifyInclusion } from '../src/verifier/index.ts';
-import { sharedPath } from './sharedData.ts';
+import { sharedPath } from '@doublelock/store/test-shared';
 
 const root = sharedPath('merkle-testdata');
 

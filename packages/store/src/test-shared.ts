@@ -1,7 +1,10 @@
-/** Locates ../shared beside the repository root (or $DOUBLELOCK_SHARED); absent → loud skip, or failure under CI=true. */
+/**
+ * Test support: locates the project's shared reference data, ../shared beside the repository root (or
+ * $DOUBLELOCK_SHARED). Absent: a loud skip locally, a failure under CI=true.
+ */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export function sharedPath(sub: string): string | undefined {
   const root = process.env.DOUBLELOCK_SHARED ?? resolve(fileURLToPath(new URL('../../../../shared', import.meta.url)));
