@@ -83,7 +83,8 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   });
 
   await app.register(rateLimit, { global: false, errorResponseBuilder: (_req, context) => ({ statusCode: 429, code: 'rate_limited', message: `Too many requests: retry in ${Math.ceil(context.ttl / 1000)} s.` }) });
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // A socket frame may carry a send, so it may be as large as an HTTP body.
+  await app.register(websocket, { options: { maxPayload: config.bodyLimit } });
   // The zod schemas on the routes are also the API's documentation: GET /v1/openapi.json.
   await app.register(swagger, { openapi: { info: { title: 'Doublelock', version: '1' } }, transform: jsonSchemaTransform });
 

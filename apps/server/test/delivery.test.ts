@@ -105,6 +105,13 @@ describe.each(serverCases())('delivery on $name', ({ start }) => {
     expect(sender.frames[2]).toMatchObject({ type: 'error', code: 'stale_epoch', clientMessageId: stale.clientMessageId });
     await receiver.until(() => receiver.items.some((i) => i.clientMessageId === good.clientMessageId));
     expect(sender.ws.readyState).toBe(sender.ws.OPEN);
+    // A large message goes over the socket as over HTTP (frames may be as large as a request body).
+    const large = { clientMessageId: messageId(), epoch: 1, ciphertext: bytes(48 * 1024) + bytes(48 * 1024) };
+    sender.ws.send(JSON.stringify({ type: 'send', groupId, message: large }));
+    await sender.until(() => sender.frames.some((f) => f.type === 'sent' && f.clientMessageId === large.clientMessageId));
+    sender.ws.send(Buffer.from('binary'), { binary: true });
+    await sender.until(() => sender.ws.readyState === sender.ws.CLOSED);
+    expect(sender.frames.at(-1)).toMatchObject({ type: 'error', code: 'bad_request' });
     sender.close();
     receiver.close();
   });

@@ -8,7 +8,6 @@ import { toMailboxItem } from '../wire.ts';
 import { acceptMessage } from './groups.ts';
 
 const AUTH_TIMEOUT_MS = 10_000;
-const MAX_FRAME_BYTES = 64 * 1024;
 
 export function mailboxRoutes(ctx: ServerContext, auth: Authenticator): FastifyPluginAsyncZod {
   return async (app) => {
@@ -38,7 +37,7 @@ export function mailboxRoutes(ctx: ServerContext, auth: Authenticator): FastifyP
       socket.on('message', (data: Buffer, isBinary: boolean) => {
         // Frames are handled one at a time, in order.
         pending = pending.then(async () => {
-          if (isBinary || data.length > MAX_FRAME_BYTES) return refuse(ErrorCode.badRequest, 'Frames are JSON text of at most 64 KiB.');
+          if (isBinary) return refuse(ErrorCode.badRequest, 'Frames are JSON text.');
           let parsed;
           try {
             parsed = clientFrame.safeParse(JSON.parse(data.toString('utf8')));
