@@ -4,15 +4,14 @@
  * against the signed checkpoint and checks that the log only grew since the last checkpoint recorded
  * in the state file; any mismatch exits non-zero with the reason.
  */
-import { auditLog, AuditError, checkConsistency, fetchCheckpoint, FileWitnessState, generateSignerKey, LogHttpClient, NoteSigner, seenCheckpoint, verifyEntry } from '@doublelock/log';
+import { auditLog, AuditError, checkConsistency, fetchCheckpoint, FileWitnessState, generateSignerKey, LogHttpClient, NoteSigner, verifyEntry } from '@doublelock/log';
 import { parseVerifierKey, toHex } from '@doublelock/log/verifier';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { auditProgressBar, rememberCheckpoint } from '../auditProgress.ts';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 const DEFAULT_STATE = join(homedir(), '.doublelock', 'log-state.json');
-const PROGRESS_THRESHOLD = 5000;
 
 function count(name: string) {
   return (value: string): number => {
@@ -78,7 +77,7 @@ export function register(program: Command): void {
       const seen = (await state.load())[checkpoint.origin];
       await checkConsistency(client, seen, checkpoint);
       const entry = await verifyEntry(client, checkpoint, options.index);
-      await saveSeen(state, checkpoint);
+      await rememberCheckpoint(state, checkpoint);
       console.log(`entry ${options.index} (${entry.length} bytes, ${toHex(entry.slice(0, 16))}${entry.length > 16 ? '…' : ''}) is in ${checkpoint.origin} at size ${checkpoint.size}`);
     });
 
@@ -90,7 +89,7 @@ export function register(program: Command): void {
       const state = new FileWitnessState(options.state);
       const origin = parseVerifierKey(options.logKey).name;
       const seen = (await state.load())[origin];
-      let bar: SingleBar | undefined;
+      const progress = auditProgressBar();
       try {
         const result = await auditLog(client, {
           logKey: options.logKey,
@@ -98,27 +97,17 @@ export function register(program: Command): void {
           witnesses: options.witnesses,
           seen,
           pageSize: options.page,
-          onProgress: (done, total) => {
-            if (total < PROGRESS_THRESHOLD) return;
-            bar ??= new SingleBar({ format: 'auditing {bar} {value}/{total} entries  {eta_formatted} left', stream: process.stderr });
-            if (done === 0) bar.start(total, 0);
-            else bar.update(done);
-          },
+          onProgress: progress.onProgress,
         });
-        bar?.stop();
-        await saveSeen(state, result.checkpoint);
+        progress.stop();
+        await rememberCheckpoint(state, result.checkpoint);
         const since = seen ? ` consistent with size ${seen.size} seen before;` : '';
         console.log(`audit OK: ${result.checkpoint.origin}: ${result.entries} entries hash to the signed root ${toHex(result.checkpoint.rootHash)};${since} state saved to ${options.state}`);
       } catch (error) {
-        bar?.stop();
+        progress.stop();
         if (error instanceof AuditError) throw new Error(`AUDIT FAILED: ${error.message}`);
         throw error;
       }
     });
 }
 
-async function saveSeen(state: FileWitnessState, checkpoint: Parameters<typeof seenCheckpoint>[0]): Promise<void> {
-  const all = await state.load();
-  all[checkpoint.origin] = seenCheckpoint(checkpoint);
-  await state.save(all);
-}

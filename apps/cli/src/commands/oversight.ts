@@ -7,11 +7,11 @@
  * the report); 1: bad input, or a log that fails the audit. `unseal` checks that a published warrant
  * commitment opens to a revealed warrant and nonce.
  */
-import { FileWitnessState, AuditError, seenCheckpoint } from '@doublelock/log';
+import { FileWitnessState, AuditError } from '@doublelock/log';
+import { auditProgressBar, rememberCheckpoint } from '../auditProgress.ts';
 import { parseVerifierKey } from '@doublelock/log/verifier';
 import { openWarrantCommitment, signedWarrantSchema, warrantSchema, type SignedWarrant, type Warrant } from '@doublelock/lawful-access/warrant';
 import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -22,7 +22,6 @@ import { renderText, reportDocument } from '../oversight/render.ts';
 import { checkUnsealed } from '../oversight/unseal.ts';
 
 const DEFAULT_STATE = join(homedir(), '.doublelock', 'log-state.json');
-const PROGRESS_THRESHOLD = 5000;
 /** Exit status when the log audits but holds entries that are malformed or do not verify. */
 export const EXIT_PROBLEMS = 2;
 
@@ -77,7 +76,7 @@ async function audited(options: AuditCliOptions): Promise<OversightAudit> {
   const state = new FileWitnessState(options.state);
   const origin = parseVerifierKey(options.logKey).name;
   const seen = (await state.load())[origin];
-  let bar: SingleBar | undefined;
+  const progress = auditProgressBar();
   let audit: OversightAudit;
   try {
     audit = await runOversightAudit({
@@ -88,22 +87,15 @@ async function audited(options: AuditCliOptions): Promise<OversightAudit> {
       witnesses: options.witnesses,
       seen,
       pageSize: options.page,
-      onProgress: (done, total) => {
-        if (total < PROGRESS_THRESHOLD) return;
-        bar ??= new SingleBar({ format: 'auditing {bar} {value}/{total} entries  {eta_formatted} left', stream: process.stderr });
-        if (done === 0) bar.start(total, 0);
-        else bar.update(done);
-      },
+      onProgress: progress.onProgress,
     });
   } catch (error) {
     if (error instanceof AuditError) throw new Error(`AUDIT FAILED: ${error.message}`);
     throw error;
   } finally {
-    bar?.stop();
+    progress.stop();
   }
-  const all = await state.load();
-  all[audit.checkpoint.origin] = seenCheckpoint(audit.checkpoint);
-  await state.save(all);
+  await rememberCheckpoint(state, audit.checkpoint);
   if (audit.trust && !audit.trust.pinned) console.error('warning: no --trust-root: the trust configuration was taken from the server unverified');
   return audit;
 }
