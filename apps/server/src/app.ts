@@ -31,6 +31,7 @@ import { lawfulAccessRoutes } from './plugins/lawfulAccess.ts';
 import { logRoutes } from './plugins/log.ts';
 import { mailboxRoutes } from './plugins/mailbox.ts';
 import { reportRoutes } from './plugins/reports.ts';
+import { webAppRoutes } from './plugins/webApp.ts';
 import { Push } from './push.ts';
 
 export interface BuiltServer {
@@ -99,6 +100,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   await app.register(logRoutes, { log });
   await app.register(lawfulAccessRoutes(ctx));
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(webAppRoutes(ctx, config.webRoot));
 
   if (config.redisUrl) {
     const fanout = await redisFanout(config.redisUrl, (devices) => ctx.push.notify(devices), (error) => app.log.warn({ err: error }, 'redis fan-out'));

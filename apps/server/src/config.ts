@@ -31,6 +31,8 @@ export interface ServerConfig {
   rateLimit: { register: number; auth: number };
   sweepIntervalMs: number;
   logLevel: string;
+  /** The built web app (apps/web/dist), served at `/`; absent: API only. */
+  webRoot?: string | undefined;
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000;

@@ -10,3 +10,5 @@ export { messageContent, type MessageContent } from './envelope/content.ts';
 export { CIPHERSUITE, KEY_RETENTION, suiteImpl } from './mls/suite.ts';
 export { fastCryptoProvider } from './mls/cryptoProvider.ts';
 export { DirectoryAuthenticationService, CredentialRejected } from './mls/authenticationService.ts';
+export { encodeLinkCode, decodeLinkCode, linkDevice, LinkCodeError } from './linkCode.ts';
+export { KeyTransparency, KeyTransparencyError, type SeenCheckpoint } from './transparency/keyTransparency.ts';

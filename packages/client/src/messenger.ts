@@ -597,7 +597,17 @@ export class Messenger {
           frankingCommitment: b64(envelope.frankingCommitment),
         });
         markSeen(meta, accepted.seq);
-        await this.groupStore.saveMeta(groupId, meta);
+        // Kept with the received ones, so this device's history shows what it said too.
+        const sent: ReceivedMessage = {
+          groupId,
+          seq: accepted.seq,
+          serverTime: accepted.serverTime,
+          clientMessageId,
+          sender: this.me,
+          content,
+          franking: { payload: b64(payload), frankingKey: b64(envelope.frankingKey), commitment: b64(envelope.frankingCommitment), tag: accepted.frankingTag ?? '' },
+        };
+        await this.groupStore.saveMeta(groupId, meta, [jsonWrite(`msg/${groupId}/${String(accepted.seq).padStart(12, '0')}`, sent)]);
         return { seq: accepted.seq, clientMessageId };
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 'stale_epoch')) throw error;

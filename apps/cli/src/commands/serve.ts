@@ -2,6 +2,8 @@
 import { lawfulAccessConfigFile, startServer } from '@doublelock/server';
 import { fromBase64Url } from '@doublelock/protocol';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 
 function integer(name: string) {
@@ -26,7 +28,8 @@ export function register(program: Command): void {
     .option('--rate-limit <n>', 'registrations and authentications per minute per client address', integer('--rate-limit'))
     .option('--lawful-access <file>', 'enable lawful access with this JSON file: { trust, trustRootKey, providerKeyId, providerSecretKey } (default: off)')
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
-    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; redisUrl?: string; blobDir?: string; mailboxTtlDays: number; rateLimit?: number; lawfulAccess?: string; logLevel: string }) => {
+    .option('--web-root <dir>', 'the built web app to serve at / (default: apps/web/dist; "none" for the API alone)', process.env.DOUBLELOCK_WEB_ROOT)
+    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; redisUrl?: string; blobDir?: string; mailboxTtlDays: number; rateLimit?: number; lawfulAccess?: string; logLevel: string; webRoot?: string }) => {
       const server = await startServer({
         host: options.host,
         port: options.port,
@@ -36,11 +39,13 @@ export function register(program: Command): void {
         blobDir: options.blobDir,
         mailboxTtlMs: options.mailboxTtlDays * 24 * 60 * 60 * 1000,
         logLevel: options.logLevel,
+        webRoot: options.webRoot === 'none' ? undefined : (options.webRoot ?? defaultWebRoot()),
         ...(options.rateLimit !== undefined && { rateLimit: { register: options.rateLimit, auth: options.rateLimit } }),
         ...(options.lawfulAccess && { lawfulAccess: readLawfulAccess(options.lawfulAccess) }),
       });
       const store = options.databaseUrl ? 'PostgreSQL' : `SQLite in ${options.data}`;
       console.log(`Doublelock is running at ${server.url} (${store}). Health: ${server.url}/healthz — Ctrl-C stops it.`);
+      if (server.ctx.config.webRoot) console.log(`Web app: ${server.url}/`);
       console.log(`Transparency log key (pin it in clients, auditors and witnesses): ${server.ctx.directory.log.verifierKey}`);
       let stopping = false;
       const stop = (signal: string) => {
@@ -58,6 +63,15 @@ export function register(program: Command): void {
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
     });
+}
+
+/** apps/web/dist wherever the workspace installed the web app (source or compiled CLI alike). */
+function defaultWebRoot(): string | undefined {
+  try {
+    return join(dirname(fileURLToPath(import.meta.resolve('@doublelock/web/package.json'))), 'dist');
+  } catch {
+    return undefined;
+  }
 }
 
 function readLawfulAccess(path: string) {

@@ -39,6 +39,8 @@ export interface SealedEnvelope {
   escrow: { scheme: string; field: Uint8Array } | undefined;
   /** Sent to the server in clear, for its franking tag. */
   frankingCommitment: Uint8Array;
+  /** The sender's own copy, so its history can hold the message as sent. */
+  frankingKey: Uint8Array;
 }
 
 export interface OpenedEnvelope {
@@ -70,7 +72,7 @@ export function sealEnvelope(payload: Uint8Array, context: EnvelopeContext, escr
     field?.scheme ?? '',
     field ? sha256(field.field) : new Uint8Array(0),
   );
-  return { keys, sealedPayload, escrow: field, frankingCommitment: commitment };
+  return { keys, sealedPayload, escrow: field, frankingCommitment: commitment, frankingKey };
 }
 
 /**

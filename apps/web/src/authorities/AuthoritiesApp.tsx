@@ -1,0 +1,4 @@
+import { Page } from '../ui/components.tsx';
+export default function AuthoritiesApp() {
+  return <Page title="Authorities"><p>Loading…</p></Page>;
+}

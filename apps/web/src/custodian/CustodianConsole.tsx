@@ -1,0 +1,4 @@
+import { Page } from '../ui/components.tsx';
+export default function CustodianConsole() {
+  return <Page title="Custodians"><p>Loading…</p></Page>;
+}

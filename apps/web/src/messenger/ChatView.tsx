@@ -1,0 +1,227 @@
+/** One chat: its messages (text, images with previews, files), a composer whose draft survives reloads, members. */
+import type { Messenger, MessageContent, ReceivedMessage } from '@doublelock/client';
+import { useEffect, useRef, useState } from 'react';
+import { Link } from 'wouter';
+import { Card, ErrorNotice, Field, Notice, Page, useAction } from '../ui/components.tsx';
+import { useDraft } from '../ui/drafts.ts';
+import { useDevice, useHistory, type MessengerView } from './useMessenger.ts';
+
+type FileContent = Extract<MessageContent, { type: 'file' }>;
+
+interface Pending {
+  id: number;
+  label: string;
+  error?: unknown;
+  retry: () => Promise<unknown>;
+}
+
+export function ChatView({ groupId, view }: { groupId: string; view: MessengerView & { refresh: () => Promise<void>; raise: (e: unknown) => boolean } }) {
+  const m = useDevice();
+  const group = view.groups.find((g) => g.groupId === groupId);
+  const [version, setVersion] = useState(0);
+  const messages = useHistory(m, groupId, view.version + version);
+  const [draft, setDraft, clearDraft] = useDraft(`chat:${groupId}`);
+  const [pending, setPending] = useState<Pending[]>([]);
+  const [file, setFile] = useState<File | null>(null);
+  const [preview, setPreview] = useState<string>();
+  const list = useRef<HTMLOListElement>(null);
+
+  useEffect(() => {
+    list.current?.lastElementChild?.scrollIntoView({ block: 'end' });
+  }, [messages.length, pending.length]);
+  useEffect(() => {
+    if (!file || !file.type.startsWith('image/')) return setPreview(undefined);
+    const url = URL.createObjectURL(file);
+    setPreview(url);
+    return () => URL.revokeObjectURL(url);
+  }, [file]);
+
+  /** Sends; a failure stays on screen with the server's message and a retry button. */
+  const send = (label: string, fn: () => Promise<unknown>) => {
+    const id = Date.now() + Math.random();
+    const attempt = async () => {
+      setPending((p) => p.map((x) => (x.id === id ? { ...x, error: undefined } : x)));
+      try {
+        await fn();
+        setPending((p) => p.filter((x) => x.id !== id));
+        setVersion((v) => v + 1);
+      } catch (error) {
+        view.raise(error);
+        setPending((p) => p.map((x) => (x.id === id ? { ...x, error } : x)));
+      }
+    };
+    setPending((p) => [...p, { id, label, retry: attempt }]);
+    return attempt();
+  };
+
+  const submit = async () => {
+    const text = draft.trim();
+    if (file) {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const f = file;
+      setFile(null);
+      clearDraft();
+      await send(f.name, () => m.sendFile(groupId, bytes, f.name, f.type || 'application/octet-stream', text || undefined));
+    } else if (text) {
+      clearDraft();
+      await send(text, () => m.sendText(groupId, text));
+    }
+  };
+
+  if (!group) {
+    return (
+      <Page title="Chat">
+        <p>This chat is not on this device (you may have left it, or it is still arriving). <Link href="/">Back to chats</Link></p>
+      </Page>
+    );
+  }
+  const others = [...new Set(group.members.map((x) => x.username))].filter((u) => u !== m.username);
+  return (
+    <Page title={group.name || others.join(', ') || 'Chat'}>
+      <p className="muted">
+        <Link href="/">← All chats</Link> · End-to-end encrypted with {others.length > 0 ? others.join(', ') : 'nobody else yet'}
+      </p>
+      <ol className="messages" ref={list} aria-label="Messages" aria-live="polite">
+        {messages.map((msg) => (
+          <MessageItem key={msg.seq} m={m} msg={msg} mine={msg.sender.username === m.username} />
+        ))}
+        {pending.map((p) => (
+          <li key={p.id} className="mine">
+            {p.label}
+            <div className="meta">{p.error ? 'Not sent' : 'Sending…'}</div>
+            {p.error !== undefined && (
+              <>
+                <ErrorNotice error={p.error} />
+                <button type="button" className="secondary" onClick={() => void p.retry()}>Retry</button>
+              </>
+            )}
+          </li>
+        ))}
+      </ol>
+      <form className="stack" onSubmit={(e) => { e.preventDefault(); void submit(); }} aria-label="Write a message">
+        <Field label="Message" value={draft} onChange={setDraft} multiline hint={file ? '(caption)' : undefined} />
+        <div className="row">
+          <div className="field">
+            <label htmlFor="attach">Attach an image or file</label>
+            <input id="attach" type="file" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+          </div>
+          <button type="submit">Send</button>
+        </div>
+        {file && (
+          <div className="card">
+            <p>To send: {file.name} ({Math.ceil(file.size / 1024)} KB) <button type="button" className="secondary" onClick={() => setFile(null)}>Remove</button></p>
+            {preview && <img src={preview} alt={`Preview of ${file.name}`} style={{ maxWidth: '12rem' }} />}
+          </div>
+        )}
+      </form>
+      <Members groupId={groupId} members={others} onChange={view.refresh} raise={view.raise} />
+    </Page>
+  );
+}
+
+function MessageItem({ m, msg, mine }: { m: Messenger; msg: ReceivedMessage; mine: boolean }) {
+  const [reporting, setReporting] = useState(false);
+  const [reason, setReason] = useState('');
+  const report = useAction(async () => {
+    await m.report(msg, reason);
+    setReporting(false);
+    return true;
+  });
+  const c = msg.content;
+  if (c.type === 'rename') return <li className="muted">{msg.sender.username} named the chat “{c.name}”</li>;
+  if (c.type === 'leave') return <li className="muted">{msg.sender.username} left</li>;
+  return (
+    <li className={mine ? 'mine' : undefined} data-seq={msg.seq}>
+      <div className="meta">{mine ? 'You' : msg.sender.username} · <time dateTime={new Date(msg.serverTime).toISOString()}>{new Date(msg.serverTime).toLocaleString()}</time>{mine && ' · Sent ✓'}</div>
+      {c.type === 'text' ? <p style={{ margin: 0, whiteSpace: 'pre-wrap' }}>{c.text}</p> : <Attachment m={m} groupId={msg.groupId} file={c} />}
+      {!mine && (
+        <>
+          {!reporting && !report.data && <button type="button" className="secondary" onClick={() => setReporting(true)}>Report</button>}
+          {reporting && (
+            <form className="row" onSubmit={(e) => { e.preventDefault(); void report.run(); }}>
+              <Field label="Why are you reporting this message?" value={reason} onChange={setReason} />
+              <button type="submit" disabled={report.busy}>Send report</button>
+              <button type="button" className="secondary" onClick={() => setReporting(false)}>Cancel</button>
+            </form>
+          )}
+          {report.data && <Notice>Reported. The server checked that {msg.sender.username} really sent this exact message.</Notice>}
+          <ErrorNotice error={report.error} />
+        </>
+      )}
+    </li>
+  );
+}
+
+function Attachment({ m, groupId, file }: { m: Messenger; groupId: string; file: FileContent }) {
+  const [url, setUrl] = useState<string>();
+  const [error, setError] = useState<unknown>();
+  const image = file.mime.startsWith('image/');
+  useEffect(() => {
+    let made: string | undefined;
+    if (image) {
+      m.downloadFile(groupId, file).then((bytes) => setUrl((made = URL.createObjectURL(new Blob([bytes as BlobPart], { type: file.mime })))), setError);
+    }
+    return () => {
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [m, groupId, file, image]);
+  const download = async () => {
+    try {
+      const bytes = await m.downloadFile(groupId, file);
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(new Blob([bytes as BlobPart], { type: file.mime }));
+      a.download = file.name;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <div>
+      {image && url && <img src={url} alt={file.caption || file.name} />}
+      {image && !url && !error && <p className="muted">Decrypting {file.name}…</p>}
+      {file.caption && <p style={{ margin: 0 }}>{file.caption}</p>}
+      <button type="button" className="secondary" onClick={() => void download()}>Download {file.name} ({Math.ceil(file.size / 1024)} KB)</button>
+      <ErrorNotice error={error} />
+    </div>
+  );
+}
+
+function Members({ groupId, members, onChange, raise }: { groupId: string; members: string[]; onChange: () => Promise<void>; raise: (e: unknown) => boolean }) {
+  const m = useDevice();
+  const [add, setAdd] = useState('');
+  const [name, setName] = useState('');
+  const act = useAction(async (fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (error) {
+      raise(error);
+      throw error;
+    }
+    await onChange();
+  });
+  return (
+    <Card title="People and settings">
+      <ul>
+        {members.map((u) => (
+          <li key={u} className="row" style={{ alignItems: 'center' }}>
+            <span>{u}</span>
+            <Link href={`/safety/${encodeURIComponent(u)}`}>Safety number</Link>
+            <button type="button" className="secondary" disabled={act.busy} onClick={() => void act.run(() => m.removeMembers(groupId, [u]))}>Remove {u}</button>
+          </li>
+        ))}
+      </ul>
+      <form className="row" onSubmit={(e) => { e.preventDefault(); void act.run(async () => { await m.addMembers(groupId, add.split(/[\s,]+/).filter(Boolean)); setAdd(''); }); }}>
+        <Field label="Add people" value={add} onChange={setAdd} required />
+        <button type="submit" disabled={act.busy}>Add</button>
+      </form>
+      <form className="row" onSubmit={(e) => { e.preventDefault(); void act.run(async () => { await m.rename(groupId, name); setName(''); }); }}>
+        <Field label="Rename the chat" value={name} onChange={setName} required />
+        <button type="submit" disabled={act.busy}>Rename</button>
+      </form>
+      <button type="button" className="danger" disabled={act.busy} onClick={() => void act.run(() => m.leave(groupId))}>Leave this chat</button>
+      <ErrorNotice error={act.error} />
+    </Card>
+  );
+}

@@ -1,0 +1,115 @@
+/** The messenger: a device in this browser (registered or linked), its chats, devices and safety numbers. */
+import type { Messenger } from '@doublelock/client';
+import { useEffect, useState } from 'react';
+import { Link, Route, Switch, useLocation } from 'wouter';
+import { Card, ErrorNotice, Field, Loading, Notice, Page, useAction } from '../ui/components.tsx';
+import { QrScanner } from '../ui/QrScanner.tsx';
+import { ChatView } from './ChatView.tsx';
+import { Devices } from './Devices.tsx';
+import { NewChat } from './NewChat.tsx';
+import { SafetyNumberPage } from './SafetyNumber.tsx';
+import { browserDeviceName, linkThisDevice, openDevice, registerDevice } from './session.ts';
+import { MessengerContext, useMessengerView, type MessengerView } from './useMessenger.ts';
+
+export default function MessengerApp() {
+  const [device, setDevice] = useState<Messenger | null | undefined>(undefined);
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    openDevice().then((m) => setDevice(m ?? null), setError);
+  }, []);
+  if (error) return <Page title="Messenger"><ErrorNotice error={error} /></Page>;
+  if (device === undefined) return <Loading what="your device" />;
+  if (device === null) return <Welcome onReady={setDevice} />;
+  return (
+    <MessengerContext.Provider value={device}>
+      <Chats m={device} />
+    </MessengerContext.Provider>
+  );
+}
+
+function Welcome({ onReady }: { onReady: (m: Messenger) => void }) {
+  const [username, setUsername] = useState('');
+  const [code, setCode] = useState('');
+  const register = useAction(async () => onReady(await registerDevice(username.trim(), browserDeviceName())));
+  const link = useAction(async (text: string) => onReady(await linkThisDevice(text)));
+  return (
+    <Page title="Start using the messenger">
+      <p>Your keys are made in this browser and stay in it. The server only ever sees encrypted messages.</p>
+      <Card title="Create an account">
+        <form className="row" onSubmit={(e) => { e.preventDefault(); void register.run(); }}>
+          <Field label="Choose a name" hint="letters, digits, . _ -" value={username} onChange={setUsername} required autoComplete="username" />
+          <button type="submit" disabled={register.busy}>{register.busy ? 'Creating…' : 'Create account'}</button>
+        </form>
+        <ErrorNotice error={register.error} />
+      </Card>
+      <Card title="Link this browser to your account">
+        <p>On a device where you already use Doublelock, open <em>Devices</em> and choose <em>Link a new device</em>. Then scan the code it shows, or type it here.</p>
+        <form className="row" onSubmit={(e) => { e.preventDefault(); void link.run(code); }}>
+          <Field label="Link code" hint="name.XXXX-XXXX-…" value={code} onChange={setCode} required />
+          <button type="submit" disabled={link.busy}>{link.busy ? 'Linking…' : 'Link'}</button>
+        </form>
+        <QrScanner label="the link code" onScan={(text) => { setCode(text); void link.run(text); }} />
+        <ErrorNotice error={link.error} />
+      </Card>
+    </Page>
+  );
+}
+
+function Alarms({ view }: { view: MessengerView }) {
+  return (
+    <>
+      {view.alarms.map((a) => (
+        <Notice key={a.title} kind="warning" title={a.title}>{a.body}</Notice>
+      ))}
+      {view.transportError && <Notice kind="error" title="Not connected">{view.transportError} New messages wait on the server and arrive when the connection is back.</Notice>}
+      {view.rejected.length > 0 && (
+        <Notice kind="error" title="Some incoming items were refused">
+          <ul>{view.rejected.map((r, i) => <li key={i}>{r}</li>)}</ul>
+        </Notice>
+      )}
+    </>
+  );
+}
+
+function Chats({ m }: { m: Messenger }) {
+  const view = useMessengerView(m);
+  const [location] = useLocation();
+  const inChat = location.startsWith('/c/');
+  return (
+    <>
+      <Alarms view={view} />
+      <div className={`messenger${inChat ? ' in-chat' : ''}`}>
+        <nav className="chat-list" aria-label="Chats">
+          <p className="muted">Signed in as <strong>{m.username}</strong></p>
+          <div className="row">
+            <Link href="/new" className="button">New chat</Link>
+            <Link href="/devices" className="button secondary">Devices</Link>
+          </div>
+          <h2>Chats</h2>
+          {view.groups.length === 0 ? (
+            <p className="muted">No chats yet.</p>
+          ) : (
+            <ul>
+              {view.groups.map((g) => (
+                <li key={g.groupId}>
+                  <Link href={`/c/${g.groupId}`} aria-current={location === `/c/${g.groupId}` ? 'page' : undefined}>
+                    {g.name || g.members.filter((x) => x.username !== m.username).map((x) => x.username).filter((u, i, a) => a.indexOf(u) === i).join(', ') || 'Just you'}
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          )}
+        </nav>
+        <div>
+          <Switch>
+            <Route path="/new"><NewChat onCreated={view.refresh} raise={view.raise} /></Route>
+            <Route path="/devices"><Devices /></Route>
+            <Route path="/safety/:username">{(p) => <SafetyNumberPage username={p.username} raise={view.raise} />}</Route>
+            <Route path="/c/:id">{(p) => <ChatView key={p.id} groupId={p.id} view={view} />}</Route>
+            <Route><Page title="Messenger"><p>Choose a chat, or start a new one.</p></Page></Route>
+          </Switch>
+        </div>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,143 @@
+/** The public transparency page: anyone can check the log in their own browser, and see what was done under warrants. */
+import { useEffect, useState } from 'react';
+import { BarChart } from '../ui/BarChart.tsx';
+import { Card, ErrorNotice, Field, Loading, Notice, Page, Progress, useAction, useLoad } from '../ui/components.tsx';
+import { pinLogKey, publicConfig, rootHex, verifyLatestCheckpoint, type CheckpointReport, type PublicConfig } from './checkpoint.ts';
+import type { FullAudit } from './statistics.ts';
+
+export default function TransparencyPage() {
+  const [tick, setTick] = useState(0);
+  const config = useLoad(publicConfig, []);
+  const report = useLoad(async () => (config.data ? verifyLatestCheckpoint(config.data) : undefined), [config.data, tick]);
+  return (
+    <Page title="Transparency">
+      <p>
+        Every warrant, every decryption and every change to anyone’s devices is written into a public, append-only log. This page checks the log here, in your
+        browser, with the log’s own verifier: it does not take the server’s word for anything.
+      </p>
+      <ErrorNotice error={config.error} />
+      {report.loading && <Loading what="the latest checkpoint" />}
+      {report.error !== undefined && (
+        <Notice kind="warning" title="This log failed verification">
+          {(report.error as Error).message}. Do not trust what this server says about warrants or devices, and tell others: keep a screenshot of this page.
+        </Notice>
+      )}
+      {report.data && <CheckpointCard report={report.data} />}
+      <PinCard onPinned={() => setTick((t) => t + 1)} />
+      {report.data && config.data && <Audit config={config.data} report={report.data} />}
+    </Page>
+  );
+}
+
+function CheckpointCard({ report }: { report: CheckpointReport }) {
+  const c = report.checkpoint;
+  return (
+    <Card title="Latest checkpoint: verified">
+      <Notice title="The signature verifies">
+        The log signed a tree of {c.size} entries with the key pinned in this browser
+        {report.previous ? `, and it extends the tree of ${report.previous.size} entries this browser saw on ${new Date(report.previous.at).toLocaleString()}.` : '.'}
+      </Notice>
+      <dl>
+        <dt>Log</dt>
+        <dd className="mono">{c.origin}</dd>
+        <dt>Entries</dt>
+        <dd data-tree-size={c.size}>{c.size}</dd>
+        <dt>Root hash</dt>
+        <dd className="mono">{rootHex(c)}</dd>
+        <dt>Log key pinned here</dt>
+        <dd className="mono">{report.logKey}{report.firstUse && ' (pinned now, on your first visit: compare it with one published elsewhere)'}</dd>
+        <dt>Witness cosignatures</dt>
+        <dd>
+          {report.witnesses.length === 0 ? 'none yet' : (
+            <ul>{report.witnesses.map((w) => <li key={w.keyId}>{w.name} ({w.keyId}) cosigned at {w.time}</li>)}</ul>
+          )}
+        </dd>
+      </dl>
+      <details>
+        <summary>The signed note</summary>
+        <pre className="mono">{c.note}</pre>
+      </details>
+    </Card>
+  );
+}
+
+function PinCard({ onPinned }: { onPinned: () => void }) {
+  const [key, setKey] = useState('');
+  const pin = useAction(async () => {
+    pinLogKey(key.trim());
+    setKey('');
+    onPinned();
+    return true;
+  });
+  return (
+    <Card title="Pin the log key yourself">
+      <p>Got the log’s key from a source you trust (a newspaper, a witness, a friend)? Pin it here; this browser then checks against it instead.</p>
+      <form className="row" onSubmit={(e) => { e.preventDefault(); void pin.run(); }}>
+        <Field label="Log verifier key" value={key} onChange={setKey} required />
+        <button type="submit">Pin</button>
+      </form>
+      <ErrorNotice error={pin.error} />
+    </Card>
+  );
+}
+
+function Audit({ config, report }: { config: PublicConfig; report: CheckpointReport }) {
+  const [progress, setProgress] = useState({ done: 0, total: report.checkpoint.size });
+  const [audit, setAudit] = useState<FullAudit>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    let live = true;
+    import('./statistics.ts')
+      .then(({ auditEverything }) => auditEverything(config, report.logKey, (done, total) => live && setProgress({ done, total })))
+      .then((a) => live && setAudit(a), (e: unknown) => live && setError(e));
+    return () => {
+      live = false;
+    };
+  }, [config, report]);
+  return (
+    <>
+      <Card title="Every entry, checked">
+        {!audit && !error && <Progress label="Entries downloaded and hashed" value={progress.done} max={progress.total} />}
+        {audit && <Notice title="All entries match the signed root">This browser downloaded all {audit.entries} entries and recomputed the root hash the log signed.</Notice>}
+        {error !== undefined && <Notice kind="warning" title="The entries do not match the signed log">{(error as Error).message}</Notice>}
+      </Card>
+      {audit && <LawfulAccessFigures audit={audit} enabled={config.lawfulAccess} />}
+    </>
+  );
+}
+
+function LawfulAccessFigures({ audit, enabled }: { audit: FullAudit; enabled: boolean }) {
+  if (!enabled || !audit.lawfulAccess) {
+    return (
+      <Card title="Warrants and decryptions">
+        <p>Lawful access is switched off on this deployment: there is no escrow field in any message, and no warrant can be served.</p>
+      </Card>
+    );
+  }
+  const s = audit.lawfulAccess;
+  const months = [...new Set([...s.warrantsByMonth.map((w) => w.month), ...s.decryptedByMonth.map((d) => d.month)])].sort();
+  const count = <T extends { month: string }>(rows: T[], f: (r: T) => number) => months.map((m) => rows.filter((r) => r.month === m).reduce((a, r) => a + f(r), 0));
+  return (
+    <Card title="Warrants and decryptions, recomputed from the log">
+      {months.length === 0 ? <p>No warrant has been logged yet.</p> : (
+        <BarChart
+          title="Warrants and decrypted messages per month"
+          labels={months}
+          series={[
+            { name: 'warrants issued', color: '#1846b4', values: count(s.warrantsByMonth, (r) => r.issued) },
+            { name: 'warrants modified', color: '#7a5c00', values: count(s.warrantsByMonth, (r) => r.modified) },
+            { name: 'messages decrypted', color: '#a4161a', values: count(s.decryptedByMonth, (r) => r.messages) },
+          ]}
+        />
+      )}
+      <p>{s.warrants.length} warrant(s) in the log; {s.warrants.reduce((a, w) => a + w.messagesDecrypted, 0)} message(s) decrypted in all.</p>
+      {s.anomalies.length > 0 ? (
+        <Notice kind="warning" title="Anomalies found in the log">
+          <ul>{s.anomalies.map((a, i) => <li key={i}>{a}</li>)}</ul>
+        </Notice>
+      ) : (
+        <p>No anomaly: every release record verifies and names a logged warrant.</p>
+      )}
+    </Card>
+  );
+}
