@@ -7,7 +7,7 @@
  * padding) in groups of four, case-insensitive, with O→0 and I/L→1 read leniently. Whoever reads the
  * code can become that device: show it only to the new device, and revoke a device whose code leaked.
  */
-import { deviceIdFor, fromBase64Url, toBase64Url } from '@doublelock/protocol';
+import { authResponseBytes, deviceIdFor, fromBase64Url, toBase64Url } from '@doublelock/protocol';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ServerApi } from './api/serverApi.ts';
@@ -103,7 +103,14 @@ export function provisioningFromCode(code: DecodedLinkCode, server: string, iden
  */
 export async function linkDevice(options: MessengerOptions, code: string): Promise<Messenger> {
   const decoded = decodeLinkCode(code);
+  // The directory answers signed-in devices only: sign in as the new device (the server registered it).
   const api = new ServerApi(options.serverUrl, options.fetch);
+  const signIn = async () => {
+    const { challenge } = await api.challenge(decoded.username, decoded.deviceId);
+    const signature = ed25519.sign(authResponseBytes({ challenge: fromBase64Url(challenge), username: decoded.username, deviceId: decoded.deviceId, origin: api.origin }), decoded.deviceSecret);
+    return (await api.createSession({ username: decoded.username, deviceId: decoded.deviceId, challenge, signature: toBase64Url(signature) })).token;
+  };
+  api.session = { token: signIn, renew: signIn };
   const account = await api.account(decoded.username);
   if (!account.devices.some((d) => d.deviceId === decoded.deviceId && d.revokedAt === null)) {
     throw new LinkCodeError('The account does not list the device this code is for (it was never added, or was revoked). Ask the other device for a new code.');

@@ -71,7 +71,8 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
   if (!group) {
     return (
       <Page title="Chat">
-        <p>This chat is not on this device (you may have left it, or it is still arriving). <Link href="/">Back to chats</Link></p>
+        <p><Link href="/">← All chats</Link></p>
+        <p>This chat is not on this device: you may have left it, or it is still arriving.</p>
       </Page>
     );
   }

@@ -20,7 +20,7 @@ export function SafetyNumberPage({ username, raise }: { username: string; raise:
   }, [m, username]);
   const [scanned, setScanned] = useState<string>();
   const onScan = useCallback((text: string) => setScanned(text.startsWith(QR_PREFIX) ? text.slice(QR_PREFIX.length) : text), []);
-  const digits = number.data;
+  const digits = number.data?.replace(/\s+/g, '');
   return (
     <Page title={`Safety number with ${username}`}>
       <p><Link href="/">← All chats</Link></p>

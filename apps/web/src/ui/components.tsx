@@ -78,7 +78,10 @@ export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>
   const [error, setError] = useState<unknown>();
   const [data, setData] = useState<R>();
   const mounted = useRef(true);
-  useEffect(() => () => void (mounted.current = false), []);
+  useEffect(() => {
+    mounted.current = true;
+    return () => void (mounted.current = false);
+  }, []);
   const run = async (...args: A): Promise<R | undefined> => {
     setBusy(true);
     setError(undefined);

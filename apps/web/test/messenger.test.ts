@@ -1,0 +1,234 @@
+/**
+ * The messenger in real browsers: two people (two browser profiles) register, chat, send an image and a
+ * file, compare safety numbers by scanning each other's QR code, keep drafts across reloads, catch up on
+ * what arrived while offline, report a message, manage a group, link a second device by its code (which
+ * then receives the chat from then on), and see a loud warning when the server slips in a ghost device.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { accountResponse, deviceCertificateBytes, deviceIdFor, toBase64Url } from '@doublelock/protocol';
+import type { Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkPage, chromiumAvailable, PHONE, screenshotDir, startWeb, uniqueName, type Person, type WebHarness } from './harness.ts';
+import { join } from 'node:path';
+
+async function register(person: Person, username: string): Promise<void> {
+  await person.page.goto('/chats');
+  await person.page.getByLabel('Choose a name').fill(username);
+  await person.page.getByRole('button', { name: 'Create account' }).click();
+  await person.page.getByText(`Signed in as ${username}`).waitFor({ timeout: 30_000 });
+}
+
+async function openChatWith(page: Page, name: string): Promise<void> {
+  // On a phone the chat list gives way to the open chat: go back to it first.
+  await page.getByRole('navigation', { name: 'Chats' }).or(page.getByRole('link', { name: '← All chats' })).first().waitFor({ timeout: 30_000 });
+  if (!(await page.getByRole('navigation', { name: 'Chats' }).isVisible())) await page.getByRole('link', { name: '← All chats' }).click();
+  await page.getByRole('navigation', { name: 'Chats' }).getByRole('link', { name }).click().catch(async (e: unknown) => {
+    await page.screenshot({ path: join(screenshotDir, `failed-open-chat.png`), fullPage: true });
+    throw e;
+  });
+  await page.getByRole('heading', { level: 1, name }).waitFor();
+}
+
+const messages = (page: Page) => page.getByRole('list', { name: 'Messages' });
+
+describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
+  let web: WebHarness;
+  let alice: Person;
+  let bob: Person;
+  let aliceName: string;
+  let bobName: string;
+  beforeAll(async () => {
+    web = await startWeb();
+    alice = await web.person();
+    bob = await web.person(PHONE);
+    aliceName = uniqueName('alice');
+    bobName = uniqueName('bob');
+  }, 120_000);
+  afterAll(async () => web?.close());
+
+  it('registers two people; a taken name shows the server’s own message', async () => {
+    await alice.page.goto('/chats');
+    await alice.page.getByRole('heading', { name: 'Start using the messenger' }).waitFor();
+    await checkPage(alice, 'messenger-welcome');
+    await register(alice, aliceName);
+    await register(bob, bobName);
+    const intruder = await web.person();
+    await intruder.page.goto('/chats');
+    await intruder.page.getByLabel('Choose a name').fill(aliceName);
+    await intruder.page.getByRole('button', { name: 'Create account' }).click();
+    // The server's human message for username_taken, not a code or a stack.
+    const alert = intruder.page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/taken/i);
+    expect(intruder.errors.every((e) => /status of 409/.test(e))).toBe(true);
+    await intruder.context.close();
+  }, 120_000);
+
+  it('chats: text both ways with delivery state, drafts kept across reloads, an image with its preview', async () => {
+    await alice.page.getByRole('link', { name: 'New chat' }).click();
+    await alice.page.getByLabel('With').fill(bobName);
+    await alice.page.getByRole('button', { name: 'Start chat' }).click();
+    await alice.page.getByRole('heading', { level: 1, name: bobName }).waitFor({ timeout: 30_000 });
+    await checkPage(alice, 'messenger-new-chat');
+    await alice.page.getByRole('textbox', { name: /^Message/ }).fill('hello bob');
+    await alice.page.getByRole('button', { name: 'Send' }).click();
+    await messages(alice.page).getByText('hello bob').waitFor();
+    await messages(alice.page).getByText('Sent ✓').first().waitFor();
+
+    // Bob's chat list shows the new chat (pushed over the WebSocket), and the message.
+    await openChatWith(bob.page, aliceName);
+    await messages(bob.page).getByText('hello bob').waitFor();
+
+    // A draft survives a reload.
+    await bob.page.getByRole('textbox', { name: /^Message/ }).fill('half-written reply');
+    await bob.page.reload();
+    await bob.page.getByRole('heading', { level: 1, name: aliceName }).waitFor({ timeout: 30_000 });
+    expect(await bob.page.getByRole('textbox', { name: /^Message/ }).inputValue()).toBe('half-written reply');
+    await bob.page.getByRole('textbox', { name: /^Message/ }).fill('hi alice');
+    await bob.page.getByRole('button', { name: 'Send' }).click();
+    await messages(alice.page).getByText('hi alice').waitFor();
+    expect(await bob.page.getByRole('textbox', { name: /^Message/ }).inputValue()).toBe('');
+    await checkPage(bob, 'messenger-chat-phone');
+
+    // An image: preview before sending, decrypted and shown on the other side.
+    const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 30, b: 60 } } }).png().toBuffer();
+    await alice.page.getByLabel('Attach an image or file').setInputFiles({ name: 'red.png', mimeType: 'image/png', buffer: png });
+    await alice.page.getByRole('img', { name: 'Preview of red.png' }).waitFor();
+    await alice.page.getByRole('textbox', { name: /^Message/ }).fill('a red square');
+    await alice.page.getByRole('button', { name: 'Send' }).click();
+    const image = messages(bob.page).getByRole('img', { name: 'a red square' });
+    await image.waitFor({ timeout: 30_000 });
+    const size = await image.evaluate((img: HTMLImageElement) => (img.complete ? { w: img.naturalWidth, h: img.naturalHeight } : null));
+    expect(size).toEqual({ w: 64, h: 48 });
+    // A file, downloaded and decrypted intact.
+    await alice.page.getByLabel('Attach an image or file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('minutes of the meeting') });
+    await alice.page.getByRole('button', { name: 'Send' }).click();
+    const downloadButton = messages(bob.page).getByRole('button', { name: /Download notes\.txt/ });
+    await downloadButton.waitFor({ timeout: 30_000 });
+    const [download] = await Promise.all([bob.page.waitForEvent('download'), downloadButton.click()]);
+    const path = join(screenshotDir, 'notes.txt');
+    await download.saveAs(path);
+    expect((await import('node:fs')).readFileSync(path, 'utf8')).toBe('minutes of the meeting');
+    await checkPage(alice, 'messenger-chat');
+  }, 180_000);
+
+  it('catches up on reload with what arrived while the page was closed', async () => {
+    await bob.page.goto('about:blank');
+    await alice.page.getByRole('textbox', { name: /^Message/ }).fill('sent while you were away');
+    await alice.page.getByRole('button', { name: 'Send' }).click();
+    await messages(alice.page).getByText('sent while you were away').waitFor();
+    await bob.page.goto('/chats');
+    await openChatWith(bob.page, aliceName);
+    await messages(bob.page).getByText('sent while you were away').waitFor({ timeout: 30_000 });
+  }, 120_000);
+
+  it('compares safety numbers: the same 60 digits on both sides, and a scanned QR code matches', async () => {
+    await alice.page.getByRole('link', { name: 'Safety number' }).first().click();
+    const aliceDigits = await alice.page.locator('[data-safety-number]').getAttribute('data-safety-number', { timeout: 30_000 });
+    await bob.page.goto(`/chats/safety/${aliceName}`);
+    const bobDigits = await bob.page.locator('[data-safety-number]').getAttribute('data-safety-number', { timeout: 30_000 });
+    expect(aliceDigits).toMatch(/^\d{60}$/);
+    expect(bobDigits).toBe(aliceDigits);
+    await checkPage(alice, 'messenger-safety-number');
+    // Bob "scans" Alice's screen: a picture of her QR code, decoded in his browser.
+    const qr = await alice.page.getByRole('img', { name: /QR code of the safety number/ }).screenshot();
+    await bob.page.getByLabel(/Or choose a picture of/).setInputFiles({ name: 'qr.png', mimeType: 'image/png', buffer: qr });
+    await bob.page.getByText('The safety numbers match').waitFor();
+  }, 120_000);
+
+  it('reports a message: the server verifies the franked report', async () => {
+    await openChatWith(alice.page, bobName);
+    const item = messages(alice.page).locator('li', { hasText: 'hi alice' });
+    await item.getByRole('button', { name: 'Report' }).click();
+    await item.getByLabel('Why are you reporting this message?').fill('spam');
+    await item.getByRole('button', { name: 'Send report' }).click();
+    await item.getByText(/Reported\. The server checked/).waitFor();
+  }, 60_000);
+
+  it('groups: create, add, rename, remove; the removed person stops receiving', async () => {
+    const carol = await web.person();
+    const carolName = uniqueName('carol');
+    await register(carol, carolName);
+    await alice.page.getByRole('link', { name: 'New chat' }).click();
+    await alice.page.getByLabel('With').fill(bobName);
+    await alice.page.getByLabel('Group name').fill('Book club');
+    await alice.page.getByRole('button', { name: 'Start chat' }).click();
+    await alice.page.getByRole('heading', { level: 1, name: 'Book club' }).waitFor({ timeout: 30_000 });
+    await alice.page.getByLabel('Add people').fill(carolName);
+    await alice.page.getByRole('button', { name: 'Add', exact: true }).click();
+    await alice.page.getByRole('button', { name: `Remove ${carolName}` }).waitFor({ timeout: 30_000 });
+    await alice.page.getByLabel('Rename the chat').fill('Reading group');
+    await alice.page.getByRole('button', { name: 'Rename', exact: true }).click();
+    await alice.page.getByRole('heading', { level: 1, name: 'Reading group' }).waitFor({ timeout: 30_000 });
+    await carol.page.getByRole('navigation', { name: 'Chats' }).getByRole('link', { name: 'Reading group' }).waitFor({ timeout: 30_000 });
+    await alice.page.getByRole('button', { name: `Remove ${carolName}` }).click();
+    await alice.page.getByRole('button', { name: `Remove ${carolName}` }).waitFor({ state: 'detached', timeout: 30_000 });
+    await alice.page.getByRole('textbox', { name: /^Message/ }).fill('carol is gone');
+    await alice.page.getByRole('button', { name: 'Send' }).click();
+    await openChatWith(bob.page, 'Reading group');
+    await messages(bob.page).getByText('carol is gone').waitFor({ timeout: 30_000 });
+    await carol.page.getByRole('navigation', { name: 'Chats' }).getByRole('link', { name: 'Reading group' }).waitFor({ state: 'detached', timeout: 30_000 });
+    // Bob leaves; Alice's device commits his removal.
+    await bob.page.getByRole('button', { name: 'Leave this chat' }).click();
+    await bob.page.getByRole('navigation', { name: 'Chats' }).getByRole('link', { name: 'Reading group' }).waitFor({ state: 'detached', timeout: 30_000 });
+    await alice.page.getByRole('button', { name: `Remove ${bobName}` }).waitFor({ state: 'detached', timeout: 30_000 });
+    await carol.context.close();
+  }, 180_000);
+
+  it('links a second device by its code; it receives the chat from then on; then it is revoked', async () => {
+    await alice.page.getByRole('link', { name: 'Devices' }).click();
+    await alice.page.getByRole('heading', { name: 'Your devices' }).waitFor();
+    await alice.page.getByLabel('Name of the new device').fill('laptop');
+    await alice.page.getByRole('button', { name: 'Link a new device' }).click();
+    const code = (await alice.page.locator('[data-link-code]').getAttribute('data-link-code', { timeout: 30_000 }))!;
+    await checkPage(alice, 'messenger-devices');
+    const laptop = await web.person();
+    await laptop.page.goto('/chats');
+    await laptop.page.getByRole('textbox', { name: /^Link code/ }).fill(code);
+    await laptop.page.getByRole('button', { name: 'Link', exact: true }).click();
+    await laptop.page.getByText(`Signed in as ${aliceName}`).waitFor({ timeout: 30_000 });
+    await alice.page.getByText('The new device is in all your chats').waitFor({ timeout: 60_000 });
+    await openChatWith(laptop.page, bobName);
+    await openChatWith(bob.page, aliceName);
+    await bob.page.getByRole('textbox', { name: /^Message/ }).fill('for both of your devices');
+    await bob.page.getByRole('button', { name: 'Send' }).click();
+    await messages(laptop.page).getByText('for both of your devices').waitFor({ timeout: 30_000 });
+    // History before the link is not readable there (forward secrecy): only from then on.
+    expect(await messages(laptop.page).getByText('hello bob').count()).toBe(0);
+
+    await alice.page.getByRole('link', { name: 'Devices' }).click();
+    await alice.page.getByRole('button', { name: 'Revoke laptop' }).click();
+    await alice.page.getByRole('cell', { name: /revoked/ }).waitFor({ timeout: 30_000 });
+    await laptop.context.close();
+  }, 180_000);
+
+  it('warns loudly, in plain words, when the server slips a ghost device into an account', async () => {
+    const victim = await web.person();
+    const victimName = uniqueName('dave');
+    await register(victim, victimName);
+    // The server (played by the network layer) swaps Dave's identity and lists a device it controls.
+    const attackerIdentity = ed25519.utils.randomSecretKey();
+    const ghost = ed25519.getPublicKey(ed25519.utils.randomSecretKey());
+    await alice.page.route(`**/v1/accounts/${victimName}`, async (route) => {
+      const response = await route.fetch();
+      const account = accountResponse.parse(await response.json());
+      const createdAt = Date.now();
+      const cert = ed25519.sign(deviceCertificateBytes({ username: victimName, signatureKey: ghost, name: 'ghost', createdAt }), attackerIdentity);
+      await route.fulfill({
+        response,
+        json: { ...account, identityKey: toBase64Url(ed25519.getPublicKey(attackerIdentity)), devices: [{ deviceId: deviceIdFor(ghost), signatureKey: toBase64Url(ghost), name: 'ghost', createdAt, accountSignature: toBase64Url(cert), revokedAt: null }] },
+      });
+    });
+    await alice.page.getByRole('link', { name: 'New chat' }).click();
+    await alice.page.getByLabel('With').fill(victimName);
+    await alice.page.getByRole('button', { name: 'Start chat' }).click();
+    const warning = alice.page.getByRole('alert').filter({ hasText: 'not the ones in the public log' });
+    await warning.first().waitFor({ timeout: 30_000 });
+    expect(await warning.first().textContent()).toContain('ghost');
+    await alice.page.unroute(`**/v1/accounts/${victimName}`);
+    alice.errors.length = 0; // the refused request is logged by the browser, by design
+    await checkPage(alice, 'messenger-ghost-warning');
+    await victim.context.close();
+  }, 120_000);
+});
