@@ -10,6 +10,8 @@ export default defineConfig({
     // Budgets are measured by `npm run bench:web`; the SDK chunk is large by nature (MLS).
     chunkSizeWarningLimit: 2000,
     sourcemap: false,
+    // bench:web reads it to know each route's initial chunks (entry + route chunk + their static imports).
+    manifest: true,
   },
   server: { proxy: { '/v1': { target: 'http://127.0.0.1:8080', ws: true } } },
 });
