@@ -11,13 +11,11 @@ import './ui/styles.css';
 const Messenger = lazy(() => import('./messenger/MessengerApp.tsx'));
 const Transparency = lazy(() => import('./transparency/TransparencyPage.tsx'));
 const Authorities = lazy(() => import('./authorities/AuthoritiesApp.tsx'));
-const Custodian = lazy(() => import('./custodian/CustodianConsole.tsx'));
 
 const SECTIONS = [
   { href: '/chats', label: 'Messenger' },
   { href: '/transparency', label: 'Transparency' },
   { href: '/authorities', label: 'Authorities' },
-  { href: '/custodian', label: 'Custodians' },
 ];
 
 function Shell({ children }: { children: ReactNode }) {
@@ -60,7 +58,6 @@ function Home() {
         <li><Link href="/chats">Messenger</Link>: end-to-end encrypted chats. Your keys never leave this browser.</li>
         <li><Link href="/transparency">Transparency</Link>: check the public log yourself, and see warrants and decryptions per month.</li>
         <li><Link href="/authorities">Authorities</Link>: the agency, the Secretary of State and the Judicial Commissioner.</li>
-        <li><Link href="/custodian">Custodians</Link>: review decryption share requests.</li>
       </ul>
     </Page>
   );
@@ -82,7 +79,6 @@ createRoot(document.getElementById('root')!).render(
         <Route path="/chats" nest><Messenger /></Route>
         <Route path="/transparency" component={Transparency} />
         <Route path="/authorities" nest><Authorities /></Route>
-        <Route path="/custodian" component={Custodian} />
         <Route component={NotFound} />
       </Switch>
     </Shell>

@@ -11,7 +11,7 @@ export function BarChart({ title, labels, series, unit = '' }: { title: string; 
   const pad = { left: 40, bottom: 40, top: 16, right: 8 };
   const max = Math.max(1, ...series.flatMap((s) => s.values));
   const groupWidth = (width - pad.left - pad.right) / Math.max(1, labels.length);
-  const barWidth = Math.max(2, (groupWidth * 0.8) / Math.max(1, series.length));
+  const barWidth = Math.min(48, Math.max(2, (groupWidth * 0.8) / Math.max(1, series.length)));
   const y = (v: number) => height - pad.bottom - ((height - pad.top - pad.bottom) * v) / max;
   const titleId = `chart-${title.replace(/\W+/g, '-')}`;
   return (

@@ -1,4 +1,0 @@
-import { Page } from '../ui/components.tsx';
-export default function CustodianConsole() {
-  return <Page title="Custodians"><p>Loading…</p></Page>;
-}
