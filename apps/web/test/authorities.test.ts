@@ -154,4 +154,22 @@ describe.runIf(chromiumAvailable)('warrants through the authorities’ consoles'
     await agency.page.getByText(/refused by a Judicial Commissioner: Not necessary/).waitFor();
     expect(await agency.page.getByRole('button', { name: 'Submit to the provider' }).isDisabled()).toBe(true);
   }, 120_000);
+
+  it('the browser messenger on this deployment sends nothing without an escrow field, and says why', async () => {
+    // The trust configuration names a custodian nobody runs: no certified epoch key can be had.
+    const person = await web.person();
+    const name = uniqueName('web');
+    await person.page.goto('/chats');
+    await person.page.getByLabel('Choose a name').fill(name);
+    await person.page.getByRole('button', { name: 'Create account' }).click();
+    await person.page.getByText(`Signed in as ${name}`).waitFor({ timeout: 30_000 });
+    await person.page.getByRole('link', { name: 'New chat' }).click();
+    await person.page.getByLabel('With').fill(friend.messenger.username);
+    await person.page.getByRole('button', { name: 'Start chat' }).click();
+    // Even the chat's first message (its name) cannot leave without the field: the reason is shown.
+    const alert = person.page.getByRole('alert').filter({ hasText: /no certified key for the current epoch/ });
+    await alert.first().waitFor({ timeout: 30_000 });
+    person.errors.length = 0; // the custodian nobody runs is unreachable, by design of this test
+  }, 120_000);
 });
+

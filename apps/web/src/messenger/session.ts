@@ -17,6 +17,7 @@ export interface AppConfig {
   logKey: string;
   logWitnesses: string[];
   lawfulAccess: boolean;
+  trustRoot: string | null;
 }
 
 export async function appConfig(): Promise<AppConfig> {
@@ -36,6 +37,18 @@ async function pinnedLogKey(storage: Storage): Promise<string> {
   return logKey;
 }
 
+/**
+ * Where the deployment has lawful access on, every message carries the escrow access field and every
+ * received one is checked (the lawful-access package's provider, loaded only on such deployments). When no
+ * certified epoch key can be had, sending fails with that reason: a message never leaves without its field.
+ */
+async function escrow(): Promise<MessengerOptions['escrow']> {
+  const config = await appConfig();
+  if (!config.lawfulAccess || !config.trustRoot) return undefined;
+  const { deploymentEscrow } = await import('@doublelock/lawful-access/deploymentEscrow');
+  return deploymentEscrow({ serverUrl: location.origin, trustRoot: config.trustRoot });
+}
+
 async function options(storage: Storage): Promise<MessengerOptions> {
   const logKey = await pinnedLogKey(storage);
   const seen = await storage.get(CHECKPOINT);
@@ -44,6 +57,7 @@ async function options(storage: Storage): Promise<MessengerOptions> {
     serverUrl: location.origin,
     storage,
     webSocket: WebSocket as unknown as WebSocketConstructor,
+    escrow: await escrow(),
     keyTransparency: (api) =>
       new KeyTransparency({
         logKey,
