@@ -50,7 +50,9 @@ describe('a device on SQLite survives a restart', () => {
     expect(again.messenger.deviceId).toBe(first.messenger.deviceId);
     await again.messenger.sync();
     expect(again.texts).toEqual([`${bob.messenger.username}: while away`]);
+    // History holds what this device sent (the chat's name) beside what it received.
     expect((await again.messenger.history(chat)).map((m) => m.content)).toEqual([
+      { type: 'rename', name: `${first.messenger.username} & ${bob.messenger.username}` },
       { type: 'text', text: 'before restart' },
       { type: 'text', text: 'while away' },
     ]);

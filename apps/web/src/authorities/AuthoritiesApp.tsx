@@ -9,7 +9,7 @@ import { ISSUE_LABEL } from '@doublelock/lawful-access/warrant';
 import type { TrustConfig } from '@doublelock/lawful-access/trust';
 import { useState } from 'react';
 import { Link, Route, Switch } from 'wouter';
-import { Card, ErrorNotice, Field, Loading, Notice, Page, useAction, useLoad } from '../ui/components.tsx';
+import { Card, ErrorNotice, Field, Notice, Page, useAction, useLoad } from '../ui/components.tsx';
 import { useDraft } from '../ui/drafts.ts';
 import { collectIntercepts, submitWarrant } from './agency.ts';
 import { downloadJson, readJsonFile, trustConfiguration } from './deployment.ts';
