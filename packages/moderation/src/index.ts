@@ -14,3 +14,6 @@ export * from './taxonomy.ts';
 export * from './bank.ts';
 export * from './bankFormats.ts';
 export * from './matcher.ts';
+export * from './check/actioner.ts';
+export * from './check/decision.ts';
+export * from './check/signalMatcher.ts';
