@@ -17,3 +17,5 @@ export * from './matcher.ts';
 export * from './check/actioner.ts';
 export * from './check/decision.ts';
 export * from './check/signalMatcher.ts';
+export * from './text/normalise.ts';
+export * from './text/rules.ts';

@@ -92,7 +92,7 @@ export class Matcher {
         ids.set(page.ids, at);
         at += page.ids.length;
       }
-      for await (const s of store.signals(bank, { types: SIGNAL_TYPES.filter((t) => t !== 'pdq') })) {
+      for await (const s of store.signals(bank, { types: SIGNAL_TYPES.filter((t) => t !== 'pdq' && t !== 'text') })) {
         matcher.add(s);
         if (++matcher.count % 10_000 === 0) onProgress?.(matcher.count);
       }
