@@ -235,6 +235,17 @@ export class BankStore {
     }
   }
 
+  /** Live signals of a bank with ids in (after, upto], in id order: what an import or a sync just added. */
+  async signalsBetween(bank: string, after: number, upto: number): Promise<BankSignal[]> {
+    const rows = await this.db.all<SignalRow>('SELECT * FROM moderation_signals WHERE bank = ? AND id > ? AND id <= ? AND removed_at IS NULL ORDER BY id', [bank, after, upto]);
+    return rows.map(fromRow);
+  }
+
+  /** The largest signal id so far (0 for none): a cursor for "what was added since". */
+  async maxSignalId(): Promise<number> {
+    return Number((await this.db.get<{ m: number | null }>('SELECT MAX(id) AS m FROM moderation_signals'))?.m ?? 0);
+  }
+
   /** Live signals of one type as bare (id, value) pages: the fast path for loading millions of hashes. */
   async *signalValues(bank: string, type: SignalType, pageSize = 50_000): AsyncGenerator<Array<{ id: number; value: string }>> {
     let after = 0;
