@@ -27,3 +27,4 @@ export * from './check/liveBanks.ts';
 export * from './check/uploadCheck.ts';
 export * from './check/pendingChecks.ts';
 export * from './sweep/sweep.ts';
+export * from './check/worker.ts';

@@ -211,8 +211,10 @@ export interface RunSweepOptions {
   /** content PDQ hashes per in-memory index chunk (default 8M: about 1 GB) */
   pdqChunk?: number;
   pageSize?: number;
-  /** stop after this many pages (tests of resuming); the sweep stays `running` */
+  /** stop after this many pages (tests of resuming); the sweep stays `running`, as after a crash */
   stopAfterPages?: number;
+  /** checked after every page: a process shutting down leaves the sweep `queued` to resume at once */
+  stopping?: () => boolean;
 }
 
 /** What a sweep verdict does to content that was already visible. */
@@ -260,6 +262,11 @@ export async function runSweep(options: RunSweepOptions): Promise<SweepReport> {
     await store.save(sweep!);
     options.onProgress?.(sweep!);
     if (options.stopAfterPages !== undefined && ++pages >= options.stopAfterPages) throw new Stop();
+    if (options.stopping?.()) {
+      sweep!.status = 'queued';
+      await store.save(sweep!);
+      throw new Stop();
+    }
   };
   const advance = async (phase: SweepPhase) => {
     sweep = { ...sweep!, phase, cursor: 0, updatedAt: now() };
