@@ -11,3 +11,4 @@ export * from './escrow.ts';
 export * from './directory.ts';
 export * from './frame.ts';
 export * from './log.ts';
+export * from './channels.ts';
