@@ -10,10 +10,12 @@ import './ui/styles.css';
 
 const Messenger = lazy(() => import('./messenger/MessengerApp.tsx'));
 const Transparency = lazy(() => import('./transparency/TransparencyPage.tsx'));
+const Channels = lazy(() => import('./channels/ChannelsApp.tsx'));
 const Authorities = lazy(() => import('./authorities/AuthoritiesApp.tsx'));
 
 const SECTIONS = [
   { href: '/chats', label: 'Messenger' },
+  { href: '/channels', label: 'Channels' },
   { href: '/transparency', label: 'Transparency' },
   { href: '/authorities', label: 'Authorities' },
 ];
@@ -56,6 +58,7 @@ function Home() {
       <p>Private by default, accountable when the law requires it.</p>
       <ul>
         <li><Link href="/chats">Messenger</Link>: end-to-end encrypted chats. Your keys never leave this browser.</li>
+        <li><Link href="/channels">Channels</Link>: public channels, moderated against known terrorist content.</li>
         <li><Link href="/transparency">Transparency</Link>: check the public log yourself, and see warrants and decryptions per month.</li>
         <li><Link href="/authorities">Authorities</Link>: the agency, the Secretary of State and the Judicial Commissioner.</li>
       </ul>
@@ -77,6 +80,7 @@ createRoot(document.getElementById('root')!).render(
       <Switch>
         <Route path="/" component={Home} />
         <Route path="/chats" nest><Messenger /></Route>
+        <Route path="/channels" nest><Channels /></Route>
         <Route path="/transparency" component={Transparency} />
         <Route path="/authorities" nest><Authorities /></Route>
         <Route component={NotFound} />

@@ -4,6 +4,8 @@
  */
 export function humanMessage(error: unknown): string {
   if (error instanceof TypeError && /fetch|network/i.test(error.message)) return 'Cannot reach the server. Check your connection and try again.';
+  // The SDK's ApiError says which request failed ("POST /v1/…: message"): a person needs the message.
+  if (error instanceof Error && error.name === 'ApiError') return error.message.replace(/^(GET|POST|PUT|PATCH|DELETE) \S+: /, '');
   if (error instanceof Error) return error.message || error.name;
   return String(error);
 }
