@@ -14,3 +14,4 @@ export * from './taxonomy.ts';
 export * from './bank.ts';
 export * from './bankFormats.ts';
 export * from './matcher.ts';
+export * from './opinions.ts';

@@ -11,3 +11,5 @@ export * from './escrow.ts';
 export * from './directory.ts';
 export * from './frame.ts';
 export * from './log.ts';
+export * from './dsa.ts';
+export * from './cases.ts';
