@@ -32,7 +32,7 @@ export interface SignalMatch {
   vpdq?: { queryMatchPercent: number; targetMatchPercent: number };
   /** may policy act on this match without human review? */
   autoAction: boolean;
-  reason?: 'low_quality' | 'false_positive_label' | 'disputed';
+  reason?: 'low_quality' | 'false_positive_label';
 }
 
 export interface QuerySignals {
@@ -194,8 +194,6 @@ export class Matcher {
       const s = byId.get(h.id);
       if (!s || s.removedAt !== null) continue; // removed from the bank since this matcher loaded
       const falsePositive = s.labels.includes('review:false_positive');
-      // A signal our own moderators found wrong on appeal: hold for review, never act on it automatically.
-      const disputed = s.labels.includes('review:disputed');
       out.push({
         bank: s.bank,
         signalId: s.id,
@@ -206,8 +204,8 @@ export class Matcher {
         ...(h.distance !== undefined && { distance: h.distance }),
         ...(h.variant && { variant: h.variant }),
         ...(h.vpdq && { vpdq: h.vpdq }),
-        autoAction: !h.lowQuality && !falsePositive && !disputed,
-        ...(h.lowQuality ? { reason: 'low_quality' as const } : falsePositive ? { reason: 'false_positive_label' as const } : disputed ? { reason: 'disputed' as const } : {}),
+        autoAction: !h.lowQuality && !falsePositive,
+        ...(h.lowQuality ? { reason: 'low_quality' as const } : falsePositive ? { reason: 'false_positive_label' as const } : {}),
       });
     }
     return out.sort((a, b) => (a.distance ?? 0) - (b.distance ?? 0) || a.signalId - b.signalId);

@@ -19,7 +19,6 @@ export const TAXONOMY = {
   'incident:cip': 'Shared under the GIFCT Content Incident Protocol',
   'incident:cir': 'Shared under the GIFCT Content Incident (lower-severity) declaration',
   'review:false_positive': 'Reviewed and found not to be terrorist content (kept so peers learn of it)',
-  'review:disputed': 'A decision resting on it was reversed on appeal here: held for review, never auto-actioned',
 } as const;
 
 export type TaxonomyLabel = keyof typeof TAXONOMY;
