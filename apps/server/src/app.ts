@@ -5,7 +5,9 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
+import { ChannelService } from '@doublelock/channels';
 import { generateSignerKey, TransparencyLog } from '@doublelock/log';
+import { LiveBanks, moderationWorkPass, UploadCheck, type SignalMatcher } from '@doublelock/moderation';
 import { createStores, openDb, serverSecret, type Db } from '@doublelock/store';
 import { utf8 } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
@@ -31,6 +33,8 @@ import { lawfulAccessRoutes } from './plugins/lawfulAccess.ts';
 import { logRoutes } from './plugins/log.ts';
 import { mailboxRoutes } from './plugins/mailbox.ts';
 import { reportRoutes } from './plugins/reports.ts';
+import { adRoutes } from './plugins/ads.ts';
+import { channelRoutes } from './plugins/channels.ts';
 import { Push } from './push.ts';
 
 export interface BuiltServer {
@@ -39,7 +43,14 @@ export interface BuiltServer {
   db: Db;
 }
 
-export async function buildServer(overrides: Partial<ServerConfig> = {}, options: { db?: Db; now?: () => number } = {}): Promise<BuiltServer> {
+export interface BuildOptions {
+  db?: Db;
+  now?: () => number;
+  /** a matcher in its own process, instead of matching hashes in this one */
+  matcher?: SignalMatcher;
+}
+
+export async function buildServer(overrides: Partial<ServerConfig> = {}, options: BuildOptions = {}): Promise<BuiltServer> {
   const config = defaultConfig(overrides);
   const db = options.db ?? (await openDb({ dataDir: config.dataDir, databaseUrl: config.databaseUrl }));
   const stores = createStores(db);
@@ -60,10 +71,14 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   const signerKey = new TextDecoder().decode(await serverSecret(db, `log-signer-key:${config.logOrigin}`, () => utf8(generateSignerKey(config.logOrigin))));
   const log = await TransparencyLog.open(db, { signerKey, witnesses: config.logWitnesses });
   let listening: string[] = [];
+  const now = options.now ?? Date.now;
+  const blobs = new LocalBlobStore(config.blobDir ?? join(config.dataDir, 'blobs'));
+  const banks = await LiveBanks.open(db, options.matcher ? { matcher: options.matcher } : {});
+  const check = new UploadCheck(db, banks, now);
   const ctx: ServerContext = {
     config,
     stores,
-    blobs: new LocalBlobStore(config.blobDir ?? join(config.dataDir, 'blobs')),
+    blobs,
     push: new Push(stores.delivery, metrics, (error) => app.log.error({ err: error }, 'push failed'), !config.redisUrl),
     acks: new AckBatcher(stores.delivery),
     directory: new Directory(stores.directory, log),
@@ -71,7 +86,9 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
     metrics,
     frankingKey: await serverSecret(db, 'franking-key', () => randomBytes(32)),
     origins: () => config.origins ?? listening,
-    now: options.now ?? Date.now,
+    now,
+    moderation: { banks, check },
+    channels: new ChannelService(db, { check, blobs, now, limits: { maxImageBytes: config.maxImageBytes, maxVideoBytes: config.maxVideoBytes } }),
   };
 
   app.addHook('onListen', async () => {
@@ -96,6 +113,8 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   await app.register(mailboxRoutes(ctx, auth));
   await app.register(blobRoutes(ctx, auth));
   await app.register(reportRoutes(ctx, auth));
+  await app.register(channelRoutes(ctx, auth));
+  await app.register(adRoutes(ctx, auth));
   await app.register(logRoutes, { log });
   await app.register(lawfulAccessRoutes(ctx));
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -117,7 +136,7 @@ export interface RunningServer extends BuiltServer {
 }
 
 /** Listens, sweeps expired mail periodically, and closes cleanly: in-flight requests finish first. */
-export async function startServer(overrides: Partial<ServerConfig> = {}, options: { db?: Db; now?: () => number } = {}): Promise<RunningServer> {
+export async function startServer(overrides: Partial<ServerConfig> = {}, options: BuildOptions = {}): Promise<RunningServer> {
   const built = await buildServer(overrides, options);
   const { app, ctx } = built;
   const sweep = async () => {
@@ -128,6 +147,24 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
   await sweep();
   const timer = setInterval(() => sweep().catch((error: unknown) => app.log.error({ err: error }, 'sweep failed')), ctx.config.sweepIntervalMs);
   timer.unref();
+  // Moderation in the background: banks re-read for new signals; pending videos and retro-sweeps worked off.
+  ctx.moderation.banks.start(ctx.config.bankRefreshMs, (error) => app.log.error({ err: error }, 'bank refresh failed'));
+  let stopping = false;
+  let working: Promise<unknown> | undefined;
+  const work = () => {
+    working ??= moderationWorkPass({
+      check: ctx.moderation.check,
+      actioner: ctx.channels.actioner,
+      videoPath: async (hash) => (await ctx.blobs.path(hash)) ?? Promise.reject(new Error(`blob ${hash} is missing`)),
+      now: ctx.now,
+      stopping: () => stopping,
+      onSweepProgress: (s) => app.log.debug({ sweep: s.id, phase: s.phase, checked: s.checked, total: s.total }, 'retro-sweep'),
+    })
+      .catch((error: unknown) => app.log.error({ err: error }, 'moderation work failed'))
+      .finally(() => (working = undefined));
+  };
+  const worker = setInterval(work, ctx.config.moderationWorkMs);
+  worker.unref();
   const address = await app.listen({ host: ctx.config.host, port: ctx.config.port });
   const port = (app.server.address() as { port: number }).port;
   const url = ctx.config.host.includes(':') ? `http://[${ctx.config.host}]:${port}` : `http://${ctx.config.host}:${port}`;
@@ -138,6 +175,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
     url,
     close: () => (closing ??= (async () => {
       clearInterval(timer);
+      clearInterval(worker);
+      ctx.moderation.banks.stop();
+      stopping = true;
+      await working;
       await app.close();
     })()),
   };

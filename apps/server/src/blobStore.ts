@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
+import type { MediaBlobStore, StagedBlob } from '@doublelock/channels';
 
-export interface BlobStore {
+export interface BlobStore extends MediaBlobStore {
   put(hash: string, body: Readable, maxBytes: number): Promise<{ size: number }>;
   open(hash: string): Promise<{ size: number; stream: Readable } | undefined>;
 }
@@ -53,6 +54,50 @@ export class LocalBlobStore implements BlobStore {
     } finally {
       await rm(tmp, { force: true });
     }
+  }
+
+  /**
+   * Public media, whose hash is not known in advance: streamed to a staging file while hashed and
+   * counted; `commit` moves it into place (content-addressed, so committing twice is harmless).
+   */
+  async stage(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StagedBlob> {
+    const tmp = join(this.dir, 'tmp', `media.${randomBytes(9).toString('hex')}`);
+    const hasher = sha256.create();
+    let size = 0;
+    try {
+      await pipeline(
+        body,
+        async function* (source: AsyncIterable<Uint8Array>) {
+          for await (const chunk of source) {
+            size += chunk.length;
+            if (size > maxBytes) throw new DomainError(ErrorCode.payloadTooLarge, `Media is limited to ${maxBytes} bytes.`);
+            hasher.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(tmp),
+      );
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
+    }
+    const hash = bytesToHex(hasher.digest());
+    return {
+      path: tmp,
+      sha256: hash,
+      size,
+      commit: async () => {
+        mkdirSync(join(this.dir, hash.slice(0, 2)), { recursive: true });
+        await rename(tmp, this.#path(hash));
+      },
+      discard: () => rm(tmp, { force: true }),
+    };
+  }
+
+  async path(hash: string): Promise<string | undefined> {
+    if (!/^[0-9a-f]{64}$/.test(hash)) return undefined;
+    const path = this.#path(hash);
+    return existsSync(path) ? path : undefined;
   }
 
   async open(hash: string): Promise<{ size: number; stream: Readable } | undefined> {

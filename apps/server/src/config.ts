@@ -31,6 +31,15 @@ export interface ServerConfig {
   rateLimit: { register: number; auth: number };
   sweepIntervalMs: number;
   logLevel: string;
+  /** How often the banks are re-read for new signals and settings (a CLI import, the hub's sync). */
+  bankRefreshMs: number;
+  /** How often the background workers look for pending video checks and queued retro-sweeps. */
+  moderationWorkMs: number;
+  /** Header a trusted proxy sets to the reader's ISO 3166-1 country (for geo-restricted posts). */
+  countryHeader: string;
+  /** Largest image and video upload, in bytes. */
+  maxImageBytes: number;
+  maxVideoBytes: number;
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -50,6 +59,11 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     rateLimit: { register: 30, auth: 120 },
     sweepIntervalMs: 60 * 1000,
     logLevel: 'info',
+    bankRefreshMs: 2000,
+    moderationWorkMs: 1000,
+    countryHeader: 'x-doublelock-country',
+    maxImageBytes: 20 * 1024 * 1024,
+    maxVideoBytes: 200 * 1024 * 1024,
     ...overrides,
   };
 }

@@ -1,4 +1,6 @@
 /** What every plugin is handed: configuration, stores, blob storage, push, metrics, server keys. */
+import type { ChannelService } from '@doublelock/channels';
+import type { LiveBanks, UploadCheck } from '@doublelock/moderation';
 import type { Stores } from '@doublelock/store';
 import type { AckBatcher } from './ackBatcher.ts';
 import type { BlobStore } from './blobStore.ts';
@@ -23,4 +25,7 @@ export interface ServerContext {
   frankingKey: Uint8Array;
   origins: () => string[];
   now: () => number;
+  /** The upload check over the live banks (moderation), and the public channels on top of it. */
+  moderation: { banks: LiveBanks; check: UploadCheck };
+  channels: ChannelService;
 }

@@ -24,6 +24,13 @@ const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   conflict: 409,
   report_rejected: 422,
+  content_blocked: 422,
+  unsupported_media: 415,
+  too_many_pixels: 422,
+  corrupt_media: 422,
+  quota_exceeded: 429,
+  handle_taken: 409,
+  range_not_satisfiable: 416,
   internal_error: 500,
 };
 

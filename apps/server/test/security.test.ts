@@ -22,6 +22,14 @@ const PUBLIC = new Set([
   'POST /v1/lawful-access/intercepts', // signed by an agency key
   'POST /v1/lawful-access/cancellations', // signed by a Secretary of State key
   'POST /v1/lawful-access/releases', // signed by a custodian key
+  // public channels are readable without an account (a session, when offered, must be valid: below)
+  'GET /v1/channels',
+  'GET /v1/channels/{handle}',
+  'GET /v1/channels/{handle}/posts',
+  'GET /v1/posts/{id}',
+  'GET /v1/posts/{id}/replies',
+  'GET /v1/hashtags/{tag}',
+  'GET /v1/media/{id}',
 ]);
 const isPublic = (method: string, path: string) => PUBLIC.has(`${method} ${path}`) || path.startsWith('/v1/log/'); // the transparency log is public by design
 
@@ -38,7 +46,7 @@ describe('authentication on every endpoint', () => {
     const guarded = routes.filter((r) => !isPublic(r.method, r.path));
     expect(guarded.length).toBeGreaterThan(12);
     for (const { method, path } of guarded) {
-      const concrete = path.replace('{username}', 'alice').replace('{groupId}', 'AAAAAAAAAAAAAAAAAAAAAA').replace('{hash}', '0'.repeat(64)).replace(/\{[^}]+\}/g, 'x');
+      const concrete = path.replace('{username}', 'alice').replace('{handle}', 'somebody').replace('{id}', '1').replace('{groupId}', 'AAAAAAAAAAAAAAAAAAAAAA').replace('{hash}', '0'.repeat(64)).replace(/\{[^}]+\}/g, 'x');
       const body = method === 'GET' ? undefined : {};
       for (const token of [undefined, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA']) {
         const r = await call(server.url, method, concrete, body, token);
@@ -47,4 +55,14 @@ describe('authentication on every endpoint', () => {
     }
   });
 
+  it('refuses a made-up, expired or revoked session on the public routes too, instead of reading as anonymous', async () => {
+    const doc = await call<{ paths: Record<string, Record<string, unknown>> }>(server.url, 'GET', '/v1/openapi.json');
+    const publicChannelRoutes = Object.keys(doc.body.paths).filter((p) => /^\/v1\/(channels|posts|hashtags|media)/.test(p) && doc.body.paths[p]!.get && PUBLIC.has(`GET ${p}`));
+    expect(publicChannelRoutes.length).toBe(7);
+    for (const path of publicChannelRoutes) {
+      const concrete = path.replace('{handle}', 'somebody').replace('{tag}', 'news').replace(/\{[^}]+\}/g, '1');
+      const r = await call(server.url, 'GET', concrete, undefined, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+      expect({ path, status: r.status }).toEqual({ path, status: 401 });
+    }
+  });
 });

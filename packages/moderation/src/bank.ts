@@ -6,6 +6,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Db, SqlRunner } from '@doublelock/store';
+import { RULE_ACTIONS, SEVERITIES, type RuleAction, type Severity } from './check/decision.ts';
 import { normaliseSignalValue, type SignalType, isSignalType } from './signal.ts';
 import { checkLabel } from './taxonomy.ts';
 
@@ -31,6 +32,9 @@ export interface SignalInput {
   addedAt?: number;
   /** set to import a removal (tombstone) */
   removedAt?: number | null;
+  /** the signal's own action (a text rule's; or a hash overriding its bank's action); null: the bank's */
+  action?: RuleAction | null;
+  severity?: Severity | null;
 }
 
 export interface BankSignal {
@@ -43,6 +47,8 @@ export interface BankSignal {
   quality: number | null;
   addedAt: number;
   removedAt: number | null;
+  action: RuleAction | null;
+  severity: Severity | null;
 }
 
 interface SignalRow {
@@ -55,6 +61,8 @@ interface SignalRow {
   quality: number | null;
   added_at: number;
   removed_at: number | null;
+  action?: string | null;
+  severity?: string | null;
 }
 
 const BANK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -79,6 +87,8 @@ function fromRow(r: SignalRow): BankSignal {
     quality: r.quality === null ? null : Number(r.quality),
     addedAt: Number(r.added_at),
     removedAt: r.removed_at === null ? null : Number(r.removed_at),
+    action: (r.action ?? null) as RuleAction | null,
+    severity: (r.severity ?? null) as Severity | null,
   };
 }
 
@@ -92,7 +102,12 @@ export function prepareSignal(input: SignalInput): Required<SignalInput> {
   if (source.length > 200) throw new TypeError('source is at most 200 characters');
   const addedAt = input.addedAt ?? Date.now();
   if (!Number.isSafeInteger(addedAt) || addedAt < 0) throw new TypeError(`addedAt must be a time in ms, not ${addedAt}`);
-  return { type: input.type, value: normaliseSignalValue(input.type, input.value), labels, source, quality, addedAt, removedAt: input.removedAt ?? null };
+  const action = input.action ? (String(input.action).toLowerCase() as RuleAction) : null;
+  if (action !== null && !RULE_ACTIONS.includes(action)) throw new TypeError(`action must be one of ${RULE_ACTIONS.join(', ')}, not "${String(input.action)}"`);
+  if (action === 'allow' && input.type !== 'text') throw new TypeError('only text rules can be allow-list entries (action "allow")');
+  const severity = input.severity ? (String(input.severity).toLowerCase() as Severity) : null;
+  if (severity !== null && !SEVERITIES.includes(severity)) throw new TypeError(`severity must be one of ${SEVERITIES.join(', ')}, not "${String(input.severity)}"`);
+  return { type: input.type, value: normaliseSignalValue(input.type, input.value), labels, source, quality, addedAt, removedAt: input.removedAt ?? null, action, severity };
 }
 
 export class BankStore {
@@ -220,6 +235,17 @@ export class BankStore {
     }
   }
 
+  /** Live signals of a bank with ids in (after, upto], in id order: what an import or a sync just added. */
+  async signalsBetween(bank: string, after: number, upto: number): Promise<BankSignal[]> {
+    const rows = await this.db.all<SignalRow>('SELECT * FROM moderation_signals WHERE bank = ? AND id > ? AND id <= ? AND removed_at IS NULL ORDER BY id', [bank, after, upto]);
+    return rows.map(fromRow);
+  }
+
+  /** The largest signal id so far (0 for none): a cursor for "what was added since". */
+  async maxSignalId(): Promise<number> {
+    return Number((await this.db.get<{ m: number | null }>('SELECT MAX(id) AS m FROM moderation_signals'))?.m ?? 0);
+  }
+
   /** Live signals of one type as bare (id, value) pages: the fast path for loading millions of hashes. */
   async *signalValues(bank: string, type: SignalType, pageSize = 50_000): AsyncGenerator<Array<{ id: number; value: string }>> {
     let after = 0;
@@ -264,13 +290,13 @@ export class BankStore {
 
   private async upsert(tx: SqlRunner, bank: string, s: Required<SignalInput>): Promise<void> {
     await tx.run(
-      `INSERT INTO moderation_signals (bank, signal_type, value, value_key, labels, source, quality, added_at, removed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO moderation_signals (bank, signal_type, value, value_key, labels, source, quality, added_at, removed_at, action, severity)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (bank, signal_type, value_key) DO UPDATE SET
          labels = excluded.labels, source = excluded.source, quality = COALESCE(excluded.quality, moderation_signals.quality),
          added_at = CASE WHEN moderation_signals.removed_at IS NULL THEN moderation_signals.added_at ELSE excluded.added_at END,
-         removed_at = excluded.removed_at`,
-      [bank, s.type, s.value, valueKey(s.value), s.labels.join(' '), s.source, s.quality, s.addedAt, s.removedAt],
+         removed_at = excluded.removed_at, action = excluded.action, severity = excluded.severity`,
+      [bank, s.type, s.value, valueKey(s.value), s.labels.join(' '), s.source, s.quality, s.addedAt, s.removedAt, s.action, s.severity],
     );
   }
 }

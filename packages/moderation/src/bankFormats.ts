@@ -20,7 +20,7 @@ import { labelFromForeignTag } from './taxonomy.ts';
 export const BANK_FORMATS = ['csv', 'json', 'txt'] as const;
 export type BankFormat = (typeof BANK_FORMATS)[number];
 
-export const CSV_HEADER = ['signal_type', 'signal_str', 'collab', 'category', 'tags', 'added_at', 'removed_at', 'quality'];
+export const CSV_HEADER = ['signal_type', 'signal_str', 'collab', 'category', 'tags', 'added_at', 'removed_at', 'quality', 'action', 'severity'];
 
 export function formatFromPath(path: string): BankFormat {
   const ext = path.toLowerCase().split('.').pop() ?? '';
@@ -82,7 +82,13 @@ export function signalFromRecord(record: Record<string, unknown>, now = Date.now
     quality,
     addedAt: parseTime(record.added_at ?? record.added_on ?? record.creation_time, 'added_at') ?? now,
     removedAt: removed ?? null,
+    action: optionalText(record.action) as SignalInput['action'],
+    severity: optionalText(record.severity) as SignalInput['severity'],
   });
+}
+
+function optionalText(value: unknown): string | null {
+  return value === undefined || value === null || value === '' ? null : String(value);
 }
 
 function rowResult(line: number, make: () => Required<SignalInput>): ImportRow {
@@ -239,6 +245,8 @@ function exportRecord(s: BankSignal) {
     added_at: iso(s.addedAt),
     removed_at: s.removedAt === null ? null : iso(s.removedAt),
     quality: s.quality,
+    action: s.action,
+    severity: s.severity,
   };
 }
 
@@ -248,7 +256,7 @@ export async function* writeBankSignals(bank: string, signals: AsyncIterable<Ban
     yield `${CSV_HEADER.join(',')}\n`;
     for await (const s of signals) {
       const r = exportRecord(s);
-      yield `${[r.signal_type, r.signal_str, r.collab, r.category, r.tags.join(' '), r.added_at, r.removed_at ?? '', r.quality ?? ''].map((v) => csvField(String(v))).join(',')}\n`;
+      yield `${[r.signal_type, r.signal_str, r.collab, r.category, r.tags.join(' '), r.added_at, r.removed_at ?? '', r.quality ?? '', r.action ?? '', r.severity ?? ''].map((v) => csvField(String(v))).join(',')}\n`;
     }
   } else if (format === 'txt') {
     for await (const s of signals) if (s.removedAt === null) yield `${s.type} ${s.value}\n`;

@@ -56,22 +56,26 @@ interface Hit {
 }
 
 export class Matcher {
-  private readonly pdq = new PdqIndex();
+  private readonly pdq: PdqIndex;
   private readonly exact = new Map<string, number[]>();
   private readonly urls = new UrlMatcher<number>();
   private readonly videos = new Map<number, VpdqFeature[]>();
-  private readonly videoFrames = new PdqIndex();
+  private readonly videoFrames: PdqIndex;
   private count = 0;
 
   constructor(
     private readonly store: BankStore,
     readonly banks: readonly string[],
     readonly pdqThreshold = PDQ_MATCH_THRESHOLD,
-  ) {}
+  ) {
+    // a bank may ask for a wider radius than PDQ's 31 (held-for-review banks in a crisis)
+    this.pdq = new PdqIndex({ maxDistance: Math.max(PDQ_MATCH_THRESHOLD, pdqThreshold) });
+    this.videoFrames = new PdqIndex({ maxDistance: Math.max(PDQ_MATCH_THRESHOLD, pdqThreshold) });
+  }
 
   /** Loads every live signal of the banks. onProgress gets the number loaded so far. */
-  static async load(store: BankStore, banks: readonly string[], onProgress?: (loaded: number) => void): Promise<Matcher> {
-    const matcher = new Matcher(store, banks);
+  static async load(store: BankStore, banks: readonly string[], onProgress?: (loaded: number) => void, pdqThreshold = PDQ_MATCH_THRESHOLD): Promise<Matcher> {
+    const matcher = new Matcher(store, banks, pdqThreshold);
     for (const bank of banks) {
       if (!(await store.getBank(bank))) throw new TypeError(`no bank named "${bank}"`);
       // PDQ hashes come as packed pages (one aggregated row each, decoded natively) and are bulk-loaded
@@ -92,7 +96,7 @@ export class Matcher {
         ids.set(page.ids, at);
         at += page.ids.length;
       }
-      for await (const s of store.signals(bank, { types: SIGNAL_TYPES.filter((t) => t !== 'pdq') })) {
+      for await (const s of store.signals(bank, { types: SIGNAL_TYPES.filter((t) => t !== 'pdq' && t !== 'text') })) {
         matcher.add(s);
         if (++matcher.count % 10_000 === 0) onProgress?.(matcher.count);
       }

@@ -5,9 +5,11 @@
 import { normaliseExactHash } from './exact.ts';
 import { PdqHash } from './pdqHash.ts';
 import { parseUrlRule } from './url.ts';
+import { parseTextRule } from './text/rules.ts';
 import { parseVpdqSignal, formatVpdqSignal } from './vpdqFormat.ts';
 
-export const SIGNAL_TYPES = ['pdq', 'md5', 'sha256', 'url', 'vpdq'] as const;
+/** `text`: a keyword or hashtag rule (text/rules.ts); the others are hashes of content and URL rules. */
+export const SIGNAL_TYPES = ['pdq', 'md5', 'sha256', 'url', 'vpdq', 'text'] as const;
 export type SignalType = (typeof SIGNAL_TYPES)[number];
 
 export function isSignalType(t: string): t is SignalType {
@@ -29,6 +31,9 @@ const FOREIGN_TYPES: Record<string, SignalType> = {
   hash_sha256: 'sha256',
   url: 'url',
   uri: 'url',
+  text: 'text',
+  raw_text: 'text',
+  keyword: 'text',
 };
 
 /** Our type for a foreign type name (case-insensitive), or undefined when we do not handle it. */
@@ -49,5 +54,7 @@ export function normaliseSignalValue(type: SignalType, value: string): string {
       return parseUrlRule(value).value;
     case 'vpdq':
       return formatVpdqSignal(parseVpdqSignal(value));
+    case 'text':
+      return parseTextRule(value).value;
   }
 }

@@ -35,6 +35,8 @@ export interface VideoInfo {
   height: number;
   fps: number;
   durationSeconds: number | null;
+  /** ffprobe's container name, e.g. "mov,mp4,m4a,3gp,3g2,mj2" or "matroska,webm" */
+  formatName?: string;
 }
 
 export interface Crop {
@@ -94,13 +96,13 @@ export async function probeVideo(path: string, options: VideoOptions = {}): Prom
   await checkFile(path); // empty / missing files get the shared errors
   const { stdout } = await run(
     options.ffprobe ?? 'ffprobe',
-    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate:format=duration', '-of', 'json', path],
+    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate:format=duration,format_name', '-of', 'json', path],
     60_000,
   ).catch((error: unknown) => {
     if (error instanceof ContentError && error.code === 'video_unreadable') throw new ContentError('unsupported_format', `${path} is not a video ffmpeg can read`, { cause: error });
     throw error;
   });
-  const json = JSON.parse(stdout.toString()) as { streams?: Array<{ width?: number; height?: number; avg_frame_rate?: string; r_frame_rate?: string }>; format?: { duration?: string } };
+  const json = JSON.parse(stdout.toString()) as { streams?: Array<{ width?: number; height?: number; avg_frame_rate?: string; r_frame_rate?: string }>; format?: { duration?: string; format_name?: string } };
   const stream = json.streams?.[0];
   if (!stream?.width || !stream.height) throw new ContentError('unsupported_format', `${path} has no video stream`);
   const rate = (r?: string) => {
@@ -108,7 +110,13 @@ export async function probeVideo(path: string, options: VideoOptions = {}): Prom
     return n && d ? n / d : 0;
   };
   const duration = Number(json.format?.duration);
-  return { width: stream.width, height: stream.height, fps: rate(stream.avg_frame_rate) || rate(stream.r_frame_rate) || 25, durationSeconds: Number.isFinite(duration) ? duration : null };
+  return {
+    width: stream.width,
+    height: stream.height,
+    fps: rate(stream.avg_frame_rate) || rate(stream.r_frame_rate) || 25,
+    durationSeconds: Number.isFinite(duration) ? duration : null,
+    ...(json.format?.format_name && { formatName: json.format.format_name }),
+  };
 }
 
 /** Streams sampled frames as RGB24 buffers of width×height×3. */
@@ -203,7 +211,7 @@ export class LetterboxDetector {
   }
 }
 
-function cropRgb(rgb: Uint8Array, width: number, crop: Crop): Uint8Array {
+export function cropRgb(rgb: Uint8Array, width: number, crop: Crop): Uint8Array {
   if (crop.x === 0 && crop.y === 0 && crop.width === width) return rgb.subarray(0, crop.width * crop.height * 3);
   const out = new Uint8Array(crop.width * crop.height * 3);
   for (let y = 0; y < crop.height; y++) {

@@ -67,6 +67,13 @@ export const ErrorCode = {
   rateLimited: 'rate_limited',
   conflict: 'conflict',
   reportRejected: 'report_rejected',
+  contentBlocked: 'content_blocked',
+  unsupportedMedia: 'unsupported_media',
+  tooManyPixels: 'too_many_pixels',
+  corruptMedia: 'corrupt_media',
+  quotaExceeded: 'quota_exceeded',
+  handleTaken: 'handle_taken',
+  rangeNotSatisfiable: 'range_not_satisfiable',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -11,5 +11,6 @@ export * from './escrow.ts';
 export * from './directory.ts';
 export * from './frame.ts';
 export * from './log.ts';
+export * from './channels.ts';
 export * from './dsa.ts';
 export * from './cases.ts';

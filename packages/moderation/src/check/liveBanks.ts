@@ -1,0 +1,130 @@
+/**
+ * The banks as the upload check sees them, kept current while the server runs: every bank's hashes in a
+ * matcher (in process, or a remote matcher behind SignalMatcher), every text rule compiled, and every
+ * bank's settings. `refresh()` picks up signals added since the last look (a CLI import, the hub's sync)
+ * by id; removals and edits need no refresh, because every candidate match is confirmed against the
+ * store's current row before it counts.
+ */
+import type { Db } from '@doublelock/store';
+import { BankStore, type BankSignal } from '../bank.ts';
+import { Matcher, type QuerySignals, type SignalMatch } from '../matcher.ts';
+import { TextRules, type TextMatch } from '../text/rules.ts';
+import { BankSettingsStore, type BankSettings } from './bankSettings.ts';
+import type { SignalMatcher } from './signalMatcher.ts';
+
+/** Ids committed out of order (PostgreSQL sequences) are caught by re-reading this many ids back. */
+const LOOKBACK = 10_000;
+
+export interface LiveBanksOptions {
+  /** a matcher in another process; without one, hashes are matched in this process */
+  matcher?: SignalMatcher;
+  onProgress?: (loaded: number) => void;
+}
+
+export interface ConfirmedTextMatch extends TextMatch {
+  signal: BankSignal;
+}
+
+export class LiveBanks {
+  readonly store: BankStore;
+  readonly settingsStore: BankSettingsStore;
+  settings = new Map<string, BankSettings>();
+  readonly text = new TextRules();
+  private local: Matcher | undefined;
+  private remote: SignalMatcher | undefined;
+  private low = 0;
+  private readonly recent = new Set<number>();
+  private refreshing: Promise<number> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(readonly db: Db) {
+    this.store = new BankStore(db);
+    this.settingsStore = new BankSettingsStore(db);
+  }
+
+  static async open(db: Db, options: LiveBanksOptions = {}): Promise<LiveBanks> {
+    const live = new LiveBanks(db);
+    live.settings = await live.settingsStore.all();
+    const max = Number((await db.get<{ m: number | null }>('SELECT MAX(id) AS m FROM moderation_signals'))?.m ?? 0);
+    if (options.matcher) live.remote = options.matcher;
+    else live.local = await Matcher.load(live.store, [...live.settings.keys()], options.onProgress, await live.settingsStore.maxPdqThreshold());
+    for (const bank of live.settings.keys()) for await (const s of live.store.signals(bank, { types: ['text'] })) live.text.add(textRule(s));
+    // Everything at or below `max` is loaded; ids above `low` are remembered, so a late commit is not missed.
+    live.low = Math.max(0, max - LOOKBACK);
+    for (const r of await db.all<{ id: number }>('SELECT id FROM moderation_signals WHERE id > ? AND id <= ?', [live.low, max])) live.recent.add(Number(r.id));
+    return live;
+  }
+
+  get matcher(): SignalMatcher {
+    return (this.remote ?? this.local)!;
+  }
+
+  /** Loads signals added since the last look and re-reads settings; returns how many signals were new. */
+  refresh(): Promise<number> {
+    this.refreshing ??= this.doRefresh().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<number> {
+    this.settings = await this.settingsStore.all();
+    let added = 0;
+    let after = this.low;
+    let max = this.low;
+    for (;;) {
+      const page = await this.db.all<{ id: number }>('SELECT id FROM moderation_signals WHERE id > ? ORDER BY id LIMIT 5000', [after]);
+      if (!page.length) break;
+      const fresh = page.map((r) => Number(r.id)).filter((id) => !this.recent.has(id));
+      for (const s of await this.store.getSignalsByIds(fresh)) {
+        this.recent.add(s.id);
+        if (s.removedAt !== null) continue;
+        if (s.type === 'text') this.text.add(textRule(s));
+        else this.local?.add(s);
+        added++;
+      }
+      after = Number(page[page.length - 1]!.id);
+      max = Math.max(max, after);
+      if (page.length < 5000) break;
+    }
+    const low = Math.max(this.low, max - LOOKBACK);
+    if (low > this.low) {
+      for (const id of this.recent) if (id <= low) this.recent.delete(id);
+      this.low = low;
+    }
+    return added;
+  }
+
+  /** Refreshes every `ms` until stop(). */
+  start(ms: number, onError: (error: unknown) => void): void {
+    this.stop();
+    this.timer = setInterval(() => this.refresh().catch(onError), ms);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  matchHashes(query: QuerySignals): Promise<SignalMatch[]> {
+    return this.matcher.match(query);
+  }
+
+  /** Text rule matches, each confirmed against its signal's current row (removed rules drop out). */
+  async matchText(text: string): Promise<ConfirmedTextMatch[]> {
+    const found = this.text.match(text);
+    if (!found.length) return [];
+    const rows = new Map((await this.store.getSignalsByIds([...new Set(found.map((m) => m.rule.id))])).map((s) => [s.id, s]));
+    const out: ConfirmedTextMatch[] = [];
+    for (const m of found) {
+      const signal = rows.get(m.rule.id);
+      if (!signal || signal.removedAt !== null) continue;
+      if (signal.value !== m.rule.value) continue; // edited since it was compiled: the next refresh brings it back
+      out.push({ ...m, signal });
+    }
+    return out;
+  }
+}
+
+export function textRule(s: BankSignal) {
+  return { id: s.id, bank: s.bank, value: s.value, action: s.action ?? 'block', severity: s.severity, labels: s.labels };
+}
