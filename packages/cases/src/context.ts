@@ -17,6 +17,8 @@ export interface CasesConfig {
   termsUrl: string;
   /** Out-of-court dispute settlement (DSA Art. 21), named in every decision. */
   outOfCourt: string;
+  /** The term of service automated decisions rest on (the upload check blocks what it matched under it). */
+  automatedTerm: string;
 }
 
 export interface CaseEvent {

@@ -2,11 +2,13 @@
  * Crisis mode, after GIFCT's Content Incident Protocol: an administrator declares an incident (a live
  * attack being spread), its hashes go into an incident bank in bulk, and while it is open every upload
  * near one of them — within the incident's wider Hamming distance (PDQ's usual threshold is 31) or an
- * exact hash or URL — is held for review instead of published. Closing it writes a debrief of what was
- * caught, computed from the cases it held.
+ * exact hash or URL — is held for review instead of published. The upload check does the holding: the
+ * incident bank's settings say `hold` at the incident's radius (moderation's per-bank settings), and its
+ * held decisions come back here as crisis cases (pipeline.ts). Closing the incident disables the bank and
+ * writes a debrief of what was caught, computed from the cases it held.
  */
 import { DomainError, ErrorCode } from '@doublelock/protocol';
-import { PdqHash, prepareSignal, type SignalType } from '@doublelock/moderation';
+import { BankSettingsStore, prepareSignal, type SignalType } from '@doublelock/moderation';
 import { announce, recordEvent, type CaseEvent, type CasesContext } from './context.ts';
 
 export interface Incident {
@@ -75,6 +77,7 @@ export async function declareIncident(ctx: CasesContext, admin: string, input: {
     return id;
   });
   await ctx.banks.createBank(`incident-${incident}`, `Crisis incident ${incident}: ${input.name}`, now);
+  await new BankSettingsStore(ctx.db).set(`incident-${incident}`, { action: 'hold', pdqThreshold: input.radius, publicLabel: `Crisis incident: ${input.name}` }, now);
   announce(ctx, events);
   return getIncident(ctx, incident);
 }
@@ -103,36 +106,6 @@ export async function addIncidentSignals(ctx: CasesContext, id: number, admin: s
   const n = await ctx.banks.putSignals(incident.bank, prepared);
   announce(ctx, [await recordEvent(ctx.db, { caseId: null, appealId: null, at: now, actor: admin, event: 'incident_signals_added', detail: { incidentId: id, count: n } })]);
   return n;
-}
-
-export interface IncidentMatch {
-  incidentId: number;
-  bank: string;
-  signalId: number;
-  distance: number;
-  labels: string[];
-}
-
-/**
- * What the upload check asks while incidents are open: does this upload come near any incident hash?
- * Incident banks are small (hundreds of hashes), so a scan at the incident's radius is exact and cheap.
- */
-export async function incidentMatches(ctx: CasesContext, upload: { pdq?: string[]; md5?: string; sha256?: string; urls?: string[] }): Promise<IncidentMatch[]> {
-  const open = await listIncidents(ctx, true);
-  const out: IncidentMatch[] = [];
-  const queries = (upload.pdq ?? []).filter((h) => PdqHash.isHex(h)).map((h) => PdqHash.fromHex(h));
-  for (const incident of open) {
-    for await (const s of ctx.banks.signals(incident.bank)) {
-      if (s.type === 'pdq') {
-        const banked = PdqHash.fromHex(s.value);
-        const best = Math.min(...queries.map((q) => q.distance(banked)));
-        if (best <= incident.radius) out.push({ incidentId: incident.id, bank: incident.bank, signalId: s.id, distance: best, labels: s.labels });
-      } else if ((s.type === 'md5' && s.value === upload.md5?.toLowerCase()) || (s.type === 'sha256' && s.value === upload.sha256?.toLowerCase()) || (s.type === 'url' && upload.urls?.includes(s.value))) {
-        out.push({ incidentId: incident.id, bank: incident.bank, signalId: s.id, distance: 0, labels: s.labels });
-      }
-    }
-  }
-  return out.sort((a, b) => a.distance - b.distance);
 }
 
 function median(values: number[]): number | null {
@@ -168,6 +141,8 @@ export async function closeIncident(ctx: CasesContext, id: number, admin: string
     byHash: [...byHash].map(([signalId, n]) => ({ signalId, held: n })).sort((a, b) => b.held - a.held),
   };
   await ctx.db.run('UPDATE crisis_incidents SET closed_by = ?, closed_at = ?, debrief = ? WHERE id = ? AND closed_at IS NULL', [admin, now, JSON.stringify(debrief), id]);
+  // Its hashes stop holding uploads; the bank stays, so the record of what it held is complete.
+  await new BankSettingsStore(ctx.db).set(incident.bank, { enabled: false }, now);
   announce(ctx, [await recordEvent(ctx.db, { caseId: null, appealId: null, at: now, actor: admin, event: 'incident_closed', detail: { incidentId: id, uploadsHeld: debrief.uploadsHeld } })]);
   return getIncident(ctx, id);
 }

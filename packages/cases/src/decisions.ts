@@ -10,9 +10,8 @@ import { DomainError, ErrorCode } from '@doublelock/protocol';
 import { EUROPEAN_UNION_COUNTRY_CODES, type AutomatedDecision, type Keyword, type StatementCategory } from '@doublelock/protocol/dsa';
 import type { DecisionGroundInput, DecisionRequest, Restriction } from '@doublelock/protocol/cases';
 import type { SqlRunner } from '@doublelock/store';
-import { liftAccountRestriction, restrictAccount } from './accountRestrictions.ts';
 import { insertCase, loadCase, type CaseMatch, type CaseRecord } from './caseRecord.ts';
-import { isAccountRestriction, type ContentRef, type ContentSnapshot } from './content.ts';
+import { isAccountRestriction, type ActionNote, type ContentRef, type ContentSnapshot } from './content.ts';
 import { announce, notify, recordEvent, type CaseEvent, type CasesContext } from './context.ts';
 import { preserveEvidence } from './evidence.ts';
 import type { CaseSource, LegalBasis } from './legalBasis.ts';
@@ -165,7 +164,7 @@ async function insertDecision(tx: SqlRunner, d: NewDecision): Promise<number> {
       d.category,
       JSON.stringify(d.keywords),
       JSON.stringify(d.actions.length ? territorialScope(d.actions) : []),
-      c.source === 'upload_hold' || c.source === 'sweep_hold' || c.source === 'crisis_hold' || c.source === 'upload_block' ? 1 : 0,
+      c.source === 'upload_hold' || c.source === 'sweep_hold' || c.source === 'crisis_hold' || c.source === 'automated' ? 1 : 0,
       d.automatedDecision,
       c.owner,
       JSON.stringify(c.matches),
@@ -345,43 +344,46 @@ export async function cannotComply(ctx: CasesContext, caseId: number, moderator:
   return decision;
 }
 
-export interface AutomatedBlock {
+export interface AutomatedDecisionInput {
   ref: ContentRef;
   url: string;
   owner: string | null;
   matches: CaseMatch[];
+  /** the pipeline's stored decision (`decision:<id>`): one automated decision per pipeline decision */
   pipelineRef: string;
+  actions: Restriction[];
+  /** What the uploader is told matched (a label and its meaning), never the hash list itself. */
+  explanation: string;
+  contentDate: number;
+  stage: string;
   category?: StatementCategory;
   keywords?: Keyword[];
-  /** What the uploader is told matched (a label, a rule), never the hash list itself. */
-  explanation: string;
-  term: string;
 }
 
 /**
- * The upload check blocked an upload on its own (fully automated): recorded as a decided case with a
- * statement of reasons, so the uploader is told why and can appeal to a person.
+ * The upload check or the retro-sweep restricted content on its own (fully automated): recorded as a
+ * decided case with a statement of reasons, so the uploader is told why and can appeal to a person.
  */
-export async function recordAutomatedBlock(ctx: CasesContext, block: AutomatedBlock): Promise<DecisionOutcome> {
+export async function recordAutomatedDecision(ctx: CasesContext, input: AutomatedDecisionInput): Promise<DecisionOutcome> {
   const now = ctx.now();
-  const snapshot = await ctx.content.snapshot(block.ref);
+  const snapshot = await ctx.content.snapshot(input.ref);
   const events: CaseEvent[] = [];
   const outcome = await ctx.db.transaction(async (tx) => {
     const { id: caseId, created } = await insertCase(tx, {
-      source: 'upload_block',
+      source: 'automated',
       basis: 'terms',
       priority: 9,
-      content: block.ref,
-      url: block.url,
-      owner: block.owner,
-      category: block.category ?? 'STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY',
-      summary: block.explanation.slice(0, 280),
+      content: input.ref,
+      url: input.url,
+      owner: input.owner,
+      category: input.category ?? 'STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY',
+      summary: input.explanation.slice(0, 280),
       receivedAt: now,
       dueAt: now,
       escalateAt: now,
-      matches: block.matches,
-      pipelineRef: block.pipelineRef,
-      dedupeKey: `block:${block.pipelineRef}`,
+      matches: input.matches,
+      pipelineRef: input.pipelineRef,
+      dedupeKey: `auto:${input.pipelineRef}`,
       state: 'decided',
     });
     const c = await loadCase(tx, caseId);
@@ -390,26 +392,35 @@ export async function recordAutomatedBlock(ctx: CasesContext, block: AutomatedBl
       return { decision: await loadDecision(tx, c.decisionId), statementId: s ? Number(s.id) : null, statement: s ? (JSON.parse(s.body) as StatementOfReasons) : null };
     }
     await tx.run('UPDATE cases SET decided_at = ? WHERE id = ?', [now, caseId]);
+    const removed = input.actions.some((a) => a.type === 'remove');
     const d: NewDecision = {
       caseRecord: c,
-      decidedBy: 'system:upload-check',
+      decidedBy: `system:${input.stage}`,
       decidedAt: now,
-      actions: [{ type: 'remove' }],
-      ground: { kind: 'incompatible', term: block.term, explanation: block.explanation, alsoIllegal: false },
-      category: block.category ?? 'STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY',
-      keywords: block.keywords ?? ['KEYWORD_TERRORIST_CONTENT'],
-      facts: `The upload matched known terrorist content shared by the industry (${block.explanation}) and was not published.`,
+      actions: input.actions,
+      ground: { kind: 'incompatible', term: ctx.config.automatedTerm, explanation: `It matched ${input.explanation}.`, alsoIllegal: false },
+      category: input.category ?? 'STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY',
+      keywords: input.keywords ?? ['KEYWORD_TERRORIST_CONTENT'],
+      facts: `${input.stage === 'retro_sweep' ? 'After it was published, the content' : 'On upload, the content'} matched entries of a list of known terrorist content shared by the industry (${input.explanation}) and was ${removed ? (input.stage === 'retro_sweep' ? 'removed' : 'not published') : 'labelled'} automatically.`,
       automatedDecision: 'AUTOMATED_DECISION_FULLY',
     };
     const decisionId = await insertDecision(tx, d);
-    const issued = await issueStatement(ctx, tx, c, decisionId, d, snapshot);
+    const issued = await issueStatement(ctx, tx, c, decisionId, d, snapshot ? { ...snapshot, createdAt: input.contentDate } : undefined);
     await tellUploaders(ctx, tx, now);
-    events.push(await recordEvent(tx, { caseId, appealId: null, at: now, actor: 'system:upload-check', event: 'blocked_at_upload', detail: { decisionId, pipelineRef: block.pipelineRef } }));
+    events.push(await recordEvent(tx, { caseId, appealId: null, at: now, actor: d.decidedBy, event: 'decided_automatically', detail: { decisionId, pipelineRef: input.pipelineRef, actions: input.actions.map((a) => a.type) } }));
     return { decision: await loadDecision(tx, decisionId), statementId: issued.id, statement: issued.statement };
   });
   announce(ctx, events);
   await applyDecision(ctx, outcome.decision.id).catch(() => undefined);
   return outcome;
+}
+
+const HELD_SOURCES: ReadonlySet<CaseSource> = new Set(['upload_hold', 'sweep_hold', 'crisis_hold']);
+
+/** One line for the record beside the content's state: the ground, never a notifier or a hash. */
+function reasonOf(d: DecisionRecord): string {
+  const g = d.ground;
+  return g.kind === 'illegal' ? `illegal: ${g.law}` : g.kind === 'incompatible' ? `terms: ${g.term}` : 'no action';
 }
 
 /** Terrorist content is preserved before it goes (TCO Art. 6): orders, matches on terrorist labels, the keyword. */
@@ -427,10 +438,19 @@ export async function applyDecision(ctx: CasesContext, decisionId: number): Prom
   const d = await loadDecision(ctx.db, decisionId);
   if (d.appliedAt !== null || d.reversedAt !== null) return;
   const c = await loadCase(ctx.db, d.caseId);
+  const note: ActionNote = { decisionId: d.id, actor: c.source === 'removal_order' ? 'authority' : d.automatedDecision === 'AUTOMATED_DECISION_FULLY' ? 'upload_check' : 'moderator', reason: reasonOf(d) };
   try {
     if (preservable(d) && c.content.kind !== 'unresolved') await preserveEvidence(ctx, c, d.id, c.content);
-    if (c.content.kind !== 'unresolved' && d.source !== 'upload_block') {
-      for (const a of d.actions) if (!isAccountRestriction(a)) await ctx.content.apply(c.content, a);
+    if (c.content.kind !== 'unresolved') {
+      // The upload check already blocked what it decided on its own; a held item a person let through is released.
+      if (d.source !== 'automated') for (const a of d.actions) if (!isAccountRestriction(a)) await ctx.content.apply(c.content, a, note);
+      if (!d.actions.length && d.cannotComply === null && HELD_SOURCES.has(d.source)) await ctx.content.release(c.content, note);
+    }
+    if (d.owner) {
+      for (const a of d.actions) {
+        if (a.type === 'suspend_account') await ctx.content.applyToAccount(d.owner, { type: 'suspend', until: a.until }, note);
+        if (a.type === 'terminate_account') await ctx.content.applyToAccount(d.owner, { type: 'terminate' }, note);
+      }
     }
   } catch (error) {
     const at = ctx.now();
@@ -442,12 +462,7 @@ export async function applyDecision(ctx: CasesContext, decisionId: number): Prom
   const events: CaseEvent[] = [];
   await ctx.db.transaction(async (tx) => {
     const { changes } = await tx.run('UPDATE case_decisions SET applied_at = ? WHERE id = ? AND applied_at IS NULL', [now, decisionId]);
-    if (!changes) return;
-    for (const a of d.actions) {
-      if (a.type === 'suspend_account' && d.owner) await restrictAccount(tx, d.owner, 'suspended', a.until, decisionId, now);
-      if (a.type === 'terminate_account' && d.owner) await restrictAccount(tx, d.owner, 'terminated', null, decisionId, now);
-    }
-    events.push(await recordEvent(tx, { caseId: c.id, appealId: null, at: now, actor: 'system:actioner', event: 'applied', detail: { decisionId } }));
+    if (changes) events.push(await recordEvent(tx, { caseId: c.id, appealId: null, at: now, actor: 'system:actioner', event: 'applied', detail: { decisionId } }));
   });
   announce(ctx, events);
   // A person confirmed what the matcher found: a positive opinion (the hub shares it).
@@ -473,11 +488,10 @@ export async function applyPending(ctx: CasesContext): Promise<number> {
 
 /** Undoes a decision's restrictions (a reversal on appeal): content reinstated, account restored. */
 export async function liftDecision(ctx: CasesContext, d: DecisionRecord, c: CaseRecord): Promise<void> {
-  if (c.content.kind === 'post') for (const a of d.actions) if (!isAccountRestriction(a)) await ctx.content.lift(c.content, a);
-  await ctx.db.transaction(async (tx) => {
-    for (const a of d.actions) if (isAccountRestriction(a) && d.owner) await liftAccountRestriction(tx, d.owner, d.id);
-    await tx.run('UPDATE case_decisions SET lifted_at = ? WHERE id = ? AND lifted_at IS NULL', [ctx.now(), d.id]);
-  });
+  const note: ActionNote = { decisionId: d.id, actor: 'appeal', reason: 'reversed on appeal' };
+  if (c.content.kind !== 'unresolved' && d.actions.some((a) => !isAccountRestriction(a))) await ctx.content.reinstate(c.content, note);
+  if (d.owner && d.actions.some(isAccountRestriction)) await ctx.content.applyToAccount(d.owner, { type: 'reinstate' }, note);
+  await ctx.db.run('UPDATE case_decisions SET lifted_at = ? WHERE id = ? AND lifted_at IS NULL', [ctx.now(), d.id]);
 }
 
 /** Reversals whose reinstatement did not go through (a crash, a failing content store), done again. */

@@ -14,7 +14,7 @@ export * from './statements.ts';
 export * from './appeals.ts';
 export * from './evidence.ts';
 export * from './crisis.ts';
-export * from './accountRestrictions.ts';
+export * from './pipeline.ts';
 export * from './settings.ts';
 export * from './service.ts';
 export * from './reports/compute.ts';

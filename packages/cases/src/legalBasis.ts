@@ -20,7 +20,7 @@ export const LEGAL_BASES = ['tco', 'dsa', 'osa', 'netzdg_manifest', 'netzdg', 't
 export type LegalBasis = (typeof LEGAL_BASES)[number];
 
 /** Where a case came from (the same words as the intake). */
-export const CASE_SOURCES = ['notice', 'trusted_flagger', 'removal_order', 'franked_report', 'upload_hold', 'sweep_hold', 'crisis_hold', 'upload_block'] as const;
+export const CASE_SOURCES = ['notice', 'trusted_flagger', 'removal_order', 'franked_report', 'upload_hold', 'sweep_hold', 'crisis_hold', 'automated'] as const;
 export type CaseSource = (typeof CASE_SOURCES)[number];
 
 const HOUR = 60 * 60 * 1000;

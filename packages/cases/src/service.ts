@@ -6,7 +6,6 @@
  */
 import { BankStore, SignalOpinionStore } from '@doublelock/moderation';
 import type { Db } from '@doublelock/store';
-import { AccountRestrictionStore } from './accountRestrictions.ts';
 import { AuthorityStore } from './authority.ts';
 import type { ContentActioner } from './content.ts';
 import type { CaseEvent, CasesConfig, CasesContext } from './context.ts';
@@ -30,14 +29,12 @@ export class Cases {
   readonly ctx: CasesContext;
   readonly roles: RoleStore;
   readonly authorities: AuthorityStore;
-  readonly accounts: AccountRestrictionStore;
   readonly settings: SettingsStore;
 
   constructor(options: { db: Db; now: () => number; content: ContentActioner; config: CasesConfig }) {
     this.settings = new SettingsStore(options.db);
     this.roles = new RoleStore(options.db);
     this.authorities = new AuthorityStore(options.db);
-    this.accounts = new AccountRestrictionStore(options.db);
     this.ctx = {
       db: options.db,
       now: options.now,

@@ -34,11 +34,11 @@ export const SOURCE_TYPES: Record<CaseSource, SourceType> = {
   upload_hold: 'SOURCE_VOLUNTARY',
   sweep_hold: 'SOURCE_VOLUNTARY',
   crisis_hold: 'SOURCE_VOLUNTARY',
-  upload_block: 'SOURCE_VOLUNTARY',
+  automated: 'SOURCE_VOLUNTARY',
 };
 
 /** Sources where the content was found by automated means (hash matching). */
-export const AUTOMATED_SOURCES: ReadonlySet<CaseSource> = new Set(['upload_hold', 'sweep_hold', 'crisis_hold', 'upload_block']);
+export const AUTOMATED_SOURCES: ReadonlySet<CaseSource> = new Set(['upload_hold', 'sweep_hold', 'crisis_hold', 'automated']);
 
 export interface StatementInput {
   decisionId: number;

@@ -5,7 +5,7 @@
  */
 import { utf8 } from '@doublelock/protocol';
 import type { Db } from '@doublelock/store';
-import type { ContentActioner, ContentRef, ContentSnapshot, EvidenceMaterial, Restriction } from '../src/content.ts';
+import type { AccountAction, ContentActioner, ContentRef, ContentRestriction, ContentSnapshot, EvidenceMaterial } from '../src/content.ts';
 import { Cases } from '../src/service.ts';
 
 export interface Post {
@@ -13,16 +13,18 @@ export interface Post {
   owner: string;
   text: string;
   createdAt: number;
-  restrictions: Restriction[];
+  restrictions: ContentRestriction[];
+  held: boolean;
 }
 
 export class PostShelf implements ContentActioner {
   readonly posts = new Map<string, Post>();
   readonly log: string[] = [];
+  readonly accounts = new Map<string, AccountAction>();
   failNext = false;
 
   add(id: string, owner: string, text: string, createdAt: number): Post {
-    const post = { id, owner, text, createdAt, restrictions: [] };
+    const post: Post = { id, owner, text, createdAt, restrictions: [], held: false };
     this.posts.set(id, post);
     return post;
   }
@@ -32,7 +34,8 @@ export class PostShelf implements ContentActioner {
   }
 
   visible(id: string): boolean {
-    return !this.posts.get(id)!.restrictions.some((r) => r.type === 'remove' || r.type === 'geo_restrict');
+    const p = this.posts.get(id)!;
+    return !p.held && !p.restrictions.some((r) => r.type === 'remove' || r.type === 'geo_restrict');
   }
 
   async resolve(url: string): Promise<ContentRef | undefined> {
@@ -45,7 +48,7 @@ export class PostShelf implements ContentActioner {
     return p && { ref, url: this.url(p.id), owner: p.owner, createdAt: p.createdAt, contentTypes: ['CONTENT_TYPE_TEXT'], text: p.text, language: 'EN' };
   }
 
-  async apply(ref: ContentRef, restriction: Restriction): Promise<void> {
+  async apply(ref: ContentRef, restriction: ContentRestriction): Promise<void> {
     if (this.failNext) {
       this.failNext = false;
       throw new Error('content store unavailable');
@@ -55,10 +58,21 @@ export class PostShelf implements ContentActioner {
     this.log.push(`apply ${ref.id} ${restriction.type}`);
   }
 
-  async lift(ref: ContentRef, restriction: Restriction): Promise<void> {
+  async release(ref: ContentRef): Promise<void> {
+    this.posts.get(ref.id)!.held = false;
+    this.log.push(`release ${ref.id}`);
+  }
+
+  async reinstate(ref: ContentRef): Promise<void> {
     const p = this.posts.get(ref.id)!;
-    p.restrictions = p.restrictions.filter((r) => r.type !== restriction.type);
-    this.log.push(`lift ${ref.id} ${restriction.type}`);
+    p.restrictions = [];
+    p.held = false;
+    this.log.push(`reinstate ${ref.id}`);
+  }
+
+  async applyToAccount(username: string, action: AccountAction): Promise<void> {
+    this.accounts.set(username, action);
+    this.log.push(`account ${username} ${action.type}`);
   }
 
   async evidence(ref: ContentRef): Promise<EvidenceMaterial | undefined> {
@@ -93,6 +107,7 @@ export function makeCases(db: Db, clock: FakeClock, shelf = new PostShelf()) {
       claimTtlMs: 30 * MINUTE,
       termsUrl: 'https://social.example/terms',
       outOfCourt: 'you may also refer the dispute to a certified out-of-court dispute settlement body (DSA Art. 21).',
+      automatedTerm: 'Terms of service §4: terrorist and violent extremist content',
     },
   });
   return { cases, shelf, ctx: cases.ctx };

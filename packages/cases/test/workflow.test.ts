@@ -186,7 +186,7 @@ describe.each(dialectCases())('cases on $name', ({ open }) => {
     const claimed = await claimAppeal(env.ctx, appeal.id, 'mod2');
     await decideAppeal(env.ctx, appeal.id, 'mod2', { version: claimed.version, outcome: 'reversed', reasons: 'Context shows news reporting.' });
     expect(shelf.visible('p3')).toBe(true);
-    expect(shelf.log).toContain('lift p3 remove');
+    expect(shelf.log).toContain('reinstate p3');
     expect((await banks.getSignal('gifct', 'pdq', 'f'.repeat(64)))!.labels).toContain('review:disputed');
     expect(await env.ctx.opinions.isDisputed(signal.id)).toBe(true);
     const told = await db.all<{ recipient: string; body: string }>("SELECT recipient, body FROM case_notifications WHERE kind = 'appeal_decision' ORDER BY recipient");

@@ -175,8 +175,8 @@ export const incidentDeclaration = z
   .object({
     name: text(200),
     description: text(2000),
-    /** Hamming distance at which uploads near the incident's hashes are held (wider than PDQ's 31). */
-    radius: z.number().int().min(31).max(96).default(52),
+    /** Hamming distance at which uploads near the incident’s hashes are held: wider than PDQ’s 31, at most the upload check’s 43. */
+    radius: z.number().int().min(31).max(43).default(40),
   })
   .strict();
 export const incidentHashes = z

@@ -1,6 +1,6 @@
 -- Notice and action (packages/cases): roles, authorities' keys, the case queue with its legal clocks,
 -- notices, removal orders, decisions, statements of reasons, appeals, notifications, evidence,
--- crisis incidents, account restrictions, and the audit trail of every step.
+-- crisis incidents, and the audit trail of every step.
 
 CREATE TABLE case_roles (
   username TEXT NOT NULL,
@@ -242,13 +242,4 @@ CREATE TABLE crisis_incidents (
   closed_by TEXT,
   closed_at BIGINT,
   debrief TEXT
-);
-
-CREATE TABLE account_restrictions (
-  username TEXT PRIMARY KEY,
-  -- suspended | terminated
-  kind TEXT NOT NULL,
-  until_at BIGINT,
-  decision_id BIGINT,
-  since BIGINT NOT NULL
 );

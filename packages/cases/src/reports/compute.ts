@@ -10,7 +10,7 @@ import type { SqlRunner } from '@doublelock/store';
 import { RESTRICTION_BITS } from '../decisions.ts';
 
 const HOUR = 3_600_000;
-const OWN_INITIATIVE = "('upload_hold', 'sweep_hold', 'crisis_hold', 'upload_block')";
+const OWN_INITIATIVE = "('upload_hold', 'sweep_hold', 'crisis_hold', 'automated')";
 
 export interface ReportPeriod {
   /** inclusive, ms */
@@ -301,7 +301,7 @@ async function automated(db: SqlRunner, p: ReportPeriod) {
        SUM(CASE WHEN automated_decision = 'AUTOMATED_DECISION_FULLY' THEN 1 ELSE 0 END) AS fully,
        SUM(CASE WHEN source IN ('upload_hold', 'sweep_hold', 'crisis_hold') THEN 1 ELSE 0 END) AS held,
        SUM(CASE WHEN source IN ('upload_hold', 'sweep_hold', 'crisis_hold') AND restriction_mask <> 0 THEN 1 ELSE 0 END) AS confirmed,
-       SUM(CASE WHEN source = 'upload_block' THEN 1 ELSE 0 END) AS blocked,
+       SUM(CASE WHEN source = 'automated' THEN 1 ELSE 0 END) AS blocked,
        SUM(CASE WHEN source = 'removal_order' AND restriction_mask <> 0 THEN 1 ELSE 0 END) AS order_removals,
        SUM(CASE WHEN source IN ${OWN_INITIATIVE} AND restriction_mask <> 0 AND ((restriction_mask & 3) <> 0) THEN 1 ELSE 0 END) AS specific_removals
      FROM case_decisions WHERE decided_at >= ? AND decided_at < ?`,
@@ -318,7 +318,7 @@ async function automated(db: SqlRunner, p: ReportPeriod) {
 
 async function buckets(db: SqlRunner, p: ReportPeriod) {
   const rows = await db.all<{ source: string; legal_basis: string; received_at: number; decided_at: number | null }>(
-    "SELECT source, legal_basis, received_at, decided_at FROM cases WHERE received_at >= ? AND received_at < ? AND source <> 'upload_block'",
+    "SELECT source, legal_basis, received_at, decided_at FROM cases WHERE received_at >= ? AND received_at < ? AND source <> 'automated'",
     [p.from, p.to],
   );
   const all = emptyBuckets();
@@ -340,7 +340,7 @@ const isoDay = (t: number) => new Date(t).toISOString().slice(0, 10);
 export async function computeReport(db: SqlRunner, period: ReportPeriod, now: number): Promise<TransparencyReport> {
   const [o, ns, own, c, a, b] = [await orders(db, period, now), await notices(db, period), await ownInitiative(db, period), await complaints(db, period), await automated(db, period), await buckets(db, period)];
   const times = c.decided.filter((r) => r.decided_at !== null).map((r) => n(r.decided_at) - n(r.received_at));
-  const tcoComplaints = c.rows.filter((r) => r.legal_basis === 'tco' || r.source === 'upload_block' || r.source.endsWith('_hold'));
+  const tcoComplaints = c.rows.filter((r) => r.legal_basis === 'tco' || r.source === 'automated' || r.source.endsWith('_hold'));
   return {
     period: { from: isoDay(period.from), to: isoDay(period.to - 1), fromMs: period.from, toMs: period.to },
     generatedAt: new Date(now).toISOString(),
