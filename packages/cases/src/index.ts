@@ -15,6 +15,7 @@ export * from './appeals.ts';
 export * from './evidence.ts';
 export * from './crisis.ts';
 export * from './pipeline.ts';
+export * from './removalOrders.ts';
 export * from './settings.ts';
 export * from './service.ts';
 export * from './reports/compute.ts';

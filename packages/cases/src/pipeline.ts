@@ -14,7 +14,7 @@ import type { Restriction } from '@doublelock/protocol/cases';
 import type { CaseMatch } from './caseRecord.ts';
 import type { CasesContext } from './context.ts';
 import { recordAutomatedDecision } from './decisions.ts';
-import { intakeHeld } from './intake.ts';
+import { intakeFrankedReport, intakeHeld } from './intake.ts';
 
 const CURSOR = 'pipeline_cursor';
 const INCIDENT_BANK = /^incident-(\d+)$/;
@@ -77,4 +77,25 @@ export async function ingestPipelineDecisions(ctx: CasesContext, decisions: Deci
   }
   out.cursor = at;
   return out;
+}
+
+/** The franked reports store, as far as intake needs it (packages/store ReportStore). */
+export interface ReportFeed {
+  after(afterId: number, limit?: number): Promise<Array<{ id: number; sender: string; reason: string }>>;
+}
+
+/**
+ * Franked reports from private chats taken in by cursor, like the pipeline's decisions: the report
+ * route takes each in at once, and this catches any that a crash left behind.
+ */
+export async function ingestReports(ctx: CasesContext, reports: ReportFeed, limit = 500): Promise<number> {
+  const row = await ctx.db.get<{ value: string }>("SELECT value FROM case_settings WHERE name = 'reports_cursor'");
+  let at = row ? Number(JSON.parse(row.value)) : 0;
+  const page = await reports.after(at, limit);
+  for (const r of page) {
+    await intakeFrankedReport(ctx, { reportId: r.id, sender: r.sender, reason: r.reason });
+    at = r.id;
+    await ctx.db.run("INSERT INTO case_settings (name, value) VALUES ('reports_cursor', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", [JSON.stringify(at)]);
+  }
+  return page.length;
 }
