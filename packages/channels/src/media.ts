@@ -105,7 +105,7 @@ export async function sniffAndHash(staged: StagedBlob, limits: MediaLimits): Pro
       }
       if (staged.size > limits.maxImageBytes) throw new DomainError(ErrorCode.payloadTooLarge, `Images are limited to ${limits.maxImageBytes} bytes.`);
       const imageLimits: ImageLimits = { maxPixels: limits.maxImagePixels, maxBytes: limits.maxImageBytes };
-      const signals = await hashImage(await readFile(staged.path), imageLimits);
+      const signals = await hashImage(await readFile(staged.path), imageLimits, { sha256: staged.sha256 });
       return { kind: 'image', contentType: IMAGE_TYPES[format]!, width: signals.width, height: signals.height, signals };
     }
     const info = await probeVideo(staged.path);

@@ -8,7 +8,9 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import {
   BANK_FORMATS,
+  BankSettingsStore,
   BankStore,
+  SweepStore,
   formatFromPath,
   formatVpdqSignal,
   isSignalType,
@@ -107,7 +109,8 @@ export function register(program: Command): void {
     .option('--create', 'create the bank if it does not exist')
     .option('--skip-invalid', 'skip malformed rows (listing them) instead of importing nothing')
     .option('--no-progress', 'no progress bar')
-    .action(async (name: string, file: string, options: StoreOptions & { format?: string; create?: boolean; skipInvalid?: boolean; progress: boolean }) => {
+    .option('--no-sweep', 'do not queue a retro-sweep of published posts against the new signals')
+    .action(async (name: string, file: string, options: StoreOptions & { format?: string; create?: boolean; skipInvalid?: boolean; progress: boolean; sweep: boolean }) => {
       const format = checkFormat(options.format, file);
       const size = statSync(file).size;
       const bar = options.progress && size > 256 * 1024 ? new SingleBar({ format: `import ${name} [{bar}] {percentage}% | {rows} rows | {eta_formatted} left`, stream: process.stderr }, Presets.shades_classic) : undefined;
@@ -127,19 +130,60 @@ export function register(program: Command): void {
         }
       }
       try {
-        const imported = await withBanks(options, async (b) => {
+        const { imported, sweep } = await withBanks(options, async (b, db) => {
           if (options.create) await b.createBank(name);
-          return b.importSignals(name, signals());
+          const before = await b.maxSignalId();
+          const imported = await b.importSignals(name, signals());
+          const after = await b.maxSignalId();
+          // content already published is checked against what arrived (a running server does the sweep)
+          const sweep = options.sweep && after > before ? await new SweepStore(db).create({ bank: name, afterSignalId: before, uptoSignalId: after }) : undefined;
+          return { imported, sweep };
         });
         bar?.update(size, { rows });
         bar?.stop();
         process.stdout.write(`Imported ${imported} signals into ${name}${skipped.length ? `, skipped ${skipped.length} malformed rows` : ''}.\n`);
+        if (sweep) process.stdout.write(`Queued retro-sweep #${sweep.id} (a running server does it; or: doublelock sweep run ${sweep.id}).\n`);
         for (const s of skipped.slice(0, 20)) process.stderr.write(`  skipped ${s}\n`);
         if (skipped.length > 20) process.stderr.write(`  … and ${skipped.length - 20} more\n`);
       } finally {
         bar?.stop();
         stream.destroy();
       }
+    });
+
+  storeOptions(bank.command('settings <name>').description("show or change a bank's matching settings"))
+    .option('--enable', 'match this bank')
+    .option('--disable', 'stop matching this bank')
+    .option('--negative', 'known-good content: a match here vetoes other banks')
+    .option('--positive', 'an ordinary bank again')
+    .option('--threshold <bits>', 'PDQ distance at or under which a match counts (0–43)')
+    .option('--rollout <percent>', 'share of content the bank acts on (0–100)')
+    .option('--action <action>', 'what a match does: block, hold or label')
+    .option('--public-label <text>', 'what uploaders are told a match came from')
+    .option('--json', 'print the settings as JSON')
+    .action(async (name: string, options: StoreOptions & { enable?: boolean; disable?: boolean; negative?: boolean; positive?: boolean; threshold?: string; rollout?: string; action?: string; publicLabel?: string; json?: boolean }) => {
+      const number = (v: string | undefined, what: string) => {
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!Number.isFinite(n)) throw new Error(`${what} must be a number, not "${v}"`);
+        return n;
+      };
+      const change = {
+        ...(options.enable && { enabled: true }),
+        ...(options.disable && { enabled: false }),
+        ...(options.negative && { negative: true }),
+        ...(options.positive && { negative: false }),
+        ...(options.threshold !== undefined && { pdqThreshold: number(options.threshold, '--threshold') }),
+        ...(options.rollout !== undefined && { rolloutPercent: number(options.rollout, '--rollout') }),
+        ...(options.action !== undefined && { action: options.action as 'block' }),
+        ...(options.publicLabel !== undefined && { publicLabel: options.publicLabel }),
+      };
+      const s = await withBanks(options, async (_b, db) => {
+        const store = new BankSettingsStore(db);
+        return Object.keys(change).length ? store.set(name, change) : store.get(name);
+      });
+      if (options.json) process.stdout.write(`${JSON.stringify(s)}\n`);
+      else process.stdout.write(`${s.bank}: ${s.enabled ? 'enabled' : 'disabled'}${s.negative ? ', negative' : ''}, PDQ threshold ${s.pdqThreshold}, rollout ${s.rolloutPercent}%, action ${s.action}, shown as "${s.publicLabel}"\n`);
     });
 
   storeOptions(bank.command('export').description('export a bank as CSV, JSON or TXT (ThreatExchange/HMA compatible)').argument('<name>').argument('[file]', 'output file (default: standard output)'))

@@ -23,7 +23,7 @@ interface ProfileOptions {
 const DEFAULT_SERVER = process.env.DOUBLELOCK_SERVER ?? 'http://127.0.0.1:8080';
 const DEFAULT_PROFILE = process.env.DOUBLELOCK_PROFILE ?? './doublelock-profile';
 
-function withProfile(command: Command): Command {
+export function withProfile(command: Command): Command {
   return command
     .option('--profile <dir>', 'folder holding this device’s keys and chats', DEFAULT_PROFILE)
     .option('--server <url>', 'server base URL (register/link only; later commands use the profile’s)', DEFAULT_SERVER);
@@ -45,7 +45,7 @@ async function open(options: ProfileOptions): Promise<Messenger> {
 }
 
 /** Runs with an opened device, closing it afterwards. */
-async function using<T>(options: ProfileOptions, fn: (m: Messenger) => Promise<T>): Promise<T> {
+export async function using<T>(options: ProfileOptions, fn: (m: Messenger) => Promise<T>): Promise<T> {
   const messenger = await open(options);
   try {
     return await fn(messenger);

@@ -20,7 +20,22 @@ import {
   sendMessageResponse,
   sessionResponse,
   ackResponse,
+  adNoticesResponse,
+  brandSafetyReport,
+  campaignListResponse,
+  campaignResponse,
+  channelListResponse,
+  channelResponse,
+  feedResponse,
+  followingResponse,
+  followResponse,
+  mediaResponse,
+  postListResponse,
+  postResponse,
   type AccountResponse,
+  type CreateCampaignRequest,
+  type CreateChannelRequest,
+  type CreatePostRequest,
   type CommitRequest,
   type RegisterRequest,
   type ReportRequest,
@@ -46,7 +61,9 @@ export interface SessionSource {
   renew(): Promise<string>;
 }
 
-type Method = 'GET' | 'POST' | 'PUT';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+const page = (p: { before?: number; limit?: number } = {}) => `?limit=${p.limit ?? 20}${p.before ? `&before=${p.before}` : ''}`;
 
 export class ServerApi {
   readonly baseUrl: string;
@@ -167,5 +184,85 @@ export class ServerApi {
   async getBlob(groupId: string, sha256hex: string): Promise<Uint8Array> {
     const response = await this.send('GET', `/v1/groups/${groupId}/blobs/${sha256hex}`, undefined, undefined, true);
     return new Uint8Array(await response.arrayBuffer());
+  }
+
+  // ---- public channels (docs/CHANNELS.md). Reads work without a session; with one, the reader also
+  // sees age-restricted posts and their own posts in every state.
+
+  private get signedIn(): boolean {
+    return this.session !== undefined;
+  }
+  createChannel(request: CreateChannelRequest) {
+    return this.request('POST', '/v1/channels', channelResponse, request);
+  }
+  channel(handle: string) {
+    return this.request('GET', `/v1/channels/${encodeURIComponent(handle)}`, channelResponse, undefined, this.signedIn);
+  }
+  channels(p?: { before?: number; limit?: number }) {
+    return this.request('GET', `/v1/channels${page(p)}`, channelListResponse, undefined, this.signedIn);
+  }
+  updateChannel(handle: string, change: { name?: string; description?: string; adsEvery?: number }) {
+    return this.request('PATCH', `/v1/channels/${encodeURIComponent(handle)}`, channelResponse, change);
+  }
+  /** Uploads an image or video (its type is read from the bytes by the server). */
+  async uploadMedia(handle: string, bytes: Uint8Array) {
+    const response = await this.send('POST', `/v1/channels/${encodeURIComponent(handle)}/media`, bytes as BodyInit, 'application/octet-stream', true);
+    return mediaResponse.parse(await response.json());
+  }
+  /** Posts; a refused post throws ApiError with code `content_blocked` and `details.reasons`. */
+  createPost(handle: string, post: CreatePostRequest) {
+    return this.request('POST', `/v1/channels/${encodeURIComponent(handle)}/posts`, postResponse, post);
+  }
+  channelFeed(handle: string, p?: { before?: number; limit?: number }) {
+    return this.request('GET', `/v1/channels/${encodeURIComponent(handle)}/posts${page(p)}`, feedResponse, undefined, this.signedIn);
+  }
+  post(id: number) {
+    return this.request('GET', `/v1/posts/${id}`, postResponse, undefined, this.signedIn);
+  }
+  editPost(id: number, change: { text?: string; links?: string[]; categories?: string[] }) {
+    return this.request('PATCH', `/v1/posts/${id}`, postResponse, change);
+  }
+  async deletePost(id: number): Promise<void> {
+    await this.send('DELETE', `/v1/posts/${id}`, undefined, undefined, true);
+  }
+  replies(id: number, p?: { before?: number; limit?: number }) {
+    return this.request('GET', `/v1/posts/${id}/replies${page(p)}`, postListResponse, undefined, this.signedIn);
+  }
+  reply(id: number, post: CreatePostRequest) {
+    return this.request('POST', `/v1/posts/${id}/replies`, postResponse, post);
+  }
+  hashtag(tag: string, p?: { before?: number; limit?: number }) {
+    return this.request('GET', `/v1/hashtags/${encodeURIComponent(tag.replace(/^#/, ''))}${page(p)}`, postListResponse, undefined, this.signedIn);
+  }
+  follow(handle: string) {
+    return this.request('POST', `/v1/channels/${encodeURIComponent(handle)}/follow`, followResponse);
+  }
+  unfollow(handle: string) {
+    return this.request('DELETE', `/v1/channels/${encodeURIComponent(handle)}/follow`, followResponse);
+  }
+  following() {
+    return this.request('GET', '/v1/following', followingResponse);
+  }
+  homeFeed(p?: { before?: number; limit?: number }) {
+    return this.request('GET', `/v1/feed${page(p)}`, postListResponse);
+  }
+  myPosts(p?: { before?: number; limit?: number }) {
+    return this.request('GET', `/v1/me/posts${page(p)}`, postListResponse);
+  }
+  async media(id: number): Promise<{ contentType: string; bytes: Uint8Array }> {
+    const response = await this.send('GET', `/v1/media/${id}`, undefined, undefined, this.signedIn);
+    return { contentType: response.headers.get('content-type') ?? 'application/octet-stream', bytes: new Uint8Array(await response.arrayBuffer()) };
+  }
+  createCampaign(campaign: CreateCampaignRequest) {
+    return this.request('POST', '/v1/ads/campaigns', campaignResponse, campaign);
+  }
+  campaigns() {
+    return this.request('GET', '/v1/ads/campaigns', campaignListResponse);
+  }
+  adNotices() {
+    return this.request('GET', '/v1/ads/notices', adNoticesResponse);
+  }
+  brandSafetyReport() {
+    return this.request('GET', '/v1/ads/report', brandSafetyReport);
   }
 }

@@ -1,5 +1,5 @@
 /** Decisions in the store (moderation_decisions): written once, read by every later stage. */
-import type { Db } from '@doublelock/store';
+import type { Db, SqlRunner } from '@doublelock/store';
 import type { Subject } from './actioner.ts';
 import type { Decision } from './decision.ts';
 
@@ -40,8 +40,8 @@ const fromRow = (r: Row): Decision => ({
 export class DecisionStore {
   constructor(private readonly db: Db) {}
 
-  async add(d: Omit<Decision, 'id'>): Promise<Decision> {
-    const row = await this.db.get<{ id: number }>(
+  async add(d: Omit<Decision, 'id'>, tx: SqlRunner = this.db): Promise<Decision> {
+    const row = await tx.get<{ id: number }>(
       `INSERT INTO moderation_decisions (subject, uploader, stage, verdict, reasons, matches, labels, content_types, automated_detection, automated_decision, content_created_at, created_at, sweep_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
       [

@@ -4,7 +4,7 @@
  * the verdict through the actioner. Rows live in the store, so a restart picks up where it stopped; a
  * row claimed by a worker that died is claimed again after its lease.
  */
-import type { Db } from '@doublelock/store';
+import type { Db, SqlRunner } from '@doublelock/store';
 import { ContentError } from '../errors.ts';
 import { vpdqHashVideo, type VideoOptions } from '../vpdq.ts';
 import { formatVpdqSignal } from '../vpdqFormat.ts';
@@ -26,9 +26,9 @@ export interface PendingCheck {
 export class PendingCheckStore {
   constructor(private readonly db: Db) {}
 
-  async add(submission: Submission, items: readonly string[], now: number): Promise<void> {
-    await this.cancel(submission.subject);
-    await this.db.run(
+  async add(submission: Submission, items: readonly string[], now: number, tx: SqlRunner = this.db): Promise<void> {
+    await tx.run("UPDATE moderation_pending_checks SET status = 'cancelled' WHERE subject = ? AND status IN ('waiting', 'running')", [submission.subject]);
+    await tx.run(
       "INSERT INTO moderation_pending_checks (subject, item, content_ref, submission, status, attempts, created_at, updated_at) VALUES (?, ?, ?, ?, 'waiting', 0, ?, ?)",
       [submission.subject, JSON.stringify(items), JSON.stringify(submission.items.filter((i) => items.includes(i.id)).map((i) => (i.kind === 'video' ? i.sha256 : ''))), JSON.stringify(submission), now, now],
     );

@@ -10,7 +10,8 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Db } from '@doublelock/store';
 import { exactHashes } from '../exact.ts';
 import { decodeImage, referenceResize, type DecodedImage, type ImageLimits } from '../image.ts';
-import { cropRgb, LetterboxDetector } from '../vpdq.ts';
+import { cropRgb, type Crop } from '../vpdq.ts';
+import { md5 } from '@noble/hashes/legacy.js';
 import { DIHEDRALS, lumaFromPixels, pdqDihedralFromLuma, type Dihedral } from '../pdq.ts';
 import { PdqHash } from '../pdqHash.ts';
 import { canonicaliseUrl } from '../url.ts';
@@ -53,18 +54,19 @@ export interface Submission {
   items: CheckItem[];
 }
 
-/** Hasher role for image bytes: one decode, the eight dihedral PDQ hashes with quality, MD5 and SHA-256. */
-export async function hashImage(bytes: Uint8Array, limits?: ImageLimits): Promise<ImageSignals> {
-  const exact = await exactHashes(bytes);
+/**
+ * Hasher role for image bytes: one decode, the eight dihedral PDQ hashes with quality, MD5 and SHA-256
+ * (the SHA-256 may be passed in when the blob store already computed it while receiving the bytes).
+ */
+export async function hashImage(bytes: Uint8Array, limits?: ImageLimits, known?: { sha256: string }): Promise<ImageSignals> {
+  const exact = known ? { md5: bytesToHex(md5(bytes)), sha256: known.sha256 } : await exactHashes(bytes);
   const decoded = await decodeImage(bytes, limits);
   const { quality, pdq } = dihedralHex(decoded);
   const signals: ImageSignals = { md5: exact.md5, sha256: exact.sha256, pdq, quality, width: decoded.width, height: decoded.height, format: decoded.format };
   // Borders added around a known image (letterbox, pillarbox, a frame) are found as vPDQ finds them in
   // video frames, and the image inside is hashed too.
   const rgb = decoded.channels === 3 ? decoded.pixels : greyToRgb(decoded.pixels, decoded.width * decoded.height);
-  const detector = new LetterboxDetector(decoded.width, decoded.height);
-  detector.addFrame(rgb);
-  const crop = detector.crop();
+  const crop = uniformBorders(rgb, decoded.width, decoded.height);
   if (crop.width !== decoded.width || crop.height !== decoded.height) {
     const inner = cropRgb(rgb, decoded.width, crop);
     signals.cropped = dihedralHex({ pixels: inner, width: crop.width, height: crop.height, channels: 3, format: decoded.format }).pdq;
@@ -78,6 +80,37 @@ function dihedralHex(image: DecodedImage): { quality: number; pdq: Record<Dihedr
   const pdq = {} as Record<Dihedral, string>;
   for (const d of DIHEDRALS) pdq[d] = hashes[d].toHex();
   return { quality, pdq };
+}
+
+/**
+ * The picture inside uniform borders, scanning from each edge inwards and stopping at the first line
+ * that is not one colour (within 24 levels per channel, as vPDQ's letterbox detection): a photo without
+ * borders costs four lines. Borders of up to a quarter of the picture on each side are cropped.
+ */
+export function uniformBorders(rgb: Uint8Array, w: number, h: number, tolerance = 24): Crop {
+  const uniform = (start: number, step: number, n: number) => {
+    let lo0 = 255, lo1 = 255, lo2 = 255, hi0 = 0, hi1 = 0, hi2 = 0; // prettier-ignore
+    for (let k = 0, p = start; k < n; k++, p += step) {
+      const r = rgb[p]!, g = rgb[p + 1]!, b = rgb[p + 2]!; // prettier-ignore
+      if (r < lo0) lo0 = r;
+      if (r > hi0) hi0 = r;
+      if (g < lo1) lo1 = g;
+      if (g > hi1) hi1 = g;
+      if (b < lo2) lo2 = b;
+      if (b > hi2) hi2 = b;
+      if (hi0 - lo0 > tolerance || hi1 - lo1 > tolerance || hi2 - lo2 > tolerance) return false;
+    }
+    return true;
+  };
+  let top = 0;
+  while (top < h / 4 && uniform(top * w * 3, 3, w)) top++;
+  let bottom = h;
+  while (bottom > h - h / 4 && uniform((bottom - 1) * w * 3, 3, w)) bottom--;
+  let left = 0;
+  while (left < w / 4 && uniform(left * 3, w * 3, h)) left++;
+  let right = w;
+  while (right > w - w / 4 && uniform((right - 1) * 3, w * 3, h)) right--;
+  return { x: left, y: top, width: right - left, height: bottom - top };
 }
 
 function greyToRgb(grey: Uint8Array, n: number): Uint8Array {
@@ -204,25 +237,30 @@ export class UploadCheck {
     const waiting = submission.items.filter((i) => i.kind === 'video' && !i.vpdq).map((i) => i.id);
     const result = decide(items, this.banks.settings, waiting);
     const now = this.now();
-    const decision = await this.decisions.add({
-      subject: submission.subject,
-      uploader: submission.uploader,
-      stage,
-      verdict: result.verdict,
-      reasons: result.reasons,
-      matches: result.matches,
-      labels: result.labels,
-      contentTypes: contentTypes(submission.items),
-      automatedDetection: true,
-      automatedDecision: result.verdict !== 'hold' && result.verdict !== 'pending',
-      contentCreatedAt: submission.createdAt,
-      createdAt: now,
-      sweepId: null,
+    // the decision, the signals kept for the sweep and a pending row commit together (one fsync)
+    return this.db.transaction(async (tx) => {
+      const decision = await this.decisions.add(
+        {
+          subject: submission.subject,
+          uploader: submission.uploader,
+          stage,
+          verdict: result.verdict,
+          reasons: result.reasons,
+          matches: result.matches,
+          labels: result.labels,
+          contentTypes: contentTypes(submission.items),
+          automatedDetection: true,
+          automatedDecision: result.verdict !== 'hold' && result.verdict !== 'pending',
+          contentCreatedAt: submission.createdAt,
+          createdAt: now,
+          sweepId: null,
+        },
+        tx,
+      );
+      await this.contentSignals.put(submission.subject, result.verdict === 'block' ? [] : signalsOf(submission.items), now, tx);
+      if (result.verdict === 'pending') await this.pending.add(submission, waiting, now, tx);
+      return decision;
     });
-    if (result.verdict === 'block') await this.contentSignals.forget(submission.subject);
-    else await this.contentSignals.put(submission.subject, signalsOf(submission.items), now);
-    if (result.verdict === 'pending') await this.pending.add(submission, waiting, now);
-    return decision;
   }
 
   /** The subject is gone (deleted, removed): nothing to sweep, nothing to finish. */

@@ -1,0 +1,100 @@
+/**
+ * The retro-sweep over real posts on both stores: a bank gains signals, posts already published are
+ * found (an image, a mirrored copy of another, a text rule), acted on once, and a sweep interrupted
+ * mid-way (a crash, or a shutdown) resumes from its saved cursor without losing or repeating anything.
+ */
+import sharp from 'sharp';
+import { BankStore, hashImage, LiveBanks, runSweep, SweepStore, UploadCheck, type ImageSignals } from '@doublelock/moderation';
+import { dialectCases } from '@doublelock/store/testing';
+import { describe, expect, it } from 'vitest';
+import { ChannelService, type MediaBlobStore } from '../src/index.ts';
+
+/** These tests attach media rows directly (hashed here); nothing is uploaded. */
+const noUploads: MediaBlobStore = {
+  stage: () => Promise.reject(new Error('not used')),
+  path: async () => undefined,
+};
+
+async function picture(seed: number, flop = false): Promise<Buffer> {
+  const w = 200;
+  const h = 150;
+  const px = Buffer.alloc(w * h * 3);
+  let s = seed * 977 + 3;
+  for (let b = 0; b < 12; b++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    const x0 = s % w;
+    const y0 = (s >>> 8) % h;
+    const c = [s & 255, (s >>> 5) & 255, (s >>> 11) & 255];
+    for (let y = y0; y < Math.min(h, y0 + 40); y++) for (let x = x0; x < Math.min(w, x0 + 60); x++) px.set(c, (y * w + x) * 3);
+  }
+  for (let i = 0; i < px.length; i += 3) if (px[i] === 0 && px[i + 1] === 0) px[i + 2] = (i / 3) % w;
+  const img = sharp(px, { raw: { width: w, height: h, channels: 3 } });
+  return (flop ? img.flop() : img).png().toBuffer();
+}
+
+describe.each(dialectCases())('retro-sweep on $name', ({ open }) => {
+  it('finds matching published posts, acts once, and resumes after an interruption', async () => {
+    const db = await open();
+    const banks = new BankStore(db);
+    const check = new UploadCheck(db, await LiveBanks.open(db));
+    const service = new ChannelService(db, { check, blobs: noUploads });
+    await service.createChannel('ann', { handle: 'ann', name: 'Ann', description: '' });
+    const channel = (await service.store.channel('ann'))!;
+    const imagePosts: number[] = [];
+    const hashes: ImageSignals[] = [];
+    for (let i = 0; i < 12; i++) {
+      const signals = await hashImage(await picture(i));
+      hashes.push(signals);
+      const m = await service.store.addMedia({ owner: 'ann', channelId: channel.id, kind: 'image', contentType: 'image/png', sha256: signals.sha256, bytes: 1, width: 200, height: 150, signals: signals as never, createdAt: 1 });
+      imagePosts.push((await service.createPost('ann', 'ann', { text: `picture ${i}`, media: [m.id] })).post.id);
+    }
+    const textPosts: number[] = [];
+    for (let i = 0; i < 12; i++) textPosts.push((await service.createPost('ann', 'ann', { text: i === 3 ? 'praise for the #Caliphate' : `an ordinary day ${i}` })).post.id);
+    for (const id of [...imagePosts, ...textPosts]) expect((await service.store.post(id))!.visibility).toBe('published');
+
+    // the bank gains: one image as posted, a mirrored copy of another, unrelated hashes, and a rule
+    await banks.createBank('late');
+    const before = await banks.maxSignalId();
+    await banks.addSignal('late', { type: 'pdq', value: hashes[2]!.pdq.original, labels: ['tvec:branded_content'] });
+    await banks.addSignal('late', { type: 'pdq', value: (await hashImage(await picture(5, true))).pdq.original, labels: ['tvec:glorification'] });
+    for (let i = 0; i < 5; i++) await banks.addSignal('late', { type: 'pdq', value: 'f'.repeat(60) + i.toString(16).padStart(4, '0'), labels: ['tvec:publication'] });
+    await banks.addSignal('late', { type: 'text', value: '#caliphate', labels: ['tvec:glorification'], action: 'block' });
+    const sweep = await new SweepStore(db).create({ bank: 'late', afterSignalId: before, uptoSignalId: await banks.maxSignalId() });
+
+    // first run: stops after three pages, as if the process died (status stays running)
+    const progress: number[] = [];
+    const first = await runSweep({ db, sweepId: sweep.id, actioner: service.actioner, pageSize: 4, pdqChunk: 24, stopAfterPages: 3, onProgress: (s) => progress.push(s.checked) });
+    expect(first.status).toBe('running');
+    expect(first.phase).not.toBe('done');
+    // a new process resumes it from the saved cursor
+    const done = await runSweep({ db, sweepId: sweep.id, actioner: service.actioner, pageSize: 4, pdqChunk: 24, onProgress: (s) => progress.push(s.checked) });
+    expect(done.status).toBe('done');
+    expect(progress).toEqual([...progress].sort((a, b) => a - b)); // never moves backwards
+    expect(done.checked).toBe(done.total); // every stored signal counted once
+    const expected = [imagePosts[2]!, imagePosts[5]!, textPosts[3]!].map((id) => `post:${id}`).sort();
+    expect(done.findings.map((f) => f.subject).sort()).toEqual(expected);
+    expect(done.findings.every((f) => f.verdict === 'block')).toBe(true);
+    expect(done.actioned).toBe(3);
+    for (const subject of expected) {
+      const decisions = (await check.decisions.forSubject(subject)).filter((d) => d.stage === 'retro_sweep');
+      expect(decisions).toHaveLength(1);
+      expect(decisions[0]!.sweepId).toBe(sweep.id);
+      expect((await service.store.post(Number(subject.slice(5))))!.visibility).toBe('removed');
+      expect(await check.contentSignals.forSubject(subject)).toEqual([]); // nothing left to sweep again
+    }
+    const mirrored = (await check.decisions.forSubject(`post:${imagePosts[5]}`)).find((d) => d.stage === 'retro_sweep')!;
+    expect(mirrored.matches[0]!.variant).not.toBe('original');
+    for (const id of [...imagePosts, ...textPosts]) if (!expected.includes(`post:${id}`)) expect((await service.store.post(id))!.visibility).toBe('published');
+
+    // running it again changes nothing
+    const again = await runSweep({ db, sweepId: sweep.id, actioner: service.actioner });
+    expect(again.actioned).toBe(3);
+
+    // a shutdown mid-sweep leaves it queued, so the next process claims it at once
+    const second = await new SweepStore(db).create({ bank: 'late', afterSignalId: before, uptoSignalId: await banks.maxSignalId() });
+    await runSweep({ db, sweepId: second.id, actioner: service.actioner, pageSize: 2, stopping: () => true });
+    expect((await new SweepStore(db).get(second.id))!.status).toBe('queued');
+    expect((await new SweepStore(db).claim())!.id).toBe(second.id);
+    await db.close();
+  });
+});
