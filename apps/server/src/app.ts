@@ -16,6 +16,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import { join } from 'node:path';
 import { AckBatcher } from './ackBatcher.ts';
 import { createAuthenticator } from './auth.ts';
+import { createCaseHandling } from './caseHandling.ts';
 import { Directory } from './directory.ts';
 import { LawfulAccess } from './lawfulAccess.ts';
 import { LocalBlobStore } from './blobStore.ts';
@@ -35,6 +36,7 @@ import { mailboxRoutes } from './plugins/mailbox.ts';
 import { reportRoutes } from './plugins/reports.ts';
 import { webAppRoutes } from './plugins/webApp.ts';
 import { adRoutes } from './plugins/ads.ts';
+import { caseRoutes } from './plugins/cases.ts';
 import { channelRoutes } from './plugins/channels.ts';
 import { Push } from './push.ts';
 
@@ -67,7 +69,6 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   app.decorateRequest('device', null);
   installErrorHandling(app);
 
-  const metrics = createMetrics();
   // The log's signing key is created once and shared by every node through the store.
   const signerKey = new TextDecoder().decode(await serverSecret(db, `log-signer-key:${config.logOrigin}`, () => utf8(generateSignerKey(config.logOrigin))));
   const log = await TransparencyLog.open(db, { signerKey, witnesses: config.logWitnesses });
@@ -76,6 +77,9 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   const blobs = new LocalBlobStore(config.blobDir ?? join(config.dataDir, 'blobs'));
   const banks = await LiveBanks.open(db, options.matcher ? { matcher: options.matcher } : {});
   const check = new UploadCheck(db, banks, now);
+  const channels = new ChannelService(db, { check, blobs, now, limits: { maxImageBytes: config.maxImageBytes, maxVideoBytes: config.maxVideoBytes } });
+  const origins = () => config.origins ?? listening;
+  const metrics = createMetrics();
   const ctx: ServerContext = {
     config,
     stores,
@@ -86,10 +90,11 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
     lawfulAccess: config.lawfulAccess && new LawfulAccess(config.lawfulAccess, stores.interception, log, options.now ?? Date.now),
     metrics,
     frankingKey: await serverSecret(db, 'franking-key', () => randomBytes(32)),
-    origins: () => config.origins ?? listening,
+    origins,
     now,
     moderation: { banks, check },
-    channels: new ChannelService(db, { check, blobs, now, limits: { maxImageBytes: config.maxImageBytes, maxVideoBytes: config.maxVideoBytes } }),
+    channels,
+    cases: await createCaseHandling({ config, channels, stores, blobs, origins, metrics, now }, db, check.decisions, app.log),
   };
 
   app.addHook('onListen', async () => {
@@ -116,6 +121,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   await app.register(reportRoutes(ctx, auth));
   await app.register(channelRoutes(ctx, auth));
   await app.register(adRoutes(ctx, auth));
+  await app.register(caseRoutes(ctx, auth));
   await app.register(logRoutes, { log });
   await app.register(lawfulAccessRoutes(ctx));
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -167,6 +173,15 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
   };
   const worker = setInterval(work, ctx.config.moderationWorkMs);
   worker.unref();
+  // Notice and action: the upload check's new decisions taken in, legal clocks swept (escalation, overdue).
+  let caseWork: Promise<unknown> | undefined;
+  const cases = setInterval(() => {
+    caseWork ??= ctx.cases
+      .sweep()
+      .catch((error: unknown) => app.log.error({ err: error }, 'case sweep failed'))
+      .finally(() => (caseWork = undefined));
+  }, ctx.config.casesSweepMs);
+  cases.unref();
   const address = await app.listen({ host: ctx.config.host, port: ctx.config.port });
   const port = (app.server.address() as { port: number }).port;
   const url = ctx.config.host.includes(':') ? `http://[${ctx.config.host}]:${port}` : `http://${ctx.config.host}:${port}`;
@@ -178,9 +193,11 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
     close: () => (closing ??= (async () => {
       clearInterval(timer);
       clearInterval(worker);
+      clearInterval(cases);
       ctx.moderation.banks.stop();
       stopping = true;
       await working;
+      await caseWork;
       await app.close();
     })()),
   };

@@ -40,6 +40,26 @@ export interface ServerConfig {
   /** Largest image and video upload, in bytes. */
   maxImageBytes: number;
   maxVideoBytes: number;
+  /** The public origin of this service (content URLs in notices and statements), e.g. https://social.example. */
+  publicUrl?: string | undefined;
+  /** Notice and action (packages/cases): the name authorities address removal orders to. */
+  casesProvider: string;
+  /** Prefix of statement-of-reasons PUIDs; by default a random id kept in the store. */
+  casesDeploymentId?: string | undefined;
+  /** File holding the key that encrypts preserved evidence (default <dataDir>/evidence.key, created 0600). */
+  evidenceKeyFile?: string | undefined;
+  /** How long a moderator's claim on a case lasts. */
+  claimTtlMs: number;
+  /** Terms and conditions, cited by decisions on incompatible content. */
+  termsUrl: string;
+  /** The out-of-court dispute settlement route (DSA Art. 21), named in every decision. */
+  outOfCourt: string;
+  /** The term automated decisions of the upload check rest on. */
+  automatedTerm: string;
+  /** Notices accepted per minute per client address (DSA Art. 16 is open to anyone, so it has a quota). */
+  noticesPerMinute: number;
+  /** How often case clocks are swept (escalation, overdue) and the upload pipeline's decisions taken in. */
+  casesSweepMs: number;
   /** The built web app (apps/web/dist), served at `/`; absent: API only. */
   webRoot?: string | undefined;
 }
@@ -66,6 +86,13 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     countryHeader: 'x-doublelock-country',
     maxImageBytes: 20 * 1024 * 1024,
     maxVideoBytes: 200 * 1024 * 1024,
+    casesProvider: 'doublelock.localhost',
+    claimTtlMs: 30 * 60 * 1000,
+    termsUrl: 'https://doublelock.localhost/terms',
+    outOfCourt: 'You may also refer the dispute to an out-of-court dispute settlement body certified under Article 21 of the Digital Services Act (listed by the European Commission), and you may go to court.',
+    automatedTerm: 'Terms of service: terrorist and violent extremist content',
+    noticesPerMinute: 30,
+    casesSweepMs: 5000,
     ...overrides,
   };
 }

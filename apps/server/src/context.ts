@@ -1,4 +1,5 @@
 /** What every plugin is handed: configuration, stores, blob storage, push, metrics, server keys. */
+import type { Cases } from '@doublelock/cases';
 import type { ChannelService } from '@doublelock/channels';
 import type { LiveBanks, UploadCheck } from '@doublelock/moderation';
 import type { Stores } from '@doublelock/store';
@@ -28,4 +29,6 @@ export interface ServerContext {
   /** The upload check over the live banks (moderation), and the public channels on top of it. */
   moderation: { banks: LiveBanks; check: UploadCheck };
   channels: ChannelService;
+  /** Notice and action: the case queue, decisions, statements of reasons, appeals, reports. */
+  cases: Cases;
 }

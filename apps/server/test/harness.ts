@@ -1,5 +1,7 @@
 /** A minimal protocol client for server tests: real keys, real signatures, real HTTP and WebSocket. */
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import {
   authResponseBytes,
@@ -135,6 +137,34 @@ export async function groupOf(devices: TestDevice[]): Promise<string> {
     if (r.status !== 200) throw new Error(JSON.stringify(r.body));
   }
   return groupId;
+}
+
+/** Sends a franked message to a group (as a client would: commitment = HMAC(frankingKey, payload)). */
+export async function sendFranked(from: TestDevice, groupId: string, text: string) {
+  const payload = new TextEncoder().encode(text);
+  const frankingKey = randomBytes(32);
+  const commitment = hmac(sha256, frankingKey, payload);
+  const clientMessageId = messageId();
+  const r = await from.call<{ seq: number; serverTime: number; frankingTag: string }>('POST', `/v1/groups/${groupId}/messages`, { clientMessageId, epoch: 1, ciphertext: bytes(64), frankingCommitment: toBase64Url(commitment) });
+  if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+  return { payload, frankingKey, clientMessageId, seq: r.body.seq };
+}
+
+/** The body of POST /v1/reports for a received franked message. */
+export function frankedReport(groupId: string, item: MailboxItem, payload: Uint8Array, frankingKey: Uint8Array, overrides: Record<string, unknown> = {}) {
+  return {
+    groupId,
+    seq: item.seq,
+    clientMessageId: item.clientMessageId,
+    sender: item.sender,
+    serverTime: item.serverTime,
+    payload: toBase64Url(payload),
+    frankingKey: toBase64Url(frankingKey),
+    commitment: item.franking!.commitment,
+    tag: item.franking!.tag,
+    reason: 'threat',
+    ...overrides,
+  };
 }
 
 /** An authenticated WebSocket that collects pushed items. */

@@ -1,12 +1,10 @@
 /** Message franking: a recipient proves who sent exactly this text; forgeries are refused. */
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import { toBase64Url, type MailboxItem } from '@doublelock/protocol';
+import type { MailboxItem } from '@doublelock/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
 import { startTestServer } from '../src/testing.ts';
-import { bytes, groupOf, messageId, TestAccount, type TestDevice } from './harness.ts';
+import { frankedReport, groupOf, sendFranked as send, TestAccount, type TestDevice } from './harness.ts';
 
 let server: RunningServer;
 let alice: TestDevice, bob: TestDevice, carol: TestDevice;
@@ -18,17 +16,7 @@ beforeAll(async () => {
 });
 afterAll(async () => server.close());
 
-async function sendFranked(from: TestDevice, text: string) {
-  const payload = utf8ToBytes(text);
-  const frankingKey = randomBytes(32);
-  const commitment = hmac(sha256, frankingKey, payload);
-  const clientMessageId = messageId();
-  const r = await from.call<{ seq: number; serverTime: number; frankingTag: string }>('POST', `/v1/groups/${groupId}/messages`, {
-    clientMessageId, epoch: 1, ciphertext: bytes(64), frankingCommitment: toBase64Url(commitment),
-  });
-  expect(r.status).toBe(200);
-  return { payload, frankingKey, clientMessageId, seq: r.body.seq };
-}
+const sendFranked = (from: TestDevice, text: string) => send(from, groupId, text);
 
 async function received(d: TestDevice, clientMessageId: string): Promise<MailboxItem> {
   const item = (await d.mailbox()).find((m) => m.clientMessageId === clientMessageId);
@@ -36,13 +24,7 @@ async function received(d: TestDevice, clientMessageId: string): Promise<Mailbox
   return item;
 }
 
-function report(item: MailboxItem, payload: Uint8Array, frankingKey: Uint8Array, overrides: Record<string, unknown> = {}) {
-  return {
-    groupId, seq: item.seq, clientMessageId: item.clientMessageId, sender: item.sender, serverTime: item.serverTime,
-    payload: toBase64Url(payload), frankingKey: toBase64Url(frankingKey), commitment: item.franking!.commitment, tag: item.franking!.tag,
-    reason: 'threat', ...overrides,
-  };
-}
+const report = (item: MailboxItem, payload: Uint8Array, frankingKey: Uint8Array, overrides: Record<string, unknown> = {}) => frankedReport(groupId, item, payload, frankingKey, overrides);
 
 describe('franked reports', () => {
   it('verifies a genuine report once', async () => {

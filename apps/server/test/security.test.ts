@@ -30,6 +30,13 @@ const PUBLIC = new Set([
   'GET /v1/posts/{id}/replies',
   'GET /v1/hashtags/{tag}',
   'GET /v1/media/{id}',
+  // notice and action (cases.test.ts, casesSecurity.test.ts check each of these)
+  'POST /v1/notices', // DSA Art. 16: anyone may notify (rate-limited); a session, when offered, must be valid
+  'POST /v1/notices/status', // proven by the notice's receipt token
+  'POST /v1/notices/complaint', // proven by the notice's receipt token
+  'POST /v1/moderation/removal-orders', // signed by a registered authority's key, fresh, used once
+  'POST /v1/moderation/removal-orders/status', // signed by the order's authority
+  'POST /v1/moderation/preservation', // signed by the order's authority
 ]);
 const isPublic = (method: string, path: string) => PUBLIC.has(`${method} ${path}`) || path.startsWith('/v1/log/'); // the transparency log is public by design
 

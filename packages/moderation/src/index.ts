@@ -28,3 +28,4 @@ export * from './check/uploadCheck.ts';
 export * from './check/pendingChecks.ts';
 export * from './sweep/sweep.ts';
 export * from './check/worker.ts';
+export * from './opinions.ts';

@@ -12,3 +12,5 @@ export * from './directory.ts';
 export * from './frame.ts';
 export * from './log.ts';
 export * from './channels.ts';
+export * from './dsa.ts';
+export * from './cases.ts';

@@ -2,6 +2,7 @@
  * Verified reports from private chats (message franking). The server checks the reporter's opening of
  * the sender's commitment and its own tag, so a report proves who sent exactly these bytes, where and when.
  */
+import { intakeFrankedReport } from '@doublelock/cases';
 import { ErrorCode, fromBase64Url, reportRequest, reportResponse } from '@doublelock/protocol';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -42,6 +43,8 @@ export function reportRoutes(ctx: ServerContext, auth: Authenticator): FastifyPl
         reason: r.reason,
         createdAt: ctx.now(),
       });
+      // Into the moderators' queue at once (the case sweep catches it up should this fail).
+      await intakeFrankedReport(ctx.cases.ctx, { reportId, sender: r.sender.username, reason: r.reason }).catch((error: unknown) => request.log.error({ err: error, reportId }, 'report intake failed'));
       return { reportId, verified: true as const };
     });
   };

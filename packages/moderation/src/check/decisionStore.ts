@@ -78,6 +78,11 @@ export class DecisionStore {
     return row && fromRow(row);
   }
 
+  /** Decisions after an id, in id order: a cursor for readers that must see every decision once (case intake). */
+  async after(afterId: number, limit = 500): Promise<Decision[]> {
+    return (await this.db.all<Row>('SELECT * FROM moderation_decisions WHERE id > ? ORDER BY id LIMIT ?', [afterId, limit])).map(fromRow);
+  }
+
   /** Decisions made in [from, to), in id order, paged by id (for reports computed from decisions). */
   async *between(from: number, to: number, pageSize = 1000): AsyncGenerator<Decision> {
     let after = 0;

@@ -67,6 +67,9 @@ export class LiveBanks {
 
   private async doRefresh(): Promise<number> {
     this.settings = await this.settingsStore.all();
+    // A bank now asks for a wider radius than the matcher searches (a crisis incident's bank): rebuild it.
+    const radius = await this.settingsStore.maxPdqThreshold();
+    if (this.local && radius > this.local.pdqThreshold) this.local = await Matcher.load(this.store, [...this.settings.keys()], undefined, radius);
     let added = 0;
     let after = this.low;
     let max = this.low;
