@@ -11,12 +11,14 @@ import './ui/styles.css';
 const Messenger = lazy(() => import('./messenger/MessengerApp.tsx'));
 const Transparency = lazy(() => import('./transparency/TransparencyPage.tsx'));
 const Channels = lazy(() => import('./channels/ChannelsApp.tsx'));
+const Moderation = lazy(() => import('./moderation/ModerationApp.tsx'));
 const Authorities = lazy(() => import('./authorities/AuthoritiesApp.tsx'));
 
 const SECTIONS = [
   { href: '/chats', label: 'Messenger' },
   { href: '/channels', label: 'Channels' },
   { href: '/transparency', label: 'Transparency' },
+  { href: '/moderation', label: 'Moderation' },
   { href: '/authorities', label: 'Authorities' },
 ];
 
@@ -60,6 +62,7 @@ function Home() {
         <li><Link href="/chats">Messenger</Link>: end-to-end encrypted chats. Your keys never leave this browser.</li>
         <li><Link href="/channels">Channels</Link>: public channels, moderated against known terrorist content.</li>
         <li><Link href="/transparency">Transparency</Link>: check the public log yourself, and see warrants and decryptions per month.</li>
+        <li><Link href="/moderation">Moderation</Link>: the queue, cases and appeals (moderators only).</li>
         <li><Link href="/authorities">Authorities</Link>: the agency, the Secretary of State and the Judicial Commissioner.</li>
       </ul>
     </Page>
@@ -82,6 +85,7 @@ createRoot(document.getElementById('root')!).render(
         <Route path="/chats" nest><Messenger /></Route>
         <Route path="/channels" nest><Channels /></Route>
         <Route path="/transparency" component={Transparency} />
+        <Route path="/moderation" nest><Moderation /></Route>
         <Route path="/authorities" nest><Authorities /></Route>
         <Route component={NotFound} />
       </Switch>

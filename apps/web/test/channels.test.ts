@@ -79,7 +79,7 @@ describe.runIf(chromiumAvailable)('channels in Chromium', () => {
     expect(text).toContain('Known terrorist content (hash-sharing database)');
     alice.errors.length = 0; // the refused request (422) is logged by the browser
     await checkPage(alice, 'channel-post-refused');
-    await alice.page.getByRole('link', { name: 'See the statement of reasons' }).click();
+    await alice.page.getByRole('link', { name: 'See your posts' }).click();
     await alice.page.getByRole('heading', { level: 1, name: 'Your posts' }).waitFor();
     const blocked = alice.page.locator('li', { hasText: 'look at this' });
     await blocked.getByText(/Decision: /).waitFor();

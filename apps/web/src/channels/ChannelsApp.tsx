@@ -8,6 +8,7 @@ import { humanMessage } from '../ui/errors.ts';
 import { Card, ErrorNotice, Field, Loading, Notice, Page, useAction, useLoad } from '../ui/components.tsx';
 import { useDraft } from '../ui/drafts.ts';
 import { channelsSession } from './api.ts';
+import { Statements } from './statements.tsx';
 
 type Post = z.infer<typeof postResponse>;
 type Reason = z.infer<typeof publicReason>;
@@ -18,6 +19,7 @@ export default function ChannelsApp() {
       <Route path="/c/:handle">{(p) => <ChannelPage handle={p.handle} />}</Route>
       <Route path="/tag/:tag">{(p) => <HashtagPage tag={p.tag} />}</Route>
       <Route path="/mine"><MyPosts /></Route>
+      <Route path="/statements"><Statements /></Route>
       <Route><Browse /></Route>
     </Switch>
   );
@@ -47,7 +49,7 @@ function Browse() {
       ))}
       {session.data?.username ? (
         <>
-          <p><Link href="/mine">Your posts and decisions about them</Link></p>
+          <p><Link href="/mine">Your posts and decisions about them</Link> · <Link href="/statements">Statements of reasons and appeals</Link></p>
           <Card title="Start a channel">
             <form className="row" onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
               <Field label="Handle" hint="letters, digits, _ and -" value={handle} onChange={setHandle} required />
@@ -177,7 +179,7 @@ function Composer({ handle, onPosted }: { handle: string; onPosted: () => void }
         <Notice kind="warning" title="Your post was not published">
           <p>{blocked.message}</p>
           <Reasons reasons={blocked.reasons} />
-          <p><Link href="/mine">See the statement of reasons</Link></p>
+          <p><Link href="/mine">See your posts</Link> · <Link href="/statements">Statements of reasons and appeals</Link></p>
         </Notice>
       )}
       {post.data && <Notice>Posted ({post.data.visibility ?? 'published'}).</Notice>}

@@ -5,6 +5,7 @@
  */
 import { ServerApi } from '@doublelock/client/api/serverApi';
 import { IndexedDbStorage } from '@doublelock/client/storage/indexedDb';
+import { responseError } from '../ui/errors.ts';
 
 export interface ChannelsSession {
   api: ServerApi;
@@ -21,4 +22,20 @@ export function channelsSession(): Promise<ChannelsSession> {
     const device = (await openDevice())!;
     return { api: device.api, username: device.username };
   })());
+}
+
+/** Signed-in JSON requests for routes the SDK has no method for yet (statements, appeals, the moderation console). */
+export async function signedIn() {
+  const { api, username } = await channelsSession();
+  if (!username || !api.session) throw new Error('Sign in first: create an account in the messenger, or link this browser to yours.');
+  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const response = await fetch(path, {
+      method,
+      headers: { authorization: `Bearer ${await api.session!.token()}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    if (!response.ok) throw await responseError(response);
+    return response.json();
+  };
+  return { username, get: (path: string) => call('GET', path), post: (path: string, body: unknown = {}) => call('POST', path, body) };
 }
