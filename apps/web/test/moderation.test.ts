@@ -24,6 +24,7 @@ describe.runIf(chromiumAvailable)('the moderation console in Chromium', () => {
   let moderator: Person;
   const authorityKey = ed25519.utils.randomSecretKey();
   const handle = uniqueName('feed').toLowerCase().slice(0, 30);
+  let modName: string;
   beforeAll(async () => {
     web = await startWeb({ bankRefreshMs: 60_000, moderationWorkMs: 200, casesProvider: 'social.test' });
     const banks = new BankStore(web.server.db);
@@ -35,7 +36,7 @@ describe.runIf(chromiumAvailable)('the moderation console in Chromium', () => {
     uploader = await web.person();
     await register(uploader, uniqueName('uploader'));
     moderator = await web.person();
-    const modName = uniqueName('mod');
+    modName = uniqueName('mod');
     await register(moderator, modName);
     // The operator grants the role on the store (as `doublelock moderation role grant` does).
     await web.server.ctx.cases.roles.grant(modName, 'moderator', 'operator', Date.now());
@@ -116,4 +117,28 @@ describe.runIf(chromiumAvailable)('the moderation console in Chromium', () => {
     const feedback = (await (await fetch(`${web.url}/v1/moderation/removal-orders/status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(status) })).json()) as { complete: boolean; withinOneHour: boolean };
     expect(feedback).toMatchObject({ complete: true, withinOneHour: true });
   }, 180_000);
+
+  it('crisis mode: an incident’s hashes sent in batches with a progress bar; a matching upload is held; then closed', async () => {
+    await web.server.ctx.cases.roles.grant(modName, 'admin', 'operator', Date.now());
+    await moderator.page.goto('/moderation/crisis');
+    await moderator.page.getByLabel('Incident name').fill('Live-streamed attack');
+    await moderator.page.getByLabel('What is happening').fill('Copies of the attacker’s video are being re-uploaded.');
+    await moderator.page.getByRole('button', { name: 'Declare the incident' }).click();
+    const card = moderator.page.locator('section', { hasText: 'OPEN: Live-streamed attack' });
+    await card.waitFor({ timeout: 30_000 });
+    const crisisImage = await picture(9);
+    const hex = () => Array.from({ length: 64 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('');
+    const list = [`pdq,${(await hashImage(crisisImage)).pdq.original}`, ...Array.from({ length: 1200 }, hex)].join('\n');
+    await card.getByLabel(/Add hashes from a list/).setInputFiles({ name: 'hashes.txt', mimeType: 'text/plain', buffer: Buffer.from(list) });
+    await card.getByText('Added 1201 hash(es)').waitFor({ timeout: 60_000 });
+    expect(await card.getByRole('progressbar').evaluate((p: HTMLProgressElement) => [p.value, p.max])).toEqual([1201, 1201]);
+    await checkPage(moderator, 'moderation-crisis');
+    await web.server.ctx.moderation.banks.refresh();
+    await post('footage from today', crisisImage);
+    await uploader.page.getByText('Posted (held).').waitFor({ timeout: 30_000 });
+    await card.getByLabel('Debrief').fill('Over: 1 copy held.');
+    await card.getByRole('button', { name: 'Close the incident' }).click();
+    await moderator.page.getByRole('heading', { name: 'Closed: Live-streamed attack' }).waitFor({ timeout: 30_000 });
+  }, 180_000);
 });
+

@@ -7,6 +7,7 @@
 import { useEffect, useState } from 'react';
 import { Link, Route, Switch } from 'wouter';
 import { signedIn } from '../channels/api.ts';
+import { Crisis } from './Crisis.tsx';
 import { Card, ErrorNotice, Field, Loading, Notice, Page, useAction, useLoad } from '../ui/components.tsx';
 
 interface QueueItem {
@@ -59,6 +60,7 @@ export default function ModerationApp() {
     <Switch>
       <Route path="/case/:id">{(p) => <CasePage id={Number(p.id)} />}</Route>
       <Route path="/appeals"><Appeals /></Route>
+      <Route path="/crisis"><Crisis /></Route>
       <Route><Queue /></Route>
     </Switch>
   );
@@ -69,7 +71,7 @@ function Queue() {
   const now = useServerClock(queue.data?.now);
   return (
     <Page title="Moderation queue">
-      <p><Link href="/appeals">Appeals</Link></p>
+      <p><Link href="/appeals">Appeals</Link> · <Link href="/crisis">Crisis mode</Link></p>
       {queue.loading && <Loading what="the queue" />}
       <ErrorNotice error={queue.error} />
       {queue.data && (queue.data.cases.length === 0 ? <p>Nothing waiting.</p> : (
@@ -120,6 +122,11 @@ function CasePage({ id }: { id: number }) {
   const claim = useAction(async () => {
     const r = (await (await signedIn()).post(`/v1/moderation/cases/${id}/claim`)) as { version: number };
     setVersion(r.version);
+    detail.reload();
+  });
+  const [assignee, setAssignee] = useState('');
+  const assign = useAction(async () => {
+    await (await signedIn()).post(`/v1/moderation/cases/${id}/assign`, { moderator: assignee });
     detail.reload();
   });
   const decide = useAction(async () => {
@@ -185,6 +192,11 @@ function CasePage({ id }: { id: number }) {
             </form>
           )}
           <ErrorNotice error={claim.error ?? decide.error} />
+          <form className="row" onSubmit={(e) => { e.preventDefault(); void assign.run(); }}>
+            <Field label="Assign to moderator" hint="administrators" value={assignee} onChange={setAssignee} required />
+            <button type="submit" className="secondary" disabled={assign.busy}>Assign</button>
+          </form>
+          <ErrorNotice error={assign.error} />
         </Card>
       )}
       {decide.data && <Notice>Decided. The statement of reasons has gone to the uploader.</Notice>}
