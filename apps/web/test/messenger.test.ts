@@ -113,6 +113,25 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
     await checkPage(alice, 'messenger-chat');
   }, 180_000);
 
+  it('works by keyboard alone: Tab to the message box, type, Enter sends; focus stays visible', async () => {
+    await openChatWith(alice.page, bobName);
+    await alice.page.locator('body').focus();
+    let reached = false;
+    for (let i = 0; i < 40 && !reached; i++) {
+      await alice.page.keyboard.press('Tab');
+      reached = await alice.page.evaluate(() => (document.activeElement as HTMLElement | null)?.tagName === 'TEXTAREA');
+      const visible = await alice.page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        return !el || el === document.body || getComputedStyle(el).outlineStyle !== 'none';
+      });
+      expect(visible).toBe(true);
+    }
+    expect(reached).toBe(true);
+    await alice.page.keyboard.type('typed without a mouse');
+    await alice.page.keyboard.press('Enter');
+    await messages(bob.page).getByText('typed without a mouse').waitFor({ timeout: 30_000 });
+  }, 120_000);
+
   it('catches up on reload with what arrived while the page was closed', async () => {
     await bob.page.goto('about:blank');
     await alice.page.getByRole('textbox', { name: /^Message/ }).fill('sent while you were away');

@@ -100,7 +100,7 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
         ))}
       </ol>
       <form className="stack" onSubmit={(e) => { e.preventDefault(); void submit(); }} aria-label="Write a message">
-        <Field label="Message" value={draft} onChange={setDraft} multiline hint={file ? '(caption)' : undefined} />
+        <Field label="Message" value={draft} onChange={setDraft} multiline hint={file ? '(caption)' : 'Enter sends, Shift+Enter starts a new line'} onEnter={() => void submit()} />
         <div className="row">
           <div className="field">
             <label htmlFor="attach">Attach an image or file</label>

@@ -54,6 +54,8 @@ export function Field(props: {
   autoComplete?: string;
   name?: string;
   inputMode?: 'text' | 'numeric';
+  /** Multiline only: Enter does this (Shift+Enter still starts a new line), as messengers do. */
+  onEnter?: () => void;
 }) {
   const id = useId();
   const hintId = props.hint ? `${id}-hint` : undefined;
@@ -64,7 +66,17 @@ export function Field(props: {
         {props.label} {props.hint && <span id={hintId} className="hint">{props.hint}</span>}
       </label>
       {props.multiline ? (
-        <textarea {...common} rows={3} onChange={(e) => props.onChange(e.target.value)} />
+        <textarea
+          {...common}
+          rows={3}
+          onChange={(e) => props.onChange(e.target.value)}
+          onKeyDown={(e) => {
+            if (props.onEnter && e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+              e.preventDefault();
+              props.onEnter();
+            }
+          }}
+        />
       ) : (
         <input {...common} type={props.type ?? 'text'} autoComplete={props.autoComplete ?? 'off'} inputMode={props.inputMode} onChange={(e) => props.onChange(e.target.value)} />
       )}
