@@ -12,6 +12,8 @@ export default defineConfig({
     sourcemap: false,
     // bench:web reads it to know each route's initial chunks (entry + route chunk + their static imports).
     manifest: true,
+    // Every browser the app supports has native modulepreload; the polyfill would only add to the entry chunk.
+    modulePreload: { polyfill: false },
   },
   server: { proxy: { '/v1': { target: 'http://127.0.0.1:8080', ws: true } } },
 });

@@ -1,9 +1,11 @@
 /** The public transparency page: anyone can check the log in their own browser, and see what was done under warrants. */
-import { useEffect, useState } from 'react';
-import { BarChart } from '../ui/BarChart.tsx';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { Card, ErrorNotice, Field, Loading, Notice, Page, Progress, useAction, useLoad } from '../ui/components.tsx';
 import { pinLogKey, publicConfig, rootHex, verifyLatestCheckpoint, type CheckpointReport, type PublicConfig } from './checkpoint.ts';
 import type { FullAudit } from './statistics.ts';
+
+// The figures render only after the full audit, so they load with it.
+const LawfulAccessFigures = lazy(() => import('./LawfulAccessFigures.tsx'));
 
 export default function TransparencyPage() {
   const [tick, setTick] = useState(0);
@@ -101,43 +103,11 @@ function Audit({ config, report }: { config: PublicConfig; report: CheckpointRep
         {audit && <Notice title="All entries match the signed root">This browser downloaded all {audit.entries} entries and recomputed the root hash the log signed.</Notice>}
         {error !== undefined && <Notice kind="warning" title="The entries do not match the signed log">{(error as Error).message}</Notice>}
       </Card>
-      {audit && <LawfulAccessFigures audit={audit} enabled={config.lawfulAccess} />}
+      {audit && (
+        <Suspense fallback={<Loading what="the figures" />}>
+          <LawfulAccessFigures audit={audit} enabled={config.lawfulAccess} />
+        </Suspense>
+      )}
     </>
-  );
-}
-
-function LawfulAccessFigures({ audit, enabled }: { audit: FullAudit; enabled: boolean }) {
-  if (!enabled || !audit.lawfulAccess) {
-    return (
-      <Card title="Warrants and decryptions">
-        <p>Lawful access is switched off on this deployment: there is no escrow field in any message, and no warrant can be served.</p>
-      </Card>
-    );
-  }
-  const s = audit.lawfulAccess;
-  const months = [...new Set([...s.warrantsByMonth.map((w) => w.month), ...s.decryptedByMonth.map((d) => d.month)])].sort();
-  const count = <T extends { month: string }>(rows: T[], f: (r: T) => number) => months.map((m) => rows.filter((r) => r.month === m).reduce((a, r) => a + f(r), 0));
-  return (
-    <Card title="Warrants and decryptions, recomputed from the log">
-      {months.length === 0 ? <p>No warrant has been logged yet.</p> : (
-        <BarChart
-          title="Warrants and decrypted messages per month"
-          labels={months}
-          series={[
-            { name: 'warrants issued', color: '#1846b4', values: count(s.warrantsByMonth, (r) => r.issued) },
-            { name: 'warrants modified', color: '#7a5c00', values: count(s.warrantsByMonth, (r) => r.modified) },
-            { name: 'messages decrypted', color: '#a4161a', values: count(s.decryptedByMonth, (r) => r.messages) },
-          ]}
-        />
-      )}
-      <p>{s.warrants.length} warrant(s) in the log; {s.warrants.reduce((a, w) => a + w.messagesDecrypted, 0)} message(s) decrypted in all.</p>
-      {s.anomalies.length > 0 ? (
-        <Notice kind="warning" title="Anomalies found in the log">
-          <ul>{s.anomalies.map((a, i) => <li key={i}>{a}</li>)}</ul>
-        </Notice>
-      ) : (
-        <p>No anomaly: every release record verifies and names a logged warrant.</p>
-      )}
-    </Card>
   );
 }
