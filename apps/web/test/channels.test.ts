@@ -6,7 +6,7 @@
  */
 import { BankSettingsStore, BankStore, hashImage } from '@doublelock/moderation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { picture } from '../../server/test/media.ts';
+import { hasFfmpeg, picture, video } from '../../server/test/media.ts';
 import { checkPage, chromiumAvailable, PHONE, startWeb, uniqueName, type Person, type WebHarness } from './harness.ts';
 
 async function register(person: Person, username: string): Promise<void> {
@@ -88,4 +88,25 @@ describe.runIf(chromiumAvailable)('channels in Chromium', () => {
     const res = await fetch(`${web.url}/v1/channels/${handle}/posts`);
     expect(JSON.stringify(await res.json())).not.toContain('look at this');
   }, 120_000);
+
+  it.runIf(hasFfmpeg())('posts a video and a link: the video is shown once its check has run, the link as a link', async () => {
+    await alice.page.goto(`/channels/c/${handle}`);
+    await alice.page.getByRole('textbox', { name: /^Post/ }).fill('Clip of the flood, more at https://example.org/flood-report');
+    await alice.page.getByLabel('Images or videos').setInputFiles({ name: 'clip.mp4', mimeType: 'video/mp4', buffer: video(3) });
+    await alice.page.getByRole('button', { name: 'Post', exact: true }).click();
+    await alice.page.getByText(/Posted \((pending|published)\)\./).waitFor({ timeout: 60_000 });
+    // Readers see it once the background video check has passed.
+    const reader = await web.person();
+    for (let i = 0; i < 60; i++) {
+      await reader.page.goto(`/channels/c/${handle}`);
+      await reader.page.getByRole('heading', { level: 1, name: 'Morning News' }).waitFor();
+      if (await reader.page.getByRole('list', { name: 'Posts' }).getByText(/Clip of the flood/).count()) break;
+      await reader.page.waitForTimeout(500);
+    }
+    const item = reader.page.locator('li', { hasText: 'Clip of the flood' });
+    await item.getByLabel('Video posted in Morning News').waitFor();
+    expect(await item.getByRole('link', { name: 'https://example.org/flood-report' }).getAttribute('rel')).toContain('nofollow');
+    await checkPage(reader, 'channel-video');
+  }, 120_000);
 });
+
