@@ -58,7 +58,8 @@ describe('doublelock hash / bank / match', () => {
 
     expect(cli('bank', 'import', 'tvec', join(dir, 'bank.csv'), '--data', data).stderr).toMatch(/no bank named "tvec"/);
     const imported = cli('bank', 'import', 'tvec', join(dir, 'bank.csv'), '--create', '--data', data);
-    expect(imported.stdout).toBe('Imported 2003 signals into tvec.\n');
+    // an import queues a retro-sweep of what it added (docs/MODERATION.md)
+    expect(imported.stdout).toBe('Imported 2003 signals into tvec.\nQueued retro-sweep #1 (a running server does it; or: doublelock sweep run 1).\n');
     expect(cli('bank', 'list', '--data', data).stdout).toMatch(/^tvec {2}md5 1, pdq 1, sha256 2000, vpdq 1\n/);
 
     const matched = cli('match', edited, video, join(dir, 'empty.png'), '--bank', 'tvec', '--json', '--data', data);
