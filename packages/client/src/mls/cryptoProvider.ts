@@ -7,8 +7,10 @@
  * keeps HPKE and the DH-KEM from ts-mls, and replaces
  *  - hash, HMAC and HKDF with @noble/hashes (synchronous: no promise hop, no key import);
  *  - the MLS AEAD (message protection, RFC 9420 §6.3) with @noble/ciphers AES-GCM;
- *  - Ed25519 with WebCrypto over CryptoKeys imported once and cached (noble as the fallback where
- *    WebCrypto lacks Ed25519).
+ *  - Ed25519 (a signature on every message, RFC 9420 §6.1) with the platform's implementation over keys
+ *    imported once and cached: in Node its synchronous `crypto.sign`/`crypto.verify` (the same OpenSSL
+ *    code as its WebCrypto, without a round trip through the thread pool per signature), found at run
+ *    time so the SDK core imports no Node module; in browsers WebCrypto; noble where neither has Ed25519.
  * The official MLS test vectors run through it (test/mlsTestVectors.test.ts).
  */
 import { gcm } from '@noble/ciphers/aes.js';
@@ -63,8 +65,77 @@ function ed25519Pkcs8(seed: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Ed25519 through WebCrypto with imported keys cached; noble when WebCrypto has no Ed25519. */
+/** RFC 8410 SubjectPublicKeyInfo of a raw 32-byte Ed25519 public key. */
+function ed25519Spki(publicKey: Uint8Array): Uint8Array {
+  const prefix = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+  const out = new Uint8Array(prefix.length + 32);
+  out.set(prefix);
+  out.set(publicKey, prefix.length);
+  return out;
+}
+
+/** The parts of Node's `crypto` module used here (typed locally: the core must not import Node types). */
+interface NodeKeyObject {
+  readonly type: string;
+}
+interface NodeCrypto {
+  createPrivateKey(options: { key: Uint8Array; format: 'der'; type: 'pkcs8' }): NodeKeyObject;
+  createPublicKey(options: { key: Uint8Array; format: 'der'; type: 'spki' }): NodeKeyObject;
+  sign(algorithm: null, data: Uint8Array, key: NodeKeyObject): Uint8Array;
+  verify(algorithm: null, data: Uint8Array, key: NodeKeyObject, signature: Uint8Array): boolean;
+}
+
+/** Node's crypto module when running in Node (≥ 20.16), looked up at run time; undefined in browsers. */
+function nodeCrypto(): NodeCrypto | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  try {
+    const mod = proc?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined;
+    if (!mod) return undefined;
+    // Ed25519 support check, once.
+    const key = mod.createPrivateKey({ key: ed25519Pkcs8(new Uint8Array(32)), format: 'der', type: 'pkcs8' });
+    mod.sign(null, new Uint8Array(1), key);
+    return mod;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Ed25519 through Node's synchronous crypto, keys imported once and cached. */
+function nodeSignature(node: NodeCrypto, fallback: CiphersuiteImpl['signature']): CiphersuiteImpl['signature'] {
+  const signing = new BoundedCache<NodeKeyObject>(64);
+  const verifying = new BoundedCache<NodeKeyObject>(4096);
+  return {
+    async sign(signKey, message) {
+      const id = hex(signKey);
+      let key = signing.get(id);
+      if (!key) {
+        key = node.createPrivateKey({ key: signKey.length === 32 ? ed25519Pkcs8(signKey) : signKey, format: 'der', type: 'pkcs8' });
+        signing.set(id, key);
+      }
+      return new Uint8Array(node.sign(null, message, key));
+    },
+    async verify(publicKey, message, signature) {
+      if (publicKey.length !== 32 || signature.length !== 64) return false;
+      const id = hex(publicKey);
+      let key = verifying.get(id);
+      try {
+        if (!key) {
+          key = node.createPublicKey({ key: ed25519Spki(publicKey), format: 'der', type: 'spki' });
+          verifying.set(id, key);
+        }
+        return node.verify(null, message, key, signature);
+      } catch {
+        return false;
+      }
+    },
+    keygen: fallback.keygen,
+  };
+}
+
+/** Ed25519: Node's crypto, else WebCrypto with imported keys cached, else noble. */
 async function makeSignature(fallback: CiphersuiteImpl['signature']): Promise<CiphersuiteImpl['signature']> {
+  const node = nodeCrypto();
+  if (node) return nodeSignature(node, fallback);
   const subtle = globalThis.crypto?.subtle;
   let webCrypto = false;
   if (subtle) {
