@@ -5,8 +5,9 @@
  * is planned again from the new state.
  */
 import { randomBytes } from '@noble/hashes/utils.js';
-import { createCommit, createGroup, encodeMlsMessage, type ClientState, type Proposal } from 'ts-mls';
+import { createGroup, encodeMlsMessage, type ClientState, type Proposal } from 'ts-mls';
 import { encodeRatchetTree } from 'ts-mls/ratchetTree.js';
+import { commit } from '../mls/handshake.ts';
 import { ApiError } from '../api/serverApi.ts';
 import { b64, MAX_RETRIES, newMessageId, type MessengerContext } from '../core/context.ts';
 import type { GroupSummary } from '../core/types.ts';
@@ -144,7 +145,7 @@ export class Membership {
       const { state, meta } = await ctx.groupStore.require(groupId);
       const { proposals, adds, removes } = plan(state);
       if (proposals.length === 0) return false;
-      const result = await ctx.withCredentialReasons(() => createCommit({ state, cipherSuite: ctx.cs }, { extraProposals: proposals, ratchetTreeExtension: false }));
+      const result = await ctx.withCredentialReasons(() => commit(state, ctx.cs, ctx.options.mls, { extraProposals: proposals }));
       const epoch = Number(state.groupContext.epoch);
       try {
         const accepted = await ctx.api.commit(groupId, {
