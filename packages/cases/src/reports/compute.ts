@@ -152,7 +152,7 @@ async function orders(db: SqlRunner, p: ReportPeriod, now: number) {
   const rows = await db.all<{ id: number; reference: string; authority_id: string; member_state: string; received_at: number; category: string; items: number; decided: number; removed: number; cannot: number; reason: string | null; effected: number | null; unapplied: number; due: number }>(
     `SELECT o.id, o.reference, o.authority_id, o.member_state, o.received_at, MIN(c.category) AS category, COUNT(c.id) AS items,
        SUM(CASE WHEN c.state = 'decided' THEN 1 ELSE 0 END) AS decided,
-       SUM(CASE WHEN d.restriction_mask <> 0 AND d.reversed_at IS NULL THEN 1 ELSE 0 END) AS removed,
+       SUM(CASE WHEN d.restriction_mask <> 0 THEN 1 ELSE 0 END) AS removed,
        SUM(CASE WHEN d.cannot_comply IS NOT NULL THEN 1 ELSE 0 END) AS cannot, MIN(d.cannot_comply) AS reason,
        MAX(d.applied_at) AS effected, SUM(CASE WHEN d.id IS NOT NULL AND d.applied_at IS NULL THEN 1 ELSE 0 END) AS unapplied, MAX(c.due_at) AS due
      FROM removal_orders o JOIN cases c ON c.order_id = o.id LEFT JOIN case_decisions d ON d.id = c.decision_id
