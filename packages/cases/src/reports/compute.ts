@@ -5,6 +5,7 @@
  * seconds. The same numbers feed the DSA harmonised template (dsaTemplate.ts), the TCO Art. 7(3) items
  * and the NetzDG-style time buckets; charts.ts draws them.
  */
+import { DomainError, ErrorCode } from '@doublelock/protocol';
 import { STATEMENT_CATEGORY, type StatementCategory } from '@doublelock/protocol/dsa';
 import type { SqlRunner } from '@doublelock/store';
 import { RESTRICTION_BITS } from '../decisions.ts';
@@ -17,6 +18,22 @@ export interface ReportPeriod {
   from: number;
   /** exclusive, ms */
   to: number;
+}
+
+const DAY = 24 * HOUR;
+
+/**
+ * The period of a report given as days (YYYY-MM-DD, UTC), both included: what the server's report route
+ * and `doublelock moderation report` accept. At most three years, so one request cannot ask for more.
+ */
+export function reportPeriod(from: string, to: string): ReportPeriod {
+  const day = /^\d{4}-\d{2}-\d{2}$/;
+  const start = day.test(from) ? Date.parse(`${from}T00:00:00Z`) : NaN;
+  const end = day.test(to) ? Date.parse(`${to}T00:00:00Z`) + DAY : NaN;
+  if (!Number.isFinite(start) || !Number.isFinite(end)) throw new DomainError(ErrorCode.validation, 'from and to are dates, YYYY-MM-DD.');
+  if (end <= start) throw new DomainError(ErrorCode.validation, '"to" is on or after "from".');
+  if (end - start > 3 * 366 * DAY) throw new DomainError(ErrorCode.validation, 'A report covers at most three years.');
+  return { from: start, to: end };
 }
 
 export interface OrderRow {
