@@ -10,6 +10,7 @@ import { register as registerBank } from './commands/bank.ts';
 import { register as registerChannel } from './commands/channel.ts';
 import { register as registerChat } from './commands/chat.ts';
 import { register as registerHash } from './commands/hash.ts';
+import { register as registerHub } from './commands/hub.ts';
 import { register as registerLog } from './commands/log.ts';
 import { register as registerMatch } from './commands/match.ts';
 import { register as registerOversight } from './commands/oversight.ts';
@@ -23,7 +24,7 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerServe, registerChat, registerAdmin, registerAgency, registerCustodian, registerLog, registerWitness, registerHash, registerBank, registerMatch, registerOversight, registerChannel, registerRules]) register(program);
+for (const register of [registerServe, registerChat, registerAdmin, registerAgency, registerCustodian, registerLog, registerWitness, registerHash, registerBank, registerMatch, registerOversight, registerChannel, registerRules, registerHub]) register(program);
 
 try {
   await program.parseAsync(process.argv);
