@@ -48,7 +48,7 @@ export class HubLink {
 
   async #once(): Promise<SyncResult | undefined> {
     try {
-      for (const bank of this.config.publish) await publishBank(this.db, this.client, bank, { syncedPrefix: this.config.bankPrefix });
+      for (const bank of this.config.publish) if (await this.banks.store.getBank(bank)) await publishBank(this.db, this.client, bank, { syncedPrefix: this.config.bankPrefix });
       const result = await this.sync.sync();
       if (result.signals || result.withdrawn) await this.banks.refresh();
       if (result.entries) this.log.info({ hub: this.config.url, ...result }, 'hub sync');
