@@ -577,10 +577,12 @@ export class Messenger {
   private async sendLocked(groupId: string, content: MessageContent): Promise<{ seq: number; clientMessageId: string }> {
     const clientMessageId = newMessageId();
     const payload = encodeContent(content);
-    const context: EnvelopeContext = { groupId: fromBase64Url(groupId), senderUsername: this.username, senderDeviceId: this.deviceId, clientMessageId };
-    const envelope = sealEnvelope(payload, context, this.options.escrow);
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const { state, meta } = await this.groupStore.require(groupId);
+      // Sealed per attempt: the escrow field is labelled with the devices of the epoch it is sent in.
+      const recipientDevices = groupMembers(state).map((m) => m.deviceId).filter((d) => d !== this.deviceId);
+      const context: EnvelopeContext = { groupId: fromBase64Url(groupId), senderUsername: this.username, senderDeviceId: this.deviceId, clientMessageId, recipientDevices };
+      const envelope = sealEnvelope(payload, context, this.options.escrow);
       const { newState, privateMessage } = await createApplicationMessage(state, envelope.keys, this.cs);
       // The ratchet step is stored before anything leaves the device: a key is never used twice.
       await this.groupStore.save(groupId, newState, meta);
@@ -821,14 +823,17 @@ export class Messenger {
       throw new MessageRejected(replay ? 'replayed' : 'decryption_failed', replay ? `replayed or duplicated MLS message: ${text}` : `MLS decryption failed (tampered or not for us): ${text}`);
     }
     if (result.kind !== 'applicationMessage') throw new MessageRejected('malformed', 'application item holds a handshake message');
-    const context: EnvelopeContext = { groupId: fromBase64Url(item.groupId), senderUsername: sender.username, senderDeviceId: sender.deviceId, clientMessageId: item.clientMessageId };
+    // The escrow field's label names the devices of the message's epoch (the tree it was sent in).
+    const epochTree = pm.epoch < current ? state.historicalReceiverData.get(pm.epoch)?.ratchetTree : state.ratchetTree;
+    const recipientDevices = groupMembers({ ratchetTree: epochTree ?? state.ratchetTree }).map((m) => m.deviceId).filter((d) => d !== sender.deviceId);
+    const context: EnvelopeContext = { groupId: fromBase64Url(item.groupId), senderUsername: sender.username, senderDeviceId: sender.deviceId, clientMessageId: item.clientMessageId, recipientDevices };
     let opened;
     let content: MessageContent;
     try {
       // A provider may need to fetch what verify() needs for this field first (e.g. an epoch's certified key).
       const escrow = this.options.escrow;
       if (escrow?.prepare && frame.escrow) await escrow.prepare(frame.escrow.field);
-      opened = openEnvelope(result.message, frame.sealedPayload, frame.escrow, context, item.franking ? fromBase64Url(item.franking.commitment) : undefined, this.options.escrow);
+      opened = openEnvelope(result.message, frame.sealedPayload, frame.escrow, context, item.franking ? fromBase64Url(item.franking.commitment) : undefined, this.options.escrow, item.serverTime);
       content = decodeContent(opened.payload);
     } catch (error) {
       // The ratchet step is kept: the key is spent even though the message was refused.
