@@ -18,7 +18,6 @@ import { openDb } from '@doublelock/store';
 const ISSUED = Date.UTC(2026, 10, 23, 9);
 const NOW = ISSUED + 2 * 3_600_000;
 const SENT = ISSUED + 3_600_000;
-const ctx = new TextEncoder().encode('group:g1|msg:1');
 
 let world: LawfulAccessWorld;
 let epochKey: { epoch: number; publicKey: Uint8Array };
