@@ -35,12 +35,14 @@ import {
 import { LawfulAccessWorld, type LoggedWarrant } from '@doublelock/lawful-access/testing';
 import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { ristretto255 } from '@noble/curves/ed25519.js';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningCustodian, startCustodian, writeCustodianKeys } from '../src/index.ts';
+import { ShareWrapping, WRAP_KEY_DIR } from '../src/shareWrapping.ts';
 
 const ISSUED = Date.UTC(2026, 10, 23, 9);
 const HOUR = 3_600_000;
@@ -226,7 +228,7 @@ describe('custodians (2-of-3) over HTTP', () => {
 
   it('t − 1 custodians together cannot decrypt, even with their secret shares', async () => {
     const row = await custodians[0]!.store.epoch(epochKey.epoch);
-    const x1 = decodeScalar(row!.share!);
+    const x1 = decodeScalar(new ShareWrapping(join(dir, 'custodian-1')).unwrap(epochKey.epoch, row!.share!)!);
     const parsed = parseEscrowField(message.field);
     const alone = createDecryptionShare(1, x1, parsed.u, shareBinding(logged.warrant.warrant.id, 1, message.field));
     const guess = decryptWithSharedPoint(epochKey.publicKey, parsed, combineShares([alone]), context);
@@ -255,7 +257,16 @@ describe('custodians (2-of-3) over HTTP', () => {
     expect(await refusalCodes(decrypt(w, message))).toEqual(['cancelled']);
   });
 
-  it('refuse after the epoch’s retention: the shares are erased', async () => {
+  it('refuse after the epoch’s retention: the shares are erased, and the wrapped copies left in SQLite’s files no longer open', async () => {
+    // Before erasure: what custodian 1 keeps — its share, wrapped under a key file outside the database.
+    const dataDir = join(dir, 'custodian-1');
+    const keyFile = join(dataDir, WRAP_KEY_DIR, `${epochKey.epoch}.key`);
+    const wrapKey = new Uint8Array(readFileSync(keyFile));
+    const wrapped = (await custodians[0]!.store.epoch(epochKey.epoch))!.share!;
+    const share = new ShareWrapping(dataDir).unwrap(epochKey.epoch, wrapped)!;
+    // it really is x_1: x_1·G is custodian 1's verification key in the epoch certificate
+    expect(toBase64Url(ristretto255.Point.BASE.multiply(decodeScalar(share)).toBytes())).toBe(toBase64Url(epochKey.verificationKeys[0]!));
+
     clock = ISSUED + 40 * DAY_MS; // the warrant (60 days) is still in force; the epoch (31 days' retention) is not
     expect(await refusalCodes(decrypt(logged, message))).toEqual(['epoch_erased']);
     for (const c of custodians) {
@@ -263,6 +274,17 @@ describe('custodians (2-of-3) over HTTP', () => {
       expect(row!.share).toBeNull();
       expect(row!.erasedAt).toBe(clock);
     }
+    // After erasure, read the raw bytes an attacker with the disk (or a backup) would have: the SQLite main
+    // file and its WAL. The plaintext share is in neither; the wrapped share may well still be (WAL pages
+    // survive until a checkpoint overwrites them) — but its key file is gone, and its bytes are nowhere.
+    expect(existsSync(keyFile)).toBe(false);
+    const disk = ['doublelock.sqlite', 'doublelock.sqlite-wal'].filter((f) => existsSync(join(dataDir, f))).map((f) => readFileSync(join(dataDir, f)));
+    expect(disk.length).toBe(2);
+    const found = (needle: Uint8Array) => disk.some((bytes) => bytes.indexOf(Buffer.from(needle)) >= 0);
+    expect(found(share)).toBe(false);
+    expect(found(wrapKey)).toBe(false);
+    expect(found(wrapped.subarray(24))).toBe(true); // the ciphertext is still on disk: useless without its key
+    expect(new ShareWrapping(dataDir).unwrap(epochKey.epoch, wrapped)).toBeUndefined();
     const status = (await (await fetch(`${custodians[1]!.url}/v1/epochs/${epochKey.epoch}`)).json()) as { erased: boolean };
     expect(status.erased).toBe(true);
   });

@@ -14,3 +14,4 @@ export * from './log.ts';
 export * from './channels.ts';
 export * from './dsa.ts';
 export * from './cases.ts';
+export * from './matcher.ts';

@@ -28,8 +28,10 @@ export function register(program: Command): void {
     .option('--rate-limit <n>', 'registrations and authentications per minute per client address', integer('--rate-limit'))
     .option('--lawful-access <file>', 'enable lawful access with this JSON file: { trust, trustRootKey, providerKeyId, providerSecretKey } (default: off)')
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
+    .option('--matcher <urls>', 'matcher processes (`doublelock matcher serve`) to match hashes in, comma-separated (default: in this process)', process.env.DOUBLELOCK_MATCHER_URLS)
+    .option('--matcher-token-file <file>', 'file holding the matcher processes’ token (or DOUBLELOCK_MATCHER_TOKEN)')
     .option('--web-root <dir>', 'the built web app to serve at / (default: apps/web/dist; "none" for the API alone)', process.env.DOUBLELOCK_WEB_ROOT)
-    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; redisUrl?: string; blobDir?: string; mailboxTtlDays: number; rateLimit?: number; lawfulAccess?: string; logLevel: string; webRoot?: string }) => {
+    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; redisUrl?: string; blobDir?: string; mailboxTtlDays: number; rateLimit?: number; lawfulAccess?: string; logLevel: string; webRoot?: string; matcher?: string; matcherTokenFile?: string }) => {
       const server = await startServer({
         host: options.host,
         port: options.port,
@@ -39,6 +41,7 @@ export function register(program: Command): void {
         blobDir: options.blobDir,
         mailboxTtlMs: options.mailboxTtlDays * 24 * 60 * 60 * 1000,
         logLevel: options.logLevel,
+        ...(options.matcher && { matcherUrls: options.matcher.split(',').filter(Boolean), matcherToken: readToken(options.matcherTokenFile) }),
         webRoot: options.webRoot === 'none' ? undefined : (options.webRoot ?? defaultWebRoot()),
         ...(options.rateLimit !== undefined && { rateLimit: { register: options.rateLimit, auth: options.rateLimit } }),
         ...(options.lawfulAccess && { lawfulAccess: readLawfulAccess(options.lawfulAccess) }),
@@ -63,6 +66,13 @@ export function register(program: Command): void {
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
     });
+}
+
+/** The matcher token from a file, or DOUBLELOCK_MATCHER_TOKEN. */
+export function readToken(file: string | undefined): string {
+  const token = file ? readFileSync(file, 'utf8').trim() : process.env.DOUBLELOCK_MATCHER_TOKEN;
+  if (!token) throw new Error('the matcher token is missing: pass --matcher-token-file or set DOUBLELOCK_MATCHER_TOKEN');
+  return token;
 }
 
 /** apps/web/dist wherever the workspace installed the web app (source or compiled CLI alike). */
