@@ -6,6 +6,7 @@
 import { fromBase64Url } from '@doublelock/protocol';
 import { createApplicationMessage, encodeMlsMessage } from 'ts-mls';
 import { ApiError } from '../api/serverApi.ts';
+import { resendWhileTransient } from '../core/transient.ts';
 import { b64, MAX_RETRIES, newMessageId, type MessengerContext } from '../core/context.ts';
 import type { ReceivedMessage } from '../core/types.ts';
 import { openAttachment, sealAttachment } from '../envelope/attachment.ts';
@@ -56,12 +57,9 @@ export class Messages {
         escrow: envelope.escrow,
       });
       try {
-        const accepted = await ctx.api.sendMessage(groupId, {
-          clientMessageId,
-          epoch: Number(state.groupContext.epoch),
-          ciphertext: b64(frame),
-          frankingCommitment: b64(envelope.frankingCommitment),
-        });
+        // A lost answer: the same request again (idempotent by client message id), never a second message.
+        const request = { clientMessageId, epoch: Number(state.groupContext.epoch), ciphertext: b64(frame), frankingCommitment: b64(envelope.frankingCommitment) };
+        const accepted = await resendWhileTransient(() => ctx.api.sendMessage(groupId, request));
         markSeen(meta, accepted.seq);
         // Kept with the received ones, so this device's history shows what it said too.
         const sent: ReceivedMessage = {
