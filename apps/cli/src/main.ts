@@ -3,6 +3,7 @@
  * src/commands/<name>.ts and exports register(program).
  */
 import { register as registerCustodian } from '@doublelock/custodian/command';
+import { register as registerMatcher } from '@doublelock/matcher/command';
 import { Command, CommanderError } from 'commander';
 import { register as registerAdmin } from './commands/admin.ts';
 import { register as registerAgency } from './commands/agency.ts';
@@ -24,7 +25,7 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerServe, registerChat, registerAdmin, registerAgency, registerCustodian, registerLog, registerWitness, registerHash, registerBank, registerMatch, registerOversight, registerChannel, registerRules, registerHub]) register(program);
+for (const register of [registerServe, registerChat, registerAdmin, registerAgency, registerCustodian, registerLog, registerWitness, registerHash, registerBank, registerMatch, registerOversight, registerChannel, registerRules, registerHub, registerMatcher]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import { ChannelService } from '@doublelock/channels';
 import { generateSignerKey, TransparencyLog } from '@doublelock/log';
-import { LiveBanks, moderationWorkPass, UploadCheck, type SignalMatcher } from '@doublelock/moderation';
+import { LiveBanks, moderationWorkPass, RemoteMatcher, UploadCheck, type SignalMatcher } from '@doublelock/moderation';
 import { createStores, openDb, serverSecret, type Db } from '@doublelock/store';
 import { utf8 } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
@@ -54,6 +54,12 @@ export interface BuildOptions {
   matcher?: SignalMatcher;
 }
 
+function remoteMatcher(config: ServerConfig): SignalMatcher | undefined {
+  if (!config.matcherUrls?.length) return undefined;
+  if (!config.matcherToken) throw new Error('matcher processes need their token (--matcher-token-file or DOUBLELOCK_MATCHER_TOKEN)');
+  return new RemoteMatcher(config.matcherUrls, config.matcherToken);
+}
+
 export async function buildServer(overrides: Partial<ServerConfig> = {}, options: BuildOptions = {}): Promise<BuiltServer> {
   const config = defaultConfig(overrides);
   const db = options.db ?? (await openDb({ dataDir: config.dataDir, databaseUrl: config.databaseUrl }));
@@ -76,7 +82,8 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   let listening: string[] = [];
   const now = options.now ?? Date.now;
   const blobs = new LocalBlobStore(config.blobDir ?? join(config.dataDir, 'blobs'));
-  const banks = await LiveBanks.open(db, options.matcher ? { matcher: options.matcher } : {});
+  const matcher = options.matcher ?? remoteMatcher(config);
+  const banks = await LiveBanks.open(db, matcher ? { matcher } : {});
   const check = new UploadCheck(db, banks, now);
   const channels = new ChannelService(db, { check, blobs, now, limits: { maxImageBytes: config.maxImageBytes, maxVideoBytes: config.maxVideoBytes } });
   const origins = () => config.origins ?? listening;

@@ -62,6 +62,10 @@ export interface ServerConfig {
   casesSweepMs: number;
   /** The built web app (apps/web/dist), served at `/`; absent: API only. */
   webRoot?: string | undefined;
+  /** Matcher processes (apps/matcher) to send hash queries to, sharing the load; absent: match in this process. */
+  matcherUrls?: string[] | undefined;
+  /** The matcher processes' internal API token. */
+  matcherToken?: string | undefined;
   /** A hash-sharing hub this platform is a member of (apps/hub); absent: none. */
   hub?: HubLinkConfig | undefined;
 }

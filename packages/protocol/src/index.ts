@@ -15,3 +15,4 @@ export * from './channels.ts';
 export * from './dsa.ts';
 export * from './cases.ts';
 export * from './hub.ts';
+export * from './matcher.ts';
