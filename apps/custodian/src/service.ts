@@ -34,6 +34,7 @@ import {
   encodeScalar,
   epochAt,
   epochCertificate,
+  escrowFieldEpoch,
   evaluateShareRequest,
   isErasable,
   logInclusionVerifier,
@@ -54,6 +55,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { type CustodianSecrets, publicKeysOf, readCustodianKeys } from './keys.ts';
 import { CustodianStore } from './custodianStore.ts';
+import { ShareWrapping } from './shareWrapping.ts';
 
 export interface CustodianOptions {
   host?: string;
@@ -118,7 +120,8 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
   const db = await openDb({ dataDir: options.dataDir, databaseUrl: options.databaseUrl });
   if (db.dialect === 'sqlite') await db.run('PRAGMA secure_delete = ON');
   const store = new CustodianStore(db);
-  const eraseExpired = () => store.eraseExpired(now(), trust.epoch.retentionDays, trust.epoch.lengthMs);
+  const wrapping = new ShareWrapping(options.dataDir);
+  const eraseExpired = () => store.eraseExpired(now(), trust.epoch.retentionDays, trust.epoch.lengthMs, (epoch) => wrapping.erase(epoch));
   await eraseExpired();
   const ceremonies = new Map<number, Ceremony>();
 
@@ -181,7 +184,10 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
       const certificate = epochCertificate(ceremony.session, ceremony.messages, signatures);
       const key = openEpochCertificate(certificate, staticKeys, trust.deployment, trust.threshold);
       const json = certificateToJson(certificate);
-      if (!(await store.saveEpoch(body.epoch, key.publicKey, JSON.stringify(json), encodeScalar(ceremony.output.secretShare), now())))
+      const plain = encodeScalar(ceremony.output.secretShare);
+      const wrapped = wrapping.wrap(body.epoch, plain);
+      plain.fill(0);
+      if (!(await store.saveEpoch(body.epoch, key.publicKey, JSON.stringify(json), wrapped, now())))
         return refuse(reply, 409, 'epoch_exists', `epoch ${body.epoch} already has a key`);
       ceremony.output.secretShare = 0n;
       return json;
@@ -223,7 +229,7 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
       const epochs = new Map<number, Awaited<ReturnType<CustodianStore['epoch']>>>();
       const fieldEpoch = (() => {
         try {
-          return new DataView(fromBase64Url(signed.request.field).buffer).getUint32(1);
+          return escrowFieldEpoch(fromBase64Url(signed.request.field)) ?? -1;
         } catch {
           return -1;
         }
@@ -239,15 +245,20 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
         messageAlreadyReleased: await store.messageReleased(tx, warrant.id, record.messageId),
         highestRevision: await store.highestRevision(tx, warrant.id),
         cancellations: await store.cancellations(tx, warrant.id),
+        epochPublicKey: (e) => epochs.get(e)?.publicKey,
         epochState: (e) => {
           const row = epochs.get(e);
           if (!row) return 'unknown';
-          return row.share === null || row.erasedAt !== null || isErasable(e, at, trust.epoch.retentionDays, trust.epoch.lengthMs) ? 'erased' : 'active';
+          const gone = row.share === null || row.erasedAt !== null || !wrapping.hasKey(e) || isErasable(e, at, trust.epoch.retentionDays, trust.epoch.lengthMs);
+          return gone ? 'erased' : 'active';
         },
       });
       if (!decision.release) return decision;
       const row = epochs.get(decision.field.epoch)!;
-      const share = createDecryptionShare(index, decodeScalar(row.share!, 'stored share'), decision.field.u, decision.binding);
+      const plain = wrapping.unwrap(decision.field.epoch, row.share!);
+      if (!plain) return { release: false as const, code: 'epoch_erased' as const, reason: `epoch ${decision.field.epoch}'s wrapping key is erased` };
+      const share = createDecryptionShare(index, decodeScalar(plain, 'stored share'), decision.field.u, decision.binding);
+      plain.fill(0);
       const release = signReleaseRecord(
         {
           custodian: index,

@@ -17,6 +17,7 @@ export * from './matcher.ts';
 export * from './check/actioner.ts';
 export * from './check/decision.ts';
 export * from './check/signalMatcher.ts';
+export * from './check/remoteMatcher.ts';
 export * from './text/normalise.ts';
 export * from './text/rules.ts';
 export * from './check/bankSettings.ts';

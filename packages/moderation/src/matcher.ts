@@ -98,7 +98,7 @@ export class Matcher {
       }
       for await (const s of store.signals(bank, { types: SIGNAL_TYPES.filter((t) => t !== 'pdq' && t !== 'text') })) {
         matcher.add(s);
-        if (++matcher.count % 10_000 === 0) onProgress?.(matcher.count);
+        if (matcher.count % 10_000 === 0) onProgress?.(matcher.count);
       }
       if (n) matcher.pdq.addPacked(words, ids);
     }
@@ -112,6 +112,7 @@ export class Matcher {
 
   /** Adds one live signal (e.g. just added to a bank), without rebuilding anything. */
   add(s: BankSignal): void {
+    this.count++;
     switch (s.type) {
       case 'pdq':
         this.pdq.add(s.value, s.id);
@@ -136,6 +137,7 @@ export class Matcher {
 
   /** Removes one signal (e.g. just removed from a bank). */
   remove(s: BankSignal): void {
+    this.count--;
     switch (s.type) {
       case 'pdq':
         this.pdq.remove(s.value, s.id);

@@ -1,0 +1,52 @@
+/**
+ * `doublelock matcher serve`: the matcher role in its own process (see service.ts). Run several over one
+ * store and give the server all their URLs (`doublelock serve --matcher URL,URL`); they share its load.
+ * The token (the internal API's shared secret) comes from --token-file or DOUBLELOCK_MATCHER_TOKEN.
+ */
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { matcherPlugins } from './plugins.ts';
+import { MIN_TOKEN_LENGTH, startMatcher } from './service.ts';
+
+function integer(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not "${value}"`);
+    return n;
+  };
+}
+
+export function register(program: Command): void {
+  const matcher = program.command('matcher').description('the matcher role (hash banks in memory) in its own process');
+  matcher
+    .command('serve')
+    .description('load every bank and answer match queries from the server (internal API)')
+    .option('--data <dir>', 'data folder of the SQLite database', process.env.DOUBLELOCK_DATA ?? './data')
+    .option('--database-url <url>', 'use PostgreSQL at this URL instead of SQLite', process.env.DATABASE_URL)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port to listen on (0: any free port)', integer('--port'), 8070)
+    .option('--token-file <file>', 'file holding the internal API token (or DOUBLELOCK_MATCHER_TOKEN)')
+    .option('--refresh-ms <n>', 'how often to pick up new bank signals', integer('--refresh-ms'), 2000)
+    .option('--log-level <level>', 'pino log level', 'warn')
+    .action(async (options: { data: string; databaseUrl?: string; host: string; port: number; tokenFile?: string; refreshMs: number; logLevel: string }) => {
+      const token = options.tokenFile ? readFileSync(options.tokenFile, 'utf8').trim() : (process.env.DOUBLELOCK_MATCHER_TOKEN ?? '');
+      if (token.length < MIN_TOKEN_LENGTH) throw new Error(`the matcher token (--token-file or DOUBLELOCK_MATCHER_TOKEN) must be at least ${MIN_TOKEN_LENGTH} characters`);
+      const started = performance.now();
+      const running = await startMatcher({
+        host: options.host,
+        port: options.port,
+        dataDir: options.data,
+        databaseUrl: options.databaseUrl,
+        token,
+        refreshMs: options.refreshMs,
+        logLevel: options.logLevel,
+        plugins: matcherPlugins,
+      });
+      const status = running.ctx.status();
+      // one line tests and supervisors read: where it listens, what it loaded
+      console.log(`Matcher is running at ${running.url} (${status.signals} signals from ${status.banks.length} banks in ${((performance.now() - started) / 1000).toFixed(2)} s). Ctrl-C stops it.`);
+      const stop = () => void running.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

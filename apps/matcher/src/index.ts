@@ -1,0 +1,2 @@
+export { buildMatcher, startMatcher, MIN_TOKEN_LENGTH, type MatcherContext, type MatcherOptions, type MatcherPlugin, type RunningMatcher } from './service.ts';
+export { internalApi, hasToken, toQuerySignals } from './internalApi.ts';
