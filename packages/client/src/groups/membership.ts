@@ -7,8 +7,10 @@
 import { randomBytes } from '@noble/hashes/utils.js';
 import { createGroup, encodeMlsMessage, type ClientState, type Proposal } from 'ts-mls';
 import { encodeRatchetTree } from 'ts-mls/ratchetTree.js';
+import type { CommitRequest } from '@doublelock/protocol';
 import { commit } from '../mls/handshake.ts';
 import { ApiError } from '../api/serverApi.ts';
+import { resendWhileTransient } from '../core/transient.ts';
 import { b64, MAX_RETRIES, newMessageId, type MessengerContext } from '../core/context.ts';
 import type { GroupSummary } from '../core/types.ts';
 import { groupMembers, markSeen, newGroupMeta } from '../groupStore.ts';
@@ -148,7 +150,10 @@ export class Membership {
       const result = await ctx.withCredentialReasons(() => commit(state, ctx.cs, ctx.options.mls, { extraProposals: proposals }));
       const epoch = Number(state.groupContext.epoch);
       try {
-        const accepted = await ctx.api.commit(groupId, {
+        // If the answer is lost, the very same request is sent again (same client message id, same bytes): the
+        // server accepts it now or answers with its earlier acceptance, so the committer learns its commit
+        // holds the epoch and never stays behind on a fork of its own making.
+        const request: CommitRequest = {
           clientMessageId,
           epoch,
           commit: b64(encodeMlsMessage(result.commit)),
@@ -158,7 +163,8 @@ export class Membership {
             welcome: b64(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: result.welcome })),
             ratchetTree: b64(encodeRatchetTree(result.newState.ratchetTree)),
           }),
-        });
+        };
+        const accepted = await resendWhileTransient(() => ctx.api.commit(groupId, request));
         meta.epochEnds[String(epoch)] = accepted.seq;
         markSeen(meta, accepted.seq, ...(result.welcome ? [accepted.seq + 1] : []));
         await ctx.groupStore.save(groupId, result.newState, meta);
@@ -182,3 +188,4 @@ export class Membership {
     throw new Error(`Could not commit to group ${groupId}: it kept moving on (${MAX_RETRIES} attempts).`);
   }
 }
+
