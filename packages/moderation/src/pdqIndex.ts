@@ -51,6 +51,14 @@ export interface IndexMatch {
   distance: number;
 }
 
+/** What PdqIndex.toSnapshot gives and fromSnapshot takes: a few numbers and typed arrays. */
+export interface PdqIndexSnapshot {
+  maxDistance: number;
+  count: number;
+  baseBits: number[];
+  arrays: Array<Uint32Array | Uint16Array>;
+}
+
 export interface PdqIndexOptions {
   /** Largest distance that queries may ask for (default 31, PDQ's recommended threshold; at most 43). */
   maxDistance?: number;
@@ -176,7 +184,7 @@ export class PdqIndex {
   }
 
   /** Adds a hash under `key` (a uint32 the caller maps to its record, e.g. a bank signal id). */
-  add(hash: PdqHash | string, key: number): void {
+  add(hash: PdqHash | string | Uint32Array, key: number): void {
     checkKey(key);
     const words = toWords(hash);
     this.ensureCapacity(this.slots + 1);
@@ -228,6 +236,53 @@ export class PdqIndex {
     const q = hash instanceof Uint32Array ? hash : toWords(hash);
     if (q.length !== 8) throw new RangeError('a packed PDQ hash is 8 words');
     return this.search(q, maxDistance).map((slot) => ({ key: this.keys[slot]!, distance: distance256(this.words, slot, q, 0) }));
+  }
+
+  /**
+   * The index as flat arrays, to store and reopen without a rebuild (pdqIndexFile.ts). Compacts first,
+   * so everything is in the base tables.
+   */
+  toSnapshot(): PdqIndexSnapshot {
+    if (this.slots > this.baseSlots || this.dead > 0) this.compact();
+    const n = this.slots;
+    return {
+      maxDistance: this.maxDistance,
+      count: this.count,
+      baseBits: [...this.baseBits],
+      arrays: [this.words.subarray(0, n * 8), this.keys.subarray(0, n), ...this.baseOffsets, ...this.baseIds, ...this.baseFilters],
+    };
+  }
+
+  /** Reopens a snapshot (its arrays are adopted, not copied). */
+  static fromSnapshot(snapshot: PdqIndexSnapshot): PdqIndex {
+    const { maxDistance, count, baseBits, arrays } = snapshot;
+    if (baseBits.length !== M || arrays.length !== 2 + 3 * M) throw new RangeError('not a PdqIndex snapshot');
+    const index = new PdqIndex({ maxDistance, capacity: 16 });
+    const words = arrays[0] as Uint32Array;
+    const keys = arrays[1] as Uint32Array;
+    const n = keys.length;
+    if (!(words instanceof Uint32Array) || !(keys instanceof Uint32Array) || words.length !== n * 8 || count !== n) throw new RangeError('PdqIndex snapshot: hashes and keys disagree');
+    for (let s = 0; s < M; s++) {
+      const offsets = arrays[2 + s];
+      const ids = arrays[2 + M + s];
+      const filters = arrays[2 + 2 * M + s];
+      const bits = baseBits[s]!;
+      if (!(offsets instanceof Uint32Array) || offsets.length !== (1 << bits) + 1 || offsets[1 << bits] !== n) throw new RangeError(`PdqIndex snapshot: segment ${s} offsets`);
+      if (!(ids instanceof Uint32Array) || ids.length !== n) throw new RangeError(`PdqIndex snapshot: segment ${s} ids`);
+      if (!(filters instanceof Uint16Array) || filters.length !== (PARTNER[s]! >= 0 ? n : 0)) throw new RangeError(`PdqIndex snapshot: segment ${s} filters`);
+      index.baseBits[s] = bits;
+      index.baseOffsets[s] = offsets;
+      index.baseIds[s] = ids;
+      index.baseFilters[s] = filters;
+    }
+    // capacity is what the storage arrays hold: growth (ensureCapacity) copies them when adds need room
+    index.capacity = Math.max(16, n);
+    index.words = n >= 16 ? words : Uint32Array.from({ length: 16 * 8 }, (_, i) => words[i] ?? 0);
+    index.keys = n >= 16 ? keys : Uint32Array.from({ length: 16 }, (_, i) => keys[i] ?? 0);
+    index.live = new Uint8Array(index.capacity).fill(1, 0, n);
+    index.slots = index.count = index.baseSlots = n;
+    index.resetDelta(0);
+    return index;
   }
 
   /** Rebuilds the base tables over every live hash, emptying the delta and reclaiming dead slots. */
@@ -471,7 +526,11 @@ function checkKey(key: number): void {
   if (!Number.isInteger(key) || key < 0 || key > 0xffffffff) throw new RangeError(`index keys are uint32, not ${key}`);
 }
 
-function toWords(hash: PdqHash | string): Uint32Array {
+function toWords(hash: PdqHash | string | Uint32Array): Uint32Array {
+  if (hash instanceof Uint32Array) {
+    if (hash.length !== 8) throw new RangeError('a packed PDQ hash is 8 words');
+    return hash;
+  }
   if (typeof hash === 'string') {
     if (!PdqHash.isHex(hash)) throw new TypeError(`a PDQ hash is 64 hex digits, got "${hash.slice(0, 80)}"`);
     const words = new Uint32Array(8);
