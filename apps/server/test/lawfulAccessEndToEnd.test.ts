@@ -254,7 +254,8 @@ describe('lawful access, end to end', () => {
     };
     writeFileSync(files.key, JSON.stringify({ id: 'nca', secretKey: toBase64Url(keys.agency.secretKey) }));
     writeFileSync(files.warrant, JSON.stringify(signedWarrant));
-    writeFileSync(files.submission, JSON.stringify({ warrantId: w.id, commitmentNonce: toBase64Url(nonce), commitment: 'x', leafIndex: submitted.body.leafIndex }));
+    // (with the proof at the first witnessed checkpoint, as `agency submit` keeps it: its witnessed time starts the window)
+    writeFileSync(files.submission, JSON.stringify({ warrantId: w.id, commitmentNonce: toBase64Url(nonce), commitment: 'x', leafIndex: submitted.body.leafIndex, inclusion }));
     const collected = await cli('agency', 'collect', '--server', server.url, '--agency-key', files.key, '--warrant-id', w.id);
     expect(collected.code).toBe(0);
     writeFileSync(files.intercepts, collected.stdout);
