@@ -301,16 +301,33 @@ export class BankStore {
   }
 
   private async upsert(tx: SqlRunner, bank: string, s: Required<SignalInput>): Promise<void> {
-    await tx.run(
-      `INSERT INTO moderation_signals (bank, signal_type, value, value_key, labels, source, quality, added_at, removed_at, action, severity)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (bank, signal_type, value_key) DO UPDATE SET
-         labels = excluded.labels, source = excluded.source, quality = COALESCE(excluded.quality, moderation_signals.quality),
-         added_at = CASE WHEN moderation_signals.removed_at IS NULL THEN moderation_signals.added_at ELSE excluded.added_at END,
-         removed_at = excluded.removed_at, action = excluded.action, severity = excluded.severity`,
-      [bank, s.type, s.value, valueKey(s.value), s.labels.join(' '), s.source, s.quality, s.addedAt, s.removedAt, s.action, s.severity],
-    );
+    await writeSignal(tx, bank, s);
   }
+}
+
+/**
+ * Adds or updates (or, with removedAt, tombstones) one prepared signal inside the caller's transaction;
+ * returns its id. For writers that must commit signals together with their own state (the hub's sync
+ * commits a feed page and its cursor at once). The bank must exist.
+ */
+export async function writeSignal(tx: SqlRunner, bank: string, s: Required<SignalInput>): Promise<number> {
+  const row = await tx.get<{ id: number }>(
+    `INSERT INTO moderation_signals (bank, signal_type, value, value_key, labels, source, quality, added_at, removed_at, action, severity)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (bank, signal_type, value_key) DO UPDATE SET
+       labels = excluded.labels, source = excluded.source, quality = COALESCE(excluded.quality, moderation_signals.quality),
+       added_at = CASE WHEN moderation_signals.removed_at IS NULL THEN moderation_signals.added_at ELSE excluded.added_at END,
+       removed_at = excluded.removed_at, action = excluded.action, severity = excluded.severity
+     RETURNING id`,
+    [bank, s.type, s.value, valueKey(s.value), s.labels.join(' '), s.source, s.quality, s.addedAt, s.removedAt, s.action, s.severity],
+  );
+  return Number(row!.id);
+}
+
+/** Tombstones one signal (canonical value) inside the caller's transaction; its id, or undefined if absent or already removed. */
+export async function tombstoneSignal(tx: SqlRunner, bank: string, type: SignalType, canonicalValue: string, now: number): Promise<number | undefined> {
+  const row = await tx.get<{ id: number }>('UPDATE moderation_signals SET removed_at = ? WHERE bank = ? AND signal_type = ? AND value_key = ? AND removed_at IS NULL RETURNING id', [now, bank, type, valueKey(canonicalValue)]);
+  return row ? Number(row.id) : undefined;
 }
 
 /** n concatenated 64-digit hex PDQ hashes → 8n big-endian words (PdqHash word order). */
