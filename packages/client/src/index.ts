@@ -8,6 +8,7 @@ export { MemoryStorage, type Storage, type StorageWrite } from './storage/storag
 export { IndexedDbStorage } from './storage/indexedDb.ts';
 export { safetyNumber } from './safetyNumber.ts';
 export { messageContent, type MessageContent } from './envelope/content.ts';
+export type { ChatMessage, Preferences } from './content/conversation.ts';
 export { CIPHERSUITE, KEY_RETENTION, suiteImpl } from './mls/suite.ts';
 export { fastCryptoProvider } from './mls/cryptoProvider.ts';
 export { DirectoryAuthenticationService, CredentialRejected } from './mls/authenticationService.ts';

@@ -9,10 +9,13 @@
  *   devices/keyPackages.ts  this device's KeyPackages, claiming others'
  *   groups/membership.ts    creating groups, adding/removing people, the commit loop
  *   content/messages.ts     sending, attachments, history, reports
+ *   content/features.ts     replies, reactions, edits, deletes, receipts, typing, timers, admins, blocking
  *   sync/syncEngine.ts      mailbox catch-up and push; sync/incoming.ts applies each item
  */
 import type { MailboxItem } from '@doublelock/protocol';
 import type { ServerApi } from './api/serverApi.ts';
+import type { ChatMessage, Preferences } from './content/conversation.ts';
+import { ChatFeatures } from './content/features.ts';
 import { Messages } from './content/messages.ts';
 import { MessengerContext } from './core/context.ts';
 import type { GroupSummary, MessengerEvent, MessengerOptions, ReceivedMessage } from './core/types.ts';
@@ -31,9 +34,16 @@ export { MessageRejected, type GroupSummary, type MessengerEvent, type Messenger
 export class Messenger {
   private readonly ctx: MessengerContext;
   private readonly devicesPart: DeviceManager;
+  private readonly features: ChatFeatures;
+  /** Groups that received messages since the last enforcement of deletes and timers. */
+  private readonly touched = new Set<string>();
 
   private constructor(ctx: MessengerContext) {
     this.ctx = ctx;
+    this.features = new ChatFeatures(ctx);
+    ctx.on((e) => {
+      if (e.type === 'message') this.touched.add(e.message.groupId);
+    });
     ctx.keyPackages = new KeyPackages(ctx);
     ctx.membership = new Membership(ctx);
     ctx.messages = new Messages(ctx);
@@ -83,7 +93,9 @@ export class Messenger {
   private static async create(device: DeviceRecord, options: MessengerOptions): Promise<Messenger> {
     // A device talks to the server it was registered on unless told otherwise.
     const resolved = { ...options, serverUrl: options.serverUrl || device.server };
-    return new Messenger(new MessengerContext(device, resolved, await suiteImpl(options.cryptoProvider)));
+    const messenger = new Messenger(new MessengerContext(device, resolved, await suiteImpl(options.cryptoProvider)));
+    await messenger.features.preferences(); // loaded now: events are filtered synchronously
+    return messenger;
   }
 
   /** Registers a new device for this account, signed with the account key; hand the result to it. */
@@ -107,8 +119,12 @@ export class Messenger {
 
   // ---------------------------------------------------------------- events
 
+  /** Events; messages from blocked people are not delivered to listeners. */
   on(listener: (event: MessengerEvent) => void): () => void {
-    return this.ctx.on(listener);
+    return this.ctx.on((e) => {
+      if (e.type === 'message' && this.features.isBlocked(e.message.sender.username)) return;
+      listener(e);
+    });
   }
 
   // ---------------------------------------------------------------- key packages
@@ -128,22 +144,33 @@ export class Messenger {
     return this.ctx.membership.group(groupId);
   }
 
-  /** A new group with these people (all their devices, and this account's other devices). */
-  createGroup(name: string, usernames: string[]): Promise<string> {
-    return this.ctx.membership.createGroup(name, usernames);
+  /**
+   * A new group with these people (all their devices, and this account's other devices); its creator is
+   * its admin. Nothing is created when a name is unknown or blocked.
+   */
+  async createGroup(name: string, usernames: string[]): Promise<string> {
+    await this.features.checkPeople(usernames);
+    const groupId = await this.ctx.membership.createGroup(name, usernames);
+    await this.features.setAdmins(groupId, [this.username]);
+    return groupId;
   }
 
-  /** A 1:1 chat is a group of two people. */
-  createChat(username: string): Promise<string> {
-    return this.createGroup(`${this.username} & ${username}`, [username]);
+  /** A 1:1 chat is a group of two people without admins; an existing one with the same person is reused. */
+  async createChat(username: string): Promise<string> {
+    await this.features.checkPeople([username]);
+    return (await this.features.existingChat(username)) ?? this.ctx.membership.createGroup(`${this.username} & ${username}`, [username]);
   }
 
-  addMembers(groupId: string, usernames: string[]): Promise<void> {
-    return this.ctx.exclusive(() => this.ctx.membership.addLocked(groupId, usernames));
+  async addMembers(groupId: string, usernames: string[]): Promise<void> {
+    await this.features.requireManager(groupId, 'add people');
+    await this.features.checkPeople(usernames);
+    await this.ctx.exclusive(() => this.ctx.membership.addLocked(groupId, usernames));
+    await this.features.shareAdmins(groupId);
   }
 
   /** Removes people (all their devices) from the group. */
-  removeMembers(groupId: string, usernames: string[]): Promise<void> {
+  async removeMembers(groupId: string, usernames: string[]): Promise<void> {
+    await this.features.requireManager(groupId, 'remove people');
     return this.ctx.exclusive(() => this.ctx.membership.removeUsersLocked(groupId, usernames));
   }
 
@@ -152,8 +179,19 @@ export class Messenger {
     return this.ctx.membership.leave(groupId);
   }
 
-  rename(groupId: string, name: string): Promise<void> {
+  async rename(groupId: string, name: string): Promise<void> {
+    await this.features.requireManager(groupId, 'rename the chat');
     return this.ctx.membership.rename(groupId, name);
+  }
+
+  /** The group's admins (undefined: a chat without admins, where everyone manages). */
+  admins(groupId: string): Promise<string[] | undefined> {
+    return this.features.admins(groupId);
+  }
+
+  /** Names the admins (an admin only). */
+  setAdmins(groupId: string, usernames: string[]) {
+    return this.features.setAdmins(groupId, usernames);
   }
 
   /**
@@ -168,6 +206,70 @@ export class Messenger {
 
   sendText(groupId: string, text: string): Promise<{ seq: number; clientMessageId: string }> {
     return this.ctx.exclusive(() => this.ctx.messages.sendLocked(groupId, { type: 'text', text }));
+  }
+
+  /** A text in reply to message `to` (a client message id). */
+  reply(groupId: string, to: string, text: string) {
+    return this.features.reply(groupId, to, text);
+  }
+
+  /** Reacts to a message with an emoji (`remove` takes the reaction back). */
+  react(groupId: string, to: string, emoji: string, remove = false) {
+    return this.features.react(groupId, to, emoji, remove);
+  }
+
+  /** Replaces the text of one of this account's messages, for everyone. */
+  edit(groupId: string, id: string, text: string) {
+    return this.features.edit(groupId, id, text);
+  }
+
+  /** Deletes one of this account's messages for everyone: every device removes its copy. */
+  deleteMessage(groupId: string, id: string) {
+    return this.features.delete(groupId, id);
+  }
+
+  /** Typing indicator (not sent when this person turned them off); true if sent. */
+  typing(groupId: string, active: boolean): Promise<boolean> {
+    return this.features.typing(groupId, active);
+  }
+
+  /** Read receipts for the chat's unacknowledged messages (none when turned off); how many. */
+  markRead(groupId: string): Promise<number> {
+    return this.features.markRead(groupId);
+  }
+
+  /** Disappearing messages: later messages are deleted on every device `seconds` after sending (0: off). */
+  setDisappearingTimer(groupId: string, seconds: number) {
+    return this.features.setTimer(groupId, seconds);
+  }
+
+  /** The chat as shown: replies, reactions, edits, deletes, receipts folded in; expired and blocked left out. */
+  conversation(groupId: string): Promise<ChatMessage[]> {
+    return this.features.conversation(groupId);
+  }
+
+  preferences(): Promise<Preferences> {
+    return this.features.preferences();
+  }
+
+  /** Read receipts and typing indicators, on or off (reciprocal: off also hides the others'). */
+  setPreferences(change: Partial<Omit<Preferences, 'blocked'>>): Promise<Preferences> {
+    return this.features.setPreferences(change);
+  }
+
+  block(username: string): Promise<void> {
+    return this.features.block(username, true);
+  }
+
+  unblock(username: string): Promise<void> {
+    return this.features.block(username, false);
+  }
+
+  /** Applies deletes and disappearing timers to this device's copy of every chat (run it now and then). */
+  async enforceRetention(): Promise<number> {
+    let removed = 0;
+    for (const g of await this.groups()) removed += await this.features.enforce(g.groupId);
+    return removed;
   }
 
   /** Encrypts the file, uploads it as a blob of the group, and sends its key and hashes in a message. */
@@ -193,8 +295,14 @@ export class Messenger {
   // ---------------------------------------------------------------- receiving
 
   /** Fetches and processes everything waiting in this device's mailbox (offline catch-up). */
-  sync(): Promise<number> {
-    return this.ctx.sync.sync();
+  async sync(): Promise<number> {
+    const n = await this.ctx.sync.sync();
+    // Deletes and timers among what arrived take effect on this device now.
+    for (const groupId of [...this.touched]) {
+      this.touched.delete(groupId);
+      if ((await this.ctx.groupStore.meta(groupId))?.status === 'active') await this.features.enforce(groupId);
+    }
+    return n;
   }
 
   /** Connects the push channel: catches up over HTTP, then processes pushed items as they come. */

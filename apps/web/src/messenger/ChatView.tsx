@@ -131,6 +131,9 @@ function MessageItem({ m, msg, mine }: { m: Messenger; msg: ReceivedMessage; min
   const c = msg.content;
   if (c.type === 'rename') return <li className="muted">{msg.sender.username} named the chat “{c.name}”</li>;
   if (c.type === 'leave') return <li className="muted">{msg.sender.username} left</li>;
+  // Reactions, edits, deletes, receipts, typing, timers and admin lists fold into other messages
+  // (the SDK's conversation() view); they are not list items of their own.
+  if (c.type !== 'text' && c.type !== 'file') return null;
   return (
     <li className={mine ? 'mine' : undefined} data-seq={msg.seq}>
       <div className="meta">{mine ? 'You' : msg.sender.username} · <time dateTime={new Date(msg.serverTime).toISOString()}>{new Date(msg.serverTime).toLocaleString()}</time>{mine && ' · Sent ✓'}</div>

@@ -4,8 +4,15 @@ import { z } from 'zod';
 
 const base64url = z.string().regex(/^[A-Za-z0-9_-]*$/);
 
+/** A message of the same group, named by its sender's client message id (random, 16 bytes). */
+const messageRef = base64url.min(16).max(64);
+const usernameList = z.array(z.string().min(1).max(64)).max(1000);
+/** Longest disappearing-message timer: four weeks (Signal's longest preset). */
+export const MAX_TIMER_SECONDS = 28 * 24 * 3600;
+
 export const messageContent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('text'), text: z.string().min(1).max(64 * 1024) }),
+  /** A text, optionally a reply to an earlier message. */
+  z.object({ type: z.literal('text'), text: z.string().min(1).max(64 * 1024), replyTo: messageRef.optional() }),
   z.object({
     type: z.literal('file'),
     name: z.string().min(1).max(255),
@@ -20,6 +27,20 @@ export const messageContent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('rename'), name: z.string().min(1).max(128) }),
   /** The sender's person leaves: other members commit the removal of all of that person's devices. */
   z.object({ type: z.literal('leave') }),
+  /** A reaction to a message (`remove` takes the sender's reaction back). */
+  z.object({ type: z.literal('reaction'), target: messageRef, emoji: z.string().min(1).max(16), remove: z.boolean().optional() }),
+  /** A new text for one of the sender's own messages (honoured only from the same account). */
+  z.object({ type: z.literal('edit'), target: messageRef, text: z.string().min(1).max(64 * 1024) }),
+  /** Deletes one of the sender's own messages for everyone (each device removes its copy). */
+  z.object({ type: z.literal('delete'), target: messageRef }),
+  /** Read receipts: the sender has read these messages (sent only if the sender's setting allows). */
+  z.object({ type: z.literal('receipt'), read: z.array(messageRef).min(1).max(500) }),
+  /** Typing indicator (sent only if the sender's setting allows; never kept). */
+  z.object({ type: z.literal('typing'), active: z.boolean() }),
+  /** Disappearing messages: messages after this one are deleted `seconds` after they were sent (0: off). */
+  z.object({ type: z.literal('timer'), seconds: z.number().int().min(0).max(MAX_TIMER_SECONDS) }),
+  /** The group's admins (who may add, remove and rename); honoured only from a current admin. */
+  z.object({ type: z.literal('admins'), usernames: usernameList.min(1) }),
 ]);
 export type MessageContent = z.infer<typeof messageContent>;
 

@@ -15,6 +15,7 @@ import { decodeMlsMessage, emptyPskIndex, joinGroup, processPrivateMessage, type
 import { decodeKeyPackage } from 'ts-mls/keyPackage.js';
 import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import { decodeRatchetTree } from 'ts-mls/ratchetTree.js';
+import { mayManage, recordAdmins } from '../content/conversation.ts';
 import { asHandshake, handshakeEpoch, handshakeSenderLeaf, processHandshake, type HandshakeMessage } from '../mls/handshake.ts';
 import { b64, identityText, type MessengerContext } from '../core/context.ts';
 import { TransientFailure } from '../core/transient.ts';
@@ -233,7 +234,9 @@ export class IncomingItems {
       throw new MessageRejected('envelope_rejected', (error as Error).message);
     }
     markSeen(meta, item.seq);
-    if (content.type === 'rename') meta.name = content.name;
+    // Renames and admin lists are honoured from the group's admins only (content/conversation.ts).
+    if (content.type === 'rename' && (await mayManage(ctx.storage, item.groupId, sender.username))) meta.name = content.name;
+    if (content.type === 'admins') await recordAdmins(ctx.storage, item.groupId, sender.username, content.usernames);
     const received: ReceivedMessage = {
       groupId: item.groupId,
       seq: item.seq,
