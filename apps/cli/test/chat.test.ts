@@ -34,8 +34,8 @@ describe('doublelock chat commands', () => {
     expect((await run('register', 'bob', ...bob, '--server', server.url)).code).toBe(0);
     const created = await run('chat', 'create', 'bob', ...alice);
     expect(created.code).toBe(0);
-    const chatId = created.stdout.trim();
-    expect(chatId).toMatch(/^[A-Za-z0-9_-]{22,}$/);
+    expect(created.stdout).toMatch(/^Chat with bob: [A-Za-z0-9_-]{22,}$/m);
+    const chatId = created.stdout.trim().split(': ')[1]!;
 
     expect((await run('send', chatId, 'hello', 'bob', ...alice)).code).toBe(0);
     const file = join(dir, 'notes.txt');
@@ -61,5 +61,74 @@ describe('doublelock chat commands', () => {
     const noProfile = await run('chat', 'list', '--profile', join(dir, 'nobody'));
     expect(noProfile.code).not.toBe(0);
     expect(noProfile.stderr.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('says what each command did; reply, react, edit, delete, info, members, admins, timer, block, settings', async () => {
+    const carol = ['--profile', join(dir, 'carol')];
+    const dave = ['--profile', join(dir, 'dave')];
+    expect((await run('register', 'carol', ...carol, '--server', server.url)).stdout).toMatch(/^Registered carol/);
+    expect((await run('register', 'dave', ...dave, '--server', server.url)).code).toBe(0);
+
+    // A person who does not exist: a clear error, and nothing left behind.
+    const nobody = await run('chat', 'create', 'nobody-here', ...carol);
+    expect(nobody.code).not.toBe(0);
+    expect(nobody.stderr).toContain('No user "nobody-here"');
+    expect((await run('chat', 'list', ...carol)).stdout.trim()).toBe('');
+
+    // No second 1:1 chat with the same person.
+    const first = (await run('chat', 'create', 'dave', ...carol)).stdout;
+    const again = await run('chat', 'create', 'dave', ...carol);
+    expect(again.stdout).toContain('(you already had this chat)');
+    const chatId = first.trim().split(': ')[1]!;
+    expect(again.stdout).toContain(chatId);
+
+    const group = (await run('chat', 'create', 'dave', 'bob', '--name', 'club', ...carol)).stdout;
+    expect(group).toMatch(/^Group "club" with dave, bob: /);
+    expect((await run('chat', 'rename', 'club', 'book club', ...carol)).stdout).toContain('Renamed the chat to "book club" for everyone.');
+    const info = (await run('chat', 'info', 'book club', ...carol)).stdout;
+    expect(info).toMatch(/Name: +book club/);
+    expect(info).toMatch(/Admins: +carol/);
+    expect((await run('chat', 'members', 'book club', ...carol)).stdout).toMatch(/carol \(admin\) \(you\): 1 device/);
+    const notAdmin = await run('chat', 'rename', 'book club', 'daves club', ...dave);
+    expect(notAdmin.code).not.toBe(0);
+    expect(notAdmin.stderr).toContain("Only the group's admins may rename the chat.");
+    expect((await run('chat', 'remove', 'book club', 'bob', ...carol)).stdout).toContain('Removed bob');
+
+    const sent = await run('send', chatId, 'see you at 6', ...carol);
+    const seq = /#(\d+)/.exec(sent.stdout)![1]!;
+    expect((await run('reply', chatId, seq, 'perfect', ...dave)).stdout).toMatch(/^replied to #\d+/);
+    expect((await run('react', chatId, seq, '🎉', ...dave)).stdout).toContain('reacted 🎉');
+    expect((await run('edit', chatId, seq, 'see you at 7', ...carol)).stdout).toContain(`edited #${seq}`);
+    const secret = await run('send', chatId, 'the door code is 4711', ...carol);
+    const secretSeq = /#(\d+)/.exec(secret.stdout)![1]!;
+    expect((await run('delete', chatId, secretSeq, ...carol)).stdout).toContain('deleted');
+    const history = (await run('history', chatId, ...dave)).stdout;
+    expect(history).toContain('see you at 7');
+    expect(history).toContain('edited');
+    expect(history).toContain('🎉 dave');
+    expect(history).toMatch(/perfect ↪ carol: "see you at 7"/);
+    expect(history).toContain('[deleted]');
+    expect(history).not.toContain('4711');
+    // Dave opened the history: Carol sees it read.
+    expect((await run('history', chatId, ...carol)).stdout).toContain('read by dave');
+
+    expect((await run('chat', 'timer', chatId, '1h', ...carol)).stdout).toContain('disappear from every device 3600 s');
+    expect((await run('chat', 'info', chatId, ...dave)).stdout).toContain('Disappearing messages: after 3600 s');
+
+    expect((await run('settings', '--read-receipts', 'off', ...dave)).stdout).toContain('Read receipts: off');
+    expect((await run('block', 'carol', ...dave)).stdout).toContain('Blocked carol');
+    expect((await run('blocked', ...dave)).stdout.trim()).toBe('carol');
+    await run('send', chatId, 'are you ignoring me', ...carol);
+    expect((await run('history', chatId, ...dave)).stdout).not.toContain('ignoring');
+    expect((await run('unblock', 'carol', ...dave)).stdout).toContain('Unblocked carol');
+  }, 240_000);
+
+  it('prints its version, and a useful error when the server is down', async () => {
+    const version = await run('--version');
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const down = await run('register', 'erin', '--profile', join(dir, 'erin'), '--server', 'http://127.0.0.1:59998');
+    expect(down.code).not.toBe(0);
+    expect(down.stderr).toContain('cannot reach the server at 127.0.0.1:59998 (ECONNREFUSED): is it running?');
   }, 60_000);
 });

@@ -145,13 +145,14 @@ export class Messenger {
   }
 
   /**
-   * A new group with these people (all their devices, and this account's other devices); its creator is
-   * its admin. Nothing is created when a name is unknown or blocked.
+   * A new group with these people (all their devices, and this account's other devices). With
+   * `admins: true` its creator is its admin (only admins add, remove and rename); otherwise everyone
+   * manages until someone names admins. Nothing is created when a name is unknown or blocked.
    */
-  async createGroup(name: string, usernames: string[]): Promise<string> {
+  async createGroup(name: string, usernames: string[], options: { admins?: boolean } = {}): Promise<string> {
     await this.features.checkPeople(usernames);
     const groupId = await this.ctx.membership.createGroup(name, usernames);
-    await this.features.setAdmins(groupId, [this.username]);
+    if (options.admins) await this.features.setAdmins(groupId, [this.username]);
     return groupId;
   }
 
@@ -161,17 +162,23 @@ export class Messenger {
     return (await this.features.existingChat(username)) ?? this.ctx.membership.createGroup(`${this.username} & ${username}`, [username]);
   }
 
+  // Membership changes take their place in the device's queue when called (the checks run in it), so
+  // calls made together apply in the order they were made.
   async addMembers(groupId: string, usernames: string[]): Promise<void> {
-    await this.features.requireManager(groupId, 'add people');
-    await this.features.checkPeople(usernames);
-    await this.ctx.exclusive(() => this.ctx.membership.addLocked(groupId, usernames));
+    await this.ctx.exclusive(async () => {
+      await this.features.requireManager(groupId, 'add people');
+      await this.features.checkPeople(usernames);
+      await this.ctx.membership.addLocked(groupId, usernames);
+    });
     await this.features.shareAdmins(groupId);
   }
 
   /** Removes people (all their devices) from the group. */
-  async removeMembers(groupId: string, usernames: string[]): Promise<void> {
-    await this.features.requireManager(groupId, 'remove people');
-    return this.ctx.exclusive(() => this.ctx.membership.removeUsersLocked(groupId, usernames));
+  removeMembers(groupId: string, usernames: string[]): Promise<void> {
+    return this.ctx.exclusive(async () => {
+      await this.features.requireManager(groupId, 'remove people');
+      await this.ctx.membership.removeUsersLocked(groupId, usernames);
+    });
   }
 
   /** Leaves: tells the group (its members commit our removal) and forgets the group on this device. */

@@ -98,9 +98,9 @@ describe('everyday chat features', () => {
     }
   });
 
-  it('group admins: the creator manages; others may not add, remove or rename until made admin', { timeout: 90_000 }, async () => {
+  it('group admins: in a group created with admins the creator manages; others may not add, remove or rename until made admin', { timeout: 90_000 }, async () => {
     const [alice, bob, carol, dave] = (await Promise.all(['al', 'bo', 'ca', 'da'].map((p) => register(srv.url, uniqueName(p))))) as [TestDevice, TestDevice, TestDevice, TestDevice];
-    const group = await alice.messenger.createGroup('admins', [bob.messenger.username]);
+    const group = await alice.messenger.createGroup('admins', [bob.messenger.username], { admins: true });
     await bob.messenger.sync();
     expect(await bob.messenger.admins(group)).toEqual([alice.messenger.username]);
     await expect(bob.messenger.addMembers(group, [carol.messenger.username])).rejects.toThrow(/admins/);

@@ -7,7 +7,7 @@
  *   doublelock send <chat> "hello" --profile ./alice
  * or interactively: `doublelock listen --chat <chat>` prints incoming messages and sends each typed line.
  */
-import { Messenger, type MessengerEvent, type ReceivedMessage } from '@doublelock/client';
+import { Messenger, type ChatMessage, type MessengerEvent, type ReceivedMessage } from '@doublelock/client';
 import { SqliteStorage } from '@doublelock/client/node/sqliteStorage';
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -55,7 +55,7 @@ export async function using<T>(options: ProfileOptions, fn: (m: Messenger) => Pr
 }
 
 /** A group by id or unique id prefix, or by exact name. */
-async function resolveGroup(m: Messenger, ref: string): Promise<string> {
+export async function resolveGroup(m: Messenger, ref: string): Promise<string> {
   const groups = (await m.groups()).filter((g) => g.status === 'active');
   const matches = groups.filter((g) => g.groupId.startsWith(ref) || g.name === ref);
   if (matches.length === 1) return matches[0]!.groupId;
@@ -63,15 +63,53 @@ async function resolveGroup(m: Messenger, ref: string): Promise<string> {
   throw new Error(`"${ref}" matches ${matches.length} chats: give more of the id.`);
 }
 
-const short = (groupId: string) => groupId.slice(0, 10);
+export const short = (groupId: string) => groupId.slice(0, 10);
 
 function describe(message: ReceivedMessage, groupName: string): string {
   const when = new Date(message.serverTime).toISOString().replace('T', ' ').slice(0, 19);
   const who = `${message.sender.username}`;
   const c = message.content;
-  const body =
-    c.type === 'text' ? c.text : c.type === 'file' ? `[file ${c.name}, ${c.size} bytes${c.caption ? `: ${c.caption}` : ''}]` : c.type === 'rename' ? `[renamed the chat to "${c.name}"]` : '[left the chat]';
-  return `${when} [${groupName} ${short(message.groupId)} #${message.seq}] ${who}: ${body}`;
+  return `${when} [${groupName} ${short(message.groupId)} #${message.seq}] ${who}: ${contentText(c)}`;
+}
+
+/** One line for a content item (what `listen` prints as it arrives). */
+export function contentText(c: ReceivedMessage['content']): string {
+  switch (c.type) {
+    case 'text':
+      return c.replyTo ? `(reply) ${c.text}` : c.text;
+    case 'file':
+      return `[file ${c.name}, ${c.size} bytes${c.caption ? `: ${c.caption}` : ''}]`;
+    case 'rename':
+      return `[renamed the chat to "${c.name}"]`;
+    case 'leave':
+      return '[left the chat]';
+    case 'reaction':
+      return c.remove ? `[took back ${c.emoji}]` : `[reacted ${c.emoji}]`;
+    case 'edit':
+      return `[edited a message: ${c.text}]`;
+    case 'delete':
+      return '[deleted a message]';
+    case 'receipt':
+      return `[read ${c.read.length} message(s)]`;
+    case 'typing':
+      return c.active ? '[is typing…]' : '[stopped typing]';
+    case 'timer':
+      return c.seconds > 0 ? `[set disappearing messages to ${c.seconds} s]` : '[turned disappearing messages off]';
+    case 'admins':
+      return `[admins: ${c.usernames.join(', ')}]`;
+  }
+}
+
+/** One line for a message as the chat shows it (history). */
+function describeShown(m: ChatMessage): string {
+  const when = new Date(m.serverTime).toISOString().replace('T', ' ').slice(0, 19);
+  const body = m.deleted ? '[deleted]' : m.content ? contentText(m.content) : '';
+  const reply = m.replyTo ? ` ↪ ${m.replyTo.sender ?? '?'}: "${m.replyTo.excerpt ?? '…'}"` : '';
+  const reactions = Object.entries(m.reactions).map(([emoji, who]) => `${emoji} ${who.join(', ')}`).join('; ');
+  const extras = [m.edited ? 'edited' : '', reactions, m.readBy.length ? `read by ${m.readBy.join(', ')}` : '', m.expiresAt ? `disappears ${new Date(m.expiresAt).toISOString().slice(11, 19)}` : '']
+    .filter(Boolean)
+    .join(' · ');
+  return `${when} #${m.seq} ${m.sender.username}: ${body}${reply}${extras ? `  (${extras})` : ''}`;
 }
 
 export function register(program: Command): void {
@@ -133,8 +171,13 @@ export function register(program: Command): void {
     .option('--name <name>', 'group name')
     .action(async (usernames: string[], options: ProfileOptions & { name?: string }) =>
       using(options, async (m) => {
-        const groupId = usernames.length === 1 && !options.name ? await m.createChat(usernames[0]!) : await m.createGroup(options.name ?? usernames.join(', '), usernames);
-        console.log(groupId);
+        await m.sync();
+        const oneToOne = usernames.length === 1 && !options.name;
+        const before = new Set((await m.groups()).map((g) => g.groupId));
+        // Groups made here have their creator as admin (as in Signal); "chat admins" changes that.
+        const groupId = oneToOne ? await m.createChat(usernames[0]!) : await m.createGroup(options.name ?? usernames.join(', '), usernames, { admins: true });
+        const what = oneToOne ? `Chat with ${usernames[0]}` : `Group "${options.name ?? usernames.join(', ')}" with ${usernames.join(', ')}`;
+        console.log(`${what}: ${groupId}${before.has(groupId) ? ' (you already had this chat)' : ''}`);
       }),
     );
   withProfile(chat.command('list', { isDefault: true }).description('chats on this device')).action(async (options: ProfileOptions) =>
@@ -150,24 +193,28 @@ export function register(program: Command): void {
     using(options, async (m) => {
       await m.sync();
       await m.addMembers(await resolveGroup(m, ref), usernames);
+      console.log(`Added ${usernames.join(', ')} (all their devices).`);
     }),
   );
   withProfile(chat.command('remove <chat> <usernames...>').description('remove people (all their devices)')).action(async (ref: string, usernames: string[], options: ProfileOptions) =>
     using(options, async (m) => {
       await m.sync();
       await m.removeMembers(await resolveGroup(m, ref), usernames);
+      console.log(`Removed ${usernames.join(', ')} (all their devices).`);
     }),
   );
   withProfile(chat.command('rename <chat> <name>').description('rename a chat for everyone')).action(async (ref: string, name: string, options: ProfileOptions) =>
     using(options, async (m) => {
       await m.sync();
       await m.rename(await resolveGroup(m, ref), name);
+      console.log(`Renamed the chat to "${name}" for everyone.`);
     }),
   );
   withProfile(chat.command('leave <chat>').description('leave a chat')).action(async (ref: string, options: ProfileOptions) =>
     using(options, async (m) => {
       await m.sync();
       await m.leave(await resolveGroup(m, ref));
+      console.log('You left the chat; it is gone from this device.');
     }),
   );
 
@@ -253,12 +300,15 @@ export function register(program: Command): void {
       process.on('SIGTERM', stop);
     });
 
-  withProfile(program.command('history <chat>').description('messages received in a chat')).action(async (ref: string, options: ProfileOptions) =>
+  withProfile(program.command('history <chat>').description('the chat as shown: messages with replies, reactions, edits, deletes and who read them')).action(async (ref: string, options: ProfileOptions) =>
     using(options, async (m) => {
       await m.sync();
       const groupId = await resolveGroup(m, ref);
-      const name = (await m.group(groupId)).name;
-      for (const message of await m.history(groupId)) console.log(describe(message, name));
+      const view = await m.conversation(groupId);
+      if (view.length === 0) console.log('No messages in this chat yet.');
+      for (const message of view) console.log(describeShown(message));
+      // Opening the history reads the chat: receipts go out (unless turned off in settings).
+      await m.markRead(groupId);
     }),
   );
 

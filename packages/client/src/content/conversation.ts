@@ -198,5 +198,10 @@ export async function conversation(storage: Storage, groupId: string, history: R
     const del = history.find((m) => m.content.type === 'delete' && m.content.target === id);
     if (del) shown.set(id, { id, seq: del.seq, serverTime: del.serverTime, sender: del.sender, content: undefined, deleted: true, edited: false, reactions: {}, readBy: [] });
   }
+  // A reply quotes its target as shown now (edited, or deleted).
+  for (const m of shown.values()) {
+    const target = m.replyTo && shown.get(m.replyTo.id);
+    if (m.replyTo && target) m.replyTo = { ...m.replyTo, excerpt: target.deleted ? '[deleted]' : excerpt(target.content) };
+  }
   return [...shown.values()].sort((a, b) => a.seq - b.seq);
 }

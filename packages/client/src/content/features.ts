@@ -60,7 +60,9 @@ export class ChatFeatures {
     for (const g of await this.ctx.membership.groups()) {
       if (g.status !== 'active') continue;
       const people = new Set(g.members.map((m) => m.username));
-      if (people.size === 2 && people.has(username) && people.has(this.ctx.username) && !(await groupAdmins(this.ctx.storage, g.groupId))) return g.groupId;
+      // A 1:1 chat is named after the two people by whoever created it (Messenger.createChat).
+      const oneToOne = g.name === `${this.ctx.username} & ${username}` || g.name === `${username} & ${this.ctx.username}`;
+      if (oneToOne && people.size === 2 && people.has(username) && people.has(this.ctx.username)) return g.groupId;
     }
     return undefined;
   }
