@@ -153,4 +153,19 @@ describe('everyday chat features', () => {
     expect(await bob.messenger.createChat(alice.messenger.username)).toBe(first);
     expect((await alice.messenger.groups()).length).toBe(1);
   });
+
+  it('an attachment over the limit is refused on the device, before anything is uploaded', async () => {
+    const uploads: string[] = [];
+    const recording: typeof fetch = async (input, init) => {
+      if (init?.method === 'PUT') uploads.push(String(input));
+      return fetch(input, init);
+    };
+    const alice = await register(srv.url, uniqueName('al'), 6, { maxAttachmentBytes: 10_000, fetch: recording });
+    const bob = await register(srv.url, uniqueName('bo'));
+    const chat = await alice.messenger.createChat(bob.messenger.username);
+    await expect(alice.messenger.sendFile(chat, new Uint8Array(20_000), 'big.bin')).rejects.toThrow(/big.bin is 20000 bytes; attachments are limited to/);
+    expect(uploads).toEqual([]);
+    await alice.messenger.sendFile(chat, new Uint8Array(5_000), 'small.bin');
+    expect(uploads).toHaveLength(1);
+  });
 });

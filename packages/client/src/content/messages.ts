@@ -3,13 +3,14 @@
  * application message, attachments as encrypted blobs, this device's history (sent and received, under
  * `msg/<group>/<seq>`), and franked reports of received messages.
  */
-import { fromBase64Url } from '@doublelock/protocol';
+import { DEFAULT_MAX_BLOB_BYTES, fromBase64Url } from '@doublelock/protocol';
 import { createApplicationMessage, encodeMlsMessage } from 'ts-mls';
 import { ApiError } from '../api/serverApi.ts';
 import { resendWhileTransient } from '../core/transient.ts';
 import { b64, MAX_RETRIES, newMessageId, type MessengerContext } from '../core/context.ts';
 import type { ReceivedMessage } from '../core/types.ts';
 import { openAttachment, sealAttachment } from '../envelope/attachment.ts';
+import { OVERHEAD as ATTACHMENT_OVERHEAD } from '../envelope/committingAead.ts';
 import { encodeContent, type MessageContent } from '../envelope/content.ts';
 import { sealEnvelope, type EnvelopeContext } from '../envelope/envelope.ts';
 import { encodeFrame } from '../envelope/frame.ts';
@@ -25,6 +26,9 @@ export class Messages {
   /** Encrypts the file, uploads it as a blob of the group, and sends its key and hashes in a message. */
   sendFile(groupId: string, file: Uint8Array, name: string, mime: string, caption?: string): Promise<{ seq: number; clientMessageId: string }> {
     const { ctx } = this;
+    // Checked before sealing or uploading anything: a too-large file fails at once, with the limit.
+    const limit = ctx.options.maxAttachmentBytes ?? DEFAULT_MAX_BLOB_BYTES;
+    if (file.length + ATTACHMENT_OVERHEAD > limit) return Promise.reject(new RangeError(`${name} is ${file.length} bytes; attachments are limited to ${limit - ATTACHMENT_OVERHEAD} bytes.`));
     return ctx.exclusive(async () => {
       const { sealed, secret } = sealAttachment(file);
       await ctx.api.putBlob(groupId, secret.blob, sealed);

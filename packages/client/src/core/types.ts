@@ -79,6 +79,8 @@ export interface MessengerOptions {
   keyTransparency?: AccountVerifier | ((api: ServerApi) => AccountVerifier);
   /** One-time KeyPackages kept on the server (topped up when fewer than half remain). */
   keyPackageTarget?: number;
+  /** Largest sealed attachment the server takes (its `maxBlobBytes`; default the protocol's 100 MiB). */
+  maxAttachmentBytes?: number;
   /** How commits and Welcomes are framed (mls/handshake.ts): public commits, the tree inside the Welcome. */
   mls?: HandshakeOptions;
 }
