@@ -139,7 +139,8 @@ export function signalsOf(items: readonly CheckItem[]): ContentSignal[] {
       }
     } else if (i.kind === 'image') {
       for (const d of DIHEDRALS) out.push({ item: i.id, type: 'pdq', value: i.signals.pdq[d], quality: i.signals.quality, variant: d });
-      if (i.signals.cropped) out.push({ item: i.id, type: 'pdq', value: i.signals.cropped.original, quality: i.signals.quality, variant: 'original' });
+      // the picture inside its borders too, in all eight variants: a letterboxed and mirrored copy is found
+      if (i.signals.cropped) for (const d of DIHEDRALS) out.push({ item: i.id, type: 'pdq', value: i.signals.cropped[d], quality: i.signals.quality, variant: d });
       out.push({ item: i.id, type: 'md5', value: i.signals.md5 }, { item: i.id, type: 'sha256', value: i.signals.sha256 });
     } else {
       out.push({ item: i.id, type: 'md5', value: i.md5 }, { item: i.id, type: 'sha256', value: i.sha256 });
