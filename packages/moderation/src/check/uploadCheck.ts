@@ -9,10 +9,10 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Db } from '@doublelock/store';
 import { exactHashes } from '../exact.ts';
-import { decodeImage, referenceResize, type DecodedImage, type ImageLimits } from '../image.ts';
+import { decodeImage, referenceLuma, type DecodedImage, type ImageLimits } from '../image.ts';
 import { cropRgb, type Crop } from '../vpdq.ts';
 import { md5 } from '@noble/hashes/legacy.js';
-import { DIHEDRALS, lumaFromPixels, pdqDihedralFromLuma, type Dihedral } from '../pdq.ts';
+import { DIHEDRALS, pdqDihedralFromLuma, type Dihedral } from '../pdq.ts';
 import { PdqHash } from '../pdqHash.ts';
 import { canonicaliseUrl } from '../url.ts';
 import { formatVpdqSignal, parseVpdqSignal, type VpdqFeature } from '../vpdqFormat.ts';
@@ -75,8 +75,8 @@ export async function hashImage(bytes: Uint8Array, limits?: ImageLimits, known?:
 }
 
 function dihedralHex(image: DecodedImage): { quality: number; pdq: Record<Dihedral, string> } {
-  const small = referenceResize(image);
-  const { quality, hashes } = pdqDihedralFromLuma(lumaFromPixels(small.pixels, small.width, small.height, small.channels), small.width, small.height);
+  const small = referenceLuma(image);
+  const { quality, hashes } = pdqDihedralFromLuma(small.luma, small.width, small.height);
   const pdq = {} as Record<Dihedral, string>;
   for (const d of DIHEDRALS) pdq[d] = hashes[d].toHex();
   return { quality, pdq };
