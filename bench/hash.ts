@@ -19,7 +19,7 @@
  * Sizes: HASH_BENCH_SIZES (default 1000000,10000000), HASH_BENCH_QUERIES, HASH_BENCH_STORE_SIZES (default
  * 1000000), HASH_BENCH_USEARCH_SIZE (default 100000). Writes bench/results/hash.json.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
