@@ -124,6 +124,10 @@ describe('custodian release rules', () => {
     const impostor = signShareRequest(signed.request, 'nca', generateSigningKey().secretKey);
     expect(refusal(evaluateShareRequest(impostor, view()))).toBe('bad_request_signature');
     expect(refusal(evaluateShareRequest({ ...signed, request: { ...signed.request, custodian: 1, requestedAt: NOW + 1 } }, view()))).toBe('bad_request_signature');
+    // another agency named in the trust configuration, signing correctly, under nca's warrant
+    expect(refusal(evaluateShareRequest(signShareRequest(signed.request, 'mi5', world.otherAgency.secretKey), view()))).toBe('agency_mismatch');
+    // a request from the future (beyond the clock skew)
+    expect(refusal(evaluateShareRequest(world.request(1, logged, message, NOW + 10 * 60_000), view()))).toBe('stale_request');
   });
 
   it('refuse after the epoch’s erasure, for unknown epochs, and over the limit', () => {
