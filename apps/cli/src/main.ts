@@ -14,6 +14,7 @@ import { register as registerHash } from './commands/hash.ts';
 import { register as registerHub } from './commands/hub.ts';
 import { register as registerLog } from './commands/log.ts';
 import { register as registerMatch } from './commands/match.ts';
+import { register as registerModeration } from './commands/moderation.ts';
 import { register as registerOversight } from './commands/oversight.ts';
 import { register as registerRules } from './commands/rules.ts';
 import { register as registerServe } from './commands/serve.ts';
@@ -25,7 +26,7 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerServe, registerChat, registerAdmin, registerAgency, registerCustodian, registerLog, registerWitness, registerHash, registerBank, registerMatch, registerOversight, registerChannel, registerRules, registerHub, registerMatcher]) register(program);
+for (const register of [registerServe, registerChat, registerAdmin, registerAgency, registerCustodian, registerLog, registerWitness, registerHash, registerBank, registerMatch, registerOversight, registerModeration, registerChannel, registerRules, registerHub, registerMatcher]) register(program);
 
 try {
   await program.parseAsync(process.argv);
