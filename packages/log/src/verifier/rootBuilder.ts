@@ -13,6 +13,18 @@ export class RootBuilder {
     return this.#size;
   }
 
+  /** The O(log n) state, to continue later from where this builder stopped (e.g. a monitor across restarts). */
+  snapshot(): { size: number; stack: Array<{ height: number; hash: Uint8Array }> } {
+    return { size: this.#size, stack: this.#stack.map((n) => ({ height: n.height, hash: n.hash.slice() })) };
+  }
+
+  static restore(state: { size: number; stack: Array<{ height: number; hash: Uint8Array }> }): RootBuilder {
+    const builder = new RootBuilder();
+    builder.#size = state.size;
+    builder.#stack = state.stack.map((n) => ({ height: n.height, hash: n.hash.slice() }));
+    return builder;
+  }
+
   addEntry(data: Uint8Array): void {
     this.addLeafHash(hashLeaf(data));
   }
