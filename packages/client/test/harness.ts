@@ -49,8 +49,8 @@ export async function deviceOptions(url: string, extra: Partial<MessengerOptions
   return { serverUrl: url, storage: new MemoryStorage(), webSocket: NodeWebSocket, keyPackageTarget: 6, transparency: { logKey: await logKeyOf(url) }, ...extra };
 }
 
-export async function register(url: string, username: string, keyPackageTarget = 6): Promise<TestDevice> {
-  return new TestDevice(await Messenger.register(await deviceOptions(url, { keyPackageTarget }), username));
+export async function register(url: string, username: string, keyPackageTarget = 6, options: Partial<MessengerOptions> = {}): Promise<TestDevice> {
+  return new TestDevice(await Messenger.register(await deviceOptions(url, { keyPackageTarget, ...options }), username));
 }
 
 /**

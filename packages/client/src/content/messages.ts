@@ -13,7 +13,7 @@ import { openAttachment, sealAttachment } from '../envelope/attachment.ts';
 import { encodeContent, type MessageContent } from '../envelope/content.ts';
 import { sealEnvelope, type EnvelopeContext } from '../envelope/envelope.ts';
 import { encodeFrame } from '../envelope/frame.ts';
-import { markSeen } from '../groupStore.ts';
+import { groupMembers, markSeen } from '../groupStore.ts';
 import { getJson, jsonWrite } from '../storage/storage.ts';
 
 /** Storage key of a message in this device's history (ordered by server seq). */
@@ -42,10 +42,12 @@ export class Messages {
     const { ctx } = this;
     const clientMessageId = newMessageId();
     const payload = encodeContent(content);
-    const context: EnvelopeContext = { groupId: fromBase64Url(groupId), senderUsername: ctx.username, senderDeviceId: ctx.deviceId, clientMessageId };
-    const envelope = sealEnvelope(payload, context, ctx.options.escrow);
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const { state, meta } = await ctx.groupStore.require(groupId);
+      // Sealed per attempt: the escrow field is labelled with the devices of the epoch it is sent in.
+      const recipientDevices = groupMembers(state).map((m) => m.deviceId).filter((d) => d !== ctx.deviceId);
+      const context: EnvelopeContext = { groupId: fromBase64Url(groupId), senderUsername: ctx.username, senderDeviceId: ctx.deviceId, clientMessageId, recipientDevices };
+      const envelope = sealEnvelope(payload, context, ctx.options.escrow);
       const { newState, privateMessage } = await createApplicationMessage(state, envelope.keys, ctx.cs);
       // The ratchet step is stored before anything leaves the device: a key is never used twice.
       await ctx.groupStore.save(groupId, newState, meta);

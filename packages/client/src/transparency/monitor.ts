@@ -52,7 +52,7 @@ export class OwnAccountMonitor {
     const saved = await getJson<MonitorState>(this.storage, STATE_KEY);
     const state: MonitorState = saved ?? { size: 0, stack: [], version: 0, entryHash: '', devices: [] };
     if (checkpoint.size < state.size) return { alarms: [], added: [] }; // an older checkpoint: nothing new
-    const builder = RootBuilder.restore({ size: state.size, stack: state.stack.map((n) => ({ height: n.height, hash: fromBase64Url(n.hash) })) });
+    const builder = RootBuilder.restore({ size: state.size, nodes: state.stack.map((n) => ({ height: n.height, hash: fromBase64Url(n.hash) })) });
     const alarms: MonitorAlarm[] = [];
     const added: string[] = [];
     const known = new Set(state.devices);
@@ -74,7 +74,7 @@ export class OwnAccountMonitor {
     }
     const snapshot = builder.snapshot();
     state.size = snapshot.size;
-    state.stack = snapshot.stack.map((n) => ({ height: n.height, hash: toBase64Url(n.hash) }));
+    state.stack = snapshot.nodes.map((n) => ({ height: n.height, hash: toBase64Url(n.hash) }));
     state.devices = [...known];
     await this.storage.write([jsonWrite(STATE_KEY, state)]);
     await this.raise(alarms);
