@@ -36,6 +36,7 @@ import { mailboxRoutes } from './plugins/mailbox.ts';
 import { reportRoutes } from './plugins/reports.ts';
 import { webAppRoutes } from './plugins/webApp.ts';
 import { adRoutes } from './plugins/ads.ts';
+import { bankRoutes } from './plugins/banks.ts';
 import { caseRoutes } from './plugins/cases.ts';
 import { channelRoutes } from './plugins/channels.ts';
 import { Push } from './push.ts';
@@ -131,6 +132,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   await app.register(channelRoutes(ctx, auth));
   await app.register(adRoutes(ctx, auth));
   await app.register(caseRoutes(ctx, auth));
+  await app.register(bankRoutes(ctx, auth));
   await app.register(logRoutes, { log });
   await app.register(lawfulAccessRoutes(ctx));
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());

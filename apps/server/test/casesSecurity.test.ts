@@ -48,6 +48,10 @@ const ALLOWED: Record<string, Role[]> = {
   'GET /v1/moderation/reports': ['admin'],
   'GET /v1/moderation/evidence': ['legal'],
   'GET /v1/moderation/evidence/{id}': ['legal'],
+  'GET /v1/moderation/banks': ['admin', 'moderator'],
+  'POST /v1/moderation/banks': ['admin'],
+  'POST /v1/moderation/banks/{name}/import': ['admin'],
+  'POST /v1/moderation/rules/test': ['admin', 'moderator'],
 };
 /** Signed by an authority instead (tested below). */
 const SIGNED = new Set(['POST /v1/moderation/removal-orders', 'POST /v1/moderation/removal-orders/status', 'POST /v1/moderation/preservation']);
