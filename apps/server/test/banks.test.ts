@@ -45,13 +45,14 @@ describe('banks over HTTP', () => {
     expect(listed.body.banks.find((b) => b.name === 'gifct-web')!.counts).toMatchObject({ sha256: 300 });
 
     // Told to skip it, the piece goes in and names the row; the last piece queues one sweep over all of it.
-    const last = await admin.call<{ imported: number; skipped: Array<{ line: number }>; sweepId: number }>('POST', '/v1/moderation/banks/gifct-web/import', { format: 'csv', text: `${piece(301, 350)}\nsha256,not-a-hash,hub,,`, skipInvalid: true, sweepAfter: start });
+    const last = await admin.call<{ imported: number; skipped: Array<{ line: number }>; sweepId: number }>('POST', '/v1/moderation/banks/gifct-web/import', { format: 'csv', text: `${piece(301, 350)}\nsha256,not-a-hash,hub,,`, skipInvalid: true, sweep: true, sweepAfter: start });
     expect(last.body).toMatchObject({ imported: 49, skipped: [{ line: 51 }] });
     const sweep = (await new SweepStore(server.ctx.stores.db).get(last.body.sweepId))!;
     expect([sweep.bank, sweep.afterSignalId, sweep.uptoSignalId - sweep.afterSignalId]).toEqual(['gifct-web', start, 349]);
 
     // TXT pieces too; and the live banks know the new signals without waiting for their refresh.
-    expect((await admin.call('POST', '/v1/moderation/banks/gifct-web/import', { format: 'txt', text: `# one a line\nmd5 ${'ab'.repeat(16)}\n` })).body).toMatchObject({ imported: 1 });
+    // A file of one piece queues its sweep from where that piece started.
+    expect((await admin.call('POST', '/v1/moderation/banks/gifct-web/import', { format: 'txt', text: `# one a line\nmd5 ${'ab'.repeat(16)}\n`, sweep: true })).body).toMatchObject({ imported: 1, sweepId: last.body.sweepId + 1 });
     const matches = await server.ctx.moderation.banks.matchHashes({ sha256: hex(42) });
     expect(matches.map((m) => m.bank)).toContain('gifct-web');
   });
@@ -76,7 +77,7 @@ describe('banks over HTTP', () => {
       ['POST', '/v1/moderation/banks/gifct-web/import', { format: 'csv', text: 'a,b\n1,2' }, 400, /header must name signal_type/],
       ['POST', '/v1/moderation/banks/gifct-web/import', { format: 'xml', text: 'x' }, 400, /format/],
       ['POST', '/v1/moderation/banks/gifct-web/import', { format: 'csv', text: 'x'.repeat(1_000_001) }, 400, /text/],
-      ['POST', '/v1/moderation/banks/gifct-web/import', { format: 'txt', text: `md5 ${'ab'.repeat(16)}`, sweepAfter: 10 ** 12 }, 400, /past the newest signal/],
+      ['POST', '/v1/moderation/banks/gifct-web/import', { format: 'txt', text: `md5 ${'ab'.repeat(16)}`, sweep: true, sweepAfter: 10 ** 12 }, 400, /past the newest signal/],
       ['POST', '/v1/moderation/rules/test', { text: 'x', rules: ['a*b'] }, 400, /Rule 1: \* may only stand/],
       ['POST', '/v1/moderation/rules/test', { text: '' }, 400, /text/],
     ];

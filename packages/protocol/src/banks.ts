@@ -17,7 +17,9 @@ export const bankImportRequest = z
     text: z.string().min(1).max(BANK_IMPORT_PIECE_CHARS),
     /** skip malformed rows (they are listed) instead of refusing the piece */
     skipInvalid: z.boolean().default(false),
-    /** on the last piece: queue one retro-sweep of published posts over every signal added since this id */
+    /** on the last piece: queue one retro-sweep of published posts over what the import added */
+    sweep: z.boolean().default(false),
+    /** where the import started (the first piece's `beforeSignalId`); this piece's own start if absent */
     sweepAfter: z.number().int().nonnegative().optional(),
   })
   .strict();

@@ -69,9 +69,10 @@ export function bankRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlug
         }
         const imported = await asInput(() => banks.importSignals(bank, signals()));
         let sweepId: number | null = null;
-        if (body.sweepAfter !== undefined) {
+        if (body.sweep) {
+          const after = body.sweepAfter ?? beforeSignalId;
           const upto = await banks.maxSignalId();
-          if (upto > body.sweepAfter) sweepId = (await new SweepStore(ctx.stores.db).create({ bank, afterSignalId: body.sweepAfter, uptoSignalId: upto })).id;
+          if (upto > after) sweepId = (await new SweepStore(ctx.stores.db).create({ bank, afterSignalId: after, uptoSignalId: upto })).id;
         }
         await ctx.moderation.banks.refresh();
         return { imported, skipped: skipped.slice(0, 100), beforeSignalId, sweepId };
