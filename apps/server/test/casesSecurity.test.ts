@@ -20,6 +20,7 @@ const ALLOWED: Record<string, Role[]> = {
   'POST /v1/moderation/flags': ['trusted_flagger'],
   'GET /v1/moderation/cases': ['moderator', 'admin'],
   'GET /v1/moderation/cases/{id}': ['moderator', 'admin'],
+  'GET /v1/moderation/cases/{id}/media/{mediaId}': ['moderator', 'admin'],
   'POST /v1/moderation/cases/{id}/claim': ['moderator'],
   'POST /v1/moderation/cases/{id}/release': ['moderator'],
   'POST /v1/moderation/cases/{id}/assign': ['admin'],

@@ -4,7 +4,7 @@
  * (signed by a registered authority), the moderator sees its deadline counting down, looks at the media
  * only after choosing to (blurred and greyscale until then), and removes the post within the hour.
  */
-import { signAuthorityRequest } from '@doublelock/cases';
+import { listQueue, signAuthorityRequest } from '@doublelock/cases';
 import { BankSettingsStore, BankStore, hashImage } from '@doublelock/moderation';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,7 +157,7 @@ describe.runIf(chromiumAvailable)('the moderation console in Chromium', () => {
     rows.splice(5000, 0, 'sha256,not-a-hash,web-test,,');
     await page.getByLabel('Skip malformed rows (they are listed)').check();
     await page.getByLabel('Into bank').selectOption('web-import');
-    await page.getByLabel('Bank file').setInputFiles({ name: 'export.csv', mimeType: 'text/csv', buffer: Buffer.from(rows.join('\n')) });
+    await page.getByLabel('Bank file', { exact: true }).setInputFiles({ name: 'export.csv', mimeType: 'text/csv', buffer: Buffer.from(rows.join('\n')) });
     const imported = page.getByRole('status').filter({ hasText: 'Imported' });
     await imported.waitFor({ timeout: 120_000 });
     expect(await imported.textContent()).toMatch(/20,000 signal\(s\) in [4-9] piece\(s\), 1 malformed row\(s\) skipped\. Published posts are being checked against them \(retro-sweep #\d+\)\.line 5001: /);
@@ -173,7 +173,7 @@ describe.runIf(chromiumAvailable)('the moderation console in Chromium', () => {
     await page.getByRole('button', { name: 'Create bank' }).click();
     await page.locator('tr[data-bank="web-words"]').waitFor({ timeout: 30_000 });
     await page.getByLabel('Into bank').selectOption('web-words');
-    await page.getByLabel('Bank file').setInputFiles({ name: 'rules.txt', mimeType: 'text/plain', buffer: Buffer.from('text join isis\n') });
+    await page.getByLabel('Bank file', { exact: true }).setInputFiles({ name: 'rules.txt', mimeType: 'text/plain', buffer: Buffer.from('text join isis\n') });
     await page.getByRole('status').filter({ hasText: /^Imported1 signal/ }).waitFor({ timeout: 30_000 });
     const text = 'Please J0IN  I.S.I.S today #GlorifyTheAttack';
     await page.getByLabel('Text to test').fill(text);
@@ -195,12 +195,16 @@ describe.runIf(chromiumAvailable)('the moderation console in Chromium', () => {
     await post('is this the manifesto?', image);
     await uploader.page.getByText('Posted (held).').waitFor({ timeout: 30_000 });
     await web.server.ctx.cases.sweep();
+    const held = (await listQueue(web.server.ctx.cases.ctx, { source: 'upload_hold' })).find((c) => c.matches.some((m) => m.bank === 'held-review'))!;
     await page.goto('/moderation');
-    await page.getByRole('link', { name: /is this the manifesto|matched/ }).first().click();
+    await page.getByRole('link', { name: new RegExp(`^#${held.id} `) }).click();
     const side = page.locator('.side-by-side');
     await side.waitFor({ timeout: 30_000 });
     expect(await side.textContent()).toMatch(/tvec:attacker_manifesto in bank held-review.*PDQ distance 0 of 256 bits \(the same picture.*The bank holds no reference image/);
-    expect(await side.getByRole('img', { name: 'Reported image' }).evaluate((img) => getComputedStyle(img).filter)).toMatch(/blur.*grayscale/);
+    const shown = side.getByRole('img', { name: 'Reported image' });
+    expect(await shown.evaluate((img) => getComputedStyle(img).filter)).toMatch(/blur.*grayscale/);
+    // The held image is not public, yet the moderator sees it: through the case, with the session.
+    await expect.poll(() => shown.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
     await checkPage(moderator, 'moderation-match');
   }, 240_000);
 });

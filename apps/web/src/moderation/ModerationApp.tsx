@@ -100,10 +100,13 @@ function Queue() {
 /** Media blurred and greyscale by default; the moderator chooses to see each item (wellbeing, as Ozone does). */
 function GuardedMedia({ media }: { media: { url: string; type: string } }) {
   const [revealed, setRevealed] = useState(false);
+  const src = useLoad(async () => (await signedIn()).objectUrl(media.url), [media.url]);
+  useEffect(() => () => { if (src.data) URL.revokeObjectURL(src.data); }, [src.data]);
   const style = revealed ? {} : { filter: 'blur(24px) grayscale(1)' };
+  if (!src.data) return src.error ? <ErrorNotice error={src.error} /> : <Loading what="the media" />;
   return (
     <figure style={{ margin: '.5rem 0' }}>
-      {media.type.startsWith('video') ? <video src={media.url} controls={revealed} style={{ maxWidth: '100%', maxHeight: '20rem', ...style }} aria-label="Reported video" /> : <img src={media.url} alt="Reported image" style={{ maxWidth: '100%', maxHeight: '20rem', ...style }} data-revealed={revealed} />}
+      {media.type.startsWith('video') ? <video src={src.data} controls={revealed} style={{ maxWidth: '100%', maxHeight: '20rem', ...style }} aria-label="Reported video" /> : <img src={src.data} alt="Reported image" style={{ maxWidth: '100%', maxHeight: '20rem', ...style }} data-revealed={revealed} />}
       <figcaption>
         <button type="button" className="secondary" onClick={() => setRevealed(!revealed)}>{revealed ? 'Hide again' : 'Reveal this media'}</button>
       </figcaption>
@@ -167,7 +170,9 @@ function CasePage({ id }: { id: number }) {
   });
   if (detail.loading && !detail.data) return <Loading what="the case" />;
   if (!detail.data) return <Page title={`Case ${id}`}><ErrorNotice error={detail.error} /></Page>;
-  const { case: c, content, notices, order } = detail.data;
+  const { case: c, notices, order } = detail.data;
+  // Media through the case (held and removed files too), fetched with the moderator's session.
+  const content = detail.data.content && { ...detail.data.content, media: detail.data.content.media?.map((m) => ({ ...m, url: m.url.replace(/^\/v1\/media\/(\d+)$/, `/v1/moderation/cases/${id}/media/$1`) })) };
   return (
     <Page title={`Case ${id}`}>
       <p><Link href="/">← Queue</Link></p>
