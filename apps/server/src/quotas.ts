@@ -32,7 +32,7 @@ export const DEFAULT_QUOTAS: QuotaLimits = {
   sendBytesPerMinute: 64 * 1024 * 1024,
   groupsPerHour: 60,
   addedPerHour: 120,
-  claimsPerHour: 300,
+  claimsPerHour: 10_000, // adding a 1,000-member group claims 999 accounts' packages at once
   claimsPerAccountPerHour: 30,
   keyPackagesStored: 500,
   mailboxBytes: 256 * 1024 * 1024,
