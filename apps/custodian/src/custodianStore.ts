@@ -9,6 +9,7 @@ export interface EpochRow {
   epoch: number;
   publicKey: Uint8Array;
   certificate: string;
+  /** x_i wrapped under the epoch's wrapping key (shareWrapping.ts); NULL once erased */
   share: Uint8Array | null;
   erasedAt: number | null;
 }
@@ -37,14 +38,18 @@ export class CustodianStore {
     return rows.map((r) => ({ epoch: Number(r.epoch), erasedAt: r.erased_at === null ? null : Number(r.erased_at) }));
   }
 
-  /** Erases every share past its retention; returns the epochs erased now. */
-  async eraseExpired(now: number, retentionDays: number, epochLengthMs: number): Promise<number[]> {
+  /**
+   * Erases every share past its retention; returns the epochs erased now. `eraseKey` destroys the epoch's
+   * wrapping key first (shareWrapping.ts): that is the erasure that counts, since the database may keep
+   * old copies of the wrapped share in its WAL, freed pages or backups.
+   */
+  async eraseExpired(now: number, retentionDays: number, epochLengthMs: number, eraseKey: (epoch: number) => void = () => {}): Promise<number[]> {
     const live = await this.db.all<{ epoch: number }>('SELECT epoch FROM custodian_epochs WHERE erased_at IS NULL');
     const due = live.map((r) => Number(r.epoch)).filter((e) => isErasable(e, now, retentionDays, epochLengthMs));
     for (const epoch of due) {
-      // Overwrite, then drop: with SQLite's secure_delete the freed content is zeroed in the database file
-      // (the WAL keeps the old page until its next checkpoint; production custodians keep shares in an HSM).
-      await this.db.run('UPDATE custodian_epochs SET share = ? WHERE epoch = ?', [new Uint8Array(32), epoch]);
+      eraseKey(epoch);
+      // Then overwrite and drop the wrapped share too (SQLite secure_delete zeroes freed content in the main file).
+      await this.db.run('UPDATE custodian_epochs SET share = ? WHERE epoch = ?', [new Uint8Array(72), epoch]);
       await this.db.run('UPDATE custodian_epochs SET share = NULL, erased_at = ? WHERE epoch = ?', [now, epoch]);
     }
     return due;

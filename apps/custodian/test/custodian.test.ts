@@ -14,6 +14,7 @@ import {
   decodeScalar,
   decryptWithCustodians,
   decryptWithSharedPoint,
+  deliveryLabel,
   epochAt,
   fetchEpochKey,
   fetchEpochCertificate,
@@ -35,12 +36,14 @@ import {
 import { LawfulAccessWorld, type LoggedWarrant } from '@doublelock/lawful-access/testing';
 import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { ristretto255 } from '@noble/curves/ed25519.js';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningCustodian, startCustodian, writeCustodianKeys } from '../src/index.ts';
+import { ShareWrapping, WRAP_KEY_DIR } from '../src/shareWrapping.ts';
 
 const ISSUED = Date.UTC(2026, 10, 23, 9);
 const HOUR = 3_600_000;
@@ -58,11 +61,11 @@ async function freePort(): Promise<number> {
 }
 
 let world: LawfulAccessWorld;
+let logUrl: string;
 let custodians: RunningCustodian[];
 let dir: string;
 let epochKey: EpochKey;
 let logged: LoggedWarrant;
-const context = new TextEncoder().encode('group:g1|sender:mallory|msg:42');
 const K = randomBytes(32);
 let message: ReturnType<LawfulAccessWorld['deliver']>;
 
@@ -70,9 +73,9 @@ function decrypt(w: LoggedWarrant, m: { field: Uint8Array; delivery: typeof mess
   return decryptWithCustodians({
     trust: world.trust,
     epochKey,
-    warrantId: w.warrant.warrant.id,
+    warrant: w.warrant.warrant,
     field: m.field,
-    context,
+    record: m.delivery.record,
     request: (i) => world.request(i, w, m, clock),
     ...extra,
   });
@@ -90,6 +93,7 @@ async function refusalCodes(promise: Promise<unknown>): Promise<string[]> {
 beforeAll(async () => {
   const ports = await Promise.all([freePort(), freePort(), freePort()]);
   world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3, urls: ports.map((p) => `http://127.0.0.1:${p}`) });
+  logUrl = await world.serveLog();
   dir = mkdtempSync(join(tmpdir(), 'dl-custodians-'));
   custodians = await Promise.all(
     world.custodians.map(async (c, i) => {
@@ -101,13 +105,13 @@ beforeAll(async () => {
         trust: world.signedTrust,
         trustRoot: world.root.publicKey,
         now: () => clock,
-        publishRelease: async (entry) => void (await world.log.append([entry])),
+        logUrl,
       });
     }),
   );
   ({ key: epochKey } = await runDkgCeremony(world.trust, epochAt(clock)));
   logged = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: ISSUED, targets: ['mallory'], window: { start: ISSUED, end: ISSUED + 60 * DAY_MS } })), ISSUED + HOUR / 2));
-  message = world.deliver(epochKey, { messageId: 'm-42', sender: 'mallory', recipients: ['bob'], serverTime: clock }, K, context);
+  message = world.deliver(epochKey, { messageId: 'm-42', sender: 'mallory', recipients: ['bob'], serverTime: clock }, K);
   clock += HOUR;
 });
 
@@ -175,10 +179,12 @@ describe('custodians (2-of-3) over HTTP', () => {
 
     // The evidence bundle: a third party re-checks every link from the trust root alone.
     const { certificate } = await fetchEpochCertificate(world.trust, epochKey.epoch);
+    const context = new TextEncoder().encode('the envelope context (opens the payload)');
     const bundle = buildEvidenceBundle({ trust: world.signedTrust, warrant: logged.warrant, commitmentNonce: logged.nonce, inclusion: logged.inclusion, delivery: message.delivery, field: message.field, context, certificate, decryption: result });
     const roundTripped = JSON.parse(JSON.stringify(bundle)) as unknown;
     expect(verifyEvidenceBundle(roundTripped, world.root.publicKey)).toEqual(K);
-    expect(() => verifyEvidenceBundle({ ...bundle, context: toBase64Url(new TextEncoder().encode('other')) }, world.root.publicKey)).toThrow(/do not open the escrow field/);
+    const otherMessage = { ...message.delivery, record: { ...message.delivery.record, clientMessageId: 'another-message' } };
+    expect(() => verifyEvidenceBundle({ ...bundle, delivery: otherMessage }, world.root.publicKey)).toThrow(/delivery record is not signed/);
     expect(() => verifyEvidenceBundle({ ...bundle, shares: [bundle.shares[0]!, { ...bundle.shares[1]!, proof: bundle.shares[0]!.proof }] }, world.root.publicKey)).toThrow(/share proof does not verify/);
     expect(() => verifyEvidenceBundle({ ...bundle, shares: bundle.shares.slice(1) }, world.root.publicKey)).toThrow(/need 2/);
     expect(() => verifyEvidenceBundle({ ...bundle, releases: bundle.releases.slice(1) }, world.root.publicKey)).toThrow(/no valid release record/);
@@ -202,9 +208,9 @@ describe('custodians (2-of-3) over HTTP', () => {
   });
 
   it('refuse a message outside the window, and one not to or from a target', async () => {
-    const early = world.deliver(epochKey, { messageId: 'm-early', sender: 'mallory', recipients: ['bob'], serverTime: ISSUED + 60_000 }, randomBytes(32), context);
+    const early = world.deliver(epochKey, { messageId: 'm-early', sender: 'mallory', recipients: ['bob'], serverTime: ISSUED + 60_000 }, randomBytes(32));
     expect(await refusalCodes(decrypt(logged, early))).toEqual(['outside_window']);
-    const bystander = world.deliver(epochKey, { messageId: 'm-b', sender: 'alice', recipients: ['bob'], serverTime: ISSUED + HOUR }, randomBytes(32), context);
+    const bystander = world.deliver(epochKey, { messageId: 'm-b', sender: 'alice', recipients: ['bob'], serverTime: ISSUED + HOUR }, randomBytes(32));
     expect(await refusalCodes(decrypt(logged, bystander))).toEqual(['not_target']);
   });
 
@@ -224,14 +230,26 @@ describe('custodians (2-of-3) over HTTP', () => {
     expect(result.contentKey).toEqual(K);
   });
 
-  it('t − 1 custodians together cannot decrypt, even with their secret shares', async () => {
-    const row = await custodians[0]!.store.epoch(epochKey.epoch);
-    const x1 = decodeScalar(row!.share!);
+  it('t − 1 custodians together cannot decrypt, even with their secret shares (every t − 1 subset)', async () => {
+    const secrets = await Promise.all(
+      custodians.map(async (c, i) => decodeScalar(new ShareWrapping(join(dir, `custodian-${i + 1}`)).unwrap(epochKey.epoch, (await c.store.epoch(epochKey.epoch))!.share!)!)),
+    );
     const parsed = parseEscrowField(message.field);
-    const alone = createDecryptionShare(1, x1, parsed.u, shareBinding(logged.warrant.warrant.id, 1, message.field));
-    const guess = decryptWithSharedPoint(epochKey.publicKey, parsed, combineShares([alone]), context);
-    expect(guess).not.toEqual(K);
-    expect(verifyEscrowField(epochKey, message.field, guess, context)).toBe(false);
+    const label = deliveryLabel(message.delivery.record, parsed.epoch);
+    const t = world.trust.threshold;
+    const subsets = (from: number[], k: number): number[][] => (k === 0 ? [[]] : from.flatMap((x, i) => subsets(from.slice(i + 1), k - 1).map((rest) => [x, ...rest])));
+    const coalitions = subsets([1, 2, 3], t - 1);
+    expect(coalitions).toHaveLength(3);
+    for (const coalition of coalitions) {
+      // their real shares, pooled, combined as if they were t: the key is wrong and the field says so
+      const shares = coalition.map((i) => createDecryptionShare(i, secrets[i - 1]!, parsed.u, shareBinding(logged.warrant.warrant, i, message.field)));
+      const guess = decryptWithSharedPoint(epochKey.publicKey, parsed, combineShares(shares), label);
+      expect(guess).not.toEqual(K);
+      expect(verifyEscrowField(epochKey, message.field, guess, message.context)).toBe(false);
+    }
+    // while any t of them do recover K (the coalition lacks exactly one share)
+    const t_shares = [1, 2].map((i) => createDecryptionShare(i, secrets[i - 1]!, parsed.u, shareBinding(logged.warrant.warrant, i, message.field)));
+    expect(decryptWithSharedPoint(epochKey.publicKey, parsed, combineShares(t_shares), label)).toEqual(K);
   });
 
   it('refuse a replayed request', async () => {
@@ -255,7 +273,16 @@ describe('custodians (2-of-3) over HTTP', () => {
     expect(await refusalCodes(decrypt(w, message))).toEqual(['cancelled']);
   });
 
-  it('refuse after the epoch’s retention: the shares are erased', async () => {
+  it('refuse after the epoch’s retention: the shares are erased, and the wrapped copies left in SQLite’s files no longer open', async () => {
+    // Before erasure: what custodian 1 keeps — its share, wrapped under a key file outside the database.
+    const dataDir = join(dir, 'custodian-1');
+    const keyFile = join(dataDir, WRAP_KEY_DIR, `${epochKey.epoch}.key`);
+    const wrapKey = new Uint8Array(readFileSync(keyFile));
+    const wrapped = (await custodians[0]!.store.epoch(epochKey.epoch))!.share!;
+    const share = new ShareWrapping(dataDir).unwrap(epochKey.epoch, wrapped)!;
+    // it really is x_1: x_1·G is custodian 1's verification key in the epoch certificate
+    expect(toBase64Url(ristretto255.Point.BASE.multiply(decodeScalar(share)).toBytes())).toBe(toBase64Url(epochKey.verificationKeys[0]!));
+
     clock = ISSUED + 40 * DAY_MS; // the warrant (60 days) is still in force; the epoch (31 days' retention) is not
     expect(await refusalCodes(decrypt(logged, message))).toEqual(['epoch_erased']);
     for (const c of custodians) {
@@ -263,13 +290,24 @@ describe('custodians (2-of-3) over HTTP', () => {
       expect(row!.share).toBeNull();
       expect(row!.erasedAt).toBe(clock);
     }
+    // After erasure, read the raw bytes an attacker with the disk (or a backup) would have: the SQLite main
+    // file and its WAL. The plaintext share is in neither; the wrapped share may well still be (WAL pages
+    // survive until a checkpoint overwrites them) — but its key file is gone, and its bytes are nowhere.
+    expect(existsSync(keyFile)).toBe(false);
+    const disk = ['doublelock.sqlite', 'doublelock.sqlite-wal'].filter((f) => existsSync(join(dataDir, f))).map((f) => readFileSync(join(dataDir, f)));
+    expect(disk.length).toBe(2);
+    const found = (needle: Uint8Array) => disk.some((bytes) => bytes.indexOf(Buffer.from(needle)) >= 0);
+    expect(found(share)).toBe(false);
+    expect(found(wrapKey)).toBe(false);
+    expect(found(wrapped.subarray(24))).toBe(true); // the ciphertext is still on disk: useless without its key
+    expect(new ShareWrapping(dataDir).unwrap(epochKey.epoch, wrapped)).toBeUndefined();
     const status = (await (await fetch(`${custodians[1]!.url}/v1/epochs/${epochKey.epoch}`)).json()) as { erased: boolean };
     expect(status.erased).toBe(true);
   });
 
   it('refuse with fewer than t custodians reachable', async () => {
     clock = ISSUED + 2 * HOUR;
-    const fresh = world.deliver(epochKey, { messageId: 'm-43', sender: 'bob', recipients: ['mallory'], serverTime: ISSUED + HOUR }, randomBytes(32), context);
+    const fresh = world.deliver(epochKey, { messageId: 'm-43', sender: 'bob', recipients: ['mallory'], serverTime: ISSUED + HOUR }, randomBytes(32));
     await custodians[1]!.close();
     await custodians[2]!.close();
     expect(await refusalCodes(decrypt(logged, fresh))).toEqual(expect.arrayContaining(['unreachable']));

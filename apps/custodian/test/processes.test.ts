@@ -64,6 +64,7 @@ const children: ChildProcess[] = [];
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dl-custodian-procs-'));
   world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3 });
+  const logUrl = await world.serveLog();
   // Each custodian makes its own keys; the trust root then signs a configuration naming them.
   const ports = await Promise.all([freePort(), freePort(), freePort()]);
   const keys = await Promise.all([1, 2, 3].map(async (i) => JSON.parse((await node(['custodian', 'init', '--data', join(dir, `c${i}`)])).stdout) as { staticKey: string; signingKey: string }));
@@ -73,7 +74,7 @@ beforeAll(async () => {
   const trustFile = join(dir, 'trust.json');
   writeFileSync(trustFile, JSON.stringify(trust));
   const root = toBase64Url(world.root.publicKey);
-  children.push(...(await Promise.all(ports.map((port, i) => serve(['custodian', 'serve', '--data', join(dir, `c${i + 1}`), '--trust', trustFile, '--trust-root', root, '--port', String(port), '--log-level', 'warn'])))));
+  children.push(...(await Promise.all(ports.map((port, i) => serve(['custodian', 'serve', '--data', join(dir, `c${i + 1}`), '--trust', trustFile, '--trust-root', root, '--log', logUrl, '--port', String(port), '--log-level', 'warn'])))));
   const dkg = JSON.parse((await node(['custodian', 'dkg', '--trust', trustFile, '--trust-root', root])).stdout) as { epoch: number; publicKey: string };
   expect(dkg.epoch).toBe(epochAt(Date.now()));
 }, 180_000);
@@ -90,10 +91,9 @@ describe('custodian processes', () => {
     const issuedAt = Date.now() - 60_000;
     const logged = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt })), issuedAt + 1000));
     const K = randomBytes(32);
-    const context = new TextEncoder().encode('ctx');
-    const message = world.deliver(epochKey, { messageId: 'p1', sender: 'mallory', recipients: ['bob'], serverTime: Date.now() - 1000 }, K, context);
+    const message = world.deliver(epochKey, { messageId: 'p1', sender: 'mallory', recipients: ['bob'], serverTime: Date.now() - 1000 }, K);
     const decrypt = () =>
-      decryptWithCustodians({ trust: trust.config, epochKey, warrantId: logged.warrant.warrant.id, field: message.field, context, request: (i) => world.request(i, logged, message, Date.now()) });
+      decryptWithCustodians({ trust: trust.config, epochKey, warrant: logged.warrant.warrant, field: message.field, record: message.delivery.record, request: (i) => world.request(i, logged, message, Date.now()) });
     await stop(children[0]!);
     expect((await decrypt()).contentKey).toEqual(K);
     await stop(children[1]!);

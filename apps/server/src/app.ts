@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import { ChannelService } from '@doublelock/channels';
 import { generateSignerKey, TransparencyLog } from '@doublelock/log';
-import { LiveBanks, moderationWorkPass, UploadCheck, type SignalMatcher } from '@doublelock/moderation';
+import { LiveBanks, moderationWorkPass, RemoteMatcher, UploadCheck, type SignalMatcher } from '@doublelock/moderation';
 import { createStores, openDb, serverSecret, type Db } from '@doublelock/store';
 import { ErrorCode, utf8 } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
@@ -42,6 +42,7 @@ import { channelRoutes } from './plugins/channels.ts';
 import { Push } from './push.ts';
 import { Quotas } from './quotas.ts';
 import { StorageGuard, WRITES_ALLOWED_WHEN_FULL } from './storage.ts';
+import { HubLink } from './hubLink.ts';
 
 export interface BuiltServer {
   app: FastifyInstance;
@@ -54,6 +55,12 @@ export interface BuildOptions {
   now?: () => number;
   /** a matcher in its own process, instead of matching hashes in this one */
   matcher?: SignalMatcher;
+}
+
+function remoteMatcher(config: ServerConfig): SignalMatcher | undefined {
+  if (!config.matcherUrls?.length) return undefined;
+  if (!config.matcherToken) throw new Error('matcher processes need their token (--matcher-token-file or DOUBLELOCK_MATCHER_TOKEN)');
+  return new RemoteMatcher(config.matcherUrls, config.matcherToken);
 }
 
 export async function buildServer(overrides: Partial<ServerConfig> = {}, options: BuildOptions = {}): Promise<BuiltServer> {
@@ -81,7 +88,8 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   let listening: string[] = [];
   const now = options.now ?? Date.now;
   const blobs = new LocalBlobStore(config.blobDir ?? join(config.dataDir, 'blobs'));
-  const banks = await LiveBanks.open(db, options.matcher ? { matcher: options.matcher } : {});
+  const matcher = options.matcher ?? remoteMatcher(config);
+  const banks = await LiveBanks.open(db, matcher ? { matcher } : {});
   const check = new UploadCheck(db, banks, now);
   const channels = new ChannelService(db, { check, blobs, now, limits: { maxImageBytes: config.maxImageBytes, maxVideoBytes: config.maxVideoBytes } });
   const origins = () => config.origins ?? listening;
@@ -105,6 +113,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
     moderation: { banks, check },
     channels,
     cases: await createCaseHandling({ config, channels, stores, blobs, origins, metrics, now }, db, check.decisions, app.log),
+    hub: config.hub && new HubLink(config.hub, db, banks, app.log),
   };
 
   await ctx.storage.ensureReserve().catch((error: unknown) => app.log.warn({ err: error }, 'could not create the storage reserve file'));
@@ -211,6 +220,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
       .finally(() => (caseWork = undefined));
   }, ctx.config.casesSweepMs);
   cases.unref();
+  ctx.hub?.start();
   const address = await app.listen({ host: ctx.config.host, port: ctx.config.port });
   const port = (app.server.address() as { port: number }).port;
   const url = ctx.config.host.includes(':') ? `http://[${ctx.config.host}]:${port}` : `http://${ctx.config.host}:${port}`;
@@ -225,6 +235,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
       clearInterval(cases);
       ctx.moderation.banks.stop();
       stopping = true;
+      await ctx.hub?.stop();
       await working;
       await caseWork;
       await app.close();

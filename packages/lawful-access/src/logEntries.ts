@@ -10,7 +10,7 @@
  * Custodians verify inclusion through a `LogInclusionVerifier`; `logInclusionVerifier` builds one on the
  * log's client-side verifier (checkpoint signature, witness quorum, RFC 9162 inclusion proof).
  */
-import { fromBase64Url, lengthPrefixed, toBase64Url } from '@doublelock/protocol';
+import { fromBase64Url, lengthPrefixed, splitLengthPrefixed, toBase64Url } from '@doublelock/protocol';
 import { hashLeaf, openCheckpoint, parseCheckpoint, parseNote, requireWitnesses, verifyInclusion } from '@doublelock/log/verifier';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { z } from 'zod';
@@ -71,6 +71,22 @@ export function logInclusionVerifier(options: { verifierKey: string; witnesses: 
 }
 
 /**
+ * The log-attested time of a checkpoint: the time by which the quorum of witnesses says they saw it
+ * (tlog-cosignature timestamps, seconds). With k required witnesses, the k-th earliest of their
+ * timestamps: up to k − 1 witnesses colluding with an agency cannot move it earlier. Everything included
+ * in the checkpoint was in the log at that time at the latest, so a warrant proven by this checkpoint
+ * was logged no later than this — and release.ts starts its window no earlier (a backdated document
+ * cannot reach back past its log entry). Throws when the quorum is not met.
+ */
+export function witnessedAt(checkpoint: string, log: { witnesses: readonly string[]; witnessQuorum: number }): number {
+  const k = Math.max(1, log.witnessQuorum);
+  const times = requireWitnesses(checkpoint, log.witnesses, k)
+    .map((w) => Number(w.timestamp) * 1000)
+    .sort((a, b) => a - b);
+  return times[k - 1]!;
+}
+
+/**
  * Remembers the root of every checkpoint size it accepted and refuses a different root for the same size:
  * a log showing this custodian two different trees (a split view) is caught even if witnesses collude.
  * (Consistency across sizes is what the witnesses check before they cosign.)
@@ -115,4 +131,16 @@ export function verifyReleaseRecord(signed: SignedReleaseRecord, custodianSignin
 /** The log leaf for a release: the signed record itself, so anyone can check which custodian released what, and when. */
 export function releaseLogEntry(signed: SignedReleaseRecord): Uint8Array {
   return lengthPrefixed(RELEASE_ENTRY_LABEL, canonicalBytes(releaseRecordSchema.parse(signed.record)), signed.signature);
+}
+
+/** The signed release record a log entry carries, or undefined when the entry is not a well-formed release. */
+export function parseReleaseLogEntry(entry: Uint8Array): SignedReleaseRecord | undefined {
+  try {
+    const [label, record, signature] = splitLengthPrefixed(entry, 3) as [Uint8Array, Uint8Array, Uint8Array];
+    if (new TextDecoder().decode(label) !== RELEASE_ENTRY_LABEL) return undefined;
+    const parsed = releaseRecordSchema.safeParse(JSON.parse(new TextDecoder().decode(record)));
+    return parsed.success ? { record: parsed.data, signature: new TextDecoder().decode(signature) } : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -4,19 +4,20 @@
  * (@doublelock/log) with a witness, and helpers that issue, approve, log and request like the real
  * parties do. Nothing here is a mock: it is the parties' own code driven from one place.
  */
-import { toBase64Url } from '@doublelock/protocol';
+import { toBase64Url, type EscrowContext } from '@doublelock/protocol';
 import { CosignatureSigner, generateSignerKey, TransparencyLog } from '@doublelock/log';
 import { SIGNATURE_COSIGNATURE_V1 } from '@doublelock/log/verifier';
 import { openDb, type Db } from '@doublelock/store';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DeliveryRecord, type SignedDeliveryRecord, deliveryRecordFor, signDeliveryRecord } from './delivery.ts';
 import { DEFAULT_RETENTION_DAYS, DAY_MS } from './epoch.ts';
 import { type EpochPublicKey, createEscrowField } from './escrow.ts';
 import { type DkgSession, generateStaticKey } from './dkg.ts';
-import { type LogInclusion, type LogInclusionVerifier, logInclusionVerifier, warrantLogEntry } from './logEntries.ts';
+import { type LogInclusion, type LogInclusionVerifier, logInclusionVerifier, releaseLogEntry, signedReleaseRecordSchema, warrantLogEntry } from './logEntries.ts';
 import { type ShareRequest, type SignedShareRequest, signShareRequest } from './shareRequest.ts';
 import { type KeyPair, generateSigningKey } from './signature.ts';
 import { type SignedTrustConfig, type TrustConfig, signTrustConfig } from './trust.ts';
@@ -49,6 +50,13 @@ export class LawfulAccessWorld {
   readonly verifyInclusion: LogInclusionVerifier;
   #dir: string;
   #signerKey = '';
+  #http: Server | undefined;
+  /** the log served over HTTP (tests swap in a fork of it, as a log operator showing another history would) */
+  served: TransparencyLog;
+  /** a provider that takes release records and drops them (answering as if it had logged them) */
+  dropReleases = false;
+  /** the time the witness stamps on the checkpoints it cosigns for the HTTP log (ms) */
+  witnessClock: () => number = Date.now;
 
   private constructor(
     readonly db: Db,
@@ -60,6 +68,7 @@ export class LawfulAccessWorld {
     retentionDays: number,
   ) {
     this.#dir = dir;
+    this.served = log;
     this.custodians = Array.from({ length: n }, (_, i) => ({ index: i + 1, staticKey: generateStaticKey(), signing: generateSigningKey() }));
     const config: TrustConfig = {
       version: 1,
@@ -144,27 +153,63 @@ export class LawfulAccessWorld {
     return cancelWarrant(warrantId, cancelledAt, 'sos-1', this.sos.secretKey);
   }
 
-  /** Commits to the warrant in the log, has the witness cosign, and returns the opening and proof. */
-  async logWarrant(warrant: SignedWarrant): Promise<LoggedWarrant> {
+  /**
+   * Commits to the warrant in the log, has the witness cosign (at `loggedAt`: by default when the warrant
+   * took effect, as if it were logged at once), and returns the opening and proof.
+   */
+  async logWarrant(warrant: SignedWarrant, loggedAt = Math.max(warrant.warrant.issuedAt, warrant.decision?.decidedAt ?? 0)): Promise<LoggedWarrant> {
     const { commitment, nonce } = commitToWarrant(warrant.warrant);
     const { firstIndex } = await this.log.append([warrantLogEntry(commitment, warrant.warrant)]);
-    return { warrant, nonce, inclusion: await this.inclusionFor(firstIndex) };
+    return { warrant, nonce, inclusion: await this.inclusionFor(firstIndex, loggedAt) };
   }
 
-  async inclusionFor(leafIndex: number): Promise<LogInclusion> {
+  /** The inclusion proof of a leaf at a checkpoint the witness cosigns now, stamped `at` (ms; default the real clock). */
+  async inclusionFor(leafIndex: number, at = Date.now()): Promise<LogInclusion> {
     await this.log.flush();
     const checkpoint = await this.log.checkpoint();
-    await this.log.addCosignature(`${checkpoint.note}${this.witness.cosign(checkpoint.text)}\n`);
+    await this.log.addCosignature(`${checkpoint.note}${this.witness.cosign(checkpoint.text, BigInt(Math.floor(at / 1000)))}\n`);
     const witnessed = await this.log.checkpoint();
     const path = await this.log.inclusionProof(leafIndex, witnessed.size);
     return { leafIndex, treeSize: witnessed.size, path: path.map(toBase64Url), checkpoint: witnessed.note };
   }
 
-  /** What a sending client and the provider produce for one message. */
-  deliver(key: EpochPublicKey, message: Omit<DeliveryRecord, 'fieldDigest' | 'size'> & { size?: number }, contentKey: Uint8Array, context: Uint8Array): { field: Uint8Array; delivery: SignedDeliveryRecord } {
+  /**
+   * What a sending client and the provider produce for one message: the field, labelled with the
+   * message's context, and the provider's signed record of its delivery (devices default to "<user>-phone").
+   */
+  deliver(
+    key: EpochPublicKey,
+    message: Pick<DeliveryRecord, 'messageId' | 'sender' | 'recipients' | 'serverTime'> & Partial<Pick<DeliveryRecord, 'size' | 'groupId' | 'senderDevice' | 'recipientDevices' | 'clientMessageId'>>,
+    contentKey: Uint8Array,
+  ): { field: Uint8Array; delivery: SignedDeliveryRecord; context: EscrowContext } {
+    const context: EscrowContext = {
+      groupId: message.groupId ?? 'Z3JvdXAtMQ',
+      senderUsername: message.sender,
+      senderDevice: message.senderDevice ?? `${message.sender}-phone`,
+      recipientDevices: message.recipientDevices ?? message.recipients.map((r) => `${r}-phone`),
+      clientMessageId: message.clientMessageId ?? `cm-${message.messageId}`,
+    };
     const field = createEscrowField(key, contentKey, context);
-    const record = deliveryRecordFor({ size: 1000, ...message }, field);
-    return { field, delivery: signDeliveryRecord(record, 'provider-1', this.provider.secretKey) };
+    return { field, context, delivery: this.signDelivery(message, context, field) };
+  }
+
+  /** The provider's signed delivery record of a message carrying `field` (which may be any bytes). */
+  signDelivery(message: Pick<DeliveryRecord, 'messageId' | 'recipients' | 'serverTime'> & { size?: number }, context: EscrowContext, field: Uint8Array): SignedDeliveryRecord {
+    const record = deliveryRecordFor(
+      {
+        size: message.size ?? 1000,
+        messageId: message.messageId,
+        sender: context.senderUsername,
+        recipients: message.recipients,
+        serverTime: message.serverTime,
+        groupId: context.groupId,
+        senderDevice: context.senderDevice,
+        recipientDevices: [...context.recipientDevices],
+        clientMessageId: context.clientMessageId,
+      },
+      field,
+    );
+    return signDeliveryRecord(record, 'provider-1', this.provider.secretKey);
   }
 
   request(custodian: number, logged: LoggedWarrant, message: { field: Uint8Array; delivery: SignedDeliveryRecord }, requestedAt: number, extra: Partial<ShareRequest> = {}): SignedShareRequest {
@@ -183,7 +228,61 @@ export class LawfulAccessWorld {
     return signShareRequest(request, 'nca', this.agency.secretKey);
   }
 
+  /**
+   * Serves the log as the provider's server does (the /v1/log routes custodians follow, and
+   * POST /v1/lawful-access/releases), with the world's witness cosigning each checkpoint it serves.
+   * Returns the base URL.
+   */
+  async serveLog(): Promise<string> {
+    const json = (res: import('node:http').ServerResponse, status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    this.#http = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        void (async () => {
+          const url = new URL(req.url ?? '/', 'http://log');
+          const n = (name: string) => Number(url.searchParams.get(name));
+          const log = this.served;
+          try {
+            if (url.pathname === '/v1/log/checkpoint/witnessed') {
+              await log.flush();
+              const cp = await log.checkpoint();
+              await log.addCosignature(`${cp.note}${this.witness.cosign(cp.text, BigInt(Math.floor(this.witnessClock() / 1000)))}\n`);
+              res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+              return res.end((await log.checkpoint()).note);
+            }
+            if (url.pathname === '/v1/log/proof/consistency')
+              return json(res, 200, { from: n('from'), to: n('to'), proof: (await log.consistencyProof(n('from'), n('to'))).map(toBase64Url) });
+            if (url.pathname === '/v1/log/proof/inclusion')
+              return json(res, 200, { index: n('index'), treeSize: n('treeSize'), proof: (await log.inclusionProof(n('index'), n('treeSize'))).map(toBase64Url) });
+            if (url.pathname === '/v1/log/entries') {
+              const start = n('start');
+              const end = Math.min(n('end'), start + 1000);
+              return json(res, 200, { start, entries: (await log.entries(start, end)).map(toBase64Url) });
+            }
+            if (url.pathname === '/v1/lawful-access/releases' && req.method === 'POST') {
+              const release = signedReleaseRecordSchema.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+              if (this.dropReleases) return json(res, 201, { leafIndex: log.size, duplicate: false });
+              const { firstIndex } = await log.append([releaseLogEntry(release)]);
+              await log.flush();
+              return json(res, 201, { leafIndex: firstIndex, duplicate: false });
+            }
+            json(res, 404, { code: 'not_found', message: url.pathname });
+          } catch (error) {
+            json(res, 400, { code: 'bad_request', message: (error as Error).message });
+          }
+        })();
+      });
+    });
+    await new Promise<void>((resolve) => this.#http!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.#http.address() as { port: number }).port}`;
+  }
+
   async close(): Promise<void> {
+    if (this.#http) await new Promise((resolve) => this.#http!.close(resolve));
     await this.log.flush();
     await this.db.close();
     rmSync(this.#dir, { recursive: true, force: true });

@@ -8,8 +8,10 @@
  */
 import { fromBase64Url } from '@doublelock/protocol';
 import { z } from 'zod';
+import { DateTime } from 'luxon';
 import { decodePoint } from './group.ts';
 import { signDocument, verifyDocument } from './signature.ts';
+import { type WorkingDayCalendar, UK_CALENDAR } from './workingDays.ts';
 
 export const TRUST_CONFIG_LABEL = 'doublelock/lawful-access/trust-config/v1';
 
@@ -46,9 +48,15 @@ export const trustConfigSchema = z
       )
       .min(1),
     threshold: z.number().int().min(1),
-    log: z.object({ verifierKey: z.string().min(1), witnesses: z.array(z.string().min(1)), witnessQuorum: z.number().int().nonnegative() }),
+    // At least one witness: with a quorum of 0 a log could show each custodian its own history (split view).
+    log: z.object({ verifierKey: z.string().min(1), witnesses: z.array(z.string().min(1)).min(1), witnessQuorum: z.number().int().min(1, 'a witness quorum of at least 1 (0 would let the log fork unseen)') }),
     epoch: z.object({ lengthMs: z.number().int().positive(), retentionDays: z.number().int().min(1).max(366) }),
+    /** one-off non-working days added to the jurisdiction's rule-based bank holidays (workingDays.ts) */
     bankHolidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/)),
+    /** where working days are counted; absent means the UK (Europe/London, bank holidays of every UK part) */
+    jurisdiction: z
+      .object({ timeZone: z.string().refine((zone) => DateTime.local().setZone(zone).isValid, 'an IANA time zone'), regions: z.array(z.string().regex(/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/)).min(1) })
+      .optional(),
   })
   .superRefine((c, ctx) => {
     c.custodians.forEach((k, i) => {
@@ -82,3 +90,7 @@ export function openTrustConfig(signed: unknown, pinnedRootKey: string | Uint8Ar
 
 export const findKey = (keys: readonly KeyRef[], id: string): KeyRef | undefined => keys.find((k) => k.id === id);
 export const custodianStaticKeys = (c: TrustConfig): Uint8Array[] => c.custodians.map((k) => fromBase64Url(k.staticKey));
+
+/** The working-day calendar warrants are counted in under this configuration (IPA s.263). */
+export const calendarOf = (c: TrustConfig): WorkingDayCalendar =>
+  c.jurisdiction ? { timeZone: c.jurisdiction.timeZone, regions: c.jurisdiction.regions, extraHolidays: c.bankHolidays } : { ...UK_CALENDAR, extraHolidays: c.bankHolidays };

@@ -21,8 +21,8 @@ import { canonicalBytes } from './canonicalJson.ts';
 import { DAY_MS } from './epoch.ts';
 import { equalBytes } from './group.ts';
 import { signDocument, verifyDocument } from './signature.ts';
-import { type TrustConfig, findKey } from './trust.ts';
-import { addUtcMonths, endOfNthWorkingDayAfter, startOfUtcDay } from './workingDays.ts';
+import { type TrustConfig, calendarOf, findKey } from './trust.ts';
+import { type WorkingDayCalendar, UK_CALENDAR, addLocalMonths, endOfNthWorkingDayAfter, startOfLocalDay } from './workingDays.ts';
 
 export const ISSUE_LABEL = 'doublelock/warrant/issue/v1';
 export const DECISION_LABEL = 'doublelock/warrant/judicial-decision/v1';
@@ -52,7 +52,8 @@ export const warrantSchema = z
     agency: identifier,
     /** ETSI LI products: intercept-related information (HI2) and content of communication (HI3) */
     products: z.array(z.enum(PRODUCTS)).min(1),
-    limits: z.object({ maxMessages: z.number().int().min(1).max(1_000_000) }),
+    /** how many distinct messages may be decrypted in all, and (optionally) in any 24 hours: counted from the log */
+    limits: z.object({ maxMessages: z.number().int().min(1).max(1_000_000), maxPerDay: z.number().int().min(1).max(1_000_000).optional() }),
     urgent: z.boolean(),
     issuedAt: time,
     /** the id of the warrant this one renews (s.33), or null */
@@ -160,16 +161,16 @@ export type WarrantStatus =
 const fail = (problem: WarrantProblem, detail: string): WarrantStatus => ({ inForce: false, problem, detail });
 
 /** The latest instant an urgent warrant may be approved and the latest it may last (s.24(3), s.32(2)(a)). */
-export function urgentDeadlines(issuedAt: number, holidays: readonly string[]): { approveBy: number; lastsUntil: number } {
-  return { approveBy: endOfNthWorkingDayAfter(issuedAt, 3, holidays), lastsUntil: endOfNthWorkingDayAfter(issuedAt, 5, holidays) };
+export function urgentDeadlines(issuedAt: number, calendar: WorkingDayCalendar): { approveBy: number; lastsUntil: number } {
+  return { approveBy: endOfNthWorkingDayAfter(issuedAt, 3, calendar), lastsUntil: endOfNthWorkingDayAfter(issuedAt, 5, calendar) };
 }
 
 /** Rules about the document alone: duration limits and prospective windows. */
-export function checkWarrantTerms(w: Warrant, holidays: readonly string[]): WarrantStatus | undefined {
+export function checkWarrantTerms(w: Warrant, calendar: WorkingDayCalendar): WarrantStatus | undefined {
   // A modification (revision > 0) keeps the original window; its effect still starts no earlier than its own issue.
   if (w.revision === 0 && w.window.start < w.issuedAt) return fail('retrospective', 'the window starts before the warrant was issued: interception is prospective only');
   const periodStart = w.renews !== null ? w.window.start : w.issuedAt;
-  const maxEnd = w.urgent ? urgentDeadlines(w.issuedAt, holidays).lastsUntil : addUtcMonths(startOfUtcDay(periodStart), 6);
+  const maxEnd = w.urgent ? urgentDeadlines(w.issuedAt, calendar).lastsUntil : addLocalMonths(startOfLocalDay(periodStart, calendar), 6, calendar);
   if (w.window.end > maxEnd)
     return fail('too_long', w.urgent ? 'an urgent warrant lasts at most five working days (s.32(2)(a))' : 'a warrant lasts at most six months (s.32(2)(b))');
   return undefined;
@@ -184,7 +185,7 @@ export function warrantStatus(signed: SignedWarrant, trust: TrustConfig, now: nu
   const sos = findKey(trust.secretaryOfState, signed.issue.signer);
   if (!sos || !verifyDocument(ISSUE_LABEL, w, signed.issue.signature, sos.publicKey))
     return fail('issue_signature', 'no valid Secretary of State signature under the pinned trust configuration');
-  const terms = checkWarrantTerms(w, trust.bankHolidays);
+  const terms = checkWarrantTerms(w, calendarOf(trust));
   if (terms) return terms;
   const d = signed.decision;
   if (d) {
@@ -197,7 +198,7 @@ export function warrantStatus(signed: SignedWarrant, trust: TrustConfig, now: nu
   let from: number;
   let until = w.window.end;
   if (w.urgent) {
-    const { approveBy } = urgentDeadlines(w.issuedAt, trust.bankHolidays);
+    const { approveBy } = urgentDeadlines(w.issuedAt, calendarOf(trust));
     if (d && d.decidedAt > approveBy) return fail('approval_late', 'approved after the end of the third working day (s.24(3)): the warrant had lapsed');
     if (!d) {
       if (now >= approveBy) return fail('lapsed', 'urgent warrant not approved by the end of the third working day (s.24(3))');
@@ -230,14 +231,14 @@ export function isMessageInScope(warrant: Warrant, message: { sender: string; re
 }
 
 /** s.33: a renewal continues the same targets from the old expiry, is made in the 30 days before it, and lasts ≤ 6 months. */
-export function checkRenewal(previous: Warrant, renewal: Warrant): string | undefined {
+export function checkRenewal(previous: Warrant, renewal: Warrant, calendar: WorkingDayCalendar = UK_CALENDAR): string | undefined {
   if (renewal.renews !== previous.id) return 'the renewal does not name the warrant it renews';
   if (renewal.id === previous.id) return 'a renewal is a new warrant with its own id';
   if (previous.urgent) return 'an urgent warrant is not renewed; a new warrant is issued';
   if (renewal.agency !== previous.agency) return 'a renewal cannot change the agency';
   if (renewal.window.start !== previous.window.end) return 'a renewal starts when the renewed warrant expires';
   if (renewal.issuedAt < previous.window.end - 30 * DAY_MS || renewal.issuedAt >= previous.window.end) return 'a renewal is made in the 30 days before expiry (s.33(2))';
-  if (renewal.window.end > addUtcMonths(startOfUtcDay(renewal.window.start), 6)) return 'a renewal lasts at most six months';
+  if (renewal.window.end > addLocalMonths(startOfLocalDay(renewal.window.start, calendar), 6, calendar)) return 'a renewal lasts at most six months';
   return undefined;
 }
 

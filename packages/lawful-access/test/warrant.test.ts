@@ -5,9 +5,10 @@ import { canonicalJson } from '../src/canonicalJson.ts';
 import { DAY_MS } from '../src/epoch.ts';
 import { generateSigningKey } from '../src/signature.ts';
 import { LawfulAccessWorld } from '../src/testing.ts';
-import { openTrustConfig, signTrustConfig } from '../src/trust.ts';
+import { calendarOf, openTrustConfig, signTrustConfig } from '../src/trust.ts';
 import { checkModification, checkRenewal, commitToWarrant, issueWarrant, isMessageInScope, openWarrantCommitment, urgentDeadlines, warrantStatus } from '../src/warrant.ts';
-import { addUtcMonths, endOfNthWorkingDayAfter } from '../src/workingDays.ts';
+import { addLocalMonths, endOfNthWorkingDayAfter, isWorkingDay, ukCalendar } from '../src/workingDays.ts';
+import { DateTime } from 'luxon';
 
 const MONDAY = Date.UTC(2026, 10, 23, 9); // Mon 23 Nov 2026, 09:00 UTC
 const HOUR = 3_600_000;
@@ -27,16 +28,53 @@ describe('canonical JSON', () => {
   });
 });
 
-describe('working days (IPA s.263)', () => {
+describe('working days (IPA s.263): Europe/London, every UK bank holiday', () => {
+  const uk = ukCalendar();
   it('counts weekdays, skipping weekends and bank holidays', () => {
-    expect(endOfNthWorkingDayAfter(MONDAY, 3)).toBe(Date.UTC(2026, 10, 27)); // end of Thursday
-    expect(endOfNthWorkingDayAfter(MONDAY, 5)).toBe(Date.UTC(2026, 11, 1)); // end of next Monday
-    const wednesday = Date.UTC(2026, 11, 23, 15);
-    expect(endOfNthWorkingDayAfter(wednesday, 3, ['2026-12-25', '2026-12-28'])).toBe(Date.UTC(2026, 11, 31));
+    expect(endOfNthWorkingDayAfter(MONDAY, 3, uk)).toBe(Date.UTC(2026, 10, 27)); // end of Thursday (GMT)
+    // Mon 30 Nov is St Andrew’s Day, a bank holiday in Scotland: the fifth working day is Tue 1 Dec
+    expect(endOfNthWorkingDayAfter(MONDAY, 5, uk)).toBe(Date.UTC(2026, 11, 2));
   });
-  it('adds calendar months, clamping to the month end', () => {
-    expect(addUtcMonths(Date.UTC(2026, 7, 31), 6)).toBe(Date.UTC(2027, 1, 28));
-    expect(addUtcMonths(Date.UTC(2026, 0, 15), 6)).toBe(Date.UTC(2026, 6, 15));
+  it('Christmas: Christmas Day and the substitute Boxing Day come from the rules, not a hand-kept list', () => {
+    const wednesday = Date.UTC(2026, 11, 23, 15);
+    // Thu 24 (1), Fri 25 Christmas, weekend, Mon 28 Boxing Day (substitute), Tue 29 (2), Wed 30 (3)
+    expect(endOfNthWorkingDayAfter(wednesday, 3, uk)).toBe(Date.UTC(2026, 11, 31));
+    expect(isWorkingDay(DateTime.fromISO('2026-12-25', { zone: 'Europe/London' }), uk)).toBe(false);
+    expect(isWorkingDay(DateTime.fromISO('2026-12-28', { zone: 'Europe/London' }), uk)).toBe(false);
+    expect(isWorkingDay(DateTime.fromISO('2026-12-24', { zone: 'Europe/London' }), uk)).toBe(true);
+  });
+  it('Good Friday and Easter Monday, across the start of British Summer Time', () => {
+    // Issued Wed 1 Apr 2026 23:30 UTC = Thu 2 Apr 00:30 BST: the London day is Thursday.
+    // Fri 3 Apr Good Friday, weekend, Mon 6 Easter Monday (E&W, NI), Tue 7 (1), Wed 8 (2), Thu 9 (3)
+    // → ends at London midnight, which is 23:00 UTC in summer time.
+    const issued = Date.UTC(2026, 3, 1, 23, 30);
+    expect(endOfNthWorkingDayAfter(issued, 3, uk)).toBe(Date.UTC(2026, 3, 9, 23));
+  });
+  it('the BST change itself: a 23-hour Sunday and a deadline at London midnight, not UTC midnight', () => {
+    // Fri 27 Mar 2026 (GMT) → Mon 30 (1), Tue 31 (2), Wed 1 Apr (3): ends Thu 2 Apr 00:00 BST = Wed 1 Apr 23:00 UTC
+    expect(endOfNthWorkingDayAfter(Date.UTC(2026, 2, 27, 12), 3, uk)).toBe(Date.UTC(2026, 3, 1, 23));
+    // Thu 22 Oct 2026 23:30 UTC is Fri 23 Oct 00:30 BST: Mon 26 (1), Tue 27 (2), Wed 28 (3), ends Thu 29 00:00 GMT
+    expect(endOfNthWorkingDayAfter(Date.UTC(2026, 9, 22, 23, 30), 3, uk)).toBe(Date.UTC(2026, 9, 29));
+  });
+  it('a bank holiday in any part of the UK is not a working day (Scotland, Northern Ireland)', () => {
+    // Mon 30 Nov 2026 is St Andrew’s Day (Scotland): Fri 27 (1), Tue 1 Dec (2), Wed 2 Dec (3)
+    expect(endOfNthWorkingDayAfter(Date.UTC(2026, 10, 26, 10), 3, uk)).toBe(Date.UTC(2026, 11, 3));
+    // Tue 17 Mar 2026 is St Patrick’s Day (Northern Ireland): Mon 16 (1), Wed 18 (2), Thu 19 (3)
+    expect(endOfNthWorkingDayAfter(Date.UTC(2026, 2, 13, 10), 3, uk)).toBe(Date.UTC(2026, 2, 20));
+    // a one-off holiday from the signed configuration counts too
+    expect(endOfNthWorkingDayAfter(Date.UTC(2026, 2, 13, 10), 3, ukCalendar(['2026-03-18']))).toBe(Date.UTC(2026, 2, 21));
+  });
+  it('an urgent warrant lapses at London midnight after its third working day', () => {
+    const issuedAt = Date.UTC(2026, 3, 1, 23, 30);
+    // five working days: Tue 7, Wed 8, Thu 9, Fri 10, Mon 13 April (ends at London midnight)
+    const urgent = world.issue(world.draft({ issuedAt, urgent: true, window: { start: issuedAt, end: Date.UTC(2026, 3, 13, 23) } }));
+    expect(urgentDeadlines(issuedAt, calendarOf(world.trust)).approveBy).toBe(Date.UTC(2026, 3, 9, 23));
+    expect(warrantStatus(urgent, world.trust, Date.UTC(2026, 3, 9, 22, 59)).inForce).toBe(true);
+    expect(warrantStatus(urgent, world.trust, Date.UTC(2026, 3, 9, 23)).inForce).toBe(false);
+  });
+  it('adds calendar months in London time, clamping to the month end', () => {
+    expect(addLocalMonths(Date.UTC(2026, 7, 30, 23), 6, uk)).toBe(Date.UTC(2027, 1, 28)); // 31 Aug 00:00 BST → 28 Feb 00:00 GMT
+    expect(addLocalMonths(Date.UTC(2026, 0, 15), 6, uk)).toBe(Date.UTC(2026, 6, 14, 23)); // 15 Jan GMT → 15 Jul BST
   });
 });
 
@@ -97,7 +135,7 @@ describe('the double lock (IPA ss.19, 23)', () => {
   });
 
   it('lasts at most six months, is prospective, and expires', () => {
-    const long = world.approve(world.issue(world.draft({ issuedAt: MONDAY, window: { start: MONDAY, end: addUtcMonths(Date.UTC(2026, 10, 23), 6) + 1 } })), MONDAY);
+    const long = world.approve(world.issue(world.draft({ issuedAt: MONDAY, window: { start: MONDAY, end: addLocalMonths(Date.UTC(2026, 10, 23), 6, ukCalendar()) + 1 } })), MONDAY);
     expect(warrantStatus(long, world.trust, now)).toMatchObject({ problem: 'too_long' });
     const retro = world.approve(world.issue(world.draft({ issuedAt: MONDAY, window: { start: MONDAY - DAY_MS, end: MONDAY + DAY_MS } })), MONDAY);
     expect(warrantStatus(retro, world.trust, now)).toMatchObject({ problem: 'retrospective' });
@@ -121,7 +159,7 @@ describe('urgent warrants (IPA ss.24, 32(2)(a))', () => {
 
   it('are in force on the Secretary of State’s signature alone until the end of the 3rd working day', () => {
     const w = world.issue(draft());
-    const { approveBy } = urgentDeadlines(MONDAY, world.trust.bankHolidays);
+    const { approveBy } = urgentDeadlines(MONDAY, calendarOf(world.trust));
     expect(warrantStatus(w, world.trust, MONDAY + HOUR)).toEqual({ inForce: true, from: MONDAY, until: approveBy });
     expect(warrantStatus(w, world.trust, approveBy)).toMatchObject({ problem: 'lapsed' });
   });
@@ -129,9 +167,10 @@ describe('urgent warrants (IPA ss.24, 32(2)(a))', () => {
   it('continue to at most 5 working days when approved in time; not when approved late', () => {
     const approved = world.approve(world.issue(draft()), MONDAY + DAY_MS);
     expect(warrantStatus(approved, world.trust, Date.UTC(2026, 10, 30, 12))).toMatchObject({ inForce: true, until: Date.UTC(2026, 11, 1) });
+    // five working days from Monday 23 Nov end on Tue 1 Dec (Mon 30 Nov is St Andrew’s Day)
     const late = world.approve(world.issue(draft()), Date.UTC(2026, 10, 27, 1));
     expect(warrantStatus(late, world.trust, Date.UTC(2026, 10, 27, 2))).toMatchObject({ problem: 'approval_late' });
-    const tooLong = world.issue(world.draft({ issuedAt: MONDAY, urgent: true, window: { start: MONDAY, end: Date.UTC(2026, 11, 1) + 1 } }));
+    const tooLong = world.issue(world.draft({ issuedAt: MONDAY, urgent: true, window: { start: MONDAY, end: Date.UTC(2026, 11, 2) + 1 } }));
     expect(warrantStatus(tooLong, world.trust, MONDAY + HOUR)).toMatchObject({ problem: 'too_long' });
   });
 });

@@ -80,6 +80,19 @@ export async function warrantInclusion(server: string, trust: TrustConfig, leafI
   return { leafIndex, treeSize: size, path: path.map(toBase64Url), checkpoint: note };
 }
 
+/** Polls until a witnessed checkpoint holds the leaf; undefined after `timeoutMs`. */
+export async function waitForInclusion(server: string, trust: TrustConfig, leafIndex: number, timeoutMs: number): Promise<LogInclusion | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await warrantInclusion(server, trust, leafIndex);
+    } catch {
+      if (Date.now() >= deadline) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
 export interface OpenedMessage {
   intercept: ExportedIntercept;
   content: MessageContent;
@@ -111,9 +124,9 @@ export async function openIntercept(options: {
   const decryption = await decryptWithCustodians({
     trust,
     epochKey: key,
-    warrantId: options.warrant.warrant.id,
+    warrant: options.warrant.warrant,
     field,
-    context,
+    record: intercept.iri.record,
     request: (custodian) =>
       signShareRequest(
         {

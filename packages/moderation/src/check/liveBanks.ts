@@ -19,6 +19,8 @@ export interface LiveBanksOptions {
   /** a matcher in another process; without one, hashes are matched in this process */
   matcher?: SignalMatcher;
   onProgress?: (loaded: number) => void;
+  /** keep the built PDQ index in this file and reopen it while current (Matcher.load) */
+  indexFile?: string;
 }
 
 export interface ConfirmedTextMatch extends TextMatch {
@@ -33,6 +35,7 @@ export class LiveBanks {
   private local: Matcher | undefined;
   private remote: SignalMatcher | undefined;
   private low = 0;
+  private high = 0;
   private readonly recent = new Set<number>();
   private refreshing: Promise<number> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -47,16 +50,32 @@ export class LiveBanks {
     live.settings = await live.settingsStore.all();
     const max = Number((await db.get<{ m: number | null }>('SELECT MAX(id) AS m FROM moderation_signals'))?.m ?? 0);
     if (options.matcher) live.remote = options.matcher;
-    else live.local = await Matcher.load(live.store, [...live.settings.keys()], options.onProgress, await live.settingsStore.maxPdqThreshold());
+    else live.local = await Matcher.load(live.store, [...live.settings.keys()], options.onProgress, await live.settingsStore.maxPdqThreshold(), options.indexFile ? { indexFile: options.indexFile } : {});
     for (const bank of live.settings.keys()) for await (const s of live.store.signals(bank, { types: ['text'] })) live.text.add(textRule(s));
     // Everything at or below `max` is loaded; ids above `low` are remembered, so a late commit is not missed.
     live.low = Math.max(0, max - LOOKBACK);
+    live.high = max;
     for (const r of await db.all<{ id: number }>('SELECT id FROM moderation_signals WHERE id > ? AND id <= ?', [live.low, max])) live.recent.add(Number(r.id));
     return live;
   }
 
   get matcher(): SignalMatcher {
     return (this.remote ?? this.local)!;
+  }
+
+  /** Signals in the in-process matcher (0 with a remote one). */
+  get localSize(): number {
+    return this.local?.size ?? 0;
+  }
+
+  /** The widest PDQ distance the in-process matcher searches. */
+  get pdqThreshold(): number {
+    return this.local?.pdqThreshold ?? 0;
+  }
+
+  /** The highest signal id seen so far (everything at or below it that was committed is loaded). */
+  get seenUpTo(): number {
+    return this.high;
   }
 
   /** Loads signals added since the last look and re-reads settings; returns how many signals were new. */
@@ -88,6 +107,9 @@ export class LiveBanks {
       max = Math.max(max, after);
       if (page.length < 5000) break;
     }
+    this.high = Math.max(this.high, max);
+    // a matcher in another process follows the store itself; ask it to look now (new signals are swept next)
+    if (this.remote?.refresh) await this.remote.refresh();
     const low = Math.max(this.low, max - LOOKBACK);
     if (low > this.low) {
       for (const id of this.recent) if (id <= low) this.recent.delete(id);

@@ -8,4 +8,6 @@ import type { QuerySignals, SignalMatch } from '../matcher.ts';
 
 export interface SignalMatcher {
   match(query: QuerySignals): Promise<SignalMatch[]>;
+  /** pick up signals added to the store now (a remote matcher otherwise follows on its own timer) */
+  refresh?(): Promise<unknown>;
 }

@@ -1,0 +1,84 @@
+/** The SDK's public shapes: options, events, received messages, group summaries and refusal reasons. */
+import type { HandshakeOptions } from '../mls/handshake.ts';
+import type { EscrowFieldProvider, MailboxItem } from '@doublelock/protocol';
+import type { CryptoProvider } from 'ts-mls';
+import type { ServerApi } from '../api/serverApi.ts';
+import type { WebSocketConstructor } from '../api/mailboxSocket.ts';
+import type { AccountVerifier } from '../directory.ts';
+import type { MessageContent } from '../envelope/content.ts';
+import type { GroupMeta } from '../groupStore.ts';
+import type { DeviceIdentity } from '../mls/credential.ts';
+import type { Storage } from '../storage/storage.ts';
+
+/** Why an incoming item was refused; the item is acknowledged and dropped, never applied. */
+export class MessageRejected extends Error {
+  constructor(
+    readonly reason: RejectReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MessageRejected';
+  }
+}
+export type RejectReason =
+  | 'unknown_group'
+  | 'malformed'
+  | 'decryption_failed'
+  | 'replayed'
+  | 'stale_epoch_sender'
+  | 'future_epoch'
+  | 'sender_mismatch'
+  | 'credential_rejected'
+  | 'envelope_rejected'
+  | 'no_key_package';
+
+export interface ReceivedMessage {
+  groupId: string;
+  seq: number;
+  serverTime: number;
+  clientMessageId: string;
+  sender: DeviceIdentity;
+  content: MessageContent;
+  /** What a franked report reveals (see report()). */
+  franking: { payload: string; frankingKey: string; commitment: string; tag: string };
+}
+
+export interface GroupSummary {
+  groupId: string;
+  name: string;
+  epoch: number;
+  status: GroupMeta['status'];
+  members: DeviceIdentity[];
+}
+
+export type MessengerEvent =
+  | { type: 'message'; message: ReceivedMessage }
+  | { type: 'joined'; groupId: string }
+  | { type: 'membership'; groupId: string; added: DeviceIdentity[]; removed: DeviceIdentity[] }
+  | { type: 'removed'; groupId: string }
+  | { type: 'rejected'; item: MailboxItem; error: MessageRejected }
+  /** An item for an epoch not reached yet: kept, and processed after the commit that reaches it. */
+  | { type: 'buffered'; groupId: string; seq: number }
+  /** Transport trouble (the push channel); the mailbox keeps everything, a later sync catches up. */
+  | { type: 'error'; error: Error };
+
+export interface MessengerOptions {
+  serverUrl: string;
+  storage: Storage;
+  /** Needed for push (browsers: globalThis.WebSocket; Node 20: the `ws` package). */
+  webSocket?: WebSocketConstructor;
+  /** Lawful-access deployments: fills and verifies the envelope's escrow access field. */
+  escrow?: EscrowFieldProvider;
+  fetch?: typeof fetch;
+  cryptoProvider?: CryptoProvider;
+  /**
+   * Key transparency: every account is checked against the log before its devices are trusted. Give a
+   * verifier, or a factory that gets this device's API (for consistency proofs), e.g.
+   * `(api) => new KeyTransparency({ logKey, consistencyProof: (a, b) => api.consistencyProof(a, b) })`.
+   */
+  keyTransparency?: AccountVerifier | ((api: ServerApi) => AccountVerifier);
+  /** One-time KeyPackages kept on the server (topped up when fewer than half remain). */
+  keyPackageTarget?: number;
+  /** How commits and Welcomes are framed (mls/handshake.ts): public commits, the tree inside the Welcome. */
+  mls?: HandshakeOptions;
+}

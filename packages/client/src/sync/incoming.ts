@@ -1,0 +1,257 @@
+/**
+ * Applying one mailbox item: a Welcome (joining a group), a commit (the next epoch) or an application
+ * message (an envelope). Each either applies fully or throws MessageRejected and changes nothing (except
+ * a spent ratchet key, which is kept spent).
+ *
+ * Rules: a message from an earlier epoch is accepted only if the server ordered it before the commit that
+ * ended that epoch; the sender the server names must be the leaf MLS says sent it. An item for an epoch
+ * this device has not reached yet (its commit is still to come) is kept (`buffer/<group>/<seq>`) and
+ * processed right after the commit that reaches that epoch, not dropped. Credentials in commits and
+ * Welcomes are judged as of the item's server time (an old add of a since-revoked device still applies).
+ */
+import { fromBase64Url, type MailboxItem } from '@doublelock/protocol';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { decodeMlsMessage, emptyPskIndex, joinGroup, processPrivateMessage, type ClientState, type PrivateKeyPackage } from 'ts-mls';
+import { decodeKeyPackage } from 'ts-mls/keyPackage.js';
+import { decryptSenderData } from 'ts-mls/privateMessage.js';
+import { decodeRatchetTree } from 'ts-mls/ratchetTree.js';
+import { asHandshake, handshakeEpoch, handshakeSenderLeaf, processHandshake, type HandshakeMessage } from '../mls/handshake.ts';
+import { b64, identityText, type MessengerContext } from '../core/context.ts';
+import { TransientFailure } from '../core/transient.ts';
+import { MessageRejected, type ReceivedMessage } from '../core/types.ts';
+import { historyKey } from '../content/messages.ts';
+import type { StoredKeyPackage } from '../devices/keyPackages.ts';
+import { decodeContent, type MessageContent } from '../envelope/content.ts';
+import { openEnvelope, type EnvelopeContext } from '../envelope/envelope.ts';
+import { decodeFrame } from '../envelope/frame.ts';
+import { groupMembers, isSeen, markSeen, newGroupMeta, type GroupMeta } from '../groupStore.ts';
+import { parseDeviceCredential, type DeviceIdentity } from '../mls/credential.ts';
+import { getJson, jsonWrite } from '../storage/storage.ts';
+
+/** Items kept per group for epochs not reached yet; more than this and the newest is refused. */
+export const MAX_BUFFERED_PER_GROUP = 1000;
+const bufferKey = (groupId: string, seq: number) => `buffer/${groupId}/${String(seq).padStart(12, '0')}`;
+
+export class IncomingItems {
+  /** People who sent a 'leave': their removal is committed after the batch (see SyncEngine). */
+  pendingLeaves: Array<{ groupId: string; username: string }> = [];
+
+  constructor(private readonly ctx: MessengerContext) {}
+
+  async process(item: MailboxItem): Promise<void> {
+    if (item.kind === 'welcome') return this.processWelcome(item);
+    const group = await this.ctx.groupStore.load(item.groupId);
+    if (!group || group.meta.status !== 'active') {
+      throw new MessageRejected('unknown_group', `${item.kind} for group ${item.groupId}, which this device is not in`);
+    }
+    if (isSeen(group.meta, item.seq)) return; // at-least-once delivery: already applied
+    try {
+      if (item.kind === 'commit') await this.processCommit(item, group.state, group.meta);
+      else await this.processApplication(item, group.state, group.meta);
+    } catch (error) {
+      if (error instanceof MessageRejected && error.reason === 'future_epoch') return this.keepForLater(item, error);
+      throw error;
+    }
+    if (item.kind === 'commit') await this.processBuffered(item.groupId);
+  }
+
+  /** Keeps an item of a future epoch until its commit has been applied. */
+  private async keepForLater(item: MailboxItem, error: MessageRejected): Promise<void> {
+    const { storage } = this.ctx;
+    if ((await storage.keys(`buffer/${item.groupId}/`)).length >= MAX_BUFFERED_PER_GROUP) throw error;
+    await storage.write([jsonWrite(bufferKey(item.groupId, item.seq), item)]);
+    this.ctx.emit({ type: 'buffered', groupId: item.groupId, seq: item.seq });
+  }
+
+  /** After a commit: the kept items of the group, in server order, as far as the group's epoch now goes. */
+  private async processBuffered(groupId: string): Promise<void> {
+    const { ctx } = this;
+    for (const key of await ctx.storage.keys(`buffer/${groupId}/`)) {
+      const item = await getJson<MailboxItem>(ctx.storage, key);
+      const group = await ctx.groupStore.load(groupId);
+      if (!item || !group || group.meta.status !== 'active') break;
+      if (item.epoch > Number(group.state.groupContext.epoch)) continue; // still ahead (the server's epoch label)
+      await ctx.storage.write([{ key, value: undefined }]);
+      try {
+        await this.process(item);
+      } catch (error) {
+        if (error instanceof TransientFailure) {
+          await ctx.storage.write([jsonWrite(key, item)]);
+          throw error;
+        }
+        ctx.emit({ type: 'rejected', item, error: error instanceof MessageRejected ? error : new MessageRejected('malformed', String(error)) });
+      }
+    }
+  }
+
+  private async processWelcome(item: MailboxItem): Promise<void> {
+    const { ctx } = this;
+    if ((await ctx.groupStore.meta(item.groupId))?.status === 'active') return; // a duplicate
+    const message = decodeMlsMessage(fromBase64Url(item.payload), 0)?.[0];
+    if (message?.wireformat !== 'mls_welcome') throw new MessageRejected('malformed', 'welcome item does not hold an MLS Welcome');
+    let stored: StoredKeyPackage | undefined;
+    let ref = '';
+    for (const secret of message.welcome.secrets) {
+      ref = bytesToHex(secret.newMember);
+      stored = await getJson<StoredKeyPackage>(ctx.storage, `kp/${ref}`);
+      if (stored) break;
+    }
+    if (!stored) throw new MessageRejected('no_key_package', 'the Welcome is for none of this device’s KeyPackages');
+    const keyPackage = decodeKeyPackage(fromBase64Url(stored.publicPackage), 0)?.[0];
+    if (!keyPackage) throw new MessageRejected('malformed', 'stored KeyPackage does not decode');
+    const tree = item.ratchetTree ? decodeRatchetTree(fromBase64Url(item.ratchetTree), 0)?.[0] : undefined;
+    // ts-mls checks the leaves one by one; fetch their accounts together first.
+    if (tree) await ctx.prefetchAccounts(groupMembers({ ratchetTree: tree }).map((m) => m.username));
+    const privateKeys: PrivateKeyPackage = {
+      initPrivateKey: fromBase64Url(stored.initPrivateKey),
+      hpkePrivateKey: fromBase64Url(stored.hpkePrivateKey),
+      signaturePrivateKey: fromBase64Url(ctx.device.deviceSecret),
+    };
+    const state = await ctx.withCredentialReasons(() => joinGroup(message.welcome, keyPackage, privateKeys, emptyPskIndex, ctx.cs, tree, undefined, ctx.config), item.serverTime);
+    if (b64(state.groupContext.groupId) !== item.groupId) throw new MessageRejected('malformed', 'the Welcome is for another group than the server says');
+    const meta = newGroupMeta('chat');
+    markSeen(meta, item.seq, item.seq - 1);
+    await ctx.groupStore.save(item.groupId, state, meta, stored.lastResort ? [] : [{ key: `kp/${ref}`, value: undefined }]);
+    ctx.keyPackages.joinedSinceTopUp = true;
+    ctx.emit({ type: 'joined', groupId: item.groupId });
+  }
+
+  private async processCommit(item: MailboxItem, state: ClientState, meta: GroupMeta): Promise<void> {
+    const { ctx } = this;
+    const message = asHandshake(decodeMlsMessage(fromBase64Url(item.payload), 0)?.[0]);
+    if (!message) throw new MessageRejected('malformed', 'commit item does not hold an MLS PrivateMessage or PublicMessage');
+    const epoch = state.groupContext.epoch;
+    const commitEpoch = handshakeEpoch(message);
+    if (commitEpoch !== epoch) {
+      throw new MessageRejected(commitEpoch > epoch ? 'future_epoch' : 'replayed', `commit for epoch ${commitEpoch}, but the group is at epoch ${epoch}`);
+    }
+    const result = await ctx.withCredentialReasons(async () => {
+      try {
+        return await processHandshake(state, message, ctx.cs);
+      } catch (error) {
+        throw error instanceof MessageRejected ? error : new MessageRejected('decryption_failed', `commit refused: ${(error as Error).message}`);
+      }
+    }, item.serverTime);
+    if (result.kind !== 'newState') throw new MessageRejected('malformed', 'commit item holds an application message');
+    const sender = await this.commitSender(state, message);
+    if (sender.username !== item.sender.username || sender.deviceId !== item.sender.deviceId) {
+      throw new MessageRejected('sender_mismatch', `the server says ${identityText(item.sender)} committed, MLS says ${identityText(sender)}`);
+    }
+    meta.epochEnds[String(epoch)] = item.seq;
+    markSeen(meta, item.seq);
+    const removed = result.newState.groupActiveState.kind === 'removedFromGroup';
+    if (removed) meta.status = 'removed';
+    await (removed ? ctx.groupStore.forget(item.groupId, meta) : ctx.groupStore.save(item.groupId, result.newState, meta));
+    if (removed) {
+      ctx.emit({ type: 'removed', groupId: item.groupId });
+      return;
+    }
+    const before = groupMembers(state);
+    const after = groupMembers(result.newState);
+    const beforeIds = new Set(before.map((m) => m.deviceId));
+    const afterIds = new Set(after.map((m) => m.deviceId));
+    ctx.emit({
+      type: 'membership',
+      groupId: item.groupId,
+      added: after.filter((m) => !beforeIds.has(m.deviceId)).map(({ username, deviceId }) => ({ username, deviceId })),
+      removed: before.filter((m) => !afterIds.has(m.deviceId)).map(({ username, deviceId }) => ({ username, deviceId })),
+    });
+  }
+
+  /** Who sent a commit: its (public, or encrypted) sender names a leaf, whose credential our AS accepted. */
+  private async commitSender(state: ClientState, message: HandshakeMessage): Promise<DeviceIdentity> {
+    const sender = await handshakeSenderLeaf(state, message, this.ctx.cs);
+    const leaf = sender && sender.tree[sender.leafIndex * 2];
+    const identity = leaf?.nodeType === 'leaf' ? parseDeviceCredential(leaf.leaf.credential) : undefined;
+    if (!identity) throw new MessageRejected('decryption_failed', 'the sender of the commit cannot be established');
+    return identity;
+  }
+
+  /** Who sent a PrivateMessage: its sender data names a leaf, whose credential our AS accepted. */
+  private async senderOf(state: ClientState, pm: { epoch: bigint } & Parameters<typeof decryptSenderData>[0]): Promise<DeviceIdentity> {
+    const historical = pm.epoch < state.groupContext.epoch ? state.historicalReceiverData.get(pm.epoch) : undefined;
+    const secret = historical ? historical.senderDataSecret : state.keySchedule.senderDataSecret;
+    const tree = historical ? historical.ratchetTree : state.ratchetTree;
+    const senderData = await decryptSenderData(pm, secret, this.ctx.cs).catch(() => undefined);
+    const leaf = senderData && tree[senderData.leafIndex * 2];
+    const identity = leaf?.nodeType === 'leaf' ? parseDeviceCredential(leaf.leaf.credential) : undefined;
+    if (!identity) throw new MessageRejected('decryption_failed', 'the sender of the message cannot be established');
+    return identity;
+  }
+
+  private async processApplication(item: MailboxItem, state: ClientState, meta: GroupMeta): Promise<void> {
+    const { ctx } = this;
+    let frame;
+    try {
+      frame = decodeFrame(fromBase64Url(item.payload));
+    } catch (error) {
+      throw new MessageRejected('malformed', `not a message frame: ${(error as Error).message}`);
+    }
+    const message = decodeMlsMessage(frame.mlsMessage, 0)?.[0];
+    if (message?.wireformat !== 'mls_private_message') throw new MessageRejected('malformed', 'message frame does not hold an MLS PrivateMessage');
+    const pm = message.privateMessage;
+    if (b64(pm.groupId) !== item.groupId) throw new MessageRejected('malformed', 'the MLS message is for another group');
+    const current = state.groupContext.epoch;
+    if (pm.epoch > current) throw new MessageRejected('future_epoch', `message from epoch ${pm.epoch}, but the group is at epoch ${current}: a commit is missing`);
+    if (pm.epoch < current) {
+      // A late message is fine only if the server ordered it before the commit that ended its epoch; after
+      // that, the epoch's members may include people since removed.
+      const end = meta.epochEnds[String(pm.epoch)];
+      if (end === undefined || item.seq > end) {
+        throw new MessageRejected('stale_epoch_sender', `message from epoch ${pm.epoch} ordered after that epoch ended (seq ${item.seq} > ${end ?? '?'}): a removed member or a replay`);
+      }
+    }
+    const sender = await this.senderOf(state, pm);
+    if (sender.username !== item.sender.username || sender.deviceId !== item.sender.deviceId) {
+      throw new MessageRejected('sender_mismatch', `the server says ${identityText(item.sender)} sent it, MLS says ${identityText(sender)}`);
+    }
+    let result;
+    try {
+      result = await processPrivateMessage(state, pm, emptyPskIndex, ctx.cs);
+    } catch (error) {
+      const text = (error as Error).message;
+      const replay = /gen in the past|generation|consumed/i.test(text);
+      throw new MessageRejected(replay ? 'replayed' : 'decryption_failed', replay ? `replayed or duplicated MLS message: ${text}` : `MLS decryption failed (tampered or not for us): ${text}`);
+    }
+    if (result.kind !== 'applicationMessage') throw new MessageRejected('malformed', 'application item holds a handshake message');
+    // The escrow field's label names the devices of the message's epoch (the tree it was sent in).
+    const epochTree = pm.epoch < current ? state.historicalReceiverData.get(pm.epoch)?.ratchetTree : state.ratchetTree;
+    const recipientDevices = groupMembers({ ratchetTree: epochTree ?? state.ratchetTree }).map((m) => m.deviceId).filter((d) => d !== sender.deviceId);
+    const context: EnvelopeContext = { groupId: fromBase64Url(item.groupId), senderUsername: sender.username, senderDeviceId: sender.deviceId, clientMessageId: item.clientMessageId, recipientDevices };
+    let opened;
+    let content: MessageContent;
+    try {
+      // A provider may need to fetch what verify() needs for this field first (e.g. an epoch's certified key).
+      const escrow = ctx.options.escrow;
+      if (escrow?.prepare && frame.escrow) await escrow.prepare(frame.escrow.field);
+      opened = openEnvelope(result.message, frame.sealedPayload, frame.escrow, context, item.franking ? fromBase64Url(item.franking.commitment) : undefined, ctx.options.escrow, item.serverTime);
+      content = decodeContent(opened.payload);
+    } catch (error) {
+      // The ratchet step is kept: the key is spent even though the message was refused.
+      markSeen(meta, item.seq);
+      await ctx.groupStore.save(item.groupId, result.newState, meta);
+      throw new MessageRejected('envelope_rejected', (error as Error).message);
+    }
+    markSeen(meta, item.seq);
+    if (content.type === 'rename') meta.name = content.name;
+    const received: ReceivedMessage = {
+      groupId: item.groupId,
+      seq: item.seq,
+      serverTime: item.serverTime,
+      clientMessageId: item.clientMessageId,
+      sender,
+      content,
+      franking: { payload: b64(opened.payload), frankingKey: b64(opened.frankingKey), commitment: b64(opened.frankingCommitment), tag: item.franking!.tag },
+    };
+    await ctx.groupStore.save(item.groupId, result.newState, meta, [jsonWrite(historyKey(item.groupId, item.seq), received)]);
+    if (content.type === 'leave') {
+      if (sender.username === ctx.username) {
+        await ctx.groupStore.forget(item.groupId, { ...meta, status: 'left' });
+        ctx.emit({ type: 'removed', groupId: item.groupId });
+      } else {
+        this.pendingLeaves.push({ groupId: item.groupId, username: sender.username });
+      }
+    }
+    ctx.emit({ type: 'message', message: received });
+  }
+}
