@@ -10,7 +10,7 @@
  * Custodians verify inclusion through a `LogInclusionVerifier`; `logInclusionVerifier` builds one on the
  * log's client-side verifier (checkpoint signature, witness quorum, RFC 9162 inclusion proof).
  */
-import { fromBase64Url, lengthPrefixed, toBase64Url } from '@doublelock/protocol';
+import { fromBase64Url, lengthPrefixed, splitLengthPrefixed, toBase64Url } from '@doublelock/protocol';
 import { hashLeaf, openCheckpoint, parseCheckpoint, parseNote, requireWitnesses, verifyInclusion } from '@doublelock/log/verifier';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { z } from 'zod';
@@ -131,4 +131,16 @@ export function verifyReleaseRecord(signed: SignedReleaseRecord, custodianSignin
 /** The log leaf for a release: the signed record itself, so anyone can check which custodian released what, and when. */
 export function releaseLogEntry(signed: SignedReleaseRecord): Uint8Array {
   return lengthPrefixed(RELEASE_ENTRY_LABEL, canonicalBytes(releaseRecordSchema.parse(signed.record)), signed.signature);
+}
+
+/** The signed release record a log entry carries, or undefined when the entry is not a well-formed release. */
+export function parseReleaseLogEntry(entry: Uint8Array): SignedReleaseRecord | undefined {
+  try {
+    const [label, record, signature] = splitLengthPrefixed(entry, 3) as [Uint8Array, Uint8Array, Uint8Array];
+    if (new TextDecoder().decode(label) !== RELEASE_ENTRY_LABEL) return undefined;
+    const parsed = releaseRecordSchema.safeParse(JSON.parse(new TextDecoder().decode(record)));
+    return parsed.success ? { record: parsed.data, signature: new TextDecoder().decode(signature) } : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -267,9 +267,8 @@ export class BankStore {
    * (Buffer hex), not one JS object and one hex parse per signal. Both aggregates consume the same rows
    * in the same order, so the i-th id belongs to the i-th hash; the page cursor is MAX(id).
    */
-  async *pdqHashPages(bank: string, pageSize = 100_000): AsyncGenerator<{ words: Uint32Array; ids: Uint32Array }> {
+  async *pdqHashPages(bank: string, pageSize = 100_000, after = 0): AsyncGenerator<{ words: Uint32Array; ids: Uint32Array }> {
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1_000_000) throw new RangeError(`pageSize must be 1–1,000,000, not ${pageSize}`);
-    let after = 0;
     for (;;) {
       const row = await this.db.get<{ n: number; last: number | null; hashes: string | null; ids: string | null }>(
         `SELECT COUNT(*) AS n, MAX(id) AS last, string_agg(value, '') AS hashes, string_agg(CAST(id AS TEXT), ',') AS ids
@@ -282,6 +281,19 @@ export class BankStore {
       if (n < pageSize) return;
       after = Number(row.last);
     }
+  }
+
+  /**
+   * Count and sum of the ids of a bank's live PDQ signals up to `upto`: what a stored index of the bank
+   * must agree with to still be current (a removal, a revival or a late commit changes one of them).
+   * Answered from a partial index (migration 0250) without reading the rows.
+   */
+  async pdqState(bank: string, upto: number): Promise<{ count: number; sum: number }> {
+    const row = await this.db.get<{ n: number | string; s: number | string | null }>(
+      "SELECT COUNT(*) AS n, SUM(id) AS s FROM moderation_signals WHERE bank = ? AND signal_type = 'pdq' AND removed_at IS NULL AND id <= ?",
+      [bank, upto],
+    );
+    return { count: Number(row?.n ?? 0), sum: Number(row?.s ?? 0) };
   }
 
   private async requireBank(bank: string): Promise<void> {

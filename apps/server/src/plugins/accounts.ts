@@ -95,6 +95,7 @@ export function accountRoutes(ctx: ServerContext, auth: Authenticator): FastifyP
         }
         const revoked = await ctx.stores.accounts.revokeDevice(deviceId, revokedAt);
         auth.forgetDevice(deviceId);
+        ctx.push.revoked([deviceId]); // its sockets close, here and on the other nodes
         await ctx.directory.publish();
         return { revoked };
       },
