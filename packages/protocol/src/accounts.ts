@@ -1,11 +1,11 @@
 /** Accounts, devices and sessions. */
 import { z } from 'zod';
-import { bytes, deviceId, ed25519PublicKey, ed25519Signature, username } from './common.ts';
+import { bytes, deviceId, ed25519PublicKey, ed25519Signature, storableText, username } from './common.ts';
 import { directoryProof } from './directory.ts';
 
 export const deviceCertificate = z.object({
   signatureKey: ed25519PublicKey,
-  name: z.string().min(1).max(64),
+  name: storableText(64).pipe(z.string().min(1)),
   createdAt: z.number().int().nonnegative(),
   /** Signature over deviceCertificateBytes by the account identity key, or by the device `certifiedBy`. */
   accountSignature: ed25519Signature,

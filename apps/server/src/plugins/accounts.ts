@@ -127,6 +127,7 @@ export function accountRoutes(ctx: ServerContext, auth: Authenticator): FastifyP
         }
         const revoked = await ctx.stores.accounts.revokeDevice(deviceId, revokedAt, signature, revokedBy ?? null);
         auth.forgetDevice(deviceId);
+        ctx.push.revoked([deviceId]); // its sockets close, here and on the other nodes
         await ctx.directory.publish();
         return { revoked };
       },

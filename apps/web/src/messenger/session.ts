@@ -1,5 +1,6 @@
 /**
- * The browser's messenger device: the SDK's Messenger over IndexedDB, with key transparency on. The log's
+ * The browser's messenger device: the SDK's Messenger over IndexedDB (sealed under a non-extractable
+ * WebCrypto key), with key transparency on. The log's
  * verifier key is pinned in this browser's storage the first time (from the server's /v1/app-config) and
  * never replaced silently; the SDK keeps the last checkpoint and each account's directory version in the
  * same storage (a split view or a replayed account is caught across reloads) and monitors this account.
@@ -7,6 +8,7 @@
  */
 import { IndexedDbStorage, Messenger, type MessengerOptions, type PendingLink, type Storage, type WebSocketConstructor } from '@doublelock/client';
 import { responseError } from '../ui/errors.ts';
+import { SealedStorage, wrappingKey } from './sealedStorage.ts';
 
 const DATABASE = 'doublelock-web';
 const LOG_KEY = 'web/logKey';
@@ -26,7 +28,8 @@ export async function appConfig(): Promise<AppConfig> {
 }
 
 let storagePromise: Promise<Storage> | undefined;
-export const deviceStorage = (): Promise<Storage> => (storagePromise ??= IndexedDbStorage.open(DATABASE));
+/** The SDK's IndexedDB storage, every value sealed under a non-extractable WebCrypto key (sealedStorage.ts). */
+export const deviceStorage = (): Promise<Storage> => (storagePromise ??= (async () => SealedStorage.open(await IndexedDbStorage.open(DATABASE), await wrappingKey('messenger-storage')))());
 
 async function pinnedLogKey(storage: Storage): Promise<string> {
   const pinned = await storage.get(LOG_KEY);
