@@ -115,7 +115,8 @@ beforeAll(async () => {
     provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
     custodians: keys.custodians.map((k, i) => ({ index: i + 1, name: `c${i + 1}`, url: `http://127.0.0.1:9/c${i + 1}`, staticKey: toBase64Url(generateStaticKey().publicKey), signingKey: toBase64Url(k.publicKey) })),
     threshold: 2,
-    log: { verifierKey: logKey, witnesses: [], witnessQuorum: 0 },
+    // a quorum of at least one witness is required; this test never needs its cosignatures
+    log: { verifierKey: logKey, witnesses: ['witness.doublelock.test+2a954dea+BHfd9kHsYFDKAtMJjQNcaE7w8QI8vzxOQ+PeuCv2wXoa'], witnessQuorum: 1 },
     epoch: { lengthMs: DAY, retentionDays: 30 },
     bankHolidays: [],
   };
@@ -347,7 +348,7 @@ describe('log entry classification and the tally', () => {
   it('recognises each kind of entry exactly as its writer encodes it', () => {
     expect(classifyEntry(warrantLogEntry(commitment, { revision: 2, issuedAt: Date.UTC(2026, 10, 23, 15) }))).toEqual({ kind: 'warrant', commitment: c, revision: 2, issuedDay: Date.UTC(2026, 10, 23) });
     expect(classifyEntry(releaseLogEntry(signed))).toEqual({ kind: 'release', signed });
-    expect(classifyEntry(directoryEntryBytes({ username: 'alice', identityKey: 'k', devices: [] }))).toEqual({ kind: 'directory', username: 'alice' });
+    expect(classifyEntry(directoryEntryBytes({ username: 'alice', version: 1, previous: '', identityKey: 'k', devices: [] }))).toEqual({ kind: 'directory', username: 'alice' });
     expect(classifyEntry(lengthPrefixed('doublelock/log/warrant-unsealed/v1', 'x', 'y'))).toEqual({ kind: 'other-lawful-access', label: 'doublelock/log/warrant-unsealed/v1' });
     expect(classifyEntry(lengthPrefixed('other/label', randomBytes(40)))).toEqual({ kind: 'unrecognised' });
   });

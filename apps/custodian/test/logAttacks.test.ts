@@ -19,6 +19,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningCustodian, startCustodian, writeCustodianKeys } from '../src/index.ts';
+import { toBase64Url } from '@doublelock/protocol';
+import { runOversightAudit } from '../../cli/src/oversight/audit.ts';
+import { renderText } from '../../cli/src/oversight/render.ts';
 
 let world: LawfulAccessWorld;
 let logUrl: string;
@@ -49,7 +52,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function logWarrant(limits: { maxMessages: number }): Promise<LoggedWarrant> {
+async function logWarrant(limits: { maxMessages: number; maxPerDay?: number }): Promise<LoggedWarrant> {
   const issuedAt = now - 3_600_000;
   return world.logWarrant(world.approve(world.issue(world.draft({ issuedAt, limits, window: { start: issuedAt, end: issuedAt + 10 * DAY_MS } })), issuedAt + 60_000));
 }
@@ -84,6 +87,13 @@ describe('custodians and the log they depend on', () => {
     expect((await decrypt(w, messages[0]!, [1, 3])).contentKey).toBeDefined();
   });
 
+  it('a per-day limit holds across pairs too', async () => {
+    const w = await logWarrant({ maxMessages: 10, maxPerDay: 1 });
+    const [a, b] = [1, 2].map((n) => world.deliver(epochKey, { messageId: `daily-${n}`, sender: 'mallory', recipients: ['bob'], serverTime: now - 60_000 }, randomBytes(32)));
+    expect((await decrypt(w, a!, [1, 2])).shares).toHaveLength(2);
+    expect((await refusal(decrypt(w, b!, [2, 3]))).map(([, code]) => code)).toEqual(['limit_reached', 'limit_reached', 'limit_reached']);
+  });
+
   it('a provider that drops release records gets no share, and oversight flags every dropped release', async () => {
     const w = await logWarrant({ maxMessages: 10 });
     const m = world.deliver(epochKey, { messageId: 'dropped-1', sender: 'mallory', recipients: ['bob'], serverTime: now - 60_000 }, randomBytes(32));
@@ -106,6 +116,12 @@ describe('custodians and the log they depend on', () => {
     const missing = unloggedReleases(lists, entries, world.trust);
     expect(missing.map((r) => r.custodian).sort()).toEqual([1, 2, 3]);
     expect(new Set(missing.map((r) => r.messageDigest)).size).toBe(1);
+    // The same through the auditor's report (`doublelock oversight report --custodians`): the log audits
+    // clean, and the dropped releases are flagged.
+    const audit = await runOversightAudit({ url: logUrl, logKey: world.log.verifierKey, trustRoot: toBase64Url(world.root.publicKey), custodians: true });
+    expect(audit.custodianErrors).toEqual([]);
+    expect(audit.unlogged!.map((r) => [r.custodian, r.messageDigest]).sort()).toEqual(missing.map((r) => [r.custodian, r.messageDigest]).sort());
+    expect(renderText(audit)).toMatch(/RELEASES MISSING FROM THE LOG \(3\)/);
   });
 
   it('a restarted custodian still holds the checkpoint it accepted, and refuses a forked log', async () => {
