@@ -98,8 +98,6 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
     // Bob's chat list shows the new chat (pushed over the WebSocket), and the message.
     await openChatWith(bob.page, aliceName);
     await messages(bob.page).getByText('hello bob').waitFor();
-    // Bob's browser fetched it: Alice's message turns from sent to delivered.
-    await messages(alice.page).locator('li', { hasText: 'hello bob' }).getByText('Delivered ✓✓').waitFor({ timeout: 30_000 });
 
     // A draft survives a reload.
     await bob.page.getByRole('textbox', { name: /^Message/ }).fill('half-written reply');
@@ -157,15 +155,10 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
     await bob.page.goto('about:blank');
     await alice.page.getByRole('textbox', { name: /^Message/ }).fill('sent while you were away');
     await alice.page.getByRole('button', { name: 'Send' }).click();
-    const away = messages(alice.page).locator('li', { hasText: 'sent while you were away' });
-    await away.getByText('Sent ✓').waitFor();
-    // Bob's page is closed: it stays "sent" (checked over a few rounds of asking) until his browser fetches it.
-    await alice.page.waitForTimeout(4500);
-    expect(await away.locator('[data-delivery]').getAttribute('data-delivery')).toBe('sent');
+    await messages(alice.page).getByText('sent while you were away').waitFor();
     await bob.page.goto('/chats');
     await openChatWith(bob.page, aliceName);
     await messages(bob.page).getByText('sent while you were away').waitFor({ timeout: 30_000 });
-    await away.getByText('Delivered ✓✓').waitFor({ timeout: 30_000 });
   }, 120_000);
 
   it('compares safety numbers: the same 60 digits on both sides, and a scanned QR code matches', async () => {

@@ -29,7 +29,6 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
   useEffect(() => {
     list.current?.lastElementChild?.scrollIntoView({ block: 'end' });
   }, [messages.length, pending.length]);
-  const delivered = useDelivery(m, groupId, messages);
   useEffect(() => {
     if (!file || !file.type.startsWith('image/')) return setPreview(undefined);
     const url = URL.createObjectURL(file);
@@ -85,7 +84,7 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
       </p>
       <ol className="messages" ref={list} aria-label="Messages" aria-live="polite">
         {messages.map((msg) => (
-          <MessageItem key={msg.seq} m={m} msg={msg} mine={msg.sender.username === m.username} delivered={delivered.has(msg.seq)} />
+          <MessageItem key={msg.seq} m={m} msg={msg} mine={msg.sender.username === m.username} />
         ))}
         {pending.map((p) => (
           <li key={p.id} className="mine">
@@ -121,40 +120,7 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
   );
 }
 
-/**
- * Which of this device's messages every recipient device has fetched (the server counts the mailboxes
- * still holding each): asked for the latest 50 not yet delivered, every few seconds while the chat is open.
- * The server learns nothing new from this; the sender learns when each message reached every device.
- */
-function useDelivery(m: Messenger, groupId: string, messages: ReceivedMessage[]): ReadonlySet<number> {
-  const [delivered, setDelivered] = useState<ReadonlySet<number>>(new Set());
-  const mine = messages.filter((x) => x.sender.deviceId === m.deviceId && (x.content.type === 'text' || x.content.type === 'file')).map((x) => x.seq);
-  const waiting = mine.filter((seq) => !delivered.has(seq)).slice(-50);
-  const key = waiting.join(',');
-  useEffect(() => {
-    if (!key) return;
-    let stopped = false;
-    const seqs = key.split(',').map(Number);
-    const ask = async () => {
-      try {
-        const { delivery } = await m.api.deliveryOf(groupId, seqs);
-        const done = delivery.filter((d) => d.pending === 0).map((d) => d.seq);
-        if (!stopped && done.length) setDelivered((prev) => new Set([...prev, ...done]));
-      } catch {
-        // a failed look stays "Sent"; the next tick asks again
-      }
-    };
-    void ask();
-    const t = window.setInterval(() => void ask(), 2000);
-    return () => {
-      stopped = true;
-      window.clearInterval(t);
-    };
-  }, [m, groupId, key]);
-  return delivered;
-}
-
-function MessageItem({ m, msg, mine, delivered }: { m: Messenger; msg: ReceivedMessage; mine: boolean; delivered: boolean }) {
+function MessageItem({ m, msg, mine }: { m: Messenger; msg: ReceivedMessage; mine: boolean }) {
   const [reporting, setReporting] = useState(false);
   const [reason, setReason] = useState('');
   const report = useAction(async () => {
@@ -167,7 +133,7 @@ function MessageItem({ m, msg, mine, delivered }: { m: Messenger; msg: ReceivedM
   if (c.type === 'leave') return <li className="muted">{msg.sender.username} left</li>;
   return (
     <li className={mine ? 'mine' : undefined} data-seq={msg.seq}>
-      <div className="meta">{mine ? 'You' : msg.sender.username} · <time dateTime={new Date(msg.serverTime).toISOString()}>{new Date(msg.serverTime).toLocaleString()}</time>{mine && <span data-delivery={delivered ? 'delivered' : 'sent'}>{delivered ? ' · Delivered ✓✓' : ' · Sent ✓'}</span>}</div>
+      <div className="meta">{mine ? 'You' : msg.sender.username} · <time dateTime={new Date(msg.serverTime).toISOString()}>{new Date(msg.serverTime).toLocaleString()}</time>{mine && ' · Sent ✓'}</div>
       {c.type === 'text' ? <p style={{ margin: 0, whiteSpace: 'pre-wrap' }}>{c.text}</p> : <Attachment m={m} groupId={msg.groupId} file={c} />}
       {!mine && (
         <>
