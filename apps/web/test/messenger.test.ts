@@ -214,17 +214,21 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
     await carol.context.close();
   }, 180_000);
 
-  it('links a second device by its code; it receives the chat from then on; then it is revoked', async () => {
-    await alice.page.getByRole('link', { name: 'Devices' }).click();
-    await alice.page.getByRole('heading', { name: 'Your devices' }).waitFor();
-    await alice.page.getByLabel('Name of the new device').fill('laptop');
-    await alice.page.getByRole('button', { name: 'Link a new device' }).click();
-    const code = (await alice.page.locator('[data-link-code]').getAttribute('data-link-code', { timeout: 30_000 }))!;
-    await checkPage(alice, 'messenger-devices');
+  it('links a second device by its code (made on the new device, approved on the old); it receives the chat from then on; then it is revoked', async () => {
+    // The new browser makes its own keys and shows a code (and its QR code)…
     const laptop = await web.person();
     await laptop.page.goto('/chats');
-    await laptop.page.getByRole('textbox', { name: /^Link code/ }).fill(code);
-    await laptop.page.getByRole('button', { name: 'Link', exact: true }).click();
+    await laptop.page.getByRole('textbox', { name: /^Your account name/ }).fill(aliceName);
+    await laptop.page.getByRole('button', { name: 'Show my link code' }).click();
+    const code = (await laptop.page.locator('[data-link-code]').getAttribute('data-link-code', { timeout: 30_000 }))!;
+    await laptop.page.getByRole('img', { name: /QR code of this browser/ }).waitFor();
+    // …which one of Alice's devices approves.
+    await alice.page.getByRole('link', { name: 'Devices' }).click();
+    await alice.page.getByRole('heading', { name: 'Your devices' }).waitFor();
+    await checkPage(alice, 'messenger-devices');
+    await alice.page.getByLabel('Name of the new device').fill('laptop');
+    await alice.page.getByRole('textbox', { name: /^Code shown on the new device/ }).fill(code);
+    await alice.page.getByRole('button', { name: 'Approve', exact: true }).click();
     await laptop.page.getByText(`Signed in as ${aliceName}`).waitFor({ timeout: 30_000 });
     await alice.page.getByText('The new device is in all your chats').waitFor({ timeout: 60_000 });
     await openChatWith(laptop.page, bobName);
