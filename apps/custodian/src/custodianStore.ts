@@ -14,6 +14,18 @@ export interface EpochRow {
   erasedAt: number | null;
 }
 
+export interface DkgRow {
+  epoch: number;
+  state: 'signed' | 'certified';
+  transcript: Uint8Array;
+  messages: string;
+  publicKey: Uint8Array;
+  /** wrapped (shareWrapping.ts) */
+  share: Uint8Array;
+  certificate: string | null;
+  completion: string | null;
+}
+
 export class CustodianStore {
   constructor(readonly db: Db) {}
 
@@ -33,6 +45,60 @@ export class CustodianStore {
     return changes === 1;
   }
 
+  async dkg(epoch: number, tx: SqlRunner = this.db): Promise<DkgRow | undefined> {
+    const row = await tx.get<{ epoch: number; state: string; transcript: Uint8Array; messages: string; public_key: Uint8Array; share: Uint8Array; certificate: string | null; completion: string | null }>(
+      'SELECT epoch, state, transcript, messages, public_key, share, certificate, completion FROM custodian_dkg WHERE epoch = ?',
+      [epoch],
+    );
+    return (
+      row && {
+        epoch: Number(row.epoch),
+        state: row.state === 'certified' ? 'certified' : 'signed',
+        transcript: asBytes(row.transcript),
+        messages: row.messages,
+        publicKey: asBytes(row.public_key),
+        share: asBytes(row.share),
+        certificate: row.certificate,
+        completion: row.completion,
+      }
+    );
+  }
+
+  /** Round 2 done: replaces an earlier uncertified attempt for the epoch, never a certified one. */
+  async saveSignedDkg(r: { epoch: number; transcript: Uint8Array; messages: string; publicKey: Uint8Array; share: Uint8Array; now: number }): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const existing = await this.dkg(r.epoch, tx);
+      if (existing?.state === 'certified' || (await this.epoch(r.epoch, tx))) return false;
+      await tx.run('DELETE FROM custodian_dkg WHERE epoch = ?', [r.epoch]);
+      await tx.run('INSERT INTO custodian_dkg (epoch, state, transcript, messages, public_key, share, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        r.epoch,
+        'signed',
+        r.transcript,
+        r.messages,
+        r.publicKey,
+        r.share,
+        r.now,
+      ]);
+      return true;
+    });
+  }
+
+  async markDkgCertified(epoch: number, certificate: string, completion: string, now: number): Promise<void> {
+    await this.db.run("UPDATE custodian_dkg SET state = 'certified', certificate = ?, completion = ?, updated_at = ? WHERE epoch = ? AND state = 'signed'", [certificate, completion, now, epoch]);
+  }
+
+  /** Activation: the epoch (with all n completions in its certificate) becomes usable, in one transaction. */
+  async activateDkg(epoch: number, publicKey: Uint8Array, certificate: string, share: Uint8Array, now: number): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const { changes } = await tx.run(
+        'INSERT INTO custodian_epochs (epoch, public_key, certificate, share, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (epoch) DO NOTHING',
+        [epoch, publicKey, certificate, share, now],
+      );
+      await tx.run('DELETE FROM custodian_dkg WHERE epoch = ?', [epoch]);
+      return changes === 1;
+    });
+  }
+
   async epochs(): Promise<Array<{ epoch: number; erasedAt: number | null }>> {
     const rows = await this.db.all<{ epoch: number; erased_at: number | null }>('SELECT epoch, erased_at FROM custodian_epochs ORDER BY epoch');
     return rows.map((r) => ({ epoch: Number(r.epoch), erasedAt: r.erased_at === null ? null : Number(r.erased_at) }));
@@ -46,6 +112,12 @@ export class CustodianStore {
   async eraseExpired(now: number, retentionDays: number, epochLengthMs: number, eraseKey: (epoch: number) => void = () => {}): Promise<number[]> {
     const live = await this.db.all<{ epoch: number }>('SELECT epoch FROM custodian_epochs WHERE erased_at IS NULL');
     const due = live.map((r) => Number(r.epoch)).filter((e) => isErasable(e, now, retentionDays, epochLengthMs));
+    // Ceremonies that never completed hold wrapped shares too.
+    const pending = await this.db.all<{ epoch: number }>('SELECT epoch FROM custodian_dkg');
+    for (const epoch of pending.map((r) => Number(r.epoch)).filter((e) => isErasable(e, now, retentionDays, epochLengthMs))) {
+      eraseKey(epoch);
+      await this.db.run('DELETE FROM custodian_dkg WHERE epoch = ?', [epoch]);
+    }
     for (const epoch of due) {
       eraseKey(epoch);
       // Then overwrite and drop the wrapped share too (SQLite secure_delete zeroes freed content in the main file).

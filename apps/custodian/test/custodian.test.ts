@@ -27,6 +27,8 @@ import {
   issueWarrant,
   parseEscrowField,
   runDkgCeremony,
+  signDkgRequest,
+  type SignedDkgRequest,
   shareBinding,
   verifyEscrowField,
   DAY_MS,
@@ -107,7 +109,7 @@ beforeAll(async () => {
       });
     }),
   );
-  ({ key: epochKey } = await runDkgCeremony(world.trust, epochAt(clock)));
+  ({ key: epochKey } = await runDkgCeremony(world.trust, epochAt(clock), world.coordinator, { now: () => clock }));
   logged = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: ISSUED, targets: ['mallory'], window: { start: ISSUED, end: ISSUED + 60 * DAY_MS } })), ISSUED + HOUR / 2));
   message = world.deliver(epochKey, { messageId: 'm-42', sender: 'mallory', recipients: ['bob'], serverTime: clock }, K, context);
   clock += HOUR;
@@ -122,18 +124,22 @@ afterAll(async () => {
 describe('custodians (2-of-3) over HTTP', () => {
   it('ran the DKG: one certified epoch key that any client can fetch and verify', async () => {
     expect(await fetchEpochKey(world.trust, epochKey.epoch)).toEqual(epochKey);
-    const again = await fetch(`${custodians[0]!.url}/v1/dkg/round1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ epoch: epochKey.epoch }) });
+    const post = (body: unknown) => fetch(`${custodians[0]!.url}/v1/dkg/round1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post({ epoch: epochKey.epoch })).status).toBe(400); // unsigned: no coordinator
+    const again = await post(signDkgRequest(world.coordinator, 1, 'round1', { epoch: epochKey.epoch }, clock));
     expect(again.status).toBe(409);
     expect(((await again.json()) as { code: string }).code).toBe('epoch_exists');
   });
 
   it('a tampering coordinator is caught: a corrupted share names its dealer, a split view fails certification', async () => {
+    // The coordinator itself is malicious: it edits what it relays and signs the edited request.
     const tamper =
       (edit: (url: string, body: { epoch: number; messages?: Array<{ encryptedShares: string[]; commitment: string[] }> }) => void): typeof fetch =>
       async (input, init) => {
-        const body = JSON.parse(String(init!.body)) as { epoch: number; messages?: Array<{ encryptedShares: string[]; commitment: string[] }> };
-        edit(String(input), body);
-        return fetch(input, { ...init, body: JSON.stringify(body) });
+        if (!init?.body) return fetch(input, init);
+        const signed = JSON.parse(String(init.body)) as SignedDkgRequest;
+        edit(String(input), signed.body as { epoch: number });
+        return fetch(input, { ...init, body: JSON.stringify(signDkgRequest(world.coordinator, signed.custodian, signed.step, signed.body, signed.requestedAt)) });
       };
     // custodian 2's encrypted share for custodian 1 is altered in transit
     const corrupt = tamper((url, body) => {
@@ -143,7 +149,7 @@ describe('custodians (2-of-3) over HTTP', () => {
         body.messages[1]!.encryptedShares[0] = toBase64Url(c);
       }
     });
-    const error = await runDkgCeremony(world.trust, epochKey.epoch + 1, corrupt).then(
+    const error = await runDkgCeremony(world.trust, epochKey.epoch + 1, world.coordinator, { fetch: corrupt, now: () => clock }).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
@@ -151,12 +157,10 @@ describe('custodians (2-of-3) over HTTP', () => {
     // a split view: custodian 3 is shown another internally valid round-1 message "from" custodian 2
     // (as a coordinator colluding with custodian 2 could); round 2 passes, certification catches it
     const alternative = round1ToJson(dkgRound1(world.dkgSession(epochKey.epoch + 2), 2).message);
-    const splitView: typeof fetch = async (input, init) => {
-      const body = JSON.parse(String(init!.body)) as { messages?: unknown[] };
-      if (String(input).startsWith(custodians[2]!.url) && body.messages) body.messages[1] = alternative;
-      return fetch(input, { ...init, body: JSON.stringify(body) });
-    };
-    const splitError = await runDkgCeremony(world.trust, epochKey.epoch + 2, splitView).then(
+    const splitView = tamper((url, body) => {
+      if (url.startsWith(custodians[2]!.url) && body.messages) (body.messages as unknown[])[1] = alternative;
+    });
+    const splitError = await runDkgCeremony(world.trust, epochKey.epoch + 2, world.coordinator, { fetch: splitView, now: () => clock }).then(
       () => undefined,
       (e: unknown) => e as Error,
     );

@@ -56,6 +56,7 @@ beforeAll(async () => {
       { id: 'other-agency', publicKey: toBase64Url(keys.other.publicKey) },
     ],
     provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
+    coordinators: [{ id: 'coordinator', publicKey: toBase64Url(generateSigningKey().publicKey) }],
     custodians: [{ index: 1, name: 'c1', url: 'http://127.0.0.1:9/', staticKey: toBase64Url(custodian.publicKey), signingKey: toBase64Url(keys.custodian.publicKey) }],
     threshold: 1,
     log: { verifierKey: logKey, witnesses: [], witnessQuorum: 0 },

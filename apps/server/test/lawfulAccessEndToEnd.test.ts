@@ -52,7 +52,7 @@ import type { RunningServer } from '../src/app.ts';
 import { startTestServer } from '../src/testing.ts';
 import { call } from './harness.ts';
 
-const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey() };
+const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey(), coordinator: generateSigningKey() };
 const witnessKey = generateSignerKey('witness.doublelock.test/w1', SIGNATURE_COSIGNATURE_V1);
 const witnessVerifierKey = new CosignatureSigner(witnessKey).verifierKey;
 const tmp = mkdtempSync(join(tmpdir(), 'doublelock-la-e2e-'));
@@ -78,6 +78,7 @@ beforeAll(async () => {
     judicialCommissioners: [{ id: 'jc', publicKey: toBase64Url(keys.judge.publicKey) }],
     agencies: [{ id: 'nca', publicKey: toBase64Url(keys.agency.publicKey) }],
     provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
+    coordinators: [{ id: 'coordinator', publicKey: toBase64Url(keys.coordinator.publicKey) }],
     custodians: secrets.map((s, i) => ({ index: i + 1, name: `custodian-${i + 1}`, url: `http://127.0.0.1:${ports[i]}`, ...publicKeysOf(s) })),
     threshold: 2,
     log: { verifierKey: logKey, witnesses: [witnessVerifierKey], witnessQuorum: 1 },
@@ -108,7 +109,7 @@ beforeAll(async () => {
       }),
     ),
   );
-  epochKey = (await runDkgCeremony(trust, epochAt(Date.now()))).key;
+  epochKey = (await runDkgCeremony(trust, epochAt(Date.now()), { id: 'coordinator', secretKey: keys.coordinator.secretKey })).key;
 }, 120_000);
 
 afterAll(async () => {

@@ -12,6 +12,7 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Coordinator } from './ceremony.ts';
 import { type DeliveryRecord, type SignedDeliveryRecord, deliveryRecordFor, signDeliveryRecord } from './delivery.ts';
 import { DEFAULT_RETENTION_DAYS, DAY_MS } from './epoch.ts';
 import { type EpochPublicKey, createEscrowField } from './escrow.ts';
@@ -43,6 +44,8 @@ export class LawfulAccessWorld {
   readonly judge = generateSigningKey();
   readonly agency = generateSigningKey();
   readonly provider = generateSigningKey();
+  /** the key-ceremony coordinator the trust configuration names (ceremony.ts) */
+  readonly coordinatorKey = generateSigningKey();
   readonly witness = WITNESS;
   readonly custodians: CustodianKeys[];
   readonly signedTrust: SignedTrustConfig;
@@ -69,6 +72,7 @@ export class LawfulAccessWorld {
       judicialCommissioners: [{ id: 'jc-1', publicKey: toBase64Url(this.judge.publicKey) }],
       agencies: [{ id: 'nca', publicKey: toBase64Url(this.agency.publicKey) }],
       provider: [{ id: 'provider-1', publicKey: toBase64Url(this.provider.publicKey) }],
+      coordinators: [{ id: 'coordinator-1', publicKey: toBase64Url(this.coordinatorKey.publicKey) }],
       custodians: this.custodians.map((c, i) => ({
         index: c.index,
         name: `custodian-${c.index}`,
@@ -98,6 +102,11 @@ export class LawfulAccessWorld {
   /** The log's signing key, for tests that play a log operator forking its log (split view). */
   get logSignerKey(): string {
     return this.#signerKey;
+  }
+
+  /** The coordinator as runDkgCeremony takes it. */
+  get coordinator(): Coordinator {
+    return { id: 'coordinator-1', secretKey: this.coordinatorKey.secretKey };
   }
 
   get trust(): TrustConfig {

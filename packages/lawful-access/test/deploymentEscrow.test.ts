@@ -40,7 +40,7 @@ const opened: DeploymentEscrow[] = [];
 const context = new TextEncoder().encode('group:g1|sender:alice|msg:1');
 
 async function certify(epoch: number): Promise<EpochKey> {
-  const { key } = await runDkgCeremony(world.trust, epoch);
+  const { key } = await runDkgCeremony(world.trust, epoch, world.coordinator, { now: () => custodianClock });
   certified.set(epoch, key);
   return key;
 }
