@@ -4,6 +4,8 @@
  *     and DLEQ proof, the agency verifies every proof against the certified verification keys, combines
  *     t shares, recovers K and re-derives the escrow field to check it. Custodian work is counted
  *     sequentially (in a deployment it runs in parallel on separate machines, so this is an upper bound).
+ *     Each of the t custodians first checks the field's TDH2 proof under the label it derives (the
+ *     context-binding check that keeps custodians from being a decryption oracle).
  *     Median of ACCESS_BENCH_ROUNDS (default 50) messages, after 10 untimed warm-up rounds.
  *   - decrypt_http_ms: the same through real custodian services over HTTP (each custodian checks both
  *     warrant signatures, the witnessed log inclusion proof, the provider's delivery record, and writes
@@ -24,6 +26,8 @@ import {
   dkgRound1,
   dkgRound2,
   escrowFieldProvider,
+  escrowFieldValid,
+  escrowLabel,
   epochAt,
   parseEscrowField,
   runDkgCeremony,
@@ -33,6 +37,7 @@ import {
   type DkgSession,
 } from '@doublelock/lawful-access';
 import { LawfulAccessWorld } from '@doublelock/lawful-access/testing';
+import type { EscrowContext } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -48,7 +53,8 @@ const CONFIGS = [
 const ROUNDS = Number(process.env.ACCESS_BENCH_ROUNDS ?? 50);
 const HTTP_ROUNDS = Number(process.env.ACCESS_BENCH_HTTP_ROUNDS ?? 10);
 const EAF_ROUNDS = 1000;
-const context = new TextEncoder().encode('group:bench|sender:mallory|device:1|msg:1');
+const BENCH_WARRANT = { id: 'W-bench', revision: 0 };
+const context: EscrowContext = { groupId: 'YmVuY2g', senderUsername: 'mallory', senderDevice: 'mallory-phone', recipientDevices: ['bob-phone'], clientMessageId: 'msg-00000001' };
 
 function localDkg(world: LawfulAccessWorld, epoch: number) {
   const session: DkgSession = world.dkgSession(epoch);
@@ -97,8 +103,9 @@ async function main(): Promise<void> {
         for (let i = 0; i < EAF_ROUNDS; i++) provider.create(K, context);
         eafCreate = (performance.now() - started) / EAF_ROUNDS;
         const field = provider.create(K, context);
+        const deliveredAt = key.epoch * 86_400_000 + 1;
         started = performance.now();
-        for (let i = 0; i < EAF_ROUNDS; i++) if (!provider.verify(field, K, context)) throw new Error('EAF did not verify');
+        for (let i = 0; i < EAF_ROUNDS; i++) if (!provider.verify(field, K, context, deliveredAt)) throw new Error('EAF did not verify');
         eafVerify = (performance.now() - started) / EAF_ROUNDS;
       }
 
@@ -109,10 +116,14 @@ async function main(): Promise<void> {
         const field = createEscrowField(key, K, context);
         const started = performance.now();
         const parsed = parseEscrowField(field);
+        const label = escrowLabel(context, key.epoch);
         const chosen = outputs.slice(0, t);
-        const shares = chosen.map((o) => createDecryptionShare(o.index, o.secretShare, parsed.u, shareBinding('W-bench', o.index, field)));
-        for (const s of shares) if (!verifyDecryptionShare(s, verificationKeys[s.index - 1]!, parsed.u, shareBinding('W-bench', s.index, field))) throw new Error('proof failed');
-        const recovered = decryptWithSharedPoint(key.publicKey, parsed, combineShares(shares), context);
+        const shares = chosen.map((o) => {
+          if (!escrowFieldValid(key.publicKey, parsed, label)) throw new Error('TDH2 proof failed'); // each custodian checks it
+          return createDecryptionShare(o.index, o.secretShare, parsed.u, shareBinding(BENCH_WARRANT, o.index, field));
+        });
+        for (const s of shares) if (!verifyDecryptionShare(s, verificationKeys[s.index - 1]!, parsed.u, shareBinding(BENCH_WARRANT, s.index, field))) throw new Error('proof failed');
+        const recovered = decryptWithSharedPoint(key.publicKey, parsed, combineShares(shares), label);
         if (!verifyEscrowField(key, field, recovered, context)) throw new Error('wrong key recovered');
         if (round >= 0) times.push(performance.now() - started); // 10 untimed rounds warm up the JIT
       }
@@ -128,14 +139,14 @@ async function main(): Promise<void> {
       const httpTimes: number[] = [];
       for (let round = 0; round < HTTP_ROUNDS + 1; round++) {
         const K = randomBytes(32);
-        const message = world.deliver(epochKey, { messageId: `m${round}`, sender: 'mallory', recipients: ['bob'], serverTime: Date.now() }, K, context);
+        const message = world.deliver(epochKey, { messageId: `m${round}`, sender: 'mallory', recipients: ['bob'], serverTime: Date.now() }, K);
         const started = performance.now();
         const result = await decryptWithCustodians({
           trust: world.trust,
           epochKey,
-          warrantId: logged.warrant.warrant.id,
+          warrant: logged.warrant.warrant,
           field: message.field,
-          context,
+          record: message.delivery.record,
           request: (i) => world.request(i, logged, message, Date.now()),
         });
         if (round > 0) httpTimes.push(performance.now() - started); // the first round warms up connections

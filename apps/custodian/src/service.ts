@@ -44,6 +44,7 @@ import {
   encodeScalar,
   epochAt,
   epochCertificate,
+  escrowFieldEpoch,
   evaluateShareRequest,
   isErasable,
   logInclusionVerifier,
@@ -286,7 +287,7 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
       const epochs = new Map<number, Awaited<ReturnType<CustodianStore['epoch']>>>();
       const fieldEpoch = (() => {
         try {
-          return new DataView(fromBase64Url(signed.request.field).buffer).getUint32(1);
+          return escrowFieldEpoch(fromBase64Url(signed.request.field)) ?? -1;
         } catch {
           return -1;
         }
@@ -302,6 +303,7 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
         messageAlreadyReleased: await store.messageReleased(tx, warrant.id, record.messageId),
         highestRevision: await store.highestRevision(tx, warrant.id),
         cancellations: await store.cancellations(tx, warrant.id),
+        epochPublicKey: (e) => epochs.get(e)?.publicKey,
         epochState: (e) => {
           const row = epochs.get(e);
           if (!row) return 'unknown';

@@ -14,6 +14,7 @@ import {
   decodeScalar,
   decryptWithCustodians,
   decryptWithSharedPoint,
+  deliveryLabel,
   epochAt,
   fetchEpochKey,
   fetchEpochCertificate,
@@ -66,7 +67,6 @@ let custodians: RunningCustodian[];
 let dir: string;
 let epochKey: EpochKey;
 let logged: LoggedWarrant;
-const context = new TextEncoder().encode('group:g1|sender:mallory|msg:42');
 const K = randomBytes(32);
 let message: ReturnType<LawfulAccessWorld['deliver']>;
 
@@ -74,9 +74,9 @@ function decrypt(w: LoggedWarrant, m: { field: Uint8Array; delivery: typeof mess
   return decryptWithCustodians({
     trust: world.trust,
     epochKey,
-    warrantId: w.warrant.warrant.id,
+    warrant: w.warrant.warrant,
     field: m.field,
-    context,
+    record: m.delivery.record,
     request: (i) => world.request(i, w, m, clock),
     ...extra,
   });
@@ -111,7 +111,7 @@ beforeAll(async () => {
   );
   ({ key: epochKey } = await runDkgCeremony(world.trust, epochAt(clock), world.coordinator, { now: () => clock }));
   logged = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: ISSUED, targets: ['mallory'], window: { start: ISSUED, end: ISSUED + 60 * DAY_MS } })), ISSUED + HOUR / 2));
-  message = world.deliver(epochKey, { messageId: 'm-42', sender: 'mallory', recipients: ['bob'], serverTime: clock }, K, context);
+  message = world.deliver(epochKey, { messageId: 'm-42', sender: 'mallory', recipients: ['bob'], serverTime: clock }, K);
   clock += HOUR;
 });
 
@@ -181,10 +181,12 @@ describe('custodians (2-of-3) over HTTP', () => {
 
     // The evidence bundle: a third party re-checks every link from the trust root alone.
     const { certificate } = await fetchEpochCertificate(world.trust, epochKey.epoch);
+    const context = new TextEncoder().encode('the envelope context (opens the payload)');
     const bundle = buildEvidenceBundle({ trust: world.signedTrust, warrant: logged.warrant, commitmentNonce: logged.nonce, inclusion: logged.inclusion, delivery: message.delivery, field: message.field, context, certificate, decryption: result });
     const roundTripped = JSON.parse(JSON.stringify(bundle)) as unknown;
     expect(verifyEvidenceBundle(roundTripped, world.root.publicKey)).toEqual(K);
-    expect(() => verifyEvidenceBundle({ ...bundle, context: toBase64Url(new TextEncoder().encode('other')) }, world.root.publicKey)).toThrow(/do not open the escrow field/);
+    const otherMessage = { ...message.delivery, record: { ...message.delivery.record, clientMessageId: 'another-message' } };
+    expect(() => verifyEvidenceBundle({ ...bundle, delivery: otherMessage }, world.root.publicKey)).toThrow(/delivery record is not signed/);
     expect(() => verifyEvidenceBundle({ ...bundle, shares: [bundle.shares[0]!, { ...bundle.shares[1]!, proof: bundle.shares[0]!.proof }] }, world.root.publicKey)).toThrow(/share proof does not verify/);
     expect(() => verifyEvidenceBundle({ ...bundle, shares: bundle.shares.slice(1) }, world.root.publicKey)).toThrow(/need 2/);
     expect(() => verifyEvidenceBundle({ ...bundle, releases: bundle.releases.slice(1) }, world.root.publicKey)).toThrow(/no valid release record/);
@@ -208,9 +210,9 @@ describe('custodians (2-of-3) over HTTP', () => {
   });
 
   it('refuse a message outside the window, and one not to or from a target', async () => {
-    const early = world.deliver(epochKey, { messageId: 'm-early', sender: 'mallory', recipients: ['bob'], serverTime: ISSUED + 60_000 }, randomBytes(32), context);
+    const early = world.deliver(epochKey, { messageId: 'm-early', sender: 'mallory', recipients: ['bob'], serverTime: ISSUED + 60_000 }, randomBytes(32));
     expect(await refusalCodes(decrypt(logged, early))).toEqual(['outside_window']);
-    const bystander = world.deliver(epochKey, { messageId: 'm-b', sender: 'alice', recipients: ['bob'], serverTime: ISSUED + HOUR }, randomBytes(32), context);
+    const bystander = world.deliver(epochKey, { messageId: 'm-b', sender: 'alice', recipients: ['bob'], serverTime: ISSUED + HOUR }, randomBytes(32));
     expect(await refusalCodes(decrypt(logged, bystander))).toEqual(['not_target']);
   });
 
@@ -230,14 +232,26 @@ describe('custodians (2-of-3) over HTTP', () => {
     expect(result.contentKey).toEqual(K);
   });
 
-  it('t − 1 custodians together cannot decrypt, even with their secret shares', async () => {
-    const row = await custodians[0]!.store.epoch(epochKey.epoch);
-    const x1 = decodeScalar(new ShareWrapping(join(dir, 'custodian-1')).unwrap(epochKey.epoch, row!.share!)!);
+  it('t − 1 custodians together cannot decrypt, even with their secret shares (every t − 1 subset)', async () => {
+    const secrets = await Promise.all(
+      custodians.map(async (c, i) => decodeScalar(new ShareWrapping(join(dir, `custodian-${i + 1}`)).unwrap(epochKey.epoch, (await c.store.epoch(epochKey.epoch))!.share!)!)),
+    );
     const parsed = parseEscrowField(message.field);
-    const alone = createDecryptionShare(1, x1, parsed.u, shareBinding(logged.warrant.warrant.id, 1, message.field));
-    const guess = decryptWithSharedPoint(epochKey.publicKey, parsed, combineShares([alone]), context);
-    expect(guess).not.toEqual(K);
-    expect(verifyEscrowField(epochKey, message.field, guess, context)).toBe(false);
+    const label = deliveryLabel(message.delivery.record, parsed.epoch);
+    const t = world.trust.threshold;
+    const subsets = (from: number[], k: number): number[][] => (k === 0 ? [[]] : from.flatMap((x, i) => subsets(from.slice(i + 1), k - 1).map((rest) => [x, ...rest])));
+    const coalitions = subsets([1, 2, 3], t - 1);
+    expect(coalitions).toHaveLength(3);
+    for (const coalition of coalitions) {
+      // their real shares, pooled, combined as if they were t: the key is wrong and the field says so
+      const shares = coalition.map((i) => createDecryptionShare(i, secrets[i - 1]!, parsed.u, shareBinding(logged.warrant.warrant, i, message.field)));
+      const guess = decryptWithSharedPoint(epochKey.publicKey, parsed, combineShares(shares), label);
+      expect(guess).not.toEqual(K);
+      expect(verifyEscrowField(epochKey, message.field, guess, message.context)).toBe(false);
+    }
+    // while any t of them do recover K (the coalition lacks exactly one share)
+    const t_shares = [1, 2].map((i) => createDecryptionShare(i, secrets[i - 1]!, parsed.u, shareBinding(logged.warrant.warrant, i, message.field)));
+    expect(decryptWithSharedPoint(epochKey.publicKey, parsed, combineShares(t_shares), label)).toEqual(K);
   });
 
   it('refuse a replayed request', async () => {
@@ -295,7 +309,7 @@ describe('custodians (2-of-3) over HTTP', () => {
 
   it('refuse with fewer than t custodians reachable', async () => {
     clock = ISSUED + 2 * HOUR;
-    const fresh = world.deliver(epochKey, { messageId: 'm-43', sender: 'bob', recipients: ['mallory'], serverTime: ISSUED + HOUR }, randomBytes(32), context);
+    const fresh = world.deliver(epochKey, { messageId: 'm-43', sender: 'bob', recipients: ['mallory'], serverTime: ISSUED + HOUR }, randomBytes(32));
     await custodians[1]!.close();
     await custodians[2]!.close();
     expect(await refusalCodes(decrypt(logged, fresh))).toEqual(expect.arrayContaining(['unreachable']));

@@ -93,10 +93,9 @@ describe('custodian processes', () => {
     const issuedAt = Date.now() - 60_000;
     const logged = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt })), issuedAt + 1000));
     const K = randomBytes(32);
-    const context = new TextEncoder().encode('ctx');
-    const message = world.deliver(epochKey, { messageId: 'p1', sender: 'mallory', recipients: ['bob'], serverTime: Date.now() - 1000 }, K, context);
+    const message = world.deliver(epochKey, { messageId: 'p1', sender: 'mallory', recipients: ['bob'], serverTime: Date.now() - 1000 }, K);
     const decrypt = () =>
-      decryptWithCustodians({ trust: trust.config, epochKey, warrantId: logged.warrant.warrant.id, field: message.field, context, request: (i) => world.request(i, logged, message, Date.now()) });
+      decryptWithCustodians({ trust: trust.config, epochKey, warrant: logged.warrant.warrant, field: message.field, record: message.delivery.record, request: (i) => world.request(i, logged, message, Date.now()) });
     await stop(children[0]!);
     expect((await decrypt()).contentKey).toEqual(K);
     await stop(children[1]!);

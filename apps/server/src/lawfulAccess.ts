@@ -169,7 +169,21 @@ export class LawfulAccess {
     }
     const out: ExportedIntercept = { id: r.id };
     if (products.includes('iri') && r.recipients.length > 0) {
-      const record = deliveryRecordFor({ messageId: `${r.groupId}.${r.seq}`, sender: r.sender, recipients: r.recipients, serverTime: r.serverTime, size: r.size }, field);
+      const record = deliveryRecordFor(
+        {
+          messageId: `${r.groupId}.${r.seq}`,
+          sender: r.sender,
+          recipients: r.recipients,
+          serverTime: r.serverTime,
+          size: r.size,
+          // every part of the escrow field's label: custodians check the field against these
+          groupId: r.groupId,
+          senderDevice: r.senderDevice,
+          recipientDevices: r.recipientDevices,
+          clientMessageId: r.clientMessageId,
+        },
+        field,
+      );
       out.iri = signDeliveryRecord(record, this.config.providerKeyId, this.config.providerSecretKey);
     }
     if (products.includes('cc')) {

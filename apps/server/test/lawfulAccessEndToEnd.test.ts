@@ -13,6 +13,14 @@ import {
   DecryptionRefused,
   decideWarrant,
   decryptWithCustodians,
+  escrowFieldProvider,
+  decryptWithSharedPoint,
+  combineShares,
+  deliveryLabel,
+  decodePoint,
+  parseEscrowField,
+  shareResponseSchema,
+  verifyEscrowFieldWithLabel,
   epochAt,
   deploymentEscrow,
   generateSigningKey,
@@ -30,7 +38,8 @@ import {
 } from '@doublelock/lawful-access';
 import { CosignatureSigner, generateSignerKey } from '@doublelock/log';
 import { parseCheckpoint, parseNote, SIGNATURE_COSIGNATURE_V1 } from '@doublelock/log/verifier';
-import { decodeFrame, fromBase64Url, splitLengthPrefixed, toBase64Url } from '@doublelock/protocol';
+import { decodeFrame, fromBase64Url, splitLengthPrefixed, toBase64Url, type EscrowFieldProvider } from '@doublelock/protocol';
+import { asBytes } from '@doublelock/store';
 import { freePort } from '@doublelock/store/testing';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { execFile } from 'node:child_process';
@@ -128,7 +137,7 @@ const client = async (username: string) => {
 };
 const escrows: Array<{ close(): void }> = [];
 /** What the first test recovered, for the checks that no one else can. */
-const recovered: Array<{ contentKey: Uint8Array; field: Uint8Array; context: Uint8Array; delivery: NonNullable<ExportedIntercept['iri']>; signedWarrant: SignedWarrant; nonce: Uint8Array; inclusion: LogInclusion; warrantId: string }> = [];
+const recovered: Array<{ contentKey: Uint8Array; field: Uint8Array; context: Uint8Array; sealedPayload: Uint8Array; delivery: NonNullable<ExportedIntercept['iri']>; signedWarrant: SignedWarrant; nonce: Uint8Array; inclusion: LogInclusion }> = [];
 
 async function witness(): Promise<void> {
   const keyFile = join(tmp, 'witness.key');
@@ -212,8 +221,8 @@ describe('lawful access, end to end', () => {
           'nca',
           keys.agency.secretKey,
         );
-      const { contentKey, shares, failures } = await decryptWithCustodians({ trust, epochKey, warrantId: w.id, field, context, request });
-      recovered.push({ contentKey, field, context, delivery: item.iri!, signedWarrant, nonce, inclusion, warrantId: w.id });
+      const { contentKey, shares, failures } = await decryptWithCustodians({ trust, epochKey, warrant: w, field, record: item.iri!.record, request });
+      recovered.push({ contentKey, field, context, sealedPayload: frame.sealedPayload, delivery: item.iri!, signedWarrant, nonce, inclusion });
       expect(shares).toHaveLength(2);
       expect(failures).toEqual([]);
       const content = decodeContent(open(contentKey, frame.sealedPayload, context));
@@ -251,16 +260,16 @@ describe('lawful access, end to end', () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/delivery record|outside the warrant/);
 
-    // The same field under the wrong context (another message's metadata) opens nothing.
+    // The same field with another message's metadata (the record altered) opens nothing.
     const first = exported.body.intercepts[0]!;
     const field = decodeFrame(fromBase64Url(first.cc!.frame)).escrow!.field;
-    const wrongContext = envelopeContextBytes({ groupId: fromBase64Url(first.cc!.groupId), senderUsername: 'bob', senderDeviceId: first.cc!.sender.deviceId, clientMessageId: first.cc!.clientMessageId });
+    const altered = { ...first.iri!, record: { ...first.iri!.record, sender: 'bob' } };
     await expect(
       decryptWithCustodians({
-        trust, epochKey, warrantId: w.id, field, context: wrongContext,
-        request: (custodian) => signShareRequest({ requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: signedWarrant, commitmentNonce: toBase64Url(nonce), inclusion, delivery: first.iri!, field: toBase64Url(field), cancellations: [] }, 'nca', keys.agency.secretKey),
+        trust, epochKey, warrant: w, field, record: altered.record,
+        request: (custodian) => signShareRequest({ requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: signedWarrant, commitmentNonce: toBase64Url(nonce), inclusion, delivery: altered, field: toBase64Url(field), cancellations: [] }, 'nca', keys.agency.secretKey),
       }),
-    ).rejects.toThrow();
+    ).rejects.toThrow(DecryptionRefused);
 
     // The public log: one warrant, and (t releases each) two messages decrypted.
     const size = server.ctx.directory.log.size;
@@ -289,23 +298,118 @@ describe('lawful access, end to end', () => {
         'nca',
         keys.provider.secretKey,
       );
-    await expect(decryptWithCustodians({ trust, epochKey, warrantId: r.warrantId, field: r.field, context: r.context, request: asProvider })).rejects.toBeInstanceOf(DecryptionRefused);
-    // The agency, with everything the provider gave it but no custodian answering, gets nothing.
-    const nobodyAnswers: typeof fetch = async () => new Response('{}', { status: 503 });
-    const asAgency = (custodian: number) =>
-      signShareRequest(
-        { requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: r.signedWarrant, commitmentNonce: toBase64Url(r.nonce), inclusion: r.inclusion, delivery: r.delivery, field: toBase64Url(r.field), cancellations: [] },
-        'nca',
-        keys.agency.secretKey,
-      );
-    await expect(decryptWithCustodians({ trust, epochKey, warrantId: r.warrantId, field: r.field, context: r.context, request: asAgency, fetch: nobodyAnswers })).rejects.toBeInstanceOf(DecryptionRefused);
+    await expect(decryptWithCustodians({ trust, epochKey, warrant: r.signedWarrant.warrant, field: r.field, record: r.delivery.record, request: asProvider })).rejects.toBeInstanceOf(DecryptionRefused);
+    // The agency alone holds everything the provider gave it (frame, field, signed record), the warrant,
+    // and everything public (the epoch key, every custodian's verification key). What it can compute from
+    // those in place of x·U — the public key, the verification keys combined as if they were shares,
+    // the field's own points — opens nothing: the committing AEAD refuses every such key.
+    const parsed = parseEscrowField(r.field);
+    const label = deliveryLabel(r.delivery.record, parsed.epoch);
+    const Y = decodePoint(epochKey.publicKey);
+    const U = decodePoint(parsed.u);
+    const candidates = [
+      Y,
+      U,
+      Y.add(U),
+      decodePoint(combineShares(epochKey.verificationKeys.slice(0, trust.threshold).map((vk, i) => ({ index: i + 1, share: vk, proof: new Uint8Array(64) })))),
+      decodePoint(parsed.uBar),
+    ];
+    for (const S of candidates) {
+      const guess = decryptWithSharedPoint(epochKey.publicKey, parsed, S.toBytes(), label);
+      expect(() => open(guess, r.sealedPayload, r.context)).toThrow();
+      expect(verifyEscrowFieldWithLabel(epochKey, r.field, guess, label)).toBe(false);
+    }
   });
 
-  it('cannot decrypt with fewer than t custodians', async () => {
-    // Two of three custodians down: one share is not enough, and the agency gets no key.
-    const [, second, third] = custodians;
-    await second!.close();
-    await third!.close();
+  it('custodians are no decryption oracle: a field lifted from non-targets into a message to the target opens nothing', async () => {
+    const erin = await client('erin');
+    const frank = await client('frank');
+    const grace = await client('grace');
+    const graceRejected: string[] = [];
+    grace.on((e) => void (e.type === 'rejected' && graceRejected.push(e.error.message)));
+    // A double-locked, logged warrant on grace.
+    const now = Date.now();
+    const w: Warrant = {
+      format: 1, id: 'w-2026-0003', revision: 0, kind: 'targeted-interception', targets: ['grace'], window: { start: now - 1000, end: now + DAY_MS },
+      grounds: ['serious-crime'], justification: 'x', agency: 'nca', products: ['iri', 'cc'], limits: { maxMessages: 20 }, urgent: false, issuedAt: now - 1000, renews: null,
+    };
+    const signedWarrant = decideWarrant(issueWarrant(w, 'sos', keys.sos.secretKey), { decision: 'approved', decidedAt: now - 500, reasons: '' }, 'jc', keys.judge.secretKey);
+    const nonce = randomBytes(32);
+    const submitted = await call<{ leafIndex: number }>(server.url, 'POST', '/v1/lawful-access/warrants', signAgencyRequest({ warrant: signedWarrant, commitmentNonce: toBase64Url(nonce) }, 'nca', keys.agency.secretKey));
+    expect(submitted.status).toBe(201);
+    await witness();
+    const inclusion = await inclusionOf(submitted.body.leafIndex);
+
+    // Two non-targets chat; the agency holds a copy of the provider's data (the stored message row).
+    const chatEF = await erin.createChat('frank');
+    await erin.sendText(chatEF, 'nothing to do with grace');
+    const row = await server.ctx.stores.db.get<{ payload: Uint8Array }>("SELECT payload FROM messages WHERE group_id = ? AND kind = 'application' ORDER BY seq DESC LIMIT 1", [chatEF]);
+    const victimField = decodeFrame(asBytes(row!.payload)).escrow!.field;
+    const randomMask = victimField.slice();
+    randomMask.set(randomBytes(32), 69);
+    await frank.sync();
+
+    // The agency's own account runs a modified client that puts the lifted field on its messages to grace.
+    const honest = await deploymentEscrow({ serverUrl: server.url, trustRoot: toBase64Url(keys.root.publicKey) });
+    escrows.push(honest!);
+    let lifted = victimField;
+    const lifting: EscrowFieldProvider = {
+      get scheme() {
+        return honest!.scheme;
+      },
+      create: () => lifted,
+      verify: (...args) => honest!.verify(...args),
+    };
+    const agent = await Messenger.register({ serverUrl: server.url, storage: new MemoryStorage(), webSocket: WebSocket as unknown as WebSocketConstructor, escrow: lifting }, 'agent');
+    const chat = await agent.createChat('grace');
+    await agent.sendText(chat, 'carrying the non-targets’ field');
+    lifted = randomMask;
+    await agent.sendText(chat, 'carrying random mask bytes');
+    await grace.sync();
+    expect(graceRejected.length).toBeGreaterThanOrEqual(2); // the target's client refuses them…
+
+    // …but the provider retained them and signs their delivery records; the agency asks every custodian.
+    const exported = await call<{ intercepts: ExportedIntercept[] }>(server.url, 'POST', '/v1/lawful-access/intercepts', signAgencyRequest({ warrantId: w.id, after: 0, limit: 100 }, 'nca', keys.agency.secretKey));
+    const carrying = exported.body.intercepts.filter((i) => {
+      const f = decodeFrame(fromBase64Url(i.cc!.frame)).escrow!.field;
+      return Buffer.from(f).equals(Buffer.from(victimField)) || Buffer.from(f).equals(Buffer.from(randomMask));
+    });
+    expect(carrying.length).toBeGreaterThanOrEqual(2);
+    expect(exported.body.intercepts.every((i) => i.iri!.record.sender !== 'erin')).toBe(true); // the non-targets' message was never retained
+    for (const item of carrying) {
+      const field = decodeFrame(fromBase64Url(item.cc!.frame)).escrow!.field;
+      const request = (custodian: number) => signShareRequest({ requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: signedWarrant, commitmentNonce: toBase64Url(nonce), inclusion, delivery: item.iri!, field: toBase64Url(field), cancellations: [] }, 'nca', keys.agency.secretKey);
+      const refused = await decryptWithCustodians({ trust, epochKey, warrant: w, field, record: item.iri!.record, request }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(refused).toBeInstanceOf(DecryptionRefused);
+      // every custodian was asked and each refused on the field's label: nothing was released
+      expect((refused as DecryptionRefused).failures.map((f) => [f.custodian, f.code])).toEqual(trust.custodians.map((c) => [c.index, 'field_not_for_message']));
+    }
+  }, 120_000);
+
+  it('a modified sender using tomorrow’s epoch key (custodians would refuse it today) is refused by honest recipients', async () => {
+    const tomorrow = (await runDkgCeremony(trust, epochAt(Date.now()) + 1)).key;
+    const sneaky = escrowFieldProvider({ current: { epoch: tomorrow.epoch, publicKey: tomorrow.publicKey } });
+    const henry = await Messenger.register({ serverUrl: server.url, storage: new MemoryStorage(), webSocket: WebSocket as unknown as WebSocketConstructor, escrow: sneaky }, 'henry');
+    const ivyEscrow = (await deploymentEscrow({ serverUrl: server.url, trustRoot: toBase64Url(keys.root.publicKey) }))!;
+    escrows.push(ivyEscrow);
+    expect(await ivyEscrow.ensureEpoch(tomorrow.epoch)).toBe(true); // ivy holds tomorrow's certified key: that is not why she refuses
+    const ivy = await Messenger.register({ serverUrl: server.url, storage: new MemoryStorage(), webSocket: WebSocket as unknown as WebSocketConstructor, escrow: ivyEscrow }, 'ivy');
+    const seen: string[] = [];
+    ivy.on((e) => {
+      if (e.type === 'message' && e.message.content.type === 'text') seen.push(e.message.content.text);
+      if (e.type === 'rejected') seen.push(`REJECTED ${e.error.message}`);
+    });
+    const chat = await henry.createChat('ivy');
+    await henry.sendText(chat, 'escaping escrow');
+    await ivy.sync();
+    expect(seen.length).toBeGreaterThan(0);
+    for (const line of seen) expect(line).toMatch(/REJECTED .*epoch does not fit the delivery time/);
+  }, 120_000);
+
+  it('cannot decrypt with fewer than t custodians: every t − 1 subset pools its real shares', async () => {
     const alice = await client('carol');
     const bob = await client('dave');
     const chat = await alice.createChat('dave');
@@ -324,12 +428,29 @@ describe('lawful access, end to end', () => {
     const exported = await call<{ intercepts: ExportedIntercept[] }>(server.url, 'POST', '/v1/lawful-access/intercepts', signAgencyRequest({ warrantId: w.id, after: 0, limit: 10 }, 'nca', keys.agency.secretKey));
     const item = exported.body.intercepts[0]!;
     const frame = decodeFrame(fromBase64Url(item.cc!.frame));
+    const field = frame.escrow!.field;
     const context = envelopeContextBytes({ groupId: fromBase64Url(item.cc!.groupId), senderUsername: 'carol', senderDeviceId: item.cc!.sender.deviceId, clientMessageId: item.cc!.clientMessageId });
-    await expect(
-      decryptWithCustodians({
-        trust, epochKey, warrantId: w.id, field: frame.escrow!.field, context,
-        request: (custodian) => signShareRequest({ requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: signedWarrant, commitmentNonce: toBase64Url(nonce), inclusion, delivery: item.iri!, field: toBase64Url(frame.escrow!.field), cancellations: [] }, 'nca', keys.agency.secretKey),
+    const parsed = parseEscrowField(field);
+    const label = deliveryLabel(item.iri!.record, parsed.epoch);
+    const request = (custodian: number) => signShareRequest({ requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: signedWarrant, commitmentNonce: toBase64Url(nonce), inclusion, delivery: item.iri!, field: toBase64Url(field), cancellations: [] }, 'nca', keys.agency.secretKey);
+    // Each custodian's real share, released to the agency over HTTP (it logs each release).
+    const shares = await Promise.all(
+      trust.custodians.map(async (c) => {
+        const body = shareResponseSchema.parse((await call(c.url, 'POST', '/v1/shares', request(c.index))).body);
+        return { index: c.index, share: fromBase64Url(body.share), proof: fromBase64Url(body.proof) };
       }),
-    ).rejects.toBeInstanceOf(DecryptionRefused);
+    );
+    // Every coalition of t − 1 = 1 custodian: its share, combined as if it were enough, opens nothing.
+    for (const share of shares) {
+      const guess = decryptWithSharedPoint(epochKey.publicKey, parsed, combineShares([share]), label);
+      expect(() => open(guess, frame.sealedPayload, context)).toThrow();
+    }
+    // t of them do (the coalitions lack exactly one share).
+    const key = decryptWithSharedPoint(epochKey.publicKey, parsed, combineShares(shares.slice(1)), label);
+    expect(decodeContent(open(key, frame.sealedPayload, context))).toEqual({ type: 'text', text: 'secret' });
+    // And with two of three custodians down, the agency's own client gets no key.
+    await custodians[1]!.close();
+    await custodians[2]!.close();
+    await expect(decryptWithCustodians({ trust, epochKey, warrant: w, field, record: item.iri!.record, request })).rejects.toBeInstanceOf(DecryptionRefused);
   }, 120_000);
 });

@@ -1,6 +1,7 @@
 /** Doublelock messenger SDK (browser-safe core; Node-only storage lives in ./node/). */
 export { Messenger, MessageRejected, type MessengerEvent, type MessengerOptions, type ReceivedMessage, type GroupSummary, type RejectReason } from './messenger.ts';
 export { ApiError, ServerApi } from './api/serverApi.ts';
+export { TransientFailure, isTransient } from './core/transient.ts';
 export { MailboxSocket, type WebSocketConstructor } from './api/mailboxSocket.ts';
 export type { DeviceProvisioning, DeviceRecord } from './device.ts';
 export { MemoryStorage, type Storage, type StorageWrite } from './storage/storage.ts';

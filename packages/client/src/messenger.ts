@@ -206,8 +206,11 @@ export class Messenger {
     this.ctx.sync.disconnect();
   }
 
-  /** Processes items in order; a refused item is reported (event 'rejected') and dropped. */
-  processItems(items: MailboxItem[]): Promise<void> {
+  /**
+   * Processes items in order; a refused item is reported (event 'rejected') and dropped; an item that meets
+   * a transient failure stops the batch (rejects with TransientFailure). Returns the mailbox ids done with.
+   */
+  processItems(items: MailboxItem[]): Promise<number[]> {
     return this.ctx.sync.processItems(items);
   }
 

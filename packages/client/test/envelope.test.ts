@@ -17,8 +17,8 @@ const utf8 = (s: string) => new TextEncoder().encode(s);
 /** A deterministic stand-in scheme with the provider's contract (the real EAF lives in lawful-access). */
 const hmacEscrow: EscrowFieldProvider = {
   scheme: 'test-hmac/v1',
-  create: (k, ctx) => hmac(sha256, k, ctx),
-  verify: (field, k, ctx) => field.length === 32 && Buffer.from(field).equals(Buffer.from(hmac(sha256, k, ctx))),
+  create: (k, ctx) => hmac(sha256, k, utf8(JSON.stringify(ctx))),
+  verify: (field, k, ctx) => field.length === 32 && Buffer.from(field).equals(Buffer.from(hmac(sha256, k, utf8(JSON.stringify(ctx))))),
 };
 
 describe('key-committing AEAD', () => {

@@ -6,7 +6,8 @@
  */
 import { decodeFrame, fromBase64Url, type MailboxItem } from '@doublelock/protocol';
 import { decryptWithSharedPoint } from '@doublelock/lawful-access/elgamal';
-import { escrowFieldProvider, parseEscrowField } from '@doublelock/lawful-access/escrow';
+import { escrowFieldProvider, escrowFieldValid, escrowLabel, parseEscrowField } from '@doublelock/lawful-access/escrow';
+import { epochAt } from '@doublelock/lawful-access/epoch';
 import { Point, decodePoint, randomScalar } from '@doublelock/lawful-access/group';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open } from '../src/envelope/committingAead.ts';
@@ -25,7 +26,8 @@ afterAll(async () => srv.close());
 describe('escrow access field (lawful access on)', () => {
   it('is verified by recipients, and opens the same payload for the custodians', async () => {
     const secret = randomScalar();
-    const epochKey = { epoch: 7, publicKey: Point.BASE.multiply(secret).toBytes() };
+    const epoch = epochAt(Date.now());
+    const epochKey = { epoch, publicKey: Point.BASE.multiply(secret).toBytes() };
     const base = escrowFieldProvider({ current: epochKey });
     const prepared: number[] = [];
     // The optional prepare() hook runs before verify() on every field a recipient checks.
@@ -42,19 +44,23 @@ describe('escrow access field (lawful access on)', () => {
     const item = items.find((i) => i.kind === 'application') as MailboxItem;
     await bob.messenger.processItems(items);
     expect(bob.texts).toEqual([`${alice.messenger.username}: escrowed hello`]);
-    expect(prepared).toEqual([69, 69]); // the rename that names the chat, then the text
+    expect(prepared).toEqual([165, 165]); // the rename that names the chat, then the text
     expect(bob.rejections).toEqual([]);
 
-    // The custodians' side: frame → field → K → payload.
+    // The custodians' side: frame → field (valid under the label of this message) → K → payload.
     const frame = decodeFrame(fromBase64Url(item.payload));
-    expect(frame.escrow?.scheme).toBe('doublelock-eaf-v1/7');
-    const context = envelopeContextBytes({ groupId: fromBase64Url(chat), senderUsername: alice.messenger.username, senderDeviceId: alice.messenger.deviceId, clientMessageId: item.clientMessageId });
+    expect(frame.escrow?.scheme).toBe(`doublelock-eaf-v2/${epoch}`);
+    const escrowContext = { groupId: chat, senderUsername: alice.messenger.username, senderDevice: alice.messenger.deviceId, recipientDevices: [bob.messenger.deviceId], clientMessageId: item.clientMessageId };
+    const label = escrowLabel(escrowContext, epoch);
     const field = parseEscrowField(frame.escrow!.field);
+    expect(escrowFieldValid(epochKey.publicKey, field, label)).toBe(true);
     const shared = decodePoint(field.u, 'U').multiply(secret).toBytes();
-    const contentKey = decryptWithSharedPoint(epochKey.publicKey, field, shared, context);
+    const contentKey = decryptWithSharedPoint(epochKey.publicKey, field, shared, label);
+    const context = envelopeContextBytes({ groupId: fromBase64Url(chat), senderUsername: alice.messenger.username, senderDeviceId: alice.messenger.deviceId, clientMessageId: item.clientMessageId });
     expect(decodeContent(open(contentKey, frame.sealedPayload, context))).toEqual({ type: 'text', text: 'escrowed hello' });
-    // Bound to its context: the same field does not open the payload as another message.
-    const other = envelopeContextBytes({ groupId: fromBase64Url(chat), senderUsername: alice.messenger.username, senderDeviceId: alice.messenger.deviceId, clientMessageId: 'another-message-id' });
-    expect(() => open(decryptWithSharedPoint(epochKey.publicKey, field, shared, other), frame.sealedPayload, other)).toThrow();
+    // Bound to its message: under another message's label the field is not valid, and does not open the payload.
+    const otherLabel = escrowLabel({ ...escrowContext, clientMessageId: 'another-message-id' }, epoch);
+    expect(escrowFieldValid(epochKey.publicKey, field, otherLabel)).toBe(false);
+    expect(() => open(decryptWithSharedPoint(epochKey.publicKey, field, shared, otherLabel), frame.sealedPayload, context)).toThrow();
   });
 });

@@ -1,9 +1,9 @@
 /** Attachments and franked reports against the real server. */
-import { toBase64Url } from '@doublelock/protocol';
+import { fromBase64Url, MAX_CONTENT_BYTES, toBase64Url } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../src/api/serverApi.ts';
-import { register, server, uniqueName } from './harness.ts';
+import { linkSecondDevice, register, server, uniqueName } from './harness.ts';
 
 let srv: Awaited<ReturnType<typeof server>>;
 beforeAll(async () => {
@@ -61,5 +61,49 @@ describe('franked reports', () => {
     await refused({ ...first!, sender: { username: bob.messenger.username, deviceId: bob.messenger.deviceId } });
     await refused({ ...second!, franking: { ...second!.franking, tag: first!.franking.tag } });
     await refused({ ...first!, serverTime: first!.serverTime + 1 });
+    // The tag binds the message's seq: the same message cannot be reported again under another position.
+    await refused({ ...first!, seq: second!.seq });
+  });
+
+  it('one report per reporter and message, whichever of their devices sends it', async () => {
+    const [alice, bob] = await Promise.all([register(srv.url, uniqueName('al')), register(srv.url, uniqueName('bo'))]);
+    const bobPhone = await linkSecondDevice(bob);
+    const chat = await alice.messenger.createChat(bob.messenger.username);
+    await alice.messenger.sendText(chat, 'reported twice?');
+    await Promise.all([bob.messenger.sync(), bobPhone.messenger.sync()]);
+    expect(await bob.messenger.report(bob.messages.at(-1)!)).toMatchObject({ verified: true });
+    const again = await bobPhone.messenger.report(bobPhone.messages.at(-1)!).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(ApiError);
+    expect((again as ApiError).code).toBe('conflict');
+  });
+
+  it('a member removed from the group can still report what they received before', async () => {
+    const [alice, bob, carol] = await Promise.all([register(srv.url, uniqueName('al')), register(srv.url, uniqueName('bo')), register(srv.url, uniqueName('ca'))]);
+    const group = await alice.messenger.createGroup('g', [bob.messenger.username, carol.messenger.username]);
+    await alice.messenger.sendText(group, 'carol will report this');
+    await carol.messenger.sync();
+    await alice.messenger.removeMembers(group, [carol.messenger.username]);
+    await carol.messenger.sync();
+    expect(carol.events.some((e) => e.type === 'removed')).toBe(true);
+    const received = carol.messages.find((m) => m.content.type === 'text')!;
+    expect(await carol.messenger.report(received, 'after removal')).toMatchObject({ verified: true });
+    // Dan never was in the group: the same (valid) report from him is refused.
+    const dan = await register(srv.url, uniqueName('da'));
+    const outsider = await dan.messenger.report(received).catch((e: unknown) => e);
+    expect((outsider as ApiError).code).toBe('not_member');
+  });
+
+  it('the largest message a client sends and shows can be reported; a larger one is refused before sending', async () => {
+    const [alice, bob] = await Promise.all([register(srv.url, uniqueName('al')), register(srv.url, uniqueName('bo'))]);
+    const chat = await alice.messenger.createChat(bob.messenger.username);
+    // Control characters are escaped to six bytes each in the JSON payload: 64 Ki of them would be ~384 KiB.
+    await expect(alice.messenger.sendText(chat, '\u0001'.repeat(64 * 1024))).rejects.toThrow(/too large/);
+    const largest = '\u0001'.repeat(Math.floor((MAX_CONTENT_BYTES - 24) / 6));
+    await alice.messenger.sendText(chat, largest);
+    await bob.messenger.sync();
+    const message = bob.messages.at(-1)!;
+    expect(message.content).toEqual({ type: 'text', text: largest });
+    expect(fromBase64Url(message.franking.payload).length).toBeGreaterThan(MAX_CONTENT_BYTES - 8);
+    expect(await bob.messenger.report(message)).toMatchObject({ verified: true });
   });
 });

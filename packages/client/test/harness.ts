@@ -37,3 +37,9 @@ export function uniqueName(prefix: string): string {
 export async function register(url: string, username: string, keyPackageTarget = 6): Promise<TestDevice> {
   return new TestDevice(await Messenger.register({ serverUrl: url, storage: new MemoryStorage(), webSocket: NodeWebSocket, keyPackageTarget }, username));
 }
+
+/** Another device of the same account, linked from `from` (it has no groups until someone adds it). */
+export async function linkSecondDevice(from: TestDevice, name = 'second'): Promise<TestDevice> {
+  const provisioning = await from.messenger.provisionDevice(name);
+  return new TestDevice(await Messenger.fromProvisioning({ serverUrl: from.messenger.api.origin, storage: new MemoryStorage(), webSocket: NodeWebSocket, keyPackageTarget: 6 }, provisioning));
+}

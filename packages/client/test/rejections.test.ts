@@ -3,7 +3,7 @@
  * mailbox items or by driving ts-mls directly): tampered ciphertext, a replayed message, a message from a
  * removed member, a credential the key directory does not list, a missing or wrong escrow field.
  */
-import { deviceIdFor, toBase64Url, fromBase64Url, type EscrowFieldProvider, type MailboxItem } from '@doublelock/protocol';
+import { deviceIdFor, toBase64Url, fromBase64Url, type EscrowContext, type EscrowFieldProvider, type MailboxItem } from '@doublelock/protocol';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -130,10 +130,12 @@ describe('rejected with a clear error', () => {
 
   it('escrow access field: verified when lawful access is on; a missing or wrong field is refused', async () => {
     const escrowKey = randomBytes(32);
+    const labelOf = (ctx: EscrowContext) => new TextEncoder().encode(JSON.stringify({ ...ctx, recipientDevices: [...ctx.recipientDevices].sort() }));
     const provider: EscrowFieldProvider = {
       scheme: 'test-hmac/v1',
-      create: (k, ctx) => hmac(sha256, escrowKey, new Uint8Array([...k, ...ctx])),
-      verify: (field, k, ctx) => toBase64Url(field) === toBase64Url(hmac(sha256, escrowKey, new Uint8Array([...k, ...ctx]))),
+      // the context includes the recipient devices: sender and recipients must agree on them (from MLS)
+      create: (k, ctx) => hmac(sha256, escrowKey, new Uint8Array([...k, ...labelOf(ctx)])),
+      verify: (field, k, ctx) => toBase64Url(field) === toBase64Url(hmac(sha256, escrowKey, new Uint8Array([...k, ...labelOf(ctx)]))),
     };
     const make = async (name: string, escrow?: EscrowFieldProvider) =>
       new TestDevice(await Messenger.register({ serverUrl: srv.url, storage: new MemoryStorage(), webSocket: NodeWebSocket, keyPackageTarget: 4, ...(escrow && { escrow }) }, uniqueName(name)));

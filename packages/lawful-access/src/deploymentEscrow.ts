@@ -11,20 +11,21 @@
  * ceremony.ts) runs the ceremony; clients never run it. So `create()`, which is synchronous, always uses
  * the key of the epoch the clock is in, or throws: it never quietly sends a message without a field.
  *
- * `verify()` accepts a field of any epoch whose certified key it holds — the current, the previous
- * (messages in flight across the boundary, fetched up front), the next, and any other it has fetched
- * (`prepare(field)` / `ensureEpoch`, or in the background after a first refusal) — unless that epoch is
- * past retention: its shares are erased, so accepting such a field would let a sender escape a warrant.
+ * `verify()` accepts a field only when its epoch fits the server's delivery time by the custodians' own
+ * rule (`escrowEpochAccepted`: the delivery epoch or the one before; a sender using tomorrow's key, which
+ * custodians would refuse today, is refused), only with a certified key it holds for that epoch (fetched
+ * up front, by `prepare(field)` / `ensureEpoch`, or in the background after a first refusal), and never
+ * past retention: the shares are erased, so accepting such a field would let a sender escape a warrant.
  *
  * A certificate is also checked to be the one of the epoch asked for: a valid certificate of an older
  * epoch, replayed, would have clients encrypt to a key whose shares are erased sooner.
  */
-import type { EscrowFieldProvider } from '@doublelock/protocol';
+import type { EscrowContext, EscrowFieldProvider } from '@doublelock/protocol';
 import { z } from 'zod';
 import { CustodianHttpError, getJson } from './ceremony.ts';
 import { type EpochKey, openEpochCertificate } from './dkg.ts';
-import { epochAt, isErasable } from './epoch.ts';
-import { EAF_BYTES, EAF_SCHEME, type PreparedEpochKey, createEscrowField, prepareEpochKey, verifyEscrowField } from './escrow.ts';
+import { epochAt, escrowEpochAccepted, isErasable } from './epoch.ts';
+import { EAF_SCHEME, type PreparedEpochKey, createEscrowField, escrowFieldEpoch, prepareEpochKey, verifyEscrowField } from './escrow.ts';
 import { type TrustConfig, custodianStaticKeys, openTrustConfig } from './trust.ts';
 import { certificateFromJson, epochCertificateJson } from './wire.ts';
 
@@ -127,8 +128,7 @@ function withTimeout(fetchImpl: typeof fetch, ms: number): typeof fetch {
   return (input, init) => fetchImpl(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(ms) });
 }
 
-const fieldEpoch = (field: Uint8Array): number | undefined =>
-  field instanceof Uint8Array && field.length === EAF_BYTES ? new DataView(field.buffer, field.byteOffset, field.byteLength).getUint32(1) : undefined;
+const fieldEpoch = escrowFieldEpoch;
 
 interface Held {
   key: EpochKey;
@@ -167,7 +167,7 @@ class EpochKeys implements DeploymentEscrow {
     return `${EAF_SCHEME}/${this.currentEpoch()}`;
   }
 
-  create(contentKey: Uint8Array, context: Uint8Array): Uint8Array {
+  create(contentKey: Uint8Array, context: EscrowContext): Uint8Array {
     const epoch = this.currentEpoch();
     const held = this.#held.get(epoch);
     if (!held) {
@@ -177,9 +177,10 @@ class EpochKeys implements DeploymentEscrow {
     return createEscrowField(this.#usable(epoch, held), contentKey, context);
   }
 
-  verify(field: Uint8Array, contentKey: Uint8Array, context: Uint8Array): boolean {
+  verify(field: Uint8Array, contentKey: Uint8Array, context: EscrowContext, deliveryTime: number): boolean {
     const epoch = fieldEpoch(field);
     if (epoch === undefined) return false;
+    if (!escrowEpochAccepted(epoch, deliveryTime, this.trust.epoch.lengthMs)) return false;
     if (this.#erasable(epoch)) return false;
     const held = this.#held.get(epoch);
     if (!held) {

@@ -24,3 +24,20 @@ export function erasureTime(epoch: number, retentionDays = DEFAULT_RETENTION_DAY
 export function isErasable(epoch: number, now: number, retentionDays = DEFAULT_RETENTION_DAYS, epochLengthMs = DAY_MS): boolean {
   return now >= erasureTime(epoch, retentionDays, epochLengthMs);
 }
+
+/** How close to the next epoch a field made with that epoch's key is still accepted (senders' clocks run ahead). */
+export const EPOCH_SKEW_MS = 60_000;
+
+/**
+ * The one rule, shared by recipients (packages/client, through the escrow provider) and custodians
+ * (release.ts), for which epoch's key an escrow field may use given the server's delivery time: the
+ * delivery epoch, the one before (a message in flight across midnight), or the next one only within
+ * EPOCH_SKEW_MS of its start. A sender that picks any other epoch (say tomorrow's key, which custodians
+ * would refuse to open today) has its message refused by every honest recipient.
+ */
+export function escrowEpochAccepted(epoch: number, deliveryTime: number, epochLengthMs = DAY_MS): boolean {
+  if (!Number.isSafeInteger(epoch) || epoch < 0 || !Number.isSafeInteger(deliveryTime) || deliveryTime < 0) return false;
+  const delivered = epochAt(deliveryTime, epochLengthMs);
+  if (epoch === delivered || epoch === delivered - 1) return true;
+  return epoch === delivered + 1 && (delivered + 1) * epochLengthMs - deliveryTime <= EPOCH_SKEW_MS;
+}

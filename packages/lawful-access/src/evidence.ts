@@ -9,11 +9,11 @@
  */
 import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
 import { z } from 'zod';
-import { type SignedDeliveryRecord, signedDeliveryRecordSchema, verifyDeliveryRecord } from './delivery.ts';
+import { type SignedDeliveryRecord, deliveryLabel, signedDeliveryRecordSchema, verifyDeliveryRecord } from './delivery.ts';
 import { type EpochCertificate, openEpochCertificate } from './dkg.ts';
 import type { Decryption } from './agency.ts';
 import { combineShares, decryptWithSharedPoint, verifyDecryptionShare } from './elgamal.ts';
-import { escrowFieldDigest, parseEscrowField, verifyEscrowField } from './escrow.ts';
+import { escrowFieldDigest, escrowFieldValid, parseEscrowField, verifyEscrowFieldWithLabel } from './escrow.ts';
 import { equalBytes } from './group.ts';
 import { type LogInclusion, type LogInclusionVerifier, inclusionSchema, logInclusionVerifier, messageDigest, signedReleaseRecordSchema, verifyReleaseRecord, warrantLogEntry } from './logEntries.ts';
 import { shareBinding } from './release.ts';
@@ -57,12 +57,14 @@ export function verifyEvidenceBundle(input: unknown, trustRoot: string | Uint8Ar
   const parsed = parseEscrowField(field);
   const key = openEpochCertificate(certificateFromJson(bundle.certificate), custodianStaticKeys(trust), trust.deployment, trust.threshold);
   if (key.epoch !== parsed.epoch) throw new Error('the certificate is for another epoch');
+  const label = deliveryLabel(record, parsed.epoch);
+  if (!escrowFieldValid(key.publicKey, parsed, label)) throw new Error('the escrow field is not a valid TDH2 ciphertext for the delivered message');
   const indices = new Set(bundle.shares.map((s) => s.custodian));
   if (indices.size !== bundle.shares.length || bundle.shares.length < trust.threshold) throw new Error(`need ${trust.threshold} distinct custodians’ shares`);
   const shares = bundle.shares.map((s) => {
     const share = { index: s.custodian, share: fromBase64Url(s.share), proof: fromBase64Url(s.proof) };
     const vk = key.verificationKeys[s.custodian - 1];
-    if (!vk || !verifyDecryptionShare(share, vk, parsed.u, shareBinding(w.id, s.custodian, field))) throw new Error(`custodian ${s.custodian}'s share proof does not verify`);
+    if (!vk || !verifyDecryptionShare(share, vk, parsed.u, shareBinding(w, s.custodian, field))) throw new Error(`custodian ${s.custodian}'s share proof does not verify`);
     const release = bundle.releases.find((r) => r.record.custodian === s.custodian);
     const custodian = trust.custodians[s.custodian - 1]!;
     if (!release || !verifyReleaseRecord(release, custodian.signingKey)) throw new Error(`no valid release record from custodian ${s.custodian}`);
@@ -70,9 +72,8 @@ export function verifyEvidenceBundle(input: unknown, trustRoot: string | Uint8Ar
       throw new Error(`custodian ${s.custodian}'s release record is for another warrant or message`);
     return share;
   });
-  const context = fromBase64Url(bundle.context);
-  const contentKey = decryptWithSharedPoint(key.publicKey, parsed, combineShares(shares.slice(0, trust.threshold)), context);
-  if (!verifyEscrowField({ epoch: key.epoch, publicKey: key.publicKey }, field, contentKey, context)) throw new Error('the shares do not open the escrow field');
+  const contentKey = decryptWithSharedPoint(key.publicKey, parsed, combineShares(shares.slice(0, trust.threshold)), label);
+  if (!verifyEscrowFieldWithLabel({ epoch: key.epoch, publicKey: key.publicKey }, field, contentKey, label)) throw new Error('the shares do not open the escrow field');
   if (!equalBytes(contentKey, fromBase64Url(bundle.contentKey))) throw new Error('the bundle’s content key is not the one the shares give');
   return contentKey;
 }

@@ -71,6 +71,22 @@ export function logInclusionVerifier(options: { verifierKey: string; witnesses: 
 }
 
 /**
+ * The log-attested time of a checkpoint: the time by which the quorum of witnesses says they saw it
+ * (tlog-cosignature timestamps, seconds). With k required witnesses, the k-th earliest of their
+ * timestamps: up to k − 1 witnesses colluding with an agency cannot move it earlier. Everything included
+ * in the checkpoint was in the log at that time at the latest, so a warrant proven by this checkpoint
+ * was logged no later than this — and release.ts starts its window no earlier (a backdated document
+ * cannot reach back past its log entry). Throws when the quorum is not met.
+ */
+export function witnessedAt(checkpoint: string, log: { witnesses: readonly string[]; witnessQuorum: number }): number {
+  const k = Math.max(1, log.witnessQuorum);
+  const times = requireWitnesses(checkpoint, log.witnesses, k)
+    .map((w) => Number(w.timestamp) * 1000)
+    .sort((a, b) => a - b);
+  return times[k - 1]!;
+}
+
+/**
  * Remembers the root of every checkpoint size it accepted and refuses a different root for the same size:
  * a log showing this custodian two different trees (a split view) is caught even if witnesses collude.
  * (Consistency across sizes is what the witnesses check before they cosign.)

@@ -8,17 +8,21 @@
  *   the warrant's commitment is in the transparency log at a witnessed checkpoint;
  *   the provider signed the delivery record, and it names exactly this escrow field;
  *   the warrant authorises content (CC), and the message's sender or a recipient is a target;
- *   the server time is inside the warrant's window and the period in which it is in force;
- *   the field's epoch matches the delivery time and its shares are not erased;
+ *   the server time is inside the warrant's window and the period in which it is in force, and not
+ *   before the warrant's log-attested inclusion time (whatever dates the document carries);
+ *   the field's epoch fits the delivery time (escrowEpochAccepted, the recipients' rule too) and its
+ *   shares are not erased;
+ *   the field is a valid TDH2 ciphertext under the label derived from the delivery record (a field lifted
+ *   from another message, or with altered bytes, is refused: custodians are no decryption oracle);
  *   the warrant's message limit is not exceeded.
  * Every refusal has a stable code. The service (apps/custodian) loads the inputs, calls this, and on
  * release records the request id and a signed release record in one transaction.
  */
 import { fromBase64Url, lengthPrefixed, toBase64Url } from '@doublelock/protocol';
-import { verifyDeliveryRecord } from './delivery.ts';
-import { epochAt } from './epoch.ts';
-import { type ParsedEscrowField, escrowFieldDigest, parseEscrowField } from './escrow.ts';
-import { type LogInclusionVerifier, messageDigest, warrantLogEntry } from './logEntries.ts';
+import { deliveryLabel, verifyDeliveryRecord } from './delivery.ts';
+import { epochAt, escrowEpochAccepted } from './epoch.ts';
+import { type ParsedEscrowField, escrowFieldDigest, escrowFieldValid, parseEscrowField } from './escrow.ts';
+import { type LogInclusionVerifier, messageDigest, warrantLogEntry, witnessedAt } from './logEntries.ts';
 import { type SignedShareRequest, verifyShareRequestSignature } from './shareRequest.ts';
 import type { TrustConfig } from './trust.ts';
 import { type Cancellation, type WarrantProblem, commitToWarrant, involvesTarget, isMessageInScope, warrantStatus } from './warrant.ts';
@@ -39,6 +43,7 @@ export type RefusalCode =
   | 'bad_delivery_record'
   | 'field_mismatch'
   | 'bad_field'
+  | 'field_not_for_message'
   | 'product_not_authorised'
   | 'not_target'
   | 'outside_window'
@@ -63,6 +68,8 @@ export interface CustodianView {
   highestRevision: number | undefined;
   /** the state of the field's epoch at this custodian */
   epochState: (epoch: number) => 'active' | 'erased' | 'unknown';
+  /** the certified public key of an epoch this custodian holds a share of */
+  epochPublicKey: (epoch: number) => Uint8Array | undefined;
   /** cancellations the custodian has been sent directly */
   cancellations: readonly Cancellation[];
 }
@@ -73,9 +80,9 @@ export type ReleaseDecision =
 
 const refuse = (code: RefusalCode, reason: string): ReleaseDecision => ({ release: false, code, reason });
 
-/** What each DLEQ proof is bound to: the warrant, the custodian and the ciphertext (the whole field). */
-export function shareBinding(warrantId: string, custodian: number, field: Uint8Array): Uint8Array {
-  return lengthPrefixed(SHARE_BINDING_LABEL, warrantId, String(custodian), field);
+/** What each DLEQ proof is bound to: the warrant and its revision, the custodian and the ciphertext (the whole field). */
+export function shareBinding(warrant: { id: string; revision: number }, custodian: number, field: Uint8Array): Uint8Array {
+  return lengthPrefixed(SHARE_BINDING_LABEL, warrant.id, String(warrant.revision), String(custodian), field);
 }
 
 export function evaluateShareRequest(signed: SignedShareRequest, view: CustodianView): ReleaseDecision {
@@ -102,6 +109,12 @@ export function evaluateShareRequest(signed: SignedShareRequest, view: Custodian
   const entry = warrantLogEntry(commitment, warrant);
   if (!view.verifyInclusion(entry, request.inclusion, request.inclusion.checkpoint))
     return refuse('not_in_log', 'the warrant commitment is not proven to be in the transparency log');
+  let loggedBy: number;
+  try {
+    loggedBy = witnessedAt(request.inclusion.checkpoint, view.trust.log);
+  } catch (error) {
+    return refuse('not_in_log', `the checkpoint carries no witnessed time: ${(error as Error).message}`);
+  }
 
   const { record } = request.delivery;
   if (!verifyDeliveryRecord(request.delivery, view.trust)) return refuse('bad_delivery_record', 'the delivery record is not signed by the provider');
@@ -120,13 +133,18 @@ export function evaluateShareRequest(signed: SignedShareRequest, view: Custodian
     return refuse('not_target', 'neither the sender nor any recipient is a target of the warrant');
   if (record.serverTime < status.from || record.serverTime >= status.until || !isMessageInScope(warrant, record))
     return refuse('outside_window', 'the message was delivered outside the period the warrant covers');
+  // Prospective from the log's point of view: the signers' dates cannot reach back past the log entry.
+  if (record.serverTime < loggedBy)
+    return refuse('outside_window', `the message was delivered before the warrant was in the log (witnessed ${new Date(loggedBy).toISOString()})`);
 
-  const deliveredEpoch = epochAt(record.serverTime, view.trust.epoch.lengthMs);
-  if (field.epoch !== deliveredEpoch && field.epoch !== deliveredEpoch - 1)
-    return refuse('epoch_mismatch', `the field's epoch ${field.epoch} does not match the delivery time (epoch ${deliveredEpoch})`);
+  if (!escrowEpochAccepted(field.epoch, record.serverTime, view.trust.epoch.lengthMs))
+    return refuse('epoch_mismatch', `the field's epoch ${field.epoch} does not fit the delivery time (epoch ${epochAt(record.serverTime, view.trust.epoch.lengthMs)})`);
   const state = view.epochState(field.epoch);
   if (state === 'erased') return refuse('epoch_erased', `epoch ${field.epoch} is past its retention: its shares are erased`);
-  if (state === 'unknown') return refuse('epoch_unknown', `this custodian holds no share for epoch ${field.epoch}`);
+  const epochKey = view.epochPublicKey(field.epoch);
+  if (state === 'unknown' || !epochKey) return refuse('epoch_unknown', `this custodian holds no share for epoch ${field.epoch}`);
+  if (!escrowFieldValid(epochKey, field, deliveryLabel(record, field.epoch)))
+    return refuse('field_not_for_message', 'the escrow field is not a valid TDH2 ciphertext for this message (group, sender, recipients, message id, epoch)');
 
   if (!view.messageAlreadyReleased && view.releasedMessages >= warrant.limits.maxMessages)
     return refuse('limit_reached', `the warrant's limit of ${warrant.limits.maxMessages} messages is reached`);
@@ -134,7 +152,7 @@ export function evaluateShareRequest(signed: SignedShareRequest, view: Custodian
   return {
     release: true,
     field,
-    binding: shareBinding(warrant.id, view.custodian, fieldBytes),
+    binding: shareBinding(warrant, view.custodian, fieldBytes),
     warrantCommitment: commitment,
     messageDigest: messageDigest(commitment, record.messageId),
   };

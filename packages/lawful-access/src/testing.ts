@@ -4,7 +4,7 @@
  * (@doublelock/log) with a witness, and helpers that issue, approve, log and request like the real
  * parties do. Nothing here is a mock: it is the parties' own code driven from one place.
  */
-import { toBase64Url } from '@doublelock/protocol';
+import { toBase64Url, type EscrowContext } from '@doublelock/protocol';
 import { CosignatureSigner, generateSignerKey, TransparencyLog } from '@doublelock/log';
 import { SIGNATURE_COSIGNATURE_V1 } from '@doublelock/log/verifier';
 import { openDb, type Db } from '@doublelock/store';
@@ -153,27 +153,63 @@ export class LawfulAccessWorld {
     return cancelWarrant(warrantId, cancelledAt, 'sos-1', this.sos.secretKey);
   }
 
-  /** Commits to the warrant in the log, has the witness cosign, and returns the opening and proof. */
-  async logWarrant(warrant: SignedWarrant): Promise<LoggedWarrant> {
+  /**
+   * Commits to the warrant in the log, has the witness cosign (at `loggedAt`: by default when the warrant
+   * took effect, as if it were logged at once), and returns the opening and proof.
+   */
+  async logWarrant(warrant: SignedWarrant, loggedAt = Math.max(warrant.warrant.issuedAt, warrant.decision?.decidedAt ?? 0)): Promise<LoggedWarrant> {
     const { commitment, nonce } = commitToWarrant(warrant.warrant);
     const { firstIndex } = await this.log.append([warrantLogEntry(commitment, warrant.warrant)]);
-    return { warrant, nonce, inclusion: await this.inclusionFor(firstIndex) };
+    return { warrant, nonce, inclusion: await this.inclusionFor(firstIndex, loggedAt) };
   }
 
-  async inclusionFor(leafIndex: number): Promise<LogInclusion> {
+  /** The inclusion proof of a leaf at a checkpoint the witness cosigns now, stamped `at` (ms; default the real clock). */
+  async inclusionFor(leafIndex: number, at = Date.now()): Promise<LogInclusion> {
     await this.log.flush();
     const checkpoint = await this.log.checkpoint();
-    await this.log.addCosignature(`${checkpoint.note}${this.witness.cosign(checkpoint.text)}\n`);
+    await this.log.addCosignature(`${checkpoint.note}${this.witness.cosign(checkpoint.text, BigInt(Math.floor(at / 1000)))}\n`);
     const witnessed = await this.log.checkpoint();
     const path = await this.log.inclusionProof(leafIndex, witnessed.size);
     return { leafIndex, treeSize: witnessed.size, path: path.map(toBase64Url), checkpoint: witnessed.note };
   }
 
-  /** What a sending client and the provider produce for one message. */
-  deliver(key: EpochPublicKey, message: Omit<DeliveryRecord, 'fieldDigest' | 'size'> & { size?: number }, contentKey: Uint8Array, context: Uint8Array): { field: Uint8Array; delivery: SignedDeliveryRecord } {
+  /**
+   * What a sending client and the provider produce for one message: the field, labelled with the
+   * message's context, and the provider's signed record of its delivery (devices default to "<user>-phone").
+   */
+  deliver(
+    key: EpochPublicKey,
+    message: Pick<DeliveryRecord, 'messageId' | 'sender' | 'recipients' | 'serverTime'> & Partial<Pick<DeliveryRecord, 'size' | 'groupId' | 'senderDevice' | 'recipientDevices' | 'clientMessageId'>>,
+    contentKey: Uint8Array,
+  ): { field: Uint8Array; delivery: SignedDeliveryRecord; context: EscrowContext } {
+    const context: EscrowContext = {
+      groupId: message.groupId ?? 'Z3JvdXAtMQ',
+      senderUsername: message.sender,
+      senderDevice: message.senderDevice ?? `${message.sender}-phone`,
+      recipientDevices: message.recipientDevices ?? message.recipients.map((r) => `${r}-phone`),
+      clientMessageId: message.clientMessageId ?? `cm-${message.messageId}`,
+    };
     const field = createEscrowField(key, contentKey, context);
-    const record = deliveryRecordFor({ size: 1000, ...message }, field);
-    return { field, delivery: signDeliveryRecord(record, 'provider-1', this.provider.secretKey) };
+    return { field, context, delivery: this.signDelivery(message, context, field) };
+  }
+
+  /** The provider's signed delivery record of a message carrying `field` (which may be any bytes). */
+  signDelivery(message: Pick<DeliveryRecord, 'messageId' | 'recipients' | 'serverTime'> & { size?: number }, context: EscrowContext, field: Uint8Array): SignedDeliveryRecord {
+    const record = deliveryRecordFor(
+      {
+        size: message.size ?? 1000,
+        messageId: message.messageId,
+        sender: context.senderUsername,
+        recipients: message.recipients,
+        serverTime: message.serverTime,
+        groupId: context.groupId,
+        senderDevice: context.senderDevice,
+        recipientDevices: [...context.recipientDevices],
+        clientMessageId: context.clientMessageId,
+      },
+      field,
+    );
+    return signDeliveryRecord(record, 'provider-1', this.provider.secretKey);
   }
 
   request(custodian: number, logged: LoggedWarrant, message: { field: Uint8Array; delivery: SignedDeliveryRecord }, requestedAt: number, extra: Partial<ShareRequest> = {}): SignedShareRequest {

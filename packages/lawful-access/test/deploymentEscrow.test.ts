@@ -6,7 +6,7 @@
  * switches keys at the boundary, fetches the next key ahead of it, and still accepts yesterday's fields.
  */
 import { type RunningCustodian, startCustodian } from '@doublelock/custodian';
-import { toBase64Url } from '@doublelock/protocol';
+import { toBase64Url, type EscrowContext } from '@doublelock/protocol';
 import type { RunningServer } from '@doublelock/server/app';
 import { startTestServer } from '@doublelock/server/testing';
 import { freePort } from '@doublelock/store/testing';
@@ -37,7 +37,9 @@ let off: RunningServer;
 const dirs: string[] = [];
 const certified = new Map<number, EpochKey>();
 const opened: DeploymentEscrow[] = [];
-const context = new TextEncoder().encode('group:g1|sender:alice|msg:1');
+const context: EscrowContext = { groupId: 'ZzE', senderUsername: 'alice', senderDevice: 'dev-a', recipientDevices: ['dev-b'], clientMessageId: 'msg-00000001' };
+/** a delivery time inside an epoch */
+const during = (epoch: number) => epoch * DAY_MS + 12 * 3_600_000;
 
 async function certify(epoch: number): Promise<EpochKey> {
   const { key } = await runDkgCeremony(world.trust, epoch, world.coordinator, { now: () => custodianClock });
@@ -121,7 +123,7 @@ describe('deploymentEscrow', () => {
   it('makes fields with the certified key of the current epoch, which recipients verify', async () => {
     const escrow = await open({ now: () => custodianClock });
     expect(escrow.trust.deployment).toBe('doublelock-test');
-    expect(escrow.scheme).toBe(`doublelock-eaf-v1/${E}`);
+    expect(escrow.scheme).toBe(`doublelock-eaf-v2/${E}`);
     // Half an hour before the boundary: the next epoch's key is already held.
     expect(escrow.heldEpochs()).toEqual([E, E + 1]);
     expect(escrow.epochKey(E)!.publicKey).toEqual(certified.get(E)!.publicKey);
@@ -130,12 +132,14 @@ describe('deploymentEscrow', () => {
     const field = escrow.create(K, context);
     expect(parseEscrowField(field).epoch).toBe(E);
     expect(verifyEscrowField(certified.get(E)!, field, K, context)).toBe(true);
-    expect(escrow.verify(field, K, context)).toBe(true);
-    expect(escrow.verify(field, K, new TextEncoder().encode('another context'))).toBe(false);
-    expect(escrow.verify(field, randomBytes(32), context)).toBe(false);
+    expect(escrow.verify(field, K, context, custodianClock)).toBe(true);
+    expect(escrow.verify(field, K, { ...context, clientMessageId: 'another-message' }, custodianClock)).toBe(false);
+    expect(escrow.verify(field, randomBytes(32), context, custodianClock)).toBe(false);
     const corrupted = field.slice();
     corrupted[40]! ^= 1;
-    expect(escrow.verify(corrupted, K, context)).toBe(false);
+    expect(escrow.verify(corrupted, K, context, custodianClock)).toBe(false);
+    // The same field, delivered two epochs later (the custodians would refuse it then): refused.
+    expect(escrow.verify(field, K, context, during(E + 2))).toBe(false);
   });
 
   it('refuses a trust configuration that does not verify under the pinned root', async () => {
@@ -188,23 +192,23 @@ describe('deploymentEscrow', () => {
 
     now = boundary(E) + MINUTE;
     expect(escrow.currentEpoch()).toBe(E + 1);
-    expect(escrow.scheme).toBe(`doublelock-eaf-v1/${E + 1}`);
+    expect(escrow.scheme).toBe(`doublelock-eaf-v2/${E + 1}`);
     const K2 = randomBytes(32);
     const today = escrow.create(K2, context);
     expect(parseEscrowField(today).epoch).toBe(E + 1);
     expect(verifyEscrowField(certified.get(E + 1)!, today, K2, context)).toBe(true);
-    expect(escrow.verify(today, K2, context)).toBe(true);
-    expect(escrow.verify(yesterday, K1, context)).toBe(true);
+    expect(escrow.verify(today, K2, context, now)).toBe(true);
+    expect(escrow.verify(yesterday, K1, context, now)).toBe(true);
 
     // A key no custodian certified: refused, and fetching it finds no certificate.
     const forged = fieldFor(E + 3, encodePoint(Point.BASE.multiply(randomScalar())));
-    expect(escrow.verify(forged.field, forged.K, context)).toBe(false);
+    expect(escrow.verify(forged.field, forged.K, context, during(E + 3))).toBe(false);
     expect(await escrow.ensureEpoch(E + 3)).toBe(false);
-    expect(escrow.verify(forged.field, forged.K, context)).toBe(false);
+    expect(escrow.verify(forged.field, forged.K, context, during(E + 3))).toBe(false);
 
     // Past E's retention its shares are gone: a field for it could never be opened, so it is refused.
     now = boundary(E + 1) + MINUTE;
-    expect(escrow.verify(yesterday, K1, context)).toBe(false);
+    expect(escrow.verify(yesterday, K1, context, boundary(E) - MINUTE)).toBe(false);
   });
 
   it('fetches, verifies and then accepts a field of an epoch it did not hold', async () => {
@@ -213,14 +217,16 @@ describe('deploymentEscrow', () => {
     expect(escrow.heldEpochs()).toEqual([E, E + 1]);
     const { K, field } = fieldFor(E + 2);
     // verify() is synchronous: the first sight of a new epoch is refused and starts the fetch.
-    expect(escrow.verify(field, K, context)).toBe(false);
-    await vi.waitFor(() => expect(escrow.verify(field, K, context)).toBe(true));
+    expect(escrow.verify(field, K, context, during(E + 2))).toBe(false);
+    await vi.waitFor(() => expect(escrow.verify(field, K, context, during(E + 2))).toBe(true));
     expect(escrow.epochKey(E + 2)!.publicKey).toEqual(certified.get(E + 2)!.publicKey);
 
     // A messenger that awaits prepare() first gets the answer on the first try.
     const another = await open({ now: () => custodianClock });
     await another.prepare(field);
-    expect(another.verify(field, K, context)).toBe(true);
+    expect(another.verify(field, K, context, during(E + 2))).toBe(true);
+    // …but not as a message delivered in epoch E (a sender choosing a later epoch's key): refused
+    expect(another.verify(field, K, context, during(E))).toBe(false);
   });
 
   it('throws rather than send without a field when the current epoch has no certificate', async () => {

@@ -4,7 +4,10 @@ import { hexToBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
 import { proveDleq, verifyDleq } from '../src/dleq.ts';
 import { combineShares, createDecryptionShare, decryptWithSharedPoint, encryptKey, verifyDecryptionShare } from '../src/elgamal.ts';
-import { createEscrowField, escrowFieldProvider, parseEscrowField, verifyEscrowField } from '../src/escrow.ts';
+import type { EscrowContext } from '@doublelock/protocol';
+import { DAY_MS, EPOCH_SKEW_MS, escrowEpochAccepted } from '../src/epoch.ts';
+import { createEscrowField, escrowFieldProvider, escrowFieldValid, escrowLabel, parseEscrowField, verifyEscrowField } from '../src/escrow.ts';
+import { tdh2Encrypt } from '../src/tdh2.ts';
 import { Fn, Point, decodeScalar, evaluatePolynomial, randomScalar } from '../src/group.ts';
 
 function dealer(t: number, n: number) {
@@ -101,71 +104,142 @@ describe('threshold ElGamal', () => {
   });
 });
 
-describe('escrow access field', () => {
+describe('escrow access field (TDH2, labelled with the message context)', () => {
   const d = dealer(2, 3);
   const epochKey = { epoch: 20415, publicKey: d.publicKey };
   const K = randomBytes(32);
-  const ctx = bind('group:abc|sender:alice|epoch:7|msg:1');
+  const ctx: EscrowContext = { groupId: 'Z3JvdXAtYWJj', senderUsername: 'alice', senderDevice: 'dev-alice', recipientDevices: ['dev-bob', 'dev-carol'], clientMessageId: 'msg-00000001' };
+  const dayOf = (epoch: number) => epoch * DAY_MS + 12 * 3_600_000;
 
-  it('is deterministic, 69 bytes, names its epoch, and decrypts to K with the whole secret', () => {
+  it('is deterministic, 165 bytes, names its epoch, and decrypts to K with the whole secret under its label', () => {
     const field = createEscrowField(epochKey, K, ctx);
-    expect(field).toHaveLength(69);
+    expect(field).toHaveLength(165);
     expect(createEscrowField(epochKey, K, ctx)).toEqual(field);
+    // the recipients' order does not matter: the label sorts them
+    expect(createEscrowField(epochKey, K, { ...ctx, recipientDevices: ['dev-carol', 'dev-bob'] })).toEqual(field);
     const parsed = parseEscrowField(field);
     expect(parsed.epoch).toBe(20415);
+    const label = escrowLabel(ctx, 20415);
+    expect(escrowFieldValid(d.publicKey, parsed, label)).toBe(true);
     const shared = Point.fromBytes(parsed.u).multiply(d.secret).toBytes();
-    expect(decryptWithSharedPoint(d.publicKey, parsed, shared, ctx)).toEqual(K);
+    expect(decryptWithSharedPoint(d.publicKey, parsed, shared, label)).toEqual(K);
   });
 
-  it('verifies for the right K and context only', () => {
+  it('is valid (for custodians) under its own label only: every part of the context is bound', () => {
+    const parsed = parseEscrowField(createEscrowField(epochKey, K, ctx));
+    const others: EscrowContext[] = [
+      { ...ctx, groupId: 'Z3JvdXAtb3RoZXI' },
+      { ...ctx, senderUsername: 'mallory' },
+      { ...ctx, senderDevice: 'dev-mallory' },
+      { ...ctx, recipientDevices: ['dev-bob', 'dev-carol', 'dev-ghost'] },
+      { ...ctx, recipientDevices: ['dev-bob'] },
+      { ...ctx, clientMessageId: 'msg-00000002' },
+    ];
+    for (const other of others) expect(escrowFieldValid(d.publicKey, parsed, escrowLabel(other, 20415))).toBe(false);
+    expect(escrowFieldValid(d.publicKey, parsed, escrowLabel(ctx, 20416))).toBe(false);
+    expect(escrowFieldValid(dealer(2, 3).publicKey, parsed, escrowLabel(ctx, 20415))).toBe(false);
+  });
+
+  it('cannot be re-labelled or re-masked without the randomness: the lifted-field and random-mask attacks', () => {
+    // The agency holds a field between two non-targets and wants it opened as a message to its target.
+    const victim = parseEscrowField(createEscrowField(epochKey, K, ctx));
+    const targetCtx: EscrowContext = { groupId: 'Z3JvdXAtYWdlbnQ', senderUsername: 'agent', senderDevice: 'dev-agent', recipientDevices: ['dev-target'], clientMessageId: 'msg-agent-0001' };
+    const targetLabel = escrowLabel(targetCtx, 20415);
+    expect(escrowFieldValid(d.publicKey, victim, targetLabel)).toBe(false);
+    // random mask bytes around the lifted u (the decryption would still be x·u: that is what it wants)
+    expect(escrowFieldValid(d.publicKey, { ...victim, masked: randomBytes(32) }, escrowLabel(ctx, 20415))).toBe(false);
+    // a fresh proof for the lifted u cannot be made without r: a proof made with a random r' and s'
+    // (which is all the agency can do) proves knowledge of r', not of log u
+    const r2 = randomScalar();
+    const s2 = randomScalar();
+    const own = tdh2Encrypt(d.publicKey, randomBytes(32), targetLabel, r2, s2);
+    expect(escrowFieldValid(d.publicKey, own, targetLabel)).toBe(true);
+    expect(escrowFieldValid(d.publicKey, { ...own, u: victim.u }, targetLabel)).toBe(false);
+    expect(escrowFieldValid(d.publicKey, { ...own, u: victim.u, uBar: victim.uBar }, targetLabel)).toBe(false);
+    // nor by mixing the victim's proof with the agency's mask
+    expect(escrowFieldValid(d.publicKey, { ...victim, masked: own.masked }, targetLabel)).toBe(false);
+  });
+
+  it('is verified by recipients for the right K and context only', () => {
     const field = createEscrowField(epochKey, K, ctx);
     expect(verifyEscrowField(epochKey, field, K, ctx)).toBe(true);
     expect(verifyEscrowField(epochKey, field, randomBytes(32), ctx)).toBe(false);
-    expect(verifyEscrowField(epochKey, field, K, bind('another context'))).toBe(false);
+    expect(verifyEscrowField(epochKey, field, K, { ...ctx, clientMessageId: 'another' })).toBe(false);
+    expect(verifyEscrowField(epochKey, field, K, { ...ctx, recipientDevices: ['dev-bob'] })).toBe(false);
     expect(verifyEscrowField({ ...epochKey, epoch: 20416 }, field, K, ctx)).toBe(false);
   });
 
   it('rejects stripped, truncated, corrupted and re-randomised fields', () => {
     const field = createEscrowField(epochKey, K, ctx);
     expect(verifyEscrowField(epochKey, new Uint8Array(0), K, ctx)).toBe(false);
-    expect(verifyEscrowField(epochKey, field.subarray(0, 68), K, ctx)).toBe(false);
-    for (let i = 0; i < field.length; i += 7) {
+    expect(verifyEscrowField(epochKey, field.subarray(0, 164), K, ctx)).toBe(false);
+    const label = escrowLabel(ctx, 20415);
+    for (let i = 0; i < field.length; i += 5) {
       const bad = field.slice();
       bad[i]! ^= 0x01;
       expect(verifyEscrowField(epochKey, bad, K, ctx)).toBe(false);
+      if (i >= 5) {
+        let parsed;
+        try {
+          parsed = parseEscrowField(bad);
+        } catch {
+          continue; // not a point any more
+        }
+        expect(escrowFieldValid(d.publicKey, parsed, label)).toBe(false);
+      }
     }
-    // Re-randomisation: U' = U + s·G, S' = S + s·Y still decrypts to K under the mask of (U', S')… but is not the field.
+    // Re-randomisation: u' = u + s·G still decrypts to K under the mask of (u', S')… but is not the field.
     const parsed = parseEscrowField(field);
-    const s = randomScalar();
-    const u2 = Point.fromBytes(parsed.u).add(Point.BASE.multiply(s)).toBytes();
+    const u2 = Point.fromBytes(parsed.u).add(Point.BASE.multiply(randomScalar())).toBytes();
     const re = field.slice();
     re.set(u2, 5);
     expect(verifyEscrowField(epochKey, re, K, ctx)).toBe(false);
-    // a field encrypting K under honest randomness but not the derived one is rejected too
-    const honestButRandom = encryptKey(d.publicKey, K, randomScalar(), ctx);
+    // a valid TDH2 ciphertext of K under honest but non-derived randomness is refused by recipients
+    const honestButRandom = tdh2Encrypt(d.publicKey, K, label, randomScalar(), randomScalar());
     const alt = field.slice();
     alt.set(honestButRandom.u, 5);
-    alt.set(honestButRandom.masked, 37);
+    alt.set(honestButRandom.uBar, 37);
+    alt.set(honestButRandom.masked, 69);
+    alt.set(honestButRandom.e, 101);
+    alt.set(honestButRandom.f, 133);
+    expect(escrowFieldValid(d.publicKey, parseEscrowField(alt), label)).toBe(true);
     expect(verifyEscrowField(epochKey, alt, K, ctx)).toBe(false);
   });
 
-  it('provides the messenger extension point, with a lookup for other epochs', () => {
+  it('provides the messenger extension point: fields are accepted only for an epoch that fits the delivery time', () => {
     const yesterday = { epoch: 20414, publicKey: dealer(2, 3).publicKey };
-    const provider = escrowFieldProvider({ current: epochKey, lookup: (e) => (e === 20414 ? yesterday : undefined) });
-    expect(provider.scheme).toBe('doublelock-eaf-v1/20415');
+    const tomorrow = { epoch: 20416, publicKey: dealer(2, 3).publicKey };
+    const keys = new Map([yesterday, tomorrow].map((k) => [k.epoch, k]));
+    const provider = escrowFieldProvider({ current: epochKey, lookup: (e) => keys.get(e) });
+    expect(provider.scheme).toBe('doublelock-eaf-v2/20415');
     const field = provider.create(K, ctx);
-    expect(provider.verify(field, K, ctx)).toBe(true);
-    expect(provider.verify(createEscrowField(yesterday, K, ctx), K, ctx)).toBe(true);
-    expect(provider.verify(createEscrowField({ epoch: 1, publicKey: d.publicKey }, K, ctx), K, ctx)).toBe(false);
-    expect(provider.verify(field, K, bind('other'))).toBe(false);
+    expect(provider.verify(field, K, ctx, dayOf(20415))).toBe(true);
+    expect(provider.verify(createEscrowField(yesterday, K, ctx), K, ctx, dayOf(20415))).toBe(true);
+    expect(provider.verify(field, K, { ...ctx, senderDevice: 'other' }, dayOf(20415))).toBe(false);
+    // a modified sender using tomorrow's key (which custodians refuse today): the recipient holds that key, and refuses
+    expect(provider.verify(createEscrowField(tomorrow, K, ctx), K, ctx, dayOf(20415))).toBe(false);
+    // …and today's key for a message delivered two days later
+    expect(provider.verify(field, K, ctx, dayOf(20417))).toBe(false);
+    expect(provider.verify(createEscrowField({ epoch: 1, publicKey: d.publicKey }, K, ctx), K, ctx, dayOf(1))).toBe(false);
+  });
+
+  it('one epoch rule for recipients and custodians', () => {
+    const E = 20415;
+    expect(escrowEpochAccepted(E, dayOf(E))).toBe(true);
+    expect(escrowEpochAccepted(E - 1, dayOf(E))).toBe(true);
+    expect(escrowEpochAccepted(E + 1, dayOf(E))).toBe(false);
+    expect(escrowEpochAccepted(E - 2, dayOf(E))).toBe(false);
+    expect(escrowEpochAccepted(E + 1, (E + 1) * DAY_MS - EPOCH_SKEW_MS)).toBe(true); // a sender's clock just past midnight
+    expect(escrowEpochAccepted(E + 1, (E + 1) * DAY_MS - EPOCH_SKEW_MS - 1)).toBe(false);
+    expect(escrowEpochAccepted(E, -1)).toBe(false);
   });
 
   it('rejects malformed fields with precise errors', () => {
     const field = createEscrowField(epochKey, K, ctx);
-    const v2 = field.slice();
-    v2[0] = 2;
-    expect(() => parseEscrowField(v2)).toThrow(/version 2/);
-    expect(() => parseEscrowField(field.subarray(1))).toThrow(/69 bytes/);
+    const v1 = field.slice();
+    v1[0] = 1;
+    expect(() => parseEscrowField(v1)).toThrow(/version 1/);
+    expect(() => parseEscrowField(field.subarray(1))).toThrow(/165 bytes/);
     expect(() => createEscrowField(epochKey, K.subarray(1), ctx)).toThrow(/32 bytes/);
     expect(decodeScalar(hexToBytes('01'.padEnd(64, '0')))).toBe(1n);
   });

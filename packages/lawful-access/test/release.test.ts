@@ -4,7 +4,9 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dkgRound1, dkgRound2 } from '../src/dkg.ts';
 import { DAY_MS, epochAt } from '../src/epoch.ts';
-import { type CustodianView, evaluateShareRequest } from '../src/release.ts';
+import { type CustodianView, evaluateShareRequest, shareBinding } from '../src/release.ts';
+import { createDecryptionShare, verifyDecryptionShare } from '../src/elgamal.ts';
+import { Point, randomScalar } from '../src/group.ts';
 import { signShareRequest } from '../src/shareRequest.ts';
 import { generateSigningKey } from '../src/signature.ts';
 import { type LoggedWarrant, LawfulAccessWorld } from '../src/testing.ts';
@@ -16,12 +18,12 @@ import { openDb } from '@doublelock/store';
 const ISSUED = Date.UTC(2026, 10, 23, 9);
 const NOW = ISSUED + 2 * 3_600_000;
 const SENT = ISSUED + 3_600_000;
-const ctx = new TextEncoder().encode('group:g1|msg:1');
 
 let world: LawfulAccessWorld;
 let epochKey: { epoch: number; publicKey: Uint8Array };
 let logged: LoggedWarrant;
 let message: ReturnType<LawfulAccessWorld['deliver']>;
+let tomorrowKey: { epoch: number; publicKey: Uint8Array };
 
 beforeAll(async () => {
   world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3 });
@@ -29,8 +31,11 @@ beforeAll(async () => {
   const r1 = world.custodians.map((c) => dkgRound1(session, c.index));
   const out = dkgRound2(session, world.custodians[0]!.staticKey.secret, r1[0]!.state, r1.map((r) => r.message));
   epochKey = { epoch: session.epoch, publicKey: out.publicKey };
+  const next = world.dkgSession(session.epoch + 1);
+  const n1 = world.custodians.map((c) => dkgRound1(next, c.index));
+  tomorrowKey = { epoch: next.epoch, publicKey: dkgRound2(next, world.custodians[0]!.staticKey.secret, n1[0]!.state, n1.map((r) => r.message)).publicKey };
   logged = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: ISSUED, targets: ['mallory'] })), ISSUED + 60_000));
-  message = world.deliver(epochKey, { messageId: 'm1', sender: 'mallory', recipients: ['bob'], serverTime: SENT }, randomBytes(32), ctx);
+  message = world.deliver(epochKey, { messageId: 'm1', sender: 'mallory', recipients: ['bob'], serverTime: SENT }, randomBytes(32));
 });
 afterAll(async () => world.close());
 
@@ -44,7 +49,8 @@ function view(overrides: Partial<CustodianView> = {}): CustodianView {
     releasedMessages: 0,
     messageAlreadyReleased: false,
     highestRevision: undefined,
-    epochState: (e) => (e === epochKey.epoch ? 'active' : 'unknown'),
+    epochState: (e) => (e === epochKey.epoch || e === epochKey.epoch + 1 ? 'active' : 'unknown'),
+    epochPublicKey: (e) => (e === epochKey.epoch ? epochKey.publicKey : e === epochKey.epoch + 1 ? tomorrowKey.publicKey : undefined),
     cancellations: [],
     ...overrides,
   };
@@ -93,17 +99,17 @@ describe('custodian release rules', () => {
   });
 
   it('refuse a message outside the window or not to or from a target', () => {
-    const before = world.deliver(epochKey, { messageId: 'm0', sender: 'mallory', recipients: ['bob'], serverTime: ISSUED - 1 }, randomBytes(32), ctx);
+    const before = world.deliver(epochKey, { messageId: 'm0', sender: 'mallory', recipients: ['bob'], serverTime: ISSUED - 1 }, randomBytes(32));
     expect(refusal(evaluateShareRequest(world.request(1, logged, before, NOW), view()))).toBe('outside_window');
     // before the judge approved (the warrant was not yet in force)
-    const beforeApproval = world.deliver(epochKey, { messageId: 'm0b', sender: 'mallory', recipients: ['bob'], serverTime: ISSUED + 1000 }, randomBytes(32), ctx);
+    const beforeApproval = world.deliver(epochKey, { messageId: 'm0b', sender: 'mallory', recipients: ['bob'], serverTime: ISSUED + 1000 }, randomBytes(32));
     expect(refusal(evaluateShareRequest(world.request(1, logged, beforeApproval, NOW), view()))).toBe('outside_window');
-    const bystanders = world.deliver(epochKey, { messageId: 'm2', sender: 'alice', recipients: ['bob'], serverTime: SENT }, randomBytes(32), ctx);
+    const bystanders = world.deliver(epochKey, { messageId: 'm2', sender: 'alice', recipients: ['bob'], serverTime: SENT }, randomBytes(32));
     expect(refusal(evaluateShareRequest(world.request(1, logged, bystanders, NOW), view()))).toBe('not_target');
   });
 
   it('refuse a field the provider did not deliver, or unsigned metadata', () => {
-    const other = world.deliver(epochKey, { messageId: 'm3', sender: 'mallory', recipients: ['bob'], serverTime: SENT }, randomBytes(32), ctx);
+    const other = world.deliver(epochKey, { messageId: 'm3', sender: 'mallory', recipients: ['bob'], serverTime: SENT }, randomBytes(32));
     expect(refusal(evaluateShareRequest(world.request(1, logged, { field: other.field, delivery: message.delivery }, NOW), view()))).toBe('field_mismatch');
     const widened = { ...message.delivery, record: { ...message.delivery.record, sender: 'mallory', recipients: ['alice'] } };
     expect(refusal(evaluateShareRequest(world.request(1, logged, { field: message.field, delivery: widened }, NOW), view()))).toBe('bad_delivery_record');
@@ -137,8 +143,54 @@ describe('custodian release rules', () => {
     expect(refusal(evaluateShareRequest(world.request(1, iriOnly, message, NOW), view()))).toBe('product_not_authorised');
   });
 
+  it('refuse a field lifted from a message between non-targets into a message to the target (TDH2 label)', () => {
+    // The agency holds provider data: a field from alice to bob (no target). Its own account sends the
+    // target a message carrying that field; the provider signs the delivery record of that message.
+    const victim = world.deliver(epochKey, { messageId: 'v1', sender: 'alice', recipients: ['bob'], serverTime: SENT }, randomBytes(32));
+    const agentMessage = { messageId: 'a1', recipients: ['mallory'], serverTime: SENT };
+    const agentContext = { groupId: 'YWdlbnQtZ3JvdXA', senderUsername: 'agent', senderDevice: 'agent-phone', recipientDevices: ['mallory-phone'], clientMessageId: 'agent-00000001' };
+    const lifted = { field: victim.field, delivery: world.signDelivery(agentMessage, agentContext, victim.field) };
+    expect(refusal(evaluateShareRequest(world.request(1, logged, lifted, NOW), view()))).toBe('field_not_for_message');
+    // the same with random mask bytes around the lifted point
+    const masked = victim.field.slice();
+    masked.set(randomBytes(32), 69);
+    const randomMask = { field: masked, delivery: world.signDelivery(agentMessage, agentContext, masked) };
+    expect(refusal(evaluateShareRequest(world.request(1, logged, randomMask, NOW), view()))).toBe('field_not_for_message');
+    // a field the agent made itself (valid TDH2 for its own message) is fine: it is the agent's message
+    const own = world.deliver(epochKey, { ...agentMessage, sender: 'agent', groupId: agentContext.groupId, recipientDevices: agentContext.recipientDevices, clientMessageId: agentContext.clientMessageId }, randomBytes(32));
+    expect(evaluateShareRequest(world.request(1, logged, own, NOW), view()).release).toBe(true);
+    // and the provider adding a ghost device of the target to the victim's delivery: the label no longer fits
+    const ghosted = world.signDelivery({ messageId: 'v1', recipients: ['bob', 'mallory'], serverTime: SENT }, { ...victim.context, recipientDevices: [...victim.context.recipientDevices, 'mallory-ghost'] }, victim.field);
+    expect(refusal(evaluateShareRequest(world.request(1, logged, { field: victim.field, delivery: ghosted }, NOW), view()))).toBe('field_not_for_message');
+  });
+
+  it('refuse a field made with tomorrow’s epoch key (a modified sender escaping escrow)', () => {
+    const tomorrow = world.deliver(tomorrowKey, { messageId: 'm5', sender: 'mallory', recipients: ['bob'], serverTime: SENT }, randomBytes(32));
+    expect(refusal(evaluateShareRequest(world.request(1, logged, tomorrow, NOW), view()))).toBe('epoch_mismatch');
+  });
+
+  it('start the window at the warrant’s log-attested time, not at the dates a backdated document carries', async () => {
+    // Double-signed, dated ten days ago, but first logged (and witnessed) an hour ago.
+    const backdated = world.approve(world.issue(world.draft({ issuedAt: NOW - 10 * DAY_MS })), NOW - 10 * DAY_MS + 60_000);
+    const late = await world.logWarrant(backdated, NOW - 3_600_000);
+    const old = world.deliver(epochKey, { messageId: 'm-old', sender: 'mallory', recipients: ['bob'], serverTime: NOW - 9 * DAY_MS }, randomBytes(32));
+    expect(refusal(evaluateShareRequest(world.request(1, late, old, NOW), view()))).toBe('outside_window');
+    const fresh = world.deliver(epochKey, { messageId: 'm-new', sender: 'mallory', recipients: ['bob'], serverTime: NOW - 60_000 }, randomBytes(32));
+    expect(evaluateShareRequest(world.request(1, late, fresh, NOW), view()).release).toBe(true);
+  });
+
+  it('bind each share proof to the warrant revision', () => {
+    const decision = evaluateShareRequest(world.request(1, logged, message, NOW), view());
+    if (!decision.release) throw new Error('expected a release');
+    const secret = randomScalar();
+    const share = createDecryptionShare(1, secret, decision.field.u, decision.binding);
+    const vk = Point.BASE.multiply(secret).toBytes();
+    expect(verifyDecryptionShare(share, vk, decision.field.u, shareBinding(logged.warrant.warrant, 1, message.field))).toBe(true);
+    expect(verifyDecryptionShare(share, vk, decision.field.u, shareBinding({ ...logged.warrant.warrant, revision: 1 }, 1, message.field))).toBe(false);
+  });
+
   it('refuse a field whose epoch does not match its delivery time', () => {
-    const old = world.deliver({ epoch: epochKey.epoch - 5, publicKey: epochKey.publicKey }, { messageId: 'm4', sender: 'mallory', recipients: ['bob'], serverTime: SENT }, randomBytes(32), ctx);
+    const old = world.deliver({ epoch: epochKey.epoch - 5, publicKey: epochKey.publicKey }, { messageId: 'm4', sender: 'mallory', recipients: ['bob'], serverTime: SENT }, randomBytes(32));
     expect(refusal(evaluateShareRequest(world.request(1, logged, old, NOW), view()))).toBe('epoch_mismatch');
     expect(fromBase64Url(toBase64Url(old.field))).toEqual(old.field);
   });

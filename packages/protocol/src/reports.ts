@@ -6,6 +6,12 @@
 import { z } from 'zod';
 import { bytes, clientMessageId, deviceId, groupId, username } from './common.ts';
 
+/**
+ * The largest message content (the franked payload bytes) a client may send or display. Reports accept
+ * exactly this much, so whatever a client shows can be reported (issue 10).
+ */
+export const MAX_CONTENT_BYTES = 256 * 1024;
+
 export const reportRequest = z.object({
   groupId,
   seq: z.number().int().nonnegative(),
@@ -13,7 +19,7 @@ export const reportRequest = z.object({
   sender: z.object({ username, deviceId }),
   serverTime: z.number().int(),
   /** The plaintext as the reporter received it (the envelope's franked bytes). */
-  payload: bytes({ max: 256 * 1024 }),
+  payload: bytes({ max: MAX_CONTENT_BYTES }),
   frankingKey: bytes({ exact: 32 }),
   commitment: bytes({ exact: 32 }),
   tag: bytes({ exact: 32 }),

@@ -53,8 +53,8 @@ export interface SendInput {
   epoch: number;
   ciphertext: Uint8Array;
   frankingCommitment?: Uint8Array;
-  /** Computes the server's franking tag once the server time is fixed. */
-  frankingTag?: (serverTime: number) => Uint8Array;
+  /** Computes the server's franking tag once the server time and the message's seq are fixed. */
+  frankingTag?: (serverTime: number, seq: number) => Uint8Array;
   /** Lawful access: runs inside the accepting transaction with the fan-out, to retain what a warrant covers. */
   retain?: (tx: SqlRunner, message: { seq: number; recipientDevices: string[] }) => Promise<unknown>;
   now: number;
@@ -141,6 +141,13 @@ export class DeliveryStore {
     return (await this.db.get('SELECT 1 AS one FROM group_members WHERE group_id = ? AND device_id = ?', [groupId, deviceId])) !== undefined;
   }
 
+  /** Whether the device is in the group now, or was when the message at `seq` was ordered (removed later). */
+  async wasMemberAt(groupId: string, deviceId: string, seq: number): Promise<boolean> {
+    if (await this.isMember(groupId, deviceId)) return true;
+    const row = await this.db.get('SELECT 1 AS one FROM group_former_members WHERE group_id = ? AND device_id = ? AND removed_at_seq > ?', [groupId, deviceId, seq]);
+    return row !== undefined;
+  }
+
   async send(input: SendInput): Promise<Accepted> {
     try {
       return await this.#send(input);
@@ -154,7 +161,7 @@ export class DeliveryStore {
   #send(input: SendInput): Promise<Accepted> {
     return this.db.transaction(async (tx) => {
       const seq = await takeSeq(tx, input.groupId, input.epoch, input.sender.deviceId, 1);
-      const frankingTag = input.frankingCommitment && input.frankingTag?.(input.now);
+      const frankingTag = input.frankingCommitment && input.frankingTag?.(input.now, seq);
       // The idempotency key goes in first: a resend conflicts here, before anything else is written.
       if (!(await rememberSent(tx, input, seq, input.epoch, frankingTag))) throw new DuplicateSend();
       const messageId = await insertMessage(tx, {
@@ -219,10 +226,13 @@ export class DeliveryStore {
       ).map((r) => r.device_id);
 
       if (input.removes.length > 0) {
-        await tx.run(`DELETE FROM group_members WHERE group_id = ? AND device_id IN (${placeholders(input.removes.length)})`, [
-          input.groupId,
-          ...input.removes,
-        ]);
+        const removed = await tx.all<{ device_id: string }>(
+          `DELETE FROM group_members WHERE group_id = ? AND device_id IN (${placeholders(input.removes.length)}) RETURNING device_id`,
+          [input.groupId, ...input.removes],
+        );
+        for (const { device_id } of removed) {
+          await tx.run('INSERT INTO group_former_members (group_id, device_id, removed_at_seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [input.groupId, device_id, seq]);
+        }
       }
       for (const deviceId of input.adds) {
         await tx.run('INSERT INTO group_members (group_id, device_id) VALUES (?, ?) ON CONFLICT DO NOTHING', [input.groupId, deviceId]);

@@ -29,6 +29,8 @@ export interface Intercept {
   sender: string;
   senderDevice: string;
   recipients: string[];
+  /** the devices it was delivered to (the group's other member devices) */
+  recipientDevices: string[];
   serverTime: number;
   size: number;
   frame: Uint8Array;
@@ -162,9 +164,9 @@ export class InterceptionStore {
       const count = await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM intercepts WHERE warrant_id = ?', [w.warrant_id]);
       if (Number(count?.n ?? 0) >= Number(w.max_messages)) continue;
       await tx.run(
-        `INSERT INTO intercepts (warrant_id, group_id, seq, client_message_id, sender, sender_device, recipients, server_time, size, frame)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-        [w.warrant_id, m.groupId, m.seq, m.clientMessageId, m.senderUsername, m.senderDevice, JSON.stringify(recipients.sort()), m.serverTime, m.frame.length, m.frame],
+        `INSERT INTO intercepts (warrant_id, group_id, seq, client_message_id, sender, sender_device, recipients, recipient_devices, server_time, size, frame)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        [w.warrant_id, m.groupId, m.seq, m.clientMessageId, m.senderUsername, m.senderDevice, JSON.stringify(recipients.sort()), JSON.stringify([...m.recipientDevices].sort()), m.serverTime, m.frame.length, m.frame],
       );
       retained++;
     }
@@ -181,6 +183,7 @@ export class InterceptionStore {
       sender: string;
       sender_device: string;
       recipients: string;
+      recipient_devices: string;
       server_time: number;
       size: number;
       frame: Uint8Array;
@@ -194,6 +197,7 @@ export class InterceptionStore {
       sender: r.sender,
       senderDevice: r.sender_device,
       recipients: JSON.parse(r.recipients) as string[],
+      recipientDevices: JSON.parse(r.recipient_devices) as string[],
       serverTime: Number(r.server_time),
       size: Number(r.size),
       frame: asBytes(r.frame),

@@ -8,6 +8,7 @@ export interface AbuseReport {
   seq: number;
   clientMessageId: string;
   reporterDevice: string;
+  reporterUsername: string;
   sender: { username: string; deviceId: string };
   payload: Uint8Array;
   reason: string;
@@ -19,13 +20,14 @@ export class ReportStore {
 
   async add(report: AbuseReport): Promise<number> {
     const row = await this.db.get<{ id: number }>(
-      `INSERT INTO abuse_reports (group_id, seq, client_message_id, reporter_device, sender_username, sender_device, payload, reason, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+      `INSERT INTO abuse_reports (group_id, seq, client_message_id, reporter_device, reporter_username, sender_username, sender_device, payload, reason, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
       [
         report.groupId,
         report.seq,
         report.clientMessageId,
         report.reporterDevice,
+        report.reporterUsername,
         report.sender.username,
         report.sender.deviceId,
         report.payload,

@@ -111,9 +111,9 @@ export async function openIntercept(options: {
   const decryption = await decryptWithCustodians({
     trust,
     epochKey: key,
-    warrantId: options.warrant.warrant.id,
+    warrant: options.warrant.warrant,
     field,
-    context,
+    record: intercept.iri.record,
     request: (custodian) =>
       signShareRequest(
         {

@@ -217,6 +217,8 @@ export function register(program: Command): void {
           console.log(`* removed from chat ${e.groupId}`);
         } else if (e.type === 'rejected') {
           console.error(`! refused ${e.item.kind} #${e.item.seq} in ${short(e.item.groupId)} from ${e.item.sender.username}: ${e.error.message}`);
+        } else if (e.type === 'buffered') {
+          console.log(`* ${short(e.groupId)}: #${e.seq} kept until its commit arrives`);
         } else {
           console.error(`! ${e.error.message}`);
         }

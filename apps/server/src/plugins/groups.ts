@@ -25,17 +25,20 @@ import { deviceOf, type AuthenticatedDevice, type Authenticator } from '../auth.
 import type { ServerContext } from '../context.ts';
 import { fail } from '../errors.ts';
 
-export const FRANKING_TAG_LABEL = 'doublelock/franking-tag/v1';
+export const FRANKING_TAG_LABEL = 'doublelock/franking-tag/v2';
 
-/** The server's franking tag: binds the sender's commitment to who sent it, where, and when. */
+/**
+ * The server's franking tag: binds the sender's commitment to who sent it, where, when, and at which
+ * position of the group's order (seq) — a report names exactly one message, so it can be counted once.
+ */
 export function frankingTag(
   key: Uint8Array,
-  m: { commitment: Uint8Array; groupId: string; senderUsername: string; senderDeviceId: string; serverTime: number; clientMessageId: string },
+  m: { commitment: Uint8Array; groupId: string; seq: number; senderUsername: string; senderDeviceId: string; serverTime: number; clientMessageId: string },
 ): Uint8Array {
   return hmac(
     sha256,
     key,
-    lengthPrefixed(FRANKING_TAG_LABEL, m.commitment, fromBase64Url(m.groupId), m.senderUsername, m.senderDeviceId, String(m.serverTime), m.clientMessageId),
+    lengthPrefixed(FRANKING_TAG_LABEL, m.commitment, fromBase64Url(m.groupId), String(m.seq), m.senderUsername, m.senderDeviceId, String(m.serverTime), m.clientMessageId),
   );
 }
 
@@ -106,8 +109,8 @@ export async function acceptMessage(ctx: ServerContext, sender: AuthenticatedDev
     }),
     ...(commitment && {
       frankingCommitment: commitment,
-      frankingTag: (serverTime: number) =>
-        frankingTag(ctx.frankingKey, { commitment, groupId, senderUsername: sender.username, senderDeviceId: sender.deviceId, serverTime, clientMessageId: body.clientMessageId }),
+      frankingTag: (serverTime: number, seq: number) =>
+        frankingTag(ctx.frankingKey, { commitment, groupId, seq, senderUsername: sender.username, senderDeviceId: sender.deviceId, serverTime, clientMessageId: body.clientMessageId }),
     }),
     now,
     expiresAt: now + ctx.config.mailboxTtlMs,

@@ -18,7 +18,8 @@ export function reportRoutes(ctx: ServerContext, auth: Authenticator): FastifyPl
     app.post('/v1/reports', { onRequest: auth.require, schema: { body: reportRequest, response: { 200: reportResponse } } }, async (request) => {
       const reporter = deviceOf(request);
       const r = request.body;
-      if (!(await ctx.stores.delivery.isMember(r.groupId, reporter.deviceId))) fail(ErrorCode.notMember, 'Only members of the group can report its messages.');
+      // Members, and former members for what was ordered before their removal (they received it).
+      if (!(await ctx.stores.delivery.wasMemberAt(r.groupId, reporter.deviceId, r.seq))) fail(ErrorCode.notMember, 'Only members of the group (then or now) can report its messages.');
       const payload = fromBase64Url(r.payload);
       const commitment = fromBase64Url(r.commitment);
       if (!equalBytes(hmac(sha256, fromBase64Url(r.frankingKey), payload), commitment)) {
@@ -27,6 +28,7 @@ export function reportRoutes(ctx: ServerContext, auth: Authenticator): FastifyPl
       const expected = frankingTag(ctx.frankingKey, {
         commitment,
         groupId: r.groupId,
+        seq: r.seq,
         senderUsername: r.sender.username,
         senderDeviceId: r.sender.deviceId,
         serverTime: r.serverTime,
@@ -38,6 +40,7 @@ export function reportRoutes(ctx: ServerContext, auth: Authenticator): FastifyPl
         seq: r.seq,
         clientMessageId: r.clientMessageId,
         reporterDevice: reporter.deviceId,
+        reporterUsername: reporter.username,
         sender: r.sender,
         payload,
         reason: r.reason,

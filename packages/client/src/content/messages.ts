@@ -6,13 +6,14 @@
 import { fromBase64Url } from '@doublelock/protocol';
 import { createApplicationMessage, encodeMlsMessage } from 'ts-mls';
 import { ApiError } from '../api/serverApi.ts';
+import { resendWhileTransient } from '../core/transient.ts';
 import { b64, MAX_RETRIES, newMessageId, type MessengerContext } from '../core/context.ts';
 import type { ReceivedMessage } from '../core/types.ts';
 import { openAttachment, sealAttachment } from '../envelope/attachment.ts';
 import { encodeContent, type MessageContent } from '../envelope/content.ts';
 import { sealEnvelope, type EnvelopeContext } from '../envelope/envelope.ts';
 import { encodeFrame } from '../envelope/frame.ts';
-import { markSeen } from '../groupStore.ts';
+import { groupMembers, markSeen } from '../groupStore.ts';
 import { getJson, jsonWrite } from '../storage/storage.ts';
 
 /** Storage key of a message in this device's history (ordered by server seq). */
@@ -41,10 +42,12 @@ export class Messages {
     const { ctx } = this;
     const clientMessageId = newMessageId();
     const payload = encodeContent(content);
-    const context: EnvelopeContext = { groupId: fromBase64Url(groupId), senderUsername: ctx.username, senderDeviceId: ctx.deviceId, clientMessageId };
-    const envelope = sealEnvelope(payload, context, ctx.options.escrow);
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const { state, meta } = await ctx.groupStore.require(groupId);
+      // Sealed per attempt: the escrow field is labelled with the devices of the epoch it is sent in.
+      const recipientDevices = groupMembers(state).map((m) => m.deviceId).filter((d) => d !== ctx.deviceId);
+      const context: EnvelopeContext = { groupId: fromBase64Url(groupId), senderUsername: ctx.username, senderDeviceId: ctx.deviceId, clientMessageId, recipientDevices };
+      const envelope = sealEnvelope(payload, context, ctx.options.escrow);
       const { newState, privateMessage } = await createApplicationMessage(state, envelope.keys, ctx.cs);
       // The ratchet step is stored before anything leaves the device: a key is never used twice.
       await ctx.groupStore.save(groupId, newState, meta);
@@ -54,12 +57,9 @@ export class Messages {
         escrow: envelope.escrow,
       });
       try {
-        const accepted = await ctx.api.sendMessage(groupId, {
-          clientMessageId,
-          epoch: Number(state.groupContext.epoch),
-          ciphertext: b64(frame),
-          frankingCommitment: b64(envelope.frankingCommitment),
-        });
+        // A lost answer: the same request again (idempotent by client message id), never a second message.
+        const request = { clientMessageId, epoch: Number(state.groupContext.epoch), ciphertext: b64(frame), frankingCommitment: b64(envelope.frankingCommitment) };
+        const accepted = await resendWhileTransient(() => ctx.api.sendMessage(groupId, request));
         markSeen(meta, accepted.seq);
         // Kept with the received ones, so this device's history shows what it said too.
         const sent: ReceivedMessage = {

@@ -19,6 +19,7 @@ import type { DeviceIdentity } from '../mls/credential.ts';
 import { clientConfig } from '../mls/suite.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { SyncEngine } from '../sync/syncEngine.ts';
+import { isTransient, TransientFailure } from './transient.ts';
 import { MessageRejected, type MessengerEvent, type MessengerOptions } from './types.ts';
 
 export const MAX_RETRIES = 8;
@@ -103,15 +104,24 @@ export class MessengerContext {
     await this.lock.catch(() => undefined);
   }
 
-  /** Runs an MLS operation, turning ts-mls's terse credential failures into the reason our AS gave. */
-  async withCredentialReasons<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs an MLS operation, turning ts-mls's terse credential failures into the reason our AS gave, with
+   * credentials judged as of `asOf` (server time of the item being processed; undefined = now). A lookup
+   * that failed for a passing reason (503, network) becomes a TransientFailure: the item is retried later.
+   */
+  async withCredentialReasons<T>(fn: () => Promise<T>, asOf?: number): Promise<T> {
     this.auth.takeRejections();
+    this.auth.asOf = asOf;
     try {
       return await fn();
     } catch (error) {
+      const transient = this.auth.transientFailure;
       const reasons = this.auth.takeRejections();
+      if (transient !== undefined || isTransient(error)) throw new TransientFailure(transient ?? error);
       if (reasons.length > 0) throw new MessageRejected('credential_rejected', `credential refused: ${reasons.join('; ')}`);
       throw error;
+    } finally {
+      this.auth.asOf = undefined;
     }
   }
 

@@ -56,6 +56,8 @@ export type MessengerEvent =
   | { type: 'membership'; groupId: string; added: DeviceIdentity[]; removed: DeviceIdentity[] }
   | { type: 'removed'; groupId: string }
   | { type: 'rejected'; item: MailboxItem; error: MessageRejected }
+  /** An item for an epoch not reached yet: kept, and processed after the commit that reaches it. */
+  | { type: 'buffered'; groupId: string; seq: number }
   /** Transport trouble (the push channel); the mailbox keeps everything, a later sync catches up. */
   | { type: 'error'; error: Error };
 

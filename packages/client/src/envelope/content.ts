@@ -1,5 +1,5 @@
 /** What a chat message says: the franked payload bytes are this JSON, validated on receipt. */
-import { sha256Hex } from '@doublelock/protocol';
+import { MAX_CONTENT_BYTES, sha256Hex } from '@doublelock/protocol';
 import { z } from 'zod';
 
 const base64url = z.string().regex(/^[A-Za-z0-9_-]*$/);
@@ -26,10 +26,14 @@ export type MessageContent = z.infer<typeof messageContent>;
 export function encodeContent(content: MessageContent): Uint8Array {
   const parsed = messageContent.safeParse(content);
   if (!parsed.success) throw new RangeError(`invalid ${content.type} message: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'content'} ${i.message}`).join('; ')}`);
-  return new TextEncoder().encode(JSON.stringify(parsed.data));
+  const bytes = new TextEncoder().encode(JSON.stringify(parsed.data));
+  // Nothing larger is displayed on receipt either: every message shown can be reported (POST /v1/reports).
+  if (bytes.length > MAX_CONTENT_BYTES) throw new RangeError(`message too large: ${bytes.length} bytes encoded, at most ${MAX_CONTENT_BYTES}`);
+  return bytes;
 }
 
 export function decodeContent(payload: Uint8Array): MessageContent {
+  if (payload.length > MAX_CONTENT_BYTES) throw new Error(`message payload of ${payload.length} bytes is over the ${MAX_CONTENT_BYTES}-byte limit`);
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));

@@ -9,7 +9,7 @@
  * The sealed payload and the escrow field sit outside MLS in the transport frame (frame.ts), where a
  * server retaining a warranted account's traffic can keep them; without K they are opaque.
  */
-import { lengthPrefixed, type EscrowFieldProvider } from '@doublelock/protocol';
+import { lengthPrefixed, toBase64Url, type EscrowContext, type EscrowFieldProvider } from '@doublelock/protocol';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { equalBytes, splitLengthPrefixed } from './bytes.ts';
@@ -24,11 +24,21 @@ export interface EnvelopeContext {
   senderUsername: string;
   senderDeviceId: string;
   clientMessageId: string;
+  /**
+   * The devices the message is for (the group's other member devices, from MLS): part of the escrow
+   * field's label only, not of the AEAD's context.
+   */
+  recipientDevices?: readonly string[];
 }
 
-/** The bytes the AEAD and the escrow field are bound to. */
+/** The bytes the AEAD is bound to. */
 export function envelopeContextBytes(c: EnvelopeContext): Uint8Array {
   return lengthPrefixed(CONTEXT_LABEL, c.groupId, c.senderUsername, c.senderDeviceId, c.clientMessageId);
+}
+
+/** What the escrow field is labelled with (packages/lawful-access escrow.ts): the context and the recipients. */
+export function escrowContextOf(c: EnvelopeContext): EscrowContext {
+  return { groupId: toBase64Url(c.groupId), senderUsername: c.senderUsername, senderDevice: c.senderDeviceId, recipientDevices: c.recipientDevices ?? [], clientMessageId: c.clientMessageId };
 }
 
 export interface SealedEnvelope {
@@ -62,7 +72,7 @@ export function sealEnvelope(payload: Uint8Array, context: EnvelopeContext, escr
   const commitment = frankingCommitment(frankingKey, payload);
   const contextBytes = envelopeContextBytes(context);
   const sealedPayload = seal(contentKey, payload, contextBytes);
-  const field = escrow ? { scheme: escrow.scheme, field: escrow.create(contentKey, contextBytes) } : undefined;
+  const field = escrow ? { scheme: escrow.scheme, field: escrow.create(contentKey, escrowContextOf(context)) } : undefined;
   const keys = lengthPrefixed(
     ENVELOPE_LABEL,
     contentKey,
@@ -78,6 +88,7 @@ export function sealEnvelope(payload: Uint8Array, context: EnvelopeContext, escr
 /**
  * Opens and checks an envelope. `serverCommitment` is the commitment the server tagged (from the mailbox
  * item): it must be the one inside the envelope, else a report could not prove what we received.
+ * `deliveryTime` is the server's time for the mailbox item: the escrow field's epoch must fit it.
  */
 export function openEnvelope(
   keys: Uint8Array,
@@ -86,6 +97,7 @@ export function openEnvelope(
   context: EnvelopeContext,
   serverCommitment: Uint8Array | undefined,
   escrow?: EscrowFieldProvider,
+  deliveryTime?: number,
 ): OpenedEnvelope {
   let fields: Uint8Array[];
   try {
@@ -106,7 +118,8 @@ export function openEnvelope(
     if (!outerEscrow) throw new EnvelopeRejected('lawful access is on in this deployment and the message has no escrow access field');
     // The scheme may name another epoch than the provider's current one (keys rotate): the provider's
     // verify decides which keys it accepts.
-    if (!escrow.verify(outerEscrow.field, contentKey, contextBytes)) throw new EnvelopeRejected('the escrow access field does not match the content key and context');
+    if (!escrow.verify(outerEscrow.field, contentKey, escrowContextOf(context), deliveryTime ?? -1))
+      throw new EnvelopeRejected('the escrow access field does not match the content key and context, or its epoch does not fit the delivery time');
   }
   let payload: Uint8Array;
   try {

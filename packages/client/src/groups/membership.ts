@@ -7,7 +7,9 @@
 import { randomBytes } from '@noble/hashes/utils.js';
 import { createCommit, createGroup, encodeMlsMessage, type ClientState, type Proposal } from 'ts-mls';
 import { encodeRatchetTree } from 'ts-mls/ratchetTree.js';
+import type { CommitRequest } from '@doublelock/protocol';
 import { ApiError } from '../api/serverApi.ts';
+import { resendWhileTransient } from '../core/transient.ts';
 import { b64, MAX_RETRIES, newMessageId, type MessengerContext } from '../core/context.ts';
 import type { GroupSummary } from '../core/types.ts';
 import { groupMembers, markSeen, newGroupMeta } from '../groupStore.ts';
@@ -147,7 +149,10 @@ export class Membership {
       const result = await ctx.withCredentialReasons(() => createCommit({ state, cipherSuite: ctx.cs }, { extraProposals: proposals, ratchetTreeExtension: false }));
       const epoch = Number(state.groupContext.epoch);
       try {
-        const accepted = await ctx.api.commit(groupId, {
+        // If the answer is lost, the very same request is sent again (same client message id, same bytes): the
+        // server accepts it now or answers with its earlier acceptance, so the committer learns its commit
+        // holds the epoch and never stays behind on a fork of its own making.
+        const request: CommitRequest = {
           clientMessageId,
           epoch,
           commit: b64(encodeMlsMessage(result.commit)),
@@ -157,7 +162,8 @@ export class Membership {
             welcome: b64(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: result.welcome })),
             ratchetTree: b64(encodeRatchetTree(result.newState.ratchetTree)),
           }),
-        });
+        };
+        const accepted = await resendWhileTransient(() => ctx.api.commit(groupId, request));
         meta.epochEnds[String(epoch)] = accepted.seq;
         markSeen(meta, accepted.seq, ...(result.welcome ? [accepted.seq + 1] : []));
         await ctx.groupStore.save(groupId, result.newState, meta);
@@ -181,3 +187,4 @@ export class Membership {
     throw new Error(`Could not commit to group ${groupId}: it kept moving on (${MAX_RETRIES} attempts).`);
   }
 }
+

@@ -5,10 +5,18 @@
  *  3. the account identity key signed that device certificate, and that identity key is the one this
  *     client pinned for the account the first time it saw it (a changed key is refused, not trusted).
  * Rejections are recorded with their reason, so the SDK can say why ts-mls refused a message.
+ *
+ * Time: a credential is judged as of a moment (`asOf`, the server time of the commit or message being
+ * processed): a device revoked after that moment was a member then (its revocation is signed by the account
+ * and its time is in the logged directory state), so an old add-commit of a since-revoked device still
+ * applies for a device catching up. Without `asOf` (our own commits), the device must be active now.
+ * A directory lookup that fails (server down, 503) is not a verdict: it is kept in `transientFailure`, and
+ * the SDK retries the item later instead of refusing it.
  */
 import { deviceCertificateBytes, deviceIdFor, fromBase64Url, toBase64Url, type AccountResponse } from '@doublelock/protocol';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import type { AuthenticationService, Credential } from 'ts-mls';
+import { isTransient } from '../core/transient.ts';
 import { parseDeviceCredential } from './credential.ts';
 
 /** Where accounts come from (the server's key directory); `fresh` skips any cache. */
@@ -33,6 +41,12 @@ export class DirectoryAuthenticationService implements AuthenticationService {
   /** Reasons for the credentials refused since the last `takeRejections()`. */
   private rejections: string[] = [];
 
+  /** The moment credentials are judged at (ms, server time); undefined = now. */
+  asOf: number | undefined;
+
+  /** A lookup error met since the last `takeRejections()` (the verdict could not be reached). */
+  transientFailure: unknown;
+
   /** Certificates already checked (device, key, certificate signature, identity key) → fine. */
   private readonly verified = new Set<string>();
 
@@ -52,11 +66,21 @@ export class DirectoryAuthenticationService implements AuthenticationService {
   takeRejections(): string[] {
     const taken = this.rejections;
     this.rejections = [];
+    this.transientFailure = undefined;
     return taken;
   }
 
   async validateCredential(credential: Credential, signaturePublicKey: Uint8Array): Promise<boolean> {
-    const reason = await this.check(credential, signaturePublicKey);
+    let reason: string | undefined;
+    try {
+      reason = await this.check(credential, signaturePublicKey);
+    } catch (error) {
+      if (isTransient(error)) {
+        this.transientFailure = error;
+        return false;
+      }
+      reason = `the directory entry of ${parseDeviceCredential(credential)?.username ?? 'this member'} cannot be trusted: ${error instanceof Error ? error.message : String(error)}`;
+    }
     if (reason) this.rejections.push(reason);
     return reason === undefined;
   }
@@ -75,7 +99,7 @@ export class DirectoryAuthenticationService implements AuthenticationService {
       device = account?.devices.find((d) => d.deviceId === identity.deviceId);
     }
     if (!account || !device) return `the key directory does not list device ${label}`;
-    if (device.revokedAt !== null) return `device ${label} has been revoked`;
+    if (device.revokedAt !== null && (this.asOf === undefined || device.revokedAt <= this.asOf)) return `device ${label} has been revoked`;
     if (device.signatureKey !== toBase64Url(signaturePublicKey)) return `the key directory lists another key for device ${label}`;
     const identityKey = fromBase64Url(account.identityKey);
     const pinned = await this.pins.pinned(identity.username);

@@ -4,7 +4,10 @@
  * a spent ratchet key, which is kept spent).
  *
  * Rules: a message from an earlier epoch is accepted only if the server ordered it before the commit that
- * ended that epoch; the sender the server names must be the leaf MLS says sent it.
+ * ended that epoch; the sender the server names must be the leaf MLS says sent it. An item for an epoch
+ * this device has not reached yet (its commit is still to come) is kept (`buffer/<group>/<seq>`) and
+ * processed right after the commit that reaches that epoch, not dropped. Credentials in commits and
+ * Welcomes are judged as of the item's server time (an old add of a since-revoked device still applies).
  */
 import { fromBase64Url, type MailboxItem } from '@doublelock/protocol';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -13,6 +16,7 @@ import { decodeKeyPackage } from 'ts-mls/keyPackage.js';
 import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import { decodeRatchetTree } from 'ts-mls/ratchetTree.js';
 import { b64, identityText, type MessengerContext } from '../core/context.ts';
+import { TransientFailure } from '../core/transient.ts';
 import { MessageRejected, type ReceivedMessage } from '../core/types.ts';
 import { historyKey } from '../content/messages.ts';
 import type { StoredKeyPackage } from '../devices/keyPackages.ts';
@@ -22,6 +26,10 @@ import { decodeFrame } from '../envelope/frame.ts';
 import { groupMembers, isSeen, markSeen, newGroupMeta, type GroupMeta } from '../groupStore.ts';
 import { parseDeviceCredential, type DeviceIdentity } from '../mls/credential.ts';
 import { getJson, jsonWrite } from '../storage/storage.ts';
+
+/** Items kept per group for epochs not reached yet; more than this and the newest is refused. */
+export const MAX_BUFFERED_PER_GROUP = 1000;
+const bufferKey = (groupId: string, seq: number) => `buffer/${groupId}/${String(seq).padStart(12, '0')}`;
 
 export class IncomingItems {
   /** People who sent a 'leave': their removal is committed after the batch (see SyncEngine). */
@@ -36,8 +44,43 @@ export class IncomingItems {
       throw new MessageRejected('unknown_group', `${item.kind} for group ${item.groupId}, which this device is not in`);
     }
     if (isSeen(group.meta, item.seq)) return; // at-least-once delivery: already applied
-    if (item.kind === 'commit') return this.processCommit(item, group.state, group.meta);
-    return this.processApplication(item, group.state, group.meta);
+    try {
+      if (item.kind === 'commit') await this.processCommit(item, group.state, group.meta);
+      else await this.processApplication(item, group.state, group.meta);
+    } catch (error) {
+      if (error instanceof MessageRejected && error.reason === 'future_epoch') return this.keepForLater(item, error);
+      throw error;
+    }
+    if (item.kind === 'commit') await this.processBuffered(item.groupId);
+  }
+
+  /** Keeps an item of a future epoch until its commit has been applied. */
+  private async keepForLater(item: MailboxItem, error: MessageRejected): Promise<void> {
+    const { storage } = this.ctx;
+    if ((await storage.keys(`buffer/${item.groupId}/`)).length >= MAX_BUFFERED_PER_GROUP) throw error;
+    await storage.write([jsonWrite(bufferKey(item.groupId, item.seq), item)]);
+    this.ctx.emit({ type: 'buffered', groupId: item.groupId, seq: item.seq });
+  }
+
+  /** After a commit: the kept items of the group, in server order, as far as the group's epoch now goes. */
+  private async processBuffered(groupId: string): Promise<void> {
+    const { ctx } = this;
+    for (const key of await ctx.storage.keys(`buffer/${groupId}/`)) {
+      const item = await getJson<MailboxItem>(ctx.storage, key);
+      const group = await ctx.groupStore.load(groupId);
+      if (!item || !group || group.meta.status !== 'active') break;
+      if (item.epoch > Number(group.state.groupContext.epoch)) continue; // still ahead (the server's epoch label)
+      await ctx.storage.write([{ key, value: undefined }]);
+      try {
+        await this.process(item);
+      } catch (error) {
+        if (error instanceof TransientFailure) {
+          await ctx.storage.write([jsonWrite(key, item)]);
+          throw error;
+        }
+        ctx.emit({ type: 'rejected', item, error: error instanceof MessageRejected ? error : new MessageRejected('malformed', String(error)) });
+      }
+    }
   }
 
   private async processWelcome(item: MailboxItem): Promise<void> {
@@ -63,7 +106,7 @@ export class IncomingItems {
       hpkePrivateKey: fromBase64Url(stored.hpkePrivateKey),
       signaturePrivateKey: fromBase64Url(ctx.device.deviceSecret),
     };
-    const state = await ctx.withCredentialReasons(() => joinGroup(message.welcome, keyPackage, privateKeys, emptyPskIndex, ctx.cs, tree, undefined, ctx.config));
+    const state = await ctx.withCredentialReasons(() => joinGroup(message.welcome, keyPackage, privateKeys, emptyPskIndex, ctx.cs, tree, undefined, ctx.config), item.serverTime);
     if (b64(state.groupContext.groupId) !== item.groupId) throw new MessageRejected('malformed', 'the Welcome is for another group than the server says');
     const meta = newGroupMeta('chat');
     markSeen(meta, item.seq, item.seq - 1);
@@ -86,7 +129,7 @@ export class IncomingItems {
       } catch (error) {
         throw error instanceof MessageRejected ? error : new MessageRejected('decryption_failed', `commit refused: ${(error as Error).message}`);
       }
-    });
+    }, item.serverTime);
     if (result.kind !== 'newState') throw new MessageRejected('malformed', 'commit item holds an application message');
     const sender = await this.senderOf(state, message.privateMessage);
     if (sender.username !== item.sender.username || sender.deviceId !== item.sender.deviceId) {
@@ -160,14 +203,17 @@ export class IncomingItems {
       throw new MessageRejected(replay ? 'replayed' : 'decryption_failed', replay ? `replayed or duplicated MLS message: ${text}` : `MLS decryption failed (tampered or not for us): ${text}`);
     }
     if (result.kind !== 'applicationMessage') throw new MessageRejected('malformed', 'application item holds a handshake message');
-    const context: EnvelopeContext = { groupId: fromBase64Url(item.groupId), senderUsername: sender.username, senderDeviceId: sender.deviceId, clientMessageId: item.clientMessageId };
+    // The escrow field's label names the devices of the message's epoch (the tree it was sent in).
+    const epochTree = pm.epoch < current ? state.historicalReceiverData.get(pm.epoch)?.ratchetTree : state.ratchetTree;
+    const recipientDevices = groupMembers({ ratchetTree: epochTree ?? state.ratchetTree }).map((m) => m.deviceId).filter((d) => d !== sender.deviceId);
+    const context: EnvelopeContext = { groupId: fromBase64Url(item.groupId), senderUsername: sender.username, senderDeviceId: sender.deviceId, clientMessageId: item.clientMessageId, recipientDevices };
     let opened;
     let content: MessageContent;
     try {
       // A provider may need to fetch what verify() needs for this field first (e.g. an epoch's certified key).
       const escrow = ctx.options.escrow;
       if (escrow?.prepare && frame.escrow) await escrow.prepare(frame.escrow.field);
-      opened = openEnvelope(result.message, frame.sealedPayload, frame.escrow, context, item.franking ? fromBase64Url(item.franking.commitment) : undefined, ctx.options.escrow);
+      opened = openEnvelope(result.message, frame.sealedPayload, frame.escrow, context, item.franking ? fromBase64Url(item.franking.commitment) : undefined, ctx.options.escrow, item.serverTime);
       content = decodeContent(opened.payload);
     } catch (error) {
       // The ratchet step is kept: the key is spent even though the message was refused.

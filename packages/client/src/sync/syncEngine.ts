@@ -4,10 +4,14 @@
  *
  * Delivery rules: items are processed one at a time in mailbox order (per-group server order); duplicates
  * (at-least-once delivery) are dropped by (group, seq); a refused item is reported (event 'rejected').
+ * A transient failure (core/transient.ts) stops the batch at that item: it and everything after it stay in
+ * the mailbox, unacknowledged, and are processed again by the next sync (scheduled with backoff when the
+ * push channel is connected; `sync()` itself rejects with the TransientFailure after acknowledging what it did).
  */
 import type { MailboxItem } from '@doublelock/protocol';
 import { MailboxSocket } from '../api/mailboxSocket.ts';
 import type { MessengerContext } from '../core/context.ts';
+import { isTransient, TransientFailure } from '../core/transient.ts';
 import { MessageRejected } from '../core/types.ts';
 import { IncomingItems } from './incoming.ts';
 
@@ -29,12 +33,30 @@ export class SyncEngine {
     for (;;) {
       const { items } = await this.ctx.api.mailbox(200);
       if (items.length === 0) break;
-      await this.processItems(items);
-      await this.ctx.api.ack(items.map((i) => i.id));
-      total += items.length;
+      const { done, stopped } = await this.processBatch(items);
+      if (done.length > 0) await this.ctx.api.ack(done);
+      total += done.length;
+      if (stopped) {
+        this.retryLater();
+        throw stopped;
+      }
     }
+    this.retryDelayMs = 0;
     await this.afterProcessing();
     return total;
+  }
+
+  private retryDelayMs = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** With the push channel up, a stopped sync is tried again after 1 s, 2 s, 4 s … (at most 60 s). */
+  private retryLater(): void {
+    if (!this.socket || this.retryTimer) return;
+    this.retryDelayMs = Math.min(60_000, Math.max(1000, this.retryDelayMs * 2));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.sync().catch((error: unknown) => this.ctx.emit({ type: 'error', error: error instanceof Error ? error : new Error(String(error)) }));
+    }, this.retryDelayMs);
   }
 
   /** Connects the push channel: catches up over HTTP, then processes pushed items as they come. */
@@ -48,11 +70,16 @@ export class SyncEngine {
         await this.sync();
       },
       onItems: async (items) => {
-        await ctx.exclusive(async () => {
-          await this.processItems(items);
-          await this.afterProcessing();
+        const { done, stopped } = await ctx.exclusive(async () => {
+          const result = await this.processBatch(items);
+          if (!result.stopped) await this.afterProcessing();
+          return result;
         });
-        this.socket?.ack(items.map((i) => i.id));
+        if (done.length > 0) this.socket?.ack(done);
+        if (stopped) {
+          ctx.emit({ type: 'error', error: stopped });
+          this.retryLater();
+        }
       },
       onError: (error) => ctx.emit({ type: 'error', error }),
     });
@@ -63,18 +90,34 @@ export class SyncEngine {
   disconnect(): void {
     this.socket?.close();
     this.socket = undefined;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
-  /** Processes items in order; a refused item is reported (event 'rejected') and dropped. */
-  async processItems(items: MailboxItem[]): Promise<void> {
+  /**
+   * Processes items in order; a refused item is reported (event 'rejected') and dropped. Stops at the first
+   * transient failure; returns the mailbox ids that are done with (applied or refused) and, if it stopped, why.
+   */
+  async processBatch(items: MailboxItem[]): Promise<{ done: number[]; stopped?: TransientFailure }> {
+    const done: number[] = [];
     for (const item of items) {
       try {
         await this.incoming.process(item);
       } catch (error) {
+        if (isTransient(error)) return { done, stopped: error instanceof TransientFailure ? error : new TransientFailure(error) };
         const rejected = error instanceof MessageRejected ? error : new MessageRejected('malformed', error instanceof Error ? error.message : String(error));
         this.ctx.emit({ type: 'rejected', item, error: rejected });
       }
+      done.push(item.id);
     }
+    return { done };
+  }
+
+  /** Processes items in order (see processBatch); rejects with the TransientFailure if one stopped it. */
+  async processItems(items: MailboxItem[]): Promise<number[]> {
+    const { done, stopped } = await this.ctx.exclusive(() => this.processBatch(items));
+    if (stopped) throw stopped;
+    return done;
   }
 
   /** Work that follows processing: commit the removal of people who left; keep KeyPackages topped up. */
