@@ -390,7 +390,7 @@ describe('lawful access, end to end', () => {
   }, 120_000);
 
   it('a modified sender using tomorrow’s epoch key (custodians would refuse it today) is refused by honest recipients', async () => {
-    const tomorrow = (await runDkgCeremony(trust, epochAt(Date.now()) + 1)).key;
+    const tomorrow = (await runDkgCeremony(trust, epochAt(Date.now()) + 1, { id: 'coordinator', secretKey: keys.coordinator.secretKey })).key;
     const sneaky = escrowFieldProvider({ current: { epoch: tomorrow.epoch, publicKey: tomorrow.publicKey } });
     const henry = await Messenger.register({ serverUrl: server.url, storage: new MemoryStorage(), webSocket: WebSocket as unknown as WebSocketConstructor, escrow: sneaky }, 'henry');
     const ivyEscrow = (await deploymentEscrow({ serverUrl: server.url, trustRoot: toBase64Url(keys.root.publicKey) }))!;
