@@ -3,7 +3,7 @@
  * shares and their erasure, answered request ids, release records, warrant revisions, cancellations.
  */
 import { asBytes, type Db, type SqlRunner } from '@doublelock/store';
-import { type Cancellation, type SignedReleaseRecord, isErasable } from '@doublelock/lawful-access';
+import { type Cancellation, type RefusalNotice, type SignedReleaseRecord, isErasable } from '@doublelock/lawful-access';
 
 export interface EpochRow {
   epoch: number;
@@ -146,12 +146,33 @@ export class CustodianStore {
   }
 
   async cancellations(tx: SqlRunner, warrantId: string): Promise<Cancellation[]> {
-    const rows = await tx.all<{ cancellation: string }>('SELECT cancellation FROM custodian_cancellations WHERE warrant_id = ?', [warrantId]);
-    return rows.map((r) => JSON.parse(r.cancellation) as Cancellation);
+    const rows = await tx.all<{ document: string }>("SELECT document FROM custodian_warrant_decisions WHERE warrant_id = ? AND kind = 'cancellation'", [warrantId]);
+    return rows.map((r) => JSON.parse(r.document) as Cancellation);
   }
 
+  async refusals(tx: SqlRunner, warrantId: string): Promise<RefusalNotice[]> {
+    const rows = await tx.all<{ document: string }>("SELECT document FROM custodian_warrant_decisions WHERE warrant_id = ? AND kind = 'refusal'", [warrantId]);
+    return rows.map((r) => JSON.parse(r.document) as RefusalNotice);
+  }
+
+  /** Keeps every cancellation (each names its revision and nonce); verify signatures before calling. */
   async saveCancellation(c: Cancellation): Promise<void> {
-    await this.db.run('INSERT INTO custodian_cancellations (warrant_id, cancellation) VALUES (?, ?) ON CONFLICT (warrant_id) DO NOTHING', [c.warrantId, JSON.stringify(c)]);
+    await this.db.run('INSERT INTO custodian_warrant_decisions (decision_key, warrant_id, kind, document) VALUES (?, ?, ?, ?) ON CONFLICT (decision_key) DO NOTHING', [
+      `cancellation:${c.nonce}`,
+      c.warrantId,
+      'cancellation',
+      JSON.stringify(c),
+    ]);
+  }
+
+  /** A refusal makes the warrant id dead here; verify the judge's signature before calling. */
+  async saveRefusal(n: RefusalNotice): Promise<void> {
+    await this.db.run('INSERT INTO custodian_warrant_decisions (decision_key, warrant_id, kind, document) VALUES (?, ?, ?, ?) ON CONFLICT (decision_key) DO NOTHING', [
+      `refusal:${n.warrantId}:${n.warrantDigest}`,
+      n.warrantId,
+      'refusal',
+      JSON.stringify(n),
+    ]);
   }
 
   async recordRelease(tx: SqlRunner, r: { warrantId: string; revision: number; messageId: string; requestId: string; record: SignedReleaseRecord; now: number }): Promise<void> {

@@ -14,7 +14,8 @@
  *   GET  /v1/dkg/:epoch                { state: none|signed|certified|active, certificate? } (for resuming)
  *   GET  /v1/epochs/:epoch             { certificate, erased } — active epochs only (all n completions)
  *   POST /v1/shares                    a signed share request → share, DLEQ proof, signed release record
- *   POST /v1/cancellations             a Secretary of State's cancellation (s.39)
+ *   POST /v1/cancellations             a Secretary of State's cancellation (s.39), naming its revision
+ *   POST /v1/refusals                  a Judicial Commissioner's refusal notice: the warrant id is dead here
  *   GET  /v1/releases?after=id         signed release records, for the log and auditors
  */
 import {
@@ -58,6 +59,8 @@ import {
   signedShareRequestSchema,
   splitViewGuard,
   verifyCancellation,
+  refusalNoticeSchema,
+  verifyRefusalNotice,
 } from '@doublelock/lawful-access';
 import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
 import { openDb } from '@doublelock/store';
@@ -271,6 +274,15 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
     return { accepted: true };
   });
 
+  // A Judicial Commissioner's refusal (also read from the log): the warrant id is dead here from now on.
+  app.post('/v1/refusals', async (request, reply) => {
+    const body = parse(refusalNoticeSchema, request.body, reply);
+    if (!body) return reply;
+    if (!verifyRefusalNotice(body, trust)) return refuse(reply, 403, 'bad_signature', 'the refusal is not signed by a Judicial Commissioner key');
+    await store.saveRefusal(body);
+    return { accepted: true };
+  });
+
   app.get('/v1/releases', async (request) => {
     const after = Number((request.query as { after?: string }).after ?? 0);
     return { releases: await store.releases(Number.isSafeInteger(after) ? after : 0) };
@@ -303,6 +315,7 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
         messageAlreadyReleased: await store.messageReleased(tx, warrant.id, record.messageId),
         highestRevision: await store.highestRevision(tx, warrant.id),
         cancellations: await store.cancellations(tx, warrant.id),
+        refusals: await store.refusals(tx, warrant.id),
         epochPublicKey: (e) => epochs.get(e)?.publicKey,
         epochState: (e) => {
           const row = epochs.get(e);

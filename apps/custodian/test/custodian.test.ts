@@ -28,6 +28,7 @@ import {
   issueWarrant,
   parseEscrowField,
   runDkgCeremony,
+  refusalNotice,
   signDkgRequest,
   type SignedDkgRequest,
   shareBinding,
@@ -275,6 +276,22 @@ describe('custodians (2-of-3) over HTTP', () => {
     expect(await refusalCodes(decrypt(w, message))).toEqual(['cancelled']);
   });
 
+  it('refuse an urgent warrant whose refusal the agency stripped from the document (the refusal binds)', async () => {
+    // Urgent: valid on the Secretary of State's signature alone, for three working days.
+    const urgent = world.issue(world.draft({ issuedAt: ISSUED, targets: ['mallory'], urgent: true, window: { start: ISSUED, end: ISSUED + 2 * DAY_MS } }));
+    const w = await world.logWarrant(urgent);
+    const notice = refusalNotice(world.refuse(urgent, ISSUED + HOUR, 'not proportionate'));
+    const forged = { ...notice, signature: toBase64Url(new Uint8Array(64)) };
+    expect((await fetch(`${custodians[0]!.url}/v1/refusals`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(forged) })).status).toBe(403);
+    for (const c of custodians) {
+      const response = await fetch(`${c.url}/v1/refusals`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(notice) });
+      expect(response.status).toBe(200);
+    }
+    // the agency presents the warrant without the refusal (decision: null), as it was before the judge decided
+    expect(w.warrant.decision).toBeNull();
+    expect(await refusalCodes(decrypt(w, message))).toEqual(['refused']);
+  });
+
   it('refuse after the epoch’s retention: the shares are erased, and the wrapped copies left in SQLite’s files no longer open', async () => {
     // Before erasure: what custodian 1 keeps — its share, wrapped under a key file outside the database.
     const dataDir = join(dir, 'custodian-1');
@@ -325,8 +342,8 @@ describe('oversight from the public log', () => {
     await world.log.append([unsealLogEntry(logged.warrant, logged.nonce), unsealLogEntry(logged.warrant, randomBytes(32))]);
     await world.log.flush();
     const stats = lawfulAccessStatistics(await world.log.entries(0, world.log.size), world.trust);
-    // warrants logged in this file: the main one, SoS-only, short, cancelled (the forged one never was)
-    expect(stats.warrantsByMonth).toEqual([{ month: '2026-11', issued: 4, modified: 0 }]);
+    // warrants logged in this file: the main one, SoS-only, short, cancelled, refused urgent (the forged one never was)
+    expect(stats.warrantsByMonth).toEqual([{ month: '2026-11', issued: 5, modified: 0 }]);
     // m-42 was released by all three custodians (≥ t): one message; m-43 by nobody (erased epoch, custodians down)
     expect(stats.decryptedByMonth).toEqual([{ month: '2026-11', messages: 1 }]);
     const main = stats.warrants.find((w) => w.messagesDecrypted === 1)!;

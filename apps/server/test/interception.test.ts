@@ -169,9 +169,9 @@ describe('prospective interception', () => {
     const c = warrant({ targets: ['dave'] });
     expect((await submit(doubleLocked(c))).status).toBe(201);
     await send(dave, carolDave);
-    const forgedCancel = cancelWarrant(c.id, Date.now(), 'sos', keys.agency.secretKey);
+    const forgedCancel = cancelWarrant({ id: c.id, revision: 0 }, Date.now(), 'sos', keys.agency.secretKey);
     expect((await call(server.url, 'POST', '/v1/lawful-access/cancellations', forgedCancel)).status).toBe(401);
-    expect((await call(server.url, 'POST', '/v1/lawful-access/cancellations', cancelWarrant(c.id, Date.now(), 'sos', keys.sos.secretKey))).body).toEqual({ ended: true });
+    expect((await call(server.url, 'POST', '/v1/lawful-access/cancellations', cancelWarrant({ id: c.id, revision: 0 }, Date.now(), 'sos', keys.sos.secretKey))).body).toMatchObject({ ended: true });
     await send(dave, carolDave);
     expect((await exportFor(c.id)).body.intercepts).toHaveLength(1);
   });

@@ -149,8 +149,8 @@ export class LawfulAccessWorld {
     return decideWarrant(signed, { decision: 'refused', decidedAt, reasons }, 'jc-1', this.judge.secretKey);
   }
 
-  cancel(warrantId: string, cancelledAt: number): Cancellation {
-    return cancelWarrant(warrantId, cancelledAt, 'sos-1', this.sos.secretKey);
+  cancel(warrantId: string, cancelledAt: number, revision = 0): Cancellation {
+    return cancelWarrant({ id: warrantId, revision }, cancelledAt, 'sos-1', this.sos.secretKey);
   }
 
   /**
