@@ -86,6 +86,7 @@ async function main(): Promise<void> {
     const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
     const world = await LawfulAccessWorld.create({ threshold: t, custodians: n, urls: ports.map((p) => `http://127.0.0.1:${p}`) });
     const dir = mkdtempSync(join(tmpdir(), 'dl-bench-access-'));
+    const logUrl = await world.serveLog();
     const running: RunningCustodian[] = [];
     try {
       // DKG (pure computation), three runs, median.
@@ -132,7 +133,7 @@ async function main(): Promise<void> {
       for (const [i, c] of world.custodians.entries()) {
         const dataDir = join(dir, `c${c.index}`);
         writeCustodianKeys(dataDir, { staticSecret: c.staticKey.secret, signingSecret: c.signing.secretKey });
-        running.push(await startCustodian({ port: ports[i]!, dataDir, trust: world.signedTrust, trustRoot: world.root.publicKey }));
+        running.push(await startCustodian({ port: ports[i]!, dataDir, trust: world.signedTrust, trustRoot: world.root.publicKey, logUrl }));
       }
       const { key: epochKey } = await runDkgCeremony(world.trust, epoch, world.coordinator);
       const logged = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: now - 60_000, limits: { maxMessages: 1_000_000 } })), now - 30_000));

@@ -9,9 +9,15 @@
  * Each provider runs in its own child process (same heap conditions for both), alternating, twice each in a
  * full run; figures are medians within a process, then medians across processes.
  * BENCH_QUICK=1 runs fewer iterations (and one 1,000-member run) for a fast check.
+ * Signal's own library runs beside ours in one process (bench/lib/libsignal.ts): per-message encrypt and
+ * decrypt, 1:1 (Double Ratchet, after the first reply) and groups (sender keys), interleaved in rounds with
+ * our whole path (envelope + MLS + frame; 1:1 and a 100-member group), reported as ratios ours / libsignal.
+ * A 10,000-member group (ts-mls with our provider and authentication service): the time to create a commit
+ * adding one device, and for a member to process it.
  * Then, once, the SDK end to end against the real server (started in-process, SQLite, so server and client
  * share this process's CPU): creating 100- and 1,000-member groups (KeyPackage claims, directory lookups,
- * the commit, upload), a member joining, one message sent and received (BENCH_QUICK: 100 only).
+ * the commit, upload), a member joining, one message sent and received (BENCH_QUICK: 100 only); and a
+ * device catching up after missing 1,000 messages and 10 commits.
  * Writes bench/results/client.json.
  */
 import { deviceIdFor, toBase64Url, type AccountResponse } from '@doublelock/protocol';
@@ -19,6 +25,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
   createApplicationMessage,
@@ -33,6 +40,7 @@ import {
   generateKeyPackageWithKey,
   joinGroup,
   processPrivateMessage,
+  type MLSMessage,
   type CiphersuiteImpl,
   type ClientConfig,
   type ClientState,
@@ -45,12 +53,14 @@ import { signDeviceCertificate } from '../packages/client/src/device.ts';
 import { Messenger } from '../packages/client/src/messenger.ts';
 import { MemoryStorage } from '../packages/client/src/storage/storage.ts';
 import { encodeContent } from '../packages/client/src/envelope/content.ts';
+import { splitLengthPrefixed } from '../packages/client/src/envelope/bytes.ts';
 import { openEnvelope, sealEnvelope } from '../packages/client/src/envelope/envelope.ts';
 import { decodeFrame, encodeFrame } from '../packages/client/src/envelope/frame.ts';
 import { DirectoryAuthenticationService } from '../packages/client/src/mls/authenticationService.ts';
 import { fastCryptoProvider } from '../packages/client/src/mls/cryptoProvider.ts';
 import { deviceCredential } from '../packages/client/src/mls/credential.ts';
 import { clientConfig, suiteImpl } from '../packages/client/src/mls/suite.ts';
+import { libsignalGroup, libsignalOneToOne, timeInterleaved, type Contestant, type PerMessage } from './lib/libsignal.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const MESSAGES = QUICK ? 100 : 400;
@@ -227,6 +237,120 @@ async function run(provider: CryptoProvider) {
   };
 }
 
+const PEER_BATCHES = QUICK ? 20 : 80;
+const PEER_BATCH = 25;
+
+/** Our whole per-message path (envelope + MLS + frame) as a contestant beside libsignal's. */
+function ourPath(pair: { sender: ClientState; receiver: ClientState }, cs: CiphersuiteImpl, payload: Uint8Array): Contestant {
+  const context = { groupId: pair.sender.groupContext.groupId, senderUsername: 'user0', senderDeviceId: 'A'.repeat(22), clientMessageId: 'bench-message-id' };
+  return {
+    async send() {
+      const sealed = sealEnvelope(payload, context);
+      const made = await createApplicationMessage(pair.sender, sealed.keys, cs);
+      pair.sender = made.newState;
+      return encodeFrame({ mlsMessage: encodeMlsMessage({ version: 'mls10', wireformat: 'mls_private_message', privateMessage: made.privateMessage }), sealedPayload: sealed.sealedPayload, escrow: undefined }) as Uint8Array<ArrayBuffer>;
+    },
+    async receive(wire) {
+      const frame = decodeFrame(wire);
+      const message = decodeMlsMessage(frame.mlsMessage, 0)![0];
+      if (message.wireformat !== 'mls_private_message') throw new Error('bad message');
+      const opened = await processPrivateMessage(pair.receiver, message.privateMessage, emptyPskIndex, cs);
+      if (opened.kind !== 'applicationMessage') throw new Error('bad message');
+      pair.receiver = opened.newState;
+      // The franking commitment the server tagged comes with the mailbox item; here, from the envelope itself.
+      openEnvelope(opened.message, frame.sealedPayload, undefined, context, splitLengthPrefixed(opened.message, 7)[3]!);
+    },
+  };
+}
+
+/** Ours beside libsignal in one process, interleaved batch by batch. */
+async function peer() {
+  const cs = await suiteImpl(fastCryptoProvider);
+  const { accounts, members } = makeDirectory(100);
+  const config = configFor(accounts, cs);
+  const payload = encodeContent({ type: 'text', text: 'The quick brown fox jumps over the lazy dog. '.repeat(3) }) as Uint8Array<ArrayBuffer>;
+  const contestants = [await libsignalOneToOne(payload), ourPath(await groupOf(2, members, cs, config), cs, payload), await libsignalGroup(payload), ourPath(await groupOf(100, members, cs, config), cs, payload)];
+  await timeInterleaved(contestants, 4, PEER_BATCH); // warm-up (JIT, first-use costs on both sides)
+  const [theirs1, ours1, theirsG, oursG] = (await timeInterleaved(contestants, PEER_BATCHES, PEER_BATCH)) as [PerMessage, PerMessage, PerMessage, PerMessage];
+  return {
+    libsignal_ratio_encrypt_1to1: round(ours1.encryptMs / theirs1.encryptMs),
+    libsignal_ratio_decrypt_1to1: round(ours1.decryptMs / theirs1.decryptMs),
+    libsignal_ratio_encrypt_group: round(oursG.encryptMs / theirsG.encryptMs),
+    libsignal_ratio_decrypt_group: round(oursG.decryptMs / theirsG.decryptMs),
+    libsignal_encrypt_ms_1to1: round(theirs1.encryptMs),
+    libsignal_decrypt_ms_1to1: round(theirs1.decryptMs),
+    libsignal_encrypt_ms_group: round(theirsG.encryptMs),
+    libsignal_decrypt_ms_group: round(theirsG.decryptMs),
+    ours_encrypt_ms_1to1: round(ours1.encryptMs),
+    ours_decrypt_ms_1to1: round(ours1.decryptMs),
+    ours_encrypt_ms_group100: round(oursG.encryptMs),
+    ours_decrypt_ms_group100: round(oursG.decryptMs),
+    // The same ratios over process CPU time (all threads), which other work on the machine disturbs less.
+    libsignal_cpu_ratio_encrypt_1to1: round(ours1.encryptCpuMs / theirs1.encryptCpuMs),
+    libsignal_cpu_ratio_decrypt_1to1: round(ours1.decryptCpuMs / theirs1.decryptCpuMs),
+    libsignal_cpu_ratio_encrypt_group: round(oursG.encryptCpuMs / theirsG.encryptCpuMs),
+    libsignal_cpu_ratio_decrypt_group: round(oursG.decryptCpuMs / theirsG.decryptCpuMs),
+  };
+}
+
+const LARGE = 10_000;
+
+/**
+ * A 10,000-member group (one device each): the creator commits the addition of one more device; a member
+ * processes that commit. Building the group (10,000 KeyPackages, the creating commit, a member's join) is
+ * set-up, not measured.
+ */
+async function large() {
+  const cs = await suiteImpl(fastCryptoProvider);
+  const { accounts, members } = makeDirectory(LARGE + 2);
+  const config = configFor(accounts, cs);
+  const kps: Kp[] = [];
+  for (let i = 0; i < LARGE; i += 500) kps.push(...(await Promise.all(members.slice(i, i + 500).map((m) => keyPackage(m, cs)))));
+  const creator = await createGroup(randomBytes(32), kps[0]!.publicPackage, kps[0]!.privatePackage, [], cs, config);
+  const created = await createCommit({ state: creator, cipherSuite: cs }, { extraProposals: kps.slice(1).map((k) => ({ proposalType: 'add' as const, add: { keyPackage: k.publicPackage } })) });
+  const member = await joinGroup(created.welcome!, kps[LARGE / 2]!.publicPackage, kps[LARGE / 2]!.privatePackage, emptyPskIndex, cs, created.newState.ratchetTree, undefined, config);
+  const newcomer = await keyPackage(members[LARGE]!, cs);
+  let t = performance.now();
+  const commit = await createCommit({ state: created.newState, cipherSuite: cs }, { extraProposals: [{ proposalType: 'add', add: { keyPackage: newcomer.publicPackage } }] });
+  const commitMs = performance.now() - t;
+  // Over the wire: the member decodes the commit's bytes, as the SDK does.
+  const wire = encodeMlsMessage(commit.commit);
+  t = performance.now();
+  const decoded = decodeMlsMessage(wire, 0)![0] as MLSMessage;
+  if (decoded.wireformat !== 'mls_private_message') throw new Error('expected a private commit');
+  const processed = await processPrivateMessage(member, decoded.privateMessage, emptyPskIndex, cs);
+  const processMs = performance.now() - t;
+  if (processed.kind !== 'newState' || processed.newState.groupContext.epoch !== commit.newState.groupContext.epoch) throw new Error('the member did not reach the committer\'s epoch');
+  return { commit_group10000_ms: round(commitMs), process_commit_group10000_ms: round(processMs) };
+}
+
+/**
+ * A device that was offline while its group moved on by 1,000 messages and 10 commits (five devices added,
+ * five removed, spread among the messages) comes back: the time of its `sync()` (fetch, process in order,
+ * acknowledge).
+ */
+async function catchUp(people: Messenger[]): Promise<number> {
+  const [sender, late, ...rest] = people;
+  const others = rest.slice(0, 10);
+  const groupId = await sender!.createGroup('catch-up', [late!.username, rest[10]!.username]);
+  await late!.sync(); // also drains what the larger groups left in its mailbox
+  let commits = 0;
+  for (let i = 0; i < 1000; i++) {
+    if (i % 100 === 50) {
+      const who = others[commits >> 1]!.username;
+      await (commits % 2 === 0 ? sender!.addMembers(groupId, [who]) : sender!.removeMembers(groupId, [who]));
+      commits++;
+    }
+    await sender!.sendText(groupId, `message ${i} while you were away`);
+  }
+  const t = performance.now();
+  await late!.sync();
+  const ms = performance.now() - t;
+  const history = await late!.history(groupId);
+  if (history.filter((m) => m.content.type === 'text').length < 1000) throw new Error(`the late device caught up on only ${history.length} messages`);
+  return ms;
+}
+
 /** The SDK against a real server: group creation, a join, a message, for each size. */
 async function overServer(sizes: number[]) {
   const server = await startTestServer();
@@ -257,6 +381,7 @@ async function overServer(sizes: number[]) {
       await members[size - 1]!.sync();
       out[`sdk_receive_group${size}_ms`] = round((performance.now() - t) / 20);
     }
+    out.catch_up_1000_ms = round(await catchUp(people));
   } finally {
     await server.close();
   }
@@ -268,7 +393,8 @@ const providers: Record<string, CryptoProvider> = { default: defaultCryptoProvid
 const only = process.env.BENCH_CLIENT_PROVIDER;
 if (only) {
   // Child: measure one provider (or the SDK over the server) and hand the figures back on stdout.
-  process.stdout.write(JSON.stringify(only === 'sdk' ? await overServer(QUICK ? [100] : [100, 1000]) : await run(providers[only]!)));
+  const figures = only === 'sdk' ? await overServer(QUICK ? [100] : [100, 1000]) : only === 'peer' ? await peer() : only === 'large' ? await large() : await run(providers[only]!);
+  process.stdout.write(JSON.stringify(figures));
   process.exit(0);
 }
 console.log(`bench:client — ${QUICK ? 'quick' : 'full'} run (${MESSAGES} messages, ${COMMIT_RUNS} commit runs, ${BIG_RUNS} 1,000-member runs per provider)`);
@@ -285,6 +411,8 @@ for (let i = 0; i < ROUNDS; i++) {
 const combine = (xs: Figures[]): Figures => Object.fromEntries(Object.keys(xs[0]!).map((k) => [k, round(median(xs.map((x) => x[k as keyof Figures])))])) as Figures;
 const before = combine(runs.default);
 const after = combine(runs.doublelock);
+const peerFigures = measure('peer') as unknown as Record<string, number>;
+const largeFigures = measure('large') as unknown as Record<string, number>;
 const sdk = measure('sdk') as unknown as Record<string, number>;
 const speedup = Object.fromEntries(Object.keys(after).map((k) => [k, round(before[k as keyof typeof before] / after[k as keyof typeof after])]));
 
@@ -295,11 +423,22 @@ const rows = Object.keys(after).map((k) => ({
   speedup: `${speedup[k]}×`,
 }));
 console.table(rows);
+console.log('Beside Signal\'s libsignal (same process, interleaved; ratio = ours / libsignal, per message):');
+console.table(
+  (['encrypt', 'decrypt'] as const).flatMap((op) => [
+    { metric: `${op} 1:1`, 'libsignal ms': peerFigures[`libsignal_${op}_ms_1to1`], 'doublelock ms': peerFigures[`ours_${op}_ms_1to1`], ratio: peerFigures[`libsignal_ratio_${op}_1to1`] },
+    { metric: `${op} group`, 'libsignal ms': peerFigures[`libsignal_${op}_ms_group`], 'doublelock ms': peerFigures[`ours_${op}_ms_group100`], ratio: peerFigures[`libsignal_ratio_${op}_group`] },
+  ]),
+);
+console.log('10,000-member group:');
+console.table(Object.entries(largeFigures).map(([metric, ms]) => ({ metric, ms })));
 console.log('SDK against the real server (in-process, doublelock provider):');
 console.table(Object.entries(sdk).map(([metric, ms]) => ({ metric, ms })));
 
 const result = {
   ...after,
+  ...peerFigures,
+  ...largeFigures,
   ...sdk,
   before_ts_mls_default_provider: before,
   speedup,
@@ -308,6 +447,10 @@ const result = {
     sdk_over_server: 'Messenger against startTestServer in the same process (server CPU included); KeyPackage claims and directory lookups 16 at a time; send = median of 20 HTTP sends, receive = one sync of 20 messages / 20',
     encrypt_decrypt: 'SDK path: envelope (XChaCha20-Poly1305 + key commitment + franking HMAC) + MLS application message + frame; mls_* are ts-mls alone',
     authentication: 'our directory-backed authentication service, in-memory directory of signed device certificates',
+    libsignal: `@signalapp/libsignal-client (native) in the same process, interleaved with ours batch by batch (${PEER_BATCHES} batches of ${PEER_BATCH} messages each, medians); 1:1 = Double Ratchet after the first reply, group = sender keys; in-memory stores holding record objects; no sealed sender. Ours: envelope + MLS + frame, 1:1 and a 100-member group; ratio = ours / libsignal`,
+    group10000: 'ts-mls with our provider and authentication service; commit = the creator adds one device (no path needed); process = a member decodes and applies it',
+    catch_up_1000: 'SDK against the server: a device that missed 1,000 messages and 10 commits (5 adds, 5 removes) runs sync()',
+    load_average: loadavg().map((x) => Math.round(x * 100) / 100),
     iterations: { messages: MESSAGES, commitRuns: COMMIT_RUNS, group1000Runs: BIG_RUNS, processesPerProvider: ROUNDS, quick: QUICK },
     node: process.version,
     seconds: Math.round((Date.now() - started) / 1000),

@@ -11,8 +11,10 @@ import { register as registerBank } from './commands/bank.ts';
 import { register as registerChannel } from './commands/channel.ts';
 import { register as registerChat } from './commands/chat.ts';
 import { register as registerHash } from './commands/hash.ts';
+import { register as registerHub } from './commands/hub.ts';
 import { register as registerLog } from './commands/log.ts';
 import { register as registerMatch } from './commands/match.ts';
+import { register as registerModeration } from './commands/moderation.ts';
 import { register as registerOversight } from './commands/oversight.ts';
 import { register as registerRules } from './commands/rules.ts';
 import { register as registerServe } from './commands/serve.ts';
@@ -24,7 +26,7 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerServe, registerChat, registerAdmin, registerAgency, registerCustodian, registerLog, registerWitness, registerHash, registerBank, registerMatch, registerOversight, registerChannel, registerRules, registerMatcher]) register(program);
+for (const register of [registerServe, registerChat, registerAdmin, registerAgency, registerCustodian, registerLog, registerWitness, registerHash, registerBank, registerMatch, registerOversight, registerModeration, registerChannel, registerRules, registerHub, registerMatcher]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,7 +1,7 @@
 /**
  * `doublelock custodian …`: run one custodian of the lawful-access threshold.
  *   custodian init  --data <dir>                       create this custodian's keys; print the public halves
- *   custodian serve --data <dir> --trust <file> --trust-root <key>   run the service
+ *   custodian serve --data <dir> --trust <file> --trust-root <key> --log <url>   run the service
  *   custodian dkg   --trust <file> --trust-root <key> --coordinator-key <file> [--epoch n]
  *                                                      coordinate (or resume) the key ceremony for an epoch
  * The trust configuration is the signed JSON document (SignedTrustConfig); the trust root is the
@@ -41,12 +41,13 @@ export function register(program: Command): void {
     .description('run the custodian service')
     .requiredOption('--trust <file>', 'signed trust configuration (JSON)')
     .requiredOption('--trust-root <key>', 'pinned trust-root Ed25519 public key (base64url)')
+    .requiredOption('--log <url>', 'the provider server whose transparency log this custodian follows and publishes its releases to')
     .option('--data <dir>', 'custodian data folder (keys and SQLite database)', process.env.DOUBLELOCK_CUSTODIAN_DATA ?? './custodian-data')
     .option('--database-url <url>', 'use PostgreSQL at this URL instead of SQLite')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port to listen on', integer('--port'), 8090)
     .option('--log-level <level>', 'pino log level', 'info')
-    .action(async (options: { trust: string; trustRoot: string; data: string; databaseUrl?: string; host: string; port: number; logLevel: string }) => {
+    .action(async (options: { trust: string; trustRoot: string; log: string; data: string; databaseUrl?: string; host: string; port: number; logLevel: string }) => {
       const running = await startCustodian({
         host: options.host,
         port: options.port,
@@ -54,6 +55,7 @@ export function register(program: Command): void {
         databaseUrl: options.databaseUrl,
         trust: readTrust(options.trust),
         trustRoot: options.trustRoot,
+        logUrl: options.log,
         logLevel: options.logLevel,
       });
       console.log(`Custodian ${running.index} is running at ${running.url}. Ctrl-C stops it.`);

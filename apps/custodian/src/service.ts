@@ -2,8 +2,10 @@
  * The custodian service (`doublelock custodian serve`): one of the n independent parties whose t-of-n
  * cooperation lawful access needs. It holds its own keys and its own database, takes part in the
  * COCKTAIL-DKG ceremony for each epoch, publishes epoch certificates, releases a decryption share only
- * when every rule in @doublelock/lawful-access's release.ts holds, records each release (and hands its
- * log entry to `publishRelease`), and erases each epoch's share once its retention has passed.
+ * when every rule in @doublelock/lawful-access's release.ts holds (limits counted from the log: every
+ * custodian's releases), records each release, publishes it to the transparency log and returns the share
+ * only once its release record is proven in a witnessed checkpoint consistent with everything it saw
+ * before (logFollower.ts), and erases each epoch's share once its retention has passed.
  *
  * Routes (JSON; bytes are base64url; errors are { code, message }):
  *   GET  /v1/custodian                 who this custodian is (index, public keys, deployment)
@@ -45,6 +47,9 @@ import {
   encodeScalar,
   epochAt,
   epochCertificate,
+  commitToWarrant,
+  messageDigest,
+  type SignedReleaseRecord,
   escrowFieldEpoch,
   evaluateShareRequest,
   isErasable,
@@ -68,6 +73,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { type CustodianSecrets, publicKeysOf, readCustodianKeys } from './keys.ts';
 import { CustodianStore } from './custodianStore.ts';
+import { LogFollower, LogFollowError } from './logFollower.ts';
 import { ShareWrapping } from './shareWrapping.ts';
 
 export interface CustodianOptions {
@@ -87,8 +93,14 @@ export interface CustodianOptions {
   now?: () => number;
   /** defaults to the log's own verifier with the trust configuration's log key and witnesses */
   verifyInclusion?: LogInclusionVerifier;
-  /** called with each release's log entry after it is recorded (e.g. append to the transparency log) */
-  publishRelease?: (entry: Uint8Array) => Promise<void>;
+  /**
+   * The provider's server, which serves the transparency log (/v1/log/…) and takes release records
+   * (POST /v1/lawful-access/releases). Without it the custodian releases nothing: every share waits for
+   * its release record to be proven in a witnessed checkpoint (logFollower.ts).
+   */
+  logUrl?: string;
+  /** how long a share waits for its release record to appear in a witnessed checkpoint (default 30 s) */
+  releaseLogTimeoutMs?: number;
   /** how often to sweep for erasable epochs (default hourly) */
   erasureIntervalMs?: number;
   logLevel?: string;
@@ -133,6 +145,7 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
   if (db.dialect === 'sqlite') await db.run('PRAGMA secure_delete = ON');
   const store = new CustodianStore(db);
   const wrapping = new ShareWrapping(options.dataDir);
+  const follower = options.logUrl ? new LogFollower(db, options.logUrl, trust) : undefined;
   const eraseExpired = () => store.eraseExpired(now(), trust.epoch.retentionDays, trust.epoch.lengthMs, (epoch) => wrapping.erase(epoch));
   await eraseExpired();
   const ceremonies = new Map<number, Ceremony>();
@@ -295,6 +308,23 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
     await eraseExpired();
     const { warrant } = signed.request.warrant;
     const { record } = signed.request.delivery;
+    if (!follower) return refuse(reply, 503, 'no_log', 'this custodian has no transparency log configured: it releases nothing it cannot log');
+    // The log as this custodian has seen it, persisted: the request's checkpoint must be consistent with it.
+    try {
+      await follower.sync();
+      await follower.accept(signed.request.inclusion.checkpoint);
+    } catch (error) {
+      if (!(error instanceof LogFollowError)) throw error;
+      return refuse(reply, error.code === 'log_inconsistent' ? 409 : 503, error.code, error.message);
+    }
+    let commitment: string | undefined;
+    try {
+      commitment = toBase64Url(commitToWarrant(warrant, fromBase64Url(signed.request.commitmentNonce)).commitment);
+    } catch {
+      commitment = undefined; // evaluateShareRequest refuses it
+    }
+    const logged = await follower.messages(commitment ?? '');
+    const digest = commitment ? messageDigest(fromBase64Url(commitment), record.messageId) : '';
     const outcome = await db.transaction(async (tx) => {
       const epochs = new Map<number, Awaited<ReturnType<CustodianStore['epoch']>>>();
       const fieldEpoch = (() => {
@@ -311,8 +341,10 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
         now: at,
         verifyInclusion,
         requestSeen: await store.requestSeen(tx, signed.request.requestId),
-        releasedMessages: await store.releasedMessages(tx, warrant.id),
-        messageAlreadyReleased: await store.messageReleased(tx, warrant.id, record.messageId),
+        // Global limits: every custodian's releases under this warrant, as the log shows them.
+        releasedMessages: Math.max(logged.total, await store.releasedMessages(tx, warrant.id)),
+        releasedMessagesSince: logged.since,
+        messageAlreadyReleased: logged.has(digest) || (await store.messageReleased(tx, warrant.id, record.messageId)),
         highestRevision: await store.highestRevision(tx, warrant.id),
         cancellations: await store.cancellations(tx, warrant.id),
         refusals: await store.refusals(tx, warrant.id),
@@ -348,9 +380,37 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
       request.log.info({ code: outcome.code, warrant: warrant.id }, 'share request refused');
       return refuse(reply, 403, outcome.code, outcome.reason);
     }
-    if (options.publishRelease) await options.publishRelease(releaseLogEntry(outcome.response.release));
+    // The share leaves only once its release is proven in the witnessed log.
+    const proven = await publishAndProve(outcome.response.release);
+    if ('problem' in proven) return refuse(reply, 503, 'release_not_logged', `the share is withheld: ${proven.problem}`);
+    // Custodians releasing concurrently: the log's order decides which messages are within the limit.
+    const rank = (await follower.messages(outcome.response.release.record.warrantCommitment)).rank(outcome.response.release.record.messageDigest);
+    if (rank < 0 || rank >= warrant.limits.maxMessages)
+      return refuse(reply, 403, 'limit_reached', `the log shows ${warrant.limits.maxMessages} other messages released first under this warrant`);
     return outcome.response;
   });
+
+  async function publishAndProve(release: SignedReleaseRecord): Promise<{ leafIndex: number } | { problem: string }> {
+    if (!follower) return { problem: 'no transparency log is configured' };
+    const entry = releaseLogEntry(release);
+    // Submitted; the answer (status, index) is not believed — only the witnessed log is.
+    await fetch(`${options.logUrl!.replace(/\/$/, '')}/v1/lawful-access/releases`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(release) }).then(
+      (r) => r.body?.cancel(),
+      () => undefined,
+    );
+    const deadline = Date.now() + (options.releaseLogTimeoutMs ?? 30_000);
+    for (;;) {
+      try {
+        await follower.sync();
+        const proven = await follower.proveOwnRelease(index, release.record.requestId, entry);
+        if (proven) return proven;
+      } catch (error) {
+        if (error instanceof LogFollowError && error.code === 'log_inconsistent') return { problem: error.message };
+      }
+      if (Date.now() >= deadline) return { problem: 'the release record did not appear in a witnessed checkpoint in time' };
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 
   const timer = setInterval(() => void eraseExpired().catch((error: unknown) => app.log.error(error)), options.erasureIntervalMs ?? 3_600_000);
   timer.unref();

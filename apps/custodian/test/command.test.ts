@@ -42,9 +42,9 @@ describe('doublelock custodian', () => {
       const trustFile = join(dir, 'trust.json');
       writeFileSync(trustFile, JSON.stringify(world.signedTrust));
       const wrongRoot = toBase64Url(generateSigningKey().publicKey);
-      await expect(cli(['custodian', 'serve', '--data', join(dir, 'c1'), '--trust', trustFile, '--trust-root', wrongRoot, '--port', '0'])).rejects.toThrow(/pinned root key/);
+      await expect(cli(['custodian', 'serve', '--data', join(dir, 'c1'), '--trust', trustFile, '--trust-root', wrongRoot, '--log', 'http://127.0.0.1:9', '--port', '0'])).rejects.toThrow(/pinned root key/);
       // the right root, but this folder's keys are not a custodian in the configuration
-      await expect(cli(['custodian', 'serve', '--data', join(dir, 'c1'), '--trust', trustFile, '--trust-root', toBase64Url(world.root.publicKey), '--port', '0'])).rejects.toThrow(/not in the trust configuration/);
+      await expect(cli(['custodian', 'serve', '--data', join(dir, 'c1'), '--trust', trustFile, '--trust-root', toBase64Url(world.root.publicKey), '--log', 'http://127.0.0.1:9', '--port', '0'])).rejects.toThrow(/not in the trust configuration/);
     } finally {
       await world.close();
     }

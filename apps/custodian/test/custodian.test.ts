@@ -64,6 +64,7 @@ async function freePort(): Promise<number> {
 }
 
 let world: LawfulAccessWorld;
+let logUrl: string;
 let custodians: RunningCustodian[];
 let dir: string;
 let epochKey: EpochKey;
@@ -95,6 +96,7 @@ async function refusalCodes(promise: Promise<unknown>): Promise<string[]> {
 beforeAll(async () => {
   const ports = await Promise.all([freePort(), freePort(), freePort()]);
   world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3, urls: ports.map((p) => `http://127.0.0.1:${p}`) });
+  logUrl = await world.serveLog();
   dir = mkdtempSync(join(tmpdir(), 'dl-custodians-'));
   custodians = await Promise.all(
     world.custodians.map(async (c, i) => {
@@ -106,7 +108,7 @@ beforeAll(async () => {
         trust: world.signedTrust,
         trustRoot: world.root.publicKey,
         now: () => clock,
-        publishRelease: async (entry) => void (await world.log.append([entry])),
+        logUrl,
       });
     }),
   );

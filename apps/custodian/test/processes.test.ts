@@ -64,6 +64,7 @@ const children: ChildProcess[] = [];
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dl-custodian-procs-'));
   world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3 });
+  const logUrl = await world.serveLog();
   // Each custodian makes its own keys; the trust root then signs a configuration naming them.
   const ports = await Promise.all([freePort(), freePort(), freePort()]);
   const keys = await Promise.all([1, 2, 3].map(async (i) => JSON.parse((await node(['custodian', 'init', '--data', join(dir, `c${i}`)])).stdout) as { staticKey: string; signingKey: string }));
@@ -73,7 +74,7 @@ beforeAll(async () => {
   const trustFile = join(dir, 'trust.json');
   writeFileSync(trustFile, JSON.stringify(trust));
   const root = toBase64Url(world.root.publicKey);
-  children.push(...(await Promise.all(ports.map((port, i) => serve(['custodian', 'serve', '--data', join(dir, `c${i + 1}`), '--trust', trustFile, '--trust-root', root, '--port', String(port), '--log-level', 'warn'])))));
+  children.push(...(await Promise.all(ports.map((port, i) => serve(['custodian', 'serve', '--data', join(dir, `c${i + 1}`), '--trust', trustFile, '--trust-root', root, '--log', logUrl, '--port', String(port), '--log-level', 'warn'])))));
   // The coordinator named in the trust configuration runs the ceremony with its own key file.
   const coordinatorFile = join(dir, 'coordinator.json');
   writeFileSync(coordinatorFile, JSON.stringify({ id: world.coordinator.id, secretKey: toBase64Url(world.coordinator.secretKey) }), { mode: 0o600 });

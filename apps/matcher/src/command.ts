@@ -4,7 +4,8 @@
  * The token (the internal API's shared secret) comes from --token-file or DOUBLELOCK_MATCHER_TOKEN.
  */
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { matcherPlugins } from './plugins.ts';
 import { MIN_TOKEN_LENGTH, startMatcher } from './service.ts';
 
@@ -26,11 +27,13 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port to listen on (0: any free port)', integer('--port'), 8070)
     .option('--token-file <file>', 'file holding the internal API token (or DOUBLELOCK_MATCHER_TOKEN)')
+    .option('--index-file <file>', 'keep the built PDQ index in this file and reopen it at the next start while current (default <data>/matcher-pdq.idx; "none": rebuild every start)')
     .option('--refresh-ms <n>', 'how often to pick up new bank signals', integer('--refresh-ms'), 2000)
     .option('--log-level <level>', 'pino log level', 'warn')
-    .action(async (options: { data: string; databaseUrl?: string; host: string; port: number; tokenFile?: string; refreshMs: number; logLevel: string }) => {
+    .action(async (options: { data: string; databaseUrl?: string; host: string; port: number; tokenFile?: string; indexFile?: string; refreshMs: number; logLevel: string }) => {
       const token = options.tokenFile ? readFileSync(options.tokenFile, 'utf8').trim() : (process.env.DOUBLELOCK_MATCHER_TOKEN ?? '');
       if (token.length < MIN_TOKEN_LENGTH) throw new Error(`the matcher token (--token-file or DOUBLELOCK_MATCHER_TOKEN) must be at least ${MIN_TOKEN_LENGTH} characters`);
+      if (options.indexFile !== 'none' && !options.indexFile) mkdirSync(options.data, { recursive: true });
       const started = performance.now();
       const running = await startMatcher({
         host: options.host,
@@ -39,6 +42,7 @@ export function register(program: Command): void {
         databaseUrl: options.databaseUrl,
         token,
         refreshMs: options.refreshMs,
+        ...(options.indexFile !== 'none' && { indexFile: options.indexFile ?? join(options.data, 'matcher-pdq.idx') }),
         logLevel: options.logLevel,
         plugins: matcherPlugins,
       });

@@ -40,6 +40,8 @@ export interface MatcherOptions {
   db?: Db;
   /** the internal API's shared secret (at least 16 characters) */
   token: string;
+  /** where to keep the built PDQ index, reopened at the next start while current (default: none) */
+  indexFile?: string;
   /** how often to pick up signals added to the banks (default 2 s; 0: only on POST /internal/v1/refresh) */
   refreshMs?: number;
   plugins?: readonly MatcherPlugin[];
@@ -61,7 +63,7 @@ export async function buildMatcher(options: MatcherOptions): Promise<{ app: Fast
   if (typeof options.token !== 'string' || options.token.length < MIN_TOKEN_LENGTH) throw new Error(`the matcher token must be at least ${MIN_TOKEN_LENGTH} characters`);
   const now = options.now ?? Date.now;
   const db = options.db ?? (await openDb({ dataDir: options.dataDir ?? './data', databaseUrl: options.databaseUrl }));
-  const banks = await LiveBanks.open(db, options.onProgress ? { onProgress: options.onProgress } : {});
+  const banks = await LiveBanks.open(db, { ...(options.onProgress && { onProgress: options.onProgress }), ...(options.indexFile && { indexFile: options.indexFile }) });
   const loadedAt = now();
   let refreshedAt = loadedAt;
   const ctx: MatcherContext = {

@@ -39,6 +39,7 @@ import { adRoutes } from './plugins/ads.ts';
 import { caseRoutes } from './plugins/cases.ts';
 import { channelRoutes } from './plugins/channels.ts';
 import { Push } from './push.ts';
+import { HubLink } from './hubLink.ts';
 
 export interface BuiltServer {
   app: FastifyInstance;
@@ -102,6 +103,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
     moderation: { banks, check },
     channels,
     cases: await createCaseHandling({ config, channels, stores, blobs, origins, metrics, now }, db, check.decisions, app.log),
+    hub: config.hub && new HubLink(config.hub, db, banks, app.log),
   };
 
   app.addHook('onListen', async () => {
@@ -189,6 +191,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
       .finally(() => (caseWork = undefined));
   }, ctx.config.casesSweepMs);
   cases.unref();
+  ctx.hub?.start();
   const address = await app.listen({ host: ctx.config.host, port: ctx.config.port });
   const port = (app.server.address() as { port: number }).port;
   const url = ctx.config.host.includes(':') ? `http://[${ctx.config.host}]:${port}` : `http://${ctx.config.host}:${port}`;
@@ -203,6 +206,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
       clearInterval(cases);
       ctx.moderation.banks.stop();
       stopping = true;
+      await ctx.hub?.stop();
       await working;
       await caseWork;
       await app.close();

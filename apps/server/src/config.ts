@@ -66,6 +66,22 @@ export interface ServerConfig {
   matcherUrls?: string[] | undefined;
   /** The matcher processes' internal API token. */
   matcherToken?: string | undefined;
+  /** A hash-sharing hub this platform is a member of (apps/hub); absent: none. */
+  hub?: HubLinkConfig | undefined;
+}
+
+export interface HubLinkConfig {
+  url: string;
+  /** this platform's member API key */
+  key: string;
+  /** the hub's log key to pin; absent: the key the hub announces at the first sync is pinned */
+  logKey?: string | undefined;
+  /** how often the feed is synced (default 30 s: a hash shared on the hub blocks here within a minute) */
+  syncMs: number;
+  /** local bank = prefix + hub bank */
+  bankPrefix: string;
+  /** banks of this platform's own it publishes to the hub */
+  publish: string[];
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000;

@@ -3,6 +3,7 @@ import type { Cases } from '@doublelock/cases';
 import type { ChannelService } from '@doublelock/channels';
 import type { LiveBanks, UploadCheck } from '@doublelock/moderation';
 import type { Stores } from '@doublelock/store';
+import type { HubLink } from './hubLink.ts';
 import type { AckBatcher } from './ackBatcher.ts';
 import type { BlobStore } from './blobStore.ts';
 import type { Directory } from './directory.ts';
@@ -31,4 +32,6 @@ export interface ServerContext {
   channels: ChannelService;
   /** Notice and action: the case queue, decisions, statements of reasons, appeals, reports. */
   cases: Cases;
+  /** The hash-sharing hub link, when this platform is a member of one. */
+  hub: HubLink | undefined;
 }

@@ -15,7 +15,7 @@ import { isAccountRestriction, type ActionNote, type ContentRef, type ContentSna
 import { announce, notify, recordEvent, type CaseEvent, type CasesContext } from './context.ts';
 import { preserveEvidence } from './evidence.ts';
 import type { CaseSource, LegalBasis } from './legalBasis.ts';
-import { requireClaim } from './queue.ts';
+import { CASE_ROW_GUARDED, requireClaim } from './queue.ts';
 import { buildStatement, territorialScope } from './statementBuilder.ts';
 import { validateStatement, type StatementOfReasons } from './statementOfReasons.ts';
 
@@ -240,11 +240,17 @@ async function issueStatement(ctx: CasesContext, tx: SqlRunner, c: CaseRecord, d
   return { id: Number(row!.id), statement: body, discloseAt: disclose };
 }
 
-/** Tells the uploader about statements whose time has come (now, or when a TCO delay ends). */
-export async function tellUploaders(ctx: CasesContext, tx: SqlRunner, now: number): Promise<number> {
+/**
+ * Tells the uploader about statements whose time has come (now, or when a TCO delay ends). The sweep
+ * tells every due statement; a decision tells only its own (`statementId`), so concurrent decisions do
+ * not all read and write the same rows (on PostgreSQL's SERIALIZABLE they would keep failing each other).
+ */
+export async function tellUploaders(ctx: CasesContext, tx: SqlRunner, now: number, statementId?: number): Promise<number> {
   const due = await tx.all<{ id: number; decision_id: number; recipient: string | null; puid: string }>(
-    'SELECT id, decision_id, recipient, puid FROM statements_of_reasons WHERE told_at IS NULL AND disclose_at <= ? ORDER BY id LIMIT 1000',
-    [now],
+    statementId === undefined
+      ? 'SELECT id, decision_id, recipient, puid FROM statements_of_reasons WHERE told_at IS NULL AND disclose_at <= ? ORDER BY id LIMIT 1000'
+      : 'SELECT id, decision_id, recipient, puid FROM statements_of_reasons WHERE told_at IS NULL AND disclose_at <= ? AND id = ?',
+    statementId === undefined ? [now] : [now, statementId],
   );
   for (const s of due) {
     if (s.recipient) {
@@ -306,10 +312,10 @@ export async function decide(ctx: CasesContext, caseId: number, moderator: strin
     const decisionId = await insertDecision(tx, d);
     const issued = input.actions.length ? await issueStatement(ctx, tx, c, decisionId, d, snapshot) : null;
     await tellNotifiers(ctx, tx, caseId, d, now);
-    await tellUploaders(ctx, tx, now);
+    if (issued) await tellUploaders(ctx, tx, now, issued.id);
     events.push(await recordEvent(tx, { caseId, appealId: null, at: now, actor: moderator, event: 'decided', detail: { decisionId, actions: input.actions.map((a) => a.type), ground: input.ground.kind, statementId: issued?.id ?? null } }));
     return { decision: await loadDecision(tx, decisionId), statementId: issued?.id ?? null, statement: issued?.statement ?? null };
-  });
+  }, CASE_ROW_GUARDED);
   announce(ctx, events);
   await applyDecision(ctx, outcome.decision.id).catch(() => undefined); // retried by the sweep; the failure is an event
   return { ...outcome, decision: await loadDecision(ctx.db, outcome.decision.id) };
@@ -406,7 +412,7 @@ export async function recordAutomatedDecision(ctx: CasesContext, input: Automate
     };
     const decisionId = await insertDecision(tx, d);
     const issued = await issueStatement(ctx, tx, c, decisionId, d, snapshot ? { ...snapshot, createdAt: input.contentDate } : undefined);
-    await tellUploaders(ctx, tx, now);
+    await tellUploaders(ctx, tx, now, issued.id);
     events.push(await recordEvent(tx, { caseId, appealId: null, at: now, actor: d.decidedBy, event: 'decided_automatically', detail: { decisionId, pipelineRef: input.pipelineRef, actions: input.actions.map((a) => a.type) } }));
     return { decision: await loadDecision(tx, decisionId), statementId: issued.id, statement: issued.statement };
   });

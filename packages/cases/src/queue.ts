@@ -61,6 +61,13 @@ export async function listQueue(ctx: CasesContext, filter: QueueFilter = {}): Pr
   return rows.map((r) => withUrgency(caseFromRow(r), now));
 }
 
+/**
+ * Claiming and deciding rest on one conditional UPDATE of the case row (its version): on PostgreSQL the
+ * row lock settles who wins, so they run READ COMMITTED — under SERIALIZABLE, moderators working at once
+ * kept failing each other on the shared tables' predicate locks (bench:cases found it).
+ */
+export const CASE_ROW_GUARDED = { readCommitted: true } as const;
+
 const claimLive = (c: CaseRecord, now: number) => c.state === 'claimed' && c.claimedUntil !== null && c.claimedUntil > now;
 
 /** Claims a case for `moderator` (or lets an admin assign it): refused while someone else's claim lives. */
@@ -76,7 +83,7 @@ export async function claimCase(ctx: CasesContext, caseId: number, moderator: st
     if (!changes) throw new DomainError(ErrorCode.conflict, `Case ${caseId} changed meanwhile: reload it.`);
     events.push(await recordEvent(tx, { caseId, appealId: null, at: now, actor, event: actor === moderator ? 'claimed' : 'assigned', detail: { moderator, until } }));
     return loadCase(tx, caseId);
-  });
+  }, CASE_ROW_GUARDED);
   announce(ctx, events);
   return claimed;
 }

@@ -1,7 +1,7 @@
 /** Test support: a real server (apps/server's in-process test server) and SDK devices on memory storage. */
 import { startTestServer } from '@doublelock/server/testing';
 import WebSocket from 'ws';
-import { Messenger, type MessengerEvent, type ReceivedMessage } from '../src/messenger.ts';
+import { Messenger, type MessengerEvent, type MessengerOptions, type ReceivedMessage } from '../src/messenger.ts';
 import { MemoryStorage } from '../src/storage/storage.ts';
 import type { WebSocketConstructor } from '../src/api/mailboxSocket.ts';
 
@@ -34,8 +34,8 @@ export function uniqueName(prefix: string): string {
   return `${prefix}${counter}${Math.random().toString(36).slice(2, 6)}`;
 }
 
-export async function register(url: string, username: string, keyPackageTarget = 6): Promise<TestDevice> {
-  return new TestDevice(await Messenger.register({ serverUrl: url, storage: new MemoryStorage(), webSocket: NodeWebSocket, keyPackageTarget }, username));
+export async function register(url: string, username: string, keyPackageTarget = 6, options: Partial<MessengerOptions> = {}): Promise<TestDevice> {
+  return new TestDevice(await Messenger.register({ serverUrl: url, storage: new MemoryStorage(), webSocket: NodeWebSocket, keyPackageTarget, ...options }, username));
 }
 
 /** Another device of the same account, linked from `from` (it has no groups until someone adds it). */

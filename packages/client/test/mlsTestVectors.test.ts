@@ -1,12 +1,13 @@
 /**
  * The official MLS interoperability test vectors (mlswg/mls-implementations, ../shared/mls-test-vectors)
  * run through the SDK's ts-mls setup — both ts-mls's own crypto provider and ours — so that an upgrade
- * of ts-mls or a change to our provider that breaks RFC 9420 fails here. Our cipher suite (0x0001) only.
+ * of ts-mls or a change to our provider that breaks RFC 9420 fails here. Our cipher suite (0x0003,
+ * ChaCha20-Poly1305) and 0x0001 (AES-128-GCM, the SDK's suite before and the one most stacks ship).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hexToBytes, bytesToHex } from '@noble/hashes/utils.js';
-import { defaultCryptoProvider, encodeMlsMessage, type CiphersuiteImpl, type CryptoProvider, type GroupContext } from 'ts-mls';
+import { defaultCryptoProvider, encodeMlsMessage, type CiphersuiteImpl, type CiphersuiteName, type CryptoProvider, type GroupContext } from 'ts-mls';
 import { decodeAuthenticatedContent } from 'ts-mls/authenticatedContent.js';
 import { deriveSecret, deriveTreeSecret, expandWithLabel } from 'ts-mls/crypto/kdf.js';
 import { refhash } from 'ts-mls/crypto/hash.js';
@@ -22,12 +23,11 @@ import { createSecretTree, deriveKey, deriveNonce, ratchetUntil } from 'ts-mls/s
 import { createConfirmedHash, createInterimHash } from 'ts-mls/transcriptHash.js';
 import { leafToNodeIndex, left, parent, right, root, sibling, toLeafIndex, toNodeIndex } from 'ts-mls/treemath.js';
 import { describe, expect, it } from 'vitest';
-import { fastCryptoProvider } from '../src/mls/cryptoProvider.ts';
+import { fastCryptoProvider, nobleCryptoProvider } from '../src/mls/cryptoProvider.ts';
 import { KEY_RETENTION, suiteImpl } from '../src/mls/suite.ts';
 import { sharedPath } from '@doublelock/store/test-shared';
 
 const dir = sharedPath('mls-test-vectors');
-const SUITE = 1;
 const hex = (s: string) => hexToBytes(s);
 const load = <T>(name: string): T[] => JSON.parse(readFileSync(join(dir!, name), 'utf8')) as T[];
 
@@ -55,11 +55,17 @@ describe.runIf(dir)('RFC 9420 test vectors through ts-mls', () => {
 
   const providers: Array<[string, CryptoProvider]> = [
     ['ts-mls default provider', defaultCryptoProvider],
-    ['Doublelock provider', fastCryptoProvider],
+    ['Doublelock provider (Node crypto)', fastCryptoProvider],
+    ['Doublelock provider (pure TypeScript, as in browsers)', nobleCryptoProvider],
   ];
+  const suites: Array<[number, CiphersuiteName]> = [
+    [1, 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519'],
+    [3, 'MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519'],
+  ];
+  const combinations = providers.flatMap(([name, provider]) => suites.map(([SUITE, suiteName]) => [`${name}, suite ${SUITE}`, provider, SUITE, suiteName] as const));
 
-  describe.each(providers)('%s', (_name, provider) => {
-    const impl = (): Promise<CiphersuiteImpl> => suiteImpl(provider);
+  describe.each(combinations)('%s', (_name, provider, SUITE, suiteName) => {
+    const impl = (): Promise<CiphersuiteImpl> => suiteImpl(provider, suiteName);
 
     it('crypto-basics: RefHash, ExpandWithLabel, DeriveSecret, DeriveTreeSecret, SignWithLabel, EncryptWithLabel', async () => {
       type L = { label: string };
@@ -128,7 +134,7 @@ describe.runIf(dir)('RFC 9420 test vectors through ts-mls', () => {
         for (const [i, e] of c.epochs.entries()) {
           const context: GroupContext = {
             version: 'mls10',
-            cipherSuite: 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519',
+            cipherSuite: suiteName,
             groupId: hex(c.group_id),
             epoch: BigInt(i),
             treeHash: hex(e.tree_hash!),
@@ -163,7 +169,7 @@ describe.runIf(dir)('RFC 9420 test vectors through ts-mls', () => {
       for (const c of cases) {
         const context: GroupContext = {
           version: 'mls10',
-          cipherSuite: 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519',
+          cipherSuite: suiteName,
           groupId: hex(c.group_id as string),
           epoch: BigInt(c.epoch as number),
           treeHash: hex(c.tree_hash as string),

@@ -135,6 +135,18 @@ export function releaseLogEntry(signed: SignedReleaseRecord): Uint8Array {
   return lengthPrefixed(RELEASE_ENTRY_LABEL, canonicalBytes(releaseRecordSchema.parse(signed.record)), signed.signature);
 }
 
+/** The signed release record a log entry carries, or undefined when the entry is not a well-formed release. */
+export function parseReleaseLogEntry(entry: Uint8Array): SignedReleaseRecord | undefined {
+  try {
+    const [label, record, signature] = splitLengthPrefixed(entry, 3) as [Uint8Array, Uint8Array, Uint8Array];
+    if (new TextDecoder().decode(label) !== RELEASE_ENTRY_LABEL) return undefined;
+    const parsed = releaseRecordSchema.safeParse(JSON.parse(new TextDecoder().decode(record)));
+    return parsed.success ? { record: parsed.data, signature: new TextDecoder().decode(signature) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export const REFUSAL_ENTRY_LABEL = 'doublelock/log/warrant-refused/v1';
 export const CANCELLATION_ENTRY_LABEL = 'doublelock/log/warrant-cancelled/v1';
 

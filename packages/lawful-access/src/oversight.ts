@@ -8,7 +8,7 @@
  * Entries that are not lawful-access entries (the log is shared with key transparency) are skipped.
  */
 import { splitLengthPrefixed, toBase64Url } from '@doublelock/protocol';
-import { RELEASE_ENTRY_LABEL, UNSEAL_ENTRY_LABEL, WARRANT_ENTRY_LABEL, type ReleaseRecord, releaseRecordSchema, verifyReleaseRecord } from './logEntries.ts';
+import { RELEASE_ENTRY_LABEL, UNSEAL_ENTRY_LABEL, WARRANT_ENTRY_LABEL, type ReleaseRecord, type SignedReleaseRecord, parseReleaseLogEntry, releaseRecordSchema, verifyReleaseRecord } from './logEntries.ts';
 import type { TrustConfig } from './trust.ts';
 import { type SignedWarrant, commitToWarrant, signedWarrantSchema, warrantStatus } from './warrant.ts';
 
@@ -146,4 +146,37 @@ export function lawfulAccessStatistics(entries: Iterable<Uint8Array>, trust: Tru
     warrants: [...warrants.values()],
     anomalies,
   };
+}
+
+export interface UnloggedRelease {
+  custodian: number;
+  requestId: string;
+  warrantCommitment: string;
+  messageDigest: string;
+  releasedAt: number;
+}
+
+/**
+ * The cross-check of each custodian's own list of releases (GET /v1/releases on the custodian) with the
+ * log: every release a custodian signed that the log does not hold is flagged — a provider that dropped
+ * it, or a custodian whose share left without its record being logged. Only records that verify under
+ * that custodian's key count (a list cannot be padded with forgeries to accuse the log).
+ */
+export function unloggedReleases(lists: ReadonlyMap<number, readonly SignedReleaseRecord[]>, entries: Iterable<Uint8Array>, trust: TrustConfig): UnloggedRelease[] {
+  const logged = new Set<string>();
+  for (const entry of entries) {
+    const release = parseReleaseLogEntry(entry);
+    if (release) logged.add(`${release.record.custodian}\n${release.record.requestId}\n${release.signature}`);
+  }
+  const missing: UnloggedRelease[] = [];
+  for (const [custodian, list] of lists) {
+    const key = trust.custodians.find((c) => c.index === custodian)?.signingKey;
+    for (const release of list) {
+      if (!key || release.record.custodian !== custodian || !verifyReleaseRecord(release, key)) continue;
+      if (logged.has(`${custodian}\n${release.record.requestId}\n${release.signature}`)) continue;
+      const r = release.record;
+      missing.push({ custodian, requestId: r.requestId, warrantCommitment: r.warrantCommitment, messageDigest: r.messageDigest, releasedAt: r.releasedAt });
+    }
+  }
+  return missing;
 }

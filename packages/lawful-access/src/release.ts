@@ -20,7 +20,7 @@
  */
 import { fromBase64Url, lengthPrefixed, toBase64Url } from '@doublelock/protocol';
 import { deliveryLabel, verifyDeliveryRecord } from './delivery.ts';
-import { epochAt, escrowEpochAccepted } from './epoch.ts';
+import { DAY_MS, epochAt, escrowEpochAccepted } from './epoch.ts';
 import { type ParsedEscrowField, escrowFieldDigest, escrowFieldValid, parseEscrowField } from './escrow.ts';
 import { type LogInclusionVerifier, messageDigest, warrantLogEntry, witnessedAt } from './logEntries.ts';
 import { type SignedShareRequest, verifyShareRequestSignature } from './shareRequest.ts';
@@ -60,8 +60,10 @@ export interface CustodianView {
   verifyInclusion: LogInclusionVerifier;
   /** the request id was seen before */
   requestSeen: boolean;
-  /** distinct messages this custodian has released under the warrant id */
+  /** distinct messages released under the warrant (counted from the log: by every custodian) */
   releasedMessages: number;
+  /** distinct messages released under the warrant since a time (for the per-day limit), from the log */
+  releasedMessagesSince: (since: number) => number;
   /** this message was already released under the warrant (a retry does not count twice) */
   messageAlreadyReleased: boolean;
   /** the highest revision of this warrant id the custodian has seen, if any */
@@ -150,6 +152,9 @@ export function evaluateShareRequest(signed: SignedShareRequest, view: Custodian
 
   if (!view.messageAlreadyReleased && view.releasedMessages >= warrant.limits.maxMessages)
     return refuse('limit_reached', `the warrant's limit of ${warrant.limits.maxMessages} messages is reached`);
+  const perDay = warrant.limits.maxPerDay;
+  if (perDay !== undefined && !view.messageAlreadyReleased && view.releasedMessagesSince(view.now - DAY_MS) >= perDay)
+    return refuse('limit_reached', `the warrant's limit of ${perDay} messages a day is reached`);
 
   return {
     release: true,

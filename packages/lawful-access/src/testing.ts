@@ -10,6 +10,7 @@ import { SIGNATURE_COSIGNATURE_V1 } from '@doublelock/log/verifier';
 import { openDb, type Db } from '@doublelock/store';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Coordinator } from './ceremony.ts';
@@ -17,7 +18,7 @@ import { type DeliveryRecord, type SignedDeliveryRecord, deliveryRecordFor, sign
 import { DEFAULT_RETENTION_DAYS, DAY_MS } from './epoch.ts';
 import { type EpochPublicKey, createEscrowField } from './escrow.ts';
 import { type DkgSession, generateStaticKey } from './dkg.ts';
-import { type LogInclusion, type LogInclusionVerifier, logInclusionVerifier, warrantLogEntry } from './logEntries.ts';
+import { type LogInclusion, type LogInclusionVerifier, logInclusionVerifier, releaseLogEntry, signedReleaseRecordSchema, warrantLogEntry } from './logEntries.ts';
 import { type ShareRequest, type SignedShareRequest, signShareRequest } from './shareRequest.ts';
 import { type KeyPair, generateSigningKey } from './signature.ts';
 import { type SignedTrustConfig, type TrustConfig, signTrustConfig } from './trust.ts';
@@ -52,6 +53,13 @@ export class LawfulAccessWorld {
   readonly verifyInclusion: LogInclusionVerifier;
   #dir: string;
   #signerKey = '';
+  #http: Server | undefined;
+  /** the log served over HTTP (tests swap in a fork of it, as a log operator showing another history would) */
+  served: TransparencyLog;
+  /** a provider that takes release records and drops them (answering as if it had logged them) */
+  dropReleases = false;
+  /** the time the witness stamps on the checkpoints it cosigns for the HTTP log (ms) */
+  witnessClock: () => number = Date.now;
 
   private constructor(
     readonly db: Db,
@@ -63,6 +71,7 @@ export class LawfulAccessWorld {
     retentionDays: number,
   ) {
     this.#dir = dir;
+    this.served = log;
     this.custodians = Array.from({ length: n }, (_, i) => ({ index: i + 1, staticKey: generateStaticKey(), signing: generateSigningKey() }));
     const config: TrustConfig = {
       version: 1,
@@ -228,7 +237,61 @@ export class LawfulAccessWorld {
     return signShareRequest(request, 'nca', this.agency.secretKey);
   }
 
+  /**
+   * Serves the log as the provider's server does (the /v1/log routes custodians follow, and
+   * POST /v1/lawful-access/releases), with the world's witness cosigning each checkpoint it serves.
+   * Returns the base URL.
+   */
+  async serveLog(): Promise<string> {
+    const json = (res: import('node:http').ServerResponse, status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    this.#http = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        void (async () => {
+          const url = new URL(req.url ?? '/', 'http://log');
+          const n = (name: string) => Number(url.searchParams.get(name));
+          const log = this.served;
+          try {
+            if (url.pathname === '/v1/log/checkpoint/witnessed') {
+              await log.flush();
+              const cp = await log.checkpoint();
+              await log.addCosignature(`${cp.note}${this.witness.cosign(cp.text, BigInt(Math.floor(this.witnessClock() / 1000)))}\n`);
+              res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+              return res.end((await log.checkpoint()).note);
+            }
+            if (url.pathname === '/v1/log/proof/consistency')
+              return json(res, 200, { from: n('from'), to: n('to'), proof: (await log.consistencyProof(n('from'), n('to'))).map(toBase64Url) });
+            if (url.pathname === '/v1/log/proof/inclusion')
+              return json(res, 200, { index: n('index'), treeSize: n('treeSize'), proof: (await log.inclusionProof(n('index'), n('treeSize'))).map(toBase64Url) });
+            if (url.pathname === '/v1/log/entries') {
+              const start = n('start');
+              const end = Math.min(n('end'), start + 1000);
+              return json(res, 200, { start, entries: (await log.entries(start, end)).map(toBase64Url) });
+            }
+            if (url.pathname === '/v1/lawful-access/releases' && req.method === 'POST') {
+              const release = signedReleaseRecordSchema.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+              if (this.dropReleases) return json(res, 201, { leafIndex: log.size, duplicate: false });
+              const { firstIndex } = await log.append([releaseLogEntry(release)]);
+              await log.flush();
+              return json(res, 201, { leafIndex: firstIndex, duplicate: false });
+            }
+            json(res, 404, { code: 'not_found', message: url.pathname });
+          } catch (error) {
+            json(res, 400, { code: 'bad_request', message: (error as Error).message });
+          }
+        })();
+      });
+    });
+    await new Promise<void>((resolve) => this.#http!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.#http.address() as { port: number }).port}`;
+  }
+
   async close(): Promise<void> {
+    if (this.#http) await new Promise((resolve) => this.#http!.close(resolve));
     await this.log.flush();
     await this.db.close();
     rmSync(this.#dir, { recursive: true, force: true });

@@ -51,7 +51,8 @@ export const trustConfigSchema = z
       )
       .min(1),
     threshold: z.number().int().min(1),
-    log: z.object({ verifierKey: z.string().min(1), witnesses: z.array(z.string().min(1)), witnessQuorum: z.number().int().nonnegative() }),
+    // At least one witness: with a quorum of 0 a log could show each custodian its own history (split view).
+    log: z.object({ verifierKey: z.string().min(1), witnesses: z.array(z.string().min(1)).min(1), witnessQuorum: z.number().int().min(1, 'a witness quorum of at least 1 (0 would let the log fork unseen)') }),
     epoch: z.object({ lengthMs: z.number().int().positive(), retentionDays: z.number().int().min(1).max(366) }),
     /** one-off non-working days added to the jurisdiction's rule-based bank holidays (workingDays.ts) */
     bankHolidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/)),

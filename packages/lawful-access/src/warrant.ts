@@ -55,7 +55,8 @@ export const warrantSchema = z
     agency: identifier,
     /** ETSI LI products: intercept-related information (HI2) and content of communication (HI3) */
     products: z.array(z.enum(PRODUCTS)).min(1),
-    limits: z.object({ maxMessages: z.number().int().min(1).max(1_000_000) }),
+    /** how many distinct messages may be decrypted in all, and (optionally) in any 24 hours: counted from the log */
+    limits: z.object({ maxMessages: z.number().int().min(1).max(1_000_000), maxPerDay: z.number().int().min(1).max(1_000_000).optional() }),
     urgent: z.boolean(),
     issuedAt: time,
     /** the id of the warrant this one renews (s.33), or null */

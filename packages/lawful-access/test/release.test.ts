@@ -47,6 +47,7 @@ function view(overrides: Partial<CustodianView> = {}): CustodianView {
     verifyInclusion: world.verifyInclusion,
     requestSeen: false,
     releasedMessages: 0,
+    releasedMessagesSince: () => 0,
     messageAlreadyReleased: false,
     highestRevision: undefined,
     epochState: (e) => (e === epochKey.epoch || e === epochKey.epoch + 1 ? 'active' : 'unknown'),
@@ -131,6 +132,12 @@ describe('custodian release rules', () => {
     expect(refusal(evaluateShareRequest(world.request(1, logged, message, NOW), view({ epochState: () => 'unknown' })))).toBe('epoch_unknown');
     expect(refusal(evaluateShareRequest(world.request(1, logged, message, NOW), view({ releasedMessages: 100 })))).toBe('limit_reached');
     expect(evaluateShareRequest(world.request(1, logged, message, NOW), view({ releasedMessages: 100, messageAlreadyReleased: true })).release).toBe(true);
+  });
+
+  it('refuse over the per-day limit (counted from the log)', async () => {
+    const daily = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: ISSUED, limits: { maxMessages: 100, maxPerDay: 2 } })), ISSUED + 60_000));
+    expect(evaluateShareRequest(world.request(1, daily, message, NOW), view({ releasedMessagesSince: () => 1 })).release).toBe(true);
+    expect(refusal(evaluateShareRequest(world.request(1, daily, message, NOW), view({ releasedMessagesSince: (since) => (since === NOW - DAY_MS ? 2 : 0) })))).toBe('limit_reached');
   });
 
   it('refuse a cancelled warrant and a superseded revision', () => {

@@ -22,15 +22,18 @@ export class LogHttpError extends Error {
 
 export class LogHttpClient {
   readonly baseUrl: string;
+  readonly #headers: Record<string, string>;
 
-  constructor(baseUrl: string) {
+  /** `headers` go with every request (e.g. the hash-sharing hub's `authorization`, where every read is authenticated). */
+  constructor(baseUrl: string, options: { headers?: Record<string, string> } = {}) {
+    this.#headers = options.headers ?? {};
     const url = new URL(baseUrl); // throws on a malformed URL
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`log URL must be http(s), not ${url.protocol}`);
     this.baseUrl = url.href.replace(/\/$/, '');
   }
 
   async #get(path: string, init?: RequestInit): Promise<Response> {
-    const response = await fetch(`${this.baseUrl}${path}`, init);
+    const response = await fetch(`${this.baseUrl}${path}`, { ...init, headers: { ...this.#headers, ...(init?.headers as Record<string, string> | undefined) } });
     if (response.ok) return response;
     const text = await response.text();
     let body: Partial<ErrorBody> = {};

@@ -267,9 +267,8 @@ export class BankStore {
    * (Buffer hex), not one JS object and one hex parse per signal. Both aggregates consume the same rows
    * in the same order, so the i-th id belongs to the i-th hash; the page cursor is MAX(id).
    */
-  async *pdqHashPages(bank: string, pageSize = 100_000): AsyncGenerator<{ words: Uint32Array; ids: Uint32Array }> {
+  async *pdqHashPages(bank: string, pageSize = 100_000, after = 0): AsyncGenerator<{ words: Uint32Array; ids: Uint32Array }> {
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1_000_000) throw new RangeError(`pageSize must be 1–1,000,000, not ${pageSize}`);
-    let after = 0;
     for (;;) {
       const row = await this.db.get<{ n: number; last: number | null; hashes: string | null; ids: string | null }>(
         `SELECT COUNT(*) AS n, MAX(id) AS last, string_agg(value, '') AS hashes, string_agg(CAST(id AS TEXT), ',') AS ids
@@ -284,21 +283,51 @@ export class BankStore {
     }
   }
 
+  /**
+   * Count and sum of the ids of a bank's live PDQ signals up to `upto`: what a stored index of the bank
+   * must agree with to still be current (a removal, a revival or a late commit changes one of them).
+   * Answered from a partial index (migration 0250) without reading the rows.
+   */
+  async pdqState(bank: string, upto: number): Promise<{ count: number; sum: number }> {
+    const row = await this.db.get<{ n: number | string; s: number | string | null }>(
+      "SELECT COUNT(*) AS n, SUM(id) AS s FROM moderation_signals WHERE bank = ? AND signal_type = 'pdq' AND removed_at IS NULL AND id <= ?",
+      [bank, upto],
+    );
+    return { count: Number(row?.n ?? 0), sum: Number(row?.s ?? 0) };
+  }
+
   private async requireBank(bank: string): Promise<void> {
     if (!(await this.getBank(bank))) throw new TypeError(`no bank named "${bank}" (create it first)`);
   }
 
   private async upsert(tx: SqlRunner, bank: string, s: Required<SignalInput>): Promise<void> {
-    await tx.run(
-      `INSERT INTO moderation_signals (bank, signal_type, value, value_key, labels, source, quality, added_at, removed_at, action, severity)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (bank, signal_type, value_key) DO UPDATE SET
-         labels = excluded.labels, source = excluded.source, quality = COALESCE(excluded.quality, moderation_signals.quality),
-         added_at = CASE WHEN moderation_signals.removed_at IS NULL THEN moderation_signals.added_at ELSE excluded.added_at END,
-         removed_at = excluded.removed_at, action = excluded.action, severity = excluded.severity`,
-      [bank, s.type, s.value, valueKey(s.value), s.labels.join(' '), s.source, s.quality, s.addedAt, s.removedAt, s.action, s.severity],
-    );
+    await writeSignal(tx, bank, s);
   }
+}
+
+/**
+ * Adds or updates (or, with removedAt, tombstones) one prepared signal inside the caller's transaction;
+ * returns its id. For writers that must commit signals together with their own state (the hub's sync
+ * commits a feed page and its cursor at once). The bank must exist.
+ */
+export async function writeSignal(tx: SqlRunner, bank: string, s: Required<SignalInput>): Promise<number> {
+  const row = await tx.get<{ id: number }>(
+    `INSERT INTO moderation_signals (bank, signal_type, value, value_key, labels, source, quality, added_at, removed_at, action, severity)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (bank, signal_type, value_key) DO UPDATE SET
+       labels = excluded.labels, source = excluded.source, quality = COALESCE(excluded.quality, moderation_signals.quality),
+       added_at = CASE WHEN moderation_signals.removed_at IS NULL THEN moderation_signals.added_at ELSE excluded.added_at END,
+       removed_at = excluded.removed_at, action = excluded.action, severity = excluded.severity
+     RETURNING id`,
+    [bank, s.type, s.value, valueKey(s.value), s.labels.join(' '), s.source, s.quality, s.addedAt, s.removedAt, s.action, s.severity],
+  );
+  return Number(row!.id);
+}
+
+/** Tombstones one signal (canonical value) inside the caller's transaction; its id, or undefined if absent or already removed. */
+export async function tombstoneSignal(tx: SqlRunner, bank: string, type: SignalType, canonicalValue: string, now: number): Promise<number | undefined> {
+  const row = await tx.get<{ id: number }>('UPDATE moderation_signals SET removed_at = ? WHERE bank = ? AND signal_type = ? AND value_key = ? AND removed_at IS NULL RETURNING id', [now, bank, type, valueKey(canonicalValue)]);
+  return row ? Number(row.id) : undefined;
 }
 
 /** n concatenated 64-digit hex PDQ hashes → 8n big-endian words (PdqHash word order). */

@@ -3,6 +3,7 @@ export * from './errors.ts';
 export * from './pdq.ts';
 export * from './pdqHash.ts';
 export * from './pdqIndex.ts';
+export * from './pdqIndexFile.ts';
 export * from './image.ts';
 export * from './exact.ts';
 export * from './url.ts';

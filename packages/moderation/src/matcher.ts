@@ -13,6 +13,7 @@ import type { ContentSignals } from './hasher.ts';
 import { PDQ_MATCH_THRESHOLD, PDQ_QUALITY_THRESHOLD, type Dihedral } from './pdq.ts';
 import type { PdqHash } from './pdqHash.ts';
 import { PdqIndex } from './pdqIndex.ts';
+import { readPdqIndexFile, writePdqIndexFile } from './pdqIndexFile.ts';
 import { SIGNAL_TYPES, type SignalType } from './signal.ts';
 import { UrlMatcher } from './url.ts';
 import { dedupeFeatures, matchVpdq, parseVpdqSignal, type VpdqFeature } from './vpdqFormat.ts';
@@ -47,6 +48,24 @@ export interface QuerySignals {
   vpdq?: readonly VpdqFeature[];
 }
 
+export interface MatcherLoadOptions {
+  /** a file to keep the built PDQ index in, and reopen it from while it is current (pdqIndexFile.ts) */
+  indexFile?: string;
+}
+
+/** What a stored index holds of one bank: its live PDQ signals' count, id sum and last id. */
+interface PdqBankState {
+  bank: string;
+  count: number;
+  sum: number;
+  max: number;
+}
+
+interface IndexFileAbout {
+  banks: PdqBankState[];
+  pdqThreshold: number;
+}
+
 interface Hit {
   id: number;
   distance?: number;
@@ -56,12 +75,14 @@ interface Hit {
 }
 
 export class Matcher {
-  private readonly pdq: PdqIndex;
+  private pdq: PdqIndex;
   private readonly exact = new Map<string, number[]>();
   private readonly urls = new UrlMatcher<number>();
   private readonly videos = new Map<number, VpdqFeature[]>();
   private readonly videoFrames: PdqIndex;
   private count = 0;
+  /** true when the PDQ index was reopened from its stored file (Matcher.load's indexFile) */
+  pdqFromFile = false;
 
   constructor(
     private readonly store: BankStore,
@@ -73,20 +94,45 @@ export class Matcher {
     this.videoFrames = new PdqIndex({ maxDistance: Math.max(PDQ_MATCH_THRESHOLD, pdqThreshold) });
   }
 
-  /** Loads every live signal of the banks. onProgress gets the number loaded so far. */
-  static async load(store: BankStore, banks: readonly string[], onProgress?: (loaded: number) => void, pdqThreshold = PDQ_MATCH_THRESHOLD): Promise<Matcher> {
+  /**
+   * Loads every live signal of the banks. onProgress gets the number loaded so far. With `indexFile`, the
+   * PDQ index is reopened from that file when it is still current (every bank's live PDQ ids up to the
+   * file's last id have the count and sum recorded in it), then only signals added since are read;
+   * otherwise it is built from the store and the file (re)written.
+   */
+  static async load(store: BankStore, banks: readonly string[], onProgress?: (loaded: number) => void, pdqThreshold = PDQ_MATCH_THRESHOLD, options: MatcherLoadOptions = {}): Promise<Matcher> {
     const matcher = new Matcher(store, banks, pdqThreshold);
+    for (const bank of banks) if (!(await store.getBank(bank))) throw new TypeError(`no bank named "${bank}"`);
+    const stored = options.indexFile ? await matcher.reopen(options.indexFile) : undefined;
+    const states: PdqBankState[] = [];
     for (const bank of banks) {
-      if (!(await store.getBank(bank))) throw new TypeError(`no bank named "${bank}"`);
       // PDQ hashes come as packed pages (one aggregated row each, decoded natively) and are bulk-loaded
       // in one index build: no object or hex parse per hash, so a 10M-hash bank loads in seconds.
+      const after = stored?.find((b) => b.bank === bank)?.max ?? 0;
       const pages: Array<{ words: Uint32Array; ids: Uint32Array }> = [];
       let n = 0;
-      for await (const page of store.pdqHashPages(bank)) {
+      const state: PdqBankState = { bank, count: 0, sum: 0, max: 0 };
+      for await (const page of store.pdqHashPages(bank, 100_000, after)) {
         pages.push(page);
         n += page.ids.length;
         matcher.count += page.ids.length;
+        for (const id of page.ids) {
+          state.count++;
+          state.sum += id;
+          if (id > state.max) state.max = id;
+        }
         onProgress?.(matcher.count);
+      }
+      states.push(state);
+      for await (const s of store.signals(bank, { types: SIGNAL_TYPES.filter((t) => t !== 'pdq' && t !== 'text') })) {
+        matcher.add(s);
+        if (matcher.count % 10_000 === 0) onProgress?.(matcher.count);
+      }
+      if (!n) continue;
+      if (stored) {
+        // signals added since the file was written: into the index's delta, no rebuild
+        for (const page of pages) for (let i = 0; i < page.ids.length; i++) matcher.pdq.add(page.words.subarray(i * 8, i * 8 + 8), page.ids[i]!);
+        continue;
       }
       const words = new Uint32Array(n * 8);
       const ids = new Uint32Array(n);
@@ -96,14 +142,28 @@ export class Matcher {
         ids.set(page.ids, at);
         at += page.ids.length;
       }
-      for await (const s of store.signals(bank, { types: SIGNAL_TYPES.filter((t) => t !== 'pdq' && t !== 'text') })) {
-        matcher.add(s);
-        if (matcher.count % 10_000 === 0) onProgress?.(matcher.count);
-      }
-      if (n) matcher.pdq.addPacked(words, ids);
+      matcher.pdq.addPacked(words, ids);
     }
+    if (options.indexFile && !stored) writePdqIndexFile(options.indexFile, matcher.pdq, { banks: states, pdqThreshold } satisfies IndexFileAbout);
     onProgress?.(matcher.count);
     return matcher;
+  }
+
+  /** Adopts the index in `file` when it is current for these banks; returns what it holds per bank. */
+  private async reopen(file: string): Promise<PdqBankState[] | undefined> {
+    const read = readPdqIndexFile(file);
+    if (!read) return undefined;
+    const about = read.about as IndexFileAbout;
+    if (about?.pdqThreshold !== this.pdqThreshold || !Array.isArray(about.banks) || about.banks.map((b) => b.bank).join('\n') !== this.banks.join('\n')) return undefined;
+    if (read.index.maxDistance !== this.pdq.maxDistance) return undefined;
+    for (const b of about.banks) {
+      const now = await this.store.pdqState(b.bank, b.max);
+      if (now.count !== b.count || now.sum !== b.sum) return undefined;
+    }
+    this.pdq = read.index;
+    this.pdqFromFile = true;
+    this.count += read.index.size;
+    return about.banks;
   }
 
   get size(): number {

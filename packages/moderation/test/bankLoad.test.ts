@@ -4,6 +4,9 @@
  * stay out, low-quality bank hashes stay in (quality gates automatic action on the query side only),
  * and every id belongs to its own hash across page boundaries.
  */
+import { existsSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Db } from '@doublelock/store';
 import { dialectCases } from '@doublelock/store/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -96,6 +99,45 @@ describe.each(dialectCases())('bank load fast path on $name', ({ open }) => {
       compared += expected.length;
     }
     expect(compared).toBeGreaterThan(150);
+  });
+
+  it('reopens its stored index while it is current, and rebuilds it when the bank changed under it', async () => {
+    db = await open();
+    const banks = new BankStore(db);
+    await banks.createBank('b');
+    const values = hashes(400, 5);
+    await banks.putSignals('b', values.slice(0, 300).map((value) => prepareSignal({ type: 'pdq', value })));
+    const dir = mkdtempSync(join(tmpdir(), 'dl-pdq-index-'));
+    const indexFile = join(dir, 'pdq.idx');
+    const ids = async (q: string, m: Matcher) => (await m.match({ pdq: q, quality: 100 })).map((x) => x.signalId).sort((a, b) => a - b);
+    const fresh = async () => Matcher.load(banks, ['b']);
+    try {
+      const built = await Matcher.load(banks, ['b'], undefined, 31, { indexFile });
+      expect(built.pdqFromFile).toBe(false);
+      expect(existsSync(indexFile)).toBe(true);
+      const reopened = await Matcher.load(banks, ['b'], undefined, 31, { indexFile });
+      expect(reopened.pdqFromFile).toBe(true);
+      for (const q of values.slice(0, 40)) expect(await ids(q, reopened)).toEqual(await ids(q, built));
+      // added since: read from the store into the reopened index
+      await banks.putSignals('b', values.slice(300).map((value) => prepareSignal({ type: 'pdq', value })));
+      const grown = await Matcher.load(banks, ['b'], undefined, 31, { indexFile });
+      expect(grown.pdqFromFile).toBe(true);
+      expect(grown.size).toBe(values.length);
+      for (const q of values.slice(280, 340)) expect(await ids(q, grown)).toEqual(await ids(q, await fresh()));
+      // a removal is not in the file: it is rebuilt, and the removed hash is gone from it
+      await banks.removeSignal('b', 'pdq', values[3]!);
+      const rebuilt = await Matcher.load(banks, ['b'], undefined, 31, { indexFile });
+      expect(rebuilt.pdqFromFile).toBe(false);
+      expect(rebuilt.size).toBe(values.length - 1);
+      expect(await ids(values[3]!, rebuilt)).toEqual(await ids(values[3]!, await fresh()));
+      // another threshold, or a damaged file: rebuilt, never trusted
+      expect((await Matcher.load(banks, ['b'], undefined, 36, { indexFile })).pdqFromFile).toBe(false);
+      expect((await Matcher.load(banks, ['b'], undefined, 36, { indexFile })).pdqFromFile).toBe(true);
+      truncateSync(indexFile, 5000);
+      expect((await Matcher.load(banks, ['b'], undefined, 36, { indexFile })).pdqFromFile).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an empty bank loads no hashes', async () => {

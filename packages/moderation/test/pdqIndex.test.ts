@@ -93,6 +93,36 @@ describe('PdqIndex', () => {
     expect(answers).toBeGreaterThan(150);
   });
 
+  it('finds neighbours the pair filter must not drop: every pair at its limit but one, and wider radii', () => {
+    // segment offsets (24, 24, 24, then 23s): flip k bits inside segment s
+    const starts = [0, 24, 48, 72, 95, 118, 141, 164, 187, 210, 233];
+    const flip = (words: Uint32Array, at: number, s: number, k: number, shift: number) => {
+      for (let i = 0; i < k; i++) {
+        const bit = starts[s]! + ((i * 5 + shift) % 16); // within the 16 filter bits
+        words[at + (bit >> 5)]! ^= 1 << (bit & 31);
+      }
+    };
+    const n = 5000;
+    const words = randomHashes(n, 11, 0);
+    const index = new PdqIndex({ maxDistance: 43 });
+    index.addPacked(words, Uint32Array.from({ length: n }, (_, i) => i));
+    for (let q = 0; q < 40; q++) {
+      const query = words.slice((q * 97) * 8, (q * 97) * 8 + 8);
+      // distance 31 = 2 (segment 0) + 3 + 2 (pair 1–2) + 6 + 6 + 6 + 6 (pairs 3–4 … 9–10 each at 3 + 3,
+      // one over their bound of 5): only pair 1–2 can find it, through segment 2 at radius 2
+      const tight = q % 2 === 0;
+      flip(query, 0, 0, 2, q);
+      flip(query, 0, 1, tight ? 3 : 2, q);
+      flip(query, 0, 2, tight ? 2 : 3, q);
+      for (let s = 3; s <= 10; s++) flip(query, 0, s, 3, q + s);
+      for (const radius of [43, 36, 31, 30]) {
+        const got = index.query(query, radius).map((m): [number, number] => [m.key, m.distance]);
+        expect(sortPairs(got)).toEqual(sortPairs(bruteForceSearch(words, n, query, radius)));
+      }
+      expect(index.query(query, 31).map((m) => m.key)).toContain(q * 97);
+    }
+  });
+
   it('adds and removes incrementally, across automatic compactions, with exact recall', () => {
     const n = 3000;
     const words = randomHashes(n, 3);

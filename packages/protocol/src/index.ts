@@ -14,4 +14,5 @@ export * from './log.ts';
 export * from './channels.ts';
 export * from './dsa.ts';
 export * from './cases.ts';
+export * from './hub.ts';
 export * from './matcher.ts';

@@ -1,11 +1,17 @@
 /** The agency's files: its signing key, and what it keeps of each warrant it submitted. */
 import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { inclusionSchema } from '@doublelock/lawful-access';
 import { z } from 'zod';
 
 export const agencyKeyFile = z.object({ id: z.string().min(1), secretKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
 /** Written by `agency submit`: the commitment nonce must be kept to open the log commitment later (unsealing). */
-export const submissionFile = z.object({ warrantId: z.string(), commitmentNonce: z.string(), commitment: z.string(), leafIndex: z.number().int() });
+/**
+ * What `agency submit` keeps. `inclusion` is the warrant's proof at the first witnessed checkpoint that
+ * holds it: custodians start the warrant's window at that checkpoint's witnessed time (a later checkpoint
+ * would start it later), so it is kept from the start.
+ */
+export const submissionFile = z.object({ warrantId: z.string(), commitmentNonce: z.string(), commitment: z.string(), leafIndex: z.number().int(), inclusion: inclusionSchema.optional() });
 export type SubmissionFile = z.infer<typeof submissionFile>;
 
 export function readJson<T>(path: string, schema: z.ZodType<T>, what: string): T {

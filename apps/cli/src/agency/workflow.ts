@@ -80,6 +80,19 @@ export async function warrantInclusion(server: string, trust: TrustConfig, leafI
   return { leafIndex, treeSize: size, path: path.map(toBase64Url), checkpoint: note };
 }
 
+/** Polls until a witnessed checkpoint holds the leaf; undefined after `timeoutMs`. */
+export async function waitForInclusion(server: string, trust: TrustConfig, leafIndex: number, timeoutMs: number): Promise<LogInclusion | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await warrantInclusion(server, trust, leafIndex);
+    } catch {
+      if (Date.now() >= deadline) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
 export interface OpenedMessage {
   intercept: ExportedIntercept;
   content: MessageContent;

@@ -2,7 +2,7 @@
  * `doublelock agency …`: the intercepting agency's tools. Every request is signed with the agency key the
  * trust configuration names; nothing here can decrypt without t custodians agreeing, each by itself.
  */
-import { generateSigningKey, signedWarrantSchema, verifyEvidenceBundle, type ExportedIntercept, exportedIntercept } from '@doublelock/lawful-access';
+import { generateSigningKey, signedTrustConfigSchema, signedWarrantSchema, verifyEvidenceBundle, type ExportedIntercept, exportedIntercept } from '@doublelock/lawful-access';
 import { toBase64Url } from '@doublelock/protocol';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readAgencyKey, readJson, submissionFile, writeJson } from '../agency/files.ts';
-import { collectIntercepts, fetchTrust, openIntercept, submitWarrant, warrantInclusion } from '../agency/workflow.ts';
+import { collectIntercepts, fetchTrust, openIntercept, submitWarrant, waitForInclusion, warrantInclusion } from '../agency/workflow.ts';
 
 export function register(program: Command): void {
   const agency = program.command('agency').description('an intercepting agency: submit warrants, collect intercepts, decrypt with custodians');
@@ -33,11 +33,20 @@ export function register(program: Command): void {
     .requiredOption('--agency-key <file>', 'the agency key file')
     .requiredOption('--warrant <file>', 'the signed warrant (JSON: warrant, issue, decision)')
     .requiredOption('--out <file>', 'where to keep the submission (with the commitment nonce: keep it to unseal later)')
-    .action(async (options: { server: string; agencyKey: string; warrant: string; out: string }) => {
+    .option('--witness-timeout-ms <ms>', 'how long to wait for a witnessed checkpoint holding the warrant', (v) => Number(v), 60_000)
+    .action(async (options: { server: string; agencyKey: string; warrant: string; out: string; witnessTimeoutMs: number }) => {
       const warrant = readJson(options.warrant, signedWarrantSchema, 'signed warrant');
       const submission = await submitWarrant(options.server, readAgencyKey(options.agencyKey), warrant);
       writeJson(options.out, submission);
       console.log(`warrant ${submission.warrantId} accepted: commitment ${submission.commitment} at log index ${submission.leafIndex}`);
+      // The first witnessed checkpoint that holds the warrant is its log-attested time: keep its proof.
+      // (The configuration is read only for its witness quorum; the custodians verify the proof themselves.)
+      const trust = signedTrustConfigSchema.parse(((await (await fetch(`${options.server}/v1/lawful-access`)).json()) as { trust?: unknown }).trust).config;
+      const inclusion = await waitForInclusion(options.server, trust, submission.leafIndex, options.witnessTimeoutMs);
+      if (inclusion) {
+        writeJson(options.out, { ...submission, inclusion });
+        console.log(`witnessed in a checkpoint of size ${inclusion.treeSize}: its proof is kept in ${options.out}`);
+      } else console.error('no witnessed checkpoint holds the warrant yet: `agency decrypt` will prove it at the newest one (which starts its window later)');
     });
 
   agency
@@ -70,7 +79,7 @@ export function register(program: Command): void {
       if (submission.warrantId !== warrant.warrant.id) throw new Error(`the submission is for warrant ${submission.warrantId}, not ${warrant.warrant.id}`);
       const intercepts = readLines(options.intercepts);
       const { signed, trust } = await fetchTrust(options.server, options.trustRoot);
-      const inclusion = await warrantInclusion(options.server, trust, submission.leafIndex);
+      const inclusion = submission.inclusion ?? (await warrantInclusion(options.server, trust, submission.leafIndex));
       mkdirSync(options.out, { recursive: true });
       const bar = new SingleBar({ format: 'decrypting [{bar}] {value}/{total}', stream: process.stderr, noTTYOutput: false }, Presets.shades_classic);
       bar.start(intercepts.length, 0);

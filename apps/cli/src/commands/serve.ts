@@ -28,10 +28,16 @@ export function register(program: Command): void {
     .option('--rate-limit <n>', 'registrations and authentications per minute per client address', integer('--rate-limit'))
     .option('--lawful-access <file>', 'enable lawful access with this JSON file: { trust, trustRootKey, providerKeyId, providerSecretKey } (default: off)')
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
+    .option('--hub-url <url>', 'a hash-sharing hub this platform is a member of: its feed is synced into hub-* banks', process.env.DOUBLELOCK_HUB_URL)
+    .option('--hub-key <key>', "this platform's member API key at the hub", process.env.DOUBLELOCK_HUB_KEY)
+    .option('--hub-log-key <vkey>', "the hub log's verifier key to pin (default: pinned at the first sync)", process.env.DOUBLELOCK_HUB_LOG_KEY)
+    .option('--hub-sync-seconds <n>', 'how often the hub feed is synced', integer('--hub-sync-seconds'), 30)
+    .option('--hub-publish <bank>', 'publish this bank of your own to the hub (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--matcher <urls>', 'matcher processes (`doublelock matcher serve`) to match hashes in, comma-separated (default: in this process)', process.env.DOUBLELOCK_MATCHER_URLS)
     .option('--matcher-token-file <file>', 'file holding the matcher processes’ token (or DOUBLELOCK_MATCHER_TOKEN)')
     .option('--web-root <dir>', 'the built web app to serve at / (default: apps/web/dist; "none" for the API alone)', process.env.DOUBLELOCK_WEB_ROOT)
-    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; redisUrl?: string; blobDir?: string; mailboxTtlDays: number; rateLimit?: number; lawfulAccess?: string; logLevel: string; webRoot?: string; matcher?: string; matcherTokenFile?: string }) => {
+    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; redisUrl?: string; blobDir?: string; mailboxTtlDays: number; rateLimit?: number; lawfulAccess?: string; logLevel: string; webRoot?: string; matcher?: string; matcherTokenFile?: string; hubUrl?: string; hubKey?: string; hubLogKey?: string; hubSyncSeconds: number; hubPublish?: string[] }) => {
+      if (options.hubUrl && !options.hubKey) throw new Error('--hub-url needs --hub-key (this platform\'s member API key)');
       const server = await startServer({
         host: options.host,
         port: options.port,
@@ -45,10 +51,12 @@ export function register(program: Command): void {
         webRoot: options.webRoot === 'none' ? undefined : (options.webRoot ?? defaultWebRoot()),
         ...(options.rateLimit !== undefined && { rateLimit: { register: options.rateLimit, auth: options.rateLimit } }),
         ...(options.lawfulAccess && { lawfulAccess: readLawfulAccess(options.lawfulAccess) }),
+        ...(options.hubUrl && { hub: { url: options.hubUrl, key: options.hubKey!, logKey: options.hubLogKey, syncMs: Math.max(1, options.hubSyncSeconds) * 1000, bankPrefix: 'hub-', publish: options.hubPublish ?? [] } }),
       });
       const store = options.databaseUrl ? 'PostgreSQL' : `SQLite in ${options.data}`;
       console.log(`Doublelock is running at ${server.url} (${store}). Health: ${server.url}/healthz — Ctrl-C stops it.`);
       if (server.ctx.config.webRoot) console.log(`Web app: ${server.url}/`);
+      if (options.hubUrl) console.log(`Hash-sharing hub: ${options.hubUrl}, synced every ${options.hubSyncSeconds} s into hub-* banks.`);
       console.log(`Transparency log key (pin it in clients, auditors and witnesses): ${server.ctx.directory.log.verifierKey}`);
       let stopping = false;
       const stop = (signal: string) => {

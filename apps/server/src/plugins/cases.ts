@@ -37,6 +37,7 @@ import {
   noticeByReceipt,
   readEvidence,
   releaseCase,
+  reportPeriod,
   reportChart,
   setBasis,
   statementFor,
@@ -79,16 +80,6 @@ import { fail } from '../errors.ts';
 
 const id = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 const receipt = z.object({ receipt: z.string().min(10).max(80) }).strict();
-const DAY = 86_400_000;
-
-function period(q: { from: string; to: string }) {
-  const from = Date.parse(`${q.from}T00:00:00Z`);
-  const to = Date.parse(`${q.to}T00:00:00Z`) + DAY;
-  if (!Number.isFinite(from) || !Number.isFinite(to)) return fail(ErrorCode.validation, 'from and to are dates, YYYY-MM-DD.');
-  if (to <= from) return fail(ErrorCode.validation, '"to" is on or after "from".');
-  if (to - from > 3 * 366 * DAY) return fail(ErrorCode.validation, 'A report covers at most three years.');
-  return { from, to };
-}
 
 export function caseRoutes(ctx: ServerContext, auth: Authenticator): FastifyPluginAsyncZod {
   const cases: Cases = ctx.cases;
@@ -258,7 +249,7 @@ export function caseRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlug
 
     const formats = z.enum(['json', 'svg', 'tco.csv', 'netzdg.csv', 'dsa.csv']);
     app.get('/v1/moderation/reports', { ...as('admin'), schema: { ...tag(['reports'], 'A transparency report computed from stored decisions: JSON, SVG, or CSV (dsa.csv needs part=1,3..8)'), querystring: reportQuery.extend({ format: formats.default('json'), part: z.coerce.number().int().min(1).max(8).optional() }).strict() } }, async (request, reply) => {
-      const report = await cases.report(period(request.query));
+      const report = await cases.report(reportPeriod(request.query.from, request.query.to));
       const f = request.query.format;
       if (f === 'json') return report;
       if (f === 'svg') return reply.type('image/svg+xml').send(reportChart(report));

@@ -1,4 +1,5 @@
 /** The SDK's public shapes: options, events, received messages, group summaries and refusal reasons. */
+import type { HandshakeOptions } from '../mls/handshake.ts';
 import type { EscrowFieldProvider, MailboxItem } from '@doublelock/protocol';
 import type { CryptoProvider } from 'ts-mls';
 import type { ServerApi } from '../api/serverApi.ts';
@@ -78,4 +79,6 @@ export interface MessengerOptions {
   keyTransparency?: AccountVerifier | ((api: ServerApi) => AccountVerifier);
   /** One-time KeyPackages kept on the server (topped up when fewer than half remain). */
   keyPackageTarget?: number;
+  /** How commits and Welcomes are framed (mls/handshake.ts): public commits, the tree inside the Welcome. */
+  mls?: HandshakeOptions;
 }

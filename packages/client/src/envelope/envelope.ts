@@ -13,8 +13,8 @@ import { lengthPrefixed, toBase64Url, type EscrowContext, type EscrowFieldProvid
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { equalBytes, splitLengthPrefixed } from './bytes.ts';
-import { KEY_BYTES, open, seal } from './committingAead.ts';
-import { FRANKING_KEY_BYTES, frankingCommitment, newFrankingKey, opensCommitment } from './franking.ts';
+import { KEY_BYTES, NONCE_BYTES, open, seal } from './committingAead.ts';
+import { FRANKING_KEY_BYTES, frankingCommitment, opensCommitment } from './franking.ts';
 
 const ENVELOPE_LABEL = 'doublelock/envelope/v1';
 const CONTEXT_LABEL = 'doublelock/envelope-context/v1';
@@ -67,11 +67,13 @@ export class EnvelopeRejected extends Error {
 }
 
 export function sealEnvelope(payload: Uint8Array, context: EnvelopeContext, escrow?: EscrowFieldProvider): SealedEnvelope {
-  const contentKey = randomBytes(KEY_BYTES);
-  const frankingKey = newFrankingKey();
+  // One call to the system's random source for the message's three secrets (each call has a fixed cost).
+  const random = randomBytes(KEY_BYTES + FRANKING_KEY_BYTES + NONCE_BYTES);
+  const contentKey = random.subarray(0, KEY_BYTES);
+  const frankingKey = random.subarray(KEY_BYTES, KEY_BYTES + FRANKING_KEY_BYTES);
   const commitment = frankingCommitment(frankingKey, payload);
   const contextBytes = envelopeContextBytes(context);
-  const sealedPayload = seal(contentKey, payload, contextBytes);
+  const sealedPayload = seal(contentKey, payload, contextBytes, random.subarray(KEY_BYTES + FRANKING_KEY_BYTES));
   const field = escrow ? { scheme: escrow.scheme, field: escrow.create(contentKey, escrowContextOf(context)) } : undefined;
   const keys = lengthPrefixed(
     ENVELOPE_LABEL,
@@ -82,7 +84,8 @@ export function sealEnvelope(payload: Uint8Array, context: EnvelopeContext, escr
     field?.scheme ?? '',
     field ? sha256(field.field) : new Uint8Array(0),
   );
-  return { keys, sealedPayload, escrow: field, frankingCommitment: commitment, frankingKey };
+  // A copy, so the sender's history never holds a view onto the buffer that also holds K.
+  return { keys, sealedPayload, escrow: field, frankingCommitment: commitment, frankingKey: frankingKey.slice() };
 }
 
 /**

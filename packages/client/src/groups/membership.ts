@@ -5,9 +5,10 @@
  * is planned again from the new state.
  */
 import { randomBytes } from '@noble/hashes/utils.js';
-import { createCommit, createGroup, encodeMlsMessage, type ClientState, type Proposal } from 'ts-mls';
+import { createGroup, encodeMlsMessage, type ClientState, type Proposal } from 'ts-mls';
 import { encodeRatchetTree } from 'ts-mls/ratchetTree.js';
 import type { CommitRequest } from '@doublelock/protocol';
+import { commit } from '../mls/handshake.ts';
 import { ApiError } from '../api/serverApi.ts';
 import { resendWhileTransient } from '../core/transient.ts';
 import { b64, MAX_RETRIES, newMessageId, type MessengerContext } from '../core/context.ts';
@@ -146,7 +147,7 @@ export class Membership {
       const { state, meta } = await ctx.groupStore.require(groupId);
       const { proposals, adds, removes } = plan(state);
       if (proposals.length === 0) return false;
-      const result = await ctx.withCredentialReasons(() => createCommit({ state, cipherSuite: ctx.cs }, { extraProposals: proposals, ratchetTreeExtension: false }));
+      const result = await ctx.withCredentialReasons(() => commit(state, ctx.cs, ctx.options.mls, { extraProposals: proposals }));
       const epoch = Number(state.groupContext.epoch);
       try {
         // If the answer is lost, the very same request is sent again (same client message id, same bytes): the

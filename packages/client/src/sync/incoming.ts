@@ -15,6 +15,7 @@ import { decodeMlsMessage, emptyPskIndex, joinGroup, processPrivateMessage, type
 import { decodeKeyPackage } from 'ts-mls/keyPackage.js';
 import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import { decodeRatchetTree } from 'ts-mls/ratchetTree.js';
+import { asHandshake, handshakeEpoch, handshakeSenderLeaf, processHandshake, type HandshakeMessage } from '../mls/handshake.ts';
 import { b64, identityText, type MessengerContext } from '../core/context.ts';
 import { TransientFailure } from '../core/transient.ts';
 import { MessageRejected, type ReceivedMessage } from '../core/types.ts';
@@ -117,21 +118,22 @@ export class IncomingItems {
 
   private async processCommit(item: MailboxItem, state: ClientState, meta: GroupMeta): Promise<void> {
     const { ctx } = this;
-    const message = decodeMlsMessage(fromBase64Url(item.payload), 0)?.[0];
-    if (message?.wireformat !== 'mls_private_message') throw new MessageRejected('malformed', 'commit item does not hold an MLS PrivateMessage');
+    const message = asHandshake(decodeMlsMessage(fromBase64Url(item.payload), 0)?.[0]);
+    if (!message) throw new MessageRejected('malformed', 'commit item does not hold an MLS PrivateMessage or PublicMessage');
     const epoch = state.groupContext.epoch;
-    if (message.privateMessage.epoch !== epoch) {
-      throw new MessageRejected(message.privateMessage.epoch > epoch ? 'future_epoch' : 'replayed', `commit for epoch ${message.privateMessage.epoch}, but the group is at epoch ${epoch}`);
+    const commitEpoch = handshakeEpoch(message);
+    if (commitEpoch !== epoch) {
+      throw new MessageRejected(commitEpoch > epoch ? 'future_epoch' : 'replayed', `commit for epoch ${commitEpoch}, but the group is at epoch ${epoch}`);
     }
     const result = await ctx.withCredentialReasons(async () => {
       try {
-        return await processPrivateMessage(state, message.privateMessage, emptyPskIndex, ctx.cs);
+        return await processHandshake(state, message, ctx.cs);
       } catch (error) {
         throw error instanceof MessageRejected ? error : new MessageRejected('decryption_failed', `commit refused: ${(error as Error).message}`);
       }
     }, item.serverTime);
     if (result.kind !== 'newState') throw new MessageRejected('malformed', 'commit item holds an application message');
-    const sender = await this.senderOf(state, message.privateMessage);
+    const sender = await this.commitSender(state, message);
     if (sender.username !== item.sender.username || sender.deviceId !== item.sender.deviceId) {
       throw new MessageRejected('sender_mismatch', `the server says ${identityText(item.sender)} committed, MLS says ${identityText(sender)}`);
     }
@@ -154,6 +156,15 @@ export class IncomingItems {
       added: after.filter((m) => !beforeIds.has(m.deviceId)).map(({ username, deviceId }) => ({ username, deviceId })),
       removed: before.filter((m) => !afterIds.has(m.deviceId)).map(({ username, deviceId }) => ({ username, deviceId })),
     });
+  }
+
+  /** Who sent a commit: its (public, or encrypted) sender names a leaf, whose credential our AS accepted. */
+  private async commitSender(state: ClientState, message: HandshakeMessage): Promise<DeviceIdentity> {
+    const sender = await handshakeSenderLeaf(state, message, this.ctx.cs);
+    const leaf = sender && sender.tree[sender.leafIndex * 2];
+    const identity = leaf?.nodeType === 'leaf' ? parseDeviceCredential(leaf.leaf.credential) : undefined;
+    if (!identity) throw new MessageRejected('decryption_failed', 'the sender of the commit cannot be established');
+    return identity;
   }
 
   /** Who sent a PrivateMessage: its sender data names a leaf, whose credential our AS accepted. */

@@ -13,6 +13,24 @@ export class RootBuilder {
     return this.#size;
   }
 
+  /** The builder's state (the complete subtrees so far), to resume it later: a syncing member keeps it. */
+  snapshot(): { size: number; nodes: Array<{ height: number; hash: Uint8Array }> } {
+    return { size: this.#size, nodes: this.#stack.map((n) => ({ height: n.height, hash: n.hash.slice() })) };
+  }
+
+  /** Resumes from a snapshot, checking that its subtrees are exactly those a tree of that size has. */
+  static restore(snapshot: { size: number; nodes: ReadonlyArray<{ height: number; hash: Uint8Array }> }): RootBuilder {
+    const { size, nodes } = snapshot;
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError('a root builder snapshot needs a non-negative size');
+    const heights: number[] = [];
+    for (let h = 52; h >= 0; h--) if (Math.floor(size / 2 ** h) % 2 === 1) heights.push(h);
+    if (heights.length !== nodes.length || nodes.some((n, i) => n.height !== heights[i] || n.hash.length !== 32)) throw new RangeError(`the snapshot's subtrees do not fit a tree of size ${size}`);
+    const builder = new RootBuilder();
+    builder.#stack = nodes.map((n) => ({ height: n.height, hash: n.hash.slice() }));
+    builder.#size = size;
+    return builder;
+  }
+
   addEntry(data: Uint8Array): void {
     this.addLeafHash(hashLeaf(data));
   }

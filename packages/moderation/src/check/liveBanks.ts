@@ -19,6 +19,8 @@ export interface LiveBanksOptions {
   /** a matcher in another process; without one, hashes are matched in this process */
   matcher?: SignalMatcher;
   onProgress?: (loaded: number) => void;
+  /** keep the built PDQ index in this file and reopen it while current (Matcher.load) */
+  indexFile?: string;
 }
 
 export interface ConfirmedTextMatch extends TextMatch {
@@ -48,7 +50,7 @@ export class LiveBanks {
     live.settings = await live.settingsStore.all();
     const max = Number((await db.get<{ m: number | null }>('SELECT MAX(id) AS m FROM moderation_signals'))?.m ?? 0);
     if (options.matcher) live.remote = options.matcher;
-    else live.local = await Matcher.load(live.store, [...live.settings.keys()], options.onProgress, await live.settingsStore.maxPdqThreshold());
+    else live.local = await Matcher.load(live.store, [...live.settings.keys()], options.onProgress, await live.settingsStore.maxPdqThreshold(), options.indexFile ? { indexFile: options.indexFile } : {});
     for (const bank of live.settings.keys()) for await (const s of live.store.signals(bank, { types: ['text'] })) live.text.add(textRule(s));
     // Everything at or below `max` is loaded; ids above `low` are remembered, so a late commit is not missed.
     live.low = Math.max(0, max - LOOKBACK);
