@@ -7,7 +7,8 @@
  *   doublelock send <chat> "hello" --profile ./alice
  * or interactively: `doublelock listen --chat <chat>` prints incoming messages and sends each typed line.
  */
-import { Messenger, type MessengerEvent, type ReceivedMessage } from '@doublelock/client';
+import { type DeviceProvisioning, Messenger, type MessengerEvent, type ReceivedMessage } from '@doublelock/client';
+import { deploymentOptions } from '../deployment.ts';
 import { SqliteStorage } from '@doublelock/client/node/sqliteStorage';
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -41,8 +42,14 @@ async function open(options: ProfileOptions): Promise<Messenger> {
   const storage = storageFor(options.profile, false);
   const device = await storage.get('device');
   const server = device ? (JSON.parse(new TextDecoder().decode(device)) as { server: string }).server : options.server ?? DEFAULT_SERVER;
-  return Messenger.open({ serverUrl: server, storage, webSocket: WebSocket as never });
+  const deployment = await deploymentOptions(server, storage);
+  const messenger = await Messenger.open({ serverUrl: server, storage, webSocket: WebSocket as never, ...deployment });
+  closers.set(messenger, deployment.close);
+  return messenger;
 }
+
+/** Each opened messenger's deployment resources (the escrow provider's prefetch timer). */
+const closers = new WeakMap<Messenger, () => void>();
 
 /** Runs with an opened device, closing it afterwards. */
 export async function using<T>(options: ProfileOptions, fn: (m: Messenger) => Promise<T>): Promise<T> {
@@ -51,6 +58,7 @@ export async function using<T>(options: ProfileOptions, fn: (m: Messenger) => Pr
     return await fn(messenger);
   } finally {
     await messenger.close();
+    closers.get(messenger)?.();
   }
 }
 
@@ -80,9 +88,13 @@ export function register(program: Command): void {
     .action(async (username: string, options: ProfileOptions & { deviceName: string }) => {
       const storage = storageFor(options.profile, true);
       if (await storage.get('device')) throw new Error(`${resolve(options.profile)} already holds a device.`);
-      const m = await Messenger.register({ serverUrl: options.server ?? DEFAULT_SERVER, storage, webSocket: WebSocket as never }, username, options.deviceName);
+      const serverUrl = options.server ?? DEFAULT_SERVER;
+      // Pins the deployment (log key, witnesses, lawful-access trust root) in the profile on first use.
+      const deployment = await deploymentOptions(serverUrl, storage);
+      const m = await Messenger.register({ serverUrl, storage, webSocket: WebSocket as never, ...deployment }, username, options.deviceName);
       console.log(`Registered ${m.username}; this device is ${m.deviceId} (profile ${resolve(options.profile)}).`);
       await m.close();
+      deployment.close();
     });
 
   const devices = program.command('devices').description('this account’s devices');
@@ -108,9 +120,12 @@ export function register(program: Command): void {
     async (file: string, options: ProfileOptions) => {
       const storage = storageFor(options.profile, true);
       if (await storage.get('device')) throw new Error(`${resolve(options.profile)} already holds a device.`);
-      const m = await Messenger.fromProvisioning({ serverUrl: '', storage, webSocket: WebSocket as never }, JSON.parse(readFileSync(file, 'utf8')));
+      const provisioning = JSON.parse(readFileSync(file, 'utf8')) as DeviceProvisioning;
+      const deployment = await deploymentOptions(provisioning.server, storage);
+      const m = await Messenger.fromProvisioning({ serverUrl: '', storage, webSocket: WebSocket as never, ...deployment }, provisioning);
       console.log(`Linked as ${m.username}/${m.deviceId}. An existing device adds it to your chats ("doublelock devices sync" there).`);
       await m.close();
+      deployment.close();
     },
   );
   withProfile(devices.command('sync').description('add this account’s new devices to every chat, remove revoked ones')).action(async (options: ProfileOptions) =>
