@@ -116,7 +116,8 @@ beforeAll(async () => {
     coordinators: [{ id: 'coordinator', publicKey: toBase64Url(generateSigningKey().publicKey) }],
     custodians: keys.custodians.map((k, i) => ({ index: i + 1, name: `c${i + 1}`, url: `http://127.0.0.1:9/c${i + 1}`, staticKey: toBase64Url(generateStaticKey().publicKey), signingKey: toBase64Url(k.publicKey) })),
     threshold: 2,
-    log: { verifierKey: logKey, witnesses: [], witnessQuorum: 0 },
+    // a quorum of at least one witness is required; this test never needs its cosignatures
+    log: { verifierKey: logKey, witnesses: ['witness.doublelock.test+2a954dea+BHfd9kHsYFDKAtMJjQNcaE7w8QI8vzxOQ+PeuCv2wXoa'], witnessQuorum: 1 },
     epoch: { lengthMs: DAY, retentionDays: 30 },
     bankHolidays: [],
   };

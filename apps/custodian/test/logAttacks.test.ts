@@ -19,6 +19,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningCustodian, startCustodian, writeCustodianKeys } from '../src/index.ts';
+import { toBase64Url } from '@doublelock/protocol';
+import { runOversightAudit } from '../../cli/src/oversight/audit.ts';
+import { renderText } from '../../cli/src/oversight/render.ts';
 
 let world: LawfulAccessWorld;
 let logUrl: string;
@@ -106,6 +109,12 @@ describe('custodians and the log they depend on', () => {
     const missing = unloggedReleases(lists, entries, world.trust);
     expect(missing.map((r) => r.custodian).sort()).toEqual([1, 2, 3]);
     expect(new Set(missing.map((r) => r.messageDigest)).size).toBe(1);
+    // The same through the auditor's report (`doublelock oversight report --custodians`): the log audits
+    // clean, and the dropped releases are flagged.
+    const audit = await runOversightAudit({ url: logUrl, logKey: world.log.verifierKey, trustRoot: toBase64Url(world.root.publicKey), custodians: true });
+    expect(audit.custodianErrors).toEqual([]);
+    expect(audit.unlogged!.map((r) => [r.custodian, r.messageDigest]).sort()).toEqual(missing.map((r) => [r.custodian, r.messageDigest]).sort());
+    expect(renderText(audit)).toMatch(/RELEASES MISSING FROM THE LOG \(3\)/);
   });
 
   it('a refusal or a cancellation in the log binds every custodian, though nobody sent it to them', async () => {

@@ -6,6 +6,8 @@
 import type { Command } from 'commander';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hmaRoutes } from './hma.ts';
+import { hubSyncPlugin } from './hubSync.ts';
 import { matcherPlugins } from './plugins.ts';
 import { MIN_TOKEN_LENGTH, startMatcher } from './service.ts';
 
@@ -30,10 +32,23 @@ export function register(program: Command): void {
     .option('--index-file <file>', 'keep the built PDQ index in this file and reopen it at the next start while current (default <data>/matcher-pdq.idx; "none": rebuild every start)')
     .option('--refresh-ms <n>', 'how often to pick up new bank signals', integer('--refresh-ms'), 2000)
     .option('--log-level <level>', 'pino log level', 'warn')
-    .action(async (options: { data: string; databaseUrl?: string; host: string; port: number; tokenFile?: string; indexFile?: string; refreshMs: number; logLevel: string }) => {
+    .option('--api-key-file <file>', 'serve the HMA-compatible public API (/h, /m, /c) to holders of this key (or DOUBLELOCK_MATCHER_API_KEY)')
+    .option('--hub-url <url>', 'sync banks from this hash-sharing hub (into hub-* banks)', process.env.DOUBLELOCK_HUB_URL)
+    .option('--hub-key <key>', 'the member API key at the hub', process.env.DOUBLELOCK_HUB_KEY)
+    .option('--hub-log-key <vkey>', "the hub log's verifier key to pin (default: pinned at the first sync)", process.env.DOUBLELOCK_HUB_LOG_KEY)
+    .option('--hub-sync-seconds <n>', 'how often the hub feed is synced', integer('--hub-sync-seconds'), 30)
+    .action(async (options: { data: string; databaseUrl?: string; host: string; port: number; tokenFile?: string; indexFile?: string; refreshMs: number; logLevel: string; apiKeyFile?: string; hubUrl?: string; hubKey?: string; hubLogKey?: string; hubSyncSeconds: number }) => {
       const token = options.tokenFile ? readFileSync(options.tokenFile, 'utf8').trim() : (process.env.DOUBLELOCK_MATCHER_TOKEN ?? '');
       if (token.length < MIN_TOKEN_LENGTH) throw new Error(`the matcher token (--token-file or DOUBLELOCK_MATCHER_TOKEN) must be at least ${MIN_TOKEN_LENGTH} characters`);
+      const apiKey = options.apiKeyFile ? readFileSync(options.apiKeyFile, 'utf8').trim() : process.env.DOUBLELOCK_MATCHER_API_KEY;
+      if (apiKey !== undefined && apiKey.length < MIN_TOKEN_LENGTH) throw new Error(`the HMA API key (--api-key-file or DOUBLELOCK_MATCHER_API_KEY) must be at least ${MIN_TOKEN_LENGTH} characters`);
       if (options.indexFile !== 'none' && !options.indexFile) mkdirSync(options.data, { recursive: true });
+      if (options.hubUrl && !options.hubKey) throw new Error('--hub-url needs --hub-key (the member API key at the hub)');
+      const plugins = [
+        ...matcherPlugins,
+        ...(apiKey ? [hmaRoutes({ apiKey })] : []),
+        ...(options.hubUrl ? [hubSyncPlugin({ url: options.hubUrl, key: options.hubKey!, logKey: options.hubLogKey, syncMs: Math.max(1, options.hubSyncSeconds) * 1000, apiKey })] : []),
+      ];
       const started = performance.now();
       const running = await startMatcher({
         host: options.host,
@@ -44,7 +59,7 @@ export function register(program: Command): void {
         refreshMs: options.refreshMs,
         ...(options.indexFile !== 'none' && { indexFile: options.indexFile ?? join(options.data, 'matcher-pdq.idx') }),
         logLevel: options.logLevel,
-        plugins: matcherPlugins,
+        plugins,
       });
       const status = running.ctx.status();
       // one line tests and supervisors read: where it listens, what it loaded

@@ -61,7 +61,8 @@ describe.runIf(chromiumAvailable)('warrants through the authorities’ consoles'
       coordinators: [{ id: 'coordinator', publicKey: toBase64Url(generateSigningKey().publicKey) }],
       custodians: [{ index: 1, name: 'c1', url: 'http://127.0.0.1:9/', staticKey: toBase64Url(generateStaticKey().publicKey), signingKey: toBase64Url(keys.custodian.publicKey) }],
       threshold: 1,
-      log: { verifierKey: logKey, witnesses: [], witnessQuorum: 0 },
+      // a quorum of at least one witness is required; this test never needs its cosignatures
+    log: { verifierKey: logKey, witnesses: ['witness.doublelock.test+2a954dea+BHfd9kHsYFDKAtMJjQNcaE7w8QI8vzxOQ+PeuCv2wXoa'], witnessQuorum: 1 },
       epoch: { lengthMs: 86_400_000, retentionDays: 30 },
       bankHolidays: [],
     };

@@ -44,6 +44,8 @@ export class LawfulAccessWorld {
   readonly sos = generateSigningKey();
   readonly judge = generateSigningKey();
   readonly agency = generateSigningKey();
+  /** a second agency in the trust configuration, for requests under another agency's warrant */
+  readonly otherAgency = generateSigningKey();
   readonly provider = generateSigningKey();
   /** the key-ceremony coordinator the trust configuration names (ceremony.ts) */
   readonly coordinatorKey = generateSigningKey();
@@ -79,7 +81,10 @@ export class LawfulAccessWorld {
       issuedAt: Date.UTC(2026, 0, 1),
       secretaryOfState: [{ id: 'sos-1', publicKey: toBase64Url(this.sos.publicKey) }],
       judicialCommissioners: [{ id: 'jc-1', publicKey: toBase64Url(this.judge.publicKey) }],
-      agencies: [{ id: 'nca', publicKey: toBase64Url(this.agency.publicKey) }],
+      agencies: [
+        { id: 'nca', publicKey: toBase64Url(this.agency.publicKey) },
+        { id: 'mi5', publicKey: toBase64Url(this.otherAgency.publicKey) },
+      ],
       provider: [{ id: 'provider-1', publicKey: toBase64Url(this.provider.publicKey) }],
       coordinators: [{ id: 'coordinator-1', publicKey: toBase64Url(this.coordinatorKey.publicKey) }],
       custodians: this.custodians.map((c, i) => ({
@@ -238,8 +243,9 @@ export class LawfulAccessWorld {
   }
 
   /**
-   * Serves the log as the provider's server does (the /v1/log routes custodians follow, and
-   * POST /v1/lawful-access/releases), with the world's witness cosigning each checkpoint it serves.
+   * Serves the log as the provider's server does (the /v1/log routes custodians and auditors follow,
+   * GET /v1/lawful-access and POST /v1/lawful-access/releases), with the world's witness cosigning each
+   * witnessed checkpoint it serves.
    * Returns the base URL.
    */
   async serveLog(): Promise<string> {
@@ -256,6 +262,12 @@ export class LawfulAccessWorld {
           const n = (name: string) => Number(url.searchParams.get(name));
           const log = this.served;
           try {
+            if (url.pathname === '/v1/lawful-access') return json(res, 200, { enabled: true, trust: this.signedTrust });
+            if (url.pathname === '/v1/log/checkpoint') {
+              await log.flush();
+              res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+              return res.end((await log.checkpoint()).note);
+            }
             if (url.pathname === '/v1/log/checkpoint/witnessed') {
               await log.flush();
               const cp = await log.checkpoint();

@@ -100,12 +100,17 @@ describe('custodian release rules', () => {
     expect(refusal(evaluateShareRequest(world.request(1, { ...logged, nonce: randomBytes(32) }, message, NOW), view()))).toBe('not_in_log');
   });
 
-  it('refuse a message outside the window or not to or from a target', () => {
+  it('refuse a message outside the window or not to or from a target', async () => {
     const before = world.deliver(epochKey, { messageId: 'm0', sender: 'mallory', recipients: ['bob'], serverTime: ISSUED - 1 }, randomBytes(32));
     expect(refusal(evaluateShareRequest(world.request(1, logged, before, NOW), view()))).toBe('outside_window');
     // before the judge approved (the warrant was not yet in force)
     const beforeApproval = world.deliver(epochKey, { messageId: 'm0b', sender: 'mallory', recipients: ['bob'], serverTime: ISSUED + 1000 }, randomBytes(32));
     expect(refusal(evaluateShareRequest(world.request(1, logged, beforeApproval, NOW), view()))).toBe('outside_window');
+    // after the window's end (a record dated past it), while the warrant is still in force: not before the
+    // log entry, so only the window itself refuses it
+    const short = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: ISSUED, window: { start: ISSUED, end: NOW + 3_600_000 } })), ISSUED + 60_000));
+    const late = world.deliver(epochKey, { messageId: 'm-late', sender: 'mallory', recipients: ['bob'], serverTime: NOW + 2 * 3_600_000 }, randomBytes(32));
+    expect(refusal(evaluateShareRequest(world.request(1, short, late, NOW), view()))).toBe('outside_window');
     const bystanders = world.deliver(epochKey, { messageId: 'm2', sender: 'alice', recipients: ['bob'], serverTime: SENT }, randomBytes(32));
     expect(refusal(evaluateShareRequest(world.request(1, logged, bystanders, NOW), view()))).toBe('not_target');
   });
@@ -125,6 +130,10 @@ describe('custodian release rules', () => {
     const impostor = signShareRequest(signed.request, 'nca', generateSigningKey().secretKey);
     expect(refusal(evaluateShareRequest(impostor, view()))).toBe('bad_request_signature');
     expect(refusal(evaluateShareRequest({ ...signed, request: { ...signed.request, custodian: 1, requestedAt: NOW + 1 } }, view()))).toBe('bad_request_signature');
+    // another agency named in the trust configuration, signing correctly, under nca's warrant
+    expect(refusal(evaluateShareRequest(signShareRequest(signed.request, 'mi5', world.otherAgency.secretKey), view()))).toBe('agency_mismatch');
+    // a request from the future (beyond the clock skew)
+    expect(refusal(evaluateShareRequest(world.request(1, logged, message, NOW + 10 * 60_000), view()))).toBe('stale_request');
   });
 
   it('refuse after the epoch’s erasure, for unknown epochs, and over the limit', () => {

@@ -69,10 +69,11 @@ interface AuditCliOptions {
 interface ReportOptions extends AuditCliOptions {
   json?: boolean;
   chart?: string;
+  custodians?: boolean;
 }
 
 /** The audit with a progress bar on large logs; remembers the checkpoint for the next audit's consistency check. */
-async function audited(options: AuditCliOptions): Promise<OversightAudit> {
+async function audited(options: AuditCliOptions & { custodians?: boolean }): Promise<OversightAudit> {
   const state = new FileWitnessState(options.state);
   const origin = parseVerifierKey(options.logKey).name;
   const seen = (await state.load())[origin];
@@ -88,6 +89,7 @@ async function audited(options: AuditCliOptions): Promise<OversightAudit> {
       seen,
       pageSize: options.page,
       onProgress: progress.onProgress,
+      custodians: options.custodians,
     });
   } catch (error) {
     if (error instanceof AuditError) throw new Error(`AUDIT FAILED: ${error.message}`);
@@ -107,6 +109,10 @@ async function report(options: ReportOptions): Promise<void> {
   else process.stdout.write(renderText(audit));
   if (audit.tally.problems.length > 0) {
     console.error(`oversight: ${audit.tally.problems.length} problem(s) in the log: ${audit.tally.problems.map((p) => `leaf ${p.leafIndex} (${p.kind})`).join(', ')}`);
+    process.exitCode = EXIT_PROBLEMS;
+  }
+  if (audit.unlogged && audit.unlogged.length > 0) {
+    console.error(`oversight: ${audit.unlogged.length} release(s) the custodians made are missing from the log`);
     process.exitCode = EXIT_PROBLEMS;
   }
 }
@@ -191,6 +197,7 @@ export function register(program: Command): void {
     .description('audit the whole log; list every warrant and release, per-warrant counts and statistics per month')
     .option('--json', 'print one machine-readable JSON document')
     .option('--chart <file.svg>', 'write an SVG chart of warrants and messages decrypted per month')
+    .option('--custodians', "also ask each custodian for its own list of releases and flag any the log is missing")
     .action(report);
 
   addAuditOptions(oversight.command('unseal'), false)

@@ -6,6 +6,9 @@
  */
 import { auditLog, LogHttpClient, type AuditResult, type SeenCheckpoint } from '@doublelock/log';
 import { openTrustConfig, signedTrustConfigSchema, type TrustConfig } from '@doublelock/lawful-access/trust';
+import { parseReleaseLogEntry, signedReleaseRecordSchema, type SignedReleaseRecord } from '@doublelock/lawful-access/logEntries';
+import { unloggedReleases, type UnloggedRelease } from '@doublelock/lawful-access/oversight';
+import { z } from 'zod';
 import { classifyEntry } from './entries.ts';
 import { OversightTally, type Tally } from './tally.ts';
 
@@ -26,6 +29,12 @@ export interface OversightAudit {
   /** the trust configuration itself (check `trust.pinned` before relying on it) */
   config: TrustConfig | null;
   tally: Tally;
+  /**
+   * With `custodians`: each custodian's own list of releases (GET /v1/releases) checked against the log —
+   * the releases the log is missing (null when not asked), and the custodians that could not be asked.
+   */
+  unlogged: UnloggedRelease[] | null;
+  custodianErrors: string[];
 }
 
 export interface OversightOptions {
@@ -38,6 +47,23 @@ export interface OversightOptions {
   seen?: SeenCheckpoint;
   pageSize?: number;
   onProgress?: (done: number, total: number) => void;
+  /** also ask every custodian in the trust configuration for its own list of releases */
+  custodians?: boolean;
+}
+
+const releasesPage = z.object({ releases: z.array(z.object({ id: z.number().int(), record: signedReleaseRecordSchema })) });
+
+/** A custodian's own list of the releases it made, page by page. */
+async function custodianReleases(url: string): Promise<SignedReleaseRecord[]> {
+  const out: SignedReleaseRecord[] = [];
+  for (let after = 0; ; ) {
+    const response = await fetch(`${url.replace(/\/$/, '')}/v1/releases?after=${after}`);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const { releases } = releasesPage.parse(await response.json());
+    if (releases.length === 0) return out;
+    out.push(...releases.map((r) => r.record));
+    after = releases.at(-1)!.id;
+  }
 }
 
 /** Records the entries the auditor downloads, in order, so they are tallied exactly as hashed. */
@@ -86,9 +112,11 @@ export async function runOversightAudit(options: OversightOptions): Promise<Over
   const trust = await fetchTrust(base, options.trustRoot, options.logKey);
   const tally = new OversightTally(trust?.config ?? null);
   let next = 0;
+  const releaseEntries: Uint8Array[] = [];
   const client = new TallyingLogClient(base, (start, page) => {
     if (start !== next) throw new Error(`entries arrived out of order: expected ${next}, got ${start}`);
     page.forEach((entry, i) => tally.add(start + i, classifyEntry(entry)));
+    if (options.custodians) releaseEntries.push(...page.filter((entry) => parseReleaseLogEntry(entry) !== undefined));
     next = start + page.length;
   });
   const result = await auditLog(client, {
@@ -100,6 +128,20 @@ export async function runOversightAudit(options: OversightOptions): Promise<Over
     onProgress: options.onProgress,
   });
   if (next !== result.entries) throw new Error(`tallied ${next} entries but the audit covered ${result.entries}`);
+  // The cross-check: what each custodian says it released, against what the audited log holds.
+  let unlogged: UnloggedRelease[] | null = null;
+  const custodianErrors: string[] = [];
+  if (options.custodians && trust) {
+    const lists = new Map<number, SignedReleaseRecord[]>();
+    for (const c of trust.config.custodians) {
+      try {
+        lists.set(c.index, await custodianReleases(c.url));
+      } catch (error) {
+        custodianErrors.push(`custodian ${c.index} (${c.url}): ${(error as Error).message}`);
+      }
+    }
+    unlogged = unloggedReleases(lists, releaseEntries, trust.config);
+  }
   return {
     checkpoint: result.checkpoint,
     consistentWith: options.seen && options.seen.size > 0 ? options.seen.size : null,
@@ -111,5 +153,7 @@ export async function runOversightAudit(options: OversightOptions): Promise<Over
     },
     config: trust?.config ?? null,
     tally: tally.result(),
+    unlogged,
+    custodianErrors,
   };
 }

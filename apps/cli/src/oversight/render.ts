@@ -12,6 +12,7 @@ export function reportDocument(audit: OversightAudit) {
     log: { origin: checkpoint.origin, size: checkpoint.size, rootHash: toHex(checkpoint.rootHash), consistentWith: audit.consistentWith },
     trust: audit.trust,
     ...tally,
+    ...(audit.unlogged && { unloggedReleases: audit.unlogged, custodianErrors: audit.custodianErrors }),
   };
 }
 
@@ -70,6 +71,16 @@ export function renderText(audit: OversightAudit): string {
         [...tally.months.map((m) => [m.month, m.warrantsIssued, m.warrantsModified, m.messagesDecrypted]), ['total', tally.totals.warrantsIssued, tally.totals.warrantsModified, tally.totals.messagesDecrypted]],
       ).map((l) => `  ${l}`),
     );
+
+  if (audit.unlogged) {
+    out.push('', "Custodians' own releases against the log");
+    for (const e of audit.custodianErrors) out.push(`  could not ask ${e}`);
+    if (audit.unlogged.length === 0) out.push('  every release the custodians report is in the log');
+    else {
+      out.push(`  RELEASES MISSING FROM THE LOG (${audit.unlogged.length}):`);
+      out.push(...table(['custodian', 'released', 'warrant', 'message', 'request'], audit.unlogged.map((r) => [r.custodian, r.releasedAt, short(r.warrantCommitment), short(r.messageDigest), r.requestId])).map((l) => `  ${l}`));
+    }
+  }
 
   out.push('');
   if (tally.problems.length === 0) out.push('No problems: every lawful-access entry is well formed and every release record verifies.');
