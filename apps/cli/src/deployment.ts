@@ -1,20 +1,17 @@
 /**
  * What the CLI's messenger pins from the deployment it registers on, and turns on by default:
- *   - key transparency: the log's verifier key, its witnesses and quorum (from `GET /v1/app-config`),
- *     pinned in the profile the first time and never replaced silently; the last checkpoint seen is kept
- *     too, so a split view is caught across runs;
+ *   - key transparency (its log key is pinned by chat.ts): the log's witnesses and quorum, from
+ *     `GET /v1/app-config`, pinned in the profile the first time and never replaced silently;
  *   - lawful access, where the deployment has it on: the trust root is pinned the same way, and every
  *     message carries the escrow access field (and every received one is checked) through the
  *     lawful-access package's deployment provider; with no certified epoch key a send fails rather than
  *     leave without its field.
  * Like the web app's messenger/session.ts, it only wires the SDK to the deployment.
  */
-import { KeyTransparency, type MessengerOptions, type SeenCheckpoint, type Storage } from '@doublelock/client';
-import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
+import type { MessengerOptions, Storage, TransparencyConfig } from '@doublelock/client';
 import { z } from 'zod';
 
 const PINNED = 'cli/deployment';
-const CHECKPOINT = 'cli/checkpoint';
 const text = new TextEncoder();
 
 const appConfigSchema = z.object({
@@ -41,17 +38,16 @@ export async function pinnedDeployment(serverUrl: string, storage: Storage): Pro
   return config;
 }
 
-export interface DeploymentOptions extends Pick<MessengerOptions, 'escrow' | 'keyTransparency'> {
+export interface DeploymentOptions extends Pick<MessengerOptions, 'escrow' | 'transparency'> {
   close(): void;
 }
 
-/** Key transparency always; escrow where the pinned deployment has lawful access on. */
-export async function deploymentOptions(serverUrl: string, storage: Storage): Promise<DeploymentOptions> {
+/**
+ * Key transparency always (`transparency`: the profile's pinned log key, chat.ts) with the deployment's
+ * witnesses and quorum; escrow where the pinned deployment has lawful access on.
+ */
+export async function deploymentOptions(serverUrl: string, storage: Storage, transparency: TransparencyConfig): Promise<DeploymentOptions> {
   const pinned = await pinnedDeployment(serverUrl, storage);
-  const seen = await storage.get(CHECKPOINT);
-  const lastSeen: SeenCheckpoint | undefined = seen
-    ? (({ size, rootHash }: { size: number; rootHash: string }) => ({ size, rootHash: fromBase64Url(rootHash) }))(JSON.parse(new TextDecoder().decode(seen)))
-    : undefined;
   const quorum = Math.min(pinned.logWitnessQuorum ?? 0, pinned.logWitnesses.length);
   let escrow: DeploymentOptions['escrow'];
   let close = () => {};
@@ -64,14 +60,7 @@ export async function deploymentOptions(serverUrl: string, storage: Storage): Pr
   }
   return {
     escrow,
-    keyTransparency: (api) =>
-      new KeyTransparency({
-        logKey: pinned.logKey,
-        ...(quorum > 0 && { witnesses: { keys: pinned.logWitnesses, k: quorum } }),
-        lastSeen,
-        consistencyProof: (from, to) => api.consistencyProof(from, to),
-        onCheckpoint: (c) => storage.write([{ key: CHECKPOINT, value: text.encode(JSON.stringify({ size: c.size, rootHash: toBase64Url(c.rootHash) })) }]),
-      }),
+    transparency: { ...transparency, ...(quorum > 0 && { witnesses: { keys: pinned.logWitnesses, k: quorum } }) },
     close,
   };
 }

@@ -9,7 +9,7 @@ import { ChannelService } from '@doublelock/channels';
 import { generateSignerKey, TransparencyLog } from '@doublelock/log';
 import { LiveBanks, moderationWorkPass, RemoteMatcher, UploadCheck, type SignalMatcher } from '@doublelock/moderation';
 import { createStores, openDb, serverSecret, type Db } from '@doublelock/store';
-import { utf8 } from '@doublelock/protocol';
+import { ErrorCode, utf8 } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -22,7 +22,8 @@ import { LawfulAccess } from './lawfulAccess.ts';
 import { LocalBlobStore } from './blobStore.ts';
 import { defaultConfig, type ServerConfig } from './config.ts';
 import type { ServerContext } from './context.ts';
-import { installErrorHandling } from './errors.ts';
+import { clientErrorHandler, fail, installErrorHandling } from './errors.ts';
+import { installInputGuard } from './inputGuard.ts';
 import { redisFanout } from './fanout.ts';
 import { createMetrics } from './metrics.ts';
 import { accountRoutes } from './plugins/accounts.ts';
@@ -36,9 +37,12 @@ import { mailboxRoutes } from './plugins/mailbox.ts';
 import { reportRoutes } from './plugins/reports.ts';
 import { webAppRoutes } from './plugins/webApp.ts';
 import { adRoutes } from './plugins/ads.ts';
+import { bankRoutes } from './plugins/banks.ts';
 import { caseRoutes } from './plugins/cases.ts';
 import { channelRoutes } from './plugins/channels.ts';
 import { Push } from './push.ts';
+import { Quotas } from './quotas.ts';
+import { StorageGuard, WRITES_ALLOWED_WHEN_FULL } from './storage.ts';
 import { HubLink } from './hubLink.ts';
 
 export interface BuiltServer {
@@ -68,6 +72,8 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
     logger: { level: config.logLevel },
     bodyLimit: config.bodyLimit,
     forceCloseConnections: true,
+    // Errors of Node's HTTP parser (431, malformed requests) are answered as { code, message } too.
+    clientErrorHandler,
     // Per-request lines only when debugging: at message rates they would drown everything else.
     logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
   });
@@ -75,6 +81,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('device', null);
   installErrorHandling(app);
+  installInputGuard(app);
 
   // The log's signing key is created once and shared by every node through the store.
   const signerKey = new TextDecoder().decode(await serverSecret(db, `log-signer-key:${config.logOrigin}`, () => utf8(generateSignerKey(config.logOrigin))));
@@ -92,8 +99,12 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
     config,
     stores,
     blobs,
-    push: new Push(stores.delivery, metrics, (error) => app.log.error({ err: error }, 'push failed'), !config.redisUrl),
+    push: new Push(stores.delivery, metrics, (error) => app.log.error({ err: error }, 'push failed'), !config.redisUrl, config.push),
     acks: new AckBatcher(stores.delivery),
+    quotas: new Quotas(config.quotas, now),
+    storage: new StorageGuard(db, config.dataDir, config.storageReserveBytes, metrics, now, (full) =>
+      full ? app.log.error('the store is out of space: writes refused (507), acknowledgements still accepted') : app.log.warn('the store has room again: writes accepted'),
+    ),
     directory: new Directory(stores.directory, log),
     lawfulAccess: config.lawfulAccess && new LawfulAccess(config.lawfulAccess, stores.interception, log, options.now ?? Date.now),
     metrics,
@@ -105,6 +116,14 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
     cases: await createCaseHandling({ config, channels, stores, blobs, origins, metrics, now }, db, check.decisions, app.log),
     hub: config.hub && new HubLink(config.hub, db, banks, app.log),
   };
+
+  await ctx.storage.ensureReserve().catch((error: unknown) => app.log.warn({ err: error }, 'could not create the storage reserve file'));
+  app.addHook('onError', async (_request, _reply, error) => ctx.storage.noticed(error));
+  // While the disk is full, only writes that free space or let a device in to acknowledge are attempted.
+  app.addHook('onRequest', async (request) => {
+    if (!ctx.storage.full || request.method === 'GET' || request.method === 'HEAD' || request.method === 'DELETE') return;
+    if (!WRITES_ALLOWED_WHEN_FULL.has(`${request.method} ${request.routeOptions.url}`)) fail(ErrorCode.storageFull, 'The server is out of storage: this write was refused; acknowledgements still work. Retry later.');
+  });
 
   app.addHook('onListen', async () => {
     const port = (app.server.address() as { port: number }).port;
@@ -131,13 +150,22 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   await app.register(channelRoutes(ctx, auth));
   await app.register(adRoutes(ctx, auth));
   await app.register(caseRoutes(ctx, auth));
+  await app.register(bankRoutes(ctx, auth));
   await app.register(logRoutes, { log });
   await app.register(lawfulAccessRoutes(ctx));
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(webAppRoutes(ctx, config.webRoot));
 
   if (config.redisUrl) {
-    const fanout = await redisFanout(config.redisUrl, (devices) => ctx.push.notify(devices), (error) => app.log.warn({ err: error }, 'redis fan-out'));
+    const fanout = await redisFanout(
+      config.redisUrl,
+      (devices) => ctx.push.notify(devices),
+      (error) => app.log.warn({ err: error }, 'redis fan-out'),
+      (revoked) => {
+        auth.forgetDevices(revoked);
+        ctx.push.disconnect(revoked);
+      },
+    );
     ctx.push.remote = fanout;
     app.addHook('onClose', () => fanout.close());
   }
@@ -158,6 +186,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
   const { app, ctx } = built;
   const sweep = async () => {
     const now = ctx.now();
+    await ctx.storage.recheck();
+    const { trimmed } = await ctx.stores.delivery.trimMailboxes(ctx.config.quotas.mailboxBytes);
+    if (trimmed > 0) app.log.warn({ trimmed }, 'mailboxes over their byte quota: oldest application messages dropped');
     await ctx.stores.delivery.sweep(now);
     await ctx.stores.sessions.sweep(now);
   };

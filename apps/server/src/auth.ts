@@ -27,6 +27,12 @@ export function createAuthenticator(ctx: ServerContext) {
   const cache = new Map<string, { session: SessionRecord; until: number }>();
 
   async function sessionFor(token: string): Promise<AuthenticatedDevice> {
+    const { device } = await session(token);
+    return device;
+  }
+
+  /** The device a token authenticates and when its session ends (sockets close then). */
+  async function session(token: string): Promise<{ device: AuthenticatedDevice; expiresAt: number }> {
     const now = ctx.now();
     let cached = cache.get(token);
     if (!cached || cached.until < now) {
@@ -46,13 +52,18 @@ export function createAuthenticator(ctx: ServerContext) {
       cache.set(token, cached);
     }
     if (cached.session.expiresAt <= now) return fail(ErrorCode.tokenExpired, 'The session has expired: authenticate again.');
-    return { username: cached.session.username, deviceId: cached.session.deviceId };
+    return { device: { username: cached.session.username, deviceId: cached.session.deviceId }, expiresAt: cached.session.expiresAt };
   }
 
   return {
     sessionFor,
+    session,
     forgetDevice(deviceId: string) {
       for (const [token, entry] of cache) if (entry.session.deviceId === deviceId) cache.delete(token);
+    },
+    forgetDevices(deviceIds: string[]) {
+      const gone = new Set(deviceIds);
+      for (const [token, entry] of cache) if (gone.has(entry.session.deviceId)) cache.delete(token);
     },
     /** onRequest hook: sets request.device or answers 401 before the body is even read. */
     async require(request: FastifyRequest): Promise<void> {

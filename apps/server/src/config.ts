@@ -1,5 +1,7 @@
 /** Server settings, with the defaults `npm start` runs on. */
 import type { LawfulAccessConfig } from './lawfulAccess.ts';
+import { DEFAULT_PUSH_LIMITS, type PushLimits } from './push.ts';
+import { DEFAULT_QUOTAS, type QuotaLimits } from './quotas.ts';
 
 export interface ServerConfig {
   host: string;
@@ -29,6 +31,14 @@ export interface ServerConfig {
   maxBlobBytes: number;
   /** Largest JSON body accepted. */
   bodyLimit: number;
+  /** WebSocket limits: sockets per device (the oldest closes for a new one), bytes in flight per socket, unsent bytes before a slow reader is dropped. */
+  push: PushLimits;
+  /** Per-device quotas (429 quota_exceeded beyond them). */
+  quotas: QuotaLimits;
+  /** SQLite: bytes kept in a reserve file beside the database, freed when the disk fills so acks still work (0: none). */
+  storageReserveBytes: number;
+  /** Bytes of mail one GET /v1/mailbox returns at most (at least one item, whatever its size). */
+  mailboxReadBytes: number;
   /** Requests per minute per client address for registration and authentication. */
   rateLimit: { register: number; auth: number };
   sweepIntervalMs: number;
@@ -101,6 +111,10 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     mailboxTtlMs: 30 * DAY_MS,
     maxBlobBytes: 100 * 1024 * 1024,
     bodyLimit: 4 * 1024 * 1024,
+    push: DEFAULT_PUSH_LIMITS,
+    quotas: DEFAULT_QUOTAS,
+    storageReserveBytes: 16 * 1024 * 1024,
+    mailboxReadBytes: 4 * 1024 * 1024,
     rateLimit: { register: 30, auth: 120 },
     sweepIntervalMs: 60 * 1000,
     logLevel: 'info',
@@ -117,5 +131,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     noticesPerMinute: 30,
     casesSweepMs: 5000,
     ...overrides,
+    ...(overrides.quotas && { quotas: { ...DEFAULT_QUOTAS, ...overrides.quotas } }),
+    ...(overrides.push && { push: { ...DEFAULT_PUSH_LIMITS, ...overrides.push } }),
   };
 }

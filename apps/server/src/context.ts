@@ -11,6 +11,8 @@ import type { LawfulAccess } from './lawfulAccess.ts';
 import type { ServerConfig } from './config.ts';
 import type { Metrics } from './metrics.ts';
 import type { Push } from './push.ts';
+import type { Quotas } from './quotas.ts';
+import type { StorageGuard } from './storage.ts';
 
 export interface ServerContext {
   config: ServerConfig;
@@ -18,6 +20,9 @@ export interface ServerContext {
   blobs: BlobStore;
   push: Push;
   acks: AckBatcher;
+  quotas: Quotas;
+  /** The store's health; refuses data-adding writes while the disk is full. */
+  storage: StorageGuard;
   /** Key transparency: the device directory in the transparency log. */
   directory: Directory;
   /** Present only when the deployment enables lawful access. */

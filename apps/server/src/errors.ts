@@ -31,6 +31,10 @@ const STATUS: Record<ErrorCode, number> = {
   quota_exceeded: 429,
   handle_taken: 409,
   range_not_satisfiable: 416,
+  storage_full: 507,
+  unavailable: 503,
+  upgrade_required: 426,
+  headers_too_large: 431,
   internal_error: 500,
 };
 
@@ -40,6 +44,44 @@ export const fail = (code: ErrorCode, message: string, details?: unknown): never
 
 export function statusOf(code: ErrorCode): number {
   return STATUS[code] ?? 400;
+}
+
+/** PostgreSQL SQLSTATEs (class 08: connection exception; 57P0x: the server is shutting down or starting). */
+const PG_UNAVAILABLE = /^(08|57P0[1-4]|53300)/;
+const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * A store failure the client can do nothing about but wait: a full disk (507) or a store that is down or
+ * busy (503). Everything else stays an internal error.
+ */
+export function storeFailure(error: unknown): ErrorBody & { code: ErrorCode } | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : '';
+  if (code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC' || /No space left on device|database or disk is full/i.test(message)) {
+    return { code: ErrorCode.storageFull, message: 'The server is out of storage: this write was refused; acknowledgements still work. Retry later.' };
+  }
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_IOERR' || (typeof code === 'string' && (PG_UNAVAILABLE.test(code) || NET_UNAVAILABLE.has(code))) || /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message)) {
+    return { code: ErrorCode.unavailable, message: 'The store is unavailable right now: retry later.' };
+  }
+  return undefined;
+}
+
+/**
+ * Errors Node's HTTP parser raises before Fastify sees a request (headers too large, a malformed or
+ * truncated request): answered as `{ code, message }` like everything else, then the connection closes.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: import('node:net').Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, body]: [number, ErrorBody] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, { code: ErrorCode.headersTooLarge, message: 'The request headers are too large.' }]
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, { code: ErrorCode.badRequest, message: 'The request took too long to arrive.' }]
+        : [400, { code: ErrorCode.badRequest, message: 'The request is malformed.' }];
+  const json = JSON.stringify(body);
+  const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${json}`);
+  socket.destroy(error);
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
@@ -67,6 +109,12 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (error.statusCode === 429) return send(429, { code: ErrorCode.rateLimited, message: 'Too many requests: slow down and retry later.' });
     if (error instanceof SyntaxError || (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)) {
       return send(error.statusCode ?? 400, { code: ErrorCode.badRequest, message: error.message });
+    }
+    const store = storeFailure(error);
+    if (store) {
+      request.log.warn({ err: error }, store.message);
+      if (store.code === ErrorCode.unavailable) void reply.header('retry-after', '5');
+      return send(statusOf(store.code), store);
     }
     request.log.error({ err: error }, 'unhandled error');
     return send(500, { code: ErrorCode.internal, message: 'Internal error.' });

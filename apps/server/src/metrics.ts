@@ -18,6 +18,9 @@ export function createMetrics() {
     deliveriesAcked: new Counter({ name: 'doublelock_deliveries_acked_total', help: 'Mailbox entries acknowledged and deleted', registers: [registry] }),
     itemsPushed: new Counter({ name: 'doublelock_items_pushed_total', help: 'Mailbox items pushed over WebSocket', registers: [registry] }),
     sockets: new Gauge({ name: 'doublelock_websockets', help: 'Open authenticated WebSockets', registers: [registry] }),
+    storeFull: new Gauge({ name: 'doublelock_store_full', help: '1 while the store is out of space (writes refused with 507, acks still accepted)', registers: [registry] }),
+    slowReaders: new Counter({ name: 'doublelock_websocket_slow_readers_total', help: 'WebSockets dropped because their reader fell too far behind', registers: [registry] }),
+    socketsClosed: new Counter({ name: 'doublelock_websocket_closed_total', help: 'WebSockets closed by the server, by reason', labelNames: ['reason'] as const, registers: [registry] }),
   };
 }
 

@@ -11,8 +11,12 @@
  *   (the backlog at connect, commits, mail from other nodes, and catching up after a full window).
  *   Notifications arriving in the same tick share one batched read.
  * Direct pushes of one tick leave a connection as one frame.
- * At most WINDOW items are in flight per connection: a slow reader is not flooded; what it misses while
- * full, or while a read is running, is read again once it acknowledges.
+ * At most WINDOW items and BYTE_WINDOW bytes are in flight per connection, and every read is bounded by
+ * bytes as well as by count (one member's 1 MB messages cannot make a read or a frame unbounded); what a
+ * connection misses while full, or while a read is running, is read again once it acknowledges.
+ * A socket whose unsent buffer passes MAX_BUFFERED (a reader that acknowledges without reading, or a
+ * dead peer) is terminated at once, which frees its buffers; a device holds at most `maxSockets`
+ * sockets (the oldest is closed for a new one).
  */
 import type { ServerFrame } from '@doublelock/protocol';
 import type { DeliveryStore, StoredMessage } from '@doublelock/store';
@@ -21,14 +25,46 @@ import { toMailboxItem } from './wire.ts';
 
 const WINDOW = 500;
 const MAX_BATCH_DEVICES = 500;
+const BATCH_BYTES = 16 * 1024 * 1024;
+/** A frame carries at most about this much payload; a larger read leaves as several frames. */
+const FRAME_BYTES = 1024 * 1024;
+
+export interface PushLimits {
+  /** Sockets one device may hold open at once (the oldest closes for a new one). */
+  maxSockets: number;
+  /** Bytes of mail in flight (pushed, not yet acknowledged) per connection; also bounds each read. */
+  windowBytes: number;
+  /** Unsent bytes queued on one socket beyond which its reader is too slow and is dropped. */
+  maxBuffered: number;
+}
+export const DEFAULT_PUSH_LIMITS: PushLimits = { maxSockets: 8, windowBytes: 4 * 1024 * 1024, maxBuffered: 16 * 1024 * 1024 };
+/** The store's per-item overhead estimate (see DeliveryStore.readMail). */
+const ITEM_OVERHEAD = 256;
+
+const sizeOf = (m: StoredMessage) => m.payload.length + (m.ratchetTree?.length ?? 0) + ITEM_OVERHEAD;
+
+export const CloseCode = {
+  /** Session ended: expired, or the device was revoked. */
+  sessionEnded: 4001,
+  /** The device opened more sockets than allowed: this, its oldest, was closed. */
+  tooManySockets: 4008,
+  /** Pushed frames were not read fast enough. */
+  slowReader: 4009,
+} as const;
 
 export interface PushSocket {
   send(data: string): void;
   close(code?: number, reason?: string): void;
+  /** Bytes queued but not yet written to the network. */
+  readonly bufferedAmount: number;
+  /** Drops the connection without a closing handshake (frees its buffers now). */
+  terminate(): void;
 }
 
 class Connection {
-  readonly sent = new Set<number>();
+  /** Pushed, unacknowledged mailbox ids and their sizes. */
+  readonly sent = new Map<number, number>();
+  sentBytes = 0;
   /** Acknowledged ids that a read started before the acknowledgement may still return. */
   readonly acked = new Set<number>();
   closed = false;
@@ -39,12 +75,39 @@ class Connection {
 
   constructor(
     readonly deviceId: string,
-    private readonly socket: PushSocket,
+    readonly socket: PushSocket,
     private readonly metrics: Metrics,
+    private readonly limits: PushLimits,
   ) {}
 
   get full(): boolean {
-    return this.sent.size >= WINDOW;
+    return this.sent.size >= WINDOW || this.sentBytes >= this.limits.windowBytes;
+  }
+
+  markSent(id: number, size: number): void {
+    if (this.sent.has(id)) return;
+    this.sent.set(id, size);
+    this.sentBytes += size;
+  }
+
+  forget(id: number): boolean {
+    const size = this.sent.get(id);
+    if (size === undefined) return false;
+    this.sent.delete(id);
+    this.sentBytes -= size;
+    return true;
+  }
+
+  /** Sends a frame, unless the reader is too slow: then the socket is dropped. */
+  write(data: string): void {
+    if (this.closed) return;
+    if (this.socket.bufferedAmount > this.limits.maxBuffered) {
+      this.closed = true;
+      this.metrics.slowReaders.inc();
+      this.socket.terminate();
+      return;
+    }
+    this.socket.send(data);
   }
 
   /** Sends what of `mail` (all of this device's unacknowledged mail, or its first WINDOW) is new. */
@@ -57,23 +120,29 @@ class Connection {
       // Everything unacknowledged is in `mail`: forget ids acknowledged by other means or since deleted.
       const present = new Set(mail.map((m) => m.id));
       this.sent.clear();
-      for (const id of present) if (!this.acked.has(id)) this.sent.add(id);
+      this.sentBytes = 0;
+      for (const m of mail) if (!this.acked.has(m.id)) this.markSent(m.id, sizeOf(m));
       for (const id of this.acked) if (!present.has(id)) this.acked.delete(id);
     } else {
-      for (const m of fresh) this.sent.add(m.id);
+      for (const m of fresh) this.markSent(m.id, sizeOf(m));
       this.behind = true;
     }
-    if (fresh.length === 0) return;
-    const frame: ServerFrame = { type: 'items', items: fresh.map(toMailboxItem) };
-    this.socket.send(JSON.stringify(frame));
-    this.metrics.itemsPushed.inc(fresh.length);
+    // Large reads leave as several frames, each encoded just before it is sent.
+    for (let start = 0; start < fresh.length && !this.closed; ) {
+      let end = start;
+      for (let bytes = 0; end < fresh.length && (end === start || bytes + sizeOf(fresh[end]!) <= FRAME_BYTES); end++) bytes += sizeOf(fresh[end]!);
+      const frame: ServerFrame = { type: 'items', items: fresh.slice(start, end).map(toMailboxItem) };
+      this.write(JSON.stringify(frame));
+      this.metrics.itemsPushed.inc(end - start);
+      start = end;
+    }
   }
 
   /** Direct pushes queued for this tick: they leave together in one frame. */
   #outbox: string[] = [];
 
   /** `itemTail` is the item's JSON minus its leading `{"id":N,` (shared by all recipients). Returns true if queued. */
-  deliverDirect(id: number, itemTail: string): boolean {
+  deliverDirect(id: number, itemTail: string, size: number): boolean {
     if (this.closed) return false;
     // Behind a pending or running read (e.g. a commit just notified), a direct push could overtake older
     // mail: leave it to the read, which delivers everything in mailbox order.
@@ -81,14 +150,14 @@ class Connection {
       this.behind = true;
       return false;
     }
-    this.sent.add(id);
+    this.markSent(id, size);
     this.#outbox.push(`{"id":${id},${itemTail}`);
     return this.#outbox.length === 1;
   }
 
   flushOutbox(): void {
     if (this.#outbox.length === 0 || this.closed) return;
-    this.socket.send(`{"type":"items","items":[${this.#outbox.join(',')}]}`);
+    this.write(`{"type":"items","items":[${this.#outbox.join(',')}]}`);
     this.metrics.itemsPushed.inc(this.#outbox.length);
     this.#outbox = [];
   }
@@ -102,8 +171,8 @@ export class Push {
   #outboxes: Connection[] = [];
   #outboxScheduled = false;
 
-  /** Set when scaled out: tells the other nodes which devices got mail. */
-  remote: { publish(deviceIds: string[]): void } | undefined;
+  /** Set when scaled out: tells the other nodes which devices got mail, and which were revoked. */
+  remote: { publish(deviceIds: string[]): void; publishRevoked(deviceIds: string[]): void } | undefined;
 
   constructor(
     private readonly delivery: DeliveryStore,
@@ -111,6 +180,7 @@ export class Push {
     private readonly onError: (error: unknown) => void,
     /** Push published messages without a read (single node only; see above). */
     private readonly direct = true,
+    readonly limits: PushLimits = DEFAULT_PUSH_LIMITS,
   ) {}
 
   /** New mail committed on this node: push it here and tell the other nodes. */
@@ -121,9 +191,14 @@ export class Push {
   }
 
   attach(deviceId: string, socket: PushSocket): { detach(): void; acked(ids: number[]): void } {
-    const connection = new Connection(deviceId, socket, this.metrics);
+    const connection = new Connection(deviceId, socket, this.metrics, this.limits);
     let set = this.#connections.get(deviceId);
     if (!set) this.#connections.set(deviceId, (set = new Set()));
+    // Over the cap, the oldest socket goes: a reconnecting client is never locked out by its own dead sockets.
+    for (const oldest of set) {
+      if (set.size < this.limits.maxSockets) break;
+      this.#drop(set, oldest, CloseCode.tooManySockets, 'too_many_sockets');
+    }
     set.add(connection);
     this.metrics.sockets.inc();
     connection.behind = true;
@@ -132,13 +207,35 @@ export class Push {
       detach: () => {
         connection.closed = true;
         if (set.delete(connection)) this.metrics.sockets.dec();
-        if (set.size === 0) this.#connections.delete(deviceId);
+        if (set.size === 0 && this.#connections.get(deviceId) === set) this.#connections.delete(deviceId);
       },
       acked: (ids) => {
-        for (const id of ids) if (connection.sent.delete(id)) connection.acked.add(id);
+        for (const id of ids) if (connection.forget(id)) connection.acked.add(id);
         if (connection.behind || !this.direct) this.notify([deviceId]);
       },
     };
+  }
+
+  /** These devices were revoked: their sockets close here and on every other node. */
+  revoked(deviceIds: string[]): void {
+    this.disconnect(deviceIds);
+    this.remote?.publishRevoked(deviceIds);
+  }
+
+  /** Closes every socket of these devices (session ended: device revoked). */
+  disconnect(deviceIds: Iterable<string>, code: number = CloseCode.sessionEnded, reason = 'device_revoked'): void {
+    for (const deviceId of deviceIds) {
+      const set = this.#connections.get(deviceId);
+      if (set) for (const connection of [...set]) this.#drop(set, connection, code, reason);
+    }
+  }
+
+  #drop(set: Set<Connection>, connection: Connection, code: number, reason: string): void {
+    connection.closed = true;
+    if (set.delete(connection)) this.metrics.sockets.dec();
+    if (set.size === 0) this.#connections.delete(connection.deviceId);
+    this.metrics.socketsClosed.inc({ reason });
+    connection.socket.close(code, reason);
   }
 
   /** A message just committed, with each recipient's mailbox id. */
@@ -148,12 +245,13 @@ export class Push {
       return;
     }
     let tail: string | undefined;
+    const size = sizeOf({ ...message, id: 0 });
     for (const { deviceId, id } of deliveries) {
       const connections = this.#connections.get(deviceId);
       if (!connections) continue;
       // One serialisation for every recipient: only the mailbox id differs.
       tail ??= JSON.stringify(toMailboxItem({ ...message, id: 0 })).slice('{"id":0,'.length);
-      for (const connection of connections) if (connection.deliverDirect(id, tail)) this.#outboxes.push(connection);
+      for (const connection of connections) if (connection.deliverDirect(id, tail, size)) this.#outboxes.push(connection);
     }
     if (this.#outboxes.length > 0 && !this.#outboxScheduled) {
       this.#outboxScheduled = true;
@@ -188,17 +286,16 @@ export class Push {
         for (let i = 0; devices.length > 1 && i < devices.length; i += MAX_BATCH_DEVICES) {
           const batch = devices.slice(i, i + MAX_BATCH_DEVICES);
           const limit = batch.length * WINDOW;
-          const byDevice = await this.#read(batch, () => this.delivery.mailboxes(batch, limit));
-          const total = [...byDevice.values()].reduce((n, m) => n + m.length, 0);
+          const { byDevice, complete } = await this.#read(batch, () => this.delivery.readMail(batch, limit, BATCH_BYTES));
           for (const [deviceId, mail] of byDevice) {
-            // If the row limit cut the read short, a device's list may be incomplete: read it again alone.
-            if (total >= limit || mail.length >= WINDOW) alone.push(deviceId);
+            // If the row or byte limit cut the read short, a device's list may be incomplete: read it again alone.
+            if (!complete || mail.length >= WINDOW || mail.reduce((n, m) => n + sizeOf(m), 0) >= this.limits.windowBytes) alone.push(deviceId);
             else this.#deliverRead(deviceId, mail, true);
           }
         }
         for (const deviceId of alone) {
-          const mail = await this.#read([deviceId], () => this.delivery.mailbox(deviceId, WINDOW));
-          this.#deliverRead(deviceId, mail, mail.length < WINDOW);
+          const { byDevice, complete } = await this.#read([deviceId], () => this.delivery.readMail([deviceId], WINDOW, this.limits.windowBytes));
+          this.#deliverRead(deviceId, byDevice.get(deviceId)!, complete);
         }
       }
     } catch (error) {

@@ -8,7 +8,7 @@ import type { ServerConfig } from './config.ts';
 export async function startTestServer(overrides: Partial<ServerConfig> = {}, options: { now?: () => number } = {}): Promise<RunningServer> {
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'doublelock-test-'));
   const server = await startServer(
-    { port: 0, dataDir, logLevel: 'warn', rateLimit: { register: 10_000, auth: 10_000 }, ...overrides },
+    { port: 0, dataDir, logLevel: 'warn', rateLimit: { register: 10_000, auth: 10_000 }, storageReserveBytes: 1024 * 1024, ...overrides },
     options,
   );
   return {

@@ -171,6 +171,8 @@ export function frankedReport(groupId: string, item: MailboxItem, payload: Uint8
 export class Socket {
   readonly items: MailboxItem[] = [];
   readonly frames: ServerFrame[] = [];
+  /** The close code, once the socket has closed. */
+  closeCode: number | undefined;
   #waiters: Array<() => void> = [];
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
@@ -179,7 +181,8 @@ export class Socket {
       if (frame.type === 'items') this.items.push(...frame.items);
       for (const w of this.#waiters.splice(0)) w();
     });
-    ws.on('close', () => {
+    ws.on('close', (code) => {
+      this.closeCode = code;
       for (const w of this.#waiters.splice(0)) w();
     });
   }

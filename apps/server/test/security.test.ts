@@ -12,6 +12,7 @@ const PUBLIC = new Set([
   'GET /healthz', // liveness
   'GET /metrics', // operators' scraper (bind the server to a private address in production)
   'GET /v1/openapi.json', // the API description
+  'GET /v1/ws', // the WebSocket authenticates with its first frame (authorisation.test.ts mounts each refusal)
   'POST /v1/accounts', // registration: proven by the account key's signature on the device certificate
   'POST /v1/accounts/{username}/devices', // proven by the account key's signature
   'POST /v1/accounts/{username}/devices/{deviceId}/revoke', // proven by the account key's signature

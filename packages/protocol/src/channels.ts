@@ -3,6 +3,7 @@
  * feeds and adverts. Everything a client sends is validated here, by server and clients alike.
  */
 import { z } from 'zod';
+import { storableText } from './common.ts';
 
 /** A channel's handle: its URL name, 3–32 lowercase letters, digits, _ or - (case-insensitive). */
 export const channelHandle = z
@@ -12,15 +13,8 @@ export const channelHandle = z
   .transform((s) => s.toLowerCase())
   .pipe(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, { message: 'letters, digits, _ and - only, starting with a letter or digit' }));
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /** Text a store can hold: no U+0000 (PostgreSQL refuses it), no lone surrogates. */
-const storable = (max: number) =>
-  z
-    .string()
-    .max(max)
-    .refine((s) => !s.includes('\u0000'), { message: 'must not contain U+0000' })
-    .refine((s) => !LONE_SURROGATE.test(s), { message: 'must be well-formed Unicode' });
+const storable = storableText;
 
 export const idParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 

@@ -1,7 +1,45 @@
 /** Building blocks of the wire format: base64url bytes, identifiers, and the error body. */
 import { z } from 'zod';
+import { isCanonicalBase64Url } from './encoding.ts';
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why a string cannot be stored as text on every store (PostgreSQL refuses U+0000; lone surrogates are not UTF-8), or undefined. */
+export function unstorableTextReason(s: string): string | undefined {
+  if (s.includes('\u0000')) return 'must not contain U+0000';
+  if (LONE_SURROGATE.test(s)) return 'must be well-formed Unicode';
+  return undefined;
+}
+
+/**
+ * The first string inside `value` (a parsed JSON body, query or params) that a store cannot hold, with its
+ * path; undefined if there is none. The server refuses such input before any schema or store sees it, so
+ * both stores answer alike.
+ */
+export function findUnstorableText(value: unknown, path = '', depth = 0): { path: string; reason: string } | undefined {
+  if (typeof value === 'string') {
+    const reason = unstorableTextReason(value);
+    return reason ? { path: path || '/', reason } : undefined;
+  }
+  if (depth > 64 || value === null || typeof value !== 'object') return undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    const keyReason = unstorableTextReason(key);
+    if (keyReason) return { path: `${path}/${key}`, reason: keyReason };
+    const found = findUnstorableText(inner, `${path}/${key}`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Free text a store can hold: no U+0000, no lone surrogates. */
+export const storableText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !s.includes('\u0000'), { message: 'must not contain U+0000' })
+    .refine((s) => !LONE_SURROGATE.test(s), { message: 'must be well-formed Unicode' });
 
 /** Bytes on the wire: unpadded base64url. `max` is in bytes. */
 export function bytes(options: { min?: number; max?: number; exact?: number } = {}) {
@@ -13,9 +51,9 @@ export function bytes(options: { min?: number; max?: number; exact?: number } = 
     .refine(
       (s) => {
         const n = Math.floor((s.length * 3) / 4);
-        return s.length % 4 !== 1 && (exact !== undefined ? n === exact : n >= min && n <= max);
+        return isCanonicalBase64Url(s) && (exact !== undefined ? n === exact : n >= min && n <= max);
       },
-      { message: exact !== undefined ? `must encode exactly ${exact} bytes` : `must encode ${min}–${max} bytes` },
+      { message: exact !== undefined ? `must canonically encode exactly ${exact} bytes` : `must canonically encode ${min}–${max} bytes` },
     );
 }
 
@@ -74,6 +112,12 @@ export const ErrorCode = {
   quotaExceeded: 'quota_exceeded',
   handleTaken: 'handle_taken',
   rangeNotSatisfiable: 'range_not_satisfiable',
+  /** The store is out of space: writes are refused until an operator frees some (acks and deletes still work). */
+  storageFull: 'storage_full',
+  /** The store cannot be reached right now: retry later. */
+  unavailable: 'unavailable',
+  upgradeRequired: 'upgrade_required',
+  headersTooLarge: 'headers_too_large',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -31,7 +31,7 @@ export const ackResponse = z.object({ deleted: z.number().int() });
 
 /** WebSocket frames. The socket authenticates with the session token in the first frame. */
 export const clientFrame = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('auth'), token: z.string() }),
+  z.object({ type: z.literal('auth'), token: z.string().max(256) }),
   z.object({ type: z.literal('ack'), ids: z.array(z.number().int()).min(1).max(1000) }),
   z.object({ type: z.literal('ping') }),
   /** Sending over the socket: same request and answer as POST /v1/groups/:groupId/messages. */

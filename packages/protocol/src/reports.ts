@@ -4,7 +4,7 @@
  * commitment and its own tag binding commitment, sender, group, time and message.
  */
 import { z } from 'zod';
-import { bytes, clientMessageId, deviceId, groupId, username } from './common.ts';
+import { bytes, clientMessageId, deviceId, groupId, storableText, username } from './common.ts';
 
 /**
  * The largest message content (the franked payload bytes) a client may send or display. Reports accept
@@ -23,7 +23,7 @@ export const reportRequest = z.object({
   frankingKey: bytes({ exact: 32 }),
   commitment: bytes({ exact: 32 }),
   tag: bytes({ exact: 32 }),
-  reason: z.string().max(500).default(''),
+  reason: storableText(500).default(''),
 });
 export type ReportRequest = z.infer<typeof reportRequest>;
 export const reportResponse = z.object({ reportId: z.number().int(), verified: z.literal(true) });

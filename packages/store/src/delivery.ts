@@ -113,6 +113,9 @@ const toStored = (row: MailRow): StoredMessage => {
 /** Sends and acknowledgements are ordered by the group row lock / touch only their own rows. */
 const READ_COMMITTED = { readCommitted: true };
 
+/** Bytes counted per item beyond its payload (ids, sender, JSON framing), so many tiny items are bounded too. */
+const ITEM_OVERHEAD = 256;
+
 const MAIL_COLUMNS = `mailbox.id, m.kind, m.group_id, m.seq, m.epoch, m.sender_username, m.sender_device,
   m.client_message_id, m.payload, m.ratchet_tree, m.server_time, m.franking_commitment, m.franking_tag`;
 
@@ -249,27 +252,41 @@ export class DeliveryStore {
     });
   }
 
-  /** Unacknowledged mail of a device, oldest first. */
-  async mailbox(deviceId: string, limit: number): Promise<StoredMessage[]> {
-    const rows = await this.db.all<MailRow>(
-      `SELECT ${MAIL_COLUMNS} FROM mailbox JOIN messages m ON m.id = mailbox.message_id
-       WHERE mailbox.device_id = ? ORDER BY mailbox.id LIMIT ?`,
-      [deviceId, limit],
-    );
-    return rows.map(toStored);
+  /** Unacknowledged mail of a device, oldest first: at most `limit` items and about `maxBytes` (always at least one item). */
+  async mailbox(deviceId: string, limit: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<StoredMessage[]> {
+    return (await this.readMail([deviceId], limit, maxBytes)).byDevice.get(deviceId)!;
   }
 
   /** Unacknowledged mail of several devices at once (push batches its reads), oldest first per device. */
-  async mailboxes(deviceIds: string[], limit: number): Promise<Map<string, StoredMessage[]>> {
+  async mailboxes(deviceIds: string[], limit: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Map<string, StoredMessage[]>> {
+    return (await this.readMail(deviceIds, limit, maxBytes)).byDevice;
+  }
+
+  /**
+   * The oldest unacknowledged mail of these devices, in mailbox order, bounded by count and by bytes:
+   * sizes are summed first without reading a payload (LENGTH of a blob/bytea reads only its header), and
+   * only the items that fit are read. The item that crosses `maxBytes` is included, so one large item
+   * still gets through. `complete` is false if mail was left out.
+   */
+  async readMail(deviceIds: string[], limit: number, maxBytes: number): Promise<{ byDevice: Map<string, StoredMessage[]>; complete: boolean }> {
     const byDevice = new Map<string, StoredMessage[]>(deviceIds.map((d) => [d, []]));
-    if (deviceIds.length === 0) return byDevice;
-    const rows = await this.db.all<MailRow & { device_id: string }>(
-      `SELECT mailbox.device_id, ${MAIL_COLUMNS} FROM mailbox JOIN messages m ON m.id = mailbox.message_id
-       WHERE mailbox.device_id IN (${placeholders(deviceIds.length)}) ORDER BY mailbox.id LIMIT ?`,
-      [...deviceIds, limit],
+    if (deviceIds.length === 0) return { byDevice, complete: true };
+    const sized = `SELECT mailbox.id, mailbox.device_id, mailbox.message_id,
+         LENGTH(m.payload) + COALESCE(LENGTH(m.ratchet_tree), 0) + ${ITEM_OVERHEAD} AS size,
+         SUM(LENGTH(m.payload) + COALESCE(LENGTH(m.ratchet_tree), 0) + ${ITEM_OVERHEAD}) OVER (ORDER BY mailbox.id) AS running
+       FROM mailbox JOIN messages m ON m.id = mailbox.message_id
+       WHERE mailbox.device_id IN (${placeholders(deviceIds.length)}) ORDER BY mailbox.id LIMIT ?`;
+    const rows = await this.db.all<MailRow & { device_id: string; running: number; size: number }>(
+      `WITH sized AS (${sized})
+       SELECT sized.device_id, sized.running, sized.size, ${MAIL_COLUMNS.replace('mailbox.id', 'sized.id')}
+       FROM sized JOIN messages m ON m.id = sized.message_id
+       WHERE sized.running - sized.size < ? ORDER BY sized.id`,
+      [...deviceIds, limit, maxBytes],
     );
     for (const row of rows) byDevice.get(row.device_id)!.push(toStored(row));
-    return byDevice;
+    const last = rows.at(-1);
+    const complete = rows.length < limit && (!last || Number(last.running) < maxBytes);
+    return { byDevice, complete };
   }
 
   /** Deletes acknowledged mail; a message goes once its last recipient has acknowledged it. */
@@ -313,6 +330,40 @@ export class DeliveryStore {
       return new Set(rows.map((r) => `${r.device_id} ${Number(r.id)}`));
     }, READ_COMMITTED);
     return entries.map((e) => e.ids.filter((id) => deleted.has(`${e.deviceId} ${id}`)).length);
+  }
+
+  /**
+   * The mailbox byte quota: a device that never connects cannot make the server keep more than
+   * `maxBytes` for it. Beyond it its oldest application messages are dropped (commits and Welcomes stay:
+   * without them the device could not follow its groups' epochs). Returns the mailbox entries dropped.
+   */
+  async trimMailboxes(maxBytes: number): Promise<{ trimmed: number; devices: string[] }> {
+    const size = 'LENGTH(m.payload) + COALESCE(LENGTH(m.ratchet_tree), 0)';
+    const over = await this.db.all<{ device_id: string; bytes: number }>(
+      `SELECT mailbox.device_id, SUM(${size}) AS bytes FROM mailbox JOIN messages m ON m.id = mailbox.message_id
+       GROUP BY mailbox.device_id HAVING SUM(${size}) > ?`,
+      [maxBytes],
+    );
+    let trimmed = 0;
+    for (const { device_id: deviceId, bytes } of over) {
+      const rows = await this.db.all<{ id: number; size: number }>(
+        `SELECT mailbox.id, ${size} AS size FROM mailbox JOIN messages m ON m.id = mailbox.message_id
+         WHERE mailbox.device_id = ? AND m.kind = 'application' ORDER BY mailbox.id`,
+        [deviceId],
+      );
+      let excess = Number(bytes) - maxBytes;
+      const drop: number[] = [];
+      for (const row of rows) {
+        if (excess <= 0) break;
+        drop.push(Number(row.id));
+        excess -= Number(row.size);
+      }
+      for (let i = 0; i < drop.length; i += 500) {
+        const ids = drop.slice(i, i + 500);
+        trimmed += (await this.db.run(`DELETE FROM mailbox WHERE device_id = ? AND id IN (${placeholders(ids.length)})`, [deviceId, ...ids])).changes;
+      }
+    }
+    return { trimmed, devices: over.map((o) => o.device_id) };
   }
 
   /** Drops undelivered mail past its expiry and messages nobody is waiting for. */

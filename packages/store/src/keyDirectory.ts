@@ -2,6 +2,7 @@
  * The key directory: MLS KeyPackages per device. One-time packages are consumed by a claim; the
  * last-resort package is handed out (and kept) only when a device has no one-time package left.
  */
+import { DomainError, ErrorCode } from '@doublelock/protocol';
 import type { Db } from './db.ts';
 import { asBytes } from './sql.ts';
 
@@ -14,8 +15,15 @@ export interface ClaimedKeyPackage {
 export class KeyDirectoryStore {
   constructor(private readonly db: Db) {}
 
-  async upload(deviceId: string, oneTime: Uint8Array[], lastResort?: Uint8Array): Promise<void> {
+  /** Stores a device's KeyPackages; refuses (quota_exceeded) if it would then hold more than `maxOneTime` one-time packages. */
+  async upload(deviceId: string, oneTime: Uint8Array[], lastResort?: Uint8Array, maxOneTime = Number.MAX_SAFE_INTEGER): Promise<void> {
     await this.db.transaction(async (tx) => {
+      if (oneTime.length > 0) {
+        const held = await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM key_packages WHERE device_id = ? AND last_resort = 0', [deviceId]);
+        if (Number(held?.n ?? 0) + oneTime.length > maxOneTime) {
+          throw new DomainError(ErrorCode.quotaExceeded, `A device may keep at most ${maxOneTime} one-time KeyPackages (it holds ${Number(held?.n ?? 0)}).`, { quota: 'key_packages_stored' });
+        }
+      }
       for (const data of oneTime) {
         await tx.run('INSERT INTO key_packages (device_id, data, last_resort) VALUES (?, ?, 0)', [deviceId, data]);
       }

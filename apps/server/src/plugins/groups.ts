@@ -50,6 +50,7 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
 
     app.post('/v1/groups', { schema: { body: createGroupRequest } }, async (request, reply) => {
       const device = deviceOf(request);
+      ctx.quotas.groups.take(device.deviceId, 1, 'too many groups created by this device');
       await ctx.stores.delivery.createGroup(request.body.groupId, device, ctx.now());
       return reply.code(201).send({ groupId: request.body.groupId, epoch: 0, members: [device.deviceId] });
     });
@@ -66,6 +67,9 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
       const sender = deviceOf(request);
       const body = request.body;
       const now = ctx.now();
+      ctx.quotas.send(sender.deviceId, body.commit.length + (body.welcome?.length ?? 0) + (body.ratchetTree?.length ?? 0));
+      // Nobody can be pulled into groups without bound: each added device has its own hourly quota.
+      for (const added of body.adds) if (added !== sender.deviceId) ctx.quotas.added.take(added, 1, 'this device was added to too many groups recently');
       const accepted = await ctx.stores.delivery.commit({
         groupId: request.params.groupId,
         sender,
@@ -95,6 +99,8 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
 
 /** Accepts an application message (from HTTP or the socket): persist with its fan-out, then push. */
 export async function acceptMessage(ctx: ServerContext, sender: AuthenticatedDevice, groupId: string, body: SendMessageRequest): Promise<SendMessageResponse> {
+  if (ctx.storage.full) fail(ErrorCode.storageFull, 'The server is out of storage: this send was refused. Retry later.');
+  ctx.quotas.send(sender.deviceId, body.ciphertext.length);
   const now = ctx.now();
   const commitment = body.frankingCommitment ? fromBase64Url(body.frankingCommitment) : undefined;
   const ciphertext = fromBase64Url(body.ciphertext);

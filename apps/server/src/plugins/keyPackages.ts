@@ -20,7 +20,7 @@ export function keyPackageRoutes(ctx: ServerContext, auth: Authenticator): Fasti
     app.post('/v1/keypackages', { schema: { body: uploadKeyPackagesRequest } }, async (request) => {
       const { deviceId } = deviceOf(request);
       const { keyPackages, lastResort } = request.body;
-      await ctx.stores.keyDirectory.upload(deviceId, keyPackages.map(fromBase64Url), lastResort ? fromBase64Url(lastResort) : undefined);
+      await ctx.stores.keyDirectory.upload(deviceId, keyPackages.map(fromBase64Url), lastResort ? fromBase64Url(lastResort) : undefined, ctx.config.quotas.keyPackagesStored);
       return ctx.stores.keyDirectory.count(deviceId);
     });
 
@@ -29,6 +29,10 @@ export function keyPackageRoutes(ctx: ServerContext, auth: Authenticator): Fasti
     );
 
     app.post('/v1/keypackages/claim', { schema: { body: claimKeyPackagesRequest, response: { 200: claimKeyPackagesResponse } } }, async (request) => {
+      // Claims consume another user's one-time KeyPackages: rate limited per claimer, and per claimer and account.
+      const claimer = deviceOf(request).deviceId;
+      ctx.quotas.claims.take(claimer, 1, 'too many KeyPackage claims by this device');
+      ctx.quotas.claimsPerAccount.take(`${claimer} ${request.body.username}`, 1, `too many KeyPackage claims for "${request.body.username}" by this device`);
       const account = await ctx.stores.accounts.get(request.body.username);
       if (!account) return fail(ErrorCode.notFound, `No account "${request.body.username}".`);
       const active = account.devices.filter((d) => d.revokedAt === null).map((d) => d.deviceId);

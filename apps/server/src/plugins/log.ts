@@ -92,7 +92,11 @@ export async function logRoutes(app: FastifyInstance, opts: { log: TransparencyL
 
   routes.post(
     '/v1/log/cosignatures',
-    { bodyLimit: 64 * 1024, schema: { body: logCosignatureRequest, response: { 200: logCosignatureResponse } } },
+    {
+      bodyLimit: 64 * 1024,
+      // A witness posts its cosignature as a C2SP signed note: text/plain, not JSON.
+      schema: { consumes: ['text/plain'], description: 'A witness cosignature of a checkpoint, as a C2SP signed note (text/plain).', body: logCosignatureRequest, response: { 200: logCosignatureResponse } },
+    },
     async (request) => {
       const accepted = await log.addCosignature(request.body);
       const size = Number(request.body.split('\n')[1]);
