@@ -113,6 +113,7 @@ beforeAll(async () => {
     judicialCommissioners: [{ id: 'jc', publicKey: toBase64Url(keys.judge.publicKey) }],
     agencies: [{ id: 'nca', publicKey: toBase64Url(keys.agency.publicKey) }],
     provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
+    coordinators: [{ id: 'coordinator', publicKey: toBase64Url(generateSigningKey().publicKey) }],
     custodians: keys.custodians.map((k, i) => ({ index: i + 1, name: `c${i + 1}`, url: `http://127.0.0.1:9/c${i + 1}`, staticKey: toBase64Url(generateStaticKey().publicKey), signingKey: toBase64Url(k.publicKey) })),
     threshold: 2,
     // a quorum of at least one witness is required; this test never needs its cosignatures
@@ -348,7 +349,7 @@ describe('log entry classification and the tally', () => {
   it('recognises each kind of entry exactly as its writer encodes it', () => {
     expect(classifyEntry(warrantLogEntry(commitment, { revision: 2, issuedAt: Date.UTC(2026, 10, 23, 15) }))).toEqual({ kind: 'warrant', commitment: c, revision: 2, issuedDay: Date.UTC(2026, 10, 23) });
     expect(classifyEntry(releaseLogEntry(signed))).toEqual({ kind: 'release', signed });
-    expect(classifyEntry(directoryEntryBytes({ username: 'alice', identityKey: 'k', devices: [] }))).toEqual({ kind: 'directory', username: 'alice' });
+    expect(classifyEntry(directoryEntryBytes({ username: 'alice', version: 1, previous: '', identityKey: 'k', devices: [] }))).toEqual({ kind: 'directory', username: 'alice' });
     expect(classifyEntry(lengthPrefixed('doublelock/log/warrant-unsealed/v1', 'x', 'y'))).toEqual({ kind: 'other-lawful-access', label: 'doublelock/log/warrant-unsealed/v1' });
     expect(classifyEntry(lengthPrefixed('other/label', randomBytes(40)))).toEqual({ kind: 'unrecognised' });
   });
