@@ -94,8 +94,12 @@ function makeDirectory(n: number) {
     const deviceId = deviceIdFor(publicKey);
     accounts.set(username, {
       username,
+      version: 1,
+      previous: '',
       identityKey: toBase64Url(ed25519.getPublicKey(identitySecret)),
-      devices: [{ deviceId, signatureKey: cert.signatureKey, name: cert.name, createdAt: cert.createdAt, accountSignature: cert.accountSignature, revokedAt: null }],
+      devices: [
+        { deviceId, signatureKey: cert.signatureKey, name: cert.name, createdAt: cert.createdAt, accountSignature: cert.accountSignature, certifiedBy: null, revokedAt: null, revocationSignature: null, revokedBy: null },
+      ],
     });
     members.push({ username, deviceId, secret, publicKey });
   }

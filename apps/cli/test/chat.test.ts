@@ -1,5 +1,6 @@
 /** Two people chat from two terminals' worth of profiles, through the real CLI against a real server. */
-import { execFile } from 'node:child_process';
+import Database from 'better-sqlite3';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,4 +63,38 @@ describe('doublelock chat commands', () => {
     expect(noProfile.code).not.toBe(0);
     expect(noProfile.stderr.length).toBeGreaterThan(0);
   }, 60_000);
+
+  it('pins the deployment’s log key and verifies with it by default; links a device by a code it shows, approved from another device', async () => {
+    const dana = ['--profile', join(dir, 'dana')];
+    const registered = await run('register', 'dana', ...dana, '--server', server.url);
+    expect(registered.code).toBe(0);
+    expect(registered.stderr).toContain(`Pinned the server's transparency log key (first use): ${server.ctx.directory.log.verifierKey}`);
+    // A profile refuses another log key than the one it pinned.
+    const other = await run('chat', 'list', ...dana, '--log-key', 'other+00000000+AAAA');
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toMatch(/pinned the log key/);
+
+    // The new device shows a code and waits; an existing device approves it.
+    const laptop = spawn(process.execPath, [CLI, 'devices', 'link', 'dana', '--profile', join(dir, 'dana-laptop'), '--server', server.url, '--device-name', 'laptop']);
+    let out = '';
+    laptop.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const finished = new Promise<number>((resolve) => laptop.on('exit', (code) => resolve(code ?? 1)));
+    while (!/devices approve (\S+)/.test(out)) await new Promise((r) => setTimeout(r, 100));
+    const code = /devices approve (\S+)/.exec(out)![1]!;
+    const approved = await run('devices', 'approve', code, '--name', 'laptop', ...dana);
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toContain('Approved device');
+    expect(await finished).toBe(0);
+    expect(out).toContain('Linked as dana/');
+    const listed = await run('devices', 'list', ...dana);
+    expect(listed.stdout).toMatch(/laptop\s+active/);
+
+    // Both profiles kept the last checkpoint they accepted (a split view is caught across runs).
+    for (const profile of ['dana', 'dana-laptop']) {
+      const db = new Database(join(dir, profile, 'device.db'), { readonly: true });
+      const keys = (db.prepare('SELECT key FROM kv').all() as Array<{ key: string }>).map((r) => r.key);
+      db.close();
+      expect(keys).toContain('kt/checkpoint');
+    }
+  }, 120_000);
 });

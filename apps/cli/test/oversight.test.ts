@@ -348,7 +348,7 @@ describe('log entry classification and the tally', () => {
   it('recognises each kind of entry exactly as its writer encodes it', () => {
     expect(classifyEntry(warrantLogEntry(commitment, { revision: 2, issuedAt: Date.UTC(2026, 10, 23, 15) }))).toEqual({ kind: 'warrant', commitment: c, revision: 2, issuedDay: Date.UTC(2026, 10, 23) });
     expect(classifyEntry(releaseLogEntry(signed))).toEqual({ kind: 'release', signed });
-    expect(classifyEntry(directoryEntryBytes({ username: 'alice', identityKey: 'k', devices: [] }))).toEqual({ kind: 'directory', username: 'alice' });
+    expect(classifyEntry(directoryEntryBytes({ username: 'alice', version: 1, previous: '', identityKey: 'k', devices: [] }))).toEqual({ kind: 'directory', username: 'alice' });
     expect(classifyEntry(lengthPrefixed('doublelock/log/warrant-unsealed/v1', 'x', 'y'))).toEqual({ kind: 'other-lawful-access', label: 'doublelock/log/warrant-unsealed/v1' });
     expect(classifyEntry(lengthPrefixed('other/label', randomBytes(40)))).toEqual({ kind: 'unrecognised' });
   });

@@ -52,7 +52,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function logWarrant(limits: { maxMessages: number }): Promise<LoggedWarrant> {
+async function logWarrant(limits: { maxMessages: number; maxPerDay?: number }): Promise<LoggedWarrant> {
   const issuedAt = now - 3_600_000;
   return world.logWarrant(world.approve(world.issue(world.draft({ issuedAt, limits, window: { start: issuedAt, end: issuedAt + 10 * DAY_MS } })), issuedAt + 60_000));
 }
@@ -85,6 +85,13 @@ describe('custodians and the log they depend on', () => {
     ]);
     // A message already released may be asked for again (a retry), from any pair.
     expect((await decrypt(w, messages[0]!, [1, 3])).contentKey).toBeDefined();
+  });
+
+  it('a per-day limit holds across pairs too', async () => {
+    const w = await logWarrant({ maxMessages: 10, maxPerDay: 1 });
+    const [a, b] = [1, 2].map((n) => world.deliver(epochKey, { messageId: `daily-${n}`, sender: 'mallory', recipients: ['bob'], serverTime: now - 60_000 }, randomBytes(32)));
+    expect((await decrypt(w, a!, [1, 2])).shares).toHaveLength(2);
+    expect((await refusal(decrypt(w, b!, [2, 3]))).map(([, code]) => code)).toEqual(['limit_reached', 'limit_reached', 'limit_reached']);
   });
 
   it('a provider that drops release records gets no share, and oversight flags every dropped release', async () => {

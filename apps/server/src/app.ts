@@ -37,6 +37,7 @@ import { mailboxRoutes } from './plugins/mailbox.ts';
 import { reportRoutes } from './plugins/reports.ts';
 import { webAppRoutes } from './plugins/webApp.ts';
 import { adRoutes } from './plugins/ads.ts';
+import { bankRoutes } from './plugins/banks.ts';
 import { caseRoutes } from './plugins/cases.ts';
 import { channelRoutes } from './plugins/channels.ts';
 import { Push } from './push.ts';
@@ -57,7 +58,7 @@ export interface BuildOptions {
   matcher?: SignalMatcher;
 }
 
-function remoteMatcher(config: ServerConfig): SignalMatcher | undefined {
+function remoteMatcher(config: ServerConfig): RemoteMatcher | undefined {
   if (!config.matcherUrls?.length) return undefined;
   if (!config.matcherToken) throw new Error('matcher processes need their token (--matcher-token-file or DOUBLELOCK_MATCHER_TOKEN)');
   return new RemoteMatcher(config.matcherUrls, config.matcherToken);
@@ -88,7 +89,8 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   let listening: string[] = [];
   const now = options.now ?? Date.now;
   const blobs = new LocalBlobStore(config.blobDir ?? join(config.dataDir, 'blobs'));
-  const matcher = options.matcher ?? remoteMatcher(config);
+  const remote = options.matcher ? undefined : remoteMatcher(config);
+  const matcher = options.matcher ?? remote;
   const banks = await LiveBanks.open(db, matcher ? { matcher } : {});
   const check = new UploadCheck(db, banks, now);
   const channels = new ChannelService(db, { check, blobs, now, limits: { maxImageBytes: config.maxImageBytes, maxVideoBytes: config.maxVideoBytes } });
@@ -149,6 +151,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   await app.register(channelRoutes(ctx, auth));
   await app.register(adRoutes(ctx, auth));
   await app.register(caseRoutes(ctx, auth));
+  await app.register(bankRoutes(ctx, auth));
   await app.register(logRoutes, { log });
   await app.register(lawfulAccessRoutes(ctx));
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -168,6 +171,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
     app.addHook('onClose', () => fanout.close());
   }
   app.addHook('onClose', async () => {
+    remote?.close();
     if (!options.db) await db.close();
   });
   return { app, ctx, db };

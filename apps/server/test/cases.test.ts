@@ -190,11 +190,20 @@ describe.each(serverCases())('notice and action on $name', ({ start }) => {
     expect(told.body.notifications.find((n) => n.kind === 'appeal_decision')).toMatchObject({ reinstated: true, outOfCourt: expect.stringMatching(/Article 21/) });
 
     // The disputed signal no longer blocks: the next upload is held for a person instead.
-    const again = await post('our flag again', [(await upload(alice, 'alice-news', image)).id]);
+    const againMedia = await upload(alice, 'alice-news', image);
+    const again = await post('our flag again', [againMedia.id]);
     expect(again.status).toBe(202);
     await sweep();
-    const held = await mod1.call<{ cases: Array<{ url: string; source: string }> }>('GET', '/v1/moderation/cases?source=upload_hold');
+    const held = await mod1.call<{ cases: Array<{ id: number; url: string; source: string }> }>('GET', '/v1/moderation/cases?source=upload_hold');
     expect(held.body.cases.map((c) => c.url)).toContain(postUrl(again.id));
+
+    // The held image is public to nobody, but a moderator sees it through its case, and only its own media.
+    const heldCase = held.body.cases.find((c) => c.url === postUrl(again.id))!;
+    expect((await call(server.url, 'GET', `/v1/media/${againMedia.id}`)).status).toBe(404);
+    const file = await fetch(`${server.url}/v1/moderation/cases/${heldCase.id}/media/${againMedia.id}`, { headers: { authorization: `Bearer ${mod1.token}` } });
+    expect([file.status, file.headers.get('content-type')]).toEqual([200, 'image/jpeg']);
+    expect(Buffer.from(await file.arrayBuffer()).equals(image)).toBe(true);
+    expect((await mod1.call('GET', `/v1/moderation/cases/${heldCase.id}/media/${media.id}`)).status).toBe(404);
   });
 
   it('holds uploads near an incident’s hashes at its wider radius while it is open, and writes a debrief', async () => {

@@ -20,6 +20,7 @@ const ALLOWED: Record<string, Role[]> = {
   'POST /v1/moderation/flags': ['trusted_flagger'],
   'GET /v1/moderation/cases': ['moderator', 'admin'],
   'GET /v1/moderation/cases/{id}': ['moderator', 'admin'],
+  'GET /v1/moderation/cases/{id}/media/{mediaId}': ['moderator', 'admin'],
   'POST /v1/moderation/cases/{id}/claim': ['moderator'],
   'POST /v1/moderation/cases/{id}/release': ['moderator'],
   'POST /v1/moderation/cases/{id}/assign': ['admin'],
@@ -48,6 +49,10 @@ const ALLOWED: Record<string, Role[]> = {
   'GET /v1/moderation/reports': ['admin'],
   'GET /v1/moderation/evidence': ['legal'],
   'GET /v1/moderation/evidence/{id}': ['legal'],
+  'GET /v1/moderation/banks': ['admin', 'moderator'],
+  'POST /v1/moderation/banks': ['admin'],
+  'POST /v1/moderation/banks/{name}/import': ['admin'],
+  'POST /v1/moderation/rules/test': ['admin', 'moderator'],
 };
 /** Signed by an authority instead (tested below). */
 const SIGNED = new Set(['POST /v1/moderation/removal-orders', 'POST /v1/moderation/removal-orders/status', 'POST /v1/moderation/preservation']);

@@ -65,6 +65,25 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
     await intruder.context.close();
   }, 120_000);
 
+  it('keeps the device’s keys sealed in IndexedDB under a WebCrypto key no script can export', async () => {
+    const found = await alice.page.evaluate(async (name) => {
+      const open = (db: string) => new Promise<IDBDatabase>((resolve, reject) => { const r = indexedDB.open(db); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+      const get = <T,>(db: IDBDatabase, store: string, key: string) => new Promise<T>((resolve, reject) => { const r = db.transaction(store).objectStore(store).get(key); r.onsuccess = () => resolve(r.result as T); r.onerror = () => reject(r.error); });
+      const all = (db: IDBDatabase) => new Promise<Array<Uint8Array>>((resolve, reject) => { const r = db.transaction('kv').objectStore('kv').getAll(); r.onsuccess = () => resolve(r.result as Uint8Array[]); r.onerror = () => reject(r.error); });
+      const kv = await open('doublelock-web');
+      const device = new Uint8Array(await get<Uint8Array>(kv, 'kv', 'device'));
+      const values = (await all(kv)).map((v) => new Uint8Array(v));
+      const key = await get<CryptoKey>(await open('doublelock-web-keys'), 'keys', 'messenger-storage');
+      const exported = await crypto.subtle.exportKey('raw', key).then(() => 'exported', (e: Error) => e.name);
+      const plain = values.some((v) => v.length > 1 && new TextDecoder().decode(v).includes(name));
+      return { version: device[0], length: device.length, sealed: values.filter((v) => v[0] === 1).length, total: values.length, plain, extractable: key.extractable, algorithm: key.algorithm.name, exported };
+    }, aliceName);
+    // Every value is sealed (the marker is the one raw byte), none carries the account's name in clear.
+    expect(found).toMatchObject({ version: 1, plain: false, extractable: false, algorithm: 'AES-GCM', exported: 'InvalidAccessError' });
+    expect(found.sealed).toBe(found.total);
+    expect(found.length).toBeGreaterThan(29);
+  }, 60_000);
+
   it('chats: text both ways with delivery state, drafts kept across reloads, an image with its preview', async () => {
     await alice.page.getByRole('link', { name: 'New chat' }).click();
     await alice.page.getByLabel('With').fill(bobName);
@@ -195,17 +214,21 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
     await carol.context.close();
   }, 180_000);
 
-  it('links a second device by its code; it receives the chat from then on; then it is revoked', async () => {
-    await alice.page.getByRole('link', { name: 'Devices' }).click();
-    await alice.page.getByRole('heading', { name: 'Your devices' }).waitFor();
-    await alice.page.getByLabel('Name of the new device').fill('laptop');
-    await alice.page.getByRole('button', { name: 'Link a new device' }).click();
-    const code = (await alice.page.locator('[data-link-code]').getAttribute('data-link-code', { timeout: 30_000 }))!;
-    await checkPage(alice, 'messenger-devices');
+  it('links a second device by its code (made on the new device, approved on the old); it receives the chat from then on; then it is revoked', async () => {
+    // The new browser makes its own keys and shows a code (and its QR code)…
     const laptop = await web.person();
     await laptop.page.goto('/chats');
-    await laptop.page.getByRole('textbox', { name: /^Link code/ }).fill(code);
-    await laptop.page.getByRole('button', { name: 'Link', exact: true }).click();
+    await laptop.page.getByRole('textbox', { name: /^Your account name/ }).fill(aliceName);
+    await laptop.page.getByRole('button', { name: 'Show my link code' }).click();
+    const code = (await laptop.page.locator('[data-link-code]').getAttribute('data-link-code', { timeout: 30_000 }))!;
+    await laptop.page.getByRole('img', { name: /QR code of this browser/ }).waitFor();
+    // …which one of Alice's devices approves.
+    await alice.page.getByRole('link', { name: 'Devices' }).click();
+    await alice.page.getByRole('heading', { name: 'Your devices' }).waitFor();
+    await checkPage(alice, 'messenger-devices');
+    await alice.page.getByLabel('Name of the new device').fill('laptop');
+    await alice.page.getByRole('textbox', { name: /^Code shown on the new device/ }).fill(code);
+    await alice.page.getByRole('button', { name: 'Approve', exact: true }).click();
     await laptop.page.getByText(`Signed in as ${aliceName}`).waitFor({ timeout: 30_000 });
     await alice.page.getByText('The new device is in all your chats').waitFor({ timeout: 60_000 });
     await openChatWith(laptop.page, bobName);

@@ -4,7 +4,7 @@
  * (signed by a registered authority), the moderator sees its deadline counting down, looks at the media
  * only after choosing to (blurred and greyscale until then), and removes the post within the hour.
  */
-import { signAuthorityRequest } from '@doublelock/cases';
+import { listQueue, signAuthorityRequest } from '@doublelock/cases';
 import { BankSettingsStore, BankStore, hashImage } from '@doublelock/moderation';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,5 +140,72 @@ describe.runIf(chromiumAvailable)('the moderation console in Chromium', () => {
     await card.getByRole('button', { name: 'Close the incident' }).click();
     await moderator.page.getByRole('heading', { name: 'Closed: Live-streamed attack' }).waitFor({ timeout: 30_000 });
   }, 180_000);
+
+  it('banks: a file imported in pieces behind a progress bar, the rules test, and a held upload’s PDQ match side by side', async () => {
+    await web.server.ctx.cases.roles.grant(modName, 'admin', 'operator', Date.now());
+    const page = moderator.page;
+    await page.goto('/moderation');
+    await page.getByRole('link', { name: 'Banks and rules' }).click();
+    await page.getByLabel('New bank name').fill('web-import');
+    await page.getByLabel('What it holds').fill('imported from the console');
+    await page.getByRole('button', { name: 'Create bank' }).click();
+    await page.locator('tr[data-bank="web-import"]').waitFor({ timeout: 30_000 });
+
+    // 20,000 rows (about 1.7 MB): several pieces, so the bar moves; one row is malformed and skipped.
+    const rows = ['signal_type,signal_str,collab,category,tags'];
+    for (let i = 1; i <= 20_000; i++) rows.push(`sha256,${i.toString(16).padStart(64, '0')},web-test,,tvec:propaganda`);
+    rows.splice(5000, 0, 'sha256,not-a-hash,web-test,,');
+    await page.getByLabel('Skip malformed rows (they are listed)').check();
+    await page.getByLabel('Into bank').selectOption('web-import');
+    await page.getByLabel('Bank file', { exact: true }).setInputFiles({ name: 'export.csv', mimeType: 'text/csv', buffer: Buffer.from(rows.join('\n')) });
+    const imported = page.getByRole('status').filter({ hasText: 'Imported' });
+    await imported.waitFor({ timeout: 120_000 });
+    expect(await imported.textContent()).toMatch(/20,000 signal\(s\) in [4-9] piece\(s\), 1 malformed row\(s\) skipped\. Published posts are being checked against them \(retro-sweep #\d+\)\.line 5001: /);
+    const bar = page.getByRole('progressbar', { name: 'Import' });
+    const [value, max] = await bar.evaluate((p: HTMLProgressElement) => [p.value, p.max]);
+    expect(value).toBe(max);
+    await expect.poll(() => page.locator('tr[data-bank="web-import"]').textContent()).toContain('sha256 20,000');
+    const banks = new BankStore(web.server.db);
+    expect((await banks.listBanks()).find((b) => b.name === 'web-import')!.counts.sha256).toBe(20_000);
+
+    // Text rules: a small rules file, then what they (and a draft rule) catch in an evasive text.
+    await page.getByLabel('New bank name').fill('web-words');
+    await page.getByRole('button', { name: 'Create bank' }).click();
+    await page.locator('tr[data-bank="web-words"]').waitFor({ timeout: 30_000 });
+    await page.getByLabel('Into bank').selectOption('web-words');
+    await page.getByLabel('Bank file', { exact: true }).setInputFiles({ name: 'rules.txt', mimeType: 'text/plain', buffer: Buffer.from('text join isis\n') });
+    await page.getByRole('status').filter({ hasText: /^Imported1 signal/ }).waitFor({ timeout: 30_000 });
+    const text = 'Please J0IN  I.S.I.S today #GlorifyTheAttack';
+    await page.getByLabel('Text to test').fill(text);
+    expect(await page.locator('[data-folded]').textContent()).toMatch(/^pieasejoinisistoday/);
+    await page.getByLabel('Rules being drafted (one a line; not stored)').fill('#glorifytheattack');
+    await page.getByRole('button', { name: 'Test', exact: true }).click();
+    await page.locator('tr[data-rule="join isis"]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('tr[data-rule="join isis"]').textContent()).toContain('“J0IN  I.S.I.S”');
+    expect(await page.locator('tr[data-rule="#glorifytheattack"]').textContent()).toContain('draft');
+    expect(await page.locator('[data-highlighted] mark').allTextContents()).toEqual(['J0IN  I.S.I.S', 'GlorifyTheAttack']);
+    await checkPage(moderator, 'moderation-banks');
+
+    // A bank that holds for review: the held upload's case shows the upload beside what is known of the match.
+    const image = await picture(11);
+    await banks.createBank('held-review', 'hold for a person');
+    await banks.addSignal('held-review', { type: 'pdq', value: (await hashImage(image)).pdq.original, labels: ['tvec:attacker_manifesto'] });
+    await new BankSettingsStore(web.server.db).set('held-review', { action: 'hold' });
+    await web.server.ctx.moderation.banks.refresh();
+    await post('is this the manifesto?', image);
+    await uploader.page.getByText('Posted (held).').waitFor({ timeout: 30_000 });
+    await web.server.ctx.cases.sweep();
+    const held = (await listQueue(web.server.ctx.cases.ctx, { source: 'upload_hold' })).find((c) => c.matches.some((m) => m.bank === 'held-review'))!;
+    await page.goto('/moderation');
+    await page.getByRole('link', { name: new RegExp(`^#${held.id} `) }).click();
+    const side = page.locator('.side-by-side');
+    await side.waitFor({ timeout: 30_000 });
+    expect(await side.textContent()).toMatch(/tvec:attacker_manifesto in bank held-review.*PDQ distance 0 of 256 bits \(the same picture.*The bank holds no reference image/);
+    const shown = side.getByRole('img', { name: 'Reported image' });
+    expect(await shown.evaluate((img) => getComputedStyle(img).filter)).toMatch(/blur.*grayscale/);
+    // The held image is not public, yet the moderator sees it: through the case, with the session.
+    await expect.poll(() => shown.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+    await checkPage(moderator, 'moderation-match');
+  }, 240_000);
 });
 

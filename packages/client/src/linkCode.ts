@@ -1,22 +1,33 @@
 /**
- * A device-link code: what an existing device shows (as a QR code, or as text to type) so a new device of
- * the same account can start from it. It carries the new device's secret key (made and registered by the
- * existing device, see Messenger.provisionDevice) and the first 10 bytes of SHA-256 of the account's
- * identity key, so the new device refuses a directory that shows another identity key. Text form:
- * `username.GROUPS` where GROUPS is Crockford base32 (RFC 4648 §6 alphabet replaced by Crockford's, no
- * padding) in groups of four, case-insensitive, with O→0 and I/L→1 read leniently. Whoever reads the
- * code can become that device: show it only to the new device, and revoke a device whose code leaked.
+ * Linking a device, as Signal does it: the NEW device makes its own keys and shows a code (text, and a QR
+ * code in the web app); an EXISTING device of the account reads it and approves. No private key ever
+ * leaves the device that made it.
+ *
+ * The code carries the new device's public signature key and a fresh 16-byte link secret:
+ * `username.GROUPS`, GROUPS being Crockford base32 (RFC 4648 §6 alphabet replaced by Crockford's, no
+ * padding) of key ‖ secret in groups of four, case-insensitive, O→0 and I/L→1 read leniently.
+ * The approving device certifies the key (deviceCertificateBytes, signed with its own device key) and
+ * leaves a confirmation for the new device: HMAC-SHA256(secret, linkConfirmationBytes(username, identity
+ * key, deviceId)). The new device, once it can sign in, checks that confirmation against the identity key
+ * the directory shows (and key transparency verifies): only whoever read its code could have made it, so a
+ * server that shows another account key is caught before anything is trusted.
+ * Whoever reads the code can approve it only into the account they control; show it only to your own device.
  */
-import { authResponseBytes, deviceIdFor, fromBase64Url, toBase64Url } from '@doublelock/protocol';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { authResponseBytes, deviceIdFor, fromBase64Url, linkConfirmationBytes, toBase64Url } from '@doublelock/protocol';
+import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { ServerApi } from './api/serverApi.ts';
-import type { DeviceProvisioning } from './device.ts';
-import { Messenger, type MessengerOptions } from './messenger.ts';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { ApiError, ServerApi } from './api/serverApi.ts';
+import type { MessengerOptions } from './core/types.ts';
+import { newDeviceKeys, type DeviceRecord } from './device.ts';
+import { equalBytes } from './envelope/bytes.ts';
+import type { Messenger } from './messenger.ts';
+import { getJson, jsonWrite } from './storage/storage.ts';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-const SECRET_BYTES = 32;
-const IDENTITY_CHECK_BYTES = 10;
+const KEY_BYTES = 32;
+const SECRET_BYTES = 16;
 
 export class LinkCodeError extends Error {
   constructor(message: string) {
@@ -59,63 +70,144 @@ function unbase32(text: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
-export function identityCheck(identityKey: Uint8Array): Uint8Array {
-  return sha256(identityKey).subarray(0, IDENTITY_CHECK_BYTES);
-}
-
-/** The code for a provisioned device. */
-export function encodeLinkCode(p: DeviceProvisioning): string {
-  const body = new Uint8Array(SECRET_BYTES + IDENTITY_CHECK_BYTES);
-  body.set(fromBase64Url(p.deviceSecret));
-  body.set(identityCheck(fromBase64Url(p.identityKey)), SECRET_BYTES);
-  return `${p.username}.${base32(body).match(/.{1,4}/g)!.join('-')}`;
-}
-
-export interface DecodedLinkCode {
+export interface LinkCode {
   username: string;
-  deviceSecret: Uint8Array;
+  /** The new device's public signature key. */
+  signatureKey: Uint8Array;
   deviceId: string;
-  identityCheck: Uint8Array;
+  secret: Uint8Array;
 }
 
-export function decodeLinkCode(code: string): DecodedLinkCode {
-  const trimmed = code.trim();
+export function encodeLinkCode(code: Omit<LinkCode, 'deviceId'>): string {
+  const body = new Uint8Array(KEY_BYTES + SECRET_BYTES);
+  body.set(code.signatureKey);
+  body.set(code.secret, KEY_BYTES);
+  return `${code.username}.${base32(body).match(/.{1,4}/g)!.join('-')}`;
+}
+
+export function decodeLinkCode(text: string): LinkCode {
+  const trimmed = text.trim();
   const dot = trimmed.lastIndexOf('.');
   if (dot <= 0) throw new LinkCodeError('A link code looks like name.XXXX-XXXX-…: the account name, a dot, then groups of letters and digits.');
   const username = trimmed.slice(0, dot);
   const body = unbase32(trimmed.slice(dot + 1).replace(/[\s-]/g, ''));
-  if (body.length !== SECRET_BYTES + IDENTITY_CHECK_BYTES) throw new LinkCodeError('This link code is too short or too long: check every group.');
-  const deviceSecret = body.slice(0, SECRET_BYTES);
-  return { username, deviceSecret, deviceId: deviceIdFor(ed25519.getPublicKey(deviceSecret)), identityCheck: body.slice(SECRET_BYTES) };
+  if (body.length !== KEY_BYTES + SECRET_BYTES) throw new LinkCodeError('This link code is too short or too long: check every group.');
+  const signatureKey = body.slice(0, KEY_BYTES);
+  return { username, signatureKey, deviceId: deviceIdFor(signatureKey), secret: body.slice(KEY_BYTES) };
 }
 
-/** The provisioning bundle, once the account's identity key (from the directory) matches the code's check. */
-export function provisioningFromCode(code: DecodedLinkCode, server: string, identityKey: Uint8Array): DeviceProvisioning {
-  const expected = identityCheck(identityKey);
-  if (expected.some((b, i) => b !== code.identityCheck[i])) throw new LinkCodeError(`The server shows an identity key for ${code.username} that does not match this code: do not link.`);
-  return { server, username: code.username, deviceId: code.deviceId, deviceSecret: toBase64Url(code.deviceSecret), identityKey: toBase64Url(identityKey) };
+export function linkConfirmation(secret: Uint8Array, c: { username: string; identityKey: Uint8Array; deviceId: string }): Uint8Array {
+  return hmac(sha256, secret, linkConfirmationBytes(c));
 }
 
-/**
- * Starts this device from a link code: reads the account's identity key from the server's directory,
- * checks it against the code (and against key transparency, when the options configure it: the
- * messenger's directory verifies the account on first use), then provisions.
- */
-export async function linkDevice(options: MessengerOptions, code: string): Promise<Messenger> {
-  const decoded = decodeLinkCode(code);
-  // The directory answers signed-in devices only: sign in as the new device (the server registered it).
-  const api = new ServerApi(options.serverUrl, options.fetch);
-  const signIn = async () => {
-    const { challenge } = await api.challenge(decoded.username, decoded.deviceId);
-    const signature = ed25519.sign(authResponseBytes({ challenge: fromBase64Url(challenge), username: decoded.username, deviceId: decoded.deviceId, origin: api.origin }), decoded.deviceSecret);
-    return (await api.createSession({ username: decoded.username, deviceId: decoded.deviceId, challenge, signature: toBase64Url(signature) })).token;
-  };
-  api.session = { token: signIn, renew: signIn };
-  const account = await api.account(decoded.username);
-  if (!account.devices.some((d) => d.deviceId === decoded.deviceId && d.revokedAt === null)) {
-    throw new LinkCodeError('The account does not list the device this code is for (it was never added, or was revoked). Ask the other device for a new code.');
+/** What a new device keeps while it waits for approval (storage key `pendingLink`). */
+interface PendingLinkRecord {
+  server: string;
+  username: string;
+  deviceName: string;
+  deviceId: string;
+  deviceSecret: string;
+  devicePublic: string;
+  linkSecret: string;
+}
+
+const PENDING = 'pendingLink';
+
+/** The new device's side: its code, and the wait for an existing device to approve it. */
+export class PendingLink {
+  private constructor(
+    private readonly options: MessengerOptions,
+    private readonly record: PendingLinkRecord,
+    /** Opens the linked device (Messenger.open; passed in so this module does not import the Messenger). */
+    private readonly open: (options: MessengerOptions) => Promise<Messenger>,
+  ) {}
+
+  /** Makes this device's keys (kept in `options.storage`, never sent) and its code; resumes a pending one. */
+  static async start(options: MessengerOptions, username: string, deviceName: string, open: (options: MessengerOptions) => Promise<Messenger>): Promise<PendingLink> {
+    const pending = await getJson<PendingLinkRecord>(options.storage, PENDING);
+    if (pending && pending.username === username) return new PendingLink(options, pending, open);
+    if (await options.storage.get('device')) throw new LinkCodeError('This storage already holds a device.');
+    const keys = newDeviceKeys();
+    const record: PendingLinkRecord = {
+      server: options.serverUrl,
+      username,
+      deviceName,
+      deviceId: keys.deviceId,
+      deviceSecret: toBase64Url(keys.secret),
+      devicePublic: toBase64Url(keys.publicKey),
+      linkSecret: toBase64Url(randomBytes(SECRET_BYTES)),
+    };
+    await options.storage.write([jsonWrite(PENDING, record)]);
+    return new PendingLink(options, record, open);
   }
-  const messenger = await Messenger.fromProvisioning(options, provisioningFromCode(decoded, options.serverUrl, fromBase64Url(account.identityKey)));
-  await messenger.directory.account(decoded.username, { fresh: true });
-  return messenger;
+
+  /** The pending link kept in this storage, if any. */
+  static async resume(options: MessengerOptions, open: (options: MessengerOptions) => Promise<Messenger>): Promise<PendingLink | undefined> {
+    const pending = await getJson<PendingLinkRecord>(options.storage, PENDING);
+    return pending && new PendingLink(options, pending, open);
+  }
+
+  get code(): string {
+    return encodeLinkCode({ username: this.record.username, signatureKey: fromBase64Url(this.record.devicePublic), secret: fromBase64Url(this.record.linkSecret) });
+  }
+  get deviceId(): string {
+    return this.record.deviceId;
+  }
+  get deviceName(): string {
+    return this.record.deviceName;
+  }
+
+  /**
+   * Waits until an existing device has approved this one (polling every `intervalMs`), checks the approval's
+   * confirmation against the identity key the directory shows, and opens this device. Throws LinkCodeError
+   * when the server shows an identity key the approver did not confirm (nothing is kept then).
+   */
+  async complete(options: { intervalMs?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Messenger> {
+    const { record } = this;
+    const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
+    const api = new ServerApi(this.options.serverUrl || record.server, this.options.fetch);
+    const secret = fromBase64Url(record.deviceSecret);
+    const signIn = async () => {
+      const { challenge } = await api.challenge(record.username, record.deviceId);
+      const signature = ed25519.sign(authResponseBytes({ challenge: fromBase64Url(challenge), username: record.username, deviceId: record.deviceId, origin: api.origin }), secret);
+      return (await api.createSession({ username: record.username, deviceId: record.deviceId, challenge, signature: toBase64Url(signature) })).token;
+    };
+    api.session = { token: signIn, renew: signIn };
+    for (;;) {
+      options.signal?.throwIfAborted();
+      let confirmation: string | undefined;
+      try {
+        confirmation = (await api.linkConfirmation()).linkConfirmation;
+      } catch (error) {
+        // Not approved yet: the server does not know this device (sign-in answers 404).
+        if (!(error instanceof ApiError && error.code === 'not_found')) throw error;
+      }
+      if (confirmation) return this.finish(api, fromBase64Url(confirmation));
+      if (Date.now() > deadline) throw new LinkCodeError('No device approved this code in time: start again.');
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 1000));
+    }
+  }
+
+  private async finish(api: ServerApi, confirmation: Uint8Array): Promise<Messenger> {
+    const { record } = this;
+    const { identityKey } = await api.account(record.username);
+    const expected = linkConfirmation(fromBase64Url(record.linkSecret), { username: record.username, identityKey: fromBase64Url(identityKey), deviceId: record.deviceId });
+    if (!equalBytes(expected, confirmation)) {
+      throw new LinkCodeError(`The server shows an account key for ${record.username} that the approving device did not confirm: do not use this device.`);
+    }
+    const device: DeviceRecord = { server: record.server, username: record.username, deviceId: record.deviceId, deviceSecret: record.deviceSecret, devicePublic: record.devicePublic, identityKey };
+    const { storage } = this.options;
+    await storage.write([jsonWrite('device', device), { key: `pin/${record.username}`, value: fromBase64Url(identityKey) }]);
+    const messenger = await this.open(this.options);
+    try {
+      await messenger.directory.account(record.username, { fresh: true }); // key transparency, when configured
+      await messenger.topUpKeyPackages();
+    } catch (error) {
+      await messenger.close();
+      await storage.write([{ key: 'device', value: undefined }, { key: `pin/${record.username}`, value: undefined }]);
+      throw error;
+    }
+    await storage.write([{ key: PENDING, value: undefined }]);
+    return messenger;
+  }
 }

@@ -16,15 +16,17 @@ import type { ServerApi } from './api/serverApi.ts';
 import { Messages } from './content/messages.ts';
 import { MessengerContext } from './core/context.ts';
 import type { GroupSummary, MessengerEvent, MessengerOptions, ReceivedMessage } from './core/types.ts';
-import type { DeviceProvisioning, DeviceRecord } from './device.ts';
+import type { DeviceRecord } from './device.ts';
 import { KeyPackages } from './devices/keyPackages.ts';
-import { DeviceManager, registerAccount, storeProvisionedDevice } from './devices/linking.ts';
+import { DeviceManager, registerAccount } from './devices/linking.ts';
+import { PendingLink } from './linkCode.ts';
 import type { ServerKeyDirectory } from './directory.ts';
 import type { MessageContent } from './envelope/content.ts';
 import { Membership } from './groups/membership.ts';
 import { suiteImpl } from './mls/suite.ts';
 import { getJson } from './storage/storage.ts';
 import { SyncEngine } from './sync/syncEngine.ts';
+import { ALARMS_KEY, type MonitorAlarm } from './transparency/monitor.ts';
 
 export { MessageRejected, type GroupSummary, type MessengerEvent, type MessengerOptions, type ReceivedMessage, type RejectReason } from './core/types.ts';
 
@@ -73,22 +75,48 @@ export class Messenger {
     return Messenger.create(device, options);
   }
 
-  /** A device provisioned by another device of the account (see provisionDevice). */
-  static async fromProvisioning(options: MessengerOptions, p: DeviceProvisioning): Promise<Messenger> {
-    const messenger = await Messenger.create(await storeProvisionedDevice(options, p), options);
-    await messenger.topUpKeyPackages();
-    return messenger;
+  /**
+   * Starts linking this storage as a new device of `username` (Signal-style): keys are made here; show
+   * `code` to an existing device of the account (approveDevice there), then `await pending.complete()`.
+   */
+  static link(options: MessengerOptions, username: string, deviceName = 'linked device'): Promise<PendingLink> {
+    return PendingLink.start(options, username, deviceName, (o) => Messenger.open(o));
+  }
+
+  /** The link this storage is waiting on (e.g. after a reload), if any. */
+  static pendingLink(options: MessengerOptions): Promise<PendingLink | undefined> {
+    return PendingLink.resume(options, (o) => Messenger.open(o));
   }
 
   private static async create(device: DeviceRecord, options: MessengerOptions): Promise<Messenger> {
     // A device talks to the server it was registered on unless told otherwise.
     const resolved = { ...options, serverUrl: options.serverUrl || device.server };
-    return new Messenger(new MessengerContext(device, resolved, await suiteImpl(options.cryptoProvider)));
+    const ctx = new MessengerContext(device, resolved, await suiteImpl(options.cryptoProvider));
+    await ctx.enableTransparency();
+    return new Messenger(ctx);
   }
 
-  /** Registers a new device for this account, signed with the account key; hand the result to it. */
-  provisionDevice(name: string): Promise<DeviceProvisioning> {
-    return this.devicesPart.provision(name);
+  /**
+   * Reads the transparency log for this account's entries since the last run (options.transparency): a
+   * device or identity key this account did not make raises 'transparency_alarm' (and is kept in storage,
+   * see transparencyAlarms()); a device another device of the account added is announced.
+   */
+  async monitorOwnAccount(): Promise<{ alarms: MonitorAlarm[]; added: string[] }> {
+    return this.ctx.monitorOwnAccount();
+  }
+
+  /** Alarms raised by own-account monitoring, oldest first (kept until the app dismisses them). */
+  async transparencyAlarms(): Promise<MonitorAlarm[]> {
+    return (await getJson<MonitorAlarm[]>(this.ctx.storage, ALARMS_KEY)) ?? [];
+  }
+
+  /**
+   * Approves a new device from the code it shows: any device of the account can. Waits up to `waitMs` for
+   * it to come up and adds it to every chat (false when it did not come up in time: it joins with the next
+   * reconcileDevices(), e.g. on the next "devices sync").
+   */
+  approveDevice(code: string, name?: string, waitMs = 60_000): Promise<{ deviceId: string; inAllChats: boolean }> {
+    return this.devicesPart.approve(code, name, waitMs);
   }
 
   /** Revokes a device of this account and removes its leaves from every group this device is in. */

@@ -1,8 +1,11 @@
 /** Multi-device against the real server: three devices per person, a device added later, a device revoked. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toBase64Url, type AccountResponse } from '@doublelock/protocol';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { decodeLinkCode, LinkCodeError } from '../src/linkCode.ts';
 import { Messenger } from '../src/messenger.ts';
 import { MemoryStorage } from '../src/storage/storage.ts';
-import { NodeWebSocket, register, server, uniqueName, TestDevice } from './harness.ts';
+import { deviceOptions, linkSecondDevice, register, server, uniqueName, TestDevice } from './harness.ts';
 
 let srv: Awaited<ReturnType<typeof server>>;
 beforeAll(async () => {
@@ -12,10 +15,7 @@ afterAll(async () => {
   await srv.close();
 });
 
-async function provision(from: TestDevice, name: string): Promise<TestDevice> {
-  const provisioning = await from.messenger.provisionDevice(name);
-  return new TestDevice(await Messenger.fromProvisioning({ serverUrl: srv.url, storage: new MemoryStorage(), webSocket: NodeWebSocket, keyPackageTarget: 6 }, provisioning));
-}
+const provision = (from: TestDevice, name: string): Promise<TestDevice> => linkSecondDevice(from, name);
 
 describe('a user with three devices', () => {
   it('every device is a leaf: each receives every message, and sends reach the others’ devices too', async () => {
@@ -73,5 +73,44 @@ describe('group names', () => {
     await bob.messenger.reconcileDevices();
     await tablet.messenger.sync();
     expect((await tablet.messenger.group(groupId)).name).toBe('Book club');
+  });
+});
+
+describe('linking a device (Signal-style)', () => {
+  it('the new device makes its keys and shows a code; an existing device approves it and it joins every chat', async () => {
+    const [phone, bob] = await Promise.all([register(srv.url, uniqueName('ann')), register(srv.url, uniqueName('bob'))]);
+    const chat = await bob.messenger.createChat(phone.messenger.username);
+    await phone.messenger.sync();
+    const storage = new MemoryStorage();
+    const pending = await Messenger.link(await deviceOptions(srv.url, { storage }), phone.messenger.username, 'laptop');
+    // The code holds the new device's public key and a link secret: nothing private of any device.
+    const code = decodeLinkCode(pending.code);
+    expect(code.deviceId).toBe(pending.deviceId);
+    const kept = JSON.parse(new TextDecoder().decode((await storage.get('pendingLink'))!)) as { deviceSecret: string; devicePublic: string };
+    expect(toBase64Url(code.signatureKey)).toBe(kept.devicePublic);
+    expect(pending.code).not.toContain(kept.deviceSecret);
+    const [laptop, approval] = await Promise.all([pending.complete({ intervalMs: 50 }), phone.messenger.approveDevice(pending.code, 'laptop', 30_000)]);
+    expect(approval).toEqual({ deviceId: laptop.deviceId, inAllChats: true });
+    const l = new TestDevice(laptop);
+    await laptop.sync();
+    await bob.messenger.sendText(chat, 'hello laptop');
+    await laptop.sync();
+    expect(l.texts).toContain(`${bob.messenger.username}: hello laptop`);
+  });
+
+  it('a server that shows the new device another account key is caught by the approver’s confirmation', async () => {
+    const phone = await register(srv.url, uniqueName('ann'));
+    const storage = new MemoryStorage();
+    const otherKey = toBase64Url(ed25519.getPublicKey(ed25519.utils.randomSecretKey()));
+    const lying: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (!String(input).endsWith(`/v1/accounts/${phone.messenger.username}`) || !response.ok) return response;
+      const account = (await response.json()) as AccountResponse;
+      return new Response(JSON.stringify({ ...account, identityKey: otherKey }), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const pending = await Messenger.link(await deviceOptions(srv.url, { storage, fetch: lying }), phone.messenger.username, 'laptop');
+    const [outcome] = await Promise.all([pending.complete({ intervalMs: 50 }).catch((e: unknown) => e), phone.messenger.approveDevice(pending.code, 'laptop', 0)]);
+    expect(outcome).toBeInstanceOf(LinkCodeError);
+    expect(await storage.get('device')).toBeUndefined();
   });
 });

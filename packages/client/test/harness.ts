@@ -34,12 +34,31 @@ export function uniqueName(prefix: string): string {
   return `${prefix}${counter}${Math.random().toString(36).slice(2, 6)}`;
 }
 
-export async function register(url: string, username: string, keyPackageTarget = 6, options: Partial<MessengerOptions> = {}): Promise<TestDevice> {
-  return new TestDevice(await Messenger.register({ serverUrl: url, storage: new MemoryStorage(), webSocket: NodeWebSocket, keyPackageTarget, ...options }, username));
+/** The deployment's log key, as an app pins it (key transparency is on for every test device). */
+const logKeys = new Map<string, Promise<string>>();
+export function logKeyOf(url: string): Promise<string> {
+  let key = logKeys.get(url);
+  if (!key) {
+    key = fetch(`${url}/v1/app-config`).then(async (r) => ((await r.json()) as { logKey: string }).logKey);
+    logKeys.set(url, key);
+  }
+  return key;
 }
 
-/** Another device of the same account, linked from `from` (it has no groups until someone adds it). */
+export async function deviceOptions(url: string, extra: Partial<MessengerOptions> = {}): Promise<MessengerOptions> {
+  return { serverUrl: url, storage: new MemoryStorage(), webSocket: NodeWebSocket, keyPackageTarget: 6, transparency: { logKey: await logKeyOf(url) }, ...extra };
+}
+
+export async function register(url: string, username: string, keyPackageTarget = 6, options: Partial<MessengerOptions> = {}): Promise<TestDevice> {
+  return new TestDevice(await Messenger.register(await deviceOptions(url, { keyPackageTarget, ...options }), username));
+}
+
+/**
+ * Another device of the same account, linked Signal-style: it makes its keys and shows a code, `from`
+ * approves the code (it has no groups until someone adds it: reconcileDevices, or a new chat).
+ */
 export async function linkSecondDevice(from: TestDevice, name = 'second'): Promise<TestDevice> {
-  const provisioning = await from.messenger.provisionDevice(name);
-  return new TestDevice(await Messenger.fromProvisioning({ serverUrl: from.messenger.api.origin, storage: new MemoryStorage(), webSocket: NodeWebSocket, keyPackageTarget: 6 }, provisioning));
+  const pending = await Messenger.link(await deviceOptions(from.messenger.api.baseUrl), from.messenger.username, name);
+  const [messenger] = await Promise.all([pending.complete({ intervalMs: 50 }), from.messenger.approveDevice(pending.code, name, 0)]);
+  return new TestDevice(messenger);
 }

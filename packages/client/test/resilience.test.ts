@@ -6,8 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransientFailure } from '../src/core/transient.ts';
 import { Messenger } from '../src/messenger.ts';
-import { MemoryStorage } from '../src/storage/storage.ts';
-import { linkSecondDevice, NodeWebSocket, register, server, TestDevice, uniqueName } from './harness.ts';
+import { deviceOptions, linkSecondDevice, register, server, TestDevice, uniqueName } from './harness.ts';
 
 let srv: Awaited<ReturnType<typeof server>>;
 beforeAll(async () => {
@@ -20,7 +19,7 @@ afterAll(async () => {
 /** A device whose HTTP traffic goes through `intercept` first (undefined: the real request). */
 async function registerWith(prefix: string, intercept: (url: string, init: RequestInit | undefined) => Promise<Response> | undefined): Promise<TestDevice> {
   const fetchImpl: typeof fetch = (input, init) => intercept(String(input), init) ?? fetch(input, init);
-  return new TestDevice(await Messenger.register({ serverUrl: srv.url, storage: new MemoryStorage(), webSocket: NodeWebSocket, keyPackageTarget: 6, fetch: fetchImpl }, uniqueName(prefix)));
+  return new TestDevice(await Messenger.register(await deviceOptions(srv.url, { fetch: fetchImpl }), uniqueName(prefix)));
 }
 
 const epochOf = async (d: TestDevice, groupId: string) => (await d.messenger.group(groupId)).epoch;

@@ -224,11 +224,20 @@ export class Hub {
   /** Current rows of the given signals (canonical values), by key. */
   async #current(refs: ReadonlyArray<{ bank: string; type: string; value: string }>, tx: SqlRunner = this.db): Promise<Map<string, HubSignal>> {
     const out = new Map<string, HubSignal>();
-    const keys = [...new Set(refs.map((r) => valueKey(r.value)))];
-    for (let i = 0; i < keys.length; i += 500) {
-      const chunk = keys.slice(i, i + 500);
-      const rows = await tx.all<SignalRow>(`SELECT * FROM hub_signals WHERE value_key IN (${chunk.map(() => '?').join(', ')})`, chunk);
-      for (const r of rows) out.set(keyOf(r.bank, r.signal_type, r.value), signalFromRow(r));
+    const groups = new Map<string, { bank: string; type: string; keys: Set<string> }>();
+    for (const r of refs) {
+      const g = groups.get(`${r.bank}\n${r.type}`) ?? { bank: r.bank, type: r.type, keys: new Set<string>() };
+      g.keys.add(valueKey(r.value));
+      groups.set(`${r.bank}\n${r.type}`, g);
+    }
+    for (const { bank, type, keys } of groups.values()) {
+      const list = [...keys];
+      for (let i = 0; i < list.length; i += 500) {
+        const chunk = list.slice(i, i + 500);
+        // (bank, signal_type, value_key) is the unique index: every lookup is an index probe
+        const rows = await tx.all<SignalRow>(`SELECT * FROM hub_signals WHERE bank = ? AND signal_type = ? AND value_key IN (${chunk.map(() => '?').join(', ')})`, [bank, type, ...chunk]);
+        for (const r of rows) out.set(keyOf(r.bank, r.signal_type, r.value), signalFromRow(r));
+      }
     }
     return out;
   }
@@ -244,9 +253,14 @@ export class Hub {
       const incidents = await this.#openIncidents();
       const prepared = inputs.map((input, i) => this.#prepare(`signals[${i}]`, input, caller, incidents));
       const state = await this.#current(prepared);
-      const opinions = new Set(
-        (await this.db.all<{ signal_id: number }>("SELECT signal_id FROM hub_opinions WHERE member = ? AND opinion = 'positive'", [caller.member])).map((r) => Number(r.signal_id)),
-      );
+      // the caller's endorsements of other members' signals in this batch (the primary key's probe per id)
+      const others = [...state.values()].filter((s) => s.member !== caller.member && s.withdrawnAt === null).map((s) => s.id);
+      const opinions = new Set<number>();
+      for (let i = 0; i < others.length; i += 500) {
+        const chunk = others.slice(i, i + 500);
+        const rows = await this.db.all<{ signal_id: number }>(`SELECT signal_id FROM hub_opinions WHERE signal_id IN (${chunk.map(() => '?').join(', ')}) AND member = ? AND opinion = 'positive'`, [...chunk, caller.member]);
+        for (const r of rows) opinions.add(Number(r.signal_id));
+      }
       const at = this.now();
       const entries: HubEntry[] = [];
       const results: Array<{ status: HubWriteResponse['results'][number]['status']; entry: number | null }> = [];

@@ -14,5 +14,6 @@ export * from './log.ts';
 export * from './channels.ts';
 export * from './dsa.ts';
 export * from './cases.ts';
+export * from './banks.ts';
 export * from './hub.ts';
 export * from './matcher.ts';

@@ -8,18 +8,27 @@ import { lengthPrefixed, toBase64Url } from './encoding.ts';
 export const DEVICE_CERTIFICATE_LABEL = 'doublelock/device-certificate/v1';
 export const AUTH_LABEL = 'doublelock/auth/v1';
 export const DEVICE_REVOCATION_LABEL = 'doublelock/device-revocation/v1';
+export const LINK_CONFIRMATION_LABEL = 'doublelock/link-confirmation/v1';
 
 /** Device ids are derived from the device's signature key: 22 base64url chars (132 bits) of SHA-256. */
 export function deviceIdFor(signatureKey: Uint8Array): string {
   return toBase64Url(sha256(signatureKey)).slice(0, 22);
 }
 
-/** Signed by the account identity key: "this signature key is a device of this account". */
+/**
+ * MACed (HMAC-SHA256) under the secret of a new device's link code by the device that approved it: the new
+ * device checks it to know the account identity key it is shown came from whoever read its code.
+ */
+export function linkConfirmationBytes(c: { username: string; identityKey: Uint8Array; deviceId: string }): Uint8Array {
+  return lengthPrefixed(LINK_CONFIRMATION_LABEL, c.username, c.identityKey, c.deviceId);
+}
+
+/** Signed by the account identity key or another device of the account: "this signature key is a device of this account". */
 export function deviceCertificateBytes(cert: { username: string; signatureKey: Uint8Array; name: string; createdAt: number }): Uint8Array {
   return lengthPrefixed(DEVICE_CERTIFICATE_LABEL, cert.username, cert.signatureKey, cert.name, String(cert.createdAt));
 }
 
-/** Signed by the account identity key: "revoke this device". */
+/** Signed by the account identity key or another device of the account: "revoke this device". */
 export function deviceRevocationBytes(r: { username: string; deviceId: string; revokedAt: number }): Uint8Array {
   return lengthPrefixed(DEVICE_REVOCATION_LABEL, r.username, r.deviceId, String(r.revokedAt));
 }

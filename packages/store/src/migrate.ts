@@ -1,7 +1,8 @@
 /**
  * Migrations: numbered `.sql` files in packages/store/migrations, shared by both dialects. Ranges by
  * domain: 0001–0099 core (accounts, keys, groups, mailbox, blobs), 0100–0199 log, 0200–0299 moderation,
- * 0300–0399 lawful access, 0500–0599 notice and action (cases). Two tokens cover the dialect differences:
+ * 0300–0399 lawful access, 0500–0599 notice and action (cases), 0600–0699 the hash-sharing hub (0600 in
+ * packages/hub/migrations, the hub's own database; 0650 here: a platform's sync state). Two tokens cover the dialect differences:
  *   {{blob}}    BLOB on SQLite, BYTEA on PostgreSQL
  *   {{serial}}  INTEGER PRIMARY KEY AUTOINCREMENT on SQLite, BIGSERIAL PRIMARY KEY on PostgreSQL
  * Everything else is written in the common subset (BIGINT, TEXT, ON CONFLICT, RETURNING).

@@ -16,7 +16,10 @@ function device(username: string): DeviceRecord {
     name: `device ${n}`,
     createdAt: 1000 + n,
     accountSignature: bytes(64, n),
+    certifiedBy: null,
     revokedAt: null,
+    revocationSignature: null,
+    revokedBy: null,
   };
 }
 

@@ -7,7 +7,7 @@
  *   doublelock send <chat> "hello" --profile ./alice
  * or interactively: `doublelock listen --chat <chat>` prints incoming messages and sends each typed line.
  */
-import { Messenger, type MessengerEvent, type ReceivedMessage } from '@doublelock/client';
+import { Messenger, type MessengerEvent, type ReceivedMessage, type TransparencyConfig } from '@doublelock/client';
 import { SqliteStorage } from '@doublelock/client/node/sqliteStorage';
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ import WebSocket from 'ws';
 interface ProfileOptions {
   profile: string;
   server?: string;
+  logKey?: string;
 }
 
 const DEFAULT_SERVER = process.env.DOUBLELOCK_SERVER ?? 'http://127.0.0.1:8080';
@@ -26,7 +27,45 @@ const DEFAULT_PROFILE = process.env.DOUBLELOCK_PROFILE ?? './doublelock-profile'
 export function withProfile(command: Command): Command {
   return command
     .option('--profile <dir>', 'folder holding this device’s keys and chats', DEFAULT_PROFILE)
-    .option('--server <url>', 'server base URL (register/link only; later commands use the profile’s)', DEFAULT_SERVER);
+    .option('--server <url>', 'server base URL (register/link only; later commands use the profile’s)', DEFAULT_SERVER)
+    .option('--log-key <key>', 'the deployment’s transparency log key to pin (register/link; default $DOUBLELOCK_LOG_KEY, else the server’s, pinned on first use)');
+}
+
+const PINNED_LOG_KEY = 'cli/logKey';
+
+/**
+ * Key transparency is always on: the profile pins the deployment's log key when it is created (given with
+ * --log-key or $DOUBLELOCK_LOG_KEY, else the server's own, announced as pinned on first use) and every
+ * later command verifies every account against the log under that key — never a key the server offers later.
+ */
+async function pinnedTransparency(storage: SqliteStorage, server: string, given: string | undefined): Promise<TransparencyConfig> {
+  const pinned = await storage.get(PINNED_LOG_KEY);
+  const wanted = given ?? process.env.DOUBLELOCK_LOG_KEY;
+  if (pinned) {
+    const logKey = new TextDecoder().decode(pinned);
+    if (wanted && wanted !== logKey) throw new Error(`This profile pinned the log key ${logKey}, not ${wanted}.`);
+    return { logKey };
+  }
+  let logKey = wanted;
+  if (!logKey) {
+    const response = await fetch(new URL('/v1/app-config', server)).catch((error: unknown) => {
+      throw new Error(`Cannot reach ${server} to pin its transparency log key: ${(error as Error).message}`);
+    });
+    if (!response.ok) throw new Error(`${server} did not give its transparency log key (HTTP ${response.status}).`);
+    logKey = ((await response.json()) as { logKey: string }).logKey;
+    console.error(`Pinned the server's transparency log key (first use): ${logKey}`);
+  }
+  await storage.write([{ key: PINNED_LOG_KEY, value: new TextEncoder().encode(logKey) }]);
+  return { logKey };
+}
+
+/** Alarms from own-account monitoring go to stderr whatever the command. */
+function printAlarms(m: Messenger): Messenger {
+  m.on((e) => {
+    if (e.type === 'transparency_alarm') console.error(`!!! key transparency alarm: ${e.alarm.message}`);
+    else if (e.type === 'own_device_added') console.error(`* a device was added to your account: ${e.deviceId}`);
+  });
+  return m;
 }
 
 function storageFor(profile: string, create: boolean): SqliteStorage {
@@ -41,7 +80,8 @@ async function open(options: ProfileOptions): Promise<Messenger> {
   const storage = storageFor(options.profile, false);
   const device = await storage.get('device');
   const server = device ? (JSON.parse(new TextDecoder().decode(device)) as { server: string }).server : options.server ?? DEFAULT_SERVER;
-  return Messenger.open({ serverUrl: server, storage, webSocket: WebSocket as never });
+  const transparency = await pinnedTransparency(storage, server, options.logKey);
+  return printAlarms(await Messenger.open({ serverUrl: server, storage, webSocket: WebSocket as never, transparency }));
 }
 
 /** Runs with an opened device, closing it afterwards. */
@@ -80,7 +120,9 @@ export function register(program: Command): void {
     .action(async (username: string, options: ProfileOptions & { deviceName: string }) => {
       const storage = storageFor(options.profile, true);
       if (await storage.get('device')) throw new Error(`${resolve(options.profile)} already holds a device.`);
-      const m = await Messenger.register({ serverUrl: options.server ?? DEFAULT_SERVER, storage, webSocket: WebSocket as never }, username, options.deviceName);
+      const server = options.server ?? DEFAULT_SERVER;
+      const transparency = await pinnedTransparency(storage, server, options.logKey);
+      const m = await Messenger.register({ serverUrl: server, storage, webSocket: WebSocket as never, transparency }, username, options.deviceName);
       console.log(`Registered ${m.username}; this device is ${m.deviceId} (profile ${resolve(options.profile)}).`);
       await m.close();
     });
@@ -94,25 +136,30 @@ export function register(program: Command): void {
       }
     }),
   );
-  withProfile(devices.command('add <name>').description('register a new device; writes the file to link it with'))
-    .requiredOption('--out <file>', 'where to write the provisioning file (keep it secret: it holds the new device’s key)')
-    .action(async (name: string, options: ProfileOptions & { out: string }) =>
-      using(options, async (m) => {
-        const provisioning = await m.provisionDevice(name);
-        writeFileSync(options.out, JSON.stringify(provisioning), { mode: 0o600 });
-        console.log(`Device ${provisioning.deviceId} registered. On it run: doublelock devices link ${options.out} --profile <dir>`);
-        console.log('Then run "doublelock devices sync" here (or keep "listen" running) to add it to your chats.');
-      }),
-    );
-  withProfile(devices.command('link <file>').description('set this profile up as the device a provisioning file describes')).action(
-    async (file: string, options: ProfileOptions) => {
+  withProfile(devices.command('link <username>').description('make this profile a new device of your account: shows a code to approve on one of your devices'))
+    .option('--device-name <name>', 'name of this device', 'cli')
+    .action(async (username: string, options: ProfileOptions & { deviceName: string }) => {
       const storage = storageFor(options.profile, true);
       if (await storage.get('device')) throw new Error(`${resolve(options.profile)} already holds a device.`);
-      const m = await Messenger.fromProvisioning({ serverUrl: '', storage, webSocket: WebSocket as never }, JSON.parse(readFileSync(file, 'utf8')));
-      console.log(`Linked as ${m.username}/${m.deviceId}. An existing device adds it to your chats ("doublelock devices sync" there).`);
+      const server = options.server ?? DEFAULT_SERVER;
+      const transparency = await pinnedTransparency(storage, server, options.logKey);
+      const pending = await Messenger.link({ serverUrl: server, storage, webSocket: WebSocket as never, transparency }, username, options.deviceName);
+      console.log(`This device made its own keys. On one of your devices run:\n  doublelock devices approve ${pending.code} --name ${options.deviceName}`);
+      console.log('Waiting for approval…');
+      const m = printAlarms(await pending.complete());
+      console.log(`Linked as ${m.username}/${m.deviceId}.`);
       await m.close();
-    },
-  );
+    });
+  withProfile(devices.command('approve <code>').description('approve a new device from the code it shows, and add it to your chats'))
+    .option('--name <name>', 'name of the new device', 'linked device')
+    .action(async (code: string, options: ProfileOptions & { name: string }) =>
+      using(options, async (m) => {
+        await m.sync();
+        const { deviceId, inAllChats } = await m.approveDevice(code, options.name);
+        console.log(`Approved device ${deviceId} (${options.name}).`);
+        console.log(inAllChats ? 'It is in all your chats.' : 'It joins your chats once it is online: run "doublelock devices sync" here later.');
+      }),
+    );
   withProfile(devices.command('sync').description('add this account’s new devices to every chat, remove revoked ones')).action(async (options: ProfileOptions) =>
     using(options, async (m) => {
       await m.sync();
@@ -219,6 +266,8 @@ export function register(program: Command): void {
           console.error(`! refused ${e.item.kind} #${e.item.seq} in ${short(e.item.groupId)} from ${e.item.sender.username}: ${e.error.message}`);
         } else if (e.type === 'buffered') {
           console.log(`* ${short(e.groupId)}: #${e.seq} kept until its commit arrives`);
+        } else if (e.type === 'transparency_alarm' || e.type === 'own_device_added') {
+          // printed by printAlarms
         } else {
           console.error(`! ${e.error.message}`);
         }

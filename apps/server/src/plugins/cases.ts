@@ -72,6 +72,7 @@ import {
   signedAuthorityRequest,
 } from '@doublelock/protocol';
 import type { FastifyRequest } from 'fastify';
+import { createReadStream } from 'node:fs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { deviceOf, type Authenticator } from '../auth.ts';
@@ -191,6 +192,23 @@ export function caseRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlug
         decision: kase.decisionId === null ? null : await loadDecision(c.db, kase.decisionId),
         events: await caseEvents(c, kase.id),
       };
+    });
+    // The case's own media, whatever its visibility (held, removed): <img> cannot send a session, so the
+    // console fetches this with its token. Only media the case's content holds is served.
+    app.get('/v1/moderation/cases/:id/media/:mediaId', { ...as('moderator', 'admin'), schema: { ...tag(['cases'], 'A media file of the case’s content (held or removed ones too)'), params: z.object({ id: id.shape.id, mediaId: id.shape.id }) } }, async (request, reply) => {
+      const kase = await loadCase(c.db, request.params.id);
+      const snapshot = kase.content.kind === 'unresolved' ? undefined : await c.content.snapshot(kase.content);
+      if (!snapshot?.media?.some((m) => m.url === `/v1/media/${request.params.mediaId}`)) return fail(ErrorCode.notFound, 'This case holds no such media.');
+      const media = await ctx.channels.store.media(request.params.mediaId);
+      const path = media && (await ctx.blobs.path(media.sha256));
+      if (!media || !path) return fail(ErrorCode.notFound, 'The media file is gone.');
+      return reply
+        .header('content-type', media.contentType)
+        .header('content-length', media.bytes)
+        .header('x-content-type-options', 'nosniff')
+        .header('content-security-policy', "default-src 'none'; sandbox")
+        .header('cache-control', 'private, no-store')
+        .send(createReadStream(path));
     });
     app.post('/v1/moderation/cases/:id/claim', { ...as('moderator'), schema: { ...tag(['cases'], 'Claim a case (for the claim time); refused while another moderator holds it'), params: id } }, async (request) => claimCase(c, request.params.id, user(request)));
     app.post('/v1/moderation/cases/:id/release', { ...as('moderator'), schema: { ...tag(['cases'], 'Give a claimed case back to the queue'), params: id } }, async (request) => releaseCase(c, request.params.id, user(request)));

@@ -37,5 +37,11 @@ export async function signedIn() {
     if (!response.ok) throw await responseError(response);
     return response.json();
   };
-  return { username, get: (path: string) => call('GET', path), post: (path: string, body: unknown = {}) => call('POST', path, body) };
+  /** A file behind a session (e.g. a held upload's image for a moderator), as an object URL for <img>. */
+  const objectUrl = async (path: string): Promise<string> => {
+    const response = await fetch(path, { headers: { authorization: `Bearer ${await api.session!.token()}` } });
+    if (!response.ok) throw await responseError(response);
+    return URL.createObjectURL(await response.blob());
+  };
+  return { username, get: (path: string) => call('GET', path), post: (path: string, body: unknown = {}) => call('POST', path, body), objectUrl };
 }

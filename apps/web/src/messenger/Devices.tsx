@@ -1,47 +1,28 @@
-/** This account's devices: the list, revoking one, and linking a new one by QR code or typed code. */
-import { encodeLinkCode } from '@doublelock/client';
-import { useEffect, useState } from 'react';
+/** This account's devices: the list, revoking one, and approving a new one by its QR code or typed code. */
+import { useState } from 'react';
 import { Card, ErrorNotice, Field, Loading, Notice, Page, useAction, useLoad } from '../ui/components.tsx';
-import { QrCode } from '../ui/QrCode.tsx';
+import { QrScanner } from '../ui/QrScanner.tsx';
 import { useDevice } from './useMessenger.ts';
 
 export function Devices() {
   const m = useDevice();
   const devices = useLoad(() => m.devices(), [m]);
   const [name, setName] = useState('');
-  const [link, setLink] = useState<{ code: string; deviceId: string; joined: boolean }>();
+  const [code, setCode] = useState('');
+  const [approved, setApproved] = useState<{ deviceId: string; inAllChats: boolean }>();
   const revoke = useAction(async (deviceId: string) => {
     await m.revokeDevice(deviceId);
     devices.reload();
   });
-  const provision = useAction(async () => {
-    const p = await m.provisionDevice(name.trim() || 'linked device');
-    setLink({ code: encodeLinkCode(p), deviceId: p.deviceId, joined: false });
+  // Certifies the new device's key with this device's own key, then adds it to every chat once it is up.
+  const approve = useAction(async (text: string) => {
+    setApproved(undefined);
+    const result = await m.approveDevice(text, name.trim() || 'linked device');
+    setApproved(result);
+    setCode('');
     setName('');
     devices.reload();
   });
-  // Once the new device has uploaded its keys, add it to every chat (a commit per chat, made here).
-  useEffect(() => {
-    if (!link || link.joined) return;
-    let live = true;
-    let timer: number | undefined;
-    const attempt = async () => {
-      try {
-        await m.reconcileDevices();
-        const joined = (await m.groups()).every((g) => g.status !== 'active' || g.members.some((x) => x.deviceId === link.deviceId));
-        if (joined && live) return setLink({ ...link, joined: true });
-      } catch {
-        /* the new device has not uploaded its keys yet */
-      }
-      if (live) timer = window.setTimeout(() => void attempt(), 1500);
-    };
-    void attempt();
-    return () => {
-      live = false;
-      window.clearTimeout(timer);
-    };
-  }, [m, link]);
-  const canManage = Boolean(m.device.identitySecret);
   return (
     <Page title="Your devices">
       {devices.loading && <Loading what="devices" />}
@@ -57,7 +38,7 @@ export function Devices() {
                 <td>{new Date(d.createdAt).toLocaleString()}</td>
                 <td>{d.revokedAt ? `revoked ${new Date(d.revokedAt).toLocaleString()}` : 'active'}</td>
                 <td>
-                  {canManage && !d.revokedAt && d.deviceId !== m.deviceId && (
+                  {!d.revokedAt && d.deviceId !== m.deviceId && (
                     <button type="button" className="danger" disabled={revoke.busy} onClick={() => void revoke.run(d.deviceId)}>Revoke {d.name}</button>
                   )}
                 </td>
@@ -67,25 +48,18 @@ export function Devices() {
         </table>
       )}
       <ErrorNotice error={revoke.error} />
-      {canManage ? (
-        <Card title="Link a new device">
-          <form className="row" onSubmit={(e) => { e.preventDefault(); void provision.run(); }}>
-            <Field label="Name of the new device" value={name} onChange={setName} hint="e.g. laptop" />
-            <button type="submit" disabled={provision.busy}>Link a new device</button>
-          </form>
-          <ErrorNotice error={provision.error} />
-          {link && (
-            <div className="stack">
-              <p>On the new device, open this site, choose <em>Link this browser</em>, and scan this code or type it. Anyone who sees it can become that device: show it to nobody else.</p>
-              <QrCode value={link.code} label="QR code to link the new device" />
-              <p className="mono" data-link-code={link.code}>{link.code}</p>
-              {link.joined ? <Notice>The new device is in all your chats and receives messages from now on.</Notice> : <p role="status" className="muted">Waiting for the new device…</p>}
-            </div>
-          )}
-        </Card>
-      ) : (
-        <p className="muted">Only your first device holds the account key: add or revoke devices there.</p>
-      )}
+      <Card title="Approve a new device">
+        <p>On the new device, open this site and choose <em>Link this browser</em>: it makes its own keys and shows a code. Scan it or type it here. Any of your devices can approve, and revoke, the others.</p>
+        <form className="stack" onSubmit={(e) => { e.preventDefault(); void approve.run(code); }}>
+          <Field label="Name of the new device" value={name} onChange={setName} hint="e.g. laptop" />
+          <Field label="Code shown on the new device" hint="name.XXXX-XXXX-…" value={code} onChange={setCode} required />
+          <button type="submit" disabled={approve.busy}>{approve.busy ? 'Approving…' : 'Approve'}</button>
+        </form>
+        <QrScanner label="the new device’s code" onScan={(text) => { setCode(text); void approve.run(text); }} />
+        <ErrorNotice error={approve.error} />
+        {approve.busy && <p role="status" className="muted">Waiting for the new device…</p>}
+        {approved && (approved.inAllChats ? <Notice>The new device is in all your chats and receives messages from now on.</Notice> : <Notice>The new device is approved; it joins your chats when it next comes online.</Notice>)}
+      </Card>
     </Page>
   );
 }

@@ -1,14 +1,14 @@
 /** The messenger: a device in this browser (registered or linked), its chats, devices and safety numbers. */
-import type { Messenger } from '@doublelock/client';
+import type { Messenger, PendingLink } from '@doublelock/client';
 import { useEffect, useState } from 'react';
 import { Link, Route, Switch, useLocation } from 'wouter';
 import { Card, ErrorNotice, Field, Loading, Notice, Page, useAction } from '../ui/components.tsx';
-import { QrScanner } from '../ui/QrScanner.tsx';
+import { QrCode } from '../ui/QrCode.tsx';
 import { ChatView } from './ChatView.tsx';
 import { Devices } from './Devices.tsx';
 import { NewChat } from './NewChat.tsx';
 import { SafetyNumberPage } from './SafetyNumber.tsx';
-import { browserDeviceName, linkThisDevice, openDevice, registerDevice } from './session.ts';
+import { browserDeviceName, openDevice, registerDevice, startLink } from './session.ts';
 import { MessengerContext, useMessengerView, type MessengerView } from './useMessenger.ts';
 
 export default function MessengerApp() {
@@ -29,9 +29,14 @@ export default function MessengerApp() {
 
 function Welcome({ onReady }: { onReady: (m: Messenger) => void }) {
   const [username, setUsername] = useState('');
-  const [code, setCode] = useState('');
+  const [account, setAccount] = useState('');
+  const [pending, setPending] = useState<PendingLink>();
   const register = useAction(async () => onReady(await registerDevice(username.trim(), browserDeviceName())));
-  const link = useAction(async (text: string) => onReady(await linkThisDevice(text)));
+  const link = useAction(async () => {
+    const started = await startLink(account.trim(), browserDeviceName());
+    setPending(started);
+    onReady(await started.complete());
+  });
   return (
     <Page title="Start using the messenger">
       <p>Your keys are made in this browser and stay in it. The server only ever sees encrypted messages.</p>
@@ -43,12 +48,18 @@ function Welcome({ onReady }: { onReady: (m: Messenger) => void }) {
         <ErrorNotice error={register.error} />
       </Card>
       <Card title="Link this browser to your account">
-        <p>On a device where you already use Doublelock, open <em>Devices</em> and choose <em>Link a new device</em>. Then scan the code it shows, or type it here.</p>
-        <form className="row" onSubmit={(e) => { e.preventDefault(); void link.run(code); }}>
-          <Field label="Link code" hint="name.XXXX-XXXX-…" value={code} onChange={setCode} required />
-          <button type="submit" disabled={link.busy}>{link.busy ? 'Linking…' : 'Link'}</button>
+        <p>This browser makes its own keys and shows a code. On a device where you already use Doublelock, open <em>Devices</em>, choose <em>Approve a new device</em>, and scan or type the code.</p>
+        <form className="row" onSubmit={(e) => { e.preventDefault(); void link.run(); }}>
+          <Field label="Your account name" value={account} onChange={setAccount} required autoComplete="username" />
+          <button type="submit" disabled={link.busy}>{link.busy ? 'Waiting for approval…' : 'Show my link code'}</button>
         </form>
-        <QrScanner label="the link code" onScan={(text) => { setCode(text); void link.run(text); }} />
+        {pending && (
+          <div className="stack">
+            <QrCode value={pending.code} label="QR code of this browser’s link code" />
+            <p className="mono" data-link-code={pending.code}>{pending.code}</p>
+            <p role="status" className="muted">Waiting for one of your devices to approve this code…</p>
+          </div>
+        )}
         <ErrorNotice error={link.error} />
       </Card>
     </Page>

@@ -1,16 +1,17 @@
 /**
- * The browser's messenger device: the SDK's Messenger over IndexedDB, with key transparency on. The log's
+ * The browser's messenger device: the SDK's Messenger over IndexedDB (sealed under a non-extractable
+ * WebCrypto key), with key transparency on. The log's
  * verifier key is pinned in this browser's storage the first time (from the server's /v1/app-config) and
- * never replaced silently; the last checkpoint seen is kept too, so a split view is caught across reloads.
+ * never replaced silently; the SDK keeps the last checkpoint and each account's directory version in the
+ * same storage (a split view or a replayed account is caught across reloads) and monitors this account.
  * Nothing here implements protocol: it only wires the SDK to the browser.
  */
-import { IndexedDbStorage, KeyTransparency, linkDevice, Messenger, type MessengerOptions, type SeenCheckpoint, type Storage, type WebSocketConstructor } from '@doublelock/client';
-import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
+import { IndexedDbStorage, Messenger, type MessengerOptions, type PendingLink, type Storage, type WebSocketConstructor } from '@doublelock/client';
 import { responseError } from '../ui/errors.ts';
+import { SealedStorage, wrappingKey } from './sealedStorage.ts';
 
 const DATABASE = 'doublelock-web';
 const LOG_KEY = 'web/logKey';
-const CHECKPOINT = 'web/checkpoint';
 const text = new TextEncoder();
 
 export interface AppConfig {
@@ -27,7 +28,8 @@ export async function appConfig(): Promise<AppConfig> {
 }
 
 let storagePromise: Promise<Storage> | undefined;
-export const deviceStorage = (): Promise<Storage> => (storagePromise ??= IndexedDbStorage.open(DATABASE));
+/** The SDK's IndexedDB storage, every value sealed under a non-extractable WebCrypto key (sealedStorage.ts). */
+export const deviceStorage = (): Promise<Storage> => (storagePromise ??= (async () => SealedStorage.open(await IndexedDbStorage.open(DATABASE), await wrappingKey('messenger-storage')))());
 
 async function pinnedLogKey(storage: Storage): Promise<string> {
   const pinned = await storage.get(LOG_KEY);
@@ -50,21 +52,12 @@ async function escrow(): Promise<MessengerOptions['escrow']> {
 }
 
 async function options(storage: Storage): Promise<MessengerOptions> {
-  const logKey = await pinnedLogKey(storage);
-  const seen = await storage.get(CHECKPOINT);
-  const lastSeen: SeenCheckpoint | undefined = seen ? (({ size, rootHash }: { size: number; rootHash: string }) => ({ size, rootHash: fromBase64Url(rootHash) }))(JSON.parse(new TextDecoder().decode(seen))) : undefined;
   return {
     serverUrl: location.origin,
     storage,
     webSocket: WebSocket as unknown as WebSocketConstructor,
     escrow: await escrow(),
-    keyTransparency: (api) =>
-      new KeyTransparency({
-        logKey,
-        lastSeen,
-        consistencyProof: (from, to) => api.consistencyProof(from, to),
-        onCheckpoint: (c) => storage.write([{ key: CHECKPOINT, value: text.encode(JSON.stringify({ size: c.size, rootHash: toBase64Url(c.rootHash) })) }]),
-      }),
+    transparency: { logKey: await pinnedLogKey(storage) },
   };
 }
 
@@ -80,9 +73,14 @@ export async function registerDevice(username: string, deviceName: string): Prom
   return Messenger.register(await options(storage), username, deviceName);
 }
 
-export async function linkThisDevice(code: string): Promise<Messenger> {
+/**
+ * Linking this browser as a new device of `username`: its keys are made here (they never leave it), and its
+ * code is shown for a device of the account to approve. Resumes a link started before a reload.
+ */
+export async function startLink(username: string, deviceName: string): Promise<PendingLink> {
   const storage = await deviceStorage();
-  return linkDevice(await options(storage), code);
+  const opts = await options(storage);
+  return (await Messenger.pendingLink(opts)) ?? Messenger.link(opts, username, deviceName);
 }
 
 /** A short description of the browser, as the device's name in the account's device list. */

@@ -7,6 +7,7 @@
 import { useEffect, useState } from 'react';
 import { Link, Route, Switch } from 'wouter';
 import { signedIn } from '../channels/api.ts';
+import { Banks } from './Banks.tsx';
 import { Crisis } from './Crisis.tsx';
 import { Card, ErrorNotice, Field, Loading, Notice, Page, useAction, useLoad } from '../ui/components.tsx';
 
@@ -61,6 +62,7 @@ export default function ModerationApp() {
       <Route path="/case/:id">{(p) => <CasePage id={Number(p.id)} />}</Route>
       <Route path="/appeals"><Appeals /></Route>
       <Route path="/crisis"><Crisis /></Route>
+      <Route path="/banks"><Banks /></Route>
       <Route><Queue /></Route>
     </Switch>
   );
@@ -71,7 +73,7 @@ function Queue() {
   const now = useServerClock(queue.data?.now);
   return (
     <Page title="Moderation queue">
-      <p><Link href="/appeals">Appeals</Link> · <Link href="/crisis">Crisis mode</Link></p>
+      <p><Link href="/appeals">Appeals</Link> · <Link href="/crisis">Crisis mode</Link> · <Link href="/banks">Banks and rules</Link></p>
       {queue.loading && <Loading what="the queue" />}
       <ErrorNotice error={queue.error} />
       {queue.data && (queue.data.cases.length === 0 ? <p>Nothing waiting.</p> : (
@@ -98,14 +100,44 @@ function Queue() {
 /** Media blurred and greyscale by default; the moderator chooses to see each item (wellbeing, as Ozone does). */
 function GuardedMedia({ media }: { media: { url: string; type: string } }) {
   const [revealed, setRevealed] = useState(false);
+  const src = useLoad(async () => (await signedIn()).objectUrl(media.url), [media.url]);
+  useEffect(() => () => { if (src.data) URL.revokeObjectURL(src.data); }, [src.data]);
   const style = revealed ? {} : { filter: 'blur(24px) grayscale(1)' };
+  if (!src.data) return src.error ? <ErrorNotice error={src.error} /> : <Loading what="the media" />;
   return (
     <figure style={{ margin: '.5rem 0' }}>
-      {media.type.startsWith('video') ? <video src={media.url} controls={revealed} style={{ maxWidth: '100%', maxHeight: '20rem', ...style }} aria-label="Reported video" /> : <img src={media.url} alt="Reported image" style={{ maxWidth: '100%', maxHeight: '20rem', ...style }} data-revealed={revealed} />}
+      {media.type.startsWith('video') ? <video src={src.data} controls={revealed} style={{ maxWidth: '100%', maxHeight: '20rem', ...style }} aria-label="Reported video" /> : <img src={src.data} alt="Reported image" style={{ maxWidth: '100%', maxHeight: '20rem', ...style }} data-revealed={revealed} />}
       <figcaption>
         <button type="button" className="secondary" onClick={() => setRevealed(!revealed)}>{revealed ? 'Hide again' : 'Reveal this media'}</button>
       </figcaption>
     </figure>
+  );
+}
+
+/** PDQ's own threshold: at or under this many differing bits of 256, two pictures are the same picture. */
+const PDQ_THRESHOLD = 31;
+
+/**
+ * A perceptual match side by side: the upload (guarded like all media) beside the bank item it matched.
+ * Banks hold hashes, never pictures, so the bank's side is what is known of the item: its labels, its
+ * bank, and how far its hash is from the upload's.
+ */
+function PdqSideBySide({ match, media }: { match: QueueItem['matches'][number]; media: { url: string; type: string } | undefined }) {
+  const d = match.distance!;
+  return (
+    <div className="side-by-side" data-match={match.signalId} style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(14rem, 1fr))', gap: '1rem', marginBottom: '1rem' }}>
+      <div>
+        <h3>The upload</h3>
+        {media ? <GuardedMedia media={media} /> : <p className="muted">No image in this content.</p>}
+      </div>
+      <div>
+        <h3>The bank’s item</h3>
+        <p><strong>{match.labels.join(', ') || 'no label'}</strong> in bank {match.bank} (signal {match.signalId})</p>
+        <p data-distance={d}>PDQ distance {d} of 256 bits ({d <= PDQ_THRESHOLD ? 'the same picture' : 'near'}: PDQ counts {PDQ_THRESHOLD} or fewer as the same picture)</p>
+        <meter min={0} max={256} low={PDQ_THRESHOLD} high={64} optimum={0} value={d} aria-label={`PDQ distance ${d} of 256`} style={{ width: '100%' }} />
+        <p className="muted">The bank holds no reference image: hash-sharing banks exchange hashes and labels, never the pictures, so there is nothing to show beside the upload.</p>
+      </div>
+    </div>
   );
 }
 
@@ -138,7 +170,9 @@ function CasePage({ id }: { id: number }) {
   });
   if (detail.loading && !detail.data) return <Loading what="the case" />;
   if (!detail.data) return <Page title={`Case ${id}`}><ErrorNotice error={detail.error} /></Page>;
-  const { case: c, content, notices, order } = detail.data;
+  const { case: c, notices, order } = detail.data;
+  // Media through the case (held and removed files too), fetched with the moderator's session.
+  const content = detail.data.content && { ...detail.data.content, media: detail.data.content.media?.map((m) => ({ ...m, url: m.url.replace(/^\/v1\/media\/(\d+)$/, `/v1/moderation/cases/${id}/media/$1`) })) };
   return (
     <Page title={`Case ${id}`}>
       <p><Link href="/">← Queue</Link></p>
@@ -157,6 +191,7 @@ function CasePage({ id }: { id: number }) {
       </Card>
       {c.matches.length > 0 && (
         <Card title="What matched">
+          {c.matches.filter((m) => m.distance !== undefined).map((m) => <PdqSideBySide key={`${m.bank}-${m.signalId}`} match={m} media={content?.media?.find((x) => x.type.startsWith('image'))} />)}
           <table>
             <thead><tr><th scope="col">Bank</th><th scope="col">Signal</th><th scope="col">Distance</th><th scope="col">Labels</th></tr></thead>
             <tbody>{c.matches.map((m) => <tr key={`${m.bank}-${m.signalId}`}><td>{m.bank}</td><td>{m.signalId}</td><td>{m.distance ?? 'exact'}</td><td>{m.labels.join(', ')}</td></tr>)}</tbody>

@@ -14,10 +14,13 @@ import {
   fetchMailboxResponse,
   groupResponse,
   keyPackageCountResponse,
+  linkConfirmationResponse,
   logConsistencyProofResponse,
+  logEntriesResponse,
   registerResponse,
   reportResponse,
   sendMessageResponse,
+  deliveryResponse,
   sessionResponse,
   ackResponse,
   adNoticesResponse,
@@ -131,10 +134,13 @@ export class ServerApi {
   account(username: string): Promise<AccountResponse> {
     return this.request('GET', `/v1/accounts/${encodeURIComponent(username)}`, accountResponse);
   }
-  addDevice(username: string, device: RegisterRequest['device']) {
-    return this.request('POST', `/v1/accounts/${encodeURIComponent(username)}/devices`, addDeviceResponse, { device }, false);
+  addDevice(username: string, device: RegisterRequest['device'], linkConfirmation?: string) {
+    return this.request('POST', `/v1/accounts/${encodeURIComponent(username)}/devices`, addDeviceResponse, { device, ...(linkConfirmation && { linkConfirmation }) }, false);
   }
-  revokeDevice(username: string, deviceId: string, revocation: { revokedAt: number; accountSignature: string }) {
+  linkConfirmation() {
+    return this.request('GET', '/v1/devices/me/link', linkConfirmationResponse);
+  }
+  revokeDevice(username: string, deviceId: string, revocation: { revokedAt: number; accountSignature: string; revokedBy?: string }) {
     return this.request('POST', `/v1/accounts/${encodeURIComponent(username)}/devices/${deviceId}/revoke`, z.object({ revoked: z.boolean() }).loose(), revocation, false);
   }
   challenge(username: string, deviceId: string) {
@@ -164,6 +170,10 @@ export class ServerApi {
   sendMessage(groupId: string, request: SendMessageRequest) {
     return this.request('POST', `/v1/groups/${groupId}/messages`, sendMessageResponse, request);
   }
+  /** How many recipient devices have not fetched each of these messages this device sent (0: delivered). */
+  deliveryOf(groupId: string, seqs: number[]) {
+    return this.request('POST', `/v1/groups/${groupId}/delivery`, deliveryResponse, { seqs });
+  }
   mailbox(limit = 100) {
     return this.request('GET', `/v1/mailbox?limit=${limit}`, fetchMailboxResponse);
   }
@@ -174,6 +184,16 @@ export class ServerApi {
   async consistencyProof(from: number, to: number): Promise<Uint8Array[]> {
     const { proof } = await this.request('GET', `/v1/log/proof/consistency?from=${from}&to=${to}`, logConsistencyProofResponse, undefined, false);
     return proof.map(fromBase64Url);
+  }
+  /** The log's latest checkpoint (a signed note), or the latest one with `k` witness cosignatures. */
+  async logCheckpoint(witnessed?: number): Promise<string> {
+    const path = witnessed ? `/v1/log/checkpoint/witnessed?k=${witnessed}` : '/v1/log/checkpoint';
+    return (await this.send('GET', path, undefined, undefined, false)).text();
+  }
+  /** Log entries [start, end) (the server may return fewer: ask again from where it stopped). */
+  async logEntries(start: number, end: number): Promise<Uint8Array[]> {
+    const { entries } = await this.request('GET', `/v1/log/entries?start=${start}&end=${end}`, logEntriesResponse, undefined, false);
+    return entries.map(fromBase64Url);
   }
   report(request: ReportRequest) {
     return this.request('POST', '/v1/reports', reportResponse, request);

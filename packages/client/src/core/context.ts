@@ -11,7 +11,9 @@ import { ServerApi } from '../api/serverApi.ts';
 import type { Messages } from '../content/messages.ts';
 import type { DeviceRecord } from '../device.ts';
 import type { KeyPackages } from '../devices/keyPackages.ts';
-import { ServerKeyDirectory, StoredIdentityPins } from '../directory.ts';
+import { ServerKeyDirectory, StoredIdentityPins, type AccountVerifier } from '../directory.ts';
+import type { MonitorAlarm } from '../transparency/monitor.ts';
+import { deviceTransparency, type DeviceTransparency } from '../transparency/setup.ts';
 import type { Membership } from '../groups/membership.ts';
 import { GroupStore } from '../groupStore.ts';
 import { DirectoryAuthenticationService } from '../mls/authenticationService.ts';
@@ -43,6 +45,10 @@ export class MessengerContext {
   messages!: Messages;
   sync!: SyncEngine;
 
+  /** Key transparency run by the SDK (options.transparency), once `enableTransparency` has set it up. */
+  transparency: DeviceTransparency | undefined;
+  private anchored: Promise<void> | undefined;
+
   constructor(
     readonly device: DeviceRecord,
     readonly options: MessengerOptions,
@@ -51,10 +57,51 @@ export class MessengerContext {
     this.api = new ServerApi(options.serverUrl, options.fetch);
     this.api.session = { token: () => this.token(), renew: () => this.token(true) };
     const kt = options.keyTransparency;
-    this.directory = new ServerKeyDirectory(this.api, typeof kt === 'function' ? kt(this.api) : kt);
+    const custom = typeof kt === 'function' ? kt(this.api) : kt;
+    // With options.transparency, every account is verified by the SDK's own verifier (set up in enableTransparency).
+    const verifier: AccountVerifier | undefined = options.transparency
+      ? {
+          verifyAccount: async (account) => {
+            const t = this.transparency;
+            if (!t) throw new Error('key transparency is configured but not set up');
+            await (this.anchored ??= t.anchor().catch((error: unknown) => {
+              this.anchored = undefined;
+              throw error;
+            }));
+            await t.kt.verifyAccount(account);
+          },
+        }
+      : custom;
+    this.directory = new ServerKeyDirectory(this.api, verifier);
     this.auth = new DirectoryAuthenticationService(this.directory, new StoredIdentityPins(options.storage), (sig, msg, key) => cs.signature.verify(key, msg, sig));
     this.config = clientConfig(this.auth);
     this.groupStore = new GroupStore(options.storage, this.config);
+  }
+
+  async enableTransparency(): Promise<void> {
+    const config = this.options.transparency;
+    if (!config) return;
+    const account = { username: this.device.username, identityKey: this.device.identityKey, deviceId: this.device.deviceId };
+    this.transparency = await deviceTransparency(config, this.api, this.storage, account, (sig, msg, key) => this.cs.signature.verify(key, msg, sig));
+  }
+
+  private lastMonitored = 0;
+
+  /** Runs own-account monitoring (see transparency/monitor.ts) and reports what it found as events. */
+  async monitorOwnAccount(): Promise<{ alarms: MonitorAlarm[]; added: string[] }> {
+    const t = this.transparency;
+    if (!t) throw new Error('Key transparency is off for this device (no options.transparency).');
+    this.lastMonitored = Date.now();
+    const result = await t.monitor.run();
+    for (const alarm of result.alarms) this.emit({ type: 'transparency_alarm', alarm });
+    for (const deviceId of result.added) this.emit({ type: 'own_device_added', deviceId });
+    return result;
+  }
+
+  /** Monitoring as part of syncing: at most once a minute; its trouble is reported, never fatal to the sync. */
+  async monitorIfDue(): Promise<void> {
+    if (!this.transparency || Date.now() - this.lastMonitored < 60_000) return;
+    await this.monitorOwnAccount().catch((error: unknown) => this.emit({ type: 'error', error: error instanceof Error ? error : new Error(String(error)) }));
   }
 
   get username(): string {

@@ -9,6 +9,7 @@ import type { MessageContent } from '../envelope/content.ts';
 import type { GroupMeta } from '../groupStore.ts';
 import type { DeviceIdentity } from '../mls/credential.ts';
 import type { Storage } from '../storage/storage.ts';
+import type { MonitorAlarm } from '../transparency/monitor.ts';
 
 /** Why an incoming item was refused; the item is acknowledged and dropped, never applied. */
 export class MessageRejected extends Error {
@@ -57,10 +58,21 @@ export type MessengerEvent =
   | { type: 'membership'; groupId: string; added: DeviceIdentity[]; removed: DeviceIdentity[] }
   | { type: 'removed'; groupId: string }
   | { type: 'rejected'; item: MailboxItem; error: MessageRejected }
+  /** Own-account monitoring found something this account did not do (transparency/monitor.ts). */
+  | { type: 'transparency_alarm'; alarm: MonitorAlarm }
+  /** Another device of this account added a device (seen in the log). */
+  | { type: 'own_device_added'; deviceId: string }
   /** An item for an epoch not reached yet: kept, and processed after the commit that reaches it. */
   | { type: 'buffered'; groupId: string; seq: number }
   /** Transport trouble (the push channel); the mailbox keeps everything, a later sync catches up. */
   | { type: 'error'; error: Error };
+
+export interface TransparencyConfig {
+  /** The log's verifier key (`name+keyid+key`), from the deployment. */
+  logKey: string;
+  /** Require `k` of these witnesses' cosignatures on the checkpoint a fresh device starts from. */
+  witnesses?: { keys: string[]; k: number };
+}
 
 export interface MessengerOptions {
   serverUrl: string;
@@ -77,6 +89,13 @@ export interface MessengerOptions {
    * `(api) => new KeyTransparency({ logKey, consistencyProof: (a, b) => api.consistencyProof(a, b) })`.
    */
   keyTransparency?: AccountVerifier | ((api: ServerApi) => AccountVerifier);
+  /**
+   * Key transparency as the SDK runs it (preferred over `keyTransparency`): the deployment's log key (and
+   * witnesses), pinned by the app; the SDK keeps the last checkpoint and each account's last version in
+   * storage (a split view or a replayed account is caught across restarts), anchors a fresh device on a
+   * witness-cosigned checkpoint, and monitors this device's own account (monitorOwnAccount()).
+   */
+  transparency?: TransparencyConfig;
   /** One-time KeyPackages kept on the server (topped up when fewer than half remain). */
   keyPackageTarget?: number;
   /** How commits and Welcomes are framed (mls/handshake.ts): public commits, the tree inside the Welcome. */

@@ -8,18 +8,27 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { ServerApi } from '../api/serverApi.ts';
 import { b64, type MessengerContext } from '../core/context.ts';
 import type { MessengerOptions } from '../core/types.ts';
-import { newDeviceKeys, signDeviceCertificate, signRevocation, type DeviceProvisioning, type DeviceRecord } from '../device.ts';
+import { newDeviceKeys, signDeviceCertificate, signRevocation, type AccountSigner, type DeviceRecord } from '../device.ts';
+import { decodeLinkCode, linkConfirmation, LinkCodeError } from '../linkCode.ts';
 import { identityKeyOf } from '../directory.ts';
 import { safetyNumber } from '../safetyNumber.ts';
 import { jsonWrite } from '../storage/storage.ts';
 
-/** Registers a new account on the server with a fresh first device; returns the device record, stored. */
+/**
+ * Registers a new account on the server with a fresh first device; returns the device record, stored.
+ * The identity key certifies that first device and is then destroyed: from then on devices certify and
+ * revoke each other (devices/authority.ts), so revoking a lost device takes away all of its power — no
+ * device keeps a key that outlives its own revocation. (The identity key stays the account's public
+ * anchor: safety numbers are computed from it.)
+ */
 export async function registerAccount(options: MessengerOptions, username: string, deviceName: string): Promise<DeviceRecord> {
   const identitySecret = ed25519.utils.randomSecretKey();
   const identityKey = ed25519.getPublicKey(identitySecret);
   const keys = newDeviceKeys();
   const api = new ServerApi(options.serverUrl, options.fetch);
-  await api.register({ username, identityKey: b64(identityKey), device: signDeviceCertificate(identitySecret, username, keys.publicKey, deviceName) });
+  const certificate = signDeviceCertificate(identitySecret, username, keys.publicKey, deviceName);
+  identitySecret.fill(0);
+  await api.register({ username, identityKey: b64(identityKey), device: certificate });
   const device: DeviceRecord = {
     server: options.serverUrl,
     username,
@@ -27,45 +36,46 @@ export async function registerAccount(options: MessengerOptions, username: strin
     deviceSecret: b64(keys.secret),
     devicePublic: b64(keys.publicKey),
     identityKey: b64(identityKey),
-    identitySecret: b64(identitySecret),
   };
   await options.storage.write([jsonWrite('device', device), { key: `pin/${username}`, value: identityKey }]);
-  return device;
-}
-
-/** Stores the device record a provisioning hands over; returns it. */
-export async function storeProvisionedDevice(options: MessengerOptions, p: DeviceProvisioning): Promise<DeviceRecord> {
-  const secret = fromBase64Url(p.deviceSecret);
-  const device: DeviceRecord = {
-    server: p.server,
-    username: p.username,
-    deviceId: p.deviceId,
-    deviceSecret: p.deviceSecret,
-    devicePublic: b64(ed25519.getPublicKey(secret)),
-    identityKey: p.identityKey,
-  };
-  await options.storage.write([jsonWrite('device', device), { key: `pin/${p.username}`, value: fromBase64Url(p.identityKey) }]);
   return device;
 }
 
 export class DeviceManager {
   constructor(private readonly ctx: MessengerContext) {}
 
-  /** Registers a new device for this account, signed with the account key; hand the result to it. */
-  async provision(name: string): Promise<DeviceProvisioning> {
+  /**
+   * Approves a new device from the code it shows (linkCode.ts): certifies its key with this device's key and
+   * leaves the confirmation only the code's reader can make. Then, once the new device has put up its
+   * KeyPackages, adds it to every chat (polling up to `waitMs`; 0 = do not wait). True if it is in all chats.
+   */
+  async approve(code: string, name: string | undefined, waitMs: number): Promise<{ deviceId: string; inAllChats: boolean }> {
     const { ctx } = this;
-    const identitySecret = this.identitySecret();
-    const keys = newDeviceKeys();
-    await ctx.api.addDevice(ctx.username, signDeviceCertificate(identitySecret, ctx.username, keys.publicKey, name));
+    const link = decodeLinkCode(code);
+    if (link.username !== ctx.username) throw new LinkCodeError(`This code is for the account ${link.username}, not ${ctx.username}.`);
+    const certificate = signDeviceCertificate(this.signer(), ctx.username, link.signatureKey, name ?? 'linked device');
+    const confirmation = linkConfirmation(link.secret, { username: ctx.username, identityKey: fromBase64Url(ctx.device.identityKey), deviceId: link.deviceId });
+    await ctx.api.addDevice(ctx.username, certificate, b64(confirmation));
     ctx.directory.forget(ctx.username);
-    return { server: ctx.device.server, username: ctx.username, deviceId: keys.deviceId, deviceSecret: b64(keys.secret), identityKey: ctx.device.identityKey };
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      if (await this.inAllChats(link.deviceId)) return { deviceId: link.deviceId, inAllChats: true };
+      if (Date.now() >= deadline) return { deviceId: link.deviceId, inAllChats: false };
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+
+  /** Adds this account's devices that are missing from chats; true when `deviceId` is in every active chat. */
+  private async inAllChats(deviceId: string): Promise<boolean> {
+    await this.ctx.membership.reconcileDevices();
+    return (await this.ctx.membership.groups()).every((g) => g.status !== 'active' || g.members.some((m) => m.deviceId === deviceId));
   }
 
   /** Revokes a device of this account and removes its leaves from every group this device is in. */
   async revoke(deviceId: string): Promise<void> {
     const { ctx } = this;
     if (deviceId === ctx.deviceId) throw new Error('A device cannot revoke itself here: revoke it from another device.');
-    await ctx.api.revokeDevice(ctx.username, deviceId, signRevocation(this.identitySecret(), ctx.username, deviceId));
+    await ctx.api.revokeDevice(ctx.username, deviceId, signRevocation(this.signer(), ctx.username, deviceId));
     ctx.directory.forget(ctx.username);
     await ctx.membership.reconcileDevices();
   }
@@ -74,9 +84,10 @@ export class DeviceManager {
     return (await this.ctx.directory.account(this.ctx.username, { fresh: true }))?.devices ?? [];
   }
 
-  private identitySecret(): Uint8Array {
-    if (!this.ctx.device.identitySecret) throw new Error('Only a device holding the account key can add or revoke devices.');
-    return fromBase64Url(this.ctx.device.identitySecret);
+  /** This device's own key (any device can add and revoke); the identity key only on profiles made before issue 10. */
+  signer(): AccountSigner {
+    const { device } = this.ctx;
+    return device.identitySecret ? { secret: fromBase64Url(device.identitySecret) } : { secret: fromBase64Url(device.deviceSecret), by: device.deviceId };
   }
 
   /** The 60-digit safety number of this account and another, from the identity keys pinned here. */

@@ -2,8 +2,10 @@
  * Our MLS Authentication Service (RFC 9420 §5.3.1, §16.10). A leaf's credential is accepted only when
  *  1. it names `username:deviceId` and deviceId is the one derived from the leaf's signature key;
  *  2. the server's key directory lists that device for that account, not revoked;
- *  3. the account identity key signed that device certificate, and that identity key is the one this
- *     client pinned for the account the first time it saw it (a changed key is refused, not trusted).
+ *  3. the device's certificate chain is valid — signed by the account identity key, or by another device of
+ *     the account that was valid then (devices/authority.ts) — and that identity key is the one this client
+ *     pinned for the account the first time it saw it (a changed key is refused, not trusted);
+ *  4. a revocation counts only when the account signed it (a revocation the server made up is ignored).
  * Rejections are recorded with their reason, so the SDK can say why ts-mls refused a message.
  *
  * Time: a credential is judged as of a moment (`asOf`, the server time of the commit or message being
@@ -13,10 +15,12 @@
  * A directory lookup that fails (server down, 503) is not a verdict: it is kept in `transientFailure`, and
  * the SDK retries the item later instead of refusing it.
  */
-import { deviceCertificateBytes, deviceIdFor, fromBase64Url, toBase64Url, type AccountResponse } from '@doublelock/protocol';
+import { deviceIdFor, directoryEntryBytes, fromBase64Url, toBase64Url, type AccountResponse } from '@doublelock/protocol';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import type { AuthenticationService, Credential } from 'ts-mls';
 import { isTransient } from '../core/transient.ts';
+import { deviceStandings, type DeviceStanding } from '../devices/authority.ts';
 import { parseDeviceCredential } from './credential.ts';
 
 /** Where accounts come from (the server's key directory); `fresh` skips any cache. */
@@ -47,8 +51,8 @@ export class DirectoryAuthenticationService implements AuthenticationService {
   /** A lookup error met since the last `takeRejections()` (the verdict could not be reached). */
   transientFailure: unknown;
 
-  /** Certificates already checked (device, key, certificate signature, identity key) → fine. */
-  private readonly verified = new Set<string>();
+  /** Device standings per account state already checked. */
+  private readonly standings = new Map<string, Promise<Map<string, DeviceStanding>>>();
 
   constructor(
     private readonly directory: KeyDirectory,
@@ -99,18 +103,31 @@ export class DirectoryAuthenticationService implements AuthenticationService {
       device = account?.devices.find((d) => d.deviceId === identity.deviceId);
     }
     if (!account || !device) return `the key directory does not list device ${label}`;
-    if (device.revokedAt !== null && (this.asOf === undefined || device.revokedAt <= this.asOf)) return `device ${label} has been revoked`;
     if (device.signatureKey !== toBase64Url(signaturePublicKey)) return `the key directory lists another key for device ${label}`;
     const identityKey = fromBase64Url(account.identityKey);
     const pinned = await this.pins.pinned(identity.username);
     if (pinned && toBase64Url(pinned) !== account.identityKey) return `the identity key of ${identity.username} changed since it was first seen`;
-    const cacheKey = `${identity.username}|${device.deviceId}|${device.signatureKey}|${device.accountSignature}|${account.identityKey}|${device.name}|${device.createdAt}`;
-    if (!this.verified.has(cacheKey)) {
-      const signed = deviceCertificateBytes({ username: identity.username, signatureKey: signaturePublicKey, name: device.name, createdAt: device.createdAt });
-      if (!(await this.verify(fromBase64Url(device.accountSignature), signed, identityKey))) return `device ${label} is not signed by the account identity key`;
-      this.verified.add(cacheKey);
-    }
+    const standing = await this.standing(account, device.deviceId);
+    if (standing.certificateProblem) return standing.certificateProblem;
+    if (standing.revokedAt !== null && (this.asOf === undefined || standing.revokedAt <= this.asOf)) return `device ${label} has been revoked`;
     if (!pinned) await this.pins.pin(identity.username, identityKey);
     return undefined;
   }
+
+  /** The device's standing in this exact account state (cached per state: the chain is checked once). */
+  async standing(account: AccountResponse, deviceId: string): Promise<DeviceStanding> {
+    const cacheKey = `${account.username}|${account.version}|${directoryFingerprint(account)}`;
+    let standings = this.standings.get(cacheKey);
+    if (!standings) {
+      standings = deviceStandings(account, this.verify);
+      this.standings.set(cacheKey, standings);
+      if (this.standings.size > 10_000) this.standings.delete(this.standings.keys().next().value!);
+    }
+    return (await standings).get(deviceId) ?? { certificateProblem: `device ${deviceId} is not listed`, revokedAt: null };
+  }
+}
+
+/** A short hash of the account state as shown (its directory entry), to key caches by exact state. */
+function directoryFingerprint(account: AccountResponse): string {
+  return toBase64Url(sha256(directoryEntryBytes(account)).subarray(0, 16));
 }

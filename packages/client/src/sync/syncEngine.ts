@@ -133,5 +133,6 @@ export class SyncEngine {
       ctx.keyPackages.joinedSinceTopUp = false;
       await ctx.keyPackages.topUp();
     }
+    await ctx.monitorIfDue();
   }
 }

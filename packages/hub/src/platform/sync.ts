@@ -192,7 +192,7 @@ export class HubSync {
 
   async #syncFeed(): Promise<SyncResult> {
     const row = await this.#ensureState();
-    const builder = decodeFrontier(Number(row.cursor), row.frontier);
+    let builder = decodeFrontier(Number(row.cursor), row.frontier);
     let seen = { size: Number(row.checkpoint_size), root: row.checkpoint_root ? fromBase64(row.checkpoint_root) : undefined };
     const result: SyncResult = { entries: 0, signals: 0, withdrawn: 0, cursor: builder.size, size: seen.size, sweeps: 0 };
     for (;;) {
@@ -218,8 +218,8 @@ export class HubSync {
       }
       // the applied entries and this page must be a prefix of the checkpoint's tree
       const next = RootBuilder.restore(builder.snapshot());
-      const bytes = page.entries.map((e) => new TextEncoder().encode(e));
-      for (const b of bytes) next.addEntry(b);
+      const encoder = new TextEncoder();
+      for (const e of page.entries) next.addEntry(encoder.encode(e));
       try {
         if (next.size > cp.size) throw new ProofError(`the page runs past the checkpoint (${next.size} > ${cp.size})`);
         if (next.size === cp.size) {
@@ -244,8 +244,7 @@ export class HubSync {
       seen = { size: cp.size, root: cp.rootHash };
       result.cursor = next.size;
       result.size = cp.size;
-      // move on
-      for (const b of bytes) builder.addEntry(b);
+      builder = next;
       if (builder.size >= cp.size || entries.length === 0) return result;
     }
   }
@@ -362,14 +361,21 @@ export class HubSync {
 /** Local keys (bank, type, value key) of the page's signals that are live now. */
 async function liveKeys(tx: SqlRunner, entries: readonly HubEntry[], prefix: string): Promise<Set<string>> {
   const out = new Set<string>();
-  const keys = [...new Set(entries.filter((e) => e.op === 'signal').map((e) => valueKey((e as { value: string }).value)))];
-  for (let i = 0; i < keys.length; i += 500) {
-    const chunk = keys.slice(i, i + 500);
-    const rows = await tx.all<{ bank: string; signal_type: string; value_key: string }>(
-      `SELECT bank, signal_type, value_key FROM moderation_signals WHERE removed_at IS NULL AND value_key IN (${chunk.map(() => '?').join(', ')})`,
-      chunk,
-    );
-    for (const r of rows) if (r.bank.startsWith(prefix)) out.add(`${r.bank}\n${r.signal_type}\n${r.value_key}`);
+  const groups = new Map<string, { bank: string; type: string; keys: Set<string> }>();
+  for (const e of entries) {
+    if (e.op !== 'signal') continue;
+    const g = groups.get(`${e.bank}\n${e.type}`) ?? { bank: prefix + e.bank, type: e.type, keys: new Set<string>() };
+    g.keys.add(valueKey(e.value));
+    groups.set(`${e.bank}\n${e.type}`, g);
+  }
+  for (const { bank, type, keys } of groups.values()) {
+    const list = [...keys];
+    for (let i = 0; i < list.length; i += 500) {
+      const chunk = list.slice(i, i + 500);
+      // (bank, signal_type, value_key) is the banks' unique index: an index probe per key
+      const rows = await tx.all<{ value_key: string }>(`SELECT value_key FROM moderation_signals WHERE bank = ? AND signal_type = ? AND removed_at IS NULL AND value_key IN (${chunk.map(() => '?').join(', ')})`, [bank, type, ...chunk]);
+      for (const r of rows) out.add(`${bank}\n${type}\n${r.value_key}`);
+    }
   }
   return out;
 }

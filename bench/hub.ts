@@ -1,0 +1,189 @@
+/**
+ * `npm run bench:hub`: the hash-sharing hub.
+ *
+ *   - submit_to_block_s: a member submits an image's PDQ hash to the hub (HubClient, what `doublelock hub
+ *     publish` and a platform's publishing do); another platform's upload check (matchItems + policy, as a
+ *     post is checked) is polled every 50 ms until it blocks that image. Measured with the default sync
+ *     interval (30 s; HMA aims at under 10 minutes) and with a 2 s interval. The hub runs as its own
+ *     process (`doublelock hub serve`); the platform is a real server in this process.
+ *   - sync_signals_per_s: a fresh platform database syncs a hub of HUB_BENCH_SIGNALS (default 1,000,000)
+ *     PDQ signals: every feed page read over HTTP, verified against the hub's signed log (RFC 9162
+ *     consistency proof per page), written to the bank with its cursor, and queued for the retro-sweep.
+ *   - feed_reads_per_s: feed pages of 100 entries at random cursors, 16 concurrent readers, for 10 s.
+ *
+ * Writes bench/results/hub.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { Hub } from '@doublelock/hub';
+import { HubClient, HubSync } from '@doublelock/hub/platform';
+import { decide, hashImage, PdqHash } from '@doublelock/moderation';
+import { startServer } from '@doublelock/server';
+import { openDb } from '@doublelock/store';
+import { median, printTable, writeResults } from './lib/report.ts';
+
+const SIGNALS = Number(process.env.HUB_BENCH_SIGNALS ?? 1_000_000);
+const DEFAULT_SAMPLES = Number(process.env.HUB_BENCH_DEFAULT_SAMPLES ?? 3);
+const FAST_SAMPLES = Number(process.env.HUB_BENCH_FAST_SAMPLES ?? 5);
+const CLI = fileURLToPath(new URL('../apps/cli/bin/doublelock.js', import.meta.url));
+const ms = (t: number) => performance.now() - t;
+
+function rng(seed: number) {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>>= 0);
+  };
+}
+
+async function picture(seed: number): Promise<Buffer> {
+  const w = 320;
+  const h = 240;
+  const next = rng(seed);
+  const px = Buffer.alloc(w * h * 3);
+  for (let i = 0; i < 30; i++) {
+    const x0 = next() % w;
+    const y0 = next() % h;
+    const c = [next() & 255, next() & 255, next() & 255];
+    for (let y = y0; y < Math.min(h, y0 + 60); y++) for (let x = x0; x < Math.min(w, x0 + 80); x++) px.set(c, (y * w + x) * 3);
+  }
+  return sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg().toBuffer();
+}
+
+async function startHubProcess(dir: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [CLI, 'hub', 'serve', '--data', dir, '--port', '0', '--rate-limit', '1000000', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /running at (\S+) \(/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`hub exited ${code}`)));
+  });
+  return { url, child };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'dl-bench-hub-'));
+const results: Record<string, unknown> = { load_before: loadavg().map((l) => Number(l.toFixed(2))) };
+const started = performance.now();
+try {
+  // the hub's database: members, and SIGNALS PDQ signals submitted through the hub's own write path
+  const hubDir = join(dir, 'hub');
+  const hubDb = await openDb({ dataDir: hubDir });
+  const hub = await Hub.open(hubDb);
+  const keys: Record<string, string> = {};
+  for (const name of ['alpha', 'bravo', 'reader']) keys[name] = (await hub.members.add(name, { scopes: ['submit', 'read'] })).key;
+  const alpha = (await hub.members.authenticate(keys.alpha!))!;
+  const next = rng(42);
+  const fillStart = performance.now();
+  for (let done = 0; done < SIGNALS; ) {
+    const n = Math.min(10_000, SIGNALS - done);
+    const batch = Array.from({ length: n }, () => {
+      const bytes = new Uint8Array(32);
+      for (let i = 0; i < 32; i += 4) new DataView(bytes.buffer).setUint32(i, next());
+      return { bank: 'tvec', type: 'pdq' as const, value: PdqHash.fromBytes(bytes).toHex(), labels: ['tvec:glorification'] };
+    });
+    await hub.submit(alpha, batch);
+    done += n;
+    if (done % 100_000 === 0) process.stderr.write(`hub filled with ${done} signals\n`);
+  }
+  const fillS = ms(fillStart) / 1000;
+  await hubDb.close();
+  results.hub_signals = SIGNALS;
+  results.hub_submit_signals_per_s = Math.round(SIGNALS / fillS);
+
+  const { url, child } = await startHubProcess(hubDir);
+  try {
+    // sync throughput into a fresh platform database
+    const platformDb = await openDb({ dataDir: join(dir, 'platform') });
+    const sync = new HubSync({ db: platformDb, client: new HubClient(url, keys.reader!), pageSize: 10_000 });
+    const syncStart = performance.now();
+    const r = await sync.sync();
+    const syncS = ms(syncStart) / 1000;
+    const live = Number((await platformDb.get<{ n: number }>("SELECT COUNT(*) AS n FROM moderation_signals WHERE bank = 'hub-tvec' AND removed_at IS NULL"))!.n);
+    if (live !== SIGNALS) throw new Error(`synced ${live} signals, expected ${SIGNALS}`);
+    await platformDb.close();
+    results.sync_entries = r.entries;
+    results.sync_seconds = Number(syncS.toFixed(1));
+    results.sync_signals_per_s = Math.round(SIGNALS / syncS);
+    printTable([{ signals: SIGNALS, hub_fill_s: fillS, hub_submit_per_s: results.hub_submit_signals_per_s, sync_s: syncS, sync_signals_per_s: results.sync_signals_per_s }]);
+
+    // feed reads
+    const reader = new HubClient(url, keys.reader!);
+    let reads = 0;
+    let entries = 0;
+    const until = performance.now() + 10_000;
+    const readNext = rng(7);
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (performance.now() < until) {
+          const page = await reader.feed(readNext() % SIGNALS, 100);
+          reads++;
+          entries += page.entries.length;
+        }
+      }),
+    );
+    results.feed_reads_per_s = Math.round(reads / 10);
+    results.feed_entries_per_s = Math.round(entries / 10);
+    printTable([{ concurrent_readers: 16, page_entries: 100, feed_reads_per_s: results.feed_reads_per_s, feed_entries_per_s: results.feed_entries_per_s }]);
+
+    // submission on one platform → blocking on another
+    const latency = async (syncMs: number, samples: number): Promise<number[]> => {
+      const platform = await startServer({ port: 0, dataDir: join(dir, `p-${syncMs}`), logLevel: 'error', hub: { url, key: keys.bravo!, syncMs, bankPrefix: 'hub-', publish: [] } });
+      const out: number[] = [];
+      try {
+        await platform.ctx.hub!.run(); // the initial sync of the million signals is not part of a sample
+        const submitter = new HubClient(url, keys.alpha!);
+        for (let i = 0; i < samples; i++) {
+          const signals = await hashImage(await picture(1000 + syncMs + i));
+          // a random moment within the sync cycle, as a submission would fall
+          await new Promise((r) => setTimeout(r, (readNext() % 1000) * (syncMs / 1000)));
+          const t0 = performance.now();
+          await submitter.submit([{ bank: 'tvec', type: 'pdq', value: signals.pdq.original, labels: ['tvec:glorification'] }]);
+          for (;;) {
+            const items = await platform.ctx.moderation.check.matchItems([{ id: 'image', kind: 'image', signals }]);
+            if (decide(items, platform.ctx.moderation.banks.settings).verdict === 'block') break;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          out.push(ms(t0) / 1000);
+          process.stderr.write(`sync every ${syncMs / 1000} s: blocked after ${out.at(-1)!.toFixed(2)} s\n`);
+        }
+      } finally {
+        await platform.close();
+      }
+      return out;
+    };
+    const slow = await latency(30_000, DEFAULT_SAMPLES);
+    const fast = await latency(2_000, FAST_SAMPLES);
+    results.submit_to_block_s = Number(Math.max(...slow).toFixed(2));
+    results.submit_to_block_median_s = Number(median(slow).toFixed(2));
+    results.submit_to_block_2s_interval_s = Number(Math.max(...fast).toFixed(2));
+    results.submit_to_block_2s_interval_median_s = Number(median(fast).toFixed(2));
+    printTable([
+      { sync_interval_s: 30, samples: slow.length, median_s: median(slow), max_s: Math.max(...slow) },
+      { sync_interval_s: 2, samples: fast.length, median_s: median(fast), max_s: Math.max(...fast) },
+    ]);
+  } finally {
+    await stop(child);
+  }
+  results.load_after = loadavg().map((l) => Number(l.toFixed(2)));
+  results.run_seconds = Math.round(ms(started) / 1000);
+  results.note = 'submit_to_block_s: the largest of the samples at the default 30 s sync interval (goal ≤ 60 s); the hub is its own process, the platform server and the sync client share this one; 2-core machine shared with other work (load in load_before/load_after)';
+  console.log(`\nwrote ${writeResults('hub', results)} in ${results.run_seconds} s`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
