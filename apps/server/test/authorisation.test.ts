@@ -39,6 +39,8 @@ const OWNED = new Set([
 const OWN_OR_SHARED: Record<string, string> = {
   'GET /v1/accounts/{username}': 'the device directory: every account may look up anyone (key transparency)',
   'GET /v1/devices/me': "the caller's own device",
+  'GET /v1/devices/me/link': "the caller's own link confirmation",
+  'POST /v1/groups/{groupId}/delivery': "delivery state of the caller's own sends only (sent_messages filtered by the caller's device)",
   'POST /v1/keypackages': "the caller's own KeyPackages",
   'GET /v1/keypackages/count': "the caller's own count",
   'POST /v1/keypackages/claim': 'any account may claim (rate limited per claimer and account: reliability.test.ts)',
