@@ -15,6 +15,7 @@ export const PUBLIC = new Set([
   'POST /v1/lawful-access/warrants', // signed by an agency key from the trust configuration
   'POST /v1/lawful-access/intercepts', // signed by an agency key
   'POST /v1/lawful-access/cancellations', // signed by a Secretary of State key
+  'POST /v1/lawful-access/decisions', // signed by a Judicial Commissioner key
   'POST /v1/lawful-access/releases', // signed by a custodian key
   // public channels are readable without an account (a session, when offered, must be valid: below)
   'GET /v1/channels',
