@@ -1,41 +1,43 @@
 /**
- * Hashing and matching benchmark (`npm run bench:hash`):
- *   - PDQ images/s by image size (JPEG decode with sharp + the reference's 512 px pre-resize + PDQ), and
- *     the same without the decode (resize + PDQ on decoded pixels); the headline `pdq_images_per_s` is decode+hash over Meta's reference
- *     test images in ../shared/pdq-reference (all sizes, up to 12 MP), or 1024² JPEGs when absent;
- *   - Meta's reference implementation, if one can be installed from a package registry here (it is
- *     looked for, and the reason is printed and `reference_images_per_s` is null when it cannot be);
- *   - the matcher (PdqIndex, radius 31) at 1M and 10M hashes, 80% random and 20% near duplicates (0–31
- *     bits from another stored hash): load time, queries/s on one core (half the queries near
- *     duplicates of stored hashes, half random), recall against a brute-force scan on a sample of
- *     queries, and memory (the index's typed arrays, and the process RSS growth).
- * Rates are per CPU-second of this process (process.cpuUsage, sharp held to one thread), since the 2-core
- * machine is shared and wall time would count other people's work; wall-clock rates are reported beside.
- *   - a bank in the store: importing PDQ signals into SQLite, and loading them into a Matcher (wall time),
- *     by the packed fast path (Matcher.load) and by the former row-object path for comparison.
- * HASH_BENCH_SIZES=1000000 (comma-separated) runs fewer index sizes, HASH_BENCH_QUERIES the query count,
- * HASH_BENCH_STORE_SIZES the bank sizes (default 1000000; HASH_BENCH_STORE_SIZES=1000000,10000000 adds
- * the 10M bank, about 3 more minutes, most of it filling the SQLite file); HASH_BENCH_STORE_POSTGRES=1
- * also loads the first size from a PostgreSQL started for the run.
- * Writes bench/results/hash.json.
+ * Hashing and matching benchmark (`npm run bench:hash`), everything measured beside a peer in the same run:
+ *   - PDQ on Meta's 151 reference images (../shared/pdq-reference, 4 px to 12 MP), decode + hash, against
+ *     Meta's reference hasher (../shared/tools/pdq-photo-hasher, a static C++ binary) on the same files:
+ *     images per second and per CPU-second each, `reference_ratio` = project / reference images per
+ *     CPU-second, by image size, every hash and quality checked identical to the reference's output, and
+ *     an SVG chart (bench/results/hash-by-size.svg). Where the binary is absent this says so and reports no ratio;
+ *   - the matcher (PdqIndex, radius 31) at 1M and 10M hashes, 80% random and 20% near duplicates: build
+ *     time and memory, queries per CPU-second on one core (half near duplicates, half random), recall
+ *     against brute force on a sample; beside it usearch (HNSW over the same hashes as 256-dimension
+ *     binary vectors, Hamming metric) at the size its build allows here, at each search expansion, with
+ *     its recall at radius 31, and ours at that size;
+ *   - a bank in the store (SQLite; PostgreSQL with HASH_BENCH_STORE_POSTGRES=1) → a ready matcher: built
+ *     from the rows, then reopened from its stored index (Matcher.load's indexFile);
+ *   - the matcher as its own process (`doublelock matcher serve`): queries/s through the internal API
+ *     with 1 and 2 processes over the same bank.
+ * Rates are per CPU-second of the process doing the work (sharp held to one thread; the reference's from
+ * its rusage), since the 2-core machine is shared; wall-clock rates are reported beside.
+ * Sizes: HASH_BENCH_SIZES (default 1000000,10000000), HASH_BENCH_QUERIES, HASH_BENCH_STORE_SIZES (default
+ * 1000000), HASH_BENCH_USEARCH_SIZE (default 100000). Writes bench/results/hash.json.
  */
-import { execFileSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
-import { BankStore, Matcher, PdqIndex, bruteForceSearch, hexToWords, lumaFromPixels, pdqFromLuma, pdqHashImage, prepareSignal, referenceResize } from '@doublelock/moderation';
-import { openDb } from '@doublelock/store';
+import usearch from 'usearch';
+import { BankStore, Matcher, PdqIndex, bruteForceSearch, pdqHashImage } from '@doublelock/moderation';
+import { openDb, type Db } from '@doublelock/store';
 import { findPostgresBin, startPostgres, type RunningPostgres } from '@doublelock/store/test-postgres';
-import { printTable, writeResults } from './lib/report.ts';
+import { printTable, RESULTS_DIR, writeBarChart, writeResults } from './lib/report.ts';
 
 const SIZES = (process.env.HASH_BENCH_SIZES ?? '1000000,10000000').split(',').map(Number);
 const STORE_SIZES = (process.env.HASH_BENCH_STORE_SIZES ?? '1000000').split(',').map(Number);
 const QUERIES = Number(process.env.HASH_BENCH_QUERIES ?? 5000);
-const REFERENCE = join(fileURLToPath(new URL('../../shared/pdq-reference', import.meta.url)));
+const USEARCH_SIZE = Number(process.env.HASH_BENCH_USEARCH_SIZE ?? 100_000);
+const REFERENCE = fileURLToPath(new URL('../../shared/pdq-reference', import.meta.url));
+const REFERENCE_HASHER = fileURLToPath(new URL('../../shared/tools/pdq-photo-hasher', import.meta.url));
+const CLI = fileURLToPath(new URL('../apps/cli/bin/doublelock.js', import.meta.url));
 
 function xorshift(seed: number) {
   let x = seed >>> 0 || 1;
@@ -53,6 +55,12 @@ function cpuSeconds(from: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1e6;
 }
 
+/** CPU seconds of this process's finished children (cutime + cstime of /proc/self/stat). */
+function childCpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
 function perturb(words: Uint32Array, at: number, bits: number, next: () => number): void {
   for (let f = 0; f < bits; f++) {
     const bit = next() % 256;
@@ -60,140 +68,169 @@ function perturb(words: Uint32Array, at: number, bits: number, next: () => numbe
   }
 }
 
-async function pdqBySize() {
-  const rows: Array<{ size: string; decode_and_hash_per_s: number; decode_and_hash_per_wall_s: number; hash_only_per_s: number }> = [];
-  for (const side of [256, 512, 1024, 2048, 4000]) {
-    // a textured picture (mandelbrot from ffmpeg's lavfi when available, else noise), as JPEG q90
-    let raw: Buffer;
-    try {
-      raw = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `mandelbrot=size=${side}x${Math.round(side * 0.75)}`, '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', '-'], { maxBuffer: 1 << 28 });
-    } catch {
-      raw = await sharp({ create: { width: side, height: Math.round(side * 0.75), channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toBuffer();
-    }
-    const jpeg = await sharp(raw).jpeg({ quality: 90 }).toBuffer();
-    const { data, info } = await sharp(raw).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    const reps = Math.max(3, Math.round(2e7 / (side * side)));
-    await pdqHashImage(jpeg);
-    let cpu = process.cpuUsage();
-    const t = performance.now();
-    for (let i = 0; i < reps; i++) await pdqHashImage(jpeg);
-    const fullWall = reps / ((performance.now() - t) / 1000);
-    const full = reps / cpuSeconds(cpu);
-    const small = Math.min(info.width, 512) === info.width && info.height <= 512;
-    const decoded = { pixels: data, width: info.width, height: info.height, channels: 3, format: 'raw' };
-    cpu = process.cpuUsage();
-    for (let i = 0; i < reps; i++) {
-      const s = referenceResize(decoded);
-      pdqFromLuma(lumaFromPixels(s.pixels, s.width, s.height, 3), s.width, s.height);
-    }
-    const hashOnly = reps / cpuSeconds(cpu);
-    rows.push({ size: `${info.width}×${info.height}${small ? '' : ' (→512²)'}`, decode_and_hash_per_s: full, decode_and_hash_per_wall_s: fullWall, hash_only_per_s: hashOnly });
-  }
-  return rows;
+// ---------------------------------------------------------------------------------------------------
+// PDQ: the project against Meta's reference binary on the same 151 files
+
+const SIZE_GROUPS = [
+  { label: '< 0.1 MP', max: 100_000 },
+  { label: '0.1–1 MP', max: 1_000_000 },
+  { label: '1–4 MP', max: 4_000_000 },
+  { label: '> 4 MP', max: Infinity },
+];
+
+interface RefImage {
+  file: string;
+  bytes: Buffer;
+  pixels: number;
+  group: string;
 }
 
-async function pdqOnReferenceSet(): Promise<{ imagesPerS: number; wallImagesPerS: number; images: number; source: string }> {
-  const files: string[] = [];
-  if (existsSync(join(REFERENCE, 'README.md'))) {
-    for (const folder of ['synthetic', 'meta']) {
-      for (const line of readFileSync(join(REFERENCE, folder, 'expected.csv'), 'utf8').split(/\r?\n/)) {
-        const file = line.split(',')[2];
-        if (file) files.push(join(REFERENCE, folder, file));
-      }
+async function referenceImages(): Promise<RefImage[]> {
+  if (!existsSync(join(REFERENCE, 'README.md'))) return [];
+  const out: RefImage[] = [];
+  for (const folder of ['synthetic', 'meta']) {
+    for (const line of readFileSync(join(REFERENCE, folder, 'expected.csv'), 'utf8').split(/\r?\n/)) {
+      const name = line.split(',')[2];
+      if (!name) continue;
+      const file = join(REFERENCE, folder, name);
+      const bytes = readFileSync(file);
+      const meta = await sharp(bytes).metadata();
+      const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+      out.push({ file, bytes, pixels, group: SIZE_GROUPS.find((g) => pixels < g.max)!.label });
     }
   }
-  if (!files.length) {
-    const jpeg = await sharp({ create: { width: 1024, height: 1024, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).jpeg().toBuffer();
-    const cpu = process.cpuUsage();
-    const t = performance.now();
-    for (let i = 0; i < 20; i++) await pdqHashImage(jpeg);
-    return { imagesPerS: 20 / cpuSeconds(cpu), wallImagesPerS: 20 / ((performance.now() - t) / 1000), images: 20, source: '1024² noise JPEG (reference images absent)' };
+  return out;
+}
+
+/** The reference binary over files, as one process: wall and CPU seconds, and its `hash,quality` per file. */
+function runReference(files: string[]): { wallS: number; cpuS: number; out: Map<string, string> } {
+  const cpu = childCpuSeconds();
+  const t = performance.now();
+  const r = spawnSync(REFERENCE_HASHER, files, { maxBuffer: 1 << 26 });
+  const wallS = (performance.now() - t) / 1000;
+  if (r.status !== 0) throw new Error(`pdq-photo-hasher failed: ${r.stderr}`);
+  const out = new Map<string, string>();
+  for (const line of r.stdout.toString().trim().split('\n')) {
+    const [hash, quality, ...file] = line.split(',');
+    out.set(file.join(','), `${hash},${quality}`);
   }
-  const bytes = files.map((f) => readFileSync(f));
-  for (const b of bytes.slice(0, 10)) await pdqHashImage(b);
+  return { wallS, cpuS: childCpuSeconds() - cpu, out };
+}
+
+/** The project over the same files (bytes preloaded): CPU and wall seconds, and `hash,quality` per file. */
+async function runProject(images: RefImage[]): Promise<{ wallS: number; cpuS: number; out: Map<string, string> }> {
+  const out = new Map<string, string>();
   const cpu = process.cpuUsage();
   const t = performance.now();
-  for (const b of bytes) await pdqHashImage(b);
-  const wall = bytes.length / ((performance.now() - t) / 1000);
-  return { imagesPerS: bytes.length / cpuSeconds(cpu), wallImagesPerS: wall, images: bytes.length, source: `${bytes.length} images of ../shared/pdq-reference (PNG and JPEG, 4 px to 12 MP)` };
+  for (const img of images) {
+    const r = await pdqHashImage(img.bytes);
+    out.set(img.file, `${r.hash.toHex()},${r.quality}`);
+  }
+  return { wallS: (performance.now() - t) / 1000, cpuS: cpuSeconds(cpu), out };
 }
 
-/** Looks for Meta's reference PDQ in the registries reachable here; returns why not when absent. */
-function referenceImplementation(): { available: false; reason: string } {
-  const tried: string[] = [];
-  for (const name of ['pdq-wasm', 'pdqhash', 'pdq']) {
-    try {
-      execFileSync('npm', ['view', name, 'name'], { stdio: 'pipe', timeout: 20_000 });
-      tried.push(`npm "${name}" exists but is not Meta's reference`);
-    } catch {
-      tried.push(`npm has no "${name}"`);
+async function pdqAgainstReference() {
+  const images = await referenceImages();
+  if (!images.length) return { available: false as const, reason: '../shared/pdq-reference is absent' };
+  for (const img of images.slice(0, 10)) await pdqHashImage(img.bytes); // warm-up
+  const project = await runProject(images);
+  const projectImagesPerS = images.length / project.cpuS;
+  const result = {
+    images: images.length,
+    source: `${images.length} images of ../shared/pdq-reference (PNG and JPEG, 4 px to 12 MP)`,
+    project_images_per_s: projectImagesPerS,
+    project_images_per_wall_s: images.length / project.wallS,
+    reference: null as null | { images_per_s: number; images_per_wall_s: number; identical: number },
+    reason: '',
+    by_size: [] as Array<Record<string, number | string | null>>,
+  };
+  const hasReference = existsSync(REFERENCE_HASHER);
+  let reference: ReturnType<typeof runReference> | undefined;
+  if (hasReference) {
+    runReference(images.slice(0, 10).map((i) => i.file)); // page the binary in
+    reference = runReference(images.map((i) => i.file));
+    let identical = 0;
+    for (const img of images) {
+      const mine = project.out.get(img.file);
+      const theirs = reference.out.get(img.file);
+      if (mine !== theirs) throw new Error(`${img.file}: project ${mine} ≠ reference ${theirs}`);
+      identical++;
     }
+    result.reference = { images_per_s: images.length / reference.cpuS, images_per_wall_s: images.length / reference.wallS, identical };
+  } else result.reason = `${REFERENCE_HASHER} is absent: no reference run, no ratio`;
+  for (const g of SIZE_GROUPS) {
+    const group = images.filter((i) => i.group === g.label);
+    if (!group.length) continue;
+    // each side again on just this group (several rounds for the small ones, so the times are measurable)
+    const rounds = Math.max(1, Math.round(2e7 / group.reduce((a, i) => a + Math.min(i.pixels, 4e6) + 2e5, 0)));
+    let pCpu = 0;
+    let rCpu = 0;
+    for (let r = 0; r < rounds; r++) {
+      pCpu += (await runProject(group)).cpuS;
+      if (hasReference) rCpu += runReference(group.map((i) => i.file)).cpuS;
+    }
+    const p = (group.length * rounds) / pCpu;
+    const ref = hasReference ? (group.length * rounds) / rCpu : null;
+    result.by_size.push({ size: g.label, images: group.length, project_per_cpu_s: Number(p.toFixed(1)), reference_per_cpu_s: ref && Number(ref.toFixed(1)), ratio: ref && Number((p / ref).toFixed(2)) });
   }
-  try {
-    const apt = execFileSync('apt-cache', ['search', '--names-only', 'pdq'], { stdio: 'pipe', timeout: 20_000 }).toString().trim();
-    tried.push(apt ? `Debian: only ${apt.split('\n').map((l) => l.split(' ')[0]).join(', ')}` : 'Debian has no pdq package');
-  } catch {
-    tried.push('apt-cache unavailable');
-  }
-  try {
-    execFileSync('python3', ['-m', 'pip', 'download', '--no-deps', '--retries', '0', '--timeout', '5', '-q', '-d', '/tmp/dl-pdq-probe', 'pdqhash'], { stdio: 'pipe', timeout: 60_000 });
-    tried.push('PyPI pdqhash downloadable, but it wraps Meta C++ without the reference file loader (not run)');
-  } catch {
-    tried.push('PyPI (pdqhash, the Python binding of Meta C++) is not reachable from here');
-  }
-  return { available: false, reason: tried.join('; ') };
+  return { available: true as const, ...result };
 }
 
-function matcherAt(n: number) {
-  const next = xorshift(0x9e3779b9 ^ n);
-  const t0 = performance.now();
+// ---------------------------------------------------------------------------------------------------
+// The matcher: our index at 1M and 10M, and usearch's HNSW beside it
+
+function dataset(n: number, seed: number): Uint32Array {
+  const next = xorshift(seed);
   const words = new Uint32Array(n * 8);
   for (let i = 0; i < n; i++) {
     if (i > 1000 && next() % 5 === 0) {
       const from = next() % i;
       words.copyWithin(i * 8, from * 8, from * 8 + 8);
       perturb(words, i * 8, next() % 32, next);
-    } else {
-      for (let w = 0; w < 8; w++) words[i * 8 + w] = next();
-    }
+    } else for (let w = 0; w < 8; w++) words[i * 8 + w] = next();
   }
-  const generateS = (performance.now() - t0) / 1000;
-  const rssBefore = process.memoryUsage().rss;
-  const index = new PdqIndex({ capacity: n });
-  const loadCpu = process.cpuUsage();
-  let t = performance.now();
-  index.addPacked(words, Uint32Array.from({ length: n }, (_, i) => i));
-  const loadWallS = (performance.now() - t) / 1000;
-  const loadUsed = process.cpuUsage(loadCpu);
-  const loadS = (loadUsed.user + loadUsed.system) / 1e6;
-  const rssGrowthMb = (process.memoryUsage().rss - rssBefore) / 1e6;
+  return words;
+}
 
-  const queries = new Uint32Array(QUERIES * 8);
-  for (let q = 0; q < QUERIES; q++) {
+/** Half near duplicates (0–31 bits from a stored hash), half random. */
+function queriesFor(words: Uint32Array, n: number, count: number, seed: number): Uint32Array {
+  const next = xorshift(seed);
+  const queries = new Uint32Array(count * 8);
+  for (let q = 0; q < count; q++) {
     if (q % 2 === 0) {
       const from = next() % n;
       queries.set(words.subarray(from * 8, from * 8 + 8), q * 8);
       perturb(queries, q * 8, next() % 32, next);
-    } else {
-      for (let w = 0; w < 8; w++) queries[q * 8 + w] = next();
-    }
+    } else for (let w = 0; w < 8; w++) queries[q * 8 + w] = next();
   }
-  for (let q = 0; q < 200; q++) index.query(queries.subarray(q * 8, q * 8 + 8)); // warm-up
-  // CPU time of this process (the machine is shared: wall time would count other people's work)
-  const cpu = process.cpuUsage();
-  t = performance.now();
-  let found = 0;
-  for (let q = 0; q < QUERIES; q++) found += index.query(queries.subarray(q * 8, q * 8 + 8)).length;
-  const wallS = (performance.now() - t) / 1000;
-  const used = process.cpuUsage(cpu);
-  const queriesPerS = QUERIES / ((used.user + used.system) / 1e6);
+  return queries;
+}
 
-  let expected = 0;
-  let matched = 0;
+function timeQueries(index: PdqIndex, queries: Uint32Array, count: number): { perCpuS: number; perWallS: number; found: number } {
+  for (let q = 0; q < Math.min(200, count); q++) index.query(queries.subarray(q * 8, q * 8 + 8)); // warm-up
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  let found = 0;
+  for (let q = 0; q < count; q++) found += index.query(queries.subarray(q * 8, q * 8 + 8)).length;
+  return { perCpuS: count / cpuSeconds(cpu), perWallS: count / ((performance.now() - t) / 1000), found };
+}
+
+function matcherAt(n: number, words: Uint32Array) {
+  const rssBefore = process.memoryUsage().rss;
+  const index = new PdqIndex({ capacity: n });
+  const buildCpu = process.cpuUsage();
+  const t = performance.now();
+  index.addPacked(words.subarray(0, n * 8), Uint32Array.from({ length: n }, (_, i) => i));
+  const buildWallS = (performance.now() - t) / 1000;
+  const buildCpuS = cpuSeconds(buildCpu);
+  const rssGrowthMb = (process.memoryUsage().rss - rssBefore) / 1e6;
+  const queries = queriesFor(words, n, QUERIES, 0x5eed ^ n);
+  const timed = timeQueries(index, queries, QUERIES);
   // brute force costs ~0.3 s a query at 10M: 100 sampled queries at 1M, 40 at 10M (half near, half random)
   const half = n > 2_000_000 ? 20 : 50;
-  const sample = [...Array.from({ length: half }, (_, i) => i * 2), ...Array.from({ length: half }, (_, i) => i * 2 + 1)];
-  for (const q of sample) {
+  let expected = 0;
+  let matched = 0;
+  for (let q = 0; q < half * 2; q++) {
     const query = queries.subarray(q * 8, q * 8 + 8);
     const want = new Set(bruteForceSearch(words, n, query, 31).map(([i, d]) => `${i}:${d}`));
     const got = new Set(index.query(query).map((m) => `${m.key}:${m.distance}`));
@@ -203,166 +240,312 @@ function matcherAt(n: number) {
   }
   return {
     index_size: n,
-    queries_per_s: Math.round(queriesPerS),
-    queries_per_wall_s: Math.round(QUERIES / wallS),
+    queries_per_s: Math.round(timed.perCpuS),
+    queries_per_wall_s: Math.round(timed.perWallS),
     recall: expected ? matched / expected : 1,
+    recall_sample: `${half * 2} queries, ${expected} true pairs`,
     memory_mb: Math.round(index.memoryBytes / 1e6),
     rss_growth_mb: Math.round(rssGrowthMb),
-    load_cpu_s: Number(loadS.toFixed(2)),
-    load_wall_s: Number(loadWallS.toFixed(2)),
-    generate_s: Number(generateS.toFixed(2)),
-    recall_sample: `${sample.length} queries, ${expected} true pairs`,
-    matches_per_query: Number((found / QUERIES).toFixed(2)),
+    build_cpu_s: Number(buildCpuS.toFixed(2)),
+    build_wall_s: Number(buildWallS.toFixed(2)),
+    matches_per_query: Number((timed.found / QUERIES).toFixed(2)),
+  };
+}
+
+/** Hashes as usearch's binary vectors: one Int8 (0/1) per bit, packed to b1 by usearch itself. */
+function unpackBits(words: Uint32Array, from: number, n: number): Int8Array {
+  const out = new Int8Array(n * 256);
+  for (let i = 0; i < n; i++) for (let b = 0; b < 256; b++) out[i * 256 + b] = (words[(from + i) * 8 + (b >> 5)]! >>> (b & 31)) & 1;
+  return out;
+}
+
+/**
+ * usearch (HNSW, Hamming over b1 vectors) on the first n hashes: build at connectivity 16 / expansion 128
+ * on both cores, then for each search expansion the q/s on one thread and the recall at radius 31 (top
+ * 16 results within 31 bits vs brute force), and ours on the same n and queries.
+ */
+function usearchAt(n: number, words: Uint32Array, dir: string) {
+  const { Index, MetricKind, ScalarKind } = usearch as unknown as typeof import('usearch');
+  const config = { dimensions: 256, metric: MetricKind.Hamming, quantization: ScalarKind.B1, connectivity: 16, expansion_add: 128, expansion_search: 64, multi: false };
+  const built = new Index(config);
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  for (let at = 0; at < n; at += 20_000) {
+    const k = Math.min(20_000, n - at);
+    built.add(BigUint64Array.from({ length: k }, (_, i) => BigInt(at + i)), unpackBits(words, at, k), 2);
+  }
+  const buildWallS = (performance.now() - t) / 1000;
+  const buildCpuS = cpuSeconds(cpu);
+  const file = join(dir, 'usearch.idx');
+  built.save(file);
+  const count = 2000;
+  const queries = queriesFor(words, n, count, 0xabc);
+  const truth: Array<Set<number>> = [];
+  for (let q = 0; q < count; q++) truth.push(new Set(bruteForceSearch(words, n, queries.subarray(q * 8, q * 8 + 8), 31).map(([i]) => i)));
+  const bits = unpackBits(queries, 0, count);
+  const rows: Array<Record<string, number | string>> = [];
+  for (const ef of [16, 64, 256, 1024]) {
+    const index = new Index({ ...config, expansion_search: ef });
+    index.view(file);
+    for (let q = 0; q < 100; q++) index.search(bits.subarray(q * 256, q * 256 + 256), 16, 1);
+    let expected = 0;
+    let found = 0;
+    const c = process.cpuUsage();
+    const w = performance.now();
+    for (let q = 0; q < count; q++) {
+      const m = index.search(bits.subarray(q * 256, q * 256 + 256), 16, 1);
+      const want = truth[q]!;
+      expected += want.size;
+      for (let i = 0; i < m.keys.length; i++) if (m.distances[i]! <= 31 && want.has(Number(m.keys[i]))) found++;
+    }
+    rows.push({ index: `usearch HNSW ef=${ef}`, index_size: n, queries_per_s: Math.round(count / cpuSeconds(c)), queries_per_wall_s: Math.round(count / ((performance.now() - w) / 1000)), recall: Number((expected ? found / expected : 1).toFixed(4)) });
+  }
+  const ours = new PdqIndex({ capacity: n });
+  ours.addPacked(words.subarray(0, n * 8), Uint32Array.from({ length: n }, (_, i) => i));
+  const timed = timeQueries(ours, queries, count);
+  let expected = 0;
+  let found = 0;
+  for (let q = 0; q < count; q++) {
+    const got = new Set(ours.query(queries.subarray(q * 8, q * 8 + 8)).map((m) => m.key));
+    for (const i of truth[q]!) if (got.has(i)) found++;
+    expected += truth[q]!.size;
+  }
+  rows.push({ index: 'PdqIndex (exact)', index_size: n, queries_per_s: Math.round(timed.perCpuS), queries_per_wall_s: Math.round(timed.perWallS), recall: expected ? found / expected : 1 });
+  const best = rows.filter((r) => r.index !== 'PdqIndex (exact)' && Number(r.recall) >= 0.99).sort((a, b) => Number(b.queries_per_s) - Number(a.queries_per_s))[0];
+  return { rows, build_cpu_s: Number(buildCpuS.toFixed(1)), build_wall_s: Number(buildWallS.toFixed(1)), build_per_cpu_s: Math.round(n / buildCpuS), best_at_recall_099: best ?? null, true_pairs: expected };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// A bank in the store → a ready matcher; the matcher as its own process
+
+function hexSource(seed: number) {
+  const next = xorshift(seed);
+  return () => {
+    let h = '';
+    for (let w = 0; w < 8; w++) h += next().toString(16).padStart(8, '0');
+    return h;
   };
 }
 
 /**
- * The former PDQ load path (kept here as the "before" figure): pages of {id, value} row objects, each
- * hex value parsed into words, then one addPacked.
+ * n PDQ signals in a bank, generated by the database itself (INSERT … SELECT over a generated series, 100,000
+ * rows a statement): at 10M, filling through bound parameters takes most of an hour on this machine. The
+ * values are random hashes; value_key (the de-duplication key, which loading and matching never read) is
+ * random too rather than the SHA-256 of the value. Returns 2,000 of the values, to query near copies of.
  */
-async function rowPathLoad(banks: BankStore, bank: string): Promise<number> {
-  const chunks: Array<{ words: Uint32Array; ids: Uint32Array }> = [];
-  let n = 0;
-  for await (const page of banks.signalValues(bank, 'pdq')) {
-    const words = new Uint32Array(page.length * 8);
-    const ids = new Uint32Array(page.length);
-    page.forEach((row, i) => {
-      hexToWords(row.value, words, i * 8);
-      ids[i] = Number(row.id);
-    });
-    chunks.push({ words, ids });
-    n += page.length;
+async function fillBank(db: Db, n: number): Promise<string[]> {
+  await new BankStore(db).createBank('bench');
+  const hex64 = db.dialect === 'postgres' ? "md5(random()::text) || md5(random()::text)" : 'lower(hex(randomblob(32)))';
+  const series = (k: number) => (db.dialect === 'postgres' ? `generate_series(1, ${k})` : `(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${k}) SELECT x FROM c)`);
+  for (let done = 0; done < n; ) {
+    const k = Math.min(100_000, n - done);
+    await db.run(`INSERT INTO moderation_signals (bank, signal_type, value, value_key, labels, source, quality, added_at, removed_at)
+      SELECT 'bench', 'pdq', ${hex64}, ${hex64}, 'tvec:glorification', '', 90, 1, NULL FROM ${series(k)} AS s`);
+    done += k;
+    process.stderr.write(`\r  ${db.dialect} bank: ${done.toLocaleString()} / ${n.toLocaleString()}`);
   }
-  const words = new Uint32Array(n * 8);
-  const ids = new Uint32Array(n);
-  let at = 0;
-  for (const c of chunks) {
-    words.set(c.words, at * 8);
-    ids.set(c.ids, at);
-    at += c.ids.length;
-  }
-  const index = new PdqIndex({ capacity: n });
-  index.addPacked(words, ids);
-  return index.size;
+  process.stderr.write('\n');
+  return (await db.all<{ value: string }>("SELECT value FROM moderation_signals WHERE bank = 'bench' ORDER BY id LIMIT 2000")).map((r) => r.value);
 }
 
-/**
- * Fills a bank in a fresh SQLite file with n PDQ signals (multi-row INSERTs through the Db seam; the
- * per-signal import rate is measured on the first 100,000 through importSignals), then loads it into a
- * Matcher (the packed fast path), and through the former row path for comparison. Wall time.
- */
-async function bankLoad(n: number, postgres?: RunningPostgres) {
-  const dir = mkdtempSync(join(tmpdir(), 'dl-bench-hash-'));
-  const db = postgres ? await openDb({ databaseUrl: await postgres.createDatabase(`bench_hash_${n}`) }) : await openDb({ dataDir: dir });
+/** Loads the bank built from rows (writing the stored index), then reopened from the stored index. */
+async function bankLoad(db: Db, n: number, dir: string) {
+  const banks = new BankStore(db);
+  const indexFile = join(dir, `bench-${db.dialect}.idx`);
+  rmSync(indexFile, { force: true });
+  globalThis.gc?.();
+  let t = performance.now();
+  const built = await Matcher.load(banks, ['bench'], undefined, 31, { indexFile });
+  const buildS = (performance.now() - t) / 1000;
+  if (built.size !== n || built.pdqFromFile) throw new Error(`built ${built.size} of ${n}`);
+  globalThis.gc?.();
+  t = performance.now();
+  const reopened = await Matcher.load(banks, ['bench'], undefined, 31, { indexFile });
+  const reopenS = (performance.now() - t) / 1000;
+  if (reopened.size !== n || !reopened.pdqFromFile) throw new Error(`reopened ${reopened.size} of ${n}`);
+  return { store: db.dialect, signals: n, from_rows_s: Number(buildS.toFixed(2)), from_stored_index_s: Number(reopenS.toFixed(2)), stored_index_mb: Math.round(readFileSync(indexFile).byteLength / 1e6) };
+}
+
+const TOKEN = 'bench-matcher-token-0123456789';
+
+async function startMatcherProcess(dataDir: string, indexFile: string): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, ['--expose-gc', CLI, 'matcher', 'serve', '--data', dataDir, '--port', '0', '--refresh-ms', '60000', '--index-file', indexFile], {
+    env: { ...process.env, DOUBLELOCK_MATCHER_TOKEN: TOKEN },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /running at (\S+) /.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    child.once('exit', (code) => reject(new Error(`matcher exited ${code}: ${out}`)));
+  });
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+/** Queries/s through the internal API over `processes` matcher processes, 32 in flight, for `seconds`. */
+async function matcherProcesses(dataDir: string, indexFile: string, processes: number, kept: string[], seconds: number) {
+  const { RemoteMatcher } = await import('@doublelock/moderation');
+  const running = [];
+  for (let i = 0; i < processes; i++) running.push(await startMatcherProcess(dataDir, indexFile));
   try {
-    const banks = new BankStore(db);
-    await banks.createBank('bench');
-    const next = xorshift(7);
-    const hex = () => {
-      let h = '';
-      for (let w = 0; w < 8; w++) h += next().toString(16).padStart(8, '0');
-      return h;
-    };
-    const imported = Math.min(n, 100_000);
-    async function* signals() {
-      for (let i = 0; i < imported; i++) yield prepareSignal({ type: 'pdq', value: hex(), labels: ['tvec:glorification'], addedAt: 1 });
-    }
-    let t = performance.now();
-    await banks.importSignals('bench', signals());
-    const importPerS = imported / ((performance.now() - t) / 1000);
-    const ROWS = 500;
-    const insert = `INSERT INTO moderation_signals (bank, signal_type, value, value_key, labels, source, quality, added_at, removed_at) VALUES ${Array(ROWS).fill("('bench', 'pdq', ?, ?, 'tvec:glorification', '', 90, 1, NULL)").join(', ')}`;
-    for (let done = imported; done < n; ) {
-      await db.transaction(async (tx) => {
-        for (let k = 0; k < 200 && done < n; k++, done += ROWS) {
-          const params: string[] = [];
-          for (let r = 0; r < ROWS; r++) {
-            const v = hex();
-            params.push(v, bytesToHex(sha256(new TextEncoder().encode(v))));
-          }
-          await tx.run(insert, params);
+    const remote = new RemoteMatcher(
+      running.map((r) => r.url),
+      TOKEN,
+    );
+    const random = hexSource(99);
+    let issued = 0;
+    let done = 0;
+    let matched = 0;
+    let copies = 0;
+    const stopAt = performance.now() + seconds * 1000;
+    const worker = async () => {
+      while (performance.now() < stopAt) {
+        // half random hashes, half copies of banked ones
+        const copy = issued++ % 2 === 1;
+        const q = copy ? kept[issued % kept.length]! : random();
+        const found = (await remote.match({ pdq: q, quality: 90 })).length;
+        if (copy) {
+          copies++;
+          if (found) matched++;
         }
-      });
-    }
-    n = Math.ceil((n - imported) / ROWS) * ROWS + imported;
-    if (typeof globalThis.gc === 'function') globalThis.gc();
-    t = performance.now();
-    const matcher = await Matcher.load(banks, ['bench']);
-    const loadS = (performance.now() - t) / 1000;
-    if (matcher.size !== n) throw new Error(`loaded ${matcher.size} of ${n}`);
-    if (typeof globalThis.gc === 'function') globalThis.gc();
-    t = performance.now();
-    const rowLoaded = await rowPathLoad(banks, 'bench');
-    const rowS = (performance.now() - t) / 1000;
-    if (rowLoaded !== n) throw new Error(`row path loaded ${rowLoaded} of ${n}`);
-    return {
-      store: db.dialect,
-      signals: n,
-      load_s: Number(loadS.toFixed(2)),
-      load_per_s: Math.round(n / loadS),
-      row_path_load_s: Number(rowS.toFixed(2)),
-      row_path_per_s: Math.round(n / rowS),
-      import_per_s: Math.round(importPerS),
+        done++;
+      }
     };
+    await Promise.all(Array.from({ length: 32 }, worker));
+    remote.close();
+    return { processes, queries_per_s: Math.round(done / seconds), copies_found: Number((matched / copies).toFixed(2)) };
   } finally {
-    await db.close();
-    rmSync(dir, { recursive: true, force: true });
+    for (const r of running) r.stop();
   }
 }
+
+// ---------------------------------------------------------------------------------------------------
 
 const started = performance.now();
+/** HASH_BENCH_SECTIONS=store (or pdq,matcher,usearch,store): run only those, keeping the other figures of the last run. */
+const SECTIONS = (process.env.HASH_BENCH_SECTIONS ?? 'pdq,matcher,usearch,store').split(',');
+const partial: Record<string, unknown> =
+  SECTIONS.length < 4 && existsSync(join(RESULTS_DIR, 'hash.json')) ? (JSON.parse(readFileSync(join(RESULTS_DIR, 'hash.json'), 'utf8')) as Record<string, unknown>) : {};
+/** Results so far, written after every section (a long run stopped part-way keeps what it measured). */
+const save = (more: Record<string, unknown>) => {
+  Object.assign(partial, more, { run_seconds: Math.round((performance.now() - started) / 1000) });
+  writeResults('hash', partial);
+};
+const load = () => (readFileSync('/proc/loadavg', 'utf8').split(' ')[0] ?? '?');
+const loadAtStart = load();
 // One core: libvips may otherwise decode one image on several threads.
 sharp.concurrency(1);
-console.log('PDQ by image size (JPEG q90 of a textured picture):');
-const bySize = await pdqBySize();
-printTable(bySize);
-const referenceSet = await pdqOnReferenceSet();
-console.log(`\nPDQ on ${referenceSet.source}: ${referenceSet.imagesPerS.toFixed(1)} images per CPU-second (decode + hash, one core; ${referenceSet.wallImagesPerS.toFixed(1)}/s wall-clock)`);
-const reference = referenceImplementation();
-console.log(`Meta's reference implementation: not run — ${reference.reason}`);
-
-console.log('\nMatcher (PdqIndex, radius 31, one core):');
-const matcher = [];
-for (const n of SIZES) {
-  matcher.push(matcherAt(n));
-  if (typeof globalThis.gc === 'function') globalThis.gc();
-}
-printTable(matcher);
-
-console.log('\nBank in the store (SQLite file) → Matcher (wall time; row path = the former loader):');
-const storeLoad = [];
-for (const n of STORE_SIZES) {
-  storeLoad.push(await bankLoad(n));
-  if (typeof globalThis.gc === 'function') globalThis.gc();
-}
-if (process.env.HASH_BENCH_STORE_POSTGRES === '1') {
-  const postgres = findPostgresBin() ? await startPostgres() : undefined;
-  if (!postgres) console.log('PostgreSQL not installed: skipping the postgres bank load (install it, see .ci/run).');
-  try {
-    if (postgres) storeLoad.push(await bankLoad(STORE_SIZES[0]!, postgres));
-  } finally {
-    await postgres?.stop();
+const dir = mkdtempSync(join(tmpdir(), 'dl-bench-hash-'));
+try {
+  console.log(`load average at start: ${loadAtStart}`);
+  if (SECTIONS.includes('pdq')) {
+  console.log(`\nPDQ, decode + hash, on Meta's reference images, project vs Meta's reference binary (same run):`);
+  const pdq = await pdqAgainstReference();
+  let referenceRatio: number | null = null;
+  if (pdq.available) {
+    console.log(`project: ${pdq.project_images_per_s.toFixed(1)} images per CPU-second (${pdq.project_images_per_wall_s.toFixed(1)}/s wall)`);
+    if (pdq.reference) {
+      referenceRatio = pdq.project_images_per_s / pdq.reference.images_per_s;
+      console.log(`reference: ${pdq.reference.images_per_s.toFixed(1)} images per CPU-second (${pdq.reference.images_per_wall_s.toFixed(1)}/s wall); hashes and quality identical on ${pdq.reference.identical}/${pdq.images}`);
+      console.log(`reference_ratio (project / reference, per CPU-second): ${referenceRatio.toFixed(2)}`);
+    } else console.log(`reference: not run — ${pdq.reason}`);
+    printTable(pdq.by_size);
+    writeBarChart(
+      'hash-by-size',
+      'PDQ decode + hash, images per CPU-second by image size (151 reference images)',
+      pdq.by_size.flatMap((r) => [
+        { label: `${r.size} project`, value: Number(r.project_per_cpu_s) },
+        ...(r.reference_per_cpu_s !== null ? [{ label: `${r.size} reference`, value: Number(r.reference_per_cpu_s) }] : []),
+      ]),
+      'images/s',
+    );
+  } else console.log(`not run: ${pdq.reason}`);
+  save({
+    load_average_at_start: Number(loadAtStart),
+    pdq_images_per_s: pdq.available ? Number(pdq.project_images_per_s.toFixed(1)) : null,
+    pdq_images_per_wall_s: pdq.available ? Number(pdq.project_images_per_wall_s.toFixed(1)) : null,
+    pdq_images_source: pdq.available ? pdq.source : pdq.reason,
+    reference_images_per_s: pdq.available && pdq.reference ? Number(pdq.reference.images_per_s.toFixed(1)) : null,
+    reference_images_per_wall_s: pdq.available && pdq.reference ? Number(pdq.reference.images_per_wall_s.toFixed(1)) : null,
+    reference_ratio: referenceRatio === null ? null : Number(referenceRatio.toFixed(2)),
+    reference_identical: pdq.available && pdq.reference ? `${pdq.reference.identical}/${pdq.images}` : null,
+    ...(pdq.available && !pdq.reference && { reference_unavailable_reason: pdq.reason }),
+    pdq_by_size: pdq.available ? pdq.by_size : [],
+  });
   }
-}
-printTable(storeLoad);
 
-const results = {
-  pdq_images_per_s: Number(referenceSet.imagesPerS.toFixed(1)),
-  pdq_images_per_wall_s: Number(referenceSet.wallImagesPerS.toFixed(1)),
-  pdq_images_source: referenceSet.source,
-  pdq_by_size: bySize.map((r) => ({
-    size: r.size,
-    decode_and_hash_per_s: Number(r.decode_and_hash_per_s.toFixed(1)),
-    decode_and_hash_per_wall_s: Number(r.decode_and_hash_per_wall_s.toFixed(1)),
-    hash_only_per_s: Number(r.hash_only_per_s.toFixed(1)),
-  })),
-  reference_images_per_s: null,
-  reference_unavailable_reason: reference.reason,
-  matcher,
-  // the first size's row in the former shape, kept for readers of earlier results
-  store_load: { ...storeLoad[0]!, load_10m_estimate_s: Math.round(10_000_000 / storeLoad[0]!.load_per_s) },
-  bank_load: storeLoad,
-  bank_load_into_matcher_s: Object.fromEntries(storeLoad.map((r) => [`${r.store} ${r.signals}`, r.load_s])),
-  run_seconds: Math.round((performance.now() - started) / 1000),
-};
-console.log(`\nwrote ${writeResults('hash', results)} in ${results.run_seconds} s`);
+  const largest = Math.max(...SIZES, USEARCH_SIZE);
+  const words = SECTIONS.includes('matcher') || SECTIONS.includes('usearch') ? dataset(largest, 0x9e3779b9) : new Uint32Array(0);
+  if (SECTIONS.includes('matcher')) {
+  console.log('\nMatcher (PdqIndex, radius 31, one core):');
+  const matcher = [];
+  for (const n of SIZES) {
+    matcher.push(matcherAt(n, words));
+    globalThis.gc?.();
+  }
+  printTable(matcher);
+  save({ matcher });
+  }
+  if (SECTIONS.includes('usearch')) {
+  console.log(`\nusearch HNSW (Hamming, b1) beside PdqIndex on the first ${USEARCH_SIZE.toLocaleString()} hashes (same queries; recall at radius 31):`);
+  const us = usearchAt(USEARCH_SIZE, words, dir);
+  printTable(us.rows);
+  console.log(`usearch build: ${us.build_cpu_s} CPU-s (${us.build_per_cpu_s} hashes per CPU-second; 10M would take ~${Math.round(1e7 / us.build_per_cpu_s / 60)} CPU-minutes)`);
+  save({ usearch: us });
+  globalThis.gc?.();
+  }
+  if (SECTIONS.includes('store')) {
+  console.log('\nBank in the store → ready matcher (wall time): from the rows (and the stored index written), then from the stored index:');
+  const storeLoad: Array<Record<string, unknown>> = [];
+  let processRows: Array<Record<string, number>> = [];
+  if (process.env.HASH_BENCH_STORE_POSTGRES === '1') {
+    const postgres: RunningPostgres | undefined = findPostgresBin() ? await startPostgres() : undefined;
+    if (!postgres) console.log('PostgreSQL not installed: skipping the postgres bank load (install it, see .ci/run).');
+    try {
+      if (postgres) {
+        const n = Math.max(...STORE_SIZES);
+        const db = await openDb({ databaseUrl: await postgres.createDatabase(`bench_hash_${n}`) });
+        try {
+          await fillBank(db, n);
+          storeLoad.push(await bankLoad(db, n, dir));
+          printTable(storeLoad);
+          save({ bank_load: storeLoad });
+        } finally {
+          await db.close();
+        }
+      }
+    } finally {
+      await postgres?.stop();
+    }
+    globalThis.gc?.();
+  }
+  for (const n of STORE_SIZES) {
+    const dataDir = join(dir, `sqlite-${n}`);
+    const db = await openDb({ dataDir });
+    try {
+      const kept = await fillBank(db, n);
+      storeLoad.push(await bankLoad(db, n, dir));
+      printTable(storeLoad);
+      save({ bank_load: storeLoad });
+      if (n === STORE_SIZES[0]) {
+        console.log(`matcher processes over the ${n.toLocaleString()}-hash bank (doublelock matcher serve, internal API, 32 queries in flight):`);
+        processRows = [await matcherProcesses(dataDir, join(dir, `bench-sqlite.idx`), 1, kept, 6), await matcherProcesses(dataDir, join(dir, `bench-sqlite.idx`), 2, kept, 6)];
+        printTable(processRows);
+        save({ matcher_processes: processRows });
+      }
+    } finally {
+      await db.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    globalThis.gc?.();
+  }
+  }
+  save({ load_average_at_end: Number(load()) });
+  console.log(`\nwrote bench/results/hash.json in ${partial.run_seconds} s (load average ${loadAtStart} → ${load()})`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,6 +1,10 @@
 /**
  * Transparency log benchmark (`npm run bench:log`), on SQLite (file, synchronous=FULL) and on
- * PostgreSQL when installed (a throwaway server from startPostgres(), which runs with fsync=off):
+ * PostgreSQL when installed (a throwaway server from startPostgres({ durable: true }): fsync, synchronous
+ * commit and full-page writes on, as production runs it):
+ *   - the store's own ceiling, in the same database: a bare batched INSERT of the same leaves (index,
+ *     entry, leaf hash) into a table shaped like log_leaves, 1,000 rows per transaction, and 10,000 per
+ *     transaction for the batch figure; the log's rates are reported against it (`*_vs_ceiling`);
  *   - appends/s: 50,000 single-entry append() calls issued concurrently (after a 10,000-entry warm-up), which the log coalesces into
  *     batched tree updates (the realistic load: many callers, one entry each);
  *   - batch appends/s: filling the tree to LOG_BENCH_LEAVES (default 1,000,000) in 10,000-entry calls;
@@ -14,7 +18,7 @@ import { generateSignerKey, TransparencyLog } from '@doublelock/log';
 import { hashLeaf, openCheckpoint, verifyConsistency, verifyInclusion } from '@doublelock/log/verifier';
 import { openDb, PostgresDb, type Db } from '@doublelock/store';
 import { findPostgresBin, startPostgres, type RunningPostgres } from '@doublelock/store/test-postgres';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { printTable, writeResults } from './lib/report.ts';
@@ -43,7 +47,32 @@ function* randoms(seed: number): Generator<number> {
   }
 }
 
+/**
+ * The ceiling: the same leaves (index, 64-byte entry, 32-byte leaf hash) inserted with no tree, no
+ * checkpoint, no coalescing logic: multi-row INSERTs of 500, `perTransaction` rows per commit.
+ */
+async function ceiling(db: Db, count: number, perTransaction: number, table: string): Promise<number> {
+  const blob = db.dialect === 'postgres' ? 'BYTEA' : 'BLOB';
+  await db.run(`CREATE TABLE ${table} (log_id TEXT NOT NULL, idx BIGINT NOT NULL, data ${blob} NOT NULL, leaf_hash ${blob} NOT NULL, PRIMARY KEY (log_id, idx))`);
+  const ROWS = 500;
+  const insert = `INSERT INTO ${table} (log_id, idx, data, leaf_hash) VALUES ${Array(ROWS).fill('(?, ?, ?, ?)').join(', ')}`;
+  const leaves = Array.from({ length: count }, (_, i) => ({ data: entry(i), hash: hashLeaf(entry(i)) }));
+  const t = performance.now();
+  for (let at = 0; at < count; at += perTransaction) {
+    await db.transaction(async (tx) => {
+      for (let r = at; r < Math.min(count, at + perTransaction); r += ROWS) {
+        const params: Array<string | number | Uint8Array> = [];
+        for (let k = r; k < r + ROWS; k++) params.push('ceiling', k, leaves[k % count]!.data, leaves[k % count]!.hash);
+        await tx.run(insert, params);
+      }
+    });
+  }
+  return count / ((performance.now() - t) / 1000);
+}
+
 async function measure(store: string, db: Db, durability: string) {
+  const ceilingPerS = await ceiling(db, CONCURRENT_APPENDS, 1000, 'bench_ceiling_1k');
+  const batchCeilingPerS = await ceiling(db, CONCURRENT_APPENDS, FILL_BATCH, 'bench_ceiling_10k');
   const log = await TransparencyLog.open(db, { signerKey: generateSignerKey(`bench.example/${store}`) });
 
   // Warm-up (JIT, hash tables, database caches), so the figure is the steady state.
@@ -110,11 +139,15 @@ async function measure(store: string, db: Db, durability: string) {
   return {
     store,
     appends_per_s: Math.round(appendsPerS),
+    ceiling_inserts_per_s: Math.round(ceilingPerS),
+    appends_vs_ceiling: Number((appendsPerS / ceilingPerS).toFixed(2)),
     leaves: LEAVES,
     inclusion_proof_ms: round(inclusionMs),
     consistency_proof_ms: round(consistencyMs),
     verify_ms: round(inclusionVerifyMs),
     batch_appends_per_s: Math.round(batchAppendsPerS),
+    batch_ceiling_inserts_per_s: Math.round(batchCeilingPerS),
+    batch_appends_vs_ceiling: Number((batchAppendsPerS / batchCeilingPerS).toFixed(2)),
     consistency_verify_ms: round(consistencyVerifyMs),
     checkpoint_note_verify_ms: round(noteVerifyMs),
     checkpoint_ms: round(checkpointMs),
@@ -151,11 +184,11 @@ if (!STORES.includes('postgres')) {
   for (let attempt = 1; attempt <= 2; attempt++) {
     let pg: RunningPostgres | undefined;
     try {
-      pg = await startPostgres();
+      pg = await startPostgres({ durable: true });
       const db = await openDb({ databaseUrl: await pg.createDatabase('log_bench') });
       if (db instanceof PostgresDb) db.pool.on('error', (error) => console.error(`  postgres connection lost: ${error.message}`));
       try {
-        rows.push(await measure('postgres', db, 'fsync=off (test server)'));
+        rows.push(await measure('postgres', db, 'fsync=on, synchronous_commit=on, full_page_writes=on (durable per commit)'));
         break;
       } finally {
         await db.close().catch(() => undefined);
@@ -171,5 +204,7 @@ if (!STORES.includes('postgres')) {
   console.warn('*** PostgreSQL is not installed: the PostgreSQL row is SKIPPED ***');
 }
 
+printTable(rows.map(({ store, appends_per_s, ceiling_inserts_per_s, appends_vs_ceiling, batch_appends_per_s, batch_ceiling_inserts_per_s, batch_appends_vs_ceiling }) => ({ store, appends_per_s, ceiling_inserts_per_s, appends_vs_ceiling, batch_appends_per_s, batch_ceiling_inserts_per_s, batch_appends_vs_ceiling })));
 printTable(rows);
-console.log(`\nwritten to ${writeResults('log', rows)}`);
+const loadAverage = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+console.log(`\nwritten to ${writeResults('log', rows.map((r) => ({ ...r, load_average: Number(loadAverage) })))} (load average ${loadAverage})`);

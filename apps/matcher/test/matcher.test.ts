@@ -138,5 +138,5 @@ describe('matcher processes', () => {
     refused.stderr!.on('data', (b: Buffer) => (err += b.toString()));
     expect(await new Promise((r) => refused.once('exit', r))).not.toBe(0);
     expect(err).toMatch(/token/);
-  }, 60_000);
+  }, 180_000);
 });

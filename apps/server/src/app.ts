@@ -58,7 +58,7 @@ export interface BuildOptions {
   matcher?: SignalMatcher;
 }
 
-function remoteMatcher(config: ServerConfig): SignalMatcher | undefined {
+function remoteMatcher(config: ServerConfig): RemoteMatcher | undefined {
   if (!config.matcherUrls?.length) return undefined;
   if (!config.matcherToken) throw new Error('matcher processes need their token (--matcher-token-file or DOUBLELOCK_MATCHER_TOKEN)');
   return new RemoteMatcher(config.matcherUrls, config.matcherToken);
@@ -89,7 +89,8 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   let listening: string[] = [];
   const now = options.now ?? Date.now;
   const blobs = new LocalBlobStore(config.blobDir ?? join(config.dataDir, 'blobs'));
-  const matcher = options.matcher ?? remoteMatcher(config);
+  const remote = options.matcher ? undefined : remoteMatcher(config);
+  const matcher = options.matcher ?? remote;
   const banks = await LiveBanks.open(db, matcher ? { matcher } : {});
   const check = new UploadCheck(db, banks, now);
   const channels = new ChannelService(db, { check, blobs, now, limits: { maxImageBytes: config.maxImageBytes, maxVideoBytes: config.maxVideoBytes } });
@@ -170,6 +171,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
     app.addHook('onClose', () => fanout.close());
   }
   app.addHook('onClose', async () => {
+    remote?.close();
     if (!options.db) await db.close();
   });
   return { app, ctx, db };

@@ -1,11 +1,11 @@
 /**
  * Accountable lawful access, end to end, every party real: the server (with its transparency log), a
- * witness, three custodians (2-of-3) that run the DKG, two messenger clients that put a verifiable escrow
+ * witness, three custodian processes (2-of-3) that run the DKG, two messenger clients that put a verifiable escrow
  * field on every message, and the agency. Alice and Bob chat; a warrant for Alice is issued and approved;
  * the agency decrypts the messages sent after it, with every proof checked; the message before it was
  * never retained; and the public log shows one warrant and the number of messages decrypted.
  */
-import { startCustodian, initCustodianKeys, publicKeysOf, type RunningCustodian } from '@doublelock/custodian';
+import { initCustodianKeys, publicKeysOf } from '@doublelock/custodian';
 import {
   signAgencyRequest,
   type ExportedIntercept,
@@ -42,7 +42,7 @@ import { decodeFrame, fromBase64Url, splitLengthPrefixed, toBase64Url, type Escr
 import { asBytes } from '@doublelock/store';
 import { freePort } from '@doublelock/store/testing';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -61,12 +61,12 @@ import type { RunningServer } from '../src/app.ts';
 import { startTestServer } from '../src/testing.ts';
 import { call } from './harness.ts';
 
-const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey() };
+const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey(), coordinator: generateSigningKey() };
 const witnessKey = generateSignerKey('witness.doublelock.test/w1', SIGNATURE_COSIGNATURE_V1);
 const witnessVerifierKey = new CosignatureSigner(witnessKey).verifierKey;
 const tmp = mkdtempSync(join(tmpdir(), 'doublelock-la-e2e-'));
 let server: RunningServer;
-let custodians: RunningCustodian[] = [];
+let custodians: Array<{ close(): Promise<void> }> = [];
 let trust: TrustConfig;
 let epochKey: EpochKey;
 let witnessing: ReturnType<typeof setInterval>;
@@ -88,6 +88,7 @@ beforeAll(async () => {
     judicialCommissioners: [{ id: 'jc', publicKey: toBase64Url(keys.judge.publicKey) }],
     agencies: [{ id: 'nca', publicKey: toBase64Url(keys.agency.publicKey) }],
     provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
+    coordinators: [{ id: 'coordinator', publicKey: toBase64Url(keys.coordinator.publicKey) }],
     custodians: secrets.map((s, i) => ({ index: i + 1, name: `custodian-${i + 1}`, url: `http://127.0.0.1:${ports[i]}`, ...publicKeysOf(s) })),
     threshold: 2,
     log: { verifierKey: logKey, witnesses: [witnessVerifierKey], witnessQuorum: 1 },
@@ -101,21 +102,15 @@ beforeAll(async () => {
     logWitnesses: [witnessVerifierKey],
     lawfulAccess: { trust: signedTrust, trustRootKey: trustRoot, providerKeyId: 'provider', providerSecretKey: keys.provider.secretKey },
   });
+  // Three custodian processes (`doublelock custodian serve`), each following the provider's log and
+  // publishing its releases there; a share leaves only once its release is proven in a witnessed
+  // checkpoint (the witness below runs all along).
+  const trustFile = join(tmp, 'trust.json');
+  writeFileSync(trustFile, JSON.stringify(signedTrust));
   custodians = await Promise.all(
-    custodianDirs.map((dir, i) =>
-      startCustodian({
-        port: ports[i],
-        dataDir: dir,
-        trust: signedTrust,
-        trustRoot,
-        logLevel: 'warn',
-        // Each custodian follows the provider's log and publishes its releases there; a share leaves only
-        // once its release is proven in a witnessed checkpoint (the witness below runs all along).
-        logUrl: server.url,
-      }),
-    ),
+    custodianDirs.map((dir, i) => serveCustodian(['--data', dir, '--trust', trustFile, '--trust-root', trustRoot, '--log', server.url, '--port', String(ports[i]), '--log-level', 'warn'])),
   );
-  epochKey = (await runDkgCeremony(trust, epochAt(Date.now()))).key;
+  epochKey = (await runDkgCeremony(trust, epochAt(Date.now()), { id: 'coordinator', secretKey: keys.coordinator.secretKey })).key;
   // The witness, as deployed: it cosigns the log's newest checkpoint every few hundred milliseconds.
   let busy = false;
   witnessing = setInterval(() => {
@@ -173,6 +168,31 @@ const cli = (...args: string[]) =>
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );
+
+/** `doublelock custodian serve …` as its own process; resolves once it listens. */
+function serveCustodian(args: string[]): Promise<{ close(): Promise<void> }> {
+  const child = spawn(process.execPath, [CLI, 'custodian', 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`custodian did not start: ${output}`)), 90_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('is running at')) {
+        clearTimeout(timer);
+        resolve({ close });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`custodian exited with ${code}: ${output}`)));
+  });
+}
 
 /** The first length-prefixed field of a log entry: its type label (directory entries are JSON and have none). */
 function labelOf(entry: Uint8Array): string | undefined {
@@ -400,12 +420,12 @@ describe('lawful access, end to end', () => {
       );
       expect(refused).toBeInstanceOf(DecryptionRefused);
       // every custodian was asked and each refused on the field's label: nothing was released
-      expect((refused as DecryptionRefused).failures.map((f) => [f.custodian, f.code])).toEqual(trust.custodians.map((c) => [c.index, 'field_not_for_message']));
+      expect((refused as DecryptionRefused).failures.map((f) => [f.custodian, f.code]).sort()).toEqual(trust.custodians.map((c) => [c.index, 'field_not_for_message']));
     }
   }, 120_000);
 
   it('a modified sender using tomorrow’s epoch key (custodians would refuse it today) is refused by honest recipients', async () => {
-    const tomorrow = (await runDkgCeremony(trust, epochAt(Date.now()) + 1)).key;
+    const tomorrow = (await runDkgCeremony(trust, epochAt(Date.now()) + 1, { id: 'coordinator', secretKey: keys.coordinator.secretKey })).key;
     const sneaky = escrowFieldProvider({ current: { epoch: tomorrow.epoch, publicKey: tomorrow.publicKey } });
     const henry = await Messenger.register({ serverUrl: server.url, storage: new MemoryStorage(), webSocket: WebSocket as unknown as WebSocketConstructor, escrow: sneaky }, 'henry');
     const ivyEscrow = (await deploymentEscrow({ serverUrl: server.url, trustRoot: toBase64Url(keys.root.publicKey) }))!;

@@ -48,6 +48,11 @@ describe.each(dialectCases())('retro-sweep on $name', ({ open }) => {
       const m = await service.store.addMedia({ owner: 'ann', channelId: channel.id, kind: 'image', contentType: 'image/png', sha256: signals.sha256, bytes: 1, width: 200, height: 150, signals: signals as never, createdAt: 1 });
       imagePosts.push((await service.createPost('ann', 'ann', { text: `picture ${i}`, media: [m.id] })).post.id);
     }
+    // a mirrored copy of another picture inside black letterbox bars: only its cropped variants can match
+    const boxed = await hashImage(await sharp(await picture(21, true)).extend({ top: 50, bottom: 50, background: '#000' }).png().toBuffer());
+    expect(boxed.cropped).toBeDefined();
+    const boxedMedia = await service.store.addMedia({ owner: 'ann', channelId: channel.id, kind: 'image', contentType: 'image/png', sha256: boxed.sha256, bytes: 1, width: 200, height: 250, signals: boxed as never, createdAt: 1 });
+    const boxedPost = (await service.createPost('ann', 'ann', { text: 'boxed', media: [boxedMedia.id] })).post.id;
     const textPosts: number[] = [];
     for (let i = 0; i < 12; i++) textPosts.push((await service.createPost('ann', 'ann', { text: i === 3 ? 'praise for the #Caliphate' : `an ordinary day ${i}` })).post.id);
     for (const id of [...imagePosts, ...textPosts]) expect((await service.store.post(id))!.visibility).toBe('published');
@@ -57,6 +62,7 @@ describe.each(dialectCases())('retro-sweep on $name', ({ open }) => {
     const before = await banks.maxSignalId();
     await banks.addSignal('late', { type: 'pdq', value: hashes[2]!.pdq.original, labels: ['tvec:branded_content'] });
     await banks.addSignal('late', { type: 'pdq', value: (await hashImage(await picture(5, true))).pdq.original, labels: ['tvec:glorification'] });
+    await banks.addSignal('late', { type: 'pdq', value: (await hashImage(await picture(21))).pdq.original, labels: ['tvec:glorification'] });
     for (let i = 0; i < 5; i++) await banks.addSignal('late', { type: 'pdq', value: 'f'.repeat(60) + i.toString(16).padStart(4, '0'), labels: ['tvec:publication'] });
     await banks.addSignal('late', { type: 'text', value: '#caliphate', labels: ['tvec:glorification'], action: 'block' });
     const sweep = await new SweepStore(db).create({ bank: 'late', afterSignalId: before, uptoSignalId: await banks.maxSignalId() });
@@ -71,10 +77,10 @@ describe.each(dialectCases())('retro-sweep on $name', ({ open }) => {
     expect(done.status).toBe('done');
     expect(progress).toEqual([...progress].sort((a, b) => a - b)); // never moves backwards
     expect(done.checked).toBe(done.total); // every stored signal counted once
-    const expected = [imagePosts[2]!, imagePosts[5]!, textPosts[3]!].map((id) => `post:${id}`).sort();
+    const expected = [imagePosts[2]!, imagePosts[5]!, boxedPost, textPosts[3]!].map((id) => `post:${id}`).sort();
     expect(done.findings.map((f) => f.subject).sort()).toEqual(expected);
     expect(done.findings.every((f) => f.verdict === 'block')).toBe(true);
-    expect(done.actioned).toBe(3);
+    expect(done.actioned).toBe(4);
     for (const subject of expected) {
       const decisions = (await check.decisions.forSubject(subject)).filter((d) => d.stage === 'retro_sweep');
       expect(decisions).toHaveLength(1);
@@ -88,7 +94,7 @@ describe.each(dialectCases())('retro-sweep on $name', ({ open }) => {
 
     // running it again changes nothing
     const again = await runSweep({ db, sweepId: sweep.id, actioner: service.actioner });
-    expect(again.actioned).toBe(3);
+    expect(again.actioned).toBe(4);
 
     // a shutdown mid-sweep leaves it queued, so the next process claims it at once
     const second = await new SweepStore(db).create({ bank: 'late', afterSignalId: before, uptoSignalId: await banks.maxSignalId() });

@@ -10,7 +10,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { ContentError } from './errors.ts';
-import { lumaFromPixels, pdqDihedralFromLuma, pdqFromLuma, type PdqDihedralResult, type PdqResult } from './pdq.ts';
+import { LUMA_B, LUMA_G, LUMA_R, lumaFromPixels, pdqDihedralFromLuma, pdqFromLuma, type PdqDihedralResult, type PdqResult } from './pdq.ts';
+
+const f32 = Math.fround;
 
 export const REFERENCE_DOWNSAMPLE_DIMS = 512;
 /** Formats we hash. SVG and PDF are refused: they are programs to render, not pixels. */
@@ -121,6 +123,32 @@ export function referenceResize(image: DecodedImage): DecodedImage {
   return { ...image, pixels: out, width: size, height: size };
 }
 
+/**
+ * referenceResize then lumaFromPixels in one pass: the luminance of the (pre-resized) image without the
+ * intermediate pixel buffer. Identical values: the same source pixel, the same float32 weights.
+ */
+export function referenceLuma(image: DecodedImage): { luma: Float32Array; width: number; height: number } {
+  const { width, height, channels, pixels } = image;
+  const size = REFERENCE_DOWNSAMPLE_DIMS;
+  if (width <= size && height <= size) return { luma: lumaFromPixels(pixels, width, height, channels), width, height };
+  if (![1, 2, 3, 4].includes(channels)) throw new RangeError(`channels must be 1–4, not ${channels}`);
+  const luma = new Float32Array(size * size);
+  const xs = new Int32Array(size);
+  for (let x = 0; x < size; x++) xs[x] = Math.floor((x * width) / size) * channels;
+  for (let y = 0; y < size; y++) {
+    const row = Math.floor((y * height) / size) * width * channels;
+    const out = y * size;
+    if (channels <= 2) for (let x = 0; x < size; x++) luma[out + x] = pixels[row + xs[x]!]!;
+    else {
+      for (let x = 0; x < size; x++) {
+        const p = row + xs[x]!;
+        luma[out + x] = f32(f32(f32(LUMA_R * pixels[p]!) + f32(LUMA_G * pixels[p + 1]!)) + f32(LUMA_B * pixels[p + 2]!));
+      }
+    }
+  }
+  return { luma, width: size, height: size };
+}
+
 export interface ImagePdq extends PdqResult {
   width: number;
   height: number;
@@ -130,13 +158,13 @@ export interface ImagePdq extends PdqResult {
 /** PDQ of an image file or its bytes, as the reference pdq-photo-hasher computes it. */
 export async function pdqHashImage(input: string | Uint8Array, limits?: ImageLimits): Promise<ImagePdq> {
   const decoded = await decodeImage(input, limits);
-  const small = referenceResize(decoded);
-  const result = pdqFromLuma(lumaFromPixels(small.pixels, small.width, small.height, small.channels), small.width, small.height);
+  const small = referenceLuma(decoded);
+  const result = pdqFromLuma(small.luma, small.width, small.height);
   return { ...result, width: decoded.width, height: decoded.height, format: decoded.format };
 }
 
 /** All eight dihedral PDQ hashes of an image (to match rotated or mirrored uploads). */
 export async function pdqDihedralHashImage(input: string | Uint8Array, limits?: ImageLimits): Promise<PdqDihedralResult> {
-  const small = referenceResize(await decodeImage(input, limits));
-  return pdqDihedralFromLuma(lumaFromPixels(small.pixels, small.width, small.height, small.channels), small.width, small.height);
+  const small = referenceLuma(await decodeImage(input, limits));
+  return pdqDihedralFromLuma(small.luma, small.width, small.height);
 }

@@ -64,7 +64,8 @@ function postgresUser(): { uid: number; gid: number } | undefined {
 
 let databaseCounter = 0;
 
-export async function startPostgres(): Promise<RunningPostgres> {
+/** `durable`: fsync, synchronous commits and full-page writes on, as production runs (benchmarks); default off (tests). */
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<RunningPostgres> {
   const bin = findPostgresBin();
   if (!bin) throw new Error('PostgreSQL (initdb, postgres) not found');
   const dir = mkdtempSync(join(tmpdir(), 'doublelock-pg-'));
@@ -79,7 +80,7 @@ export async function startPostgres(): Promise<RunningPostgres> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     join(bin, 'postgres'),
-    ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+    ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, ...(options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']), '-c', 'max_connections=200'],
     { ...asUser, stdio: 'ignore' },
   );
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;

@@ -4,6 +4,7 @@
  * that cannot be reached (or fails) is skipped for the next, and the query fails only when every one has.
  * A 4xx answer is a bug on this side and is thrown at once. Answers are validated by the protocol schema.
  */
+import { Agent, request as httpRequest } from 'node:http';
 import { matcherMatches, type MatcherQuery } from '@doublelock/protocol';
 import type { QuerySignals, SignalMatch } from '../matcher.ts';
 import { PdqHash } from '../pdqHash.ts';
@@ -37,6 +38,7 @@ export function toMatcherQuery(query: QuerySignals): MatcherQuery {
 export class RemoteMatcher implements SignalMatcher {
   private next = 0;
   private readonly urls: string[];
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
   constructor(
     urls: readonly string[],
@@ -44,7 +46,12 @@ export class RemoteMatcher implements SignalMatcher {
     private readonly options: RemoteMatcherOptions = {},
   ) {
     if (!urls.length) throw new TypeError('a remote matcher needs at least one URL');
-    this.urls = urls.map((u) => new URL(u).toString().replace(/\/$/, ''));
+    this.urls = urls.map((u) => {
+      const url = new URL(u);
+      // internal API on a private network (loopback, or a cluster network behind the operator's own TLS)
+      if (url.protocol !== 'http:') throw new TypeError(`matcher URLs are http:// on the internal network, not ${url.protocol}`);
+      return url.toString().replace(/\/$/, '');
+    });
   }
 
   async match(query: QuerySignals): Promise<SignalMatch[]> {
@@ -72,22 +79,45 @@ export class RemoteMatcher implements SignalMatcher {
     throw new RemoteMatcherError(`no matcher process answered (${this.urls.length} tried): ${(last as Error)?.message ?? last}`);
   }
 
-  private async request(url: string, method: string, path: string, body: unknown): Promise<unknown> {
-    let response: Response;
-    try {
-      response = await fetch(url + path, {
-        method,
-        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
-      });
-    } catch (error) {
-      throw new Unavailable(error);
-    }
-    const answer = (await response.json().catch(() => ({}))) as { code?: string; message?: string };
-    if (response.status >= 500) throw new Unavailable(new Error(`${url}: ${response.status} ${answer.message ?? ''}`));
-    if (!response.ok) throw new RemoteMatcherError(`${url}${path}: ${response.status} ${answer.code ?? ''} ${answer.message ?? ''}`);
-    return answer;
+  /** node:http with kept-alive connections: a query costs a fraction of what fetch() costs in CPU. */
+  private request(url: string, method: string, path: string, body: unknown): Promise<unknown> {
+    const payload = JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        url + path,
+        {
+          method,
+          agent: this.agent,
+          timeout: this.options.timeoutMs ?? 10_000,
+          headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', (error) => reject(new Unavailable(error)));
+          res.on('end', () => {
+            let answer: { code?: string; message?: string } = {};
+            try {
+              answer = JSON.parse(Buffer.concat(chunks).toString());
+            } catch {
+              // not JSON: reported by status below
+            }
+            const status = res.statusCode ?? 0;
+            if (status >= 500) reject(new Unavailable(new Error(`${url}: ${status} ${answer.message ?? ''}`)));
+            else if (status < 200 || status >= 300) reject(new RemoteMatcherError(`${url}${path}: ${status} ${answer.code ?? ''} ${answer.message ?? ''}`));
+            else resolve(answer);
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer in ${this.options.timeoutMs ?? 10_000} ms`)));
+      req.on('error', (error) => reject(new Unavailable(error)));
+      req.end(payload);
+    });
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.agent.destroy();
   }
 }
 

@@ -9,10 +9,10 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Db } from '@doublelock/store';
 import { exactHashes } from '../exact.ts';
-import { decodeImage, referenceResize, type DecodedImage, type ImageLimits } from '../image.ts';
+import { decodeImage, referenceLuma, type DecodedImage, type ImageLimits } from '../image.ts';
 import { cropRgb, type Crop } from '../vpdq.ts';
 import { md5 } from '@noble/hashes/legacy.js';
-import { DIHEDRALS, lumaFromPixels, pdqDihedralFromLuma, type Dihedral } from '../pdq.ts';
+import { DIHEDRALS, pdqDihedralFromLuma, type Dihedral } from '../pdq.ts';
 import { PdqHash } from '../pdqHash.ts';
 import { canonicaliseUrl } from '../url.ts';
 import { formatVpdqSignal, parseVpdqSignal, type VpdqFeature } from '../vpdqFormat.ts';
@@ -75,8 +75,8 @@ export async function hashImage(bytes: Uint8Array, limits?: ImageLimits, known?:
 }
 
 function dihedralHex(image: DecodedImage): { quality: number; pdq: Record<Dihedral, string> } {
-  const small = referenceResize(image);
-  const { quality, hashes } = pdqDihedralFromLuma(lumaFromPixels(small.pixels, small.width, small.height, small.channels), small.width, small.height);
+  const small = referenceLuma(image);
+  const { quality, hashes } = pdqDihedralFromLuma(small.luma, small.width, small.height);
   const pdq = {} as Record<Dihedral, string>;
   for (const d of DIHEDRALS) pdq[d] = hashes[d].toHex();
   return { quality, pdq };
@@ -139,7 +139,8 @@ export function signalsOf(items: readonly CheckItem[]): ContentSignal[] {
       }
     } else if (i.kind === 'image') {
       for (const d of DIHEDRALS) out.push({ item: i.id, type: 'pdq', value: i.signals.pdq[d], quality: i.signals.quality, variant: d });
-      if (i.signals.cropped) out.push({ item: i.id, type: 'pdq', value: i.signals.cropped.original, quality: i.signals.quality, variant: 'original' });
+      // the picture inside its borders too, in all eight variants: a letterboxed and mirrored copy is found
+      if (i.signals.cropped) for (const d of DIHEDRALS) out.push({ item: i.id, type: 'pdq', value: i.signals.cropped[d], quality: i.signals.quality, variant: d });
       out.push({ item: i.id, type: 'md5', value: i.signals.md5 }, { item: i.id, type: 'sha256', value: i.signals.sha256 });
     } else {
       out.push({ item: i.id, type: 'md5', value: i.md5 }, { item: i.id, type: 'sha256', value: i.sha256 });
