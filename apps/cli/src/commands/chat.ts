@@ -118,7 +118,7 @@ function describe(message: ReceivedMessage, groupName: string): string {
   const who = `${message.sender.username}`;
   const c = message.content;
   const body =
-    c.type === 'text' ? c.text : c.type === 'file' ? `[file ${c.name}, ${c.size} bytes${c.caption ? `: ${c.caption}` : ''}]` : c.type === 'rename' ? `[renamed the chat to "${c.name}"]` : '[left the chat]';
+    c.type === 'text' ? c.text : c.type === 'file' ? `[file ${c.name}, ${c.size} bytes${c.caption ? `: ${c.caption}` : ''}]` : c.type === 'rename' ? `[renamed the chat to "${c.name}"]` : c.type === 'trust' ? `[trust in ${c.username} ${c.verified ? 'verified' : 'reviewed'} on another device]` : '[left the chat]';
   return `${when} [${groupName} ${short(message.groupId)} #${message.seq}] ${who}: ${body}`;
 }
 

@@ -131,6 +131,7 @@ function MessageItem({ m, msg, mine }: { m: Messenger; msg: ReceivedMessage; min
   const c = msg.content;
   if (c.type === 'rename') return <li className="muted">{msg.sender.username} named the chat “{c.name}”</li>;
   if (c.type === 'leave') return <li className="muted">{msg.sender.username} left</li>;
+  if (c.type === 'trust') return <li className="muted">{c.verified ? `You marked ${c.username} as verified` : `You reviewed ${c.username}’s safety number`} (on another of your devices)</li>;
   return (
     <li className={mine ? 'mine' : undefined} data-seq={msg.seq}>
       <div className="meta">{mine ? 'You' : msg.sender.username} · <time dateTime={new Date(msg.serverTime).toISOString()}>{new Date(msg.serverTime).toLocaleString()}</time>{mine && ' · Sent ✓'}</div>

@@ -5,6 +5,8 @@ import { z } from 'zod';
 const base64url = z.string().regex(/^[A-Za-z0-9_-]*$/);
 
 export const messageContent = z.discriminatedUnion('type', [
+  /** A trust decision about a contact, for this account's other devices (note-to-self group; devices/trust.ts). */
+  z.object({ type: z.literal('trust'), username: z.string().min(1).max(64), identityKey: base64url.length(43), verified: z.boolean() }),
   z.object({ type: z.literal('text'), text: z.string().min(1).max(64 * 1024) }),
   z.object({
     type: z.literal('file'),

@@ -234,6 +234,7 @@ export class IncomingItems {
     }
     markSeen(meta, item.seq);
     if (content.type === 'rename') meta.name = content.name;
+    if (content.type === 'trust') await ctx.trust.received(item.groupId, sender, content);
     const received: ReceivedMessage = {
       groupId: item.groupId,
       seq: item.seq,
