@@ -143,7 +143,7 @@ async function main(): Promise<void> {
         writeCustodianKeys(dataDir, { staticSecret: c.staticKey.secret, signingSecret: c.signing.secretKey });
         running.push(await startCustodian({ port: ports[i]!, dataDir, trust: world.signedTrust, trustRoot: world.root.publicKey, logUrl }));
       }
-      const { key: epochKey } = await runDkgCeremony(world.trust, epoch);
+      const { key: epochKey } = await runDkgCeremony(world.trust, epoch, world.coordinator);
       const logged = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: now - 60_000, limits: { maxMessages: 1_000_000 } })), now - 30_000));
       const httpTimes: number[] = [];
       for (let round = 0; round < HTTP_ROUNDS + 1; round++) {

@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cases, claimCase, computeReport, decide, dsaTemplateCsv, exportStatements, netzdgCsv, reportChart, submitNotice, tcoCsv, type AccountAction, type ContentActioner, type ContentRef, type ContentSnapshot } from '@doublelock/cases';
-import { openDb, type Db } from '@doublelock/store';
+import { openDb, PostgresDb, type Db } from '@doublelock/store';
 import { findPostgresBin, startPostgres, type RunningPostgres } from '@doublelock/store/test-postgres';
 import { percentile, printTable, writeResults } from './lib/report.ts';
 
@@ -224,11 +224,12 @@ if (STORES.includes('postgres')) {
     let n = 0;
     rows.push(
       await measure('postgres', async () => {
-        return openDb({ databaseUrl: await pg!.createDatabase(`bench_cases_${n++}`) });
+        const db = await openDb({ databaseUrl: await pg!.createDatabase(`bench_cases_${n++}`) });
+        // an idle connection told the throwaway server is going away must not end the run
+        if (db instanceof PostgresDb) db.pool.on('error', (error) => console.error(`postgres connection: ${error.message}`));
+        return db;
       }),
     );
-    console.error("postgres: stopping the test server");
-    await pg.stop();
   }
 }
 
@@ -250,3 +251,4 @@ const path = writeResults('cases', {
   note: 'wall times on a shared 2-core machine; report CPU ms is this process only (all of the work on SQLite, the client side on PostgreSQL); postgres is the throwaway test server (fsync=off)',
 });
 console.log(`wrote ${path}`);
+if (pg) await pg.stop();

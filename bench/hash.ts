@@ -29,7 +29,7 @@ import usearch from 'usearch';
 import { BankStore, Matcher, PdqIndex, bruteForceSearch, pdqHashImage } from '@doublelock/moderation';
 import { openDb, type Db } from '@doublelock/store';
 import { findPostgresBin, startPostgres, type RunningPostgres } from '@doublelock/store/test-postgres';
-import { printTable, writeBarChart, writeResults } from './lib/report.ts';
+import { printTable, RESULTS_DIR, writeBarChart, writeResults } from './lib/report.ts';
 
 const SIZES = (process.env.HASH_BENCH_SIZES ?? '1000000,10000000').split(',').map(Number);
 const STORE_SIZES = (process.env.HASH_BENCH_STORE_SIZES ?? '1000000').split(',').map(Number);
@@ -426,7 +426,10 @@ async function matcherProcesses(dataDir: string, indexFile: string, processes: n
 // ---------------------------------------------------------------------------------------------------
 
 const started = performance.now();
-const partial: Record<string, unknown> = {};
+/** HASH_BENCH_SECTIONS=store (or pdq,matcher,usearch,store): run only those, keeping the other figures of the last run. */
+const SECTIONS = (process.env.HASH_BENCH_SECTIONS ?? 'pdq,matcher,usearch,store').split(',');
+const partial: Record<string, unknown> =
+  SECTIONS.length < 4 && existsSync(join(RESULTS_DIR, 'hash.json')) ? (JSON.parse(readFileSync(join(RESULTS_DIR, 'hash.json'), 'utf8')) as Record<string, unknown>) : {};
 /** Results so far, written after every section (a long run stopped part-way keeps what it measured). */
 const save = (more: Record<string, unknown>) => {
   Object.assign(partial, more, { run_seconds: Math.round((performance.now() - started) / 1000) });
@@ -438,7 +441,9 @@ const loadAtStart = load();
 sharp.concurrency(1);
 const dir = mkdtempSync(join(tmpdir(), 'dl-bench-hash-'));
 try {
-  console.log(`load average at start: ${loadAtStart}\n\nPDQ, decode + hash, on Meta's reference images, project vs Meta's reference binary (same run):`);
+  console.log(`load average at start: ${loadAtStart}`);
+  if (SECTIONS.includes('pdq')) {
+  console.log(`\nPDQ, decode + hash, on Meta's reference images, project vs Meta's reference binary (same run):`);
   const pdq = await pdqAgainstReference();
   let referenceRatio: number | null = null;
   if (pdq.available) {
@@ -471,10 +476,12 @@ try {
     ...(pdq.available && !pdq.reference && { reference_unavailable_reason: pdq.reason }),
     pdq_by_size: pdq.available ? pdq.by_size : [],
   });
+  }
 
-  console.log('\nMatcher (PdqIndex, radius 31, one core):');
   const largest = Math.max(...SIZES, USEARCH_SIZE);
-  const words = dataset(largest, 0x9e3779b9);
+  const words = SECTIONS.includes('matcher') || SECTIONS.includes('usearch') ? dataset(largest, 0x9e3779b9) : new Uint32Array(0);
+  if (SECTIONS.includes('matcher')) {
+  console.log('\nMatcher (PdqIndex, radius 31, one core):');
   const matcher = [];
   for (const n of SIZES) {
     matcher.push(matcherAt(n, words));
@@ -482,14 +489,16 @@ try {
   }
   printTable(matcher);
   save({ matcher });
-
+  }
+  if (SECTIONS.includes('usearch')) {
   console.log(`\nusearch HNSW (Hamming, b1) beside PdqIndex on the first ${USEARCH_SIZE.toLocaleString()} hashes (same queries; recall at radius 31):`);
   const us = usearchAt(USEARCH_SIZE, words, dir);
   printTable(us.rows);
   console.log(`usearch build: ${us.build_cpu_s} CPU-s (${us.build_per_cpu_s} hashes per CPU-second; 10M would take ~${Math.round(1e7 / us.build_per_cpu_s / 60)} CPU-minutes)`);
   save({ usearch: us });
   globalThis.gc?.();
-
+  }
+  if (SECTIONS.includes('store')) {
   console.log('\nBank in the store → ready matcher (wall time): from the rows (and the stored index written), then from the stored index:');
   const storeLoad: Array<Record<string, unknown>> = [];
   let processRows: Array<Record<string, number>> = [];
@@ -534,8 +543,8 @@ try {
     }
     globalThis.gc?.();
   }
-  printTable(storeLoad);
-  printTable(processRows);
+  }
+  save({ load_average_at_end: Number(load()) });
   console.log(`\nwrote bench/results/hash.json in ${partial.run_seconds} s (load average ${loadAtStart} → ${load()})`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -113,6 +113,7 @@ beforeAll(async () => {
     judicialCommissioners: [{ id: 'jc', publicKey: toBase64Url(keys.judge.publicKey) }],
     agencies: [{ id: 'nca', publicKey: toBase64Url(keys.agency.publicKey) }],
     provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
+    coordinators: [{ id: 'coordinator', publicKey: toBase64Url(generateSigningKey().publicKey) }],
     custodians: keys.custodians.map((k, i) => ({ index: i + 1, name: `c${i + 1}`, url: `http://127.0.0.1:9/c${i + 1}`, staticKey: toBase64Url(generateStaticKey().publicKey), signingKey: toBase64Url(k.publicKey) })),
     threshold: 2,
     // a quorum of at least one witness is required; this test never needs its cosignatures

@@ -2,12 +2,13 @@
  * `doublelock custodian …`: run one custodian of the lawful-access threshold.
  *   custodian init  --data <dir>                       create this custodian's keys; print the public halves
  *   custodian serve --data <dir> --trust <file> --trust-root <key> --log <url>   run the service
- *   custodian dkg   --trust <file> --trust-root <key> [--epoch n]    coordinate the key ceremony for an epoch
+ *   custodian dkg   --trust <file> --trust-root <key> --coordinator-key <file> [--epoch n]
+ *                                                      coordinate (or resume) the key ceremony for an epoch
  * The trust configuration is the signed JSON document (SignedTrustConfig); the trust root is the
  * base64url Ed25519 public key it must verify under, pinned out of band.
  */
 import { epochAt, openTrustConfig, runDkgCeremony, type SignedTrustConfig } from '@doublelock/lawful-access';
-import { toBase64Url } from '@doublelock/protocol';
+import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { initCustodianKeys, publicKeysOf } from './keys.ts';
@@ -68,11 +69,14 @@ export function register(program: Command): void {
     .description('coordinate the COCKTAIL-DKG ceremony among all custodians for an epoch')
     .requiredOption('--trust <file>', 'signed trust configuration (JSON)')
     .requiredOption('--trust-root <key>', 'pinned trust-root Ed25519 public key (base64url)')
+    .requiredOption('--coordinator-key <file>', 'this coordinator’s key: JSON { "id": …, "secretKey": base64url Ed25519 } named in the trust configuration')
     .option('--epoch <n>', 'epoch number (default: the current one)', integer('--epoch'))
-    .action(async (options: { trust: string; trustRoot: string; epoch?: number }) => {
+    .action(async (options: { trust: string; trustRoot: string; coordinatorKey: string; epoch?: number }) => {
       const trust = openTrustConfig(readTrust(options.trust), options.trustRoot);
       const epoch = options.epoch ?? epochAt(Date.now(), trust.epoch.lengthMs);
-      const { key } = await runDkgCeremony(trust, epoch);
-      console.log(JSON.stringify({ epoch, threshold: key.threshold, publicKey: toBase64Url(key.publicKey) }, null, 2));
+      const file = JSON.parse(readFileSync(options.coordinatorKey, 'utf8')) as { id?: unknown; secretKey?: unknown };
+      if (typeof file.id !== 'string' || typeof file.secretKey !== 'string') throw new Error(`${options.coordinatorKey}: expected { "id", "secretKey" }`);
+      const { key, resumed } = await runDkgCeremony(trust, epoch, { id: file.id, secretKey: fromBase64Url(file.secretKey) });
+      console.log(JSON.stringify({ epoch, threshold: key.threshold, publicKey: toBase64Url(key.publicKey), resumed }, null, 2));
     });
 }

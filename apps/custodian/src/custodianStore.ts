@@ -3,7 +3,7 @@
  * shares and their erasure, answered request ids, release records, warrant revisions, cancellations.
  */
 import { asBytes, type Db, type SqlRunner } from '@doublelock/store';
-import { type Cancellation, type SignedReleaseRecord, isErasable } from '@doublelock/lawful-access';
+import { type Cancellation, type RefusalNotice, type SignedReleaseRecord, isErasable } from '@doublelock/lawful-access';
 
 export interface EpochRow {
   epoch: number;
@@ -12,6 +12,18 @@ export interface EpochRow {
   /** x_i wrapped under the epoch's wrapping key (shareWrapping.ts); NULL once erased */
   share: Uint8Array | null;
   erasedAt: number | null;
+}
+
+export interface DkgRow {
+  epoch: number;
+  state: 'signed' | 'certified';
+  transcript: Uint8Array;
+  messages: string;
+  publicKey: Uint8Array;
+  /** wrapped (shareWrapping.ts) */
+  share: Uint8Array;
+  certificate: string | null;
+  completion: string | null;
 }
 
 export class CustodianStore {
@@ -33,6 +45,60 @@ export class CustodianStore {
     return changes === 1;
   }
 
+  async dkg(epoch: number, tx: SqlRunner = this.db): Promise<DkgRow | undefined> {
+    const row = await tx.get<{ epoch: number; state: string; transcript: Uint8Array; messages: string; public_key: Uint8Array; share: Uint8Array; certificate: string | null; completion: string | null }>(
+      'SELECT epoch, state, transcript, messages, public_key, share, certificate, completion FROM custodian_dkg WHERE epoch = ?',
+      [epoch],
+    );
+    return (
+      row && {
+        epoch: Number(row.epoch),
+        state: row.state === 'certified' ? 'certified' : 'signed',
+        transcript: asBytes(row.transcript),
+        messages: row.messages,
+        publicKey: asBytes(row.public_key),
+        share: asBytes(row.share),
+        certificate: row.certificate,
+        completion: row.completion,
+      }
+    );
+  }
+
+  /** Round 2 done: replaces an earlier uncertified attempt for the epoch, never a certified one. */
+  async saveSignedDkg(r: { epoch: number; transcript: Uint8Array; messages: string; publicKey: Uint8Array; share: Uint8Array; now: number }): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const existing = await this.dkg(r.epoch, tx);
+      if (existing?.state === 'certified' || (await this.epoch(r.epoch, tx))) return false;
+      await tx.run('DELETE FROM custodian_dkg WHERE epoch = ?', [r.epoch]);
+      await tx.run('INSERT INTO custodian_dkg (epoch, state, transcript, messages, public_key, share, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        r.epoch,
+        'signed',
+        r.transcript,
+        r.messages,
+        r.publicKey,
+        r.share,
+        r.now,
+      ]);
+      return true;
+    });
+  }
+
+  async markDkgCertified(epoch: number, certificate: string, completion: string, now: number): Promise<void> {
+    await this.db.run("UPDATE custodian_dkg SET state = 'certified', certificate = ?, completion = ?, updated_at = ? WHERE epoch = ? AND state = 'signed'", [certificate, completion, now, epoch]);
+  }
+
+  /** Activation: the epoch (with all n completions in its certificate) becomes usable, in one transaction. */
+  async activateDkg(epoch: number, publicKey: Uint8Array, certificate: string, share: Uint8Array, now: number): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const { changes } = await tx.run(
+        'INSERT INTO custodian_epochs (epoch, public_key, certificate, share, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (epoch) DO NOTHING',
+        [epoch, publicKey, certificate, share, now],
+      );
+      await tx.run('DELETE FROM custodian_dkg WHERE epoch = ?', [epoch]);
+      return changes === 1;
+    });
+  }
+
   async epochs(): Promise<Array<{ epoch: number; erasedAt: number | null }>> {
     const rows = await this.db.all<{ epoch: number; erased_at: number | null }>('SELECT epoch, erased_at FROM custodian_epochs ORDER BY epoch');
     return rows.map((r) => ({ epoch: Number(r.epoch), erasedAt: r.erased_at === null ? null : Number(r.erased_at) }));
@@ -46,6 +112,12 @@ export class CustodianStore {
   async eraseExpired(now: number, retentionDays: number, epochLengthMs: number, eraseKey: (epoch: number) => void = () => {}): Promise<number[]> {
     const live = await this.db.all<{ epoch: number }>('SELECT epoch FROM custodian_epochs WHERE erased_at IS NULL');
     const due = live.map((r) => Number(r.epoch)).filter((e) => isErasable(e, now, retentionDays, epochLengthMs));
+    // Ceremonies that never completed hold wrapped shares too.
+    const pending = await this.db.all<{ epoch: number }>('SELECT epoch FROM custodian_dkg');
+    for (const epoch of pending.map((r) => Number(r.epoch)).filter((e) => isErasable(e, now, retentionDays, epochLengthMs))) {
+      eraseKey(epoch);
+      await this.db.run('DELETE FROM custodian_dkg WHERE epoch = ?', [epoch]);
+    }
     for (const epoch of due) {
       eraseKey(epoch);
       // Then overwrite and drop the wrapped share too (SQLite secure_delete zeroes freed content in the main file).
@@ -74,12 +146,33 @@ export class CustodianStore {
   }
 
   async cancellations(tx: SqlRunner, warrantId: string): Promise<Cancellation[]> {
-    const rows = await tx.all<{ cancellation: string }>('SELECT cancellation FROM custodian_cancellations WHERE warrant_id = ?', [warrantId]);
-    return rows.map((r) => JSON.parse(r.cancellation) as Cancellation);
+    const rows = await tx.all<{ document: string }>("SELECT document FROM custodian_warrant_decisions WHERE warrant_id = ? AND kind = 'cancellation'", [warrantId]);
+    return rows.map((r) => JSON.parse(r.document) as Cancellation);
   }
 
+  async refusals(tx: SqlRunner, warrantId: string): Promise<RefusalNotice[]> {
+    const rows = await tx.all<{ document: string }>("SELECT document FROM custodian_warrant_decisions WHERE warrant_id = ? AND kind = 'refusal'", [warrantId]);
+    return rows.map((r) => JSON.parse(r.document) as RefusalNotice);
+  }
+
+  /** Keeps every cancellation (each names its revision and nonce); verify signatures before calling. */
   async saveCancellation(c: Cancellation): Promise<void> {
-    await this.db.run('INSERT INTO custodian_cancellations (warrant_id, cancellation) VALUES (?, ?) ON CONFLICT (warrant_id) DO NOTHING', [c.warrantId, JSON.stringify(c)]);
+    await this.db.run('INSERT INTO custodian_warrant_decisions (decision_key, warrant_id, kind, document) VALUES (?, ?, ?, ?) ON CONFLICT (decision_key) DO NOTHING', [
+      `cancellation:${c.nonce}`,
+      c.warrantId,
+      'cancellation',
+      JSON.stringify(c),
+    ]);
+  }
+
+  /** A refusal makes the warrant id dead here; verify the judge's signature before calling. */
+  async saveRefusal(n: RefusalNotice): Promise<void> {
+    await this.db.run('INSERT INTO custodian_warrant_decisions (decision_key, warrant_id, kind, document) VALUES (?, ?, ?, ?) ON CONFLICT (decision_key) DO NOTHING', [
+      `refusal:${n.warrantId}:${n.warrantDigest}`,
+      n.warrantId,
+      'refusal',
+      JSON.stringify(n),
+    ]);
   }
 
   async recordRelease(tx: SqlRunner, r: { warrantId: string; revision: number; messageId: string; requestId: string; record: SignedReleaseRecord; now: number }): Promise<void> {

@@ -7,12 +7,13 @@
  *     custodian recomputes its root from the new entries themselves, continuing the compact frontier of
  *     every entry it has read; a smaller one needs a consistency proof up to it; an equal size the same root;
  *   - every release record it reads on the way (any custodian's, signature checked) is indexed, so limits
- *     are counted globally from the log, not per custodian;
+ *     are counted globally from the log, not per custodian; so is every judge's refusal and Secretary of
+ *     State's cancellation (signatures checked), which then bind this custodian's release rules;
  *   - its own release counts as published only once found in a checkpoint it accepted, at an index whose
  *     RFC 9162 inclusion proof verifies.
  * Calls are serialised: one follower per custodian.
  */
-import { type TrustConfig, parseReleaseLogEntry, verifyReleaseRecord } from '@doublelock/lawful-access';
+import { type TrustConfig, parseDecisionLogEntry, parseReleaseLogEntry, verifyCancellation, verifyRefusalNotice, verifyReleaseRecord } from '@doublelock/lawful-access';
 import { LogHttpClient } from '@doublelock/log';
 import { hashChildren, hashLeaf, openCheckpoint, requireWitnesses, verifyConsistency, verifyInclusion, EMPTY_TREE_ROOT } from '@doublelock/log/verifier';
 import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
@@ -139,6 +140,8 @@ export class LogFollower {
     // Read the new entries, recompute the root from them, and index the release records among them.
     const frontier = state.frontier;
     const releases: Array<[number, string, string, number, string, number]> = [];
+    // Refusals and cancellations in the log bind this custodian too, whether or not anyone sent them to it.
+    const decisions: Array<[string, string, string, string]> = [];
     while (frontier.size < size) {
       let entries: Uint8Array[];
       try {
@@ -153,6 +156,14 @@ export class LogFollower {
           const r = release.record;
           releases.push([frontier.size, r.warrantCommitment, r.messageDigest, r.custodian, r.requestId, r.releasedAt]);
         }
+        const decision = release ? undefined : parseDecisionLogEntry(entry);
+        if (decision && 'refusal' in decision && verifyRefusalNotice(decision.refusal, this.trust)) {
+          const n = decision.refusal;
+          decisions.push([`refusal:${n.warrantId}:${n.warrantDigest}`, n.warrantId, 'refusal', JSON.stringify(n)]);
+        } else if (decision && 'cancellation' in decision && verifyCancellation(decision.cancellation, this.trust)) {
+          const c = decision.cancellation;
+          decisions.push([`cancellation:${c.nonce}`, c.warrantId, 'cancellation', JSON.stringify(c)]);
+        }
         addLeaf(frontier, hashLeaf(entry));
       }
     }
@@ -160,6 +171,8 @@ export class LogFollower {
     await this.db.transaction(async (tx) => {
       for (const r of releases)
         await tx.run('INSERT INTO custodian_log_releases (leaf_index, warrant_commitment, message_digest, custodian, request_id, released_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', r);
+      // (same keys as CustodianStore.saveRefusal / saveCancellation)
+      for (const d of decisions) await tx.run('INSERT INTO custodian_warrant_decisions (decision_key, warrant_id, kind, document) VALUES (?, ?, ?, ?) ON CONFLICT (decision_key) DO NOTHING', d);
       await tx.run('DELETE FROM custodian_log_state WHERE id = 1');
       await tx.run('INSERT INTO custodian_log_state (id, size, root_hash, checkpoint, frontier) VALUES (1, ?, ?, ?, ?)', [size, rootHash, note, JSON.stringify(frontier)]);
     });

@@ -9,17 +9,28 @@
  *
  * Routes (JSON; bytes are base64url; errors are { code, message }):
  *   GET  /v1/custodian                 who this custodian is (index, public keys, deployment)
- *   POST /v1/dkg/round1 {epoch}        COCKTAIL round 1 → Round1Message
- *   POST /v1/dkg/round2 {epoch, messages} → { transcriptSignature }
- *   POST /v1/dkg/certify {epoch, signatures} → epoch certificate (share stored)
- *   GET  /v1/epochs/:epoch             { certificate, erased }
+ *   POST /v1/dkg/round1 {epoch}        COCKTAIL round 1 → Round1Message        (each DKG POST is a request
+ *   POST /v1/dkg/round2 {epoch, messages} → { transcriptSignature }             signed by a coordinator of
+ *   POST /v1/dkg/certify {epoch, signatures} → { certificate, completion }     the trust configuration)
+ *   POST /v1/dkg/activate {epoch, completions} → { activated }
+ *   GET  /v1/dkg/:epoch                { state: none|signed|certified|active, certificate? } (for resuming)
+ *   GET  /v1/epochs/:epoch             { certificate, erased } — active epochs only (all n completions)
  *   POST /v1/shares                    a signed share request → share, DLEQ proof, signed release record
- *   POST /v1/cancellations             a Secretary of State's cancellation (s.39)
+ *   POST /v1/cancellations             a Secretary of State's cancellation (s.39), naming its revision
+ *   POST /v1/refusals                  a Judicial Commissioner's refusal notice: the warrant id is dead here
  *   GET  /v1/releases?after=id         signed release records, for the log and auditors
  */
 import {
   type DkgOutput,
   type DkgSession,
+  type DkgStep,
+  type Round1MessageJson,
+  DKG_REQUEST_SKEW_MS,
+  certificateFromJson,
+  checkDkgRequest,
+  epochCertificateJson,
+  signCompletion,
+  signedDkgRequestSchema,
   DkgFault,
   type LogInclusionVerifier,
   type Round1State,
@@ -53,6 +64,8 @@ import {
   signedShareRequestSchema,
   splitViewGuard,
   verifyCancellation,
+  refusalNoticeSchema,
+  verifyRefusalNotice,
 } from '@doublelock/lawful-access';
 import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
 import { openDb } from '@doublelock/store';
@@ -103,11 +116,10 @@ export interface RunningCustodian {
   close(): Promise<void>;
 }
 
+/** Round 1's secret polynomial, in memory only until round 2 (then zeroed). */
 interface Ceremony {
   session: DkgSession;
   state: Round1State;
-  messages?: ReturnType<typeof round1FromJson>[];
-  output?: DkgOutput;
 }
 
 const DKG_FUTURE_EPOCHS = 7;
@@ -155,58 +167,107 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
 
   app.get('/v1/custodian', async () => ({ index, name: me.name, deployment: trust.deployment, threshold: trust.threshold, ...mine }));
 
+  // Only the coordinator the trust configuration names may run rounds: a signed, fresh, single-use
+  // request addressed to this custodian and this step (ceremony.ts).
+  const usedNonces = new Map<string, number>();
+  const coordinated = <T>(step: DkgStep, schema: z.ZodType<T>, raw: unknown, reply: FastifyReply): T | undefined => {
+    const signed = parse(signedDkgRequestSchema, raw, reply);
+    if (!signed) return undefined;
+    const at = now();
+    const problem = checkDkgRequest(signed, trust, index, step, at);
+    if (problem) return void refuse(reply, 403, 'bad_coordinator', `coordinator request refused: ${problem}`);
+    for (const [nonce, expiry] of usedNonces) if (expiry < at) usedNonces.delete(nonce);
+    const nonceKey = `${signed.coordinator}:${signed.nonce}`;
+    if (usedNonces.has(nonceKey)) return void refuse(reply, 409, 'replay', 'this coordinator request was already used');
+    usedNonces.set(nonceKey, at + 2 * DKG_REQUEST_SKEW_MS);
+    return parse(schema, signed.body, reply);
+  };
+  const dkgFailure = (reply: FastifyReply, error: unknown) =>
+    error instanceof DkgFault ? refuse(reply, 422, 'dkg_fault', error.message, { participant: error.participant }) : refuse(reply, 422, 'dkg_failed', (error as Error).message);
+
+  app.get('/v1/dkg/:epoch', async (request, reply) => {
+    const epoch = Number((request.params as { epoch: string }).epoch);
+    if (!Number.isSafeInteger(epoch) || epoch < 0) return refuse(reply, 400, 'validation_failed', 'epoch must be a non-negative integer');
+    const active = await store.epoch(epoch);
+    if (active) return { state: 'active', certificate: JSON.parse(active.certificate) as unknown };
+    const pending = await store.dkg(epoch);
+    if (!pending) return { state: 'none' };
+    return pending.state === 'certified' ? { state: 'certified', certificate: JSON.parse(pending.certificate!) as unknown } : { state: 'signed' };
+  });
+
   app.post('/v1/dkg/round1', async (request, reply) => {
-    const body = parse(epochBody, request.body, reply);
+    const body = coordinated('round1', epochBody, request.body, reply);
     if (!body) return reply;
     const current = epochAt(now(), trust.epoch.lengthMs);
     if (body.epoch < current || body.epoch > current + DKG_FUTURE_EPOCHS)
       return refuse(reply, 400, 'epoch_out_of_range', `keys are made for the current epoch ${current} or the next ${DKG_FUTURE_EPOCHS}`);
     if (await store.epoch(body.epoch)) return refuse(reply, 409, 'epoch_exists', `epoch ${body.epoch} already has a key`);
+    if ((await store.dkg(body.epoch))?.state === 'certified')
+      return refuse(reply, 409, 'epoch_certified', `epoch ${body.epoch} is certified here: finish that ceremony (certify, activate) rather than start another`);
     const { message, state } = dkgRound1(session(body.epoch), index);
     ceremonies.set(body.epoch, { session: session(body.epoch), state });
     return round1ToJson(message);
   });
 
   app.post('/v1/dkg/round2', async (request, reply) => {
-    const body = parse(epochBody.extend({ messages: z.array(round1MessageJson) }), request.body, reply);
+    const body = coordinated('round2', epochBody.extend({ messages: z.array(round1MessageJson).max(255) }), request.body, reply);
     if (!body) return reply;
     const ceremony = ceremonies.get(body.epoch);
-    if (!ceremony || ceremony.output) return refuse(reply, 409, 'no_ceremony', `no round 1 in progress for epoch ${body.epoch}`);
+    if (!ceremony) return refuse(reply, 409, 'no_ceremony', `no round 1 in progress for epoch ${body.epoch}`);
+    ceremonies.delete(body.epoch);
+    let output: DkgOutput;
     try {
-      const messages = body.messages.map(round1FromJson);
-      ceremony.output = dkgRound2(ceremony.session, keys.staticSecret, ceremony.state, messages);
-      ceremony.messages = messages;
-      ceremony.state.coefficients.fill(0n);
-      return { transcriptSignature: toBase64Url(ceremony.output.transcriptSignature) };
+      output = dkgRound2(ceremony.session, keys.staticSecret, ceremony.state, body.messages.map(round1FromJson));
     } catch (error) {
-      ceremonies.delete(body.epoch);
-      if (error instanceof DkgFault) return refuse(reply, 422, 'dkg_fault', error.message, { participant: error.participant });
-      return refuse(reply, 422, 'dkg_failed', (error as Error).message);
+      return dkgFailure(reply, error);
+    } finally {
+      ceremony.state.coefficients.fill(0n);
     }
+    // The share is stored (wrapped) before the transcript is signed: a signature means "I hold my share".
+    const plain = encodeScalar(output.secretShare);
+    const wrapped = wrapping.wrap(body.epoch, plain);
+    plain.fill(0);
+    output.secretShare = 0n;
+    const saved = await store.saveSignedDkg({ epoch: body.epoch, transcript: output.transcript, messages: JSON.stringify(body.messages), publicKey: output.publicKey, share: wrapped, now: now() });
+    if (!saved) return refuse(reply, 409, 'epoch_certified', `epoch ${body.epoch} is already certified or active here`);
+    return { transcriptSignature: toBase64Url(output.transcriptSignature) };
   });
 
   app.post('/v1/dkg/certify', async (request, reply) => {
-    const body = parse(epochBody.extend({ signatures: z.array(z.string()) }), request.body, reply);
+    const body = coordinated('certify', epochBody.extend({ signatures: z.array(z.string().max(200)).max(255) }), request.body, reply);
     if (!body) return reply;
-    const ceremony = ceremonies.get(body.epoch);
-    if (!ceremony?.output || !ceremony.messages) return refuse(reply, 409, 'no_ceremony', `no round 2 completed for epoch ${body.epoch}`);
-    ceremonies.delete(body.epoch);
+    const pending = await store.dkg(body.epoch);
+    if (!pending) return refuse(reply, 409, 'no_ceremony', `no round 2 completed for epoch ${body.epoch}`);
     try {
+      const s = session(body.epoch);
       const signatures = body.signatures.map(fromBase64Url);
-      checkTranscriptSignatures(ceremony.session, ceremony.output.transcript, signatures);
-      const certificate = epochCertificate(ceremony.session, ceremony.messages, signatures);
-      const key = openEpochCertificate(certificate, staticKeys, trust.deployment, trust.threshold);
-      const json = certificateToJson(certificate);
-      const plain = encodeScalar(ceremony.output.secretShare);
-      const wrapped = wrapping.wrap(body.epoch, plain);
-      plain.fill(0);
-      if (!(await store.saveEpoch(body.epoch, key.publicKey, JSON.stringify(json), wrapped, now())))
-        return refuse(reply, 409, 'epoch_exists', `epoch ${body.epoch} already has a key`);
-      ceremony.output.secretShare = 0n;
-      return json;
+      checkTranscriptSignatures(s, pending.transcript, signatures);
+      if (pending.state === 'certified') return { certificate: JSON.parse(pending.certificate!) as unknown, completion: pending.completion };
+      const messages = (JSON.parse(pending.messages) as Round1MessageJson[]).map(round1FromJson);
+      const certificate = certificateToJson(epochCertificate(s, messages, signatures));
+      const completion = toBase64Url(signCompletion(pending.transcript, keys.staticSecret));
+      await store.markDkgCertified(body.epoch, JSON.stringify(certificate), completion, now());
+      return { certificate, completion };
     } catch (error) {
-      if (error instanceof DkgFault) return refuse(reply, 422, 'dkg_fault', error.message, { participant: error.participant });
-      return refuse(reply, 422, 'dkg_failed', (error as Error).message);
+      return dkgFailure(reply, error);
+    }
+  });
+
+  app.post('/v1/dkg/activate', async (request, reply) => {
+    const body = coordinated('activate', epochBody.extend({ completions: z.array(z.string().max(200)).max(255) }), request.body, reply);
+    if (!body) return reply;
+    if (await store.epoch(body.epoch)) return { activated: true };
+    const pending = await store.dkg(body.epoch);
+    if (pending?.state !== 'certified') return refuse(reply, 409, 'not_certified', `epoch ${body.epoch} is not certified here`);
+    try {
+      const certificate = certificateFromJson(epochCertificateJson.parse(JSON.parse(pending.certificate!)));
+      certificate.completions = body.completions.map(fromBase64Url);
+      // every custodian holds its share for this transcript: the key is usable, and only now served
+      const key = openEpochCertificate(certificate, staticKeys, trust.deployment, trust.threshold);
+      await store.activateDkg(body.epoch, key.publicKey, JSON.stringify(certificateToJson(certificate)), pending.share, now());
+      return { activated: true };
+    } catch (error) {
+      return dkgFailure(reply, error);
     }
   });
 
@@ -223,6 +284,15 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
     if (!body) return reply;
     if (!verifyCancellation(body, trust)) return refuse(reply, 403, 'bad_signature', 'the cancellation is not signed by a Secretary of State key');
     await store.saveCancellation(body);
+    return { accepted: true };
+  });
+
+  // A Judicial Commissioner's refusal (also read from the log): the warrant id is dead here from now on.
+  app.post('/v1/refusals', async (request, reply) => {
+    const body = parse(refusalNoticeSchema, request.body, reply);
+    if (!body) return reply;
+    if (!verifyRefusalNotice(body, trust)) return refuse(reply, 403, 'bad_signature', 'the refusal is not signed by a Judicial Commissioner key');
+    await store.saveRefusal(body);
     return { accepted: true };
   });
 
@@ -277,6 +347,7 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
         messageAlreadyReleased: logged.has(digest) || (await store.messageReleased(tx, warrant.id, record.messageId)),
         highestRevision: await store.highestRevision(tx, warrant.id),
         cancellations: await store.cancellations(tx, warrant.id),
+        refusals: await store.refusals(tx, warrant.id),
         epochPublicKey: (e) => epochs.get(e)?.publicKey,
         epochState: (e) => {
           const row = epochs.get(e);

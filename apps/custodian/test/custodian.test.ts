@@ -28,6 +28,9 @@ import {
   issueWarrant,
   parseEscrowField,
   runDkgCeremony,
+  refusalNotice,
+  signDkgRequest,
+  type SignedDkgRequest,
   shareBinding,
   verifyEscrowField,
   DAY_MS,
@@ -109,7 +112,7 @@ beforeAll(async () => {
       });
     }),
   );
-  ({ key: epochKey } = await runDkgCeremony(world.trust, epochAt(clock)));
+  ({ key: epochKey } = await runDkgCeremony(world.trust, epochAt(clock), world.coordinator, { now: () => clock }));
   logged = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: ISSUED, targets: ['mallory'], window: { start: ISSUED, end: ISSUED + 60 * DAY_MS } })), ISSUED + HOUR / 2));
   message = world.deliver(epochKey, { messageId: 'm-42', sender: 'mallory', recipients: ['bob'], serverTime: clock }, K);
   clock += HOUR;
@@ -124,18 +127,22 @@ afterAll(async () => {
 describe('custodians (2-of-3) over HTTP', () => {
   it('ran the DKG: one certified epoch key that any client can fetch and verify', async () => {
     expect(await fetchEpochKey(world.trust, epochKey.epoch)).toEqual(epochKey);
-    const again = await fetch(`${custodians[0]!.url}/v1/dkg/round1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ epoch: epochKey.epoch }) });
+    const post = (body: unknown) => fetch(`${custodians[0]!.url}/v1/dkg/round1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post({ epoch: epochKey.epoch })).status).toBe(400); // unsigned: no coordinator
+    const again = await post(signDkgRequest(world.coordinator, 1, 'round1', { epoch: epochKey.epoch }, clock));
     expect(again.status).toBe(409);
     expect(((await again.json()) as { code: string }).code).toBe('epoch_exists');
   });
 
   it('a tampering coordinator is caught: a corrupted share names its dealer, a split view fails certification', async () => {
+    // The coordinator itself is malicious: it edits what it relays and signs the edited request.
     const tamper =
       (edit: (url: string, body: { epoch: number; messages?: Array<{ encryptedShares: string[]; commitment: string[] }> }) => void): typeof fetch =>
       async (input, init) => {
-        const body = JSON.parse(String(init!.body)) as { epoch: number; messages?: Array<{ encryptedShares: string[]; commitment: string[] }> };
-        edit(String(input), body);
-        return fetch(input, { ...init, body: JSON.stringify(body) });
+        if (!init?.body) return fetch(input, init);
+        const signed = JSON.parse(String(init.body)) as SignedDkgRequest;
+        edit(String(input), signed.body as { epoch: number });
+        return fetch(input, { ...init, body: JSON.stringify(signDkgRequest(world.coordinator, signed.custodian, signed.step, signed.body, signed.requestedAt)) });
       };
     // custodian 2's encrypted share for custodian 1 is altered in transit
     const corrupt = tamper((url, body) => {
@@ -145,7 +152,7 @@ describe('custodians (2-of-3) over HTTP', () => {
         body.messages[1]!.encryptedShares[0] = toBase64Url(c);
       }
     });
-    const error = await runDkgCeremony(world.trust, epochKey.epoch + 1, corrupt).then(
+    const error = await runDkgCeremony(world.trust, epochKey.epoch + 1, world.coordinator, { fetch: corrupt, now: () => clock }).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
@@ -153,12 +160,10 @@ describe('custodians (2-of-3) over HTTP', () => {
     // a split view: custodian 3 is shown another internally valid round-1 message "from" custodian 2
     // (as a coordinator colluding with custodian 2 could); round 2 passes, certification catches it
     const alternative = round1ToJson(dkgRound1(world.dkgSession(epochKey.epoch + 2), 2).message);
-    const splitView: typeof fetch = async (input, init) => {
-      const body = JSON.parse(String(init!.body)) as { messages?: unknown[] };
-      if (String(input).startsWith(custodians[2]!.url) && body.messages) body.messages[1] = alternative;
-      return fetch(input, { ...init, body: JSON.stringify(body) });
-    };
-    const splitError = await runDkgCeremony(world.trust, epochKey.epoch + 2, splitView).then(
+    const splitView = tamper((url, body) => {
+      if (url.startsWith(custodians[2]!.url) && body.messages) (body.messages as unknown[])[1] = alternative;
+    });
+    const splitError = await runDkgCeremony(world.trust, epochKey.epoch + 2, world.coordinator, { fetch: splitView, now: () => clock }).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
@@ -273,6 +278,22 @@ describe('custodians (2-of-3) over HTTP', () => {
     expect(await refusalCodes(decrypt(w, message))).toEqual(['cancelled']);
   });
 
+  it('refuse an urgent warrant whose refusal the agency stripped from the document (the refusal binds)', async () => {
+    // Urgent: valid on the Secretary of State's signature alone, for three working days.
+    const urgent = world.issue(world.draft({ issuedAt: ISSUED, targets: ['mallory'], urgent: true, window: { start: ISSUED, end: ISSUED + 2 * DAY_MS } }));
+    const w = await world.logWarrant(urgent);
+    const notice = refusalNotice(world.refuse(urgent, ISSUED + HOUR, 'not proportionate'));
+    const forged = { ...notice, signature: toBase64Url(new Uint8Array(64)) };
+    expect((await fetch(`${custodians[0]!.url}/v1/refusals`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(forged) })).status).toBe(403);
+    for (const c of custodians) {
+      const response = await fetch(`${c.url}/v1/refusals`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(notice) });
+      expect(response.status).toBe(200);
+    }
+    // the agency presents the warrant without the refusal (decision: null), as it was before the judge decided
+    expect(w.warrant.decision).toBeNull();
+    expect(await refusalCodes(decrypt(w, message))).toEqual(['refused']);
+  });
+
   it('refuse after the epoch’s retention: the shares are erased, and the wrapped copies left in SQLite’s files no longer open', async () => {
     // Before erasure: what custodian 1 keeps — its share, wrapped under a key file outside the database.
     const dataDir = join(dir, 'custodian-1');
@@ -323,8 +344,8 @@ describe('oversight from the public log', () => {
     await world.log.append([unsealLogEntry(logged.warrant, logged.nonce), unsealLogEntry(logged.warrant, randomBytes(32))]);
     await world.log.flush();
     const stats = lawfulAccessStatistics(await world.log.entries(0, world.log.size), world.trust);
-    // warrants logged in this file: the main one, SoS-only, short, cancelled (the forged one never was)
-    expect(stats.warrantsByMonth).toEqual([{ month: '2026-11', issued: 4, modified: 0 }]);
+    // warrants logged in this file: the main one, SoS-only, short, cancelled, refused urgent (the forged one never was)
+    expect(stats.warrantsByMonth).toEqual([{ month: '2026-11', issued: 5, modified: 0 }]);
     // m-42 was released by all three custodians (≥ t): one message; m-43 by nobody (erased epoch, custodians down)
     expect(stats.decryptedByMonth).toEqual([{ month: '2026-11', messages: 1 }]);
     const main = stats.warrants.find((w) => w.messagesDecrypted === 1)!;

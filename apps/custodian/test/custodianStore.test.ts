@@ -49,13 +49,20 @@ describe.each(dialectCases())('CustodianStore on $name', ({ open }) => {
     expect((await store.releases(2)).map((r) => r.record.record.requestId)).toEqual(['r3']);
   });
 
-  it('keeps cancellations per warrant', async () => {
+  it('keeps every cancellation (by nonce) and refusal per warrant', async () => {
     db = await open();
     const store = new CustodianStore(db);
-    const c = { warrantId: 'W-1', cancelledAt: 5, signer: 'sos-1', signature: 'x' };
+    const c = { warrantId: 'W-1', revision: 0, nonce: 'A'.repeat(22), cancelledAt: 5, signer: 'sos-1', signature: 'x' };
     await store.saveCancellation(c);
-    await store.saveCancellation({ ...c, cancelledAt: 9 });
-    expect(await store.cancellations(db, 'W-1')).toEqual([c]);
+    await store.saveCancellation({ ...c, cancelledAt: 9 }); // same nonce: the same cancellation
+    const later = { ...c, revision: 1, nonce: 'B'.repeat(22) };
+    await store.saveCancellation(later);
+    expect(await store.cancellations(db, 'W-1')).toEqual([c, later]);
     expect(await store.cancellations(db, 'W-2')).toEqual([]);
+    const refusal = { warrantId: 'W-2', warrantDigest: 'C'.repeat(43), decidedAt: 1, reasonsDigest: 'D'.repeat(43), signer: 'jc-1', signature: 'y' };
+    await store.saveRefusal(refusal);
+    await store.saveRefusal(refusal);
+    expect(await store.refusals(db, 'W-2')).toEqual([refusal]);
+    expect(await store.refusals(db, 'W-1')).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@
  *     oversight cross-check of the custodians' own release lists with the log flags the missing ones;
  *   - a restarted custodian still holds the checkpoint it accepted last, and refuses a forked log.
  */
-import { DecryptionRefused, type EpochKey, decryptWithCustodians, epochAt, parseReleaseLogEntry, runDkgCeremony, unloggedReleases, DAY_MS, signTrustConfig, type SignedReleaseRecord } from '@doublelock/lawful-access';
+import { cancellationLogEntry, refusalLogEntry, refusalNotice, DecryptionRefused, type EpochKey, decryptWithCustodians, epochAt, parseReleaseLogEntry, runDkgCeremony, unloggedReleases, DAY_MS, signTrustConfig, type SignedReleaseRecord } from '@doublelock/lawful-access';
 import { LawfulAccessWorld, type LoggedWarrant } from '@doublelock/lawful-access/testing';
 import { TransparencyLog } from '@doublelock/log';
 import { openDb } from '@doublelock/store';
@@ -43,7 +43,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dl-custodian-log-'));
   for (const c of world.custodians) writeCustodianKeys(join(dir, `custodian-${c.index}`), { staticSecret: c.staticKey.secret, signingSecret: c.signing.secretKey });
   custodians = await Promise.all([0, 1, 2].map((i) => start(i, { releaseLogTimeoutMs: 1500 })));
-  ({ key: epochKey } = await runDkgCeremony(world.trust, epochAt(now)));
+  ({ key: epochKey } = await runDkgCeremony(world.trust, epochAt(now), world.coordinator));
 }, 60_000);
 
 afterAll(async () => {
@@ -122,6 +122,24 @@ describe('custodians and the log they depend on', () => {
     expect(audit.custodianErrors).toEqual([]);
     expect(audit.unlogged!.map((r) => [r.custodian, r.messageDigest]).sort()).toEqual(missing.map((r) => [r.custodian, r.messageDigest]).sort());
     expect(renderText(audit)).toMatch(/RELEASES MISSING FROM THE LOG \(3\)/);
+  });
+
+  it('a refusal or a cancellation in the log binds every custodian, though nobody sent it to them', async () => {
+    const issuedAt = now - 3_600_000;
+    const urgent = world.issue(world.draft({ issuedAt, urgent: true, window: { start: issuedAt, end: issuedAt + 2 * DAY_MS } }));
+    const w = await world.logWarrant(urgent);
+    const m = world.deliver(epochKey, { messageId: 'refused-1', sender: 'mallory', recipients: ['bob'], serverTime: now - 60_000 }, randomBytes(32));
+    // The judge's refusal reaches the log (the provider appends it) and nowhere else; the agency keeps
+    // presenting the urgent warrant without it.
+    const refusalAt = (await world.log.append([refusalLogEntry(refusalNotice(world.refuse(urgent, issuedAt + 60_000, 'not necessary')))])).firstIndex;
+    await world.inclusionFor(refusalAt); // witnessed
+    expect(new Set((await refusal(decrypt(w, m, [1, 2]))).map(([, code]) => code))).toEqual(new Set(['refused']));
+    // A cancellation likewise.
+    const cancelled = await logWarrant({ maxMessages: 10 });
+    const m2 = world.deliver(epochKey, { messageId: 'cancelled-1', sender: 'mallory', recipients: ['bob'], serverTime: now - 60_000 }, randomBytes(32));
+    const cancellationAt = (await world.log.append([cancellationLogEntry(world.cancel(cancelled.warrant.warrant.id, Date.now() - 1000))])).firstIndex;
+    await world.inclusionFor(cancellationAt);
+    expect(new Set((await refusal(decrypt(cancelled, m2, [1, 2]))).map(([, code]) => code))).toEqual(new Set(['cancelled']));
   });
 
   it('a restarted custodian still holds the checkpoint it accepted, and refuses a forked log', async () => {

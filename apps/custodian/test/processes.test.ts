@@ -75,7 +75,10 @@ beforeAll(async () => {
   writeFileSync(trustFile, JSON.stringify(trust));
   const root = toBase64Url(world.root.publicKey);
   children.push(...(await Promise.all(ports.map((port, i) => serve(['custodian', 'serve', '--data', join(dir, `c${i + 1}`), '--trust', trustFile, '--trust-root', root, '--log', logUrl, '--port', String(port), '--log-level', 'warn'])))));
-  const dkg = JSON.parse((await node(['custodian', 'dkg', '--trust', trustFile, '--trust-root', root])).stdout) as { epoch: number; publicKey: string };
+  // The coordinator named in the trust configuration runs the ceremony with its own key file.
+  const coordinatorFile = join(dir, 'coordinator.json');
+  writeFileSync(coordinatorFile, JSON.stringify({ id: world.coordinator.id, secretKey: toBase64Url(world.coordinator.secretKey) }), { mode: 0o600 });
+  const dkg = JSON.parse((await node(['custodian', 'dkg', '--trust', trustFile, '--trust-root', root, '--coordinator-key', coordinatorFile])).stdout) as { epoch: number; publicKey: string };
   expect(dkg.epoch).toBe(epochAt(Date.now()));
 }, 180_000);
 

@@ -20,6 +20,8 @@ export interface ServerConfig {
   logOrigin: string;
   /** Verifier keys of the witnesses whose cosignatures the log accepts. */
   logWitnesses: string[];
+  /** How many of those witnesses' cosignatures clients require on a checkpoint (told to them in /v1/app-config). */
+  logWitnessQuorum: number;
   /** Accountable lawful access; absent means off: a pure end-to-end messenger that retains nothing. */
   lawfulAccess?: LawfulAccessConfig | undefined;
   sessionTtlMs: number;
@@ -103,6 +105,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     dataDir: './data',
     logOrigin: 'doublelock.localhost/log',
     logWitnesses: [],
+    logWitnessQuorum: 0,
     sessionTtlMs: 60 * 60 * 1000,
     challengeTtlMs: 60 * 1000,
     mailboxTtlMs: 30 * DAY_MS,

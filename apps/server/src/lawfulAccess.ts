@@ -11,6 +11,13 @@
  */
 import {
   cancellationSchema,
+  cancellationLogEntry,
+  calendarOf,
+  canonicalJson,
+  refusalLogEntry,
+  refusalNotice,
+  type SignedWarrant,
+  urgentDeadlines,
   checkModification,
   releaseLogEntry,
   verifyReleaseRecord,
@@ -94,8 +101,26 @@ export class LawfulAccess {
     const { warrant: signed } = submission;
     const w = signed.warrant;
     if (w.agency !== agency) throw new DomainError(ErrorCode.forbidden, `The warrant names agency "${w.agency}", not "${agency}".`);
-    const status = warrantStatus(signed, this.trust, this.now());
-    if (!status.inForce) throw new DomainError(ErrorCode.forbidden, `The warrant is not in force (${status.problem}): ${status.detail}.`, { problem: status.problem });
+    const now = this.now();
+    // Refusals and cancellations bind: a refused id is dead; a cancelled revision (or an earlier one) stays cancelled.
+    if (await this.store.refused(w.id)) throw new DomainError(ErrorCode.forbidden, `Warrant ${w.id} was refused by a Judicial Commissioner (logged).`, { problem: 'refused' });
+    const cancelled = await this.store.cancelledRevision(w.id);
+    if (cancelled !== undefined && w.revision <= cancelled)
+      throw new DomainError(ErrorCode.forbidden, `Warrant ${w.id} revision ${cancelled} was cancelled (logged).`, { problem: 'cancelled' });
+    const status = warrantStatus(signed, this.trust, now);
+    if (!status.inForce) {
+      // A refusal the agency itself presents is logged too, so the id is dead for everyone.
+      if (status.problem === 'refused') await this.#logRefusal(signed);
+      throw new DomainError(ErrorCode.forbidden, `The warrant is not in force (${status.problem}): ${status.detail}.`, { problem: status.problem });
+    }
+    // s.24: once an urgent warrant on a target lapsed unapproved (or was refused), the next one needs a judge first.
+    if (w.urgent && !signed.decision) {
+      const earlier = await this.store.unapprovedUrgent(w.targets, now, w.id);
+      if (earlier.length > 0)
+        throw new DomainError(ErrorCode.forbidden, `An urgent warrant on the same target (${earlier.join(', ')}) was not approved in time: this one needs a Judicial Commissioner's approval first.`, {
+          problem: 'serial_urgent',
+        });
+    }
     if (w.revision > 0) {
       const previous = await this.store.latestWarrant(w.id);
       if (!previous) throw new DomainError(ErrorCode.validation, `Revision ${w.revision} modifies a warrant this provider never received.`);
@@ -121,12 +146,58 @@ export class LawfulAccess {
       commitment,
       leafIndex: firstIndex,
     });
+    if (w.urgent) await this.store.recordUrgent(w.id, w.targets, urgentDeadlines(w.issuedAt, calendarOf(this.trust)).approveBy, signed.decision ? signed.decision.decidedAt : null);
     return { commitment: toBase64Url(commitment), leafIndex: firstIndex, from: status.from, until: status.until };
   }
 
-  async cancel(cancellation: z.infer<typeof cancellationSchema>): Promise<boolean> {
+  async #logRefusal(signed: SignedWarrant): Promise<number> {
+    const notice = refusalNotice(signed);
+    const { firstIndex } = await this.log.append([refusalLogEntry(notice)]);
+    await this.store.recordRefusal(notice.warrantId, JSON.stringify(notice), firstIndex);
+    return firstIndex;
+  }
+
+  /**
+   * A Judicial Commissioner's decision, delivered after the warrant (urgent ones take effect before it):
+   * a refusal is logged and ends interception at once, and the warrant id is dead from then on; an approval
+   * in time lets an urgent warrant continue as a normal one to its window's end, without re-submission.
+   */
+  async decide(signed: SignedWarrant): Promise<{ refused: true; leafIndex: number } | { refused: false; from: number; until: number }> {
+    const w = signed.warrant;
+    const d = signed.decision;
+    if (!d) throw new DomainError(ErrorCode.validation, 'The warrant carries no decision.');
+    const now = this.now();
+    const status = warrantStatus(signed, this.trust, now);
+    if (d.decision === 'refused') {
+      // warrantStatus says "refused" only once the judge's signature verified
+      if (status.inForce || status.problem !== 'refused') throw new DomainError(ErrorCode.badSignature, 'The refusal is not signed by a Judicial Commissioner in the trust configuration.');
+      const leafIndex = await this.#logRefusal(signed);
+      await this.store.endTask(w.id, now);
+      return { refused: true, leafIndex };
+    }
+    const recorded = await this.store.latestWarrant(w.id);
+    if (!recorded || canonicalJson(warrantSchema.parse(JSON.parse(recorded.document))) !== canonicalJson(w))
+      throw new DomainError(ErrorCode.notFound, 'This provider holds no such warrant revision: submit the approved warrant instead.');
+    if (await this.store.refused(w.id)) throw new DomainError(ErrorCode.forbidden, `Warrant ${w.id} was refused (logged).`, { problem: 'refused' });
+    if (!status.inForce) throw new DomainError(ErrorCode.forbidden, `The warrant is not in force (${status.problem}): ${status.detail}.`, { problem: status.problem });
+    const task = await this.store.task(w.id);
+    if (task?.revision === w.revision) await this.store.setTaskEnd(w.id, status.until);
+    await this.store.approveUrgent(w.id, d.decidedAt);
+    return { refused: false, from: status.from, until: status.until };
+  }
+
+  /**
+   * A cancellation (s.39) is used once (its nonce) and logged; it ends interception only if the revision
+   * in place is the one it names (or an earlier one): an old cancellation cannot end what was approved since.
+   */
+  async cancel(cancellation: z.infer<typeof cancellationSchema>): Promise<{ ended: boolean; leafIndex: number }> {
     if (!verifyCancellation(cancellation, this.trust)) throw new DomainError(ErrorCode.badSignature, 'The cancellation is not signed by a Secretary of State key in the trust configuration.');
-    return this.store.endTask(cancellation.warrantId, cancellation.cancelledAt);
+    if (!(await this.store.claimCancellation(cancellation))) throw new DomainError(ErrorCode.conflict, 'This cancellation was already received (each is used once).');
+    const { firstIndex } = await this.log.append([cancellationLogEntry(cancellation)]);
+    await this.store.cancellationLogged(cancellation.nonce, firstIndex);
+    const task = await this.store.task(cancellation.warrantId);
+    const ended = task !== undefined && task.revision <= cancellation.revision && (await this.store.endTask(cancellation.warrantId, cancellation.cancelledAt));
+    return { ended, leafIndex: firstIndex };
   }
 
   /**

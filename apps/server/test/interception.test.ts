@@ -56,6 +56,7 @@ beforeAll(async () => {
       { id: 'other-agency', publicKey: toBase64Url(keys.other.publicKey) },
     ],
     provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
+    coordinators: [{ id: 'coordinator', publicKey: toBase64Url(generateSigningKey().publicKey) }],
     custodians: [{ index: 1, name: 'c1', url: 'http://127.0.0.1:9/', staticKey: toBase64Url(custodian.publicKey), signingKey: toBase64Url(keys.custodian.publicKey) }],
     threshold: 1,
     // a quorum of at least one witness is required; this test never needs its cosignatures
@@ -169,9 +170,9 @@ describe('prospective interception', () => {
     const c = warrant({ targets: ['dave'] });
     expect((await submit(doubleLocked(c))).status).toBe(201);
     await send(dave, carolDave);
-    const forgedCancel = cancelWarrant(c.id, Date.now(), 'sos', keys.agency.secretKey);
+    const forgedCancel = cancelWarrant({ id: c.id, revision: 0 }, Date.now(), 'sos', keys.agency.secretKey);
     expect((await call(server.url, 'POST', '/v1/lawful-access/cancellations', forgedCancel)).status).toBe(401);
-    expect((await call(server.url, 'POST', '/v1/lawful-access/cancellations', cancelWarrant(c.id, Date.now(), 'sos', keys.sos.secretKey))).body).toEqual({ ended: true });
+    expect((await call(server.url, 'POST', '/v1/lawful-access/cancellations', cancelWarrant({ id: c.id, revision: 0 }, Date.now(), 'sos', keys.sos.secretKey))).body).toMatchObject({ ended: true });
     await send(dave, carolDave);
     expect((await exportFor(c.id)).body.intercepts).toHaveLength(1);
   });

@@ -61,7 +61,7 @@ import type { RunningServer } from '../src/app.ts';
 import { startTestServer } from '../src/testing.ts';
 import { call } from './harness.ts';
 
-const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey() };
+const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey(), coordinator: generateSigningKey() };
 const witnessKey = generateSignerKey('witness.doublelock.test/w1', SIGNATURE_COSIGNATURE_V1);
 const witnessVerifierKey = new CosignatureSigner(witnessKey).verifierKey;
 const tmp = mkdtempSync(join(tmpdir(), 'doublelock-la-e2e-'));
@@ -88,6 +88,7 @@ beforeAll(async () => {
     judicialCommissioners: [{ id: 'jc', publicKey: toBase64Url(keys.judge.publicKey) }],
     agencies: [{ id: 'nca', publicKey: toBase64Url(keys.agency.publicKey) }],
     provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
+    coordinators: [{ id: 'coordinator', publicKey: toBase64Url(keys.coordinator.publicKey) }],
     custodians: secrets.map((s, i) => ({ index: i + 1, name: `custodian-${i + 1}`, url: `http://127.0.0.1:${ports[i]}`, ...publicKeysOf(s) })),
     threshold: 2,
     log: { verifierKey: logKey, witnesses: [witnessVerifierKey], witnessQuorum: 1 },
@@ -109,7 +110,7 @@ beforeAll(async () => {
   custodians = await Promise.all(
     custodianDirs.map((dir, i) => serveCustodian(['--data', dir, '--trust', trustFile, '--trust-root', trustRoot, '--log', server.url, '--port', String(ports[i]), '--log-level', 'warn'])),
   );
-  epochKey = (await runDkgCeremony(trust, epochAt(Date.now()))).key;
+  epochKey = (await runDkgCeremony(trust, epochAt(Date.now()), { id: 'coordinator', secretKey: keys.coordinator.secretKey })).key;
   // The witness, as deployed: it cosigns the log's newest checkpoint every few hundred milliseconds.
   let busy = false;
   witnessing = setInterval(() => {
@@ -424,7 +425,7 @@ describe('lawful access, end to end', () => {
   }, 120_000);
 
   it('a modified sender using tomorrow’s epoch key (custodians would refuse it today) is refused by honest recipients', async () => {
-    const tomorrow = (await runDkgCeremony(trust, epochAt(Date.now()) + 1)).key;
+    const tomorrow = (await runDkgCeremony(trust, epochAt(Date.now()) + 1, { id: 'coordinator', secretKey: keys.coordinator.secretKey })).key;
     const sneaky = escrowFieldProvider({ current: { epoch: tomorrow.epoch, publicKey: tomorrow.publicKey } });
     const henry = await Messenger.register({ serverUrl: server.url, storage: new MemoryStorage(), webSocket: WebSocket as unknown as WebSocketConstructor, escrow: sneaky }, 'henry');
     const ivyEscrow = (await deploymentEscrow({ serverUrl: server.url, trustRoot: toBase64Url(keys.root.publicKey) }))!;

@@ -198,6 +198,13 @@ describe.each(serverCases().filter((c) => c.name === 'sqlite'))('session expiry 
   });
   afterAll(async () => server.close());
 
+  it('writes SQLite with fsync on: synchronous=FULL on the connection the server writes through (WAL)', async () => {
+    // An acknowledged send must survive power loss, not only SIGKILL: OFF or NORMAL would pass a kill test.
+    const raw = (server.db as unknown as { raw: { pragma(sql: string, options: { simple: true }): unknown } }).raw;
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(raw.pragma('synchronous', { simple: true })).toBe(2); // 0 OFF, 1 NORMAL, 2 FULL
+  });
+
   it('closes a socket when its session expires: no send is accepted after the token expired (finding 5)', async () => {
     const [a, b] = [await (await new TestAccount(server, 'expa').register()).login(), await (await new TestAccount(server, 'expb').register()).login()];
     const groupId = await groupOf([a, b]);

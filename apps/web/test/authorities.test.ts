@@ -58,6 +58,7 @@ describe.runIf(chromiumAvailable)('warrants through the authorities’ consoles'
       judicialCommissioners: [{ id: 'jc-1', publicKey: toBase64Url(keys.judge.publicKey) }],
       agencies: [{ id: 'nca', publicKey: toBase64Url(keys.agency.publicKey) }],
       provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
+      coordinators: [{ id: 'coordinator', publicKey: toBase64Url(generateSigningKey().publicKey) }],
       custodians: [{ index: 1, name: 'c1', url: 'http://127.0.0.1:9/', staticKey: toBase64Url(generateStaticKey().publicKey), signingKey: toBase64Url(keys.custodian.publicKey) }],
       threshold: 1,
       // a quorum of at least one witness is required; this test never needs its cosignatures

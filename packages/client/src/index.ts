@@ -16,3 +16,4 @@ export { fastCryptoProvider } from './mls/cryptoProvider.ts';
 export { DirectoryAuthenticationService, CredentialRejected } from './mls/authenticationService.ts';
 export { encodeLinkCode, decodeLinkCode, PendingLink, LinkCodeError } from './linkCode.ts';
 export { KeyTransparency, KeyTransparencyError, type SeenCheckpoint } from './transparency/keyTransparency.ts';
+export type { ContactTrust, TrustState } from './devices/trust.ts';

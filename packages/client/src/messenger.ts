@@ -26,6 +26,7 @@ import { PendingLink } from './linkCode.ts';
 import type { ServerKeyDirectory } from './directory.ts';
 import type { MessageContent } from './envelope/content.ts';
 import { Membership } from './groups/membership.ts';
+import { TrustStore, type ContactTrust } from './devices/trust.ts';
 import { suiteImpl } from './mls/suite.ts';
 import { getJson } from './storage/storage.ts';
 import { SyncEngine } from './sync/syncEngine.ts';
@@ -50,6 +51,7 @@ export class Messenger {
     ctx.membership = new Membership(ctx);
     ctx.messages = new Messages(ctx);
     ctx.sync = new SyncEngine(ctx);
+    ctx.trust = new TrustStore(ctx);
     this.devicesPart = new DeviceManager(ctx);
   }
 
@@ -143,6 +145,21 @@ export class Messenger {
   /** The 60-digit safety number of this account and another, from the identity keys pinned here. */
   safetyNumber(username: string): Promise<string> {
     return this.devicesPart.safetyNumber(username);
+  }
+
+  /** A contact's trust: 'unverified', 'verified' (set by the user), or 'changed' (a safety-number change). */
+  trust(username: string): Promise<ContactTrust> {
+    return this.ctx.trust.status(username);
+  }
+
+  /** Sets 'verified' after the user compared safety numbers; shared with this account's other devices. */
+  setVerified(username: string, verified = true): Promise<ContactTrust> {
+    return this.ctx.trust.setVerified(username, verified);
+  }
+
+  /** Accepts a contact's changed identity key after the user saw the new safety number (shared too). */
+  acceptIdentityChange(username: string): Promise<ContactTrust> {
+    return this.ctx.trust.acceptChange(username);
   }
 
   // ---------------------------------------------------------------- events

@@ -9,8 +9,12 @@
  *   round 2  each custodian checks every PoP, decrypts its shares, checks each against the dealer's
  *            commitment (s_{j,i}·B = Σ i^k·C_{j,k}; a cheating dealer is named), sums them into x_i,
  *            derives Y = Σ C_{j,0} and every verification key Y_j, and signs the transcript with d_i.
- *   certify  every custodian checks all n transcript signatures: the "success certificate" that anyone
- *            (clients, the agency, auditors) can verify against the custodians' pinned static keys.
+ *   certify  every custodian checks all n transcript signatures (the "success certificate"), stores its
+ *            share durably and signs a *completion* over the transcript with d_i;
+ *   activate every custodian checks all n completions before it uses or serves the epoch key. Clients,
+ *            the agency and auditors accept an epoch key only with all n transcript signatures *and* all
+ *            n completions, so certification is atomic: a ceremony that stopped part-way (or a coordinator
+ *            that certified at only some custodians) leaves no key anyone will encrypt to.
  * Polynomial sampling, commitments and the Schnorr signatures (PoP, transcript) are @noble/curves'
  * FROST(ristretto255, SHA-512) (RFC 9591) utilities; noble's own DKG.round1–3 is not used because it
  * sends shares in the clear and keeps its state as in-memory objects, where COCKTAIL encrypts them in
@@ -41,6 +45,7 @@ const H6_PREFIX = utf8ToBytes('COCKTAIL-DKG-Ristretto255-SHA512-H6');
 const CONTEXT_LABEL = 'doublelock/custodian-dkg/v1/context';
 const POP_LABEL = 'doublelock/custodian-dkg/v1/pop';
 const TRANSCRIPT_LABEL = 'doublelock/custodian-dkg/v1/transcript';
+const COMPLETION_LABEL = 'doublelock/custodian-dkg/v1/completion';
 const SHARE_CIPHERTEXT_BYTES = 32 + 16;
 
 /** A participant misbehaved; `participant` is the index to blame (COCKTAIL "Blame-Finding"). */
@@ -103,6 +108,8 @@ export interface EpochCertificate {
   ephemerals: Uint8Array[];
   /** sig_1..sig_n over the transcript */
   signatures: Uint8Array[];
+  /** completion_1..completion_n: each custodian's signature (static key) that it stored its share */
+  completions: Uint8Array[];
 }
 
 export interface EpochKey {
@@ -280,7 +287,28 @@ export function checkTranscriptSignatures(session: DkgSession, transcript: Uint8
   });
 }
 
-export function epochCertificate(session: DkgSession, messages: readonly Round1Message[], signatures: readonly Uint8Array[]): EpochCertificate {
+const completionMessage = (transcript: Uint8Array) => lengthPrefixed(COMPLETION_LABEL, transcript);
+
+/** A custodian's completion: signed with its static key once its share for this transcript is stored durably. */
+export function signCompletion(transcript: Uint8Array, staticSecret: Uint8Array): Uint8Array {
+  return FROST.sign(completionMessage(transcript), staticSecret);
+}
+
+/** Activation: all n custodians must have signed a completion for the same transcript. */
+export function checkCompletions(session: DkgSession, transcript: Uint8Array, completions: readonly Uint8Array[]): void {
+  const n = session.staticKeys.length;
+  if (completions.length !== n) throw new Error(`expected ${n} completions, got ${completions.length}: the ceremony is not complete`);
+  completions.forEach((sig, position) => {
+    if (!schnorrVerify(sig, completionMessage(transcript), session.staticKeys[position]!)) throw new DkgFault(position + 1, 'completion does not verify');
+  });
+}
+
+export function epochCertificate(
+  session: DkgSession,
+  messages: readonly Round1Message[],
+  signatures: readonly Uint8Array[],
+  completions: readonly Uint8Array[] = [],
+): EpochCertificate {
   return {
     deployment: session.deployment,
     epoch: session.epoch,
@@ -290,15 +318,33 @@ export function epochCertificate(session: DkgSession, messages: readonly Round1M
     pops: messages.map((m) => m.pop),
     ephemerals: messages.map((m) => m.ephemeral),
     signatures: [...signatures],
+    completions: [...completions],
   };
 }
 
 /**
  * Verifies a success certificate against the custodians' pinned static keys and derives the epoch key
- * from it. This is what clients do before they encrypt to an epoch key, and what the agency does before
- * it trusts a verification key.
+ * from it, requiring all n completions (the ceremony finished everywhere). This is what clients do before
+ * they encrypt to an epoch key, and what the agency does before it trusts a verification key.
  */
 export function openEpochCertificate(cert: EpochCertificate, pinnedStaticKeys: readonly Uint8Array[], deployment: string, threshold: number): EpochKey {
+  const { key, session, transcript } = openCertificate(cert, pinnedStaticKeys, deployment, threshold);
+  checkCompletions(session, transcript, cert.completions);
+  return key;
+}
+
+/** The transcript signatures only (what a custodian checks at certification, before completions exist). */
+export function openTranscriptCertificate(
+  cert: EpochCertificate,
+  pinnedStaticKeys: readonly Uint8Array[],
+  deployment: string,
+  threshold: number,
+): { key: EpochKey; transcript: Uint8Array } {
+  const { key, transcript } = openCertificate(cert, pinnedStaticKeys, deployment, threshold);
+  return { key, transcript };
+}
+
+function openCertificate(cert: EpochCertificate, pinnedStaticKeys: readonly Uint8Array[], deployment: string, threshold: number) {
   if (cert.deployment !== deployment) throw new Error(`certificate is for deployment ${JSON.stringify(cert.deployment)}`);
   if (cert.threshold !== threshold) throw new Error(`certificate threshold ${cert.threshold} is not the configured ${threshold}`);
   if (cert.staticKeys.length !== pinnedStaticKeys.length || cert.staticKeys.some((k, i) => Buffer.compare(k, pinnedStaticKeys[i]!) !== 0))
@@ -313,7 +359,8 @@ export function openEpochCertificate(cert: EpochCertificate, pinnedStaticKeys: r
     return C.map((c) => decodePoint(c, 'commitment'));
   });
   const messages = cert.commitments.map((commitment, k) => ({ commitment, pop: cert.pops[k]!, ephemeral: cert.ephemerals[k]! }));
-  checkTranscriptSignatures(session, transcriptBytes(context, session, messages), cert.signatures);
+  const transcript = transcriptBytes(context, session, messages);
+  checkTranscriptSignatures(session, transcript, cert.signatures);
   const { publicKey, verificationKeys } = deriveKeys(commitments, threshold);
-  return { epoch: cert.epoch, threshold, publicKey: encodePoint(publicKey), verificationKeys: verificationKeys.map(encodePoint) };
+  return { session, transcript, key: { epoch: cert.epoch, threshold, publicKey: encodePoint(publicKey), verificationKeys: verificationKeys.map(encodePoint) } };
 }

@@ -5,7 +5,9 @@
  *   - a release entry per decryption share a custodian released: which warrant (by commitment), which
  *     custodian, a hash of the message id, and when — so per-warrant counts and public statistics
  *     (messages decrypted per month) are recomputed from the log rather than asserted;
- *   - an unsealing entry, after the secrecy period: the signed warrant and the commitment's nonce.
+ *   - an unsealing entry, after the secrecy period: the signed warrant and the commitment's nonce;
+ *   - refusal and cancellation entries: the judge's signed refusal notice, the Secretary of State's signed
+ *     cancellation — so they bind everyone who reads the log, not only whoever was sent them.
  * Each entry starts with its own label so the log's other users can never produce a colliding leaf.
  * Custodians verify inclusion through a `LogInclusionVerifier`; `logInclusionVerifier` builds one on the
  * log's client-side verifier (checkpoint signature, witness quorum, RFC 9162 inclusion proof).
@@ -16,7 +18,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { z } from 'zod';
 import { canonicalBytes } from './canonicalJson.ts';
 import { DAY_MS } from './epoch.ts';
-import { type SignedWarrant, signedWarrantSchema } from './warrant.ts';
+import { type Cancellation, type RefusalNotice, type SignedWarrant, cancellationSchema, refusalNoticeSchema, signedWarrantSchema } from './warrant.ts';
 import { signDocument, verifyDocument } from './signature.ts';
 
 export const WARRANT_ENTRY_LABEL = 'doublelock/log/warrant/v1';
@@ -140,6 +142,39 @@ export function parseReleaseLogEntry(entry: Uint8Array): SignedReleaseRecord | u
     if (new TextDecoder().decode(label) !== RELEASE_ENTRY_LABEL) return undefined;
     const parsed = releaseRecordSchema.safeParse(JSON.parse(new TextDecoder().decode(record)));
     return parsed.success ? { record: parsed.data, signature: new TextDecoder().decode(signature) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const REFUSAL_ENTRY_LABEL = 'doublelock/log/warrant-refused/v1';
+export const CANCELLATION_ENTRY_LABEL = 'doublelock/log/warrant-cancelled/v1';
+
+/** The log leaf for a Judicial Commissioner's refusal: its public notice (refusalNoticeSchema), signed. */
+export function refusalLogEntry(notice: RefusalNotice): Uint8Array {
+  return lengthPrefixed(REFUSAL_ENTRY_LABEL, canonicalBytes(refusalNoticeSchema.parse(notice)));
+}
+
+/** The log leaf for a Secretary of State's cancellation (s.39), signed, naming its revision and nonce. */
+export function cancellationLogEntry(c: Cancellation): Uint8Array {
+  return lengthPrefixed(CANCELLATION_ENTRY_LABEL, canonicalBytes(cancellationSchema.parse(c)));
+}
+
+/** A refusal or cancellation a log entry carries (signatures unchecked: verify against the trust configuration). */
+export function parseDecisionLogEntry(entry: Uint8Array): { refusal: RefusalNotice } | { cancellation: Cancellation } | undefined {
+  try {
+    const [label, body] = splitLengthPrefixed(entry, 2) as [Uint8Array, Uint8Array];
+    const kind = new TextDecoder().decode(label);
+    const json = JSON.parse(new TextDecoder().decode(body)) as unknown;
+    if (kind === REFUSAL_ENTRY_LABEL) {
+      const parsed = refusalNoticeSchema.safeParse(json);
+      return parsed.success ? { refusal: parsed.data } : undefined;
+    }
+    if (kind === CANCELLATION_ENTRY_LABEL) {
+      const parsed = cancellationSchema.safeParse(json);
+      return parsed.success ? { cancellation: parsed.data } : undefined;
+    }
+    return undefined;
   } catch {
     return undefined;
   }

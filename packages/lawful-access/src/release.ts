@@ -25,7 +25,7 @@ import { type ParsedEscrowField, escrowFieldDigest, escrowFieldValid, parseEscro
 import { type LogInclusionVerifier, messageDigest, warrantLogEntry, witnessedAt } from './logEntries.ts';
 import { type SignedShareRequest, verifyShareRequestSignature } from './shareRequest.ts';
 import type { TrustConfig } from './trust.ts';
-import { type Cancellation, type WarrantProblem, commitToWarrant, involvesTarget, isMessageInScope, warrantStatus } from './warrant.ts';
+import { type Cancellation, type RefusalNotice, type WarrantProblem, commitToWarrant, involvesTarget, isMessageInScope, warrantStatus } from './warrant.ts';
 
 export const SHARE_BINDING_LABEL = 'doublelock/lawful-access/share-binding/v1';
 export const MAX_REQUEST_AGE_MS = 5 * 60_000;
@@ -74,6 +74,8 @@ export interface CustodianView {
   epochPublicKey: (epoch: number) => Uint8Array | undefined;
   /** cancellations the custodian has been sent directly */
   cancellations: readonly Cancellation[];
+  /** Judicial Commissioners' refusals the custodian knows of (logged, or sent to it): each makes its warrant id dead */
+  refusals: readonly RefusalNotice[];
 }
 
 export type ReleaseDecision =
@@ -97,7 +99,7 @@ export function evaluateShareRequest(signed: SignedShareRequest, view: Custodian
     return refuse('stale_request', 'the request is too old or from the future');
   if (view.requestSeen) return refuse('replay', 'this request id was already used');
 
-  const status = warrantStatus(request.warrant, view.trust, view.now, [...view.cancellations, ...request.cancellations]);
+  const status = warrantStatus(request.warrant, view.trust, view.now, [...view.cancellations, ...request.cancellations], view.refusals);
   if (!status.inForce) return refuse(status.problem, status.detail);
   if (view.highestRevision !== undefined && warrant.revision < view.highestRevision)
     return refuse('superseded', `revision ${warrant.revision} was superseded by revision ${view.highestRevision}`);

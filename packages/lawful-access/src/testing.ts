@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Coordinator } from './ceremony.ts';
 import { type DeliveryRecord, type SignedDeliveryRecord, deliveryRecordFor, signDeliveryRecord } from './delivery.ts';
 import { DEFAULT_RETENTION_DAYS, DAY_MS } from './epoch.ts';
 import { type EpochPublicKey, createEscrowField } from './escrow.ts';
@@ -46,6 +47,8 @@ export class LawfulAccessWorld {
   /** a second agency in the trust configuration, for requests under another agency's warrant */
   readonly otherAgency = generateSigningKey();
   readonly provider = generateSigningKey();
+  /** the key-ceremony coordinator the trust configuration names (ceremony.ts) */
+  readonly coordinatorKey = generateSigningKey();
   readonly witness = WITNESS;
   readonly custodians: CustodianKeys[];
   readonly signedTrust: SignedTrustConfig;
@@ -83,6 +86,7 @@ export class LawfulAccessWorld {
         { id: 'mi5', publicKey: toBase64Url(this.otherAgency.publicKey) },
       ],
       provider: [{ id: 'provider-1', publicKey: toBase64Url(this.provider.publicKey) }],
+      coordinators: [{ id: 'coordinator-1', publicKey: toBase64Url(this.coordinatorKey.publicKey) }],
       custodians: this.custodians.map((c, i) => ({
         index: c.index,
         name: `custodian-${c.index}`,
@@ -112,6 +116,11 @@ export class LawfulAccessWorld {
   /** The log's signing key, for tests that play a log operator forking its log (split view). */
   get logSignerKey(): string {
     return this.#signerKey;
+  }
+
+  /** The coordinator as runDkgCeremony takes it. */
+  get coordinator(): Coordinator {
+    return { id: 'coordinator-1', secretKey: this.coordinatorKey.secretKey };
   }
 
   get trust(): TrustConfig {
@@ -154,8 +163,8 @@ export class LawfulAccessWorld {
     return decideWarrant(signed, { decision: 'refused', decidedAt, reasons }, 'jc-1', this.judge.secretKey);
   }
 
-  cancel(warrantId: string, cancelledAt: number): Cancellation {
-    return cancelWarrant(warrantId, cancelledAt, 'sos-1', this.sos.secretKey);
+  cancel(warrantId: string, cancelledAt: number, revision = 0): Cancellation {
+    return cancelWarrant({ id: warrantId, revision }, cancelledAt, 'sos-1', this.sos.secretKey);
   }
 
   /**

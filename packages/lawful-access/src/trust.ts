@@ -3,7 +3,8 @@
  * warrants (Secretary of State keys), who may approve them (Judicial Commissioners), which agencies may
  * request shares, which key signs the provider's delivery records, who the custodians are (static DKG
  * keys and Ed25519 signing keys), the threshold, the transparency log's keys and witness quorum, the
- * epoch length and retention, and the bank holidays working days are counted against. It is signed by a
+ * epoch length and retention, who may coordinate the key ceremony, and the bank holidays working days are
+ * counted against. It is signed by a
  * trust-root Ed25519 key whose public half is distributed out of band; nothing unsigned is trusted.
  */
 import { fromBase64Url } from '@doublelock/protocol';
@@ -29,6 +30,8 @@ export const trustConfigSchema = z
     judicialCommissioners: z.array(keyRef).min(1),
     agencies: z.array(keyRef).min(1),
     provider: z.array(keyRef).min(1),
+    /** who may coordinate the custodians' key ceremony (ceremony.ts): custodians refuse anyone else's rounds */
+    coordinators: z.array(keyRef).min(1),
     custodians: z
       .array(
         z.object({
@@ -64,7 +67,7 @@ export const trustConfigSchema = z
     });
     if (c.threshold > c.custodians.length) ctx.addIssue({ code: 'custom', message: 'threshold exceeds the number of custodians' });
     if (c.log.witnessQuorum > c.log.witnesses.length) ctx.addIssue({ code: 'custom', message: 'witness quorum exceeds the number of witnesses' });
-    const roles = [c.secretaryOfState, c.judicialCommissioners, c.agencies, c.provider].flat().map((k) => k.publicKey);
+    const roles = [c.secretaryOfState, c.judicialCommissioners, c.agencies, c.provider, c.coordinators].flat().map((k) => k.publicKey);
     // The double lock means nothing if one key could act in two roles.
     if (new Set(roles).size !== roles.length) ctx.addIssue({ code: 'custom', message: 'a key may hold only one role' });
   });

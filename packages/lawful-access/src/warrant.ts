@@ -6,7 +6,10 @@
  *   - taking effect only once a Judicial Commissioner approves it (s.23, the "double lock"); a refusal
  *     carries written reasons (s.23(4));
  *   - urgent (s.24): effective on the Secretary of State's signature alone, but lapsing unless approved
- *     by the end of the third working day after issue, and lasting at most five working days (s.32(2)(a));
+ *     by the end of the third working day after issue; approved in time, it continues as a normal warrant
+ *     (its window, at most six months) with no re-submission. Once one urgent warrant on a target has
+ *     lapsed unapproved (or been refused), the next on that target needs a judge first (the provider
+ *     enforces it: apps/server/src/lawfulAccess.ts);
  *   - otherwise lasting at most six months (s.32(2)(b)), renewable within the 30 days before expiry with
  *     a new approval (s.33), modifiable with re-approval (ss.34–38; a new revision), cancellable (s.39).
  * The document is canonical JSON (canonicalJson.ts); both signatures cover its exact bytes under distinct
@@ -87,8 +90,37 @@ export const signedWarrantSchema = z.object({
 });
 export type SignedWarrant = z.infer<typeof signedWarrantSchema>;
 
-export const cancellationSchema = z.object({ warrantId: identifier, cancelledAt: time, signer: identifier, signature: b64 });
+/**
+ * A cancellation (s.39) names the warrant id *and the revision* it cancels (that revision and every
+ * earlier one; a later, re-approved revision is untouched), and carries a random nonce so each one is
+ * used once: the provider logs it and refuses it a second time, so an old cancellation replayed later
+ * cannot end what was approved since.
+ */
+export const cancellationSchema = z.object({
+  warrantId: identifier,
+  revision: z.number().int().min(0),
+  nonce: z.string().regex(/^[A-Za-z0-9_-]{22}$/, '16 random bytes, base64url'),
+  cancelledAt: time,
+  signer: identifier,
+  signature: b64,
+});
 export type Cancellation = z.infer<typeof cancellationSchema>;
+
+/**
+ * What the transparency log records of a Judicial Commissioner's refusal (s.23(4)): the warrant id, the
+ * digest of the refused document, when, and the digest of the written reasons (the reasons themselves
+ * stay with the authorities), with the judge's signature over exactly that. Anyone holding it — provider,
+ * custodians, auditors — treats the warrant id as dead, whatever document is later presented.
+ */
+export const refusalNoticeSchema = z.object({
+  warrantId: identifier,
+  warrantDigest: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  decidedAt: time,
+  reasonsDigest: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  signer: identifier,
+  signature: b64,
+});
+export type RefusalNotice = z.infer<typeof refusalNoticeSchema>;
 
 export const warrantDigest = (w: Warrant): Uint8Array => sha256(canonicalBytes(warrantSchema.parse(w)));
 
@@ -98,9 +130,15 @@ export function issueWarrant(warrant: Warrant, signer: string, secretKey: Uint8A
   return { warrant: parsed, issue: { signer, signature: signDocument(ISSUE_LABEL, parsed, secretKey) }, decision: null };
 }
 
-function decisionDocument(warrant: Warrant, d: { decision: string; decidedAt: number; reasons: string }) {
-  return { warrant: toBase64Url(warrantDigest(warrant)), decision: d.decision, decidedAt: d.decidedAt, reasons: d.reasons };
+const digestOf = (text: string): string => toBase64Url(sha256(new TextEncoder().encode(text)));
+
+/** What a judge signs: the warrant's id and digest, the decision, when, and a digest of the reasons. */
+function decisionDocument(warrantId: string, warrantDigestB64: string, d: { decision: string; decidedAt: number; reasonsDigest: string }) {
+  return { warrantId, warrant: warrantDigestB64, decision: d.decision, decidedAt: d.decidedAt, reasons: d.reasonsDigest };
 }
+
+const decisionDocumentFor = (warrant: Warrant, d: { decision: string; decidedAt: number; reasons: string }) =>
+  decisionDocument(warrant.id, toBase64Url(warrantDigest(warrant)), { decision: d.decision, decidedAt: d.decidedAt, reasonsDigest: digestOf(d.reasons) });
 
 /** A Judicial Commissioner's decision (s.23): approval, or refusal with written reasons. */
 export function decideWarrant(
@@ -110,17 +148,32 @@ export function decideWarrant(
   secretKey: Uint8Array,
 ): SignedWarrant {
   if (decision.decision === 'refused' && decision.reasons.trim() === '') throw new Error('a refusal must give written reasons (s.23(4))');
-  const signature = signDocument(DECISION_LABEL, decisionDocument(signed.warrant, decision), secretKey);
+  const signature = signDocument(DECISION_LABEL, decisionDocumentFor(signed.warrant, decision), secretKey);
   return { ...signed, decision: { ...decision, signer, signature } };
 }
 
-export function cancelWarrant(warrantId: string, cancelledAt: number, signer: string, secretKey: Uint8Array): Cancellation {
-  return { warrantId, cancelledAt, signer, signature: signDocument(CANCEL_LABEL, { warrantId, cancelledAt }, secretKey) };
+const cancellationDocument = (c: Omit<Cancellation, 'signer' | 'signature'>) => ({ warrantId: c.warrantId, revision: c.revision, nonce: c.nonce, cancelledAt: c.cancelledAt });
+
+export function cancelWarrant(warrant: { id: string; revision: number }, cancelledAt: number, signer: string, secretKey: Uint8Array): Cancellation {
+  const unsigned = { warrantId: warrant.id, revision: warrant.revision, nonce: toBase64Url(randomBytes(16)), cancelledAt };
+  return { ...unsigned, signer, signature: signDocument(CANCEL_LABEL, cancellationDocument(unsigned), secretKey) };
 }
 
 export function verifyCancellation(c: Cancellation, trust: TrustConfig): boolean {
   const key = findKey(trust.secretaryOfState, c.signer);
-  return key !== undefined && verifyDocument(CANCEL_LABEL, { warrantId: c.warrantId, cancelledAt: c.cancelledAt }, c.signature, key.publicKey);
+  return key !== undefined && verifyDocument(CANCEL_LABEL, cancellationDocument(c), c.signature, key.publicKey);
+}
+
+/** The public notice of a refusal, from the refused warrant (throws unless it carries a refusal). */
+export function refusalNotice(signed: SignedWarrant): RefusalNotice {
+  const d = signed.decision;
+  if (!d || d.decision !== 'refused') throw new Error('the warrant carries no refusal');
+  return { warrantId: signed.warrant.id, warrantDigest: toBase64Url(warrantDigest(signed.warrant)), decidedAt: d.decidedAt, reasonsDigest: digestOf(d.reasons), signer: d.signer, signature: d.signature };
+}
+
+export function verifyRefusalNotice(n: RefusalNotice, trust: TrustConfig): boolean {
+  const key = findKey(trust.judicialCommissioners, n.signer);
+  return key !== undefined && verifyDocument(DECISION_LABEL, decisionDocument(n.warrantId, n.warrantDigest, { decision: 'refused', decidedAt: n.decidedAt, reasonsDigest: n.reasonsDigest }), n.signature, key.publicKey);
 }
 
 /**
@@ -160,19 +213,22 @@ export type WarrantStatus =
 
 const fail = (problem: WarrantProblem, detail: string): WarrantStatus => ({ inForce: false, problem, detail });
 
-/** The latest instant an urgent warrant may be approved and the latest it may last (s.24(3), s.32(2)(a)). */
-export function urgentDeadlines(issuedAt: number, calendar: WorkingDayCalendar): { approveBy: number; lastsUntil: number } {
-  return { approveBy: endOfNthWorkingDayAfter(issuedAt, 3, calendar), lastsUntil: endOfNthWorkingDayAfter(issuedAt, 5, calendar) };
+/** The latest instant an urgent warrant may be approved: the end of the third working day after issue (s.24(3)). */
+export function urgentDeadlines(issuedAt: number, calendar: WorkingDayCalendar): { approveBy: number } {
+  return { approveBy: endOfNthWorkingDayAfter(issuedAt, 3, calendar) };
 }
 
-/** Rules about the document alone: duration limits and prospective windows. */
+/**
+ * Rules about the document alone: duration limits and prospective windows. An urgent warrant's window may
+ * run as long as a normal one (six months): unapproved it is in force only until the end of the third
+ * working day (warrantStatus), and approved in time it simply continues, with no re-submission.
+ */
 export function checkWarrantTerms(w: Warrant, calendar: WorkingDayCalendar): WarrantStatus | undefined {
   // A modification (revision > 0) keeps the original window; its effect still starts no earlier than its own issue.
   if (w.revision === 0 && w.window.start < w.issuedAt) return fail('retrospective', 'the window starts before the warrant was issued: interception is prospective only');
   const periodStart = w.renews !== null ? w.window.start : w.issuedAt;
-  const maxEnd = w.urgent ? urgentDeadlines(w.issuedAt, calendar).lastsUntil : addLocalMonths(startOfLocalDay(periodStart, calendar), 6, calendar);
-  if (w.window.end > maxEnd)
-    return fail('too_long', w.urgent ? 'an urgent warrant lasts at most five working days (s.32(2)(a))' : 'a warrant lasts at most six months (s.32(2)(b))');
+  const maxEnd = addLocalMonths(startOfLocalDay(periodStart, calendar), 6, calendar);
+  if (w.window.end > maxEnd) return fail('too_long', 'a warrant lasts at most six months (s.32(2)(b))');
   return undefined;
 }
 
@@ -180,17 +236,26 @@ export function checkWarrantTerms(w: Warrant, calendar: WorkingDayCalendar): War
  * Whether the warrant is in force at `now`, checking both signatures against the pinned trust
  * configuration, and the period [from, until) in which intercepted traffic falls under it.
  */
-export function warrantStatus(signed: SignedWarrant, trust: TrustConfig, now: number, cancellations: readonly Cancellation[] = []): WarrantStatus {
+export function warrantStatus(
+  signed: SignedWarrant,
+  trust: TrustConfig,
+  now: number,
+  cancellations: readonly Cancellation[] = [],
+  refusals: readonly RefusalNotice[] = [],
+): WarrantStatus {
   const w = signed.warrant;
   const sos = findKey(trust.secretaryOfState, signed.issue.signer);
   if (!sos || !verifyDocument(ISSUE_LABEL, w, signed.issue.signature, sos.publicKey))
     return fail('issue_signature', 'no valid Secretary of State signature under the pinned trust configuration');
   const terms = checkWarrantTerms(w, calendarOf(trust));
   if (terms) return terms;
+  // A logged refusal binds whatever document is presented: stripping it from this one does not help.
+  const refusal = refusals.find((n) => n.warrantId === w.id && verifyRefusalNotice(n, trust));
+  if (refusal) return fail('refused', `warrant ${w.id} was refused by a Judicial Commissioner on ${new Date(refusal.decidedAt).toISOString()} (logged)`);
   const d = signed.decision;
   if (d) {
     const jc = findKey(trust.judicialCommissioners, d.signer);
-    if (!jc || !verifyDocument(DECISION_LABEL, decisionDocument(w, d), d.signature, jc.publicKey))
+    if (!jc || !verifyDocument(DECISION_LABEL, decisionDocumentFor(w, d), d.signature, jc.publicKey))
       return fail('approval_signature', 'the Judicial Commissioner decision does not verify under the pinned trust configuration');
     if (d.decision === 'refused') return fail('refused', `refused by a Judicial Commissioner: ${d.reasons}`);
     if (d.decidedAt < w.issuedAt) return fail('approval_signature', 'the approval predates the warrant');
@@ -209,7 +274,7 @@ export function warrantStatus(signed: SignedWarrant, trust: TrustConfig, now: nu
     if (!d) return fail('approval_missing', 'not approved by a Judicial Commissioner (s.23): the Secretary of State’s signature alone is not a warrant');
     from = Math.max(w.window.start, w.issuedAt, d.decidedAt);
   }
-  const cancelled = cancellations.find((c) => c.warrantId === w.id && verifyCancellation(c, trust));
+  const cancelled = cancellations.find((c) => c.warrantId === w.id && c.revision >= w.revision && verifyCancellation(c, trust));
   if (cancelled) {
     if (cancelled.cancelledAt <= now) return fail('cancelled', `cancelled at ${new Date(cancelled.cancelledAt).toISOString()} (s.39)`);
     until = Math.min(until, cancelled.cancelledAt);

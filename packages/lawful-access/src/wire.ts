@@ -29,6 +29,8 @@ export const epochCertificateJson = z.object({
   pops: z.array(sig64),
   ephemerals: z.array(point),
   signatures: z.array(sig64),
+  /** empty until the ceremony completed at every custodian */
+  completions: z.array(sig64).max(255).default([]),
 });
 export type EpochCertificateJson = z.infer<typeof epochCertificateJson>;
 
@@ -60,6 +62,7 @@ export const certificateToJson = (c: EpochCertificate): EpochCertificateJson => 
   pops: enc(c.pops),
   ephemerals: enc(c.ephemerals),
   signatures: enc(c.signatures),
+  completions: enc(c.completions),
 });
 
 export const certificateFromJson = (j: EpochCertificateJson): EpochCertificate => ({
@@ -71,4 +74,5 @@ export const certificateFromJson = (j: EpochCertificateJson): EpochCertificate =
   pops: dec(j.pops),
   ephemerals: dec(j.ephemerals),
   signatures: dec(j.signatures),
+  completions: dec(j.completions),
 });

@@ -42,7 +42,7 @@ const context: EscrowContext = { groupId: 'ZzE', senderUsername: 'alice', sender
 const during = (epoch: number) => epoch * DAY_MS + 12 * 3_600_000;
 
 async function certify(epoch: number): Promise<EpochKey> {
-  const { key } = await runDkgCeremony(world.trust, epoch);
+  const { key } = await runDkgCeremony(world.trust, epoch, world.coordinator, { now: () => custodianClock });
   certified.set(epoch, key);
   return key;
 }

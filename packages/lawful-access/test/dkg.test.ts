@@ -12,6 +12,7 @@ import {
   epochCertificate,
   generateStaticKey,
   openEpochCertificate,
+  signCompletion,
 } from '../src/dkg.ts';
 import { combineShares, createDecryptionShare, decryptWithSharedPoint, encryptKey, verifyDecryptionShare } from '../src/elgamal.ts';
 import { Fn, Point, encodeScalar, lagrangeAtZero, randomScalar } from '../src/group.ts';
@@ -31,7 +32,7 @@ function run(t: number, n: number) {
 
 describe('COCKTAIL-DKG', () => {
   it.each([[2, 3], [3, 5]])('gives %i-of-%i custodians one key, consistent shares and a certificate', (t, n) => {
-    const { session, messages, outputs } = run(t, n);
+    const { session, messages, outputs, statics } = run(t, n);
     for (const o of outputs) {
       expect(o.publicKey).toEqual(outputs[0]!.publicKey);
       expect(o.transcript).toEqual(outputs[0]!.transcript);
@@ -39,7 +40,14 @@ describe('COCKTAIL-DKG', () => {
     }
     const signatures = outputs.map((o) => o.transcriptSignature);
     checkTranscriptSignatures(session, outputs[0]!.transcript, signatures);
-    const key = openEpochCertificate(epochCertificate(session, messages, signatures), session.staticKeys, 'test', t);
+    // every custodian stores its share and signs a completion; the key opens only with all n of them
+    const completions = outputs.map((o, i) => signCompletion(o.transcript, statics[i]!.secret));
+    expect(() => openEpochCertificate(epochCertificate(session, messages, signatures), session.staticKeys, 'test', t)).toThrow(/not complete/);
+    expect(() => openEpochCertificate(epochCertificate(session, messages, signatures, completions.slice(1)), session.staticKeys, 'test', t)).toThrow(/not complete/);
+    const forged = [...completions];
+    forged[n - 1] = signCompletion(outputs[0]!.transcript, generateStaticKey().secret);
+    expect(() => openEpochCertificate(epochCertificate(session, messages, signatures, forged), session.staticKeys, 'test', t)).toThrow(new RegExp(`custodian ${n}: completion`));
+    const key = openEpochCertificate(epochCertificate(session, messages, signatures, completions), session.staticKeys, 'test', t);
     expect(key.publicKey).toEqual(outputs[0]!.publicKey);
     expect(key.verificationKeys).toEqual(outputs[0]!.verificationKeys);
     // any t shares interpolate to the secret behind the public key; the shares decrypt together

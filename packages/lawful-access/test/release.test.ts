@@ -53,6 +53,7 @@ function view(overrides: Partial<CustodianView> = {}): CustodianView {
     epochState: (e) => (e === epochKey.epoch || e === epochKey.epoch + 1 ? 'active' : 'unknown'),
     epochPublicKey: (e) => (e === epochKey.epoch ? epochKey.publicKey : e === epochKey.epoch + 1 ? tomorrowKey.publicKey : undefined),
     cancellations: [],
+    refusals: [],
     ...overrides,
   };
 }

@@ -6,7 +6,7 @@ import { DAY_MS } from '../src/epoch.ts';
 import { generateSigningKey } from '../src/signature.ts';
 import { LawfulAccessWorld } from '../src/testing.ts';
 import { calendarOf, openTrustConfig, signTrustConfig } from '../src/trust.ts';
-import { checkModification, checkRenewal, commitToWarrant, issueWarrant, isMessageInScope, openWarrantCommitment, urgentDeadlines, warrantStatus } from '../src/warrant.ts';
+import { checkModification, checkRenewal, commitToWarrant, issueWarrant, isMessageInScope, openWarrantCommitment, refusalNotice, urgentDeadlines, verifyRefusalNotice, warrantStatus } from '../src/warrant.ts';
 import { addLocalMonths, endOfNthWorkingDayAfter, isWorkingDay, ukCalendar } from '../src/workingDays.ts';
 import { DateTime } from 'luxon';
 
@@ -164,14 +164,43 @@ describe('urgent warrants (IPA ss.24, 32(2)(a))', () => {
     expect(warrantStatus(w, world.trust, approveBy)).toMatchObject({ problem: 'lapsed' });
   });
 
-  it('continue to at most 5 working days when approved in time; not when approved late', () => {
-    const approved = world.approve(world.issue(draft()), MONDAY + DAY_MS);
-    expect(warrantStatus(approved, world.trust, Date.UTC(2026, 10, 30, 12))).toMatchObject({ inForce: true, until: Date.UTC(2026, 11, 1) });
-    // five working days from Monday 23 Nov end on Tue 1 Dec (Mon 30 Nov is St Andrew’s Day)
+  it('continue as a normal warrant when approved in time (no re-submission); not when approved late', () => {
+    // an urgent warrant's window may run as long as a normal one: unapproved, it lapses after 3 working days
+    const long = () => world.draft({ issuedAt: MONDAY, urgent: true, window: { start: MONDAY, end: MONDAY + 90 * DAY_MS } });
+    const approved = world.approve(world.issue(long()), MONDAY + DAY_MS);
+    expect(warrantStatus(approved, world.trust, MONDAY + 60 * DAY_MS)).toMatchObject({ inForce: true, until: MONDAY + 90 * DAY_MS });
+    expect(warrantStatus(world.issue(long()), world.trust, MONDAY + 5 * DAY_MS)).toMatchObject({ problem: 'lapsed' });
     const late = world.approve(world.issue(draft()), Date.UTC(2026, 10, 27, 1));
     expect(warrantStatus(late, world.trust, Date.UTC(2026, 10, 27, 2))).toMatchObject({ problem: 'approval_late' });
-    const tooLong = world.issue(world.draft({ issuedAt: MONDAY, urgent: true, window: { start: MONDAY, end: Date.UTC(2026, 11, 2) + 1 } }));
+    const tooLong = world.issue(world.draft({ issuedAt: MONDAY, urgent: true, window: { start: MONDAY, end: MONDAY + 200 * DAY_MS } }));
     expect(warrantStatus(tooLong, world.trust, MONDAY + HOUR)).toMatchObject({ problem: 'too_long' });
+  });
+
+  it('a logged refusal binds whatever document is presented (stripped, or the approval of another revision)', () => {
+    const urgent = world.issue(draft());
+    const notice = refusalNotice(world.refuse(urgent, MONDAY + HOUR, 'not proportionate'));
+    expect(verifyRefusalNotice(notice, world.trust)).toBe(true);
+    expect(warrantStatus(urgent, world.trust, MONDAY + 2 * HOUR)).toMatchObject({ inForce: true });
+    expect(warrantStatus(urgent, world.trust, MONDAY + 2 * HOUR, [], [notice])).toMatchObject({ problem: 'refused' });
+    const approvedLater = world.approve(world.issue({ ...urgent.warrant, revision: 1 }), MONDAY + 2 * HOUR);
+    expect(warrantStatus(approvedLater, world.trust, MONDAY + 3 * HOUR, [], [notice])).toMatchObject({ problem: 'refused' });
+    // a notice whose signature does not verify, or for another id, binds nothing
+    expect(verifyRefusalNotice({ ...notice, warrantId: 'W-other' }, world.trust)).toBe(false);
+    expect(warrantStatus(urgent, world.trust, MONDAY + 2 * HOUR, [], [{ ...notice, reasonsDigest: notice.warrantDigest }])).toMatchObject({ inForce: true });
+  });
+});
+
+describe('cancellations name their revision', () => {
+  it('end that revision and earlier ones, not a later one', () => {
+    const w0 = world.approve(world.issue(world.draft({ issuedAt: MONDAY })), MONDAY);
+    const w1 = world.approve(world.issue({ ...w0.warrant, revision: 1, issuedAt: MONDAY + HOUR }), MONDAY + HOUR);
+    const c0 = world.cancel(w0.warrant.id, MONDAY + HOUR, 0);
+    expect(warrantStatus(w0, world.trust, MONDAY + 2 * HOUR, [c0])).toMatchObject({ problem: 'cancelled' });
+    expect(warrantStatus(w1, world.trust, MONDAY + 2 * HOUR, [c0])).toMatchObject({ inForce: true });
+    expect(warrantStatus(w1, world.trust, MONDAY + 2 * HOUR, [world.cancel(w0.warrant.id, MONDAY + HOUR, 1)])).toMatchObject({ problem: 'cancelled' });
+    // the revision and nonce are signed: changing either breaks the signature
+    expect(warrantStatus(w1, world.trust, MONDAY + 2 * HOUR, [{ ...c0, revision: 1 }])).toMatchObject({ inForce: true });
+    expect(world.cancel(w0.warrant.id, MONDAY).nonce).not.toBe(world.cancel(w0.warrant.id, MONDAY).nonce);
   });
 });
 

@@ -47,3 +47,11 @@ export const sendMessageResponse = z.object({
   frankingTag: bytes({ exact: 32 }).optional(),
 });
 export type SendMessageResponse = z.infer<typeof sendMessageResponse>;
+
+/** Delivery state of messages this device sent: how many recipient devices have not fetched each yet. */
+export const deliveryRequest = z.object({ seqs: z.array(z.number().int().positive()).min(1).max(200) }).strict();
+export const deliveryResponse = z.object({
+  /** only messages this device sent and whose record still lives (the mailbox's lifetime); others are left out */
+  delivery: z.array(z.object({ seq: z.number().int(), pending: z.number().int().nonnegative() })),
+});
+export type DeliveryResponse = z.infer<typeof deliveryResponse>;

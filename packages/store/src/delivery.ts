@@ -290,6 +290,21 @@ export class DeliveryStore {
   }
 
   /** Deletes acknowledged mail; a message goes once its last recipient has acknowledged it. */
+  /**
+   * Delivery state of messages a device sent: for each of its messages (by seq) in the group whose send
+   * record still lives, how many recipient devices have not fetched and acknowledged it yet (0: delivered
+   * to every device it was addressed to). Another device's messages are not answered.
+   */
+  async deliveryOf(groupId: string, senderDevice: string, seqs: number[]): Promise<Array<{ seq: number; pending: number }>> {
+    if (seqs.length === 0) return [];
+    const rows = await this.db.all<{ seq: number; pending: number }>(
+      `SELECT s.seq, (SELECT COUNT(*) FROM messages m JOIN mailbox mb ON mb.message_id = m.id WHERE m.group_id = s.group_id AND m.seq = s.seq) AS pending
+       FROM sent_messages s WHERE s.sender_device = ? AND s.group_id = ? AND s.seq IN (${seqs.map(() => '?').join(', ')}) ORDER BY s.seq`,
+      [senderDevice, groupId, ...seqs],
+    );
+    return rows.map((r) => ({ seq: Number(r.seq), pending: Number(r.pending) }));
+  }
+
   async ack(deviceId: string, ids: number[]): Promise<number> {
     return (await this.ackMany([{ deviceId, ids }]))[0]!;
   }

@@ -111,6 +111,64 @@ export class InterceptionStore {
     return (await tx.get('SELECT 1 AS one FROM interception_tasks WHERE window_start <= ? AND window_end > ? LIMIT 1', [now, now])) !== undefined;
   }
 
+  /** A judge's refusal, logged at `leafIndex`: the warrant id is dead on this provider. */
+  async recordRefusal(warrantId: string, notice: string, leafIndex: number): Promise<void> {
+    await this.db.run('INSERT INTO lawful_refusals (warrant_id, notice, leaf_index) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [warrantId, notice, leafIndex]);
+  }
+
+  async refused(warrantId: string): Promise<boolean> {
+    return (await this.db.get('SELECT 1 AS one FROM lawful_refusals WHERE warrant_id = ?', [warrantId])) !== undefined;
+  }
+
+  /** Claims a cancellation's nonce; false if it was used before (a replay). */
+  async claimCancellation(c: { nonce: string; warrantId: string; revision: number; cancelledAt: number }): Promise<boolean> {
+    const r = await this.db.run('INSERT INTO lawful_cancellations (nonce, warrant_id, revision, cancelled_at, leaf_index) VALUES (?, ?, ?, ?, -1) ON CONFLICT DO NOTHING', [
+      c.nonce,
+      c.warrantId,
+      c.revision,
+      c.cancelledAt,
+    ]);
+    return r.changes > 0;
+  }
+
+  async cancellationLogged(nonce: string, leafIndex: number): Promise<void> {
+    await this.db.run('UPDATE lawful_cancellations SET leaf_index = ? WHERE nonce = ?', [leafIndex, nonce]);
+  }
+
+  /** The highest cancelled revision of a warrant, if any. */
+  async cancelledRevision(warrantId: string): Promise<number | undefined> {
+    const row = await this.db.get<{ r: number | null }>('SELECT MAX(revision) AS r FROM lawful_cancellations WHERE warrant_id = ?', [warrantId]);
+    return row?.r == null ? undefined : Number(row.r);
+  }
+
+  async recordUrgent(warrantId: string, targets: readonly string[], approveBy: number, approvedAt: number | null): Promise<void> {
+    for (const target of targets) {
+      await this.db.run('INSERT INTO lawful_urgent_warrants (warrant_id, target, approve_by, approved_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', [warrantId, target, approveBy, approvedAt]);
+    }
+  }
+
+  async approveUrgent(warrantId: string, at: number): Promise<void> {
+    await this.db.run('UPDATE lawful_urgent_warrants SET approved_at = ? WHERE warrant_id = ? AND approved_at IS NULL', [at, warrantId]);
+  }
+
+  /** Urgent warrants on any of `targets` (other than `except`) that went unapproved past their deadline, or were refused. */
+  async unapprovedUrgent(targets: readonly string[], now: number, except: string): Promise<string[]> {
+    if (targets.length === 0) return [];
+    const rows = await this.db.all<{ warrant_id: string }>(
+      `SELECT DISTINCT u.warrant_id FROM lawful_urgent_warrants u LEFT JOIN lawful_refusals r ON r.warrant_id = u.warrant_id
+       WHERE u.target IN (${targets.map(() => '?').join(', ')}) AND u.warrant_id <> ?
+         AND ((u.approved_at IS NULL AND u.approve_by <= ?) OR r.warrant_id IS NOT NULL)`,
+      [...targets, except, now],
+    );
+    return rows.map((r) => r.warrant_id);
+  }
+
+  /** Sets a warrant's interception end (an urgent warrant approved in time continues to its window's end). */
+  async setTaskEnd(warrantId: string, end: number): Promise<boolean> {
+    const r = await this.db.run('UPDATE interception_tasks SET window_end = ? WHERE warrant_id = ?', [end, warrantId]);
+    return r.changes > 0;
+  }
+
   /** Ends a warrant's interception at `at` (cancellation, s.39). */
   async endTask(warrantId: string, at: number): Promise<boolean> {
     const r = await this.db.run('UPDATE interception_tasks SET window_end = ? WHERE warrant_id = ? AND window_end > ?', [at, warrantId, at]);

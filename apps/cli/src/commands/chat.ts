@@ -8,6 +8,7 @@
  * or interactively: `doublelock listen --chat <chat>` prints incoming messages and sends each typed line.
  */
 import { Messenger, type ChatMessage, type MessengerEvent, type ReceivedMessage, type TransparencyConfig } from '@doublelock/client';
+import { deploymentOptions } from '../deployment.ts';
 import { SqliteStorage } from '@doublelock/client/node/sqliteStorage';
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -80,9 +81,15 @@ async function open(options: ProfileOptions): Promise<Messenger> {
   const storage = storageFor(options.profile, false);
   const device = await storage.get('device');
   const server = device ? (JSON.parse(new TextDecoder().decode(device)) as { server: string }).server : options.server ?? DEFAULT_SERVER;
-  const transparency = await pinnedTransparency(storage, server, options.logKey);
-  return printAlarms(await Messenger.open({ serverUrl: server, storage, webSocket: WebSocket as never, transparency }));
+  // Key transparency (with the deployment's witnesses) always; escrow where lawful access is on.
+  const deployment = await deploymentOptions(server, storage, await pinnedTransparency(storage, server, options.logKey));
+  const messenger = printAlarms(await Messenger.open({ serverUrl: server, storage, webSocket: WebSocket as never, ...deployment }));
+  closers.set(messenger, deployment.close);
+  return messenger;
 }
+
+/** Each opened messenger's deployment resources (the escrow provider's prefetch timer). */
+const closers = new WeakMap<Messenger, () => void>();
 
 /** Runs with an opened device, closing it afterwards. */
 export async function using<T>(options: ProfileOptions, fn: (m: Messenger) => Promise<T>): Promise<T> {
@@ -91,6 +98,7 @@ export async function using<T>(options: ProfileOptions, fn: (m: Messenger) => Pr
     return await fn(messenger);
   } finally {
     await messenger.close();
+    closers.get(messenger)?.();
   }
 }
 
@@ -137,6 +145,8 @@ export function contentText(c: ReceivedMessage['content']): string {
       return c.seconds > 0 ? `[set disappearing messages to ${c.seconds} s]` : '[turned disappearing messages off]';
     case 'admins':
       return `[admins: ${c.usernames.join(', ')}]`;
+    case 'trust':
+      return `[trust in ${c.username} ${c.verified ? 'verified' : 'reviewed'} on another device]`;
   }
 }
 
@@ -159,8 +169,9 @@ export function register(program: Command): void {
       const storage = storageFor(options.profile, true);
       if (await storage.get('device')) throw new Error(`${resolve(options.profile)} already holds a device.`);
       const server = options.server ?? DEFAULT_SERVER;
-      const transparency = await pinnedTransparency(storage, server, options.logKey);
-      const m = await Messenger.register({ serverUrl: server, storage, webSocket: WebSocket as never, transparency }, username, options.deviceName);
+      const deployment = await deploymentOptions(server, storage, await pinnedTransparency(storage, server, options.logKey));
+      const m = await Messenger.register({ serverUrl: server, storage, webSocket: WebSocket as never, ...deployment }, username, options.deviceName);
+      deployment.close();
       console.log(`Registered ${m.username}; this device is ${m.deviceId} (profile ${resolve(options.profile)}).`);
       await m.close();
     });
@@ -180,8 +191,8 @@ export function register(program: Command): void {
       const storage = storageFor(options.profile, true);
       if (await storage.get('device')) throw new Error(`${resolve(options.profile)} already holds a device.`);
       const server = options.server ?? DEFAULT_SERVER;
-      const transparency = await pinnedTransparency(storage, server, options.logKey);
-      const pending = await Messenger.link({ serverUrl: server, storage, webSocket: WebSocket as never, transparency }, username, options.deviceName);
+      const deployment = await deploymentOptions(server, storage, await pinnedTransparency(storage, server, options.logKey));
+      const pending = await Messenger.link({ serverUrl: server, storage, webSocket: WebSocket as never, ...deployment }, username, options.deviceName);
       console.log(`This device made its own keys. On one of your devices run:\n  doublelock devices approve ${pending.code} --name ${options.deviceName}`);
       console.log('Waiting for approval…');
       const m = printAlarms(await pending.complete());

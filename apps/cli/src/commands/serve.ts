@@ -27,6 +27,8 @@ export function register(program: Command): void {
     .option('--mailbox-ttl-days <n>', 'drop undelivered mail after this many days', integer('--mailbox-ttl-days'), 30)
     .option('--rate-limit <n>', 'registrations and authentications per minute per client address', integer('--rate-limit'))
     .option('--lawful-access <file>', 'enable lawful access with this JSON file: { trust, trustRootKey, providerKeyId, providerSecretKey } (default: off)')
+    .option('--log-witness <vkey>', 'a witness whose cosignatures the transparency log accepts (repeatable; default: the lawful-access trust configuration’s witnesses)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--log-witness-quorum <k>', 'how many witness cosignatures clients require on a checkpoint (default: the trust configuration’s quorum, else 1 when witnesses are given)', integer('--log-witness-quorum'))
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
     .option('--hub-url <url>', 'a hash-sharing hub this platform is a member of: its feed is synced into hub-* banks', process.env.DOUBLELOCK_HUB_URL)
     .option('--hub-key <key>', "this platform's member API key at the hub", process.env.DOUBLELOCK_HUB_KEY)
@@ -36,8 +38,10 @@ export function register(program: Command): void {
     .option('--matcher <urls>', 'matcher processes (`doublelock matcher serve`) to match hashes in, comma-separated (default: in this process)', process.env.DOUBLELOCK_MATCHER_URLS)
     .option('--matcher-token-file <file>', 'file holding the matcher processes’ token (or DOUBLELOCK_MATCHER_TOKEN)')
     .option('--web-root <dir>', 'the built web app to serve at / (default: apps/web/dist; "none" for the API alone)', process.env.DOUBLELOCK_WEB_ROOT)
-    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; redisUrl?: string; blobDir?: string; mailboxTtlDays: number; rateLimit?: number; lawfulAccess?: string; logLevel: string; webRoot?: string; matcher?: string; matcherTokenFile?: string; hubUrl?: string; hubKey?: string; hubLogKey?: string; hubSyncSeconds: number; hubPublish?: string[] }) => {
+    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; redisUrl?: string; blobDir?: string; mailboxTtlDays: number; rateLimit?: number; lawfulAccess?: string; logWitness?: string[]; logWitnessQuorum?: number; logLevel: string; webRoot?: string; matcher?: string; matcherTokenFile?: string; hubUrl?: string; hubKey?: string; hubLogKey?: string; hubSyncSeconds: number; hubPublish?: string[] }) => {
       if (options.hubUrl && !options.hubKey) throw new Error('--hub-url needs --hub-key (this platform\'s member API key)');
+      const lawfulAccess = options.lawfulAccess ? readLawfulAccess(options.lawfulAccess) : undefined;
+      const witnesses = logWitnesses(options.logWitness, options.logWitnessQuorum, lawfulAccess?.trust.config.log);
       const server = await startServer({
         host: options.host,
         port: options.port,
@@ -50,7 +54,9 @@ export function register(program: Command): void {
         ...(options.matcher && { matcherUrls: options.matcher.split(',').filter(Boolean), matcherToken: readToken(options.matcherTokenFile) }),
         webRoot: options.webRoot === 'none' ? undefined : (options.webRoot ?? defaultWebRoot()),
         ...(options.rateLimit !== undefined && { rateLimit: { register: options.rateLimit, auth: options.rateLimit } }),
-        ...(options.lawfulAccess && { lawfulAccess: readLawfulAccess(options.lawfulAccess) }),
+        ...(lawfulAccess && { lawfulAccess }),
+        logWitnesses: witnesses.keys,
+        logWitnessQuorum: witnesses.quorum,
         ...(options.hubUrl && { hub: { url: options.hubUrl, key: options.hubKey!, logKey: options.hubLogKey, syncMs: Math.max(1, options.hubSyncSeconds) * 1000, bankPrefix: 'hub-', publish: options.hubPublish ?? [] } }),
       });
       const store = options.databaseUrl ? 'PostgreSQL' : `SQLite in ${options.data}`;
@@ -58,6 +64,9 @@ export function register(program: Command): void {
       if (server.ctx.config.webRoot) console.log(`Web app: ${server.url}/`);
       if (options.hubUrl) console.log(`Hash-sharing hub: ${options.hubUrl}, synced every ${options.hubSyncSeconds} s into hub-* banks.`);
       console.log(`Transparency log key (pin it in clients, auditors and witnesses): ${server.ctx.directory.log.verifierKey}`);
+      if (witnesses.keys.length > 0) console.log(`Witnesses: ${witnesses.keys.length}, quorum ${witnesses.quorum}.`);
+      if (lawfulAccess && lawfulAccess.trust.config.log.verifierKey !== server.ctx.directory.log.verifierKey)
+        console.warn('Warning: the lawful-access trust configuration pins another log key than this server’s: custodians will refuse every request.');
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -90,6 +99,23 @@ function defaultWebRoot(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The witnesses the log accepts and the quorum clients require: the flags, else those of the lawful-access
+ * trust configuration (custodians require the same ones), else none. A quorum above the witnesses given,
+ * or of 0 with witnesses given, is refused.
+ */
+export function logWitnesses(keys: string[] | undefined, quorum: number | undefined, trustLog?: { witnesses: string[]; witnessQuorum: number }): { keys: string[]; quorum: number } {
+  const chosen = keys ?? trustLog?.witnesses ?? [];
+  const k = quorum ?? (keys ? Math.min(1, chosen.length) : (trustLog?.witnessQuorum ?? 0));
+  if (k > chosen.length) throw new Error(`--log-witness-quorum ${k} exceeds the ${chosen.length} witness(es) given`);
+  if (chosen.length > 0 && k < 1) throw new Error('--log-witness-quorum must be at least 1 when witnesses are given');
+  if (trustLog) {
+    const missing = trustLog.witnesses.filter((w) => !chosen.includes(w));
+    if (missing.length > 0) throw new Error(`the lawful-access trust configuration names witnesses this log would not accept: ${missing.join(', ')}`);
+  }
+  return { keys: chosen, quorum: k };
 }
 
 function readLawfulAccess(path: string) {

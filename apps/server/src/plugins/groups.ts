@@ -12,6 +12,8 @@ import {
   groupResponse,
   lengthPrefixed,
   sendMessageRequest,
+  deliveryRequest,
+  deliveryResponse,
   sendMessageResponse,
   toBase64Url,
   type SendMessageRequest,
@@ -94,6 +96,11 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
     app.post('/v1/groups/:groupId/messages', { schema: { params: groupParams, body: sendMessageRequest, response: { 200: sendMessageResponse } } }, async (request) =>
       acceptMessage(ctx, deviceOf(request), request.params.groupId, request.body),
     );
+
+    // Delivery state of this device's own messages (what the messenger shows as "Delivered").
+    app.post('/v1/groups/:groupId/delivery', { schema: { params: groupParams, body: deliveryRequest, response: { 200: deliveryResponse } } }, async (request) => ({
+      delivery: await ctx.stores.delivery.deliveryOf(request.params.groupId, deviceOf(request).deviceId, [...new Set(request.body.seqs)]),
+    }));
   };
 }
 

@@ -3,7 +3,7 @@
  * never retains anything). Agencies sign every request (signAgencyRequest); the public can read the
  * trust configuration, which clients need to make escrow fields.
  */
-import { agencyRequest, cancellationSchema, interceptQuery, signedReleaseRecordSchema, warrantSubmission } from '@doublelock/lawful-access';
+import { agencyRequest, cancellationSchema, interceptQuery, signedReleaseRecordSchema, signedWarrantSchema, warrantSubmission } from '@doublelock/lawful-access';
 import { ErrorCode } from '@doublelock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServerContext } from '../context.ts';
@@ -21,7 +21,9 @@ export function lawfulAccessRoutes(ctx: ServerContext): FastifyPluginAsyncZod {
       return reply.code(201).send(await la.submitWarrant(agency, request.body.request.body));
     });
 
-    app.post('/v1/lawful-access/cancellations', { schema: { body: cancellationSchema } }, async (request) => ({ ended: await required().cancel(request.body) }));
+    // Signed by a Secretary of State (cancellation) or a Judicial Commissioner (decision): the signature is the authentication.
+    app.post('/v1/lawful-access/cancellations', { schema: { body: cancellationSchema } }, async (request) => required().cancel(request.body));
+    app.post('/v1/lawful-access/decisions', { schema: { body: signedWarrantSchema } }, async (request) => required().decide(request.body));
 
     // Custodians publish what they released; the log makes every decryption countable by anyone.
     app.post('/v1/lawful-access/releases', { schema: { body: signedReleaseRecordSchema } }, async (request, reply) => {

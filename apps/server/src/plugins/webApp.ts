@@ -18,6 +18,7 @@ export function webAppRoutes(ctx: ServerContext, root: string | undefined): Fast
     app.get('/v1/app-config', { schema: { hide: true } }, async () => ({
       logKey: ctx.directory.log.verifierKey,
       logWitnesses: ctx.config.logWitnesses,
+      logWitnessQuorum: ctx.config.logWitnessQuorum,
       lawfulAccess: Boolean(ctx.lawfulAccess),
       trustRoot: ctx.config.lawfulAccess?.trustRootKey ?? null,
     }));

@@ -131,6 +131,7 @@ function MessageItem({ m, msg, mine }: { m: Messenger; msg: ReceivedMessage; min
   const c = msg.content;
   if (c.type === 'rename') return <li className="muted">{msg.sender.username} named the chat “{c.name}”</li>;
   if (c.type === 'leave') return <li className="muted">{msg.sender.username} left</li>;
+  if (c.type === 'trust') return <li className="muted">{c.verified ? `You marked ${c.username} as verified` : `You reviewed ${c.username}’s safety number`} (on another of your devices)</li>;
   // Reactions, edits, deletes, receipts, typing, timers and admin lists fold into other messages
   // (the SDK's conversation() view); they are not list items of their own.
   if (c.type !== 'text' && c.type !== 'file') return null;

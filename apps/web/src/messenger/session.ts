@@ -12,11 +12,13 @@ import { SealedStorage, wrappingKey } from './sealedStorage.ts';
 
 const DATABASE = 'doublelock-web';
 const LOG_KEY = 'web/logKey';
+const TRUST_ROOT = 'web/trustRoot';
 const text = new TextEncoder();
 
 export interface AppConfig {
   logKey: string;
   logWitnesses: string[];
+  logWitnessQuorum?: number;
   lawfulAccess: boolean;
   trustRoot: string | null;
 }
@@ -44,20 +46,26 @@ async function pinnedLogKey(storage: Storage): Promise<string> {
  * received one is checked (the lawful-access package's provider, loaded only on such deployments). When no
  * certified epoch key can be had, sending fails with that reason: a message never leaves without its field.
  */
-async function escrow(): Promise<MessengerOptions['escrow']> {
+async function escrow(storage: Storage): Promise<MessengerOptions['escrow']> {
   const config = await appConfig();
   if (!config.lawfulAccess || !config.trustRoot) return undefined;
+  // The trust root is pinned on first use, like the log key: a server cannot swap it later.
+  const pinned = await storage.get(TRUST_ROOT);
+  const trustRoot = pinned ? new TextDecoder().decode(pinned) : config.trustRoot;
+  if (!pinned) await storage.write([{ key: TRUST_ROOT, value: text.encode(trustRoot) }]);
   const { deploymentEscrow } = await import('@doublelock/lawful-access/deploymentEscrow');
-  return deploymentEscrow({ serverUrl: location.origin, trustRoot: config.trustRoot });
+  return deploymentEscrow({ serverUrl: location.origin, trustRoot });
 }
 
 async function options(storage: Storage): Promise<MessengerOptions> {
+  const { logWitnesses, logWitnessQuorum } = await appConfig();
+  const quorum = Math.min(logWitnessQuorum ?? 0, logWitnesses.length);
   return {
     serverUrl: location.origin,
     storage,
     webSocket: WebSocket as unknown as WebSocketConstructor,
-    escrow: await escrow(),
-    transparency: { logKey: await pinnedLogKey(storage) },
+    escrow: await escrow(storage),
+    transparency: { logKey: await pinnedLogKey(storage), ...(quorum > 0 && { witnesses: { keys: logWitnesses, k: quorum } }) },
   };
 }
 

@@ -20,6 +20,7 @@ import {
   registerResponse,
   reportResponse,
   sendMessageResponse,
+  deliveryResponse,
   sessionResponse,
   ackResponse,
   adNoticesResponse,
@@ -168,6 +169,10 @@ export class ServerApi {
   }
   sendMessage(groupId: string, request: SendMessageRequest) {
     return this.request('POST', `/v1/groups/${groupId}/messages`, sendMessageResponse, request);
+  }
+  /** How many recipient devices have not fetched each of these messages this device sent (0: delivered). */
+  deliveryOf(groupId: string, seqs: number[]) {
+    return this.request('POST', `/v1/groups/${groupId}/delivery`, deliveryResponse, { seqs });
   }
   mailbox(limit = 100) {
     return this.request('GET', `/v1/mailbox?limit=${limit}`, fetchMailboxResponse);

@@ -21,6 +21,7 @@ import type { DeviceIdentity } from '../mls/credential.ts';
 import { clientConfig } from '../mls/suite.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { SyncEngine } from '../sync/syncEngine.ts';
+import type { TrustStore } from '../devices/trust.ts';
 import { isTransient, TransientFailure } from './transient.ts';
 import { MessageRejected, type MessengerEvent, type MessengerOptions } from './types.ts';
 
@@ -44,6 +45,7 @@ export class MessengerContext {
   membership!: Membership;
   messages!: Messages;
   sync!: SyncEngine;
+  trust!: TrustStore;
 
   /** Key transparency run by the SDK (options.transparency), once `enableTransparency` has set it up. */
   transparency: DeviceTransparency | undefined;

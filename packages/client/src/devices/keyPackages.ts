@@ -67,7 +67,10 @@ export class KeyPackages {
     return all.length;
   }
 
-  /** One KeyPackage per active device of each user, checked to be the device it claims to be. */
+  /**
+   * One KeyPackage per active device of each user, checked to be the device it claims to be and accepted by
+   * our authentication service (a device we would refuse in a commit is never added by us either).
+   */
   async claim(usernames: string[]): Promise<ClaimedKeyPackage[]> {
     const { ctx } = this;
     const out: ClaimedKeyPackage[] = [];
@@ -85,6 +88,8 @@ export class KeyPackages {
         if (claimedIdentity?.username !== username || claimedIdentity.deviceId !== claimed.deviceId) {
           throw new Error(`the KeyPackage handed out for ${username}/${claimed.deviceId} belongs to someone else`);
         }
+        const refused = await ctx.auth.check(message.keyPackage.leafNode.credential, message.keyPackage.leafNode.signaturePublicKey);
+        if (refused) throw new Error(`not adding ${username}/${claimed.deviceId}: ${refused}`);
         out.push({ device: claimedIdentity, keyPackage: message.keyPackage });
       }
     }

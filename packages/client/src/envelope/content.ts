@@ -11,6 +11,8 @@ const usernameList = z.array(z.string().min(1).max(64)).max(1000);
 export const MAX_TIMER_SECONDS = 28 * 24 * 3600;
 
 export const messageContent = z.discriminatedUnion('type', [
+  /** A trust decision about a contact, for this account's other devices (note-to-self group; devices/trust.ts). */
+  z.object({ type: z.literal('trust'), username: z.string().min(1).max(64), identityKey: base64url.length(43), verified: z.boolean() }),
   /** A text, optionally a reply to an earlier message. */
   z.object({ type: z.literal('text'), text: z.string().min(1).max(64 * 1024), replyTo: messageRef.optional() }),
   z.object({

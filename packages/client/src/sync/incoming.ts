@@ -237,6 +237,7 @@ export class IncomingItems {
     // Renames and admin lists are honoured from the group's admins only (content/conversation.ts).
     if (content.type === 'rename' && (await mayManage(ctx.storage, item.groupId, sender.username))) meta.name = content.name;
     if (content.type === 'admins') await recordAdmins(ctx.storage, item.groupId, sender.username, content.usernames);
+    if (content.type === 'trust') await ctx.trust.received(item.groupId, sender, content);
     const received: ReceivedMessage = {
       groupId: item.groupId,
       seq: item.seq,
