@@ -23,7 +23,7 @@ import { createSecretTree, deriveKey, deriveNonce, ratchetUntil } from 'ts-mls/s
 import { createConfirmedHash, createInterimHash } from 'ts-mls/transcriptHash.js';
 import { leafToNodeIndex, left, parent, right, root, sibling, toLeafIndex, toNodeIndex } from 'ts-mls/treemath.js';
 import { describe, expect, it } from 'vitest';
-import { fastCryptoProvider, nobleCryptoProvider } from '../src/mls/cryptoProvider.ts';
+import { fastCryptoProvider } from '../src/mls/cryptoProvider.ts';
 import { KEY_RETENTION, suiteImpl } from '../src/mls/suite.ts';
 import { sharedPath } from '@doublelock/store/test-shared';
 
@@ -55,8 +55,7 @@ describe.runIf(dir)('RFC 9420 test vectors through ts-mls', () => {
 
   const providers: Array<[string, CryptoProvider]> = [
     ['ts-mls default provider', defaultCryptoProvider],
-    ['Doublelock provider (Node crypto)', fastCryptoProvider],
-    ['Doublelock provider (pure TypeScript, as in browsers)', nobleCryptoProvider],
+    ['Doublelock provider (@noble, as in browsers)', fastCryptoProvider],
   ];
   const suites: Array<[number, CiphersuiteName]> = [
     [1, 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519'],

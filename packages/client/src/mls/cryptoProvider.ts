@@ -7,11 +7,9 @@
  * keeps HPKE and the DH-KEM from ts-mls, and replaces, synchronously and with keys imported once:
  *  - hash, HMAC and HKDF (RFC 2104, RFC 5869) and the MLS message AEAD (§6.3);
  *  - Ed25519, a signature on every message (§6.1).
- * Two sets of primitives: in Node, the runtime's own `crypto` module (OpenSSL, the code behind its
- * WebCrypto, without a thread-pool round trip per call), found at run time so the SDK core imports no Node
- * module; everywhere else (browsers) @noble/hashes and @noble/ciphers in pure TypeScript, with Ed25519 from
- * WebCrypto (noble where WebCrypto lacks it). `nobleCryptoProvider` forces the pure-TypeScript set.
- * The official MLS test vectors run through both (test/mlsTestVectors.test.ts).
+ * Primitives: @noble/hashes and @noble/ciphers (the project allows only @noble/* and ts-mls for
+ * cryptography), with Ed25519 from WebCrypto where the runtime has it (noble otherwise).
+ * The official MLS test vectors run through it (test/mlsTestVectors.test.ts).
  */
 import { gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
@@ -74,82 +72,8 @@ function ed25519Spki(publicKey: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The parts of Node's `crypto` module used here (typed locally: the core must not import Node types). */
-interface NodeKeyObject {
-  readonly type: string;
-}
-interface NodeHash {
-  update(data: Uint8Array): NodeHash;
-  digest(): Uint8Array;
-}
-interface NodeCipher {
-  setAAD(aad: Uint8Array, options: { plaintextLength: number }): NodeCipher;
-  update(data: Uint8Array): Uint8Array;
-  final(): Uint8Array;
-  getAuthTag(): Uint8Array;
-  setAuthTag(tag: Uint8Array): NodeCipher;
-}
-interface NodeCrypto {
-  createPrivateKey(options: { key: Uint8Array; format: 'der'; type: 'pkcs8' }): NodeKeyObject;
-  createPublicKey(options: { key: Uint8Array; format: 'der'; type: 'spki' }): NodeKeyObject;
-  sign(algorithm: null, data: Uint8Array, key: NodeKeyObject): Uint8Array;
-  verify(algorithm: null, data: Uint8Array, key: NodeKeyObject, signature: Uint8Array): boolean;
-  createHash(algorithm: string): NodeHash;
-  createHmac(algorithm: string, key: Uint8Array): NodeHash;
-  createCipheriv(algorithm: string, key: Uint8Array, iv: Uint8Array, options: { authTagLength: number }): NodeCipher;
-  createDecipheriv(algorithm: string, key: Uint8Array, iv: Uint8Array, options: { authTagLength: number }): NodeCipher;
-}
-
-/** Node's crypto module when running in Node (≥ 20.16), looked up at run time; undefined in browsers. */
-function nodeCrypto(): NodeCrypto | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  try {
-    const mod = proc?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined;
-    if (!mod) return undefined;
-    // Ed25519 support check, once.
-    const key = mod.createPrivateKey({ key: ed25519Pkcs8(new Uint8Array(32)), format: 'der', type: 'pkcs8' });
-    mod.sign(null, new Uint8Array(1), key);
-    return mod;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Ed25519 through Node's synchronous crypto, keys imported once and cached. */
-function nodeSignature(node: NodeCrypto, fallback: CiphersuiteImpl['signature']): CiphersuiteImpl['signature'] {
-  const signing = new BoundedCache<NodeKeyObject>(64);
-  const verifying = new BoundedCache<NodeKeyObject>(4096);
-  return {
-    async sign(signKey, message) {
-      const id = hex(signKey);
-      let key = signing.get(id);
-      if (!key) {
-        key = node.createPrivateKey({ key: signKey.length === 32 ? ed25519Pkcs8(signKey) : signKey, format: 'der', type: 'pkcs8' });
-        signing.set(id, key);
-      }
-      return new Uint8Array(node.sign(null, message, key));
-    },
-    async verify(publicKey, message, signature) {
-      if (publicKey.length !== 32 || signature.length !== 64) return false;
-      const id = hex(publicKey);
-      let key = verifying.get(id);
-      try {
-        if (!key) {
-          key = node.createPublicKey({ key: ed25519Spki(publicKey), format: 'der', type: 'spki' });
-          verifying.set(id, key);
-        }
-        return node.verify(null, message, key, signature);
-      } catch {
-        return false;
-      }
-    },
-    keygen: fallback.keygen,
-  };
-}
-
-/** Ed25519: Node's crypto (when given), else WebCrypto with imported keys cached, else noble. */
-async function makeSignature(fallback: CiphersuiteImpl['signature'], node: NodeCrypto | undefined): Promise<CiphersuiteImpl['signature']> {
-  if (node) return nodeSignature(node, fallback);
+/** Ed25519: WebCrypto with imported keys cached, else noble. */
+async function makeSignature(fallback: CiphersuiteImpl['signature']): Promise<CiphersuiteImpl['signature']> {
   const subtle = globalThis.crypto?.subtle;
   let webCrypto = false;
   if (subtle) {
@@ -231,76 +155,15 @@ function noblePrimitives(cs: Ciphersuite, kdfSize: number): Primitives {
   };
 }
 
-const nodeName = (hash: Ciphersuite['hash']) => (hash === 'SHA-256' ? 'sha256' : hash === 'SHA-384' ? 'sha384' : 'sha512');
-
-function nodePrimitives(node: NodeCrypto, cs: Ciphersuite, kdfSize: number): Primitives {
-  const hashName = nodeName(cs.hash);
-  const kdfName = nodeName(kdfHashName(cs));
-  const cipher = cs.hpke.aead === 'CHACHA20POLY1305' ? 'chacha20-poly1305' : cs.hpke.aead === 'AES128GCM' ? 'aes-128-gcm' : 'aes-256-gcm';
-  const TAG = 16;
-  // Copies: Node returns Buffers that may share a pooled ArrayBuffer.
-  const bytes = (b: Uint8Array) => new Uint8Array(b);
-  return {
-    digest: (data) => bytes(node.createHash(hashName).update(data).digest()),
-    mac: (key, data) => bytes(node.createHmac(hashName, key).update(data).digest()),
-    kdfMac: (key, data) => bytes(node.createHmac(kdfName, key).update(data).digest()),
-    kdfSize,
-    aead: {
-      encrypt(key, nonce, aad, plaintext) {
-        const c = node.createCipheriv(cipher, key, nonce, { authTagLength: TAG });
-        if (aad.length > 0) c.setAAD(aad, { plaintextLength: plaintext.length });
-        const head = c.update(plaintext);
-        const tail = c.final();
-        const out = new Uint8Array(head.length + tail.length + TAG);
-        out.set(head);
-        out.set(tail, head.length);
-        out.set(c.getAuthTag(), head.length + tail.length);
-        return out;
-      },
-      decrypt(key, nonce, aad, ciphertext) {
-        if (ciphertext.length < TAG) throw new Error('ciphertext shorter than its tag');
-        const body = ciphertext.subarray(0, ciphertext.length - TAG);
-        const d = node.createDecipheriv(cipher, key, nonce, { authTagLength: TAG });
-        d.setAuthTag(ciphertext.subarray(ciphertext.length - TAG));
-        if (aad.length > 0) d.setAAD(aad, { plaintextLength: body.length });
-        const head = d.update(body);
-        const tail = d.final(); // throws when the tag does not verify
-        const out = new Uint8Array(head.length + tail.length);
-        out.set(head);
-        out.set(tail, head.length);
-        return out;
-      },
-    },
-  };
-}
-
 function kdfHashName(cs: Ciphersuite): Ciphersuite['hash'] {
   return cs.hpke.kdf === 'HKDF-SHA256' ? 'SHA-256' : cs.hpke.kdf === 'HKDF-SHA384' ? 'SHA-384' : 'SHA-512';
 }
 
-/** HKDF-Expand (RFC 5869 §2.3): T(i) = HMAC(PRK, T(i-1) | info | i), the first `length` bytes of T(1) | T(2) | … */
-function hkdfExpandWith(p: Primitives, prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
-  if (length > 255 * p.kdfSize) throw new RangeError('HKDF-Expand: length too large');
-  const out = new Uint8Array(length);
-  let previous = new Uint8Array(0);
-  for (let i = 1, offset = 0; offset < length; i++) {
-    const block = new Uint8Array(previous.length + info.length + 1);
-    block.set(previous);
-    block.set(info, previous.length);
-    block[block.length - 1] = i;
-    previous = p.kdfMac(prk, block) as Uint8Array<ArrayBuffer>;
-    out.set(previous.subarray(0, Math.min(previous.length, length - offset)), offset);
-    offset += previous.length;
-  }
-  return out;
-}
-
-function makeProvider(usePlatform: boolean): CryptoProvider {
+function makeProvider(): CryptoProvider {
   return {
     async getCiphersuiteImpl(cs: Ciphersuite): Promise<CiphersuiteImpl> {
       const base = await defaultCryptoProvider.getCiphersuiteImpl(cs);
-      const node = usePlatform ? nodeCrypto() : undefined;
-      const p = node ? nodePrimitives(node, cs, base.kdf.size) : noblePrimitives(cs, base.kdf.size);
+      const p = noblePrimitives(cs, base.kdf.size);
       const kdfHash = nobleHash(kdfHashName(cs));
       return {
         ...base,
@@ -311,8 +174,8 @@ function makeProvider(usePlatform: boolean): CryptoProvider {
         },
         kdf: {
           // HKDF-Extract (RFC 5869 §2.2) is HMAC(salt, IKM); an empty salt and a zero one give the same key block.
-          extract: async (salt, ikm) => (node ? p.kdfMac(salt, ikm) : hkdfExtract(kdfHash, ikm, salt)),
-          expand: async (prk, info, len) => (node ? hkdfExpandWith(p, prk, info, len) : hkdfExpand(kdfHash, prk, info, len)),
+          extract: async (salt, ikm) => hkdfExtract(kdfHash, ikm, salt),
+          expand: async (prk, info, len) => hkdfExpand(kdfHash, prk, info, len),
           size: base.kdf.size,
         },
         hpke: {
@@ -321,14 +184,12 @@ function makeProvider(usePlatform: boolean): CryptoProvider {
           encryptAead: async (key, nonce, aad, plaintext) => p.aead.encrypt(key, nonce, aad ?? new Uint8Array(0), plaintext),
           decryptAead: async (key, nonce, aad, ciphertext) => p.aead.decrypt(key, nonce, aad ?? new Uint8Array(0), ciphertext),
         },
-        signature: await makeSignature(base.signature, node),
+        signature: await makeSignature(base.signature),
       };
     },
   };
 }
 
-/** The SDK's provider: the runtime's crypto in Node, pure TypeScript (noble) and WebCrypto elsewhere. */
-export const fastCryptoProvider: CryptoProvider = makeProvider(true);
+/** The SDK's provider: @noble primitives with keys imported once (and WebCrypto's Ed25519 where present). */
+export const fastCryptoProvider: CryptoProvider = makeProvider();
 
-/** The same with the pure-TypeScript primitives everywhere (what browsers run; tested in Node too). */
-export const nobleCryptoProvider: CryptoProvider = makeProvider(false);
