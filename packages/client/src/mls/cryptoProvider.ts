@@ -63,15 +63,6 @@ function ed25519Pkcs8(seed: Uint8Array): Uint8Array {
   return out;
 }
 
-/** RFC 8410 SubjectPublicKeyInfo of a raw 32-byte Ed25519 public key. */
-function ed25519Spki(publicKey: Uint8Array): Uint8Array {
-  const prefix = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
-  const out = new Uint8Array(prefix.length + 32);
-  out.set(prefix);
-  out.set(publicKey, prefix.length);
-  return out;
-}
-
 /** Ed25519: WebCrypto with imported keys cached, else noble. */
 async function makeSignature(fallback: CiphersuiteImpl['signature']): Promise<CiphersuiteImpl['signature']> {
   const subtle = globalThis.crypto?.subtle;
