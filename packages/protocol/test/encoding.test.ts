@@ -46,5 +46,8 @@ describe('text a store can hold', () => {
     expect(findUnstorableText({ name: 'bad \uD800 half' })?.reason).toBe('must be well-formed Unicode');
     expect(findUnstorableText({ ['k\u0000']: 1 })?.path).toBe('/k\u0000');
     expect(findUnstorableText({ name: 'emoji 😀 fine', n: 1, z: null })).toBeUndefined();
+    // A streamed body (not parsed JSON) is left to its route: walking a stream's cyclic graph never ended.
+    class Stream { self = this; text = 'x\u0000'; }
+    expect(findUnstorableText(new Stream())).toBeUndefined();
   });
 });
