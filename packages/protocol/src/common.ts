@@ -24,10 +24,9 @@ export function findUnstorableText(value: unknown, path = '', depth = 0): { path
     return reason ? { path: path || '/', reason } : undefined;
   }
   if (depth > 64 || value === null || typeof value !== 'object') return undefined;
-  // Only parsed JSON (plain objects and arrays): a streamed upload's body is a stream, whose object graph is
-  // cyclic and huge — walking it spun the event loop for minutes (the web messenger's image upload).
-  const proto = Object.getPrototypeOf(value);
-  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return undefined;
+  // Not a streamed upload's body or raw bytes: a stream's object graph is cyclic and huge — walking it spun
+  // the event loop for minutes (the web messenger's image upload).
+  if (ArrayBuffer.isView(value) || typeof (value as { pipe?: unknown }).pipe === 'function') return undefined;
   for (const [key, inner] of Object.entries(value)) {
     const keyReason = unstorableTextReason(key);
     if (keyReason) return { path: `${path}/${key}`, reason: keyReason };

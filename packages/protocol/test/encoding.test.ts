@@ -47,7 +47,7 @@ describe('text a store can hold', () => {
     expect(findUnstorableText({ ['k\u0000']: 1 })?.path).toBe('/k\u0000');
     expect(findUnstorableText({ name: 'emoji 😀 fine', n: 1, z: null })).toBeUndefined();
     // A streamed body (not parsed JSON) is left to its route: walking a stream's cyclic graph never ended.
-    class Stream { self = this; text = 'x\u0000'; }
+    class Stream { self = this; text = 'x\u0000'; pipe() { return this; } }
     expect(findUnstorableText(new Stream())).toBeUndefined();
   });
 });
