@@ -10,7 +10,10 @@
  * - notify(): a connection re-reads its device's unacknowledged mail and sends what it has not sent
  *   (the backlog at connect, commits, mail from other nodes, and catching up after a full window).
  *   Notifications arriving in the same tick share one batched read.
- * Direct pushes of one tick leave a connection as one frame.
+ * Direct pushes of one tick leave a connection as one frame. On PostgreSQL the acknowledgements of two
+ * transactions that the group row serialised can reach this process in either order (the row lock is
+ * released before the second transaction's client hears its commit), so each group's pushes pass through
+ * a sequencer that releases them in seq order.
  * At most WINDOW items and BYTE_WINDOW bytes are in flight per connection, and every read is bounded by
  * bytes as well as by count (one member's 1 MB messages cannot make a read or a frame unbounded); what a
  * connection misses while full, or while a read is running, is read again once it acknowledges.
@@ -163,6 +166,70 @@ class Connection {
   }
 }
 
+/** Waits this long for a missing seq before releasing what came after it (a gap should never last). */
+const GAP_WAIT_MS = 250;
+/** Groups whose next seq is remembered; beyond this the idle ones are forgotten (their next push just goes). */
+const MAX_TRACKED_GROUPS = 100_000;
+
+/** Releases each group's accepted messages and commits in seq order. */
+export class GroupOrder {
+  readonly #next = new Map<string, number>();
+  readonly #held = new Map<string, Map<number, { count: number; release: () => void }>>();
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+
+  constructor(private readonly gapWaitMs = GAP_WAIT_MS) {}
+
+  /** `seq` .. `seq + count - 1` were accepted in `groupId`: runs `release` once every earlier seq was released. */
+  accepted(groupId: string, seq: number, count: number, release: () => void): void {
+    const next = this.#next.get(groupId);
+    if (next === undefined || seq <= next) {
+      // First seen here (since start, or forgotten), in order, or later than a gap we gave up on.
+      if (next === undefined && this.#next.size >= MAX_TRACKED_GROUPS) this.#forgetIdle();
+      this.#next.set(groupId, Math.max(next ?? 0, seq + count));
+      release();
+      this.#drain(groupId);
+      return;
+    }
+    let held = this.#held.get(groupId);
+    if (!held) this.#held.set(groupId, (held = new Map()));
+    held.set(seq, { count, release });
+    if (!this.#timers.has(groupId)) this.#timers.set(groupId, setTimeout(() => this.#giveUp(groupId), this.gapWaitMs).unref());
+  }
+
+  #drain(groupId: string): void {
+    const held = this.#held.get(groupId);
+    if (!held) return;
+    for (let next = this.#next.get(groupId)!, item = held.get(next); item; item = held.get(next)) {
+      held.delete(next);
+      next += item.count;
+      this.#next.set(groupId, next);
+      item.release();
+    }
+    if (held.size === 0) {
+      this.#held.delete(groupId);
+      clearTimeout(this.#timers.get(groupId));
+      this.#timers.delete(groupId);
+    }
+  }
+
+  /** The missing seq never came (e.g. accepted by another process): release what waited, in order. */
+  #giveUp(groupId: string): void {
+    this.#timers.delete(groupId);
+    const held = this.#held.get(groupId);
+    if (!held) return;
+    this.#held.delete(groupId);
+    for (const seq of [...held.keys()].sort((a, b) => a - b)) {
+      const item = held.get(seq)!;
+      this.#next.set(groupId, seq + item.count);
+      item.release();
+    }
+  }
+
+  #forgetIdle(): void {
+    for (const groupId of this.#next.keys()) if (!this.#held.has(groupId)) this.#next.delete(groupId);
+  }
+}
+
 export class Push {
   readonly #connections = new Map<string, Set<Connection>>();
   #pending = new Set<string>();
@@ -183,10 +250,19 @@ export class Push {
     readonly limits: PushLimits = DEFAULT_PUSH_LIMITS,
   ) {}
 
-  /** New mail committed on this node: push it here and tell the other nodes. */
-  delivered(deviceIds: string[], message?: Omit<StoredMessage, 'id'>, deliveries?: Array<{ deviceId: string; id: number }>): void {
-    if (message && deliveries) this.publish(message, deliveries);
-    else this.notify(deviceIds);
+  readonly #order = new GroupOrder();
+
+  /** New mail committed on this node (seqs `seq` .. `seq + count - 1` of the group): push it here and tell the other nodes. */
+  delivered(
+    at: { groupId: string; seq: number; count: number },
+    deviceIds: string[],
+    message?: Omit<StoredMessage, 'id'>,
+    deliveries?: Array<{ deviceId: string; id: number }>,
+  ): void {
+    this.#order.accepted(at.groupId, at.seq, at.count, () => {
+      if (message && deliveries) this.publish(message, deliveries);
+      else this.notify(deviceIds);
+    });
     this.remote?.publish(deviceIds);
   }
 

@@ -50,7 +50,7 @@ async function pinnedTransparency(storage: SqliteStorage, server: string, given:
   let logKey = wanted;
   if (!logKey) {
     const response = await fetch(new URL('/v1/app-config', server)).catch((error: unknown) => {
-      throw new Error(`Cannot reach ${server} to pin its transparency log key: ${(error as Error).message}`);
+      throw new Error(`Cannot reach ${server} to pin its transparency log key: ${(error as Error).message}`, { cause: error });
     });
     if (!response.ok) throw new Error(`${server} did not give its transparency log key (HTTP ${response.status}).`);
     logKey = ((await response.json()) as { logKey: string }).logKey;

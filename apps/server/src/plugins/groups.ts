@@ -88,7 +88,7 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
       if (!accepted.duplicate) {
         ctx.metrics.messagesAccepted.inc({ kind: 'commit' });
         ctx.metrics.deliveriesQueued.inc(accepted.recipients.length);
-        ctx.push.delivered(accepted.recipients);
+        ctx.push.delivered({ groupId: request.params.groupId, seq: accepted.seq, count: body.welcome ? 2 : 1 }, accepted.recipients);
       }
       return { epoch: accepted.epoch, seq: accepted.seq, serverTime: accepted.serverTime };
     });
@@ -131,7 +131,7 @@ export async function acceptMessage(ctx: ServerContext, sender: AuthenticatedDev
   if (!accepted.duplicate) {
     ctx.metrics.messagesAccepted.inc({ kind: 'application' });
     ctx.metrics.deliveriesQueued.inc(accepted.recipients.length);
-    ctx.push.delivered(accepted.recipients, accepted.message, accepted.deliveries);
+    ctx.push.delivered({ groupId, seq: accepted.seq, count: 1 }, accepted.recipients, accepted.message, accepted.deliveries);
   }
   return { seq: accepted.seq, serverTime: accepted.serverTime, ...(accepted.frankingTag && { frankingTag: toBase64Url(accepted.frankingTag) }) };
 }
