@@ -138,7 +138,7 @@ describe('a custodian operator reviews each release', () => {
     await expectRefused(command(1, approve, world.agency.secretKey), 401, 'bad_operator_signature');
     // a refusal turned into an approval after signing
     const signed = command(1, { ...approve, decision: 'refuse' });
-    await expectRefused({ ...signed, request: { ...signed.request, command: { ...signed.request.command, decision: 'approve' } } } satisfies SignedOperatorRequest, 401, 'bad_operator_signature');
+    await expectRefused({ ...signed, request: { ...signed.request, command: { ...approve } } } satisfies SignedOperatorRequest, 401, 'bad_operator_signature');
     // expired, and from the future
     await expectRefused(command(1, approve, undefined, Date.now() - 10 * 60_000), 401, 'stale_request');
     await expectRefused(command(1, approve, undefined, Date.now() + 10 * 60_000), 401, 'stale_request');
