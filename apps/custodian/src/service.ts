@@ -19,6 +19,7 @@
  *   POST /v1/cancellations             a Secretary of State's cancellation (s.39), naming its revision
  *   POST /v1/refusals                  a Judicial Commissioner's refusal notice: the warrant id is dead here
  *   GET  /v1/releases?after=id         signed release records, for the log and auditors
+ *   POST /v1/operator/reviews|decisions  the operator's review of share requests (with --operator-key; operatorReview.ts)
  */
 import {
   type DkgOutput,
@@ -75,6 +76,7 @@ import { type CustodianSecrets, publicKeysOf, readCustodianKeys } from './keys.t
 import { CustodianStore } from './custodianStore.ts';
 import { LogFollower, LogFollowError } from './logFollower.ts';
 import { ShareWrapping } from './shareWrapping.ts';
+import { OperatorReviews, registerOperatorRoutes } from './operatorReview.ts';
 
 export interface CustodianOptions {
   host?: string;
@@ -101,6 +103,11 @@ export interface CustodianOptions {
   logUrl?: string;
   /** how long a share waits for its release record to appear in a witnessed checkpoint (default 30 s) */
   releaseLogTimeoutMs?: number;
+  /**
+   * Ed25519 public keys (base64url) of this custodian's human operators: with any, every share request that
+   * passes the release rules waits for an operator's signed approval (operatorReview.ts)
+   */
+  operatorKeys?: readonly string[];
   /** how often to sweep for erasable epochs (default hourly) */
   erasureIntervalMs?: number;
   logLevel?: string;
@@ -149,6 +156,8 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
   const eraseExpired = () => store.eraseExpired(now(), trust.epoch.retentionDays, trust.epoch.lengthMs, (epoch) => wrapping.erase(epoch));
   await eraseExpired();
   const ceremonies = new Map<number, Ceremony>();
+  const operatorKeys = options.operatorKeys ?? [];
+  const reviews = operatorKeys.length > 0 ? new OperatorReviews(db) : undefined;
 
   const app = Fastify({ logger: { level: options.logLevel ?? 'warn' }, forceCloseConnections: true });
   app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
@@ -357,6 +366,12 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
         },
       });
       if (!decision.release) return decision;
+      // With an operator, a human approves each message (once per warrant revision) before any share leaves.
+      if (reviews) {
+        const review = await reviews.open(tx, signed, record.messageId, at);
+        if (review.state === 'pending') return { release: false as const, pending: review.reviewId, code: 'review_pending' as const, reason: `held for this custodian's operator to review (review ${review.reviewId})` };
+        if (review.state === 'refused') return { release: false as const, code: 'operator_refused' as const, reason: `this custodian's operator refused to release for this message (review ${review.reviewId})` };
+      }
       const row = epochs.get(decision.field.epoch)!;
       const plain = wrapping.unwrap(decision.field.epoch, row.share!);
       if (!plain) return { release: false as const, code: 'epoch_erased' as const, reason: `epoch ${decision.field.epoch}'s wrapping key is erased` };
@@ -377,6 +392,7 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
       return { release: true as const, response: { custodian: index, epoch: decision.field.epoch, share: toBase64Url(share.share), proof: toBase64Url(share.proof), release } };
     });
     if (!outcome.release) {
+      if ('pending' in outcome) return reply.code(202).send({ code: outcome.code, message: outcome.reason, reviewId: outcome.pending });
       request.log.info({ code: outcome.code, warrant: warrant.id }, 'share request refused');
       return refuse(reply, 403, outcome.code, outcome.reason);
     }
@@ -411,6 +427,8 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
+
+  registerOperatorRoutes(app, { operatorKeys, custodian: index, trust, reviews: reviews ?? new OperatorReviews(db), store, follower, now });
 
   const timer = setInterval(() => void eraseExpired().catch((error: unknown) => app.log.error(error)), options.erasureIntervalMs ?? 3_600_000);
   timer.unref();
