@@ -49,6 +49,7 @@ import {
   epochAt,
   epochCertificate,
   commitToWarrant,
+  DAY_MS,
   messageDigest,
   type SignedReleaseRecord,
   escrowFieldEpoch,
@@ -334,6 +335,8 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
     }
     const logged = await follower.messages(commitment ?? '');
     const digest = commitment ? messageDigest(fromBase64Url(commitment), record.messageId) : '';
+    // a retry of a message the log already shows released does not count against the limits again
+    const alreadyReleased = logged.has(digest);
     const outcome = await db.transaction(async (tx) => {
       const epochs = new Map<number, Awaited<ReturnType<CustodianStore['epoch']>>>();
       const fieldEpoch = (() => {
@@ -353,7 +356,7 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
         // Global limits: every custodian's releases under this warrant, as the log shows them.
         releasedMessages: Math.max(logged.total, await store.releasedMessages(tx, warrant.id)),
         releasedMessagesSince: logged.since,
-        messageAlreadyReleased: logged.has(digest) || (await store.messageReleased(tx, warrant.id, record.messageId)),
+        messageAlreadyReleased: alreadyReleased || (await store.messageReleased(tx, warrant.id, record.messageId)),
         highestRevision: await store.highestRevision(tx, warrant.id),
         cancellations: await store.cancellations(tx, warrant.id),
         refusals: await store.refusals(tx, warrant.id),
@@ -403,6 +406,14 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
     const rank = (await follower.messages(outcome.response.release.record.warrantCommitment)).rank(outcome.response.release.record.messageDigest);
     if (rank < 0 || rank >= warrant.limits.maxMessages)
       return refuse(reply, 403, 'limit_reached', `the log shows ${warrant.limits.maxMessages} other messages released first under this warrant`);
+    // The per-day limit likewise: custodians racing on different messages within the same 24 hours each
+    // passed the check before releasing; the log's order decides which of them are within the limit.
+    const perDay = warrant.limits.maxPerDay;
+    if (perDay !== undefined && !alreadyReleased) {
+      const { warrantCommitment, messageDigest: ours, releasedAt } = outcome.response.release.record;
+      if ((await follower.releasedBefore(warrantCommitment, ours, releasedAt - DAY_MS)) >= perDay)
+        return refuse(reply, 403, 'limit_reached', `the log shows ${perDay} other messages released first under this warrant in the 24 hours before`);
+    }
     return outcome.response;
   });
 
