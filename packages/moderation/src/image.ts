@@ -8,7 +8,7 @@
  * Bad input (empty, truncated, not an image, unsupported, decompression bombs) becomes a ContentError.
  */
 import { readFile, stat } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { ContentError } from './errors.ts';
 import { LUMA_B, LUMA_G, LUMA_R, lumaFromPixels, pdqDihedralFromLuma, pdqFromLuma, type PdqDihedralResult, type PdqResult } from './pdq.ts';
 
@@ -104,7 +104,7 @@ export async function decodeImage(input: string | Uint8Array, limits: ImageLimit
 }
 
 /** The format from the header, refusing images over the pixel limit with their size in the message. */
-async function headerFormat(image: sharp.Sharp, name: string, maxPixels: number): Promise<string> {
+async function headerFormat(image: Sharp, name: string, maxPixels: number): Promise<string> {
   const meta = await image.metadata();
   if (meta.width && meta.height && meta.width * meta.height > maxPixels) {
     throw new ContentError('too_many_pixels', `${name} is ${meta.width}×${meta.height} pixels, over the ${maxPixels}-pixel limit (decompression-bomb guard).`);
