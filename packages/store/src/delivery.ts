@@ -7,7 +7,7 @@
  * row lock (PostgreSQL) or the single writer (SQLite) orders a group's messages, and a commit is accepted
  * for an epoch only once.
  */
-import { DomainError, ErrorCode } from '@doublelock/protocol';
+import { adminRuleViolation, DomainError, ErrorCode } from '@doublelock/protocol';
 import type { Db, SqlRunner } from './db.ts';
 import { asBytes, optionalBytes, placeholders } from './sql.ts';
 
@@ -71,8 +71,21 @@ export interface CommitInput {
   removes: string[];
   welcome?: Uint8Array;
   ratchetTree?: Uint8Array;
+  /** What the commit itself says it changes (read by the server from the public commit); required for checked groups. */
+  membership?: CommitMembership;
   now: number;
   expiresAt: number;
+}
+
+/** A commit's membership changes as its proposals state them (apps/server/src/commitCheck.ts). */
+export interface CommitMembership {
+  /** The committer's leaf index. */
+  senderLeaf: number;
+  /** Devices added, in proposal order (each takes the leftmost blank leaf, RFC 9420 §7.7). */
+  adds: Array<{ username: string; deviceId: string; signatureKey: Uint8Array }>;
+  removedLeaves: number[];
+  /** The new admin list, when the commit changes the group's extensions. */
+  admins?: string[];
 }
 
 type MailRow = {
@@ -129,7 +142,9 @@ export class DeliveryStore {
         [groupId, creator.deviceId, now],
       );
       if (inserted.changes === 0) throw new DomainError(ErrorCode.groupExists, 'A group with this id already exists.');
+      await tx.run('UPDATE chat_groups SET checked = 1 WHERE group_id = ?', [groupId]);
       await tx.run('INSERT INTO group_members (group_id, device_id) VALUES (?, ?)', [groupId, creator.deviceId]);
+      await tx.run('INSERT INTO group_leaves (group_id, leaf_index, device_id, username) VALUES (?, 0, ?, ?)', [groupId, creator.deviceId, creator.username]);
     });
   }
 
@@ -217,7 +232,7 @@ export class DeliveryStore {
       const seq = await takeSeq(tx, input.groupId, input.epoch, input.sender.deviceId, input.welcome ? 2 : 1);
       const newEpoch = input.epoch + 1;
       await tx.run('UPDATE chat_groups SET epoch = ? WHERE group_id = ?', [newEpoch, input.groupId]);
-      await checkDevicesActive(tx, input.adds);
+      await checkAndApplyMembership(tx, input, seq);
 
       const commitId = await insertMessage(tx, { ...input, kind: 'commit', seq, payload: input.commit });
       const recipients = (
@@ -417,6 +432,99 @@ async function takeSeq(tx: SqlRunner, groupId: string, epoch: number, deviceId: 
     });
   }
   throw new DomainError(ErrorCode.notMember, 'This device is not a member of the group.');
+}
+
+const sameSet = (a: string[], b: string[]) => a.length === b.length && new Set([...a, ...b]).size === a.length && new Set(a).size === a.length;
+const rejectCommit = (message: string, details?: unknown): never => {
+  throw new DomainError(ErrorCode.commitRejected, message, details);
+};
+
+/**
+ * For groups with a leaf map (all created since migration 0020): the commit's own proposals must match what
+ * the client declared, name only devices it may (members to remove, active directory devices with the key
+ * their KeyPackage carries to add), come from the leaf of the authenticated device, and respect the group's
+ * admins. Then the leaves and the admin list move on as the members' trees do, and the change is recorded
+ * (group_commits) so the commit can be voided if every member finds it invalid.
+ */
+async function checkAndApplyMembership(tx: SqlRunner, input: CommitInput, seq: number): Promise<void> {
+  const group = await tx.get<{ checked: number; admins: string | null }>('SELECT checked, admins FROM chat_groups WHERE group_id = ?', [input.groupId]);
+  if (!group || Number(group.checked) !== 1) return checkDevicesActive(tx, input.adds); // a group from before the leaf map
+  const m = input.membership ?? rejectCommit('This group’s commits must be public handshake messages the server can read.');
+  const leaves = new Map(
+    (await tx.all<{ leaf_index: number; device_id: string; username: string }>('SELECT leaf_index, device_id, username FROM group_leaves WHERE group_id = ?', [input.groupId])).map((l) => [
+      Number(l.leaf_index),
+      { leaf: Number(l.leaf_index), deviceId: l.device_id, username: l.username },
+    ]),
+  );
+  const sender = leaves.get(m.senderLeaf);
+  if (sender?.deviceId !== input.sender.deviceId) rejectCommit(`The commit is signed as leaf ${m.senderLeaf}, which is not this device’s leaf.`);
+  const removed = m.removedLeaves.map((leaf) => leaves.get(leaf) ?? rejectCommit(`The commit removes leaf ${leaf}, which is empty.`));
+  if (removed.some((r) => r.deviceId === input.sender.deviceId)) rejectCommit('A member cannot commit its own removal.');
+  if (!sameSet(removed.map((r) => r.deviceId), input.removes)) {
+    rejectCommit('The devices the request declares removed are not the ones the commit removes.', { declared: input.removes, inCommit: removed.map((r) => r.deviceId) });
+  }
+  if (!sameSet(m.adds.map((a) => a.deviceId), input.adds)) {
+    rejectCommit('The devices the request declares added are not the ones the commit adds.', { declared: input.adds, inCommit: m.adds.map((a) => a.deviceId) });
+  }
+  const removedIds = new Set(removed.map((r) => r.deviceId));
+  for (const a of m.adds) {
+    if ([...leaves.values()].some((l) => l.deviceId === a.deviceId && !removedIds.has(a.deviceId))) rejectCommit(`The commit adds device ${a.deviceId}, which is already in the group.`);
+  }
+  if (m.adds.length > 0) {
+    const rows = await tx.all<{ device_id: string; username: string; signature_key: Uint8Array }>(
+      `SELECT device_id, username, signature_key FROM devices WHERE revoked_at IS NULL AND device_id IN (${placeholders(m.adds.length)})`,
+      m.adds.map((a) => a.deviceId),
+    );
+    const byId = new Map(rows.map((r) => [r.device_id, r]));
+    for (const a of m.adds) {
+      const row = byId.get(a.deviceId);
+      if (!row || row.username !== a.username || !equalBytes(asBytes(row.signature_key), a.signatureKey)) {
+        rejectCommit(`The commit adds device ${a.deviceId} of ${a.username}, which the key directory does not list with that key (or lists as revoked).`);
+      }
+    }
+  }
+  const revoked = new Set(
+    removed.length === 0
+      ? []
+      : (
+          await tx.all<{ device_id: string }>(`SELECT device_id FROM devices WHERE revoked_at IS NOT NULL AND device_id IN (${placeholders(removed.length)})`, removed.map((r) => r.deviceId))
+        ).map((r) => r.device_id),
+  );
+  const adminsBefore: string[] = group.admins ? (JSON.parse(group.admins) as string[]) : [];
+  const violation = adminRuleViolation({
+    admins: adminsBefore,
+    committer: input.sender.username,
+    added: m.adds,
+    removed: removed.map((r) => ({ username: r.username, revoked: revoked.has(r.deviceId) })),
+    adminsChanged: m.admins !== undefined && !sameSet(m.admins, adminsBefore),
+  });
+  if (violation) throw new DomainError(ErrorCode.notAdmin, `${violation}.`);
+
+  // The leaves move on as every member's tree does: removes blank leaves, then each add takes the leftmost blank one.
+  for (const r of removed) leaves.delete(r.leaf);
+  const added: Array<{ leaf: number; deviceId: string; username: string }> = [];
+  for (const a of m.adds) {
+    let leaf = 0;
+    while (leaves.has(leaf)) leaf++;
+    const entry = { leaf, deviceId: a.deviceId, username: a.username };
+    leaves.set(leaf, entry);
+    added.push(entry);
+  }
+  if (removed.length > 0) await tx.run(`DELETE FROM group_leaves WHERE group_id = ? AND leaf_index IN (${placeholders(removed.length)})`, [input.groupId, ...removed.map((r) => r.leaf)]);
+  for (const a of added) await tx.run('INSERT INTO group_leaves (group_id, leaf_index, device_id, username) VALUES (?, ?, ?, ?)', [input.groupId, a.leaf, a.deviceId, a.username]);
+  if (m.admins !== undefined) await tx.run('UPDATE chat_groups SET admins = ? WHERE group_id = ?', [m.admins.length > 0 ? JSON.stringify(m.admins) : null, input.groupId]);
+  await tx.run('INSERT INTO group_commits (group_id, seq, epoch, sender_username, sender_device, changes) VALUES (?, ?, ?, ?, ?, ?)', [
+    input.groupId,
+    seq,
+    input.epoch,
+    input.sender.username,
+    input.sender.deviceId,
+    JSON.stringify({ removed, added, adminsBefore: group.admins ? adminsBefore : null }),
+  ]);
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 async function checkDevicesActive(tx: SqlRunner, deviceIds: string[]): Promise<void> {

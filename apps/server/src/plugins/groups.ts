@@ -25,6 +25,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { deviceOf, type AuthenticatedDevice, type Authenticator } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
+import { parseCommit } from '../commitCheck.ts';
 import { fail } from '../errors.ts';
 
 export const FRANKING_TAG_LABEL = 'doublelock/franking-tag/v2';
@@ -70,14 +71,18 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
       const body = request.body;
       const now = ctx.now();
       ctx.quotas.send(sender.deviceId, body.commit.length + (body.welcome?.length ?? 0) + (body.ratchetTree?.length ?? 0));
+      // The commit's own proposals, not the routing the client declares, decide what changes (commitCheck.ts).
+      const commit = fromBase64Url(body.commit);
+      const membership = await parseCommit(commit, request.params.groupId, body.epoch);
       // Nobody can be pulled into groups without bound: each added device has its own hourly quota.
-      for (const added of body.adds) if (added !== sender.deviceId) ctx.quotas.added.take(added, 1, 'this device was added to too many groups recently');
+      for (const added of membership.adds) if (added.deviceId !== sender.deviceId) ctx.quotas.added.take(added.deviceId, 1, 'this device was added to too many groups recently');
       const accepted = await ctx.stores.delivery.commit({
         groupId: request.params.groupId,
         sender,
         clientMessageId: body.clientMessageId,
         epoch: body.epoch,
-        commit: fromBase64Url(body.commit),
+        commit,
+        membership,
         adds: body.adds,
         removes: body.removes,
         ...(body.welcome && { welcome: fromBase64Url(body.welcome) }),

@@ -31,7 +31,9 @@ export type RejectReason =
   | 'sender_mismatch'
   | 'credential_rejected'
   | 'envelope_rejected'
-  | 'no_key_package';
+  | 'no_key_package'
+  /** a commit that changes membership or admins, by a member who is not an admin */
+  | 'not_admin';
 
 export interface ReceivedMessage {
   groupId: string;

@@ -9,6 +9,7 @@ import { createGroup, encodeMlsMessage, type ClientState, type Proposal } from '
 import { encodeRatchetTree } from 'ts-mls/ratchetTree.js';
 import type { CommitRequest } from '@doublelock/protocol';
 import { commit } from '../mls/handshake.ts';
+import { adminsProposal } from './adminRule.ts';
 import { ApiError } from '../api/serverApi.ts';
 import { resendWhileTransient } from '../core/transient.ts';
 import { b64, MAX_RETRIES, newMessageId, type MessengerContext } from '../core/context.ts';
@@ -90,6 +91,11 @@ export class Membership {
       const { meta } = await ctx.groupStore.require(groupId);
       await ctx.groupStore.forget(groupId, { ...meta, status: 'left' });
     });
+  }
+
+  /** Makes `usernames` the group's admins: a commit of the admin-list extension (adminRule.ts). */
+  async setAdminsLocked(groupId: string, usernames: string[]): Promise<void> {
+    await this.commitLocked(groupId, () => ({ proposals: [adminsProposal(usernames)], adds: [], removes: [] }));
   }
 
   rename(groupId: string, name: string): Promise<void> {

@@ -15,7 +15,7 @@ import { decodeMlsMessage, emptyPskIndex, joinGroup, processPrivateMessage, type
 import { decodeKeyPackage } from 'ts-mls/keyPackage.js';
 import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import { decodeRatchetTree } from 'ts-mls/ratchetTree.js';
-import { mayManage, recordAdmins } from '../content/conversation.ts';
+import { checkCommitAgainstAdmins, mayManage } from '../groups/adminRule.ts';
 import { asHandshake, handshakeEpoch, handshakeSenderLeaf, processHandshake, type HandshakeMessage } from '../mls/handshake.ts';
 import { b64, identityText, type MessengerContext } from '../core/context.ts';
 import { TransientFailure } from '../core/transient.ts';
@@ -138,6 +138,9 @@ export class IncomingItems {
     if (sender.username !== item.sender.username || sender.deviceId !== item.sender.deviceId) {
       throw new MessageRejected('sender_mismatch', `the server says ${identityText(item.sender)} committed, MLS says ${identityText(sender)}`);
     }
+    // Only admins change membership (beyond one's own devices and revoked ones) or the admin list; checked
+    // here whatever the server accepted.
+    await checkCommitAgainstAdmins(ctx, state, result.newState, sender);
     meta.epochEnds[String(epoch)] = item.seq;
     markSeen(meta, item.seq);
     const removed = result.newState.groupActiveState.kind === 'removedFromGroup';
@@ -234,9 +237,8 @@ export class IncomingItems {
       throw new MessageRejected('envelope_rejected', (error as Error).message);
     }
     markSeen(meta, item.seq);
-    // Renames and admin lists are honoured from the group's admins only (content/conversation.ts).
-    if (content.type === 'rename' && (await mayManage(ctx.storage, item.groupId, sender.username))) meta.name = content.name;
-    if (content.type === 'admins') await recordAdmins(ctx.storage, item.groupId, sender.username, content.usernames);
+    // Renames are honoured from the group's admins only (the list in the group's context: groups/adminRule.ts).
+    if (content.type === 'rename' && mayManage(state, sender.username)) meta.name = content.name;
     if (content.type === 'trust') await ctx.trust.received(item.groupId, sender, content);
     const received: ReceivedMessage = {
       groupId: item.groupId,
