@@ -23,6 +23,8 @@ CREATE TABLE group_commits (
   sender_device TEXT NOT NULL,
   -- JSON: { removed: [{leaf, deviceId, username}], added: [{leaf, deviceId, username}], adminsBefore }
   changes TEXT NOT NULL,
+  -- SHA-256 of the commit's bytes: what members' signed rejections name
+  commit_hash {{blob}} NOT NULL,
   voided_at BIGINT,
   PRIMARY KEY (group_id, seq)
 );
@@ -33,6 +35,8 @@ CREATE TABLE commit_rejections (
   device_id TEXT NOT NULL,
   username TEXT NOT NULL,
   reason TEXT NOT NULL,
+  -- the device's signature over commitRejectionBytes (checked by the server, passed on to the committer)
+  signature {{blob}} NOT NULL,
   created_at BIGINT NOT NULL,
   PRIMARY KEY (group_id, seq, device_id)
 );

@@ -7,11 +7,11 @@
  * row lock (PostgreSQL) or the single writer (SQLite) orders a group's messages, and a commit is accepted
  * for an epoch only once.
  */
-import { adminRuleViolation, DomainError, ErrorCode } from '@doublelock/protocol';
+import { adminRuleViolation, DomainError, ErrorCode, toBase64Url } from '@doublelock/protocol';
 import type { Db, SqlRunner } from './db.ts';
 import { asBytes, optionalBytes, placeholders } from './sql.ts';
 
-export type MessageKind = 'application' | 'commit' | 'welcome';
+export type MessageKind = 'application' | 'commit' | 'welcome' | 'void';
 
 export interface Sender {
   username: string;
@@ -73,8 +73,26 @@ export interface CommitInput {
   ratchetTree?: Uint8Array;
   /** What the commit itself says it changes (read by the server from the public commit); required for checked groups. */
   membership?: CommitMembership;
+  /** SHA-256 of the commit's bytes (what members' signed rejections name). */
+  commitHash?: Uint8Array;
   now: number;
   expiresAt: number;
+}
+
+/** What a commit changed at the Delivery Service (group_commits.changes), so that it can be undone. */
+interface CommitChanges {
+  removed: Array<{ leaf: number; deviceId: string; username: string }>;
+  added: Array<{ leaf: number; deviceId: string; username: string }>;
+  adminsBefore: string[] | null;
+}
+
+export interface CommitVerdict {
+  voided: boolean;
+  rejecting: number;
+  needed: number;
+  /** Devices that got the `void` item (for push). */
+  recipients: string[];
+  noticeSeq?: number;
 }
 
 /** A commit's membership changes as its proposals state them (apps/server/src/commitCheck.ts). */
@@ -264,6 +282,107 @@ export class DeliveryStore {
       }
       if (!(await rememberSent(tx, input, seq, newEpoch, undefined))) throw new DomainError(ErrorCode.conflict, 'This commit was already accepted.');
       return { seq, epoch: newEpoch, serverTime: input.now, recipients, duplicate: false };
+    });
+  }
+
+  /**
+   * A member reports that commit `seq` is invalid (its own MLS checks refused it). The report counts when
+   * the device was in the group before the commit and still is after it. When devices of a majority of the
+   * accounts that stayed (the committer's own excepted) have reported it, it is still the group's latest
+   * commit, and nobody outside the committer's account has sent anything since (nobody built on it), the
+   * commit is void: the group goes back to its epoch, leaves, members and admins from before it, the
+   * commit, its Welcome and what followed it are dropped, and every device concerned gets a `void` item.
+   */
+  async rejectCommit(input: {
+    groupId: string;
+    seq: number;
+    reporter: Sender;
+    reason: string;
+    signature: Uint8Array;
+    /** Checks the reporter's signature (commitRejectionBytes) over this commit with the reporter's device key. */
+    verify: (commit: { epoch: number; commitHash: Uint8Array }, signatureKey: Uint8Array) => boolean;
+    now: number;
+    expiresAt: number;
+  }): Promise<CommitVerdict> {
+    return this.db.transaction(async (tx) => {
+      // The group row first: it orders this with the group's sends and commits.
+      const group = await tx.get<{ epoch: number }>('UPDATE chat_groups SET next_seq = next_seq WHERE group_id = ? RETURNING epoch', [input.groupId]);
+      if (!group) throw new DomainError(ErrorCode.notFound, 'No such group.');
+      const c = await tx.get<{ epoch: number; sender_username: string; sender_device: string; changes: string; commit_hash: Uint8Array; voided_at: number | null }>(
+        'SELECT epoch, sender_username, sender_device, changes, commit_hash, voided_at FROM group_commits WHERE group_id = ? AND seq = ?',
+        [input.groupId, input.seq],
+      );
+      if (!c) throw new DomainError(ErrorCode.notFound, 'No such commit in this group.');
+      const key = await tx.get<{ signature_key: Uint8Array }>('SELECT signature_key FROM devices WHERE device_id = ?', [input.reporter.deviceId]);
+      if (!key || !input.verify({ epoch: Number(c.epoch), commitHash: asBytes(c.commit_hash) }, asBytes(key.signature_key))) {
+        throw new DomainError(ErrorCode.badSignature, 'The rejection is not signed by this device for this commit.');
+      }
+      const changes = JSON.parse(c.changes) as CommitChanges;
+      const leaves = await tx.all<{ device_id: string; username: string }>('SELECT device_id, username FROM group_leaves WHERE group_id = ?', [input.groupId]);
+      const added = new Set(changes.added.map((a) => a.deviceId));
+      const stayed = leaves.filter((l) => !added.has(l.device_id));
+      if (c.voided_at !== null) return { voided: true, rejecting: 0, needed: 0, recipients: [] };
+      if (!stayed.some((l) => l.device_id === input.reporter.deviceId)) {
+        throw new DomainError(ErrorCode.notMember, 'Only a device that was in the group before the commit and still is can report it.');
+      }
+      if (Number(group.epoch) !== Number(c.epoch) + 1) throw new DomainError(ErrorCode.conflict, 'A later commit was accepted on top of this one: it can no longer be voided.');
+      await tx.run('INSERT INTO commit_rejections (group_id, seq, device_id, username, reason, signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [
+        input.groupId,
+        input.seq,
+        input.reporter.deviceId,
+        input.reporter.username,
+        input.reason,
+        input.signature,
+        input.now,
+      ]);
+      const eligible = new Set(stayed.map((l) => l.username).filter((u) => u !== c.sender_username));
+      const reported = await tx.all<{ username: string }>('SELECT DISTINCT username FROM commit_rejections WHERE group_id = ? AND seq = ?', [input.groupId, input.seq]);
+      const rejecting = reported.filter((r) => eligible.has(r.username)).length;
+      const needed = Math.floor(eligible.size / 2) + 1;
+      const builtOn = await tx.get(
+        `SELECT 1 AS one FROM sent_messages s JOIN devices d ON d.device_id = s.sender_device
+         WHERE s.group_id = ? AND s.seq > ? AND d.username <> ? LIMIT 1`,
+        [input.groupId, input.seq, c.sender_username],
+      );
+      if (eligible.size === 0 || rejecting < needed || builtOn) return { voided: false, rejecting, needed, recipients: [] };
+
+      // Void: back to the group as it was before the commit.
+      await tx.run('UPDATE group_commits SET voided_at = ? WHERE group_id = ? AND seq = ?', [input.now, input.groupId, input.seq]);
+      await tx.run('UPDATE chat_groups SET epoch = ?, admins = ? WHERE group_id = ?', [Number(c.epoch), changes.adminsBefore ? JSON.stringify(changes.adminsBefore) : null, input.groupId]);
+      for (const a of changes.added) {
+        await tx.run('DELETE FROM group_leaves WHERE group_id = ? AND leaf_index = ?', [input.groupId, a.leaf]);
+        await tx.run('DELETE FROM group_members WHERE group_id = ? AND device_id = ?', [input.groupId, a.deviceId]);
+      }
+      for (const r of changes.removed) {
+        await tx.run('INSERT INTO group_leaves (group_id, leaf_index, device_id, username) VALUES (?, ?, ?, ?)', [input.groupId, r.leaf, r.deviceId, r.username]);
+        await tx.run('INSERT INTO group_members (group_id, device_id) VALUES (?, ?) ON CONFLICT DO NOTHING', [input.groupId, r.deviceId]);
+      }
+      await tx.run('DELETE FROM group_former_members WHERE group_id = ? AND removed_at_seq = ?', [input.groupId, input.seq]);
+      const dropped = `SELECT id FROM messages WHERE group_id = ? AND seq >= ?`;
+      await tx.run(`DELETE FROM mailbox WHERE message_id IN (${dropped})`, [input.groupId, input.seq]);
+      await tx.run('DELETE FROM messages WHERE group_id = ? AND seq >= ?', [input.groupId, input.seq]);
+      const next = await tx.get<{ next_seq: number }>('UPDATE chat_groups SET next_seq = next_seq + 1 WHERE group_id = ? RETURNING next_seq', [input.groupId]);
+      const noticeSeq = Number(next!.next_seq) - 1;
+      const signed = await tx.all<{ username: string; device_id: string; signature: Uint8Array }>('SELECT username, device_id, signature FROM commit_rejections WHERE group_id = ? AND seq = ? ORDER BY device_id', [
+        input.groupId,
+        input.seq,
+      ]);
+      const rejections = signed.map((r) => ({ username: r.username, deviceId: r.device_id, signature: toBase64Url(asBytes(r.signature)) }));
+      const payload = new TextEncoder().encode(JSON.stringify({ voidedSeq: input.seq, epoch: Number(c.epoch), rejections }));
+      const noticeId = await insertMessage(tx, {
+        groupId: input.groupId,
+        kind: 'void',
+        seq: noticeSeq,
+        epoch: Number(c.epoch),
+        sender: { username: c.sender_username, deviceId: c.sender_device },
+        clientMessageId: `voided-commit-${input.seq}`,
+        payload,
+        now: input.now,
+      });
+      // Everyone in the group again, and the devices the commit had added (so they drop what they joined).
+      const recipients = [...new Set([...(await tx.all<{ device_id: string }>('SELECT device_id FROM group_members WHERE group_id = ?', [input.groupId])).map((m) => m.device_id), ...added])];
+      for (const deviceId of recipients) await tx.run('INSERT INTO mailbox (device_id, message_id, expires_at) VALUES (?, ?, ?)', [deviceId, noticeId, input.expiresAt]);
+      return { voided: true, rejecting, needed, recipients, noticeSeq };
     });
   }
 
@@ -513,13 +632,14 @@ async function checkAndApplyMembership(tx: SqlRunner, input: CommitInput, seq: n
   if (removed.length > 0) await tx.run(`DELETE FROM group_leaves WHERE group_id = ? AND leaf_index IN (${placeholders(removed.length)})`, [input.groupId, ...removed.map((r) => r.leaf)]);
   for (const a of added) await tx.run('INSERT INTO group_leaves (group_id, leaf_index, device_id, username) VALUES (?, ?, ?, ?)', [input.groupId, a.leaf, a.deviceId, a.username]);
   if (m.admins !== undefined) await tx.run('UPDATE chat_groups SET admins = ? WHERE group_id = ?', [m.admins.length > 0 ? JSON.stringify(m.admins) : null, input.groupId]);
-  await tx.run('INSERT INTO group_commits (group_id, seq, epoch, sender_username, sender_device, changes) VALUES (?, ?, ?, ?, ?, ?)', [
+  await tx.run('INSERT INTO group_commits (group_id, seq, epoch, sender_username, sender_device, changes, commit_hash) VALUES (?, ?, ?, ?, ?, ?, ?)', [
     input.groupId,
     seq,
     input.epoch,
     input.sender.username,
     input.sender.deviceId,
     JSON.stringify({ removed, added, adminsBefore: group.admins ? adminsBefore : null }),
+    input.commitHash ?? new Uint8Array(),
   ]);
 }
 

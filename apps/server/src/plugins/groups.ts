@@ -4,6 +4,9 @@
  */
 import {
   commitRequest,
+  commitRejectionBytes,
+  commitRejectionRequest,
+  commitRejectionResponse,
   commitResponse,
   createGroupRequest,
   ErrorCode,
@@ -19,6 +22,7 @@ import {
   type SendMessageRequest,
   type SendMessageResponse,
 } from '@doublelock/protocol';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -46,6 +50,7 @@ export function frankingTag(
 }
 
 const groupParams = z.object({ groupId: groupIdSchema });
+const commitParams = z.object({ groupId: groupIdSchema, seq: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
 export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPluginAsyncZod {
   return async (app) => {
@@ -83,6 +88,7 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
         epoch: body.epoch,
         commit,
         membership,
+        commitHash: sha256(commit),
         adds: body.adds,
         removes: body.removes,
         ...(body.welcome && { welcome: fromBase64Url(body.welcome) }),
@@ -97,6 +103,40 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
       }
       return { epoch: accepted.epoch, seq: accepted.seq, serverTime: accepted.serverTime };
     });
+
+    // A member reports a commit its MLS checks refused; enough reports void it (DeliveryStore.rejectCommit).
+    app.post(
+      '/v1/groups/:groupId/commits/:seq/rejections',
+      { schema: { params: commitParams, body: commitRejectionRequest, response: { 200: commitRejectionResponse } } },
+      async (request) => {
+        const reporter = deviceOf(request);
+        const { groupId, seq } = request.params;
+        ctx.quotas.send(reporter.deviceId, request.body.reason.length);
+        const now = ctx.now();
+        const signature = fromBase64Url(request.body.signature);
+        const verdict = await ctx.stores.delivery.rejectCommit({
+          groupId,
+          seq,
+          reporter,
+          reason: request.body.reason,
+          signature,
+          verify: (commit, signatureKey) => {
+            try {
+              return ed25519.verify(signature, commitRejectionBytes({ groupId, seq, ...commit }), signatureKey);
+            } catch {
+              return false;
+            }
+          },
+          now,
+          expiresAt: now + ctx.config.mailboxTtlMs,
+        });
+        if (verdict.voided && verdict.noticeSeq !== undefined && verdict.recipients.length > 0) {
+          request.log.warn({ groupId, seq, rejecting: verdict.rejecting }, 'commit voided: its members found it invalid');
+          ctx.push.delivered({ groupId, seq: verdict.noticeSeq, count: 1 }, verdict.recipients);
+        }
+        return { voided: verdict.voided, rejecting: verdict.rejecting, needed: verdict.needed };
+      },
+    );
 
     app.post('/v1/groups/:groupId/messages', { schema: { params: groupParams, body: sendMessageRequest, response: { 200: sendMessageResponse } } }, async (request) =>
       acceptMessage(ctx, deviceOf(request), request.params.groupId, request.body),
