@@ -5,10 +5,11 @@
  * another member's leaf, a removal of an empty leaf, and non-admins changing membership or the admin list.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { deviceRevocationBytes, toBase64Url } from '@doublelock/protocol';
+import { commitRejectionBytes, deviceRevocationBytes, fromBase64Url, toBase64Url } from '@doublelock/protocol';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
-import { call, commit, groupOf, serverCases, TestAccount, type TestDevice } from './harness.ts';
+import { bytes, call, commit, groupOf, messageId, serverCases, TestAccount, type TestDevice } from './harness.ts';
 import { commitRequest, keyPackage, newSigningKeys, tamper } from './mls.ts';
 
 describe.each(serverCases())('the Delivery Service checks commits on $name', ({ start }) => {
@@ -110,5 +111,55 @@ describe.each(serverCases())('the Delivery Service checks commits on $name', ({ 
     expect((await commit(admin!, groupId, { add: [outsider!] })).status).toBe(200);
     expect((await commit(admin!, groupId, { remove: [member!, laptop] })).status).toBe(200);
     expect(await members(admin!, groupId)).toEqual([admin!.deviceId, outsider!.deviceId].sort());
+  });
+
+  /** A member's signed report that the commit (request body `body`, accepted at `seq`) is invalid. */
+  const reject = (d: TestDevice, groupId: string, seq: number, body: { epoch: number; commit: string }) =>
+    d.call<{ voided: boolean; rejecting: number; needed: number }>('POST', `/v1/groups/${groupId}/commits/${seq}/rejections`, {
+      reason: 'decryption_failed: signature invalid',
+      signature: toBase64Url(ed25519.sign(commitRejectionBytes({ groupId, epoch: body.epoch, seq, commitHash: sha256(fromBase64Url(body.commit)) }), d.keys.secretKey)),
+    });
+
+  it('voids a commit on signed reports from a majority of the accounts that stay, and restores the group as it was', async () => {
+    const [a, b, c, d, e] = await people(5);
+    const groupId = await groupOf([a!, b!, c!, d!]);
+    const { body } = await commitRequest(a!, groupId, { add: [e!], remove: [d!] });
+    const accepted = await post(a!, groupId, body);
+    expect(accepted.status).toBe(200);
+    const seq = (accepted.body as { seq: number }).seq;
+    // Not counted: the removed device, the added one, a signature over another commit, the committer's own account.
+    expect(await reject(d!, groupId, seq, body)).toMatchObject({ status: 403, body: { code: 'not_member' } });
+    expect(await reject(e!, groupId, seq, body)).toMatchObject({ status: 403, body: { code: 'not_member' } });
+    expect(await reject(b!, groupId, seq, { ...body, commit: bytes(40) })).toMatchObject({ status: 401, body: { code: 'bad_signature' } });
+    expect((await reject(b!, groupId, seq, body)).body).toEqual({ voided: false, rejecting: 1, needed: 2 });
+    expect((await reject(b!, groupId, seq, body)).body).toEqual({ voided: false, rejecting: 1, needed: 2 }); // once per device
+    expect((await reject(c!, groupId, seq, body)).body).toEqual({ voided: true, rejecting: 2, needed: 2 });
+    const group = (await a!.call<{ epoch: number; members: string[] }>('GET', `/v1/groups/${groupId}`)).body;
+    expect(group.epoch).toBe(body.epoch);
+    expect(group.members.sort()).toEqual([a!, b!, c!, d!].map((x) => x.deviceId).sort());
+    // Everyone concerned gets the void item; the commit and its Welcome are gone from mailboxes not yet read.
+    for (const x of [a!, b!, c!, d!, e!]) {
+      const mail = (await x.mailbox()).filter((m) => m.seq >= seq);
+      expect(mail.map((m) => m.kind)).toEqual(['void']);
+      expect(JSON.parse(new TextDecoder().decode(fromBase64Url(mail[0]!.payload)))).toMatchObject({ voidedSeq: seq, epoch: body.epoch });
+    }
+    expect((await reject(c!, groupId, seq, body)).body).toMatchObject({ voided: true });
+    // The group goes on from the restored epoch: the next commit wins it.
+    expect((await post(b!, groupId, (await commitRequest(b!, groupId, { remove: [d!] })).body)).status).toBe(200);
+  });
+
+  it('does not void a commit someone else built on, or one a later commit followed', async () => {
+    const [a, b, c] = await people(3);
+    const groupId = await groupOf([a!, b!, c!]);
+    const first = await commitRequest(a!, groupId);
+    const accepted = await post(a!, groupId, first.body);
+    await first.apply();
+    const seq = (accepted.body as { seq: number }).seq;
+    // c sends in the new epoch: it accepted the commit.
+    expect((await c!.call('POST', `/v1/groups/${groupId}/messages`, { clientMessageId: messageId(), epoch: first.body.epoch + 1, ciphertext: bytes(20) })).status).toBe(200);
+    await reject(b!, groupId, seq, first.body);
+    expect((await reject(c!, groupId, seq, first.body)).body).toMatchObject({ voided: false, rejecting: 2 });
+    await commit(a!, groupId);
+    expect(await reject(b!, groupId, seq, first.body)).toMatchObject({ status: 409, body: { code: 'conflict' } });
   });
 });

@@ -148,10 +148,14 @@ describe('a commit invalid for everyone', () => {
     await expect(internals(carol!).api.rejectCommit(group, seq, 'forged', toBase64Url(signature))).rejects.toMatchObject({ code: 'bad_signature' });
     expect((await bobCtx.api.group(group)).epoch).toBe(epoch + 1);
 
-    // A malicious server voids it anyway, with Bob's one signed rejection: Alice checks the rejections
-    // herself and does not go back (Dave's removal cannot be undone on the server's word).
+    // A malicious server voids it anyway, with Bob's signed rejection and one it forged for Carol: Alice
+    // checks the rejections herself and does not go back (Dave's removal cannot be undone on the server's word).
     await srv.db.run('UPDATE chat_groups SET epoch = ? WHERE group_id = ?', [epoch, group]);
-    const notice = new TextEncoder().encode(JSON.stringify({ voidedSeq: seq, epoch, rejections: [{ username: bob!.messenger.username, deviceId: bob!.messenger.deviceId, signature: toBase64Url(signature) }] }));
+    const rejections = [
+      { username: bob!.messenger.username, deviceId: bob!.messenger.deviceId, signature: toBase64Url(signature) },
+      { username: carol!.messenger.username, deviceId: carol!.messenger.deviceId, signature: toBase64Url(signature) },
+    ];
+    const notice = new TextEncoder().encode(JSON.stringify({ voidedSeq: seq, epoch, rejections }));
     const next = await srv.db.get<{ next_seq: number }>('UPDATE chat_groups SET next_seq = next_seq + 1 WHERE group_id = ? RETURNING next_seq', [group]);
     const message = await srv.db.get<{ id: number }>(
       `INSERT INTO messages (group_id, seq, kind, epoch, sender_username, sender_device, client_message_id, payload, server_time) VALUES (?, ?, 'void', ?, ?, ?, ?, ?, ?) RETURNING id`,
