@@ -17,12 +17,13 @@ type Route = { method: string; path: string };
 
 /**
  * Routes whose target belongs to someone; a stranger's device is refused on each (group routes and
- * other devices' acks: delivery.test.ts; blobs through another group: attachments.test.ts; channel and
+ * other devices' acks: delivery.test.ts; commit rejections by non-members: commitCheck.test.ts; blobs through another group: attachments.test.ts; channel and
  * post edits: channels.test.ts).
  */
 const OWNED = new Set([
   'GET /v1/groups/{groupId}',
   'POST /v1/groups/{groupId}/commits',
+  'POST /v1/groups/{groupId}/commits/{seq}/rejections',
   'POST /v1/groups/{groupId}/messages',
   'PUT /v1/groups/{groupId}/blobs/{hash}',
   'GET /v1/groups/{groupId}/blobs/{hash}',
