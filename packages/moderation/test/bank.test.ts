@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { Db } from '@doublelock/store';
 import { dialectCases } from '@doublelock/store/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BankStore, prepareSignal } from '../src/bank.ts';
+import { BankStore, prepareSignal, writeSignals } from '../src/bank.ts';
 import { csvRecords, readBankSignals, writeBankSignals, type BankFormat, type ImportRow } from '../src/bankFormats.ts';
 import { Matcher } from '../src/matcher.ts';
 import { PdqHash } from '../src/pdqHash.ts';
@@ -64,6 +64,34 @@ describe.each(dialectCases())('banks on $name', ({ open }) => {
 
     await banks.addSignal('gifct', { type: 'md5', value: '900150983cd24fb0d6963f7d28e17f72', addedAt: 5000 });
     expect(await banks.getSignal('gifct', 'md5', '900150983cd24fb0d6963f7d28e17f72')).toMatchObject({ removedAt: null, addedAt: 5000 });
+  });
+
+  it('writes many signals in multi-row statements: ids in input order, a repeated value written in order, new and revived ones marked fresh', async () => {
+    db = await open();
+    const banks = new BankStore(db);
+    await banks.createBank('sync');
+    const hashes = Array.from({ length: 2500 }, (_, i) => i.toString(16).padStart(64, '0'));
+    const first = await db.transaction((tx) => writeSignals(tx, 'sync', hashes.map((value) => prepareSignal({ type: 'pdq', value, addedAt: 1000 }))));
+    expect(first).toHaveLength(2500);
+    expect(first.every((w) => w.fresh)).toBe(true);
+    const stored = await banks.signalsBetween('sync', 0, Number.MAX_SAFE_INTEGER);
+    expect(first.map((w) => w.id)).toEqual(hashes.map((h) => stored.find((s) => s.value === h)!.id));
+    await banks.removeSignal('sync', 'pdq', hashes[1]!, 1500);
+    // live → updated (not fresh); tombstoned → revived (fresh); new (fresh); the same value twice: the later write wins
+    const again = await db.transaction((tx) =>
+      writeSignals(tx, 'sync', [
+        prepareSignal({ type: 'pdq', value: hashes[0]!, labels: ['tvec:glorification'], addedAt: 2000 }),
+        prepareSignal({ type: 'pdq', value: hashes[1]!, addedAt: 2000 }),
+        prepareSignal({ type: 'pdq', value: H1, labels: ['tvec:glorification'], addedAt: 2000 }),
+        prepareSignal({ type: 'pdq', value: H1, labels: ['tvec:graphic_violence'], addedAt: 2001 }),
+      ]),
+    );
+    expect(again.map((w) => w.fresh)).toEqual([false, true, true, false]);
+    expect(again[0]!.id).toBe(first[0]!.id);
+    expect(again[2]!.id).toBe(again[3]!.id);
+    expect(await banks.getSignal('sync', 'pdq', hashes[0]!)).toMatchObject({ labels: ['tvec:glorification'], addedAt: 1000 });
+    expect(await banks.getSignal('sync', 'pdq', hashes[1]!)).toMatchObject({ removedAt: null, addedAt: 2000 });
+    expect(await banks.getSignal('sync', 'pdq', H1)).toMatchObject({ labels: ['tvec:graphic_violence'], addedAt: 2000 });
   });
 
   it('refuses bad names, values, labels and unknown banks with precise errors', async () => {

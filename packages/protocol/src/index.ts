@@ -18,3 +18,4 @@ export * from './banks.ts';
 export * from './hub.ts';
 export * from './matcher.ts';
 export * from './groupAdmins.ts';
+export * from './custodianOperator.ts';

@@ -313,18 +313,18 @@ export class DeliveryStore {
         [input.groupId, input.seq],
       );
       if (!c) throw new DomainError(ErrorCode.notFound, 'No such commit in this group.');
-      const key = await tx.get<{ signature_key: Uint8Array }>('SELECT signature_key FROM devices WHERE device_id = ?', [input.reporter.deviceId]);
-      if (!key || !input.verify({ epoch: Number(c.epoch), commitHash: asBytes(c.commit_hash) }, asBytes(key.signature_key))) {
-        throw new DomainError(ErrorCode.badSignature, 'The rejection is not signed by this device for this commit.');
-      }
       const changes = JSON.parse(c.changes) as CommitChanges;
       const leaves = await tx.all<{ device_id: string; username: string }>('SELECT device_id, username FROM group_leaves WHERE group_id = ?', [input.groupId]);
       const added = new Set(changes.added.map((a) => a.deviceId));
       const stayed = leaves.filter((l) => !added.has(l.device_id));
-      if (c.voided_at !== null) return { voided: true, rejecting: 0, needed: 0, recipients: [] };
       if (!stayed.some((l) => l.device_id === input.reporter.deviceId)) {
         throw new DomainError(ErrorCode.notMember, 'Only a device that was in the group before the commit and still is can report it.');
       }
+      const key = await tx.get<{ signature_key: Uint8Array }>('SELECT signature_key FROM devices WHERE device_id = ?', [input.reporter.deviceId]);
+      if (!key || !input.verify({ epoch: Number(c.epoch), commitHash: asBytes(c.commit_hash) }, asBytes(key.signature_key))) {
+        throw new DomainError(ErrorCode.badSignature, 'The rejection is not signed by this device for this commit.');
+      }
+      if (c.voided_at !== null) return { voided: true, rejecting: 0, needed: 0, recipients: [] };
       if (Number(group.epoch) !== Number(c.epoch) + 1) throw new DomainError(ErrorCode.conflict, 'A later commit was accepted on top of this one: it can no longer be voided.');
       await tx.run('INSERT INTO commit_rejections (group_id, seq, device_id, username, reason, signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [
         input.groupId,

@@ -76,6 +76,10 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
       const body = request.body;
       const now = ctx.now();
       ctx.quotas.send(sender.deviceId, body.commit.length + (body.welcome?.length ?? 0) + (body.ratchetTree?.length ?? 0));
+      // Members only, before any work on the commit's bytes.
+      if (!(await ctx.stores.delivery.isMember(request.params.groupId, sender.deviceId))) {
+        return fail(ErrorCode.notMember, 'This device is not a member of the group.');
+      }
       // The commit's own proposals, not the routing the client declares, decide what changes (commitCheck.ts).
       const commit = fromBase64Url(body.commit);
       const membership = await parseCommit(commit, request.params.groupId, body.epoch);
