@@ -1,13 +1,21 @@
 /** This person's privacy choices on this device: read receipts (reciprocal, as in Signal). */
+import { useState } from 'react';
 import { ErrorNotice, Card, Loading, Page, useAction, useLoad } from '../ui/components.tsx';
 import { useDevice } from './useMessenger.ts';
 
 export function Settings() {
   const m = useDevice();
   const prefs = useLoad(() => m.preferences(), [m]);
+  // shown at once (a checkbox must not lag the click), saved on this device right after
+  const [chosen, setChosen] = useState<boolean>();
   const change = useAction(async (readReceipts: boolean) => {
-    await m.setPreferences({ readReceipts });
-    prefs.reload();
+    setChosen(readReceipts);
+    try {
+      await m.setPreferences({ readReceipts });
+    } catch (error) {
+      setChosen(undefined); // not saved: show what is stored
+      throw error;
+    }
   });
   return (
     <Page title="Settings">
@@ -16,7 +24,7 @@ export function Settings() {
           <Loading what="your settings" />
         ) : (
           <label style={{ fontWeight: 400 }}>
-            <input type="checkbox" style={{ width: 'auto' }} checked={prefs.data?.readReceipts ?? true} disabled={change.busy} onChange={(e) => void change.run(e.target.checked)} /> Read receipts
+            <input type="checkbox" style={{ width: 'auto' }} checked={chosen ?? prefs.data?.readReceipts ?? true} onChange={(e) => void change.run(e.target.checked)} /> Read receipts
             <span className="hint"> — let people know when you have read their messages. Turned off, you will not see when they read yours either.</span>
           </label>
         )}
