@@ -31,6 +31,8 @@ async function openChatWith(page: Page, name: string): Promise<void> {
 }
 
 const messages = (page: Page) => page.getByRole('list', { name: 'Messages' });
+/** The delivery mark (sent, delivered, read) on one's own message with this text. */
+const markOf = (page: Page, text: string) => messages(page).locator('li', { hasText: text }).locator('[data-delivery]');
 
 describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
   let web: WebHarness;
@@ -93,7 +95,7 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
     await alice.page.getByRole('textbox', { name: /^Message/ }).fill('hello bob');
     await alice.page.getByRole('button', { name: 'Send' }).click();
     await messages(alice.page).getByText('hello bob').waitFor();
-    await messages(alice.page).getByText('Sent ✓').first().waitFor();
+    await messages(alice.page).locator('[data-delivery]').first().waitFor();
 
     // Bob's chat list shows the new chat (pushed over the WebSocket), and the message.
     await openChatWith(bob.page, aliceName);
@@ -156,9 +158,46 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
     await alice.page.getByRole('textbox', { name: /^Message/ }).fill('sent while you were away');
     await alice.page.getByRole('button', { name: 'Send' }).click();
     await messages(alice.page).getByText('sent while you were away').waitFor();
+    // Bob's only device is offline: sent, not delivered.
+    const mark = markOf(alice.page, 'sent while you were away');
+    expect(await mark.textContent()).toBe(' · Sent ✓');
     await bob.page.goto('/chats');
+    // His browser fetched it (the chat not yet opened): delivered, not read.
+    await alice.page.locator('li', { hasText: 'sent while you were away' }).locator('[data-delivery="delivered"]').waitFor({ timeout: 30_000 });
+    expect(await mark.textContent()).toBe(' · Delivered ✓✓');
     await openChatWith(bob.page, aliceName);
     await messages(bob.page).getByText('sent while you were away').waitFor({ timeout: 30_000 });
+    // He sees it: his read receipt reaches her.
+    await alice.page.locator('li', { hasText: 'sent while you were away' }).locator('[data-delivery="read"]').waitFor({ timeout: 30_000 });
+    expect(await mark.textContent()).toBe(' · Read ✓✓');
+  }, 120_000);
+
+  it('read receipts follow the setting, both ways: off, none is sent and none is shown', async () => {
+    await bob.page.getByRole('link', { name: '← All chats' }).click(); // on his phone the list gives way to the chat
+    await bob.page.getByRole('link', { name: 'Settings' }).click();
+    const box = bob.page.getByRole('checkbox', { name: /Read receipts/ });
+    expect(await box.isChecked()).toBe(true);
+    await box.uncheck();
+    await bob.page.getByRole('checkbox', { name: /Read receipts/, checked: false }).waitFor();
+    await checkPage(bob, 'messenger-settings-phone');
+    await openChatWith(bob.page, aliceName);
+    await alice.page.getByRole('textbox', { name: /^Message/ }).fill('will you tell me you read this?');
+    await alice.page.getByRole('button', { name: 'Send' }).click();
+    await messages(bob.page).getByText('will you tell me you read this?').waitFor({ timeout: 30_000 });
+    await bob.page.getByRole('textbox', { name: /^Message/ }).fill('read it, not telling');
+    await bob.page.getByRole('button', { name: 'Send' }).click();
+    // Her reply arrives after anything he sent before it (one group, one order): no receipt came.
+    await messages(alice.page).getByText('read it, not telling').waitFor({ timeout: 30_000 });
+    await alice.page.locator('li', { hasText: 'will you tell me you read this?' }).locator('[data-delivery="delivered"]').waitFor({ timeout: 30_000 });
+    // She read his reply (her receipts are on) and wrote again: he, with receipts off, is not shown that.
+    await alice.page.getByRole('textbox', { name: /^Message/ }).fill('fair enough');
+    await alice.page.getByRole('button', { name: 'Send' }).click();
+    await messages(bob.page).getByText('fair enough').waitFor({ timeout: 30_000 });
+    await bob.page.locator('li', { hasText: 'read it, not telling' }).locator('[data-delivery="delivered"]').waitFor({ timeout: 30_000 });
+    await bob.page.getByRole('link', { name: '← All chats' }).click();
+    await bob.page.getByRole('link', { name: 'Settings' }).click();
+    await bob.page.getByRole('checkbox', { name: /Read receipts/ }).check();
+    await bob.page.getByRole('checkbox', { name: /Read receipts/, checked: true }).waitFor();
   }, 120_000);
 
   it('compares safety numbers: the same 60 digits on both sides, and a scanned QR code matches', async () => {
