@@ -30,7 +30,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('doublelock chat commands', () => {
+describe('doublelock chat commands', { timeout: 180_000 }, () => {
   it('registers two people, creates a chat, sends text and a file, and the other side listens', async () => {
     expect((await run('register', 'alice', ...alice, '--server', server.url)).code).toBe(0);
     expect((await run('register', 'bob', ...bob, '--server', server.url)).code).toBe(0);
@@ -60,7 +60,7 @@ describe('doublelock chat commands', () => {
     const bobNumber = (await run('safety-number', 'alice', ...bob)).stdout.trim();
     expect(aliceNumber.length).toBeGreaterThan(20);
     expect(aliceNumber).toBe(bobNumber);
-  }, 120_000);
+  }, 240_000);
 
   it('fails clearly on a chat it does not know and on a missing profile', async () => {
     const unknown = await run('send', 'no-such-chat', 'hi', ...alice);
@@ -69,7 +69,7 @@ describe('doublelock chat commands', () => {
     const noProfile = await run('chat', 'list', '--profile', join(dir, 'nobody'));
     expect(noProfile.code).not.toBe(0);
     expect(noProfile.stderr.length).toBeGreaterThan(0);
-  }, 60_000);
+  }, 180_000);
 
   it('says what each command did; reply, react, edit, delete, info, members, admins, timer, block, settings', async () => {
     const carol = ['--profile', join(dir, 'carol')];
@@ -135,7 +135,7 @@ describe('doublelock chat commands', () => {
     const down = await run('register', 'erin', '--profile', join(dir, 'erin'), '--server', 'http://127.0.0.1:59998');
     expect(down.code).not.toBe(0);
     expect(down.stderr).toContain('cannot reach the server at 127.0.0.1:59998 (ECONNREFUSED): is it running?');
-  }, 60_000);
+  }, 180_000);
 
   it('pins the deployment’s log key and verifies with it by default; links a device by a code it shows, approved from another device', async () => {
     const dana = ['--profile', join(dir, 'dana')];
@@ -169,5 +169,5 @@ describe('doublelock chat commands', () => {
       db.close();
       expect(keys).toContain('kt/checkpoint');
     }
-  }, 120_000);
+  }, 240_000);
 });

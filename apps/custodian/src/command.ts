@@ -1,7 +1,9 @@
 /**
  * `doublelock custodian …`: run one custodian of the lawful-access threshold.
  *   custodian init  --data <dir>                       create this custodian's keys; print the public halves
- *   custodian serve --data <dir> --trust <file> --trust-root <key> --log <url>   run the service
+ *   custodian serve --data <dir> --trust <file> --trust-root <key> --log <url> [--operator-key <key>…]
+ *                                                      run the service (with operator keys: every share
+ *                                                      waits for an operator's signed approval)
  *   custodian dkg   --trust <file> --trust-root <key> --coordinator-key <file> [--epoch n]
  *                                                      coordinate (or resume) the key ceremony for an epoch
  * The trust configuration is the signed JSON document (SignedTrustConfig); the trust root is the
@@ -20,6 +22,17 @@ function integer(name: string) {
     if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not "${value}"`);
     return n;
   };
+}
+
+function collectKey(value: string, previous: string[]): string[] {
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64Url(value);
+  } catch {
+    throw new Error(`--operator-key must be base64url, not "${value}"`);
+  }
+  if (bytes.length !== 32) throw new Error(`--operator-key must be a 32-byte Ed25519 public key, not ${bytes.length} bytes`);
+  return [...previous, value];
 }
 
 const readTrust = (path: string): SignedTrustConfig => JSON.parse(readFileSync(path, 'utf8')) as SignedTrustConfig;
@@ -47,7 +60,8 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port to listen on', integer('--port'), 8090)
     .option('--log-level <level>', 'pino log level', 'info')
-    .action(async (options: { trust: string; trustRoot: string; log: string; data: string; databaseUrl?: string; host: string; port: number; logLevel: string }) => {
+    .option('--operator-key <key>', 'an operator’s Ed25519 public key (base64url, repeatable): every share waits for an operator’s signed approval', collectKey, [])
+    .action(async (options: { trust: string; trustRoot: string; log: string; data: string; databaseUrl?: string; host: string; port: number; logLevel: string; operatorKey: string[] }) => {
       const running = await startCustodian({
         host: options.host,
         port: options.port,
@@ -57,6 +71,7 @@ export function register(program: Command): void {
         trustRoot: options.trustRoot,
         logUrl: options.log,
         logLevel: options.logLevel,
+        operatorKeys: options.operatorKey,
       });
       console.log(`Custodian ${running.index} is running at ${running.url}. Ctrl-C stops it.`);
       const stop = () => void running.close().then(() => process.exit(0));

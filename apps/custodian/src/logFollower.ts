@@ -194,6 +194,21 @@ export class LogFollower {
   }
 
   /**
+   * For the per-day limit after logging: how many other messages under the commitment have a release in the
+   * log before the first release of `digest`, released at or after `since`. The log's order decides between
+   * custodians racing on different messages, as `rank` does for the total limit.
+   */
+  async releasedBefore(commitment: string, digest: string, since: number): Promise<number> {
+    const row = await this.db.get<{ n: number }>(
+      `SELECT COUNT(DISTINCT message_digest) AS n FROM custodian_log_releases
+        WHERE warrant_commitment = ? AND message_digest <> ? AND released_at >= ?
+          AND leaf_index < (SELECT MIN(leaf_index) FROM custodian_log_releases WHERE warrant_commitment = ? AND message_digest = ?)`,
+      [commitment, digest, since, commitment, digest],
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  /**
    * Where this custodian's release record sits in the log, proven: its index among the entries the
    * follower read (under an accepted checkpoint), and an RFC 9162 inclusion proof from the log server
    * that verifies against that checkpoint. Undefined while it is not there.

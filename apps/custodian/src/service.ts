@@ -19,6 +19,7 @@
  *   POST /v1/cancellations             a Secretary of State's cancellation (s.39), naming its revision
  *   POST /v1/refusals                  a Judicial Commissioner's refusal notice: the warrant id is dead here
  *   GET  /v1/releases?after=id         signed release records, for the log and auditors
+ *   POST /v1/operator/reviews|decisions  the operator's review of share requests (with --operator-key; operatorReview.ts)
  */
 import {
   type DkgOutput,
@@ -48,6 +49,7 @@ import {
   epochAt,
   epochCertificate,
   commitToWarrant,
+  DAY_MS,
   messageDigest,
   type SignedReleaseRecord,
   escrowFieldEpoch,
@@ -73,8 +75,10 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { type CustodianSecrets, publicKeysOf, readCustodianKeys } from './keys.ts';
 import { CustodianStore } from './custodianStore.ts';
+import { allowBrowserOrigins } from './cors.ts';
 import { LogFollower, LogFollowError } from './logFollower.ts';
 import { ShareWrapping } from './shareWrapping.ts';
+import { OperatorReviews, registerOperatorRoutes } from './operatorReview.ts';
 
 export interface CustodianOptions {
   host?: string;
@@ -101,6 +105,11 @@ export interface CustodianOptions {
   logUrl?: string;
   /** how long a share waits for its release record to appear in a witnessed checkpoint (default 30 s) */
   releaseLogTimeoutMs?: number;
+  /**
+   * Ed25519 public keys (base64url) of this custodian's human operators: with any, every share request that
+   * passes the release rules waits for an operator's signed approval (operatorReview.ts)
+   */
+  operatorKeys?: readonly string[];
   /** how often to sweep for erasable epochs (default hourly) */
   erasureIntervalMs?: number;
   logLevel?: string;
@@ -149,8 +158,11 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
   const eraseExpired = () => store.eraseExpired(now(), trust.epoch.retentionDays, trust.epoch.lengthMs, (epoch) => wrapping.erase(epoch));
   await eraseExpired();
   const ceremonies = new Map<number, Ceremony>();
+  const operatorKeys = options.operatorKeys ?? [];
+  const reviews = operatorKeys.length > 0 ? new OperatorReviews(db) : undefined;
 
   const app = Fastify({ logger: { level: options.logLevel ?? 'warn' }, forceCloseConnections: true });
+  allowBrowserOrigins(app);
   app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
     request.log.error(error);
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
@@ -325,6 +337,8 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
     }
     const logged = await follower.messages(commitment ?? '');
     const digest = commitment ? messageDigest(fromBase64Url(commitment), record.messageId) : '';
+    // a retry of a message the log already shows released does not count against the limits again
+    const alreadyReleased = logged.has(digest);
     const outcome = await db.transaction(async (tx) => {
       const epochs = new Map<number, Awaited<ReturnType<CustodianStore['epoch']>>>();
       const fieldEpoch = (() => {
@@ -344,7 +358,7 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
         // Global limits: every custodian's releases under this warrant, as the log shows them.
         releasedMessages: Math.max(logged.total, await store.releasedMessages(tx, warrant.id)),
         releasedMessagesSince: logged.since,
-        messageAlreadyReleased: logged.has(digest) || (await store.messageReleased(tx, warrant.id, record.messageId)),
+        messageAlreadyReleased: alreadyReleased || (await store.messageReleased(tx, warrant.id, record.messageId)),
         highestRevision: await store.highestRevision(tx, warrant.id),
         cancellations: await store.cancellations(tx, warrant.id),
         refusals: await store.refusals(tx, warrant.id),
@@ -357,6 +371,12 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
         },
       });
       if (!decision.release) return decision;
+      // With an operator, a human approves each message (once per warrant revision) before any share leaves.
+      if (reviews) {
+        const review = await reviews.open(tx, signed, record.messageId, at);
+        if (review.state === 'pending') return { release: false as const, pending: review.reviewId, code: 'review_pending' as const, reason: `held for this custodian's operator to review (review ${review.reviewId})` };
+        if (review.state === 'refused') return { release: false as const, code: 'operator_refused' as const, reason: `this custodian's operator refused to release for this message (review ${review.reviewId})` };
+      }
       const row = epochs.get(decision.field.epoch)!;
       const plain = wrapping.unwrap(decision.field.epoch, row.share!);
       if (!plain) return { release: false as const, code: 'epoch_erased' as const, reason: `epoch ${decision.field.epoch}'s wrapping key is erased` };
@@ -377,6 +397,7 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
       return { release: true as const, response: { custodian: index, epoch: decision.field.epoch, share: toBase64Url(share.share), proof: toBase64Url(share.proof), release } };
     });
     if (!outcome.release) {
+      if ('pending' in outcome) return reply.code(202).send({ code: outcome.code, message: outcome.reason, reviewId: outcome.pending });
       request.log.info({ code: outcome.code, warrant: warrant.id }, 'share request refused');
       return refuse(reply, 403, outcome.code, outcome.reason);
     }
@@ -387,6 +408,14 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
     const rank = (await follower.messages(outcome.response.release.record.warrantCommitment)).rank(outcome.response.release.record.messageDigest);
     if (rank < 0 || rank >= warrant.limits.maxMessages)
       return refuse(reply, 403, 'limit_reached', `the log shows ${warrant.limits.maxMessages} other messages released first under this warrant`);
+    // The per-day limit likewise: custodians racing on different messages within the same 24 hours each
+    // passed the check before releasing; the log's order decides which of them are within the limit.
+    const perDay = warrant.limits.maxPerDay;
+    if (perDay !== undefined && !alreadyReleased) {
+      const { warrantCommitment, messageDigest: ours, releasedAt } = outcome.response.release.record;
+      if ((await follower.releasedBefore(warrantCommitment, ours, releasedAt - DAY_MS)) >= perDay)
+        return refuse(reply, 403, 'limit_reached', `the log shows ${perDay} other messages released first under this warrant in the 24 hours before`);
+    }
     return outcome.response;
   });
 
@@ -411,6 +440,8 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
+
+  registerOperatorRoutes(app, { operatorKeys, custodian: index, trust, reviews: reviews ?? new OperatorReviews(db), store, follower, now });
 
   const timer = setInterval(() => void eraseExpired().catch((error: unknown) => app.log.error(error)), options.erasureIntervalMs ?? 3_600_000);
   timer.unref();

@@ -45,6 +45,8 @@ describe('doublelock custodian', () => {
       await expect(cli(['custodian', 'serve', '--data', join(dir, 'c1'), '--trust', trustFile, '--trust-root', wrongRoot, '--log', 'http://127.0.0.1:9', '--port', '0'])).rejects.toThrow(/pinned root key/);
       // the right root, but this folder's keys are not a custodian in the configuration
       await expect(cli(['custodian', 'serve', '--data', join(dir, 'c1'), '--trust', trustFile, '--trust-root', toBase64Url(world.root.publicKey), '--log', 'http://127.0.0.1:9', '--port', '0'])).rejects.toThrow(/not in the trust configuration/);
+      // an operator key that is not an Ed25519 public key
+      await expect(cli(['custodian', 'serve', '--data', join(dir, 'c1'), '--trust', trustFile, '--trust-root', toBase64Url(world.root.publicKey), '--log', 'http://127.0.0.1:9', '--operator-key', 'AAAA'])).rejects.toThrow(/32-byte Ed25519 public key/);
     } finally {
       await world.close();
     }

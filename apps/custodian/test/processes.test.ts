@@ -2,7 +2,8 @@
  * Three custodian *processes* started through the CLI (`custodian init`, `custodian serve`), each with
  * its own data folder, keys and SQLite database: the `custodian dkg` coordinator makes an epoch key, and
  * the agency decrypts one message under a logged, double-locked warrant. Stopping one process leaves
- * 2-of-3 able to decrypt; stopping two leaves nothing.
+ * 2-of-3 able to decrypt; stopping two leaves nothing. Custodian processes racing on different messages
+ * under a per-day limit cannot overshoot it.
  */
 import { DecryptionRefused, decryptWithCustodians, fetchEpochKey, epochAt, type SignedTrustConfig, signTrustConfig } from '@doublelock/lawful-access';
 import { LawfulAccessWorld } from '@doublelock/lawful-access/testing';
@@ -89,6 +90,26 @@ afterAll(async () => {
 });
 
 describe('custodian processes', () => {
+  it('custodians racing on different messages cannot overshoot the per-day limit', async () => {
+    const epochKey = await fetchEpochKey(trust.config, epochAt(Date.now()));
+    const issuedAt = Date.now() - 60_000;
+    const logged = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt, limits: { maxMessages: 10, maxPerDay: 1 } })), issuedAt + 1000));
+    // Four messages asked for at once, each from a different pair: every custodian's check before
+    // releasing sees none released yet; the log's order must decide.
+    const pairs = [[1, 2], [2, 3], [3, 1], [1, 2]];
+    const messages = pairs.map((_, n) => world.deliver(epochKey, { messageId: `race-${n}`, sender: 'mallory', recipients: ['bob'], serverTime: Date.now() - 1000 }, randomBytes(32)));
+    const outcomes = await Promise.allSettled(
+      messages.map((message, n) =>
+        decryptWithCustodians({ trust: trust.config, epochKey, warrant: logged.warrant.warrant, field: message.field, record: message.delivery.record, request: (i) => world.request(i, logged, message, Date.now()), prefer: pairs[n] }),
+      ),
+    );
+    const decrypted = outcomes.filter((o) => o.status === 'fulfilled');
+    expect(decrypted.length).toBeLessThanOrEqual(1);
+    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(DecryptionRefused);
+    const codes = new Set(outcomes.flatMap((o) => (o.status === 'rejected' ? (o.reason as DecryptionRefused).failures.map((f) => f.code) : [])));
+    expect([...codes]).toEqual(['limit_reached']);
+  });
+
   it('decrypt with 2 of 3 processes, and not with 1', async () => {
     const epochKey = await fetchEpochKey(trust.config, epochAt(Date.now()));
     const issuedAt = Date.now() - 60_000;

@@ -44,6 +44,7 @@ import { Push } from './push.ts';
 import { Quotas } from './quotas.ts';
 import { StorageGuard, WRITES_ALLOWED_WHEN_FULL } from './storage.ts';
 import { HubLink } from './hubLink.ts';
+import { hubAlertRoutes } from './plugins/hubAlerts.ts';
 
 export interface BuiltServer {
   app: FastifyInstance;
@@ -136,7 +137,16 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
 
   await app.register(rateLimit, { global: false, errorResponseBuilder: (_req, context) => ({ statusCode: 429, code: 'rate_limited', message: `Too many requests: retry in ${Math.ceil(context.ttl / 1000)} s.` }) });
   // A socket frame may carry a send, so it may be as large as an HTTP body.
-  await app.register(websocket, { options: { maxPayload: config.bodyLimit } });
+  await app.register(websocket, {
+    options: { maxPayload: config.bodyLimit },
+    // A peer breaking the WebSocket protocol (invalid UTF-8, an oversize frame: ws closes it with 1007/1009)
+    // is the peer's fault, logged as information; anything else is ours.
+    errorHandler: (error, socket, request) => {
+      if ((error as { code?: string }).code?.startsWith('WS_ERR_')) request.log.info({ code: (error as { code?: string }).code }, error.message);
+      else request.log.error(error);
+      socket.terminate();
+    },
+  });
   // The zod schemas on the routes are also the API's documentation: GET /v1/openapi.json.
   await app.register(swagger, { openapi: { info: { title: 'Doublelock', version: '1' } }, transform: jsonSchemaTransform });
 
@@ -152,6 +162,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   await app.register(adRoutes(ctx, auth));
   await app.register(caseRoutes(ctx, auth));
   await app.register(bankRoutes(ctx, auth));
+  if (ctx.hub?.config.webhookSecret) await app.register(hubAlertRoutes(ctx.hub, ctx.hub.config.webhookSecret));
   await app.register(logRoutes, { log });
   await app.register(lawfulAccessRoutes(ctx));
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());

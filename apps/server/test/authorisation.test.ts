@@ -10,19 +10,21 @@ import { deviceRevocationBytes, toBase64Url } from '@doublelock/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
 import { startTestServer } from '../src/testing.ts';
-import { call, Socket, TestAccount, type TestDevice } from './harness.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytes, call, frankedReport, groupOf, messageId, sendFranked, Socket, TestAccount, type TestDevice } from './harness.ts';
 import { isPublic } from './routeTable.ts';
 
 type Route = { method: string; path: string };
 
 /**
- * Routes whose target belongs to someone; a stranger's device is refused on each (group routes and
- * other devices' acks: delivery.test.ts; blobs through another group: attachments.test.ts; channel and
- * post edits: channels.test.ts).
+ * Routes whose target belongs to someone: a device of another account, with a valid session, is refused
+ * on each (mounted below on real targets: "another account's device").
  */
 const OWNED = new Set([
   'GET /v1/groups/{groupId}',
   'POST /v1/groups/{groupId}/commits',
+  'POST /v1/groups/{groupId}/commits/{seq}/rejections',
   'POST /v1/groups/{groupId}/messages',
   'PUT /v1/groups/{groupId}/blobs/{hash}',
   'GET /v1/groups/{groupId}/blobs/{hash}',
@@ -151,5 +153,117 @@ describe('authorisation matrix over the route table', () => {
       const r = await plain.call(method, concrete(path), method === 'GET' ? undefined : {});
       expect({ route: `${method} ${path}`, status: r.status, code: (r.body as { code?: string }).code }).toEqual({ route: `${method} ${path}`, status: 403, code: 'forbidden' });
     }
+  });
+});
+
+/** What another account's device tries on a target it does not own: the request, and the refusal expected. */
+type Attack = { request: () => Promise<{ status: number; code: string | undefined }>; status: number; code: string };
+
+describe("authorisation matrix: another account's device", () => {
+  it('refuses every owned route to a valid session of a device of another account, and leaves the target untouched', async () => {
+    const alice = await person('owner-alice');
+    const bob = await person('owner-bob');
+    const mallory = await person('mallory');
+    const groupId = await groupOf([alice, bob]);
+    const sent = await sendFranked(alice, groupId, 'for bob only');
+    const bobMail = await bob.mailbox();
+    const item = bobMail.find((m) => m.clientMessageId === sent.clientMessageId)!;
+    const blob = randomBytes(500);
+    const blobHash = bytesToHex(sha256(blob));
+    const put = (d: TestDevice, group: string, data: Uint8Array) =>
+      fetch(`${server.url}/v1/groups/${group}/blobs/${blobHash}`, { method: 'PUT', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/octet-stream' }, body: data as unknown as BodyInit });
+    expect((await put(alice, groupId, blob)).status).toBe(201);
+    const handle = 'alices-channel';
+    expect((await alice.call('POST', '/v1/channels', { handle, name: 'Alice', description: 'hers' })).status).toBe(201);
+    const post = await alice.call<{ id: number }>('POST', `/v1/channels/${handle}/posts`, { text: 'an ordinary morning post' });
+    expect(post.status).toBe(201);
+
+    const json = async (r: Promise<{ status: number; body: unknown }>) => {
+      const { status, body } = await r;
+      return { status, code: (body as { code?: string } | undefined)?.code };
+    };
+    const raw = async (r: Promise<globalThis.Response>) => {
+      const response = await r;
+      return { status: response.status, code: ((await response.json()) as { code?: string }).code };
+    };
+    const as = (method: string, path: string, body?: unknown) => json(mallory.call(method, path, body));
+    const attacks: Record<string, Attack> = {
+      'GET /v1/groups/{groupId}': { request: () => as('GET', `/v1/groups/${groupId}`), status: 403, code: 'not_member' },
+      'POST /v1/groups/{groupId}/commits': {
+        // a commit that would add the attacker to the victims' group
+        request: () => as('POST', `/v1/groups/${groupId}/commits`, { clientMessageId: messageId(), epoch: 1, commit: bytes(40), adds: [mallory.deviceId], welcome: bytes(40) }),
+        status: 403,
+        code: 'not_member',
+      },
+      // a stranger's report that the victims' first commit is invalid (towards voiding it)
+      'POST /v1/groups/{groupId}/commits/{seq}/rejections': {
+        request: () => as('POST', `/v1/groups/${groupId}/commits/1/rejections`, { reason: 'mallory says so', signature: bytes(64) }),
+        status: 403,
+        code: 'not_member',
+      },
+      'POST /v1/groups/{groupId}/messages': { request: () => as('POST', `/v1/groups/${groupId}/messages`, { clientMessageId: messageId(), epoch: 1, ciphertext: bytes(40) }), status: 403, code: 'not_member' },
+      'PUT /v1/groups/{groupId}/blobs/{hash}': { request: () => raw(put(mallory, groupId, blob)), status: 403, code: 'not_member' },
+      'GET /v1/groups/{groupId}/blobs/{hash}': {
+        request: () => raw(fetch(`${server.url}/v1/groups/${groupId}/blobs/${blobHash}`, { headers: { authorization: `Bearer ${mallory.token}` } })),
+        status: 403,
+        code: 'not_member',
+      },
+      // the victim's mailbox ids: nothing of another device's mail is deleted (checked below), the answer says 0
+      'POST /v1/mailbox/ack': {
+        request: async () => {
+          const r = await mallory.call<{ deleted: number }>('POST', '/v1/mailbox/ack', { ids: bobMail.map((m) => m.id) });
+          return { status: r.status, code: `deleted ${r.body.deleted}` };
+        },
+        status: 200,
+        code: 'deleted 0',
+      },
+      // a report of a message in a group the attacker never belonged to, with the genuine franking opening
+      'POST /v1/reports': { request: () => as('POST', '/v1/reports', frankedReport(groupId, item, sent.payload, sent.frankingKey)), status: 403, code: 'not_member' },
+      'PATCH /v1/channels/{handle}': { request: () => as('PATCH', `/v1/channels/${handle}`, { name: 'Mallory was here' }), status: 403, code: 'forbidden' },
+      'POST /v1/channels/{handle}/posts': { request: () => as('POST', `/v1/channels/${handle}/posts`, { text: 'posted in her name' }), status: 403, code: 'forbidden' },
+      'POST /v1/channels/{handle}/media': {
+        request: () => raw(fetch(`${server.url}/v1/channels/${handle}/media`, { method: 'POST', headers: { authorization: `Bearer ${mallory.token}`, 'content-type': 'image/jpeg' }, body: randomBytes(2000) as unknown as BodyInit })),
+        status: 403,
+        code: 'forbidden',
+      },
+      'PATCH /v1/posts/{id}': { request: () => as('PATCH', `/v1/posts/${post.body.id}`, { text: 'edited by mallory' }), status: 403, code: 'forbidden' },
+      'DELETE /v1/posts/{id}': { request: () => as('DELETE', `/v1/posts/${post.body.id}`), status: 403, code: 'forbidden' },
+    };
+    // every owned route has its attack, so a new owned route cannot go unchecked
+    expect(Object.keys(attacks).sort()).toEqual([...OWNED].sort());
+    for (const [route, attack] of Object.entries(attacks)) {
+      expect({ route, ...(await attack.request()) }).toEqual({ route, status: attack.status, code: attack.code });
+    }
+
+    // Nothing changed: the group, bob's mail, the channel and the post are as they were.
+    const group = await alice.call<{ epoch: number; members: string[] }>('GET', `/v1/groups/${groupId}`);
+    expect(group.body.epoch).toBe(1);
+    expect(group.body.members).not.toContain(mallory.deviceId);
+    expect((await bob.mailbox()).map((m) => m.id)).toEqual(bobMail.map((m) => m.id));
+    expect((await call<{ name: string }>(server.url, 'GET', `/v1/channels/${handle}`)).body.name).toBe('Alice');
+    expect((await call<{ text: string }>(server.url, 'GET', `/v1/posts/${post.body.id}`)).body.text).toBe('an ordinary morning post');
+    const posts = await call<{ items: Array<{ type: string; post?: { text: string } }> }>(server.url, 'GET', `/v1/channels/${handle}/posts`);
+    expect(posts.body.items.filter((i) => i.type === 'post').map((i) => i.post!.text)).toEqual(['an ordinary morning post']);
+
+    // The own-data routes answer the attacker about the attacker only.
+    expect(await mallory.mailbox()).toEqual([]);
+    const delivery = await mallory.call<{ delivery: unknown[] }>('POST', `/v1/groups/${groupId}/delivery`, { seqs: [sent.seq] });
+    expect(delivery).toEqual({ status: 200, body: { delivery: [] } });
+    expect((await alice.call<{ delivery: unknown[] }>('POST', `/v1/groups/${groupId}/delivery`, { seqs: [sent.seq] })).body.delivery).toEqual([{ seq: sent.seq, pending: 1 }]);
+    expect((await alice.call('POST', '/v1/keypackages', { keyPackages: [bytes(100), bytes(100)] })).status).toBe(200);
+    expect((await mallory.call('GET', '/v1/keypackages/count')).body).toEqual({ oneTime: 0, lastResort: false });
+    expect((await alice.call('GET', '/v1/keypackages/count')).body).toEqual({ oneTime: 2, lastResort: false });
+
+    // The WebSocket of another account's device gets nothing of the victims' group.
+    const socket = await Socket.open(server.url, mallory.token);
+    const bobSocket = await Socket.open(server.url, bob.token);
+    const later = await sendFranked(alice, groupId, 'still for bob only');
+    await bobSocket.until(() => bobSocket.items.some((i) => i.clientMessageId === later.clientMessageId));
+    expect(socket.items).toEqual([]);
+    socket.ws.send(JSON.stringify({ type: 'ack', ids: bobSocket.items.map((i) => i.id) }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await bob.mailbox()).map((m) => m.clientMessageId)).toContain(later.clientMessageId);
+    socket.close();
+    bobSocket.close();
   });
 });

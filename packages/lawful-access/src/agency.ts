@@ -72,7 +72,14 @@ export async function decryptWithCustodians(options: DecryptOptions): Promise<De
       wave.map(async (i) => {
         const custodian = trust.custodians[i - 1]!;
         try {
-          const body = shareResponseSchema.parse(await postJson(i, `${custodian.url.replace(/\/$/, '')}/v1/shares`, options.request(i), options.fetch));
+          const raw = await postJson(i, `${custodian.url.replace(/\/$/, '')}/v1/shares`, options.request(i), options.fetch);
+          // 202: held for the custodian operator's review; ask again once the operator approved.
+          const held = raw as { code?: unknown; message?: unknown };
+          if (held.code === 'review_pending') {
+            failures.push({ custodian: i, code: 'review_pending', reason: String(held.message ?? 'held for operator review') });
+            return;
+          }
+          const body = shareResponseSchema.parse(raw);
           const share: DecryptionShare = { index: i, share: fromBase64Url(body.share), proof: fromBase64Url(body.proof) };
           if (body.custodian !== i || !verifyDecryptionShare(share, epochKey.verificationKeys[i - 1]!, parsed.u, shareBinding(options.warrant, i, field))) {
             failures.push({ custodian: i, code: 'invalid_share', reason: 'the decryption share’s DLEQ proof does not verify' });

@@ -25,3 +25,4 @@ export * from './agency.ts';
 export * from './evidence.ts';
 export * from './oversight.ts';
 export * from './agencyRequests.ts';
+export * from './operatorRequests.ts';

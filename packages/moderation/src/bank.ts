@@ -5,7 +5,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import type { Db, SqlRunner } from '@doublelock/store';
+import type { Db, SqlRunner, SqlValue } from '@doublelock/store';
 import { RULE_ACTIONS, SEVERITIES, type RuleAction, type Severity } from './check/decision.ts';
 import { normaliseSignalValue, type SignalType, isSignalType } from './signal.ts';
 import { checkLabel } from './taxonomy.ts';
@@ -157,10 +157,7 @@ export class BankStore {
    */
   async putSignals(bank: string, signals: ReadonlyArray<Required<SignalInput>>): Promise<number> {
     await this.requireBank(bank);
-    return this.db.transaction(async (tx) => {
-      for (const s of signals) await this.upsert(tx, bank, s);
-      return signals.length;
-    });
+    return this.db.transaction(async (tx) => (await writeSignals(tx, bank, signals)).length);
   }
 
   /**
@@ -172,11 +169,15 @@ export class BankStore {
     return this.db.transaction(
       async (tx) => {
         let n = 0;
+        let batch: Array<Required<SignalInput>> = [];
         for await (const s of signals) {
-          await this.upsert(tx, bank, s);
-          n++;
+          batch.push(s);
+          if (batch.length === UPSERT_ROWS) {
+            n += (await writeSignals(tx, bank, batch)).length;
+            batch = [];
+          }
         }
-        return n;
+        return n + (await writeSignals(tx, bank, batch)).length;
       },
       { readCommitted: true },
     );
@@ -299,10 +300,6 @@ export class BankStore {
   private async requireBank(bank: string): Promise<void> {
     if (!(await this.getBank(bank))) throw new TypeError(`no bank named "${bank}" (create it first)`);
   }
-
-  private async upsert(tx: SqlRunner, bank: string, s: Required<SignalInput>): Promise<void> {
-    await writeSignal(tx, bank, s);
-  }
 }
 
 /**
@@ -322,6 +319,63 @@ export async function writeSignal(tx: SqlRunner, bank: string, s: Required<Signa
     [bank, s.type, s.value, valueKey(s.value), s.labels.join(' '), s.source, s.quality, s.addedAt, s.removedAt, s.action, s.severity],
   );
   return Number(row!.id);
+}
+
+export interface WrittenSignal {
+  id: number;
+  /** new, or revived from a tombstone */
+  fresh: boolean;
+}
+
+const UPSERT_COLUMNS = 11;
+/** Rows per multi-row upsert: 11 parameters each stays far below SQLite's 32,766 and PostgreSQL's 65,535. */
+const UPSERT_ROWS = 1000;
+const UPSERT_SQL = (rows: number) =>
+  `INSERT INTO moderation_signals (bank, signal_type, value, value_key, labels, source, quality, added_at, removed_at, action, severity)
+   VALUES ${new Array(rows).fill(`(${new Array(UPSERT_COLUMNS).fill('?').join(', ')})`).join(', ')}
+   ON CONFLICT (bank, signal_type, value_key) DO UPDATE SET
+     labels = excluded.labels, source = excluded.source, quality = COALESCE(excluded.quality, moderation_signals.quality),
+     added_at = CASE WHEN moderation_signals.removed_at IS NULL THEN moderation_signals.added_at ELSE excluded.added_at END,
+     removed_at = excluded.removed_at, action = excluded.action, severity = excluded.severity
+   RETURNING id, signal_type, value_key, added_at`;
+
+/**
+ * writeSignal for many signals, in order, inside the caller's transaction: multi-row upserts of up to
+ * 1,000 rows (a statement per row made a bank sync of a million signals take minutes). One statement
+ * cannot update a row twice (PostgreSQL refuses), so a repeated key starts a new statement and the later
+ * write wins, as with one statement per signal. Returns, in input order, each signal's id and whether it
+ * is new or revived (`fresh`, for queuing retro-sweeps), read from the written row without another query:
+ * a live signal keeps its added time, a new or revived one takes the write's. An update of a live signal
+ * whose added time equals the write's also reads as fresh: use it for work that is harmless to repeat.
+ */
+export async function writeSignals(tx: SqlRunner, bank: string, signals: ReadonlyArray<Required<SignalInput>>): Promise<WrittenSignal[]> {
+  const ids: WrittenSignal[] = [];
+  let chunk: Array<{ s: Required<SignalInput>; key: string }> = [];
+  let inChunk = new Set<string>();
+  const flush = async () => {
+    if (!chunk.length) return;
+    const params: SqlValue[] = [];
+    for (const { s, key } of chunk) params.push(bank, s.type, s.value, key, s.labels.join(' '), s.source, s.quality, s.addedAt, s.removedAt, s.action, s.severity);
+    // RETURNING's row order is unspecified: rows are matched back by their key
+    const rows = await tx.all<{ id: number; signal_type: string; value_key: string; added_at: number }>(UPSERT_SQL(chunk.length), params);
+    const byKey = new Map(rows.map((r) => [`${r.signal_type}\n${r.value_key}`, r]));
+    for (const { s, key } of chunk) {
+      const row = byKey.get(`${s.type}\n${key}`);
+      if (row === undefined) throw new Error('a signal was not written');
+      ids.push({ id: Number(row.id), fresh: Number(row.added_at) === s.addedAt });
+    }
+    chunk = [];
+    inChunk = new Set();
+  };
+  for (const s of signals) {
+    const key = valueKey(s.value);
+    const k = `${s.type}\n${key}`;
+    if (inChunk.has(k) || chunk.length === UPSERT_ROWS) await flush();
+    chunk.push({ s, key });
+    inChunk.add(k);
+  }
+  await flush();
+  return ids;
 }
 
 /** Tombstones one signal (canonical value) inside the caller's transaction; its id, or undefined if absent or already removed. */

@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream';
-import type { Db } from '@doublelock/store';
+import type { Db, SqlValue } from '@doublelock/store';
 import { dialectCases } from '@doublelock/store/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BankStore, prepareSignal } from '../src/bank.ts';
+import { BankStore, prepareSignal, writeSignals } from '../src/bank.ts';
 import { csvRecords, readBankSignals, writeBankSignals, type BankFormat, type ImportRow } from '../src/bankFormats.ts';
+import { LiveBanks } from '../src/check/liveBanks.ts';
 import { Matcher } from '../src/matcher.ts';
 import { PdqHash } from '../src/pdqHash.ts';
 import { formatVpdqSignal } from '../src/vpdqFormat.ts';
@@ -64,6 +65,76 @@ describe.each(dialectCases())('banks on $name', ({ open }) => {
 
     await banks.addSignal('gifct', { type: 'md5', value: '900150983cd24fb0d6963f7d28e17f72', addedAt: 5000 });
     expect(await banks.getSignal('gifct', 'md5', '900150983cd24fb0d6963f7d28e17f72')).toMatchObject({ removedAt: null, addedAt: 5000 });
+  });
+
+  it('writes many signals in multi-row statements: ids in input order, a repeated value written in order, new and revived ones marked fresh', async () => {
+    db = await open();
+    const banks = new BankStore(db);
+    await banks.createBank('sync');
+    const hashes = Array.from({ length: 2500 }, (_, i) => i.toString(16).padStart(64, '0'));
+    const first = await db.transaction((tx) => writeSignals(tx, 'sync', hashes.map((value) => prepareSignal({ type: 'pdq', value, addedAt: 1000 }))));
+    expect(first).toHaveLength(2500);
+    expect(first.every((w) => w.fresh)).toBe(true);
+    const stored = await banks.signalsBetween('sync', 0, Number.MAX_SAFE_INTEGER);
+    expect(first.map((w) => w.id)).toEqual(hashes.map((h) => stored.find((s) => s.value === h)!.id));
+    await banks.removeSignal('sync', 'pdq', hashes[1]!, 1500);
+    // live → updated (not fresh); tombstoned → revived (fresh); new (fresh); the same value twice: the later write wins
+    const again = await db.transaction((tx) =>
+      writeSignals(tx, 'sync', [
+        prepareSignal({ type: 'pdq', value: hashes[0]!, labels: ['tvec:glorification'], addedAt: 2000 }),
+        prepareSignal({ type: 'pdq', value: hashes[1]!, addedAt: 2000 }),
+        prepareSignal({ type: 'pdq', value: H1, labels: ['tvec:glorification'], addedAt: 2000 }),
+        prepareSignal({ type: 'pdq', value: H1, labels: ['tvec:graphic_violence'], addedAt: 2001 }),
+      ]),
+    );
+    expect(again.map((w) => w.fresh)).toEqual([false, true, true, false]);
+    expect(again[0]!.id).toBe(first[0]!.id);
+    expect(again[2]!.id).toBe(again[3]!.id);
+    expect(await banks.getSignal('sync', 'pdq', hashes[0]!)).toMatchObject({ labels: ['tvec:glorification'], addedAt: 1000 });
+    expect(await banks.getSignal('sync', 'pdq', hashes[1]!)).toMatchObject({ removedAt: null, addedAt: 2000 });
+    expect(await banks.getSignal('sync', 'pdq', H1)).toMatchObject({ labels: ['tvec:graphic_violence'], addedAt: 2000 });
+  });
+
+  it('live banks hold a signal committed during their load once: the next refresh does not add it again', async () => {
+    db = await open();
+    const banks = new BankStore(db);
+    await banks.createBank('gifct');
+    await banks.addSignal('gifct', { type: 'pdq', value: H1 });
+    await banks.addSignal('gifct', { type: 'md5', value: 'a'.repeat(32) });
+    await banks.addSignal('gifct', { type: 'text', value: 'kalashnikovfan' });
+    // the store as the load sees it: while the PDQ hashes are read, a sync commits three more signals
+    let arrived = false;
+    const during = async (sql: string) => {
+      if (arrived || !sql.includes('string_agg(value')) return;
+      arrived = true;
+      await banks.putSignals('gifct', [prepareSignal({ type: 'pdq', value: H2 }), prepareSignal({ type: 'md5', value: 'b'.repeat(32) }), prepareSignal({ type: 'text', value: 'martyrdomclub' })]);
+    };
+    const busy = {
+      dialect: db.dialect,
+      all: async (sql: string, params?: readonly SqlValue[]) => {
+        await during(sql);
+        return db.all(sql, params);
+      },
+      get: async (sql: string, params?: readonly SqlValue[]) => {
+        await during(sql);
+        return db.get(sql, params);
+      },
+      run: (sql: string, params?: readonly SqlValue[]) => db.run(sql, params),
+      transaction: db.transaction.bind(db),
+      close: () => db.close(),
+    } as Db;
+    const live = await LiveBanks.open(busy);
+    expect(arrived).toBe(true);
+    expect(live.localSize).toBe(4);
+    expect(live.text.size).toBe(2);
+    expect(await live.refresh()).toBe(0);
+    expect(live.localSize).toBe(4);
+    // one arriving after the load is picked up by the refresh, once
+    await banks.addSignal('gifct', { type: 'md5', value: 'c'.repeat(32) });
+    expect(await live.refresh()).toBe(1);
+    expect(await live.refresh()).toBe(0);
+    expect(live.localSize).toBe(5);
+    expect(await live.matchHashes({ md5: 'b'.repeat(32) })).toHaveLength(1);
   });
 
   it('refuses bad names, values, labels and unknown banks with precise errors', async () => {

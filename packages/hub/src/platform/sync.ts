@@ -17,11 +17,10 @@
  * none (a tombstone); new or revived signals are queued for a retro-sweep of published content.
  */
 import { fromBase64, openCheckpoint, RootBuilder, toBase64, verifyConsistency, equalBytes, ProofError, NoteError, type VerifiedCheckpoint } from '@doublelock/log/verifier';
-import { BankStore, DISPUTED_LABEL, prepareSignal, SignalOpinionStore, SweepStore, tombstoneSignal, writeSignal } from '@doublelock/moderation';
-import type { HubEntry } from '@doublelock/protocol';
+import { BankStore, DISPUTED_LABEL, prepareSignal, SignalOpinionStore, SweepStore, tombstoneSignal, writeSignals, type SignalInput } from '@doublelock/moderation';
+import type { HubEntry, HubFeedResponse } from '@doublelock/protocol';
 import type { Db, SqlRunner } from '@doublelock/store';
 import { decodeEntry, EntryError } from '../entry.ts';
-import { valueKey } from '../hub.ts';
 import { HubClient, HubHttpError } from './client.ts';
 
 export class HubIntegrityError extends Error {
@@ -195,57 +194,70 @@ export class HubSync {
     let builder = decodeFrontier(Number(row.cursor), row.frontier);
     let seen = { size: Number(row.checkpoint_size), root: row.checkpoint_root ? fromBase64(row.checkpoint_root) : undefined };
     const result: SyncResult = { entries: 0, signals: 0, withdrawn: 0, cursor: builder.size, size: seen.size, sweeps: 0 };
-    for (;;) {
-      const page = await this.client.feed(builder.size, this.pageSize);
-      let cp: VerifiedCheckpoint;
-      try {
-        cp = this.#open(page.checkpoint, row.log_key);
-      } catch (error) {
-        if (error instanceof NoteError) return this.#fail(`the hub's checkpoint does not verify with its pinned log key: ${error.message}`);
-        throw error;
-      }
-      if (page.size !== cp.size || page.after !== builder.size) return this.#fail(`the hub's feed page does not match its checkpoint (size ${page.size} vs ${cp.size}, after ${page.after} vs ${builder.size})`);
-      // the checkpoint must extend the last one accepted
-      if (cp.size < seen.size) return this.#fail(`the hub's log shrank from ${seen.size} to ${cp.size} entries: history was rewritten`);
-      if (seen.root && cp.size === seen.size && !equalBytes(cp.rootHash, seen.root)) return this.#fail(`the hub shows two different logs of size ${cp.size}: history was rewritten`);
-      if (seen.root && seen.size > 0 && cp.size > seen.size) {
+    // the next page is fetched while this one is verified and written: the hub serves and this platform
+    // applies at the same time (a page is used only after its own checks, so reading ahead is safe)
+    let ahead: Promise<HubFeedResponse> | undefined;
+    try {
+      for (;;) {
+        const page = await (ahead ?? this.client.feed(builder.size, this.pageSize));
+        ahead = undefined;
+        const pageEnd = page.after + page.entries.length;
+        if (page.after === builder.size && page.entries.length > 0 && pageEnd < page.size) {
+          ahead = this.client.feed(pageEnd, this.pageSize);
+          ahead.catch(() => undefined); // awaited on the next turn, or dropped with the pass
+        }
+        let cp: VerifiedCheckpoint;
         try {
-          verifyConsistency(seen.size, cp.size, await this.client.consistencyProof(seen.size, cp.size), seen.root, cp.rootHash);
+          cp = this.#open(page.checkpoint, row.log_key);
         } catch (error) {
-          if (error instanceof ProofError) return this.#fail(`the hub's log of size ${cp.size} does not extend the one of size ${seen.size} it showed before: history was rewritten (${error.message})`);
+          if (error instanceof NoteError) return this.#fail(`the hub's checkpoint does not verify with its pinned log key: ${error.message}`);
           throw error;
         }
+        if (page.size !== cp.size || page.after !== builder.size) return this.#fail(`the hub's feed page does not match its checkpoint (size ${page.size} vs ${cp.size}, after ${page.after} vs ${builder.size})`);
+        // the checkpoint must extend the last one accepted
+        if (cp.size < seen.size) return this.#fail(`the hub's log shrank from ${seen.size} to ${cp.size} entries: history was rewritten`);
+        if (seen.root && cp.size === seen.size && !equalBytes(cp.rootHash, seen.root)) return this.#fail(`the hub shows two different logs of size ${cp.size}: history was rewritten`);
+        if (seen.root && seen.size > 0 && cp.size > seen.size) {
+          try {
+            verifyConsistency(seen.size, cp.size, await this.client.consistencyProof(seen.size, cp.size), seen.root, cp.rootHash);
+          } catch (error) {
+            if (error instanceof ProofError) return this.#fail(`the hub's log of size ${cp.size} does not extend the one of size ${seen.size} it showed before: history was rewritten (${error.message})`);
+            throw error;
+          }
+        }
+        // the applied entries and this page must be a prefix of the checkpoint's tree
+        const next = RootBuilder.restore(builder.snapshot());
+        const encoder = new TextEncoder();
+        for (const e of page.entries) next.addEntry(encoder.encode(e));
+        try {
+          if (next.size > cp.size) throw new ProofError(`the page runs past the checkpoint (${next.size} > ${cp.size})`);
+          if (next.size === cp.size) {
+            if (!equalBytes(next.root(), cp.rootHash)) throw new ProofError('the entries do not hash to the checkpoint root');
+          } else if (next.size > 0) verifyConsistency(next.size, cp.size, HubClient.proof(page), next.root(), cp.rootHash);
+        } catch (error) {
+          if (error instanceof ProofError) return this.#fail(`entries ${builder.size}–${next.size} of the hub's feed are not in its signed log: ${error.message}`);
+          throw error;
+        }
+        let entries: HubEntry[];
+        try {
+          entries = page.entries.map((e) => decodeEntry(e));
+        } catch (error) {
+          if (error instanceof EntryError) return this.#fail(`the hub's log holds an entry that is not a hub entry: ${error.message}`);
+          throw error;
+        }
+        const applied = await this.#apply(entries, next, cp);
+        result.entries += entries.length;
+        result.signals += applied.signals;
+        result.withdrawn += applied.withdrawn;
+        result.sweeps += applied.sweeps;
+        seen = { size: cp.size, root: cp.rootHash };
+        result.cursor = next.size;
+        result.size = cp.size;
+        builder = next;
+        if (builder.size >= cp.size || entries.length === 0) return result;
       }
-      // the applied entries and this page must be a prefix of the checkpoint's tree
-      const next = RootBuilder.restore(builder.snapshot());
-      const encoder = new TextEncoder();
-      for (const e of page.entries) next.addEntry(encoder.encode(e));
-      try {
-        if (next.size > cp.size) throw new ProofError(`the page runs past the checkpoint (${next.size} > ${cp.size})`);
-        if (next.size === cp.size) {
-          if (!equalBytes(next.root(), cp.rootHash)) throw new ProofError('the entries do not hash to the checkpoint root');
-        } else if (next.size > 0) verifyConsistency(next.size, cp.size, HubClient.proof(page), next.root(), cp.rootHash);
-      } catch (error) {
-        if (error instanceof ProofError) return this.#fail(`entries ${builder.size}–${next.size} of the hub's feed are not in its signed log: ${error.message}`);
-        throw error;
-      }
-      let entries: HubEntry[];
-      try {
-        entries = page.entries.map((e) => decodeEntry(e));
-      } catch (error) {
-        if (error instanceof EntryError) return this.#fail(`the hub's log holds an entry that is not a hub entry: ${error.message}`);
-        throw error;
-      }
-      const applied = await this.#apply(entries, next, cp);
-      result.entries += entries.length;
-      result.signals += applied.signals;
-      result.withdrawn += applied.withdrawn;
-      result.sweeps += applied.sweeps;
-      seen = { size: cp.size, root: cp.rootHash };
-      result.cursor = next.size;
-      result.size = cp.size;
-      builder = next;
-      if (builder.size >= cp.size || entries.length === 0) return result;
+    } finally {
+      await ahead?.catch(() => undefined);
     }
   }
 
@@ -259,35 +271,47 @@ export class HubSync {
       async (tx) => {
         const cur = await tx.get<{ cursor: number }>('SELECT cursor FROM hub_sync WHERE hub = ?', [this.hub]);
         if (!cur || Number(cur.cursor) !== builder.size - entries.length) throw new Error('the hub sync moved under this pass (another sync runs on this database)');
-        const live = await liveKeys(tx, entries, this.bankPrefix);
         const localDisputes = await disputedLocally(tx, banks);
-        const fresh = new Map<string, number[]>();
+        const fresh = new Map<string, Set<number>>();
+        // signals are written in multi-row upserts per bank; a withdrawal of a signal still pending is
+        // written after it (log order); others need no ordering against the pending writes
+        const pending = new Map<string, { signals: Array<Required<SignalInput>>; keys: Set<string> }>();
+        const flush = async (bank: string) => {
+          const p = pending.get(bank);
+          if (!p) return;
+          pending.delete(bank);
+          for (const w of await writeSignals(tx, bank, p.signals)) {
+            if (!w.fresh) continue;
+            if (!fresh.has(bank)) fresh.set(bank, new Set());
+            fresh.get(bank)!.add(w.id);
+          }
+        };
         let signals = 0;
         let withdrawn = 0;
         for (const e of entries) {
           if (e.op === 'signal') {
             const bank = this.bankPrefix + e.bank;
-            const key = `${bank}\n${e.type}\n${valueKey(e.value)}`;
             const labels = new Set(e.labels);
-            if (e.disputed || localDisputes.has(key)) labels.add(DISPUTED_LABEL);
-            const id = await writeSignal(tx, bank, prepareSignal({ type: e.type, value: e.value, labels: [...labels], source: `hub:${e.member}`, quality: e.quality, addedAt: e.at }));
-            if (!live.has(key)) {
-              if (!fresh.has(bank)) fresh.set(bank, []);
-              fresh.get(bank)!.push(id);
-              live.add(key);
-            }
+            const s = prepareSignal({ type: e.type, value: e.value, labels: e.labels, source: `hub:${e.member}`, quality: e.quality, addedAt: e.at });
+            const key = `${e.type}\n${s.value}`;
+            if (e.disputed || localDisputes.get(bank)?.has(key)) s.labels = [...labels.add(DISPUTED_LABEL)].sort();
+            let p = pending.get(bank);
+            if (!p) pending.set(bank, (p = { signals: [], keys: new Set() }));
+            p.signals.push(s);
+            p.keys.add(key);
             signals++;
           } else if (e.op === 'withdraw') {
             const bank = this.bankPrefix + e.bank;
+            if (pending.get(bank)?.keys.has(`${e.type}\n${e.value}`)) await flush(bank);
             if ((await tombstoneSignal(tx, bank, e.type, e.value, e.at)) !== undefined) withdrawn++;
-            live.delete(`${bank}\n${e.type}\n${valueKey(e.value)}`);
           }
         }
+        for (const bank of [...pending.keys()]) await flush(bank);
         let sweeps = 0;
         if (this.#sweep) {
           const sweepStore = new SweepStore(tx as unknown as Db); // uses only get/all/run: the sweep is queued with the page
           for (const [bank, ids] of fresh) {
-            await sweepStore.create({ bank, signalIds: ids }, now);
+            await sweepStore.create({ bank, signalIds: [...ids] }, now);
             sweeps++;
           }
         }
@@ -358,37 +382,15 @@ export class HubSync {
   }
 }
 
-/** Local keys (bank, type, value key) of the page's signals that are live now. */
-async function liveKeys(tx: SqlRunner, entries: readonly HubEntry[], prefix: string): Promise<Set<string>> {
-  const out = new Set<string>();
-  const groups = new Map<string, { bank: string; type: string; keys: Set<string> }>();
-  for (const e of entries) {
-    if (e.op !== 'signal') continue;
-    const g = groups.get(`${e.bank}\n${e.type}`) ?? { bank: prefix + e.bank, type: e.type, keys: new Set<string>() };
-    g.keys.add(valueKey(e.value));
-    groups.set(`${e.bank}\n${e.type}`, g);
-  }
-  for (const { bank, type, keys } of groups.values()) {
-    const list = [...keys];
-    for (let i = 0; i < list.length; i += 500) {
-      const chunk = list.slice(i, i + 500);
-      // (bank, signal_type, value_key) is the banks' unique index: an index probe per key
-      const rows = await tx.all<{ value_key: string }>(`SELECT value_key FROM moderation_signals WHERE bank = ? AND signal_type = ? AND removed_at IS NULL AND value_key IN (${chunk.map(() => '?').join(', ')})`, [bank, type, ...chunk]);
-      for (const r of rows) out.add(`${bank}\n${type}\n${r.value_key}`);
-    }
-  }
-  return out;
-}
-
 /** Signals of these banks this platform's own moderators found wrong (a reversed appeal): they stay disputed here. */
-async function disputedLocally(tx: SqlRunner, banks: ReadonlySet<string>): Promise<Set<string>> {
-  const out = new Set<string>();
+async function disputedLocally(tx: SqlRunner, banks: ReadonlySet<string>): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
   for (const bank of banks) {
-    const rows = await tx.all<{ signal_type: string; value_key: string }>(
-      "SELECT s.signal_type, s.value_key FROM moderation_signal_opinions o JOIN moderation_signals s ON s.id = o.signal_id WHERE o.bank = ? AND o.opinion = 'negative'",
+    const rows = await tx.all<{ signal_type: string; value: string }>(
+      "SELECT s.signal_type, s.value FROM moderation_signal_opinions o JOIN moderation_signals s ON s.id = o.signal_id WHERE o.bank = ? AND o.opinion = 'negative'",
       [bank],
     );
-    for (const r of rows) out.add(`${bank}\n${r.signal_type}\n${r.value_key}`);
+    out.set(bank, new Set(rows.map((r) => `${r.signal_type}\n${r.value}`)));
   }
   return out;
 }

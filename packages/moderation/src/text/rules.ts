@@ -152,7 +152,9 @@ function walk(f: FoldedText, root: Node, anywhere: boolean, found: (rule: Compil
   const { gaps, pieces, letters } = f;
   const stack: Array<[number, Node, string, number]> = [];
   let seen: Set<number> | undefined;
+  let start = 0;
   for (let s = 0; s < n; s++) {
+    start = s;
     if (!anywhere && gaps[s]! < GAP.case) continue;
     const first = letters[s]!;
     // inside a run of one letter, a match from here is a shorter copy of one from the run's start
@@ -175,22 +177,24 @@ function walk(f: FoldedText, root: Node, anywhere: boolean, found: (rule: Compil
       // whitespace inside a match: only where the rule has a space, or between single spelled-out letters
       const direct = gap < GAP.space || (pieces[j - 1] === 1 && pieces[j] === 1);
       const candidates = letters[j]!;
-      if (direct) step(node);
+      if (direct) step(node, candidates, j);
       const space = j > s ? node.next.get(' ') : undefined;
-      if (space) step(space);
+      if (space) step(space, candidates, j);
       // a repeated letter ("iisis", "kiiil") is absorbed by the rule letter before it
       if (last && direct && repeats < MAX_REPEATS && candidates.includes(last)) {
         for (const r of node.rules) found(r.rule, s, j);
         stack.push([j + 1, node, last, repeats + 1]);
       }
-      function step(from: Node) {
-        for (const c of candidates) {
-          const child = from.next.get(c);
-          if (!child) continue;
-          for (const r of child.rules) found(r.rule, s, j);
-          stack.push([j + 1, child, c, 0]);
-        }
-      }
+    }
+  }
+  // not a closure in the loop: a function made per visited state cost more than the walk itself
+  function step(from: Node, candidates: string, j: number) {
+    for (let k = 0; k < candidates.length; k++) {
+      const c = candidates[k]!;
+      const child = from.next.get(c);
+      if (!child) continue;
+      for (const r of child.rules) found(r.rule, start, j);
+      stack.push([j + 1, child, c, 0]);
     }
   }
 }

@@ -1,0 +1,162 @@
+/**
+ * The custodian operator's review (`custodian serve --operator-key`): with three real custodian services
+ * (2-of-3), each with its own operator, a real log served over HTTP with its witness, and the agency's
+ * client. No share leaves before the operator approved it with a signed command; the API refuses commands
+ * signed by another key (another custodian's operator, the agency), tampered, replayed, expired, or
+ * addressed to another custodian.
+ */
+import { DAY_MS, DecryptionRefused, type EpochKey, decryptWithCustodians, epochAt, generateSigningKey, runDkgCeremony, signOperatorRequest } from '@doublelock/lawful-access';
+import { LawfulAccessWorld, type LoggedWarrant } from '@doublelock/lawful-access/testing';
+import { type OperatorCommand, type OperatorReview, type SignedOperatorRequest, toBase64Url } from '@doublelock/protocol';
+import { freePort } from '@doublelock/store/testing';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningCustodian, startCustodian, writeCustodianKeys } from '../src/index.ts';
+
+let world: LawfulAccessWorld;
+let dir: string;
+let custodians: RunningCustodian[] = [];
+let epochKey: EpochKey;
+const operators = [generateSigningKey(), generateSigningKey(), generateSigningKey()];
+const now = Date.now();
+
+beforeAll(async () => {
+  const ports = await Promise.all([freePort(), freePort(), freePort()]);
+  world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3, urls: ports.map((p) => `http://127.0.0.1:${p}`) });
+  const logUrl = await world.serveLog();
+  dir = mkdtempSync(join(tmpdir(), 'dl-custodian-operator-'));
+  custodians = await Promise.all(
+    world.custodians.map((c, i) => {
+      const dataDir = join(dir, `custodian-${c.index}`);
+      writeCustodianKeys(dataDir, { staticSecret: c.staticKey.secret, signingSecret: c.signing.secretKey });
+      return startCustodian({ port: ports[i]!, dataDir, trust: world.signedTrust, trustRoot: world.root.publicKey, logUrl, logLevel: 'warn', releaseLogTimeoutMs: 5000, operatorKeys: [toBase64Url(operators[i]!.publicKey)] });
+    }),
+  );
+  ({ key: epochKey } = await runDkgCeremony(world.trust, epochAt(now), world.coordinator));
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(custodians.map((c) => c.close().catch(() => undefined)));
+  await world.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function logWarrant(): Promise<LoggedWarrant> {
+  const issuedAt = now - 3_600_000;
+  return world.logWarrant(world.approve(world.issue(world.draft({ issuedAt, limits: { maxMessages: 5, maxPerDay: 3 }, window: { start: issuedAt, end: issuedAt + 10 * DAY_MS } })), issuedAt + 60_000));
+}
+
+function decrypt(w: LoggedWarrant, m: ReturnType<LawfulAccessWorld['deliver']>, prefer: number[]) {
+  return decryptWithCustodians({ trust: world.trust, epochKey, warrant: w.warrant.warrant, field: m.field, record: m.delivery.record, request: (i) => world.request(i, w, m, Date.now()), prefer });
+}
+
+async function codes(promise: Promise<unknown>): Promise<Array<[number, string]>> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DecryptionRefused);
+  return (error as DecryptionRefused).failures.map((f) => [f.custodian, f.code] as [number, string]).sort((a, b) => a[0] - b[0]);
+}
+
+async function post(custodian: number, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${custodians[custodian - 1]!.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+const command = (custodian: number, c: OperatorCommand, key = operators[custodian - 1]!.secretKey, issuedAt = Date.now()) => signOperatorRequest(custodian, c, key, issuedAt);
+const list = async (custodian: number, state: 'pending' | 'approved' | 'refused' | 'all' = 'pending') => {
+  const { status, json } = await post(custodian, '/v1/operator/reviews', command(custodian, { action: 'list', state }));
+  expect(status).toBe(200);
+  return json.reviews as OperatorReview[];
+};
+const decide = (custodian: number, reviewId: string, decision: 'approve' | 'refuse', reason = 'checked the warrant and the log') =>
+  post(custodian, '/v1/operator/decisions', command(custodian, { action: 'decide', reviewId, decision, reason }));
+
+describe('a custodian operator reviews each release', () => {
+  it('holds every share until its operator approves; a refusal binds; the decision is kept, signed', async () => {
+    const w = await logWarrant();
+    const m = world.deliver(epochKey, { messageId: 'review-1', sender: 'mallory', recipients: ['bob'], serverTime: now - 60_000 }, randomBytes(32));
+    // Every rule holds, but no operator has looked: nothing leaves.
+    expect(await codes(decrypt(w, m, [1, 2]))).toEqual([
+      [1, 'review_pending'],
+      [2, 'review_pending'],
+      [3, 'review_pending'],
+    ]);
+    // What the operator sees: the signed warrant and judge's decision, its log inclusion, the delivery record, the limits used.
+    const [review] = await list(1);
+    expect(review).toMatchObject({
+      state: 'pending',
+      agency: 'nca',
+      warrant: { id: w.warrant.warrant.id, revision: 0, inclusion: { leafIndex: w.inclusion.leafIndex }, inForce: { urgent: false, approved: true } },
+      limits: { maxMessages: 5, maxPerDay: 3, releasedMessages: 0, releasedLast24h: 0 },
+      decision: null,
+    });
+    expect((review!.warrant.signed as { decision: { signer: string } }).decision.signer).toBe('jc-1');
+    expect((review!.delivery as { record: { messageId: string } }).record.messageId).toBe('review-1');
+    expect(review!.warrant.loggedAt).toBeGreaterThan(0);
+    // Asking again opens no second review.
+    expect(await codes(decrypt(w, m, [1]))).toContainEqual([1, 'review_pending']);
+    expect(await list(1)).toHaveLength(1);
+
+    // Operators 1 and 2 approve; operator 3 refuses.
+    expect((await decide(1, review!.reviewId, 'approve')).status).toBe(200);
+    expect((await decide(2, (await list(2))[0]!.reviewId, 'approve')).status).toBe(200);
+    const refused = await decide(3, (await list(3))[0]!.reviewId, 'refuse', 'the grounds do not fit the message');
+    expect(refused.status).toBe(200);
+    expect((refused.json.review as OperatorReview).state).toBe('refused');
+
+    const decryption = await decrypt(w, m, [1, 2]);
+    expect(decryption.shares.map((s) => s.index)).toEqual([1, 2]);
+    // Custodian 3 answers operator_refused to every later request for that message.
+    const third = await post(3, '/v1/shares', world.request(3, w, m, Date.now()));
+    expect([third.status, third.json.code]).toEqual([403, 'operator_refused']);
+
+    const [approved] = await list(1, 'approved');
+    expect(approved!.decision).toMatchObject({ decision: 'approve', reason: 'checked the warrant and the log', operatorKey: toBase64Url(operators[0]!.publicKey) });
+    expect(approved!.limits.releasedMessages).toBe(1); // now counted from the log
+    // Decided once.
+    expect((await decide(1, approved!.reviewId, 'refuse')).json.code).toBe('already_decided');
+    expect((await decide(1, 'AAAAAAAAAAAAAAAAAAAAAAAA', 'approve')).json.code).toBe('not_found');
+  });
+
+  it('refuses commands signed by another key, tampered, replayed, expired or addressed elsewhere', async () => {
+    const w = await logWarrant();
+    const m = world.deliver(epochKey, { messageId: 'review-2', sender: 'mallory', recipients: ['bob'], serverTime: now - 60_000 }, randomBytes(32));
+    await codes(decrypt(w, m, [1, 2]));
+    const reviewId = (await list(1)).find((r) => (r.delivery as { record: { messageId: string } }).record.messageId === 'review-2')!.reviewId;
+    const approve: OperatorCommand = { action: 'decide', reviewId, decision: 'approve', reason: 'ok' };
+    const expectRefused = async (body: unknown, status: number, code: string) => {
+      const answer = await post(1, '/v1/operator/decisions', body);
+      expect([answer.status, answer.json.code]).toEqual([status, code]);
+    };
+    // another custodian's operator, and the agency itself
+    await expectRefused(command(1, approve, operators[1]!.secretKey), 401, 'bad_operator_signature');
+    await expectRefused(command(1, approve, world.agency.secretKey), 401, 'bad_operator_signature');
+    // a refusal turned into an approval after signing
+    const signed = command(1, { ...approve, decision: 'refuse' });
+    await expectRefused({ ...signed, request: { ...signed.request, command: { ...approve } } } satisfies SignedOperatorRequest, 401, 'bad_operator_signature');
+    // expired, and from the future
+    await expectRefused(command(1, approve, undefined, Date.now() - 10 * 60_000), 401, 'stale_request');
+    await expectRefused(command(1, approve, undefined, Date.now() + 10 * 60_000), 401, 'stale_request');
+    // operator 1's command for custodian 2, sent to custodian 1
+    await expectRefused(command(2, approve, operators[0]!.secretKey), 403, 'wrong_custodian');
+    // malformed
+    await expectRefused({ request: { custodian: 1 }, signature: 'x' }, 400, 'validation_failed');
+    // a listing command presented as a decision
+    await expectRefused(command(1, { action: 'list', state: 'all' }), 400, 'validation_failed');
+    expect((await list(1)).map((r) => r.reviewId)).toContain(reviewId); // still pending after all that
+
+    // A genuine list command replayed: refused the second time.
+    const listing = command(1, { action: 'list', state: 'pending' });
+    expect((await post(1, '/v1/operator/reviews', listing)).status).toBe(200);
+    expect((await post(1, '/v1/operator/reviews', listing)).json.code).toBe('replay');
+    // A genuine approval works once; replayed, it is refused (and cannot decide another review).
+    const genuine = command(1, approve);
+    expect((await post(1, '/v1/operator/decisions', genuine)).status).toBe(200);
+    await expectRefused(genuine, 409, 'replay');
+  });
+});
