@@ -26,7 +26,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('doublelock admin', () => {
+describe('doublelock admin', { timeout: 180_000 }, () => {
   it('shows an account and its devices from the store', async () => {
     const device = await new TestAccount(server, 'alice').register();
     const r = await run('admin', 'account', 'alice', '--data', dataDir);

@@ -28,7 +28,7 @@ function cli(...args: string[]): Promise<{ code: number | null; stdout: string; 
   });
 }
 
-describe('doublelock channel / rules / sweep', () => {
+describe('doublelock channel / rules / sweep', { timeout: 180_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'dl-channels-'));
   const data = join(dir, 'data');
   const alice = join(dir, 'alice');

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/src/app.ts';
@@ -29,7 +30,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('doublelock chat commands', () => {
+describe('doublelock chat commands', { timeout: 180_000 }, () => {
   it('registers two people, creates a chat, sends text and a file, and the other side listens', async () => {
     expect((await run('register', 'alice', ...alice, '--server', server.url)).code).toBe(0);
     expect((await run('register', 'bob', ...bob, '--server', server.url)).code).toBe(0);
@@ -42,18 +43,24 @@ describe('doublelock chat commands', () => {
     const file = join(dir, 'notes.txt');
     writeFileSync(file, 'the attachment body');
     expect((await run('send', chatId, '--file', file, ...alice)).code).toBe(0);
+    // An image: streamed from disk, with a preview made on Alice's side.
+    const photo = join(dir, 'photo.png');
+    writeFileSync(photo, await sharp({ create: { width: 640, height: 480, channels: 3, background: '#3a6' } }).png().toBuffer());
+    expect((await run('send', chatId, '--file', photo, ...alice)).stdout).toMatch(/^sent photo\.png \(\d+ bytes, #\d+\)$/m);
 
     const saveDir = join(dir, 'received');
     const listened = await run('listen', '--once', '--save-dir', saveDir, ...bob);
     expect(listened.code).toBe(0);
     expect(listened.stdout).toContain('hello bob');
     expect(readFileSync(join(saveDir, 'notes.txt'), 'utf8')).toBe('the attachment body');
+    expect(listened.stdout).toMatch(/\[file photo\.png, \d+ bytes, preview 320×240\]/);
+    expect(readFileSync(join(saveDir, 'photo.png'))).toEqual(readFileSync(photo));
 
     const aliceNumber = (await run('safety-number', 'bob', ...alice)).stdout.trim();
     const bobNumber = (await run('safety-number', 'alice', ...bob)).stdout.trim();
     expect(aliceNumber.length).toBeGreaterThan(20);
     expect(aliceNumber).toBe(bobNumber);
-  }, 120_000);
+  }, 240_000);
 
   it('fails clearly on a chat it does not know and on a missing profile', async () => {
     const unknown = await run('send', 'no-such-chat', 'hi', ...alice);
@@ -62,7 +69,7 @@ describe('doublelock chat commands', () => {
     const noProfile = await run('chat', 'list', '--profile', join(dir, 'nobody'));
     expect(noProfile.code).not.toBe(0);
     expect(noProfile.stderr.length).toBeGreaterThan(0);
-  }, 60_000);
+  }, 180_000);
 
   it('says what each command did; reply, react, edit, delete, info, members, admins, timer, block, settings', async () => {
     const carol = ['--profile', join(dir, 'carol')];
@@ -128,7 +135,7 @@ describe('doublelock chat commands', () => {
     const down = await run('register', 'erin', '--profile', join(dir, 'erin'), '--server', 'http://127.0.0.1:59998');
     expect(down.code).not.toBe(0);
     expect(down.stderr).toContain('cannot reach the server at 127.0.0.1:59998 (ECONNREFUSED): is it running?');
-  }, 60_000);
+  }, 180_000);
 
   it('pins the deployment’s log key and verifies with it by default; links a device by a code it shows, approved from another device', async () => {
     const dana = ['--profile', join(dir, 'dana')];
@@ -162,5 +169,5 @@ describe('doublelock chat commands', () => {
       db.close();
       expect(keys).toContain('kt/checkpoint');
     }
-  }, 120_000);
+  }, 240_000);
 });

@@ -108,14 +108,14 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('the CLI on a deployment with witnesses and lawful access', () => {
+describe('the CLI on a deployment with witnesses and lawful access', { timeout: 180_000 }, () => {
   it('serve tells clients the witnesses and quorum of the trust configuration, and refuses an impossible quorum', async () => {
     const config = (await (await fetch(`${url}/v1/app-config`)).json()) as Record<string, unknown>;
     expect(config).toMatchObject({ logKey, logWitnesses: [witnessVerifierKey], logWitnessQuorum: 1, lawfulAccess: true, trustRoot: toBase64Url(root.publicKey) });
     const bad = await run('serve', '--data', join(dir, 'other'), '--port', '0', '--web-root', 'none', '--log-witness', witnessVerifierKey, '--log-witness-quorum', '2');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/quorum 2 exceeds the 1 witness/);
-  }, 60_000);
+  }, 180_000);
 
   it('pins the deployment, verifies accounts against witnessed checkpoints, and never sends without the escrow field', async () => {
     expect((await run('register', 'alice', ...alice, '--server', url)).code).toBe(0);

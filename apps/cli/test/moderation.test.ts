@@ -14,7 +14,7 @@ function cli(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('doublelock hash / bank / match', () => {
+describe('doublelock hash / bank / match', { timeout: 180_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'dl-cli-'));
   const data = join(dir, 'data');
   const image = join(dir, 'poster.png');

@@ -32,7 +32,7 @@ const removal = (version: number) => ({
   facts: 'Footage of the attack praised in the caption.',
 });
 
-describe('doublelock moderation report', () => {
+describe('doublelock moderation report', { timeout: 180_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'dl-modreport-'));
   const data = join(dir, 'data');
   const day = new Date(T0).toISOString().slice(0, 10);
@@ -66,7 +66,7 @@ describe('doublelock moderation report', () => {
     const claimed = await claimAppeal(ctx, appeal.id, 'mod2');
     await decideAppeal(ctx, appeal.id, 'mod2', { version: claimed.version, outcome: 'reversed', reasons: 'News reporting.' });
     await db.close();
-  }, 60_000);
+  }, 180_000);
 
   it('prints the report of a period as text and JSON, with the counts of what happened', async () => {
     const text = await cli('moderation', 'report', '--from', day, '--to', day, '--data', data);

@@ -163,7 +163,7 @@ function expectedMonths() {
   return [...rows.values()];
 }
 
-describe('doublelock oversight report', () => {
+describe('doublelock oversight report', { timeout: 180_000 }, () => {
   it('audits the log and recomputes every warrant, release, per-warrant count and monthly statistic', async () => {
     const r = await report();
     expect(r.stderr).toBe('');
@@ -278,7 +278,7 @@ describe('doublelock oversight report', () => {
   });
 });
 
-describe('doublelock oversight unseal', () => {
+describe('doublelock oversight unseal', { timeout: 180_000 }, () => {
   it('opens a published commitment with the revealed warrant and nonce, and refuses anything else', async () => {
     const { warrant: signed, nonce, commitment } = warrants.c;
     const file = join(dir, 'warrant.json');
@@ -304,7 +304,7 @@ describe('doublelock oversight unseal', () => {
   });
 });
 
-describe('doublelock oversight unseal against the log', () => {
+describe('doublelock oversight unseal against the log', { timeout: 180_000 }, () => {
   const unsealArgs = (k: 'a' | 'c', file: string) => ['oversight', 'unseal', '--commitment', warrants[k].commitment, '--warrant', file, '--nonce', warrants[k].nonce, '--url', server.url, '--log-key', logKey, '--state', state];
 
   it('finds the warrant in the audited log, verifies the double lock, and finds nothing unauthorised under it', async () => {
@@ -347,7 +347,7 @@ describe('doublelock oversight unseal against the log', () => {
   });
 });
 
-describe('log entry classification and the tally', () => {
+describe('log entry classification and the tally', { timeout: 180_000 }, () => {
   const commitment = randomBytes(32);
   const c = toBase64Url(commitment);
   const signed = signReleaseRecord(record(1, c, 'm', now), keys.custodians[0]!.secretKey);
@@ -429,7 +429,7 @@ describe('log entry classification and the tally', () => {
   });
 });
 
-describe('a tampered log', () => {
+describe('a tampered log', { timeout: 180_000 }, () => {
   it('fails the audit when an entry is tampered with after it was signed', async () => {
     const leaf = warrants.b.leafIndex;
     const forged = warrantLogEntry(randomBytes(32), { revision: 0, issuedAt: now, window: { end: now + DAY } });

@@ -75,6 +75,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { type CustodianSecrets, publicKeysOf, readCustodianKeys } from './keys.ts';
 import { CustodianStore } from './custodianStore.ts';
+import { allowBrowserOrigins } from './cors.ts';
 import { LogFollower, LogFollowError } from './logFollower.ts';
 import { ShareWrapping } from './shareWrapping.ts';
 import { OperatorReviews, registerOperatorRoutes } from './operatorReview.ts';
@@ -161,6 +162,7 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
   const reviews = operatorKeys.length > 0 ? new OperatorReviews(db) : undefined;
 
   const app = Fastify({ logger: { level: options.logLevel ?? 'warn' }, forceCloseConnections: true });
+  allowBrowserOrigins(app);
   app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
     request.log.error(error);
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;

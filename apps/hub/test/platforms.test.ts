@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { webhookSignature } from '@doublelock/hub';
 import { HubClient, HubIntegrityError, HubSync } from '@doublelock/hub/platform';
 import { auditLog, AuditError, generateSignerKey, seenCheckpoint, TransparencyLog } from '@doublelock/log';
 import { BankStore, hashImage, SignalOpinionStore, SweepStore } from '@doublelock/moderation';
@@ -201,6 +202,40 @@ describe('three platforms and a hub', () => {
     expect(await hub.hub.members.revoke('platform-dave')).toBe(true);
     await expect(dave.feed(0, 10)).rejects.toMatchObject({ status: 401 });
     await expect(dave.submit([{ bank: 'found', type: 'md5', value: 'e'.repeat(32) }])).rejects.toMatchObject({ status: 401 });
+  });
+
+  it("syncs at once when the hub alerts an incident and the signals shared under it, not at the next interval; a forged alert is refused", async () => {
+    const joined = await hub.hub.members.add('platform-e', { scopes: ['read'] });
+    keys.e = joined.key;
+    // E syncs once at start and then every hour: only the hub's alerts can bring it anything sooner
+    const e = await startPlatform('e', link('e', { syncMs: 3_600_000, webhookSecret: joined.webhookSecret }));
+    const cursor = async () => Number((await e.server.db.get<{ cursor: number }>('SELECT cursor FROM hub_sync'))?.cursor ?? -1);
+    const head = (await hub.hub.log.checkpoint()).size;
+    await until('E synced at start', cursor, (c) => c === head);
+    const alerts = `${e.server.url}/v1/hub/alerts`;
+    expect(await hub.hub.members.setWebhook('platform-e', alerts)).toBe(true);
+
+    // forged, tampered and malformed alerts: refused, and no sync follows
+    const body = JSON.stringify({ type: 'incident.declared', member: 'platform-e', incident: { id: 9, name: 'fake', label: 'incident:cip' } });
+    const send = (text: string, signature: string | undefined) => fetch(alerts, { method: 'POST', headers: { 'content-type': 'application/json', ...(signature && { 'x-hub-signature-256': signature }) }, body: text });
+    expect((await send(body, undefined)).status).toBe(401);
+    expect((await send(body, webhookSignature('0'.repeat(64), body))).status).toBe(401);
+    expect((await send(body.replace('fake', 'faker'), webhookSignature(joined.webhookSecret, body))).status).toBe(401);
+    const notAlert = JSON.stringify({ type: 'signals.deleted', member: 'x' });
+    expect(await (await send(notAlert, webhookSignature(joined.webhookSecret, notAlert))).json()).toMatchObject({ code: 'validation_failed' });
+    expect((await send('{', webhookSignature(joined.webhookSecret, '{'))).status).toBe(400);
+
+    // the operator declares an incident: E is alerted and syncs the incident entry at once
+    const { incident, alerts: sent } = await hub.hub.declareIncident('operator', 'Livestreamed attack');
+    expect(sent.find((a) => a.member === 'platform-e')).toMatchObject({ status: 202 });
+    await until('E synced the declaration', cursor, (c) => c === incident.logIndex + 1, 10_000);
+    // A shares the attacker's video frames under the incident: E is alerted again and has them in seconds
+    const frames = Array.from({ length: 3 }, (_, i) => (0xcafe00 + i).toString(16).padStart(32, '0'));
+    await new HubClient(hub.url, keys.a!).submit(frames.map((value) => ({ bank: 'incident', type: 'md5', value, labels: ['tvec:glorification'], incident: incident.id })));
+    const onE = await until('E has the incident signals', () => e.server.db.all<{ value: string; labels: string }>("SELECT value, labels FROM moderation_signals WHERE bank = 'hub-incident' AND removed_at IS NULL ORDER BY value"), (rows) => rows.length === 3, 10_000);
+    expect(onE.map((r) => r.value)).toEqual(frames);
+    expect(onE[0]!.labels.split(' ')).toEqual(expect.arrayContaining(['incident:cip', 'basis:incident']));
+    await hub.hub.members.setWebhook('platform-e', undefined);
   });
 
   it('catches a hub that rewrites its history', async () => {

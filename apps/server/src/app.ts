@@ -44,6 +44,7 @@ import { Push } from './push.ts';
 import { Quotas } from './quotas.ts';
 import { StorageGuard, WRITES_ALLOWED_WHEN_FULL } from './storage.ts';
 import { HubLink } from './hubLink.ts';
+import { hubAlertRoutes } from './plugins/hubAlerts.ts';
 
 export interface BuiltServer {
   app: FastifyInstance;
@@ -161,6 +162,7 @@ export async function buildServer(overrides: Partial<ServerConfig> = {}, options
   await app.register(adRoutes(ctx, auth));
   await app.register(caseRoutes(ctx, auth));
   await app.register(bankRoutes(ctx, auth));
+  if (ctx.hub?.config.webhookSecret) await app.register(hubAlertRoutes(ctx.hub, ctx.hub.config.webhookSecret));
   await app.register(logRoutes, { log });
   await app.register(lawfulAccessRoutes(ctx));
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());

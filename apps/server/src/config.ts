@@ -94,6 +94,11 @@ export interface HubLinkConfig {
   bankPrefix: string;
   /** banks of this platform's own it publishes to the hub */
   publish: string[];
+  /**
+   * the webhook secret the hub gave this member: with it, the hub's signed alerts at POST /v1/hub/alerts
+   * (an incident declared, signals shared under one) start a sync at once; absent: the route is not offered
+   */
+  webhookSecret?: string | undefined;
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000;

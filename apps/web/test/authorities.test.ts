@@ -117,6 +117,9 @@ describe.runIf(chromiumAvailable)('warrants through the authorities’ consoles'
     // The agency submits; the provider logs the commitment and intercepts from now on.
     await agency.page.getByLabel('The warrant file, signed and decided').setInputFiles(approved);
     await agency.page.getByText('Both locks hold').waitFor();
+    // No witness runs in this test: the console's wait for a witnessed checkpoint holding the warrant is
+    // answered 404 (none yet) until it gives up. (agencyDecryption.test.ts runs a witness.)
+    agency.expected.push(/status of 404/);
     await agency.page.getByRole('button', { name: 'Submit to the provider' }).click();
     await agency.page.getByText('Accepted and logged').waitFor({ timeout: 30_000 });
     await target.messenger.sendText(chat, 'after the warrant');

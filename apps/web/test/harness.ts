@@ -38,6 +38,8 @@ export interface Person {
   page: Page;
   /** Console errors and uncaught exceptions seen so far. */
   errors: string[];
+  /** Console errors that a test expects from here on (each with its reason in the test), not counted. */
+  expected: RegExp[];
 }
 
 export async function startWeb(overrides: Partial<ServerConfig> = {}): Promise<WebHarness> {
@@ -54,11 +56,12 @@ export async function startWeb(overrides: Partial<ServerConfig> = {}): Promise<W
       contexts.push(context);
       const page = await context.newPage();
       const errors: string[] = [];
+      const expected: RegExp[] = [];
       page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
+        if (m.type() === 'error' && !expected.some((e) => e.test(m.text()))) errors.push(m.text());
       });
       page.on('pageerror', (e) => errors.push(e.message));
-      return { context, page, errors };
+      return { context, page, errors, expected };
     },
     async close() {
       for (const c of contexts) await c.close().catch(() => undefined);

@@ -369,6 +369,19 @@ describe.each(dialectCases())('transparency reports on $name', ({ open }) => {
     for (const s of sources) expect(report.netzdg.bySource[s]).toEqual(buckets(bucketed.filter((c) => c.source === s)));
     expect(Object.values(report.netzdg.all).every((v) => v > 0)).toBe(true);
 
+    // ---- A short period reads the time index, a long one the group index (compute.ts decisionFigures):
+    // the decision figures of ten short slices add up to the whole period's.
+    const slices = await Promise.all(Array.from({ length: 10 }, (_, i) => env.cases.report({ from: period.from + Math.floor(((period.to - period.from) * i) / 10), to: period.from + Math.floor(((period.to - period.from) * (i + 1)) / 10) })));
+    const figures = (r: typeof report) => [
+      sum([...r.dsa.ownInitiativeIllegal, ...r.dsa.ownInitiativeTerms].map((m) => m.measures)),
+      sum([...r.dsa.ownInitiativeIllegal, ...r.dsa.ownInitiativeTerms].map((m) => m.removal + m.disable + m.labelled + m.accountSuspension)),
+      r.dsa.automated.measuresAfterAutomatedDetection,
+      r.dsa.automated.decisionsFullyAutomated,
+      r.dsa.automated.heldReviewed,
+      r.tco.reuploadsBlocked,
+    ];
+    expect(slices.map(figures).reduce((a, b) => a.map((x, i) => x + b[i]!))).toEqual(figures(report));
+
     // ---- The CSV and SVG editions carry the same numbers.
     const csv = dsaTemplateCsv(report, { service: 'social.example', provider: 'Social Example Ltd' });
     const totalRow = (text: string) => text.split('\r\n').find((l) => l.includes(',Total,'))!.split(',');

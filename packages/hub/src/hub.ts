@@ -293,8 +293,27 @@ export class Hub {
       }
       const first = await this.#append(entries);
       const size = this.log.size;
+      this.#alertIncidentSignals(entries, incidents, size);
       return { results: results.map((r) => ({ status: r.status, logIndex: r.entry === null ? null : first + r.entry })), size };
     });
+  }
+
+  /**
+   * Signals shared under an open incident are alerted to every member's webhook at once (members sync
+   * when alerted, not at their next interval). Not awaited: a member's slow endpoint must not hold the
+   * submitter; sendWebhooks never throws.
+   */
+  #alertIncidentSignals(entries: readonly HubEntry[], incidents: ReadonlyMap<number, Incident>, size: number): void {
+    const counts = new Map<number, number>();
+    for (const e of entries) if (e.op === 'signal' && e.incident !== null && incidents.has(e.incident)) counts.set(e.incident, (counts.get(e.incident) ?? 0) + 1);
+    if (!counts.size) return;
+    void (async () => {
+      const targets = await this.members.webhooks();
+      for (const [id, n] of counts) {
+        const { name, label } = incidents.get(id)!;
+        await sendWebhooks(targets, { type: 'incident.signals', incident: { id, name, label }, signals: n, size }, this.options.webhookTimeoutMs);
+      }
+    })().catch(() => undefined);
   }
 
   /** Withdraws signals the caller submitted (an admin may withdraw any). */

@@ -23,6 +23,17 @@ export function webhookSignature(secret: string, body: string): string {
   return `sha256=${bytesToHex(hmac(sha256, new TextEncoder().encode(secret), new TextEncoder().encode(body)))}`;
 }
 
+/** Checks an alert's x-hub-signature-256 header against the member's webhook secret, in constant time. */
+export function verifyWebhookSignature(secret: string, body: string, header: string | undefined): boolean {
+  if (typeof header !== 'string' || header.length > 200) return false;
+  const expected = new TextEncoder().encode(webhookSignature(secret, body));
+  const given = new TextEncoder().encode(header);
+  if (given.length !== expected.length) return false;
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) diff |= expected[i]! ^ given[i]!;
+  return diff === 0;
+}
+
 /** POSTs the alert to every target at once; never throws (a member's endpoint being down is its own problem). */
 export async function sendWebhooks(targets: readonly WebhookTarget[], alert: Record<string, unknown>, timeoutMs = 5000): Promise<WebhookResult[]> {
   return Promise.all(

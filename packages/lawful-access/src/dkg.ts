@@ -24,11 +24,12 @@ import { lengthPrefixed } from '@doublelock/protocol';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ristretto255_FROST as FROST } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { assertEpoch } from './epoch.ts';
 import {
   type Point,
   Point as G,
+  equalBytes,
   Fn,
   assertBytes,
   assertIndex,
@@ -127,7 +128,7 @@ function checkSession(s: DkgSession): void {
   if (n < 1 || n > 255) throw new RangeError(`number of custodians must be 1..255, got ${n}`);
   if (!Number.isSafeInteger(s.threshold) || s.threshold < 1 || s.threshold > n) throw new RangeError(`threshold must be 1..${n}, got ${s.threshold}`);
   s.staticKeys.forEach((k, i) => decodePoint(k, `static key ${i + 1}`));
-  if (new Set(s.staticKeys.map((k) => Buffer.from(k).toString('hex'))).size !== n) throw new Error('static keys must be distinct');
+  if (new Set(s.staticKeys.map((k) => bytesToHex(k))).size !== n) throw new Error('static keys must be distinct');
 }
 
 function u32(n: number): Uint8Array {
@@ -347,7 +348,7 @@ export function openTranscriptCertificate(
 function openCertificate(cert: EpochCertificate, pinnedStaticKeys: readonly Uint8Array[], deployment: string, threshold: number) {
   if (cert.deployment !== deployment) throw new Error(`certificate is for deployment ${JSON.stringify(cert.deployment)}`);
   if (cert.threshold !== threshold) throw new Error(`certificate threshold ${cert.threshold} is not the configured ${threshold}`);
-  if (cert.staticKeys.length !== pinnedStaticKeys.length || cert.staticKeys.some((k, i) => Buffer.compare(k, pinnedStaticKeys[i]!) !== 0))
+  if (cert.staticKeys.length !== pinnedStaticKeys.length || cert.staticKeys.some((k, i) => !equalBytes(k, pinnedStaticKeys[i]!)))
     throw new Error('certificate custodians are not the pinned custodians');
   const session: DkgSession = { deployment, epoch: cert.epoch, threshold, staticKeys: pinnedStaticKeys };
   const context = sessionContext(session);

@@ -8,7 +8,7 @@
  * Bad input (empty, truncated, not an image, unsupported, decompression bombs) becomes a ContentError.
  */
 import { readFile, stat } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { ContentError } from './errors.ts';
 import { LUMA_B, LUMA_G, LUMA_R, lumaFromPixels, pdqDihedralFromLuma, pdqFromLuma, type PdqDihedralResult, type PdqResult } from './pdq.ts';
 
@@ -69,16 +69,15 @@ export async function decodeImage(input: string | Uint8Array, limits: ImageLimit
   const maxPixels = limits.maxPixels ?? DEFAULT_MAX_PIXELS;
   const open = (limitInputPixels: number | false) =>
     sharp(bytes, { limitInputPixels, failOn: 'truncated', autoOrient: false, ignoreIcc: true, sequentialRead: true, animated: false });
-  let format: string;
-  try {
-    // The header alone (no limit yet, nothing decoded) gives the size to refuse bombs with a clear message.
-    const meta = await open(false).metadata();
-    format = meta.format ?? 'unknown';
-    if (meta.width && meta.height && meta.width * meta.height > maxPixels) {
-      throw new ContentError('too_many_pixels', `${name} is ${meta.width}×${meta.height} pixels, over the ${maxPixels}-pixel limit (decompression-bomb guard).`);
+  // JPEG and PNG (most uploads) are known from their signature, which is what libvips picks its loader
+  // by; the limit on the decode below refuses bombs. Anything else is identified from its header first.
+  let format = sniffFormat(bytes);
+  if (!format) {
+    try {
+      format = await headerFormat(open(false), name, maxPixels);
+    } catch (error) {
+      throw classify(error, name);
     }
-  } catch (error) {
-    throw classify(error, name);
   }
   if (!(IMAGE_FORMATS as readonly string[]).includes(format)) {
     throw new ContentError('unsupported_format', `${name} is ${format}; supported image formats are ${IMAGE_FORMATS.join(', ')}.`);
@@ -91,8 +90,33 @@ export async function decodeImage(input: string | Uint8Array, limits: ImageLimit
       .toBuffer({ resolveWithObject: true });
     return { pixels: data, width: info.width, height: info.height, channels: info.channels, format };
   } catch (error) {
-    throw classify(error, name);
+    // the pixel limit refused it: say how large it is (the header alone: nothing is decoded)
+    const refused = classify(error, name);
+    if (refused.code === 'too_many_pixels') {
+      try {
+        await headerFormat(open(false), name, maxPixels);
+      } catch (sized) {
+        throw classify(sized, name);
+      }
+    }
+    throw refused;
   }
+}
+
+/** The format from the header, refusing images over the pixel limit with their size in the message. */
+async function headerFormat(image: Sharp, name: string, maxPixels: number): Promise<string> {
+  const meta = await image.metadata();
+  if (meta.width && meta.height && meta.width * meta.height > maxPixels) {
+    throw new ContentError('too_many_pixels', `${name} is ${meta.width}×${meta.height} pixels, over the ${maxPixels}-pixel limit (decompression-bomb guard).`);
+  }
+  return meta.format ?? 'unknown';
+}
+
+/** 'jpeg' or 'png' from the file signature (the magic numbers libvips's loaders test), else undefined. */
+function sniffFormat(bytes: Uint8Array): string | undefined {
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47 && bytes[4] === 0x0d && bytes[5] === 0x0a && bytes[6] === 0x1a && bytes[7] === 0x0a) return 'png';
+  return undefined;
 }
 
 function classify(error: unknown, name: string): ContentError {

@@ -105,13 +105,8 @@ function dct16FromLuma(luma: Float32Array, width: number, height: number): { qua
   if (luma.length < width * height) throw new RangeError(`luma plane holds ${luma.length} values, ${width}×${height} needs ${width * height}`);
   if (width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM) return { quality: 0, dct: null };
   const buffer64 = new Float32Array(64 * 64);
-  if (width === 64 && height === 64) {
-    buffer64.set(luma.subarray(0, 64 * 64));
-  } else {
-    const scratch = new Float32Array(width * height);
-    jaroszFilter(luma, scratch, height, width, jaroszWindow(width, 64), jaroszWindow(height, 64), 2);
-    decimate(luma, height, width, buffer64);
-  }
+  if (width === 64 && height === 64) buffer64.set(luma.subarray(0, 64 * 64));
+  else jaroszDecimate(luma, height, width, buffer64);
   return { quality: imageDomainQuality(buffer64), dct: dct64To16(buffer64) };
 }
 
@@ -120,105 +115,212 @@ export function jaroszWindow(oldDimension: number, newDimension: number): number
   return Math.floor((oldDimension + 2 * newDimension - 1) / (2 * newDimension));
 }
 
-function jaroszFilter(buffer1: Float32Array, buffer2: Float32Array, rows: number, cols: number, windowAlongRows: number, windowAlongCols: number, reps: number): void {
-  const sums = new Float32Array(cols);
-  for (let r = 0; r < reps; r++) {
-    for (let i = 0; i < rows; i++) box1d(buffer1, buffer2, i * cols, cols, 1, windowAlongRows);
-    boxColumns(buffer2, buffer1, rows, cols, windowAlongCols, sums);
+/*
+ * Means are taken as sum · (1/size) rather than sum / size: for a float32 sum and an integer size
+ * below 2^20, the double product rounds to the same float32 as the reference's float division (the exact
+ * quotient is at least 2^-25/size away, relatively, from a float32 rounding midpoint, far beyond the
+ * product's 2^-52 error; a quotient is never exactly a midpoint). A multiply is several times cheaper.
+ */
+
+/** Scratch planes reused between calls (hashing is synchronous: no two calls use them at once). */
+let planeScratch = new Float32Array(0);
+let narrowScratch = new Float32Array(0);
+let sumsScratch = new Float32Array(0);
+
+/**
+ * The reference's two rounds of Jarosz filters (rows then columns, twice: jaroszFilterFloat) followed by
+ * decimation to 64×64 — computing only what the decimation reads. Every running sum goes through the
+ * reference's float32 steps in the reference's order, so the sampled values are identical; what is
+ * skipped is work whose results the reference throws away: in the second round, the row filter's outputs
+ * outside the 64 sampled columns, and the column filter outside those columns.
+ */
+function jaroszDecimate(luma: Float32Array, rows: number, cols: number, out: Float32Array): void {
+  const windowAlongRows = jaroszWindow(cols, 64);
+  const windowAlongCols = jaroszWindow(rows, 64);
+  if (planeScratch.length < rows * cols) planeScratch = new Float32Array(rows * cols);
+  if (narrowScratch.length < rows * 128) narrowScratch = new Float32Array(rows * 128);
+  // the 64 sampled columns, distinct (an image narrower than 64 samples some twice) and where each went
+  const sampled: number[] = [];
+  const sampledAt = new Int32Array(64);
+  for (let oj = 0; oj < 64; oj++) {
+    const ij = Math.trunc(((oj + 0.5) * cols) / 64);
+    if (sampled.at(-1) !== ij) sampled.push(ij);
+    sampledAt[oj] = sampled.length - 1;
+  }
+  const kept = sampled.length;
+  // round 1, whole plane: luma → rows → scratch → columns → luma
+  boxRows(luma, planeScratch, rows, cols, windowAlongRows, null);
+  boxColumns(planeScratch, luma, rows, cols, windowAlongCols);
+  // round 2: rows, keeping the sampled columns (a rows × kept plane), then down those columns
+  const narrow = narrowScratch.subarray(0, rows * kept);
+  const narrowOut = narrowScratch.subarray(rows * 64, rows * 64 + rows * kept);
+  boxRows(luma, narrow, rows, cols, windowAlongRows, Int32Array.from(sampled));
+  boxColumns(narrow, narrowOut, rows, kept, windowAlongCols);
+  for (let oi = 0; oi < 64; oi++) {
+    const row = Math.trunc(((oi + 0.5) * rows) / 64) * kept;
+    for (let oj = 0; oj < 64; oj++) out[oi * 64 + oj] = narrowOut[row + sampledAt[oj]!]!;
   }
 }
 
 /**
- * box1d down every column at once, row by row: each column's running sum goes through exactly the
- * float32 steps box1d takes (so the values are identical), but memory is read in row order instead of
- * one cache line per pixel.
+ * box1DFloat along every row. Each row's running sum is a chain of dependent float32 additions, so rows
+ * run four at a time: interleaved chains keep the CPU busy while each waits on its last addition. With
+ * `keep`, only those columns are written, to a rows × keep.length plane.
  */
-function boxColumns(input: Float32Array, output: Float32Array, rows: number, cols: number, fullWindow: number, sums: Float32Array): void {
+function boxRows(input: Float32Array, output: Float32Array, rows: number, cols: number, fullWindow: number, keep: Int32Array | null): void {
+  const halfWindow = Math.floor((fullWindow + 2) / 2);
+  const phase1 = halfWindow - 1; // sums before the first output
+  // output column k is written once the window's right edge is at k + phase1; the full window (size
+  // fullWindow) is reached at right edge fullWindow − 1, after which the left edge leaves too
+  const outCols = keep ? keep.length : cols;
+  const slot = new Int32Array(cols).fill(-1); // where column k's output goes, -1 when not kept
+  if (keep) for (let o = 0; o < keep.length; o++) slot[keep[o]!] = o;
+  else for (let k = 0; k < cols; k++) slot[k] = k;
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const b0 = r * cols;
+    const b1 = b0 + cols;
+    const b2 = b1 + cols;
+    const b3 = b2 + cols;
+    const o0 = r * outCols;
+    const o1 = o0 + outCols;
+    const o2 = o1 + outCols;
+    const o3 = o2 + outCols;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let size = 0;
+    let ri = 0;
+    let li = 0;
+    let k = 0;
+    let inv = 0;
+    for (; ri < phase1; ri++, size++) {
+      s0 = f32(s0 + input[b0 + ri]!);
+      s1 = f32(s1 + input[b1 + ri]!);
+      s2 = f32(s2 + input[b2 + ri]!);
+      s3 = f32(s3 + input[b3 + ri]!);
+    }
+    for (; ri < fullWindow; ri++, k++) {
+      size++;
+      inv = 1 / size;
+      s0 = f32(s0 + input[b0 + ri]!);
+      s1 = f32(s1 + input[b1 + ri]!);
+      s2 = f32(s2 + input[b2 + ri]!);
+      s3 = f32(s3 + input[b3 + ri]!);
+      const o = slot[k]!;
+      if (o >= 0) {
+        output[o0 + o] = s0 * inv;
+        output[o1 + o] = s1 * inv;
+        output[o2 + o] = s2 * inv;
+        output[o3 + o] = s3 * inv;
+      }
+    }
+    for (; ri < cols; ri++, li++, k++) {
+      s0 = f32(f32(s0 + input[b0 + ri]!) - input[b0 + li]!);
+      s1 = f32(f32(s1 + input[b1 + ri]!) - input[b1 + li]!);
+      s2 = f32(f32(s2 + input[b2 + ri]!) - input[b2 + li]!);
+      s3 = f32(f32(s3 + input[b3 + ri]!) - input[b3 + li]!);
+      const o = slot[k]!;
+      if (o >= 0) {
+        output[o0 + o] = s0 * inv;
+        output[o1 + o] = s1 * inv;
+        output[o2 + o] = s2 * inv;
+        output[o3 + o] = s3 * inv;
+      }
+    }
+    for (; k < cols; li++, k++) {
+      size--;
+      inv = 1 / size;
+      s0 = f32(s0 - input[b0 + li]!);
+      s1 = f32(s1 - input[b1 + li]!);
+      s2 = f32(s2 - input[b2 + li]!);
+      s3 = f32(s3 - input[b3 + li]!);
+      const o = slot[k]!;
+      if (o >= 0) {
+        output[o0 + o] = s0 * inv;
+        output[o1 + o] = s1 * inv;
+        output[o2 + o] = s2 * inv;
+        output[o3 + o] = s3 * inv;
+      }
+    }
+  }
+  for (; r < rows; r++) box1d(input, output, r * cols, r * outCols, cols, fullWindow, slot);
+}
+
+/** box1DFloat along one row (the rows boxRows does not take four at a time). */
+function box1d(input: Float32Array, output: Float32Array, start: number, outStart: number, cols: number, fullWindow: number, slot: Int32Array): void {
+  const halfWindow = Math.floor((fullWindow + 2) / 2);
+  const phase1 = halfWindow - 1;
+  let sum = 0;
+  let size = 0;
+  let ri = 0;
+  let li = 0;
+  let k = 0;
+  let inv = 0;
+  for (; ri < phase1; ri++, size++) sum = f32(sum + input[start + ri]!);
+  for (; ri < fullWindow; ri++, k++) {
+    size++;
+    inv = 1 / size;
+    sum = f32(sum + input[start + ri]!);
+    if (slot[k]! >= 0) output[outStart + slot[k]!] = sum * inv;
+  }
+  for (; ri < cols; ri++, li++, k++) {
+    sum = f32(f32(sum + input[start + ri]!) - input[start + li]!);
+    if (slot[k]! >= 0) output[outStart + slot[k]!] = sum * inv;
+  }
+  for (; k < cols; li++, k++) {
+    size--;
+    inv = 1 / size;
+    sum = f32(sum - input[start + li]!);
+    if (slot[k]! >= 0) output[outStart + slot[k]!] = sum * inv;
+  }
+}
+
+/**
+ * box1DFloat down every column at once, row by row: each column's running sum goes through exactly the
+ * float32 steps of the reference (so the values are identical), but memory is read in row order instead
+ * of one cache line per pixel, and the columns' independent chains overlap.
+ */
+function boxColumns(input: Float32Array, output: Float32Array, rows: number, cols: number, fullWindow: number): void {
   const halfWindow = Math.floor((fullWindow + 2) / 2);
   const phase1 = halfWindow - 1;
   const phase2 = fullWindow - halfWindow + 1;
   const phase3 = rows - fullWindow;
   const phase4 = halfWindow - 1;
+  if (sumsScratch.length < cols) sumsScratch = new Float32Array(cols);
+  const sums = sumsScratch.subarray(0, cols);
   sums.fill(0);
   let ri = 0;
   let li = 0;
   let oi = 0;
   let size = 0;
-  // each step rounded to float32 as the reference's `float` sum is
+  let inv = 0;
+  // each step rounded to float32 as the reference's `float` sum is (storing into sums rounds)
   for (let i = 0; i < phase1; i++, ri += cols, size++) for (let j = 0; j < cols; j++) sums[j] = sums[j]! + input[ri + j]!;
   for (let i = 0; i < phase2; i++, ri += cols, oi += cols) {
     size++;
+    inv = 1 / size;
     for (let j = 0; j < cols; j++) {
       const sum = f32(sums[j]! + input[ri + j]!);
       sums[j] = sum;
-      output[oi + j] = sum / size;
+      output[oi + j] = sum * inv;
     }
   }
   for (let i = 0; i < phase3; i++, ri += cols, li += cols, oi += cols) {
     for (let j = 0; j < cols; j++) {
       const sum = f32(f32(sums[j]! + input[ri + j]!) - input[li + j]!);
       sums[j] = sum;
-      output[oi + j] = sum / size;
+      output[oi + j] = sum * inv;
     }
   }
   for (let i = 0; i < phase4; i++, li += cols, oi += cols) {
     size--;
+    inv = 1 / size;
     for (let j = 0; j < cols; j++) {
       const sum = f32(sums[j]! - input[li + j]!);
       sums[j] = sum;
-      output[oi + j] = sum / size;
-    }
-  }
-}
-
-/** A centred running-mean box filter with shrinking windows at both ends (box1DFloat). */
-function box1d(input: Float32Array, output: Float32Array, start: number, length: number, stride: number, fullWindow: number): void {
-  const halfWindow = Math.floor((fullWindow + 2) / 2);
-  const phase1 = halfWindow - 1;
-  const phase2 = fullWindow - halfWindow + 1;
-  const phase3 = length - fullWindow;
-  const phase4 = halfWindow - 1;
-  let li = start;
-  let ri = start;
-  let oi = start;
-  let sum = 0;
-  let size = 0;
-  for (let i = 0; i < phase1; i++) {
-    sum = f32(sum + input[ri]!);
-    size++;
-    ri += stride;
-  }
-  for (let i = 0; i < phase2; i++) {
-    sum = f32(sum + input[ri]!);
-    size++;
-    output[oi] = sum / size;
-    ri += stride;
-    oi += stride;
-  }
-  for (let i = 0; i < phase3; i++) {
-    sum = f32(sum + input[ri]!);
-    sum = f32(sum - input[li]!);
-    output[oi] = sum / size;
-    li += stride;
-    ri += stride;
-    oi += stride;
-  }
-  for (let i = 0; i < phase4; i++) {
-    sum = f32(sum - input[li]!);
-    size--;
-    output[oi] = sum / size;
-    li += stride;
-    oi += stride;
-  }
-}
-
-/** Samples the blurred plane at the centres of a 64×64 grid. */
-function decimate(input: Float32Array, rows: number, cols: number, out: Float32Array): void {
-  for (let oi = 0; oi < 64; oi++) {
-    const ii = Math.trunc(((oi + 0.5) * rows) / 64);
-    for (let oj = 0; oj < 64; oj++) {
-      const ij = Math.trunc(((oj + 0.5) * cols) / 64);
-      out[oi * 64 + oj] = input[ii * cols + ij]!;
+      output[oi + j] = sum * inv;
     }
   }
 }
@@ -235,27 +337,38 @@ function imageDomainQuality(b: Float32Array): number {
   return Math.min(100, Math.trunc(sum / 90));
 }
 
-/** B = D·A·Dᵀ with D the 16×64 basis: the 16×16 low frequencies, skipping the DC row and column. */
+/**
+ * B = D·A·Dᵀ with D the 16×64 basis: the 16×16 low frequencies, skipping the DC row and column. Each
+ * output is summed over k in ascending order, one float32 step at a time, as the reference's loops do;
+ * the loops run k outside j so that an inner loop advances many independent sums, not one long chain.
+ */
 function dct64To16(a: Float32Array): Float32Array {
   const d = DCT_MATRIX;
-  const t = new Float32Array(16 * 64);
+  const t = new Float32Array(16 * 64); // storing into it rounds each step to float32
   for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      let sum = 0;
-      for (let k = 0; k < 64; k++) sum = f32(sum + f32(d[i * 64 + k]! * a[k * 64 + j]!));
-      t[i * 64 + j] = sum;
+    const ti = i * 64;
+    for (let k = 0; k < 64; k++) {
+      const dik = d[ti + k]!;
+      const ak = k * 64;
+      for (let j = 0; j < 64; j++) t[ti + j] = t[ti + j]! + f32(dik * a[ak + j]!);
     }
   }
   const b = new Float32Array(256);
   for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 16; j++) {
-      let sum = 0;
-      for (let k = 0; k < 64; k++) sum = f32(sum + f32(t[i * 64 + k]! * d[j * 64 + k]!));
-      b[i * 16 + j] = sum;
+    for (let k = 0; k < 64; k++) {
+      const tik = t[i * 64 + k]!;
+      for (let j = 0; j < 16; j++) b[i * 16 + j] = b[i * 16 + j]! + f32(tik * DCT_MATRIX_T[k * 16 + j]!);
     }
   }
   return b;
 }
+
+/** The basis transposed (64×16), so the second product reads it in order. */
+const DCT_MATRIX_T = (() => {
+  const m = new Float32Array(64 * 16);
+  for (let j = 0; j < 16; j++) for (let k = 0; k < 64; k++) m[k * 16 + j] = DCT_MATRIX[j * 64 + k]!;
+  return m;
+})();
 
 /** Dihedral images as sign patterns and transposes of the DCT (the table in pdqhashing.cpp). */
 export function transformDct(a: Float32Array, variant: Dihedral): Float32Array {

@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream';
-import type { Db } from '@doublelock/store';
+import type { Db, SqlValue } from '@doublelock/store';
 import { dialectCases } from '@doublelock/store/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BankStore, prepareSignal, writeSignals } from '../src/bank.ts';
 import { csvRecords, readBankSignals, writeBankSignals, type BankFormat, type ImportRow } from '../src/bankFormats.ts';
+import { LiveBanks } from '../src/check/liveBanks.ts';
 import { Matcher } from '../src/matcher.ts';
 import { PdqHash } from '../src/pdqHash.ts';
 import { formatVpdqSignal } from '../src/vpdqFormat.ts';
@@ -92,6 +93,48 @@ describe.each(dialectCases())('banks on $name', ({ open }) => {
     expect(await banks.getSignal('sync', 'pdq', hashes[0]!)).toMatchObject({ labels: ['tvec:glorification'], addedAt: 1000 });
     expect(await banks.getSignal('sync', 'pdq', hashes[1]!)).toMatchObject({ removedAt: null, addedAt: 2000 });
     expect(await banks.getSignal('sync', 'pdq', H1)).toMatchObject({ labels: ['tvec:graphic_violence'], addedAt: 2000 });
+  });
+
+  it('live banks hold a signal committed during their load once: the next refresh does not add it again', async () => {
+    db = await open();
+    const banks = new BankStore(db);
+    await banks.createBank('gifct');
+    await banks.addSignal('gifct', { type: 'pdq', value: H1 });
+    await banks.addSignal('gifct', { type: 'md5', value: 'a'.repeat(32) });
+    await banks.addSignal('gifct', { type: 'text', value: 'kalashnikovfan' });
+    // the store as the load sees it: while the PDQ hashes are read, a sync commits three more signals
+    let arrived = false;
+    const during = async (sql: string) => {
+      if (arrived || !sql.includes('string_agg(value')) return;
+      arrived = true;
+      await banks.putSignals('gifct', [prepareSignal({ type: 'pdq', value: H2 }), prepareSignal({ type: 'md5', value: 'b'.repeat(32) }), prepareSignal({ type: 'text', value: 'martyrdomclub' })]);
+    };
+    const busy = {
+      dialect: db.dialect,
+      all: async (sql: string, params?: readonly SqlValue[]) => {
+        await during(sql);
+        return db.all(sql, params);
+      },
+      get: async (sql: string, params?: readonly SqlValue[]) => {
+        await during(sql);
+        return db.get(sql, params);
+      },
+      run: (sql: string, params?: readonly SqlValue[]) => db.run(sql, params),
+      transaction: db.transaction.bind(db),
+      close: () => db.close(),
+    } as Db;
+    const live = await LiveBanks.open(busy);
+    expect(arrived).toBe(true);
+    expect(live.localSize).toBe(4);
+    expect(live.text.size).toBe(2);
+    expect(await live.refresh()).toBe(0);
+    expect(live.localSize).toBe(4);
+    // one arriving after the load is picked up by the refresh, once
+    await banks.addSignal('gifct', { type: 'md5', value: 'c'.repeat(32) });
+    expect(await live.refresh()).toBe(1);
+    expect(await live.refresh()).toBe(0);
+    expect(live.localSize).toBe(5);
+    expect(await live.matchHashes({ md5: 'b'.repeat(32) })).toHaveLength(1);
   });
 
   it('refuses bad names, values, labels and unknown banks with precise errors', async () => {

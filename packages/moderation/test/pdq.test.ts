@@ -89,6 +89,31 @@ describe('PDQ edge cases', () => {
     expect(() => pdqFromRgb(new Uint8Array(10), -1, 5)).toThrow(/non-negative/);
   });
 
+  it("takes a mean as sum × (1/size) without leaving the reference's float32 division", () => {
+    // the box filters' shortcut (pdq.ts): for float32 x and integer sizes, fround(x · (1/n)) = fround(x / n)
+    const f32 = Math.fround;
+    const words = new Uint32Array(1);
+    const asFloat = new Float32Array(words.buffer);
+    let x = 0x2545f491;
+    let checked = 0;
+    for (let i = 0; i < 50_000; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      words[0] = (x >>> 0) & 0x7f7fffff; // positive, finite
+      const v = asFloat[0]!;
+      for (let n = 1; n <= 40; n++) {
+        if (f32(v * (1 / n)) !== f32(v / n)) throw new Error(`${v} / ${n}`);
+        checked++;
+      }
+    }
+    // values of the kind the filters divide: sums of 8-bit luma
+    let differ = 0;
+    for (let sum = 0; sum <= 255 * 40; sum += 0.25) for (let n = 1; n <= 40; n++) if (f32(f32(sum) * (1 / n)) !== f32(f32(sum) / n)) differ++;
+    expect(differ).toBe(0);
+    expect(checked).toBe(2_000_000);
+  });
+
   it('round-trips the hex form and counts distance', () => {
     const a = PdqHash.fromHex('f'.repeat(64));
     expect(a.distance(PdqHash.zero())).toBe(256);

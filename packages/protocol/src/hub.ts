@@ -102,6 +102,21 @@ export type HubEntry = z.infer<typeof hubEntry>;
 
 export const hubIncidentRequest = z.object({ name: z.string().min(3).max(200), label: z.enum(['incident:cip', 'incident:cir']).default('incident:cip') });
 
+/**
+ * An alert the hub POSTs to a member's webhook (signed: x-hub-signature-256). `incident.declared` and
+ * `incident.closed` follow the operator; `incident.signals` follows signals shared under an open
+ * incident, so members sync them at once rather than at their next interval.
+ */
+export const hubAlert = z.object({
+  type: z.enum(['incident.declared', 'incident.closed', 'incident.signals']),
+  member: z.string().max(64),
+  incident: z.object({ id: z.number().int().positive(), name: z.string().max(200), label: z.string().max(80) }).passthrough(),
+  /** for incident.signals: how many were shared, and the log size that holds them */
+  signals: z.number().int().nonnegative().optional(),
+  size: z.number().int().nonnegative().optional(),
+});
+export type HubAlert = z.infer<typeof hubAlert>;
+
 export const hubInfoResponse = z.object({
   name: z.string(),
   logKey: z.string(),

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readAgencyKey, readJson, submissionFile, writeJson } from '../agency/files.ts';
-import { collectIntercepts, fetchTrust, openIntercept, submitWarrant, waitForInclusion, warrantInclusion } from '../agency/workflow.ts';
+import { collectIntercepts, fetchTrust, openIntercept, submitWarrant, waitForInclusion, warrantInclusion } from '../../../../packages/client/src/agency/workflow.ts';
 
 export function register(program: Command): void {
   const agency = program.command('agency').description('an intercepting agency: submit warrants, collect intercepts, decrypt with custodians');

@@ -35,10 +35,11 @@ export function register(program: Command): void {
     .option('--hub-log-key <vkey>', "the hub log's verifier key to pin (default: pinned at the first sync)", process.env.DOUBLELOCK_HUB_LOG_KEY)
     .option('--hub-sync-seconds <n>', 'how often the hub feed is synced', integer('--hub-sync-seconds'), 30)
     .option('--hub-publish <bank>', 'publish this bank of your own to the hub (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--hub-webhook-secret-file <file>', "file holding the webhook secret the hub gave this member (or DOUBLELOCK_HUB_WEBHOOK_SECRET): the hub's signed alerts at POST /v1/hub/alerts then sync at once")
     .option('--matcher <urls>', 'matcher processes (`doublelock matcher serve`) to match hashes in, comma-separated (default: in this process)', process.env.DOUBLELOCK_MATCHER_URLS)
     .option('--matcher-token-file <file>', 'file holding the matcher processes’ token (or DOUBLELOCK_MATCHER_TOKEN)')
     .option('--web-root <dir>', 'the built web app to serve at / (default: apps/web/dist; "none" for the API alone)', process.env.DOUBLELOCK_WEB_ROOT)
-    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; redisUrl?: string; blobDir?: string; mailboxTtlDays: number; rateLimit?: number; lawfulAccess?: string; logWitness?: string[]; logWitnessQuorum?: number; logLevel: string; webRoot?: string; matcher?: string; matcherTokenFile?: string; hubUrl?: string; hubKey?: string; hubLogKey?: string; hubSyncSeconds: number; hubPublish?: string[] }) => {
+    .action(async (options: { host: string; port: number; data: string; databaseUrl?: string; redisUrl?: string; blobDir?: string; mailboxTtlDays: number; rateLimit?: number; lawfulAccess?: string; logWitness?: string[]; logWitnessQuorum?: number; logLevel: string; webRoot?: string; matcher?: string; matcherTokenFile?: string; hubUrl?: string; hubKey?: string; hubLogKey?: string; hubSyncSeconds: number; hubPublish?: string[]; hubWebhookSecretFile?: string }) => {
       if (options.hubUrl && !options.hubKey) throw new Error('--hub-url needs --hub-key (this platform\'s member API key)');
       const lawfulAccess = options.lawfulAccess ? readLawfulAccess(options.lawfulAccess) : undefined;
       const witnesses = logWitnesses(options.logWitness, options.logWitnessQuorum, lawfulAccess?.trust.config.log);
@@ -57,12 +58,12 @@ export function register(program: Command): void {
         ...(lawfulAccess && { lawfulAccess }),
         logWitnesses: witnesses.keys,
         logWitnessQuorum: witnesses.quorum,
-        ...(options.hubUrl && { hub: { url: options.hubUrl, key: options.hubKey!, logKey: options.hubLogKey, syncMs: Math.max(1, options.hubSyncSeconds) * 1000, bankPrefix: 'hub-', publish: options.hubPublish ?? [] } }),
+        ...(options.hubUrl && { hub: { url: options.hubUrl, key: options.hubKey!, logKey: options.hubLogKey, syncMs: Math.max(1, options.hubSyncSeconds) * 1000, bankPrefix: 'hub-', publish: options.hubPublish ?? [], webhookSecret: hubWebhookSecret(options.hubWebhookSecretFile) } }),
       });
       const store = options.databaseUrl ? 'PostgreSQL' : `SQLite in ${options.data}`;
       console.log(`Doublelock is running at ${server.url} (${store}). Health: ${server.url}/healthz — Ctrl-C stops it.`);
       if (server.ctx.config.webRoot) console.log(`Web app: ${server.url}/`);
-      if (options.hubUrl) console.log(`Hash-sharing hub: ${options.hubUrl}, synced every ${options.hubSyncSeconds} s into hub-* banks.`);
+      if (options.hubUrl) console.log(`Hash-sharing hub: ${options.hubUrl}, synced every ${options.hubSyncSeconds} s into hub-* banks${server.ctx.config.hub?.webhookSecret ? ', and at once on its alerts (POST /v1/hub/alerts)' : ''}.`);
       console.log(`Transparency log key (pin it in clients, auditors and witnesses): ${server.ctx.directory.log.verifierKey}`);
       if (witnesses.keys.length > 0) console.log(`Witnesses: ${witnesses.keys.length}, quorum ${witnesses.quorum}.`);
       if (lawfulAccess && lawfulAccess.trust.config.log.verifierKey !== server.ctx.directory.log.verifierKey)
@@ -86,6 +87,13 @@ export function register(program: Command): void {
 }
 
 /** The matcher token from a file, or DOUBLELOCK_MATCHER_TOKEN. */
+/** The hub's webhook secret for this member, from a file or the environment; undefined: alerts are not received. */
+function hubWebhookSecret(file: string | undefined): string | undefined {
+  const secret = file ? readFileSync(file, 'utf8').trim() : process.env.DOUBLELOCK_HUB_WEBHOOK_SECRET;
+  if (secret !== undefined && secret.length < 32) throw new Error('the hub webhook secret is too short (the hub gives 64 hex digits)');
+  return secret || undefined;
+}
+
 export function readToken(file: string | undefined): string {
   const token = file ? readFileSync(file, 'utf8').trim() : process.env.DOUBLELOCK_MATCHER_TOKEN;
   if (!token) throw new Error('the matcher token is missing: pass --matcher-token-file or set DOUBLELOCK_MATCHER_TOKEN');

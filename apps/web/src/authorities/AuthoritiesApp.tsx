@@ -6,12 +6,15 @@
 import { decideWarrant, issueWarrant, signedWarrantSchema, warrantSchema, warrantStatus, GROUNDS, type SignedWarrant, type Warrant } from '@doublelock/lawful-access/warrant';
 import { verifyDocument } from '@doublelock/lawful-access/signature';
 import { ISSUE_LABEL } from '@doublelock/lawful-access/warrant';
-import type { TrustConfig } from '@doublelock/lawful-access/trust';
+import type { SignedTrustConfig, TrustConfig } from '@doublelock/lawful-access/trust';
+import type { ExportedIntercept } from '@doublelock/lawful-access/agencyRequests';
 import { useState } from 'react';
 import { Link, Route, Switch } from 'wouter';
 import { Card, ErrorNotice, Field, Notice, Page, useAction, useLoad } from '../ui/components.tsx';
 import { useDraft } from '../ui/drafts.ts';
-import { collectIntercepts, submitWarrant } from './agency.ts';
+import { collectIntercepts, submitWarrant, witnessedInclusion, type Submission } from './agency.ts';
+import { AgencyDecryption } from './Decryption.tsx';
+import { FileInput, parse } from './files.tsx';
 import { downloadJson, readJsonFile, trustConfiguration } from './deployment.ts';
 import { KeyCard } from './KeyCard.tsx';
 import { keyInfo, withSecretKey } from './keyring.ts';
@@ -21,7 +24,7 @@ export default function AuthoritiesApp() {
   const trust = useLoad(trustConfiguration, []);
   return (
     <Switch>
-      <Route path="/agency"><AgencyConsole trust={trust.data?.trust} error={trust.error} /></Route>
+      <Route path="/agency"><AgencyConsole trust={trust.data} error={trust.error} /></Route>
       <Route path="/secretary"><SecretaryConsole trust={trust.data?.trust} error={trust.error} /></Route>
       <Route path="/judge"><JudgeConsole trust={trust.data?.trust} error={trust.error} /></Route>
       <Route>
@@ -39,22 +42,6 @@ export default function AuthoritiesApp() {
   );
 }
 
-function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }, value: unknown, what: string): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new Error(`This is not ${what}: ${r.error.issues.map((i) => `${i.path.join('.') || 'document'} ${i.message}`).join('; ')}`);
-  return r.data;
-}
-
-function FileInput({ label, onFile }: { label: string; onFile: (file: File) => void }) {
-  const id = `file-${label.replace(/\W+/g, '-')}`;
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <input id={id} type="file" accept=".json,application/json" onChange={(e) => e.target.files?.[0] && onFile(e.target.files[0])} />
-    </div>
-  );
-}
-
 interface DraftForm {
   id: string;
   targets: string;
@@ -68,7 +55,8 @@ interface DraftForm {
 }
 const emptyDraft = (): DraftForm => ({ id: '', targets: '', start: new Date().toISOString().slice(0, 16), end: new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 16), grounds: ['serious-crime'], content: true, maxMessages: '100', urgent: false, justification: '' });
 
-function AgencyConsole({ trust, error }: { trust: TrustConfig | undefined; error: unknown }) {
+function AgencyConsole({ trust: deployment, error }: { trust: { trust: TrustConfig; signed: SignedTrustConfig } | undefined; error: unknown }) {
+  const trust = deployment?.trust;
   const [tick, setTick] = useState(0);
   const [saved, setSaved, clearSaved] = useDraft('warrant-draft');
   const form: DraftForm = saved ? { ...emptyDraft(), ...(JSON.parse(saved) as Partial<DraftForm>) } : emptyDraft();
@@ -91,15 +79,27 @@ function AgencyConsole({ trust, error }: { trust: TrustConfig | undefined; error
   });
   const [signed, setSigned] = useState<SignedWarrant>();
   const load = useAction(async (file: File) => setSigned(parse(signedWarrantSchema, await readJsonFile(file), 'a signed warrant')));
+  const [submission, setSubmission] = useState<Submission>();
   const submit = useAction(async () => {
-    const result = await withSecretKey('agency', (id, key) => submitWarrant({ id, secretKey: key }, signed!));
+    const result = await submitWarrant(signed!);
     clearSaved();
-    return result;
+    setSubmission(result);
+    downloadJson(`warrant-${result.warrantId}-submission.json`, result);
+    // The first witnessed checkpoint holding the warrant starts its window at the custodians: keep its proof.
+    const inclusion = await witnessedInclusion(trust!, result.leafIndex);
+    if (inclusion) {
+      const witnessed = { ...result, inclusion };
+      setSubmission(witnessed);
+      downloadJson(`warrant-${result.warrantId}-submission.json`, witnessed);
+    }
+    return { ...result, witnessed: Boolean(inclusion) };
   });
+  const [intercepts, setIntercepts] = useState<ExportedIntercept[]>();
   const collect = useAction(async () => {
-    const intercepts = await withSecretKey('agency', (id, key) => collectIntercepts({ id, secretKey: key }, signed!.warrant.id));
-    downloadJson(`intercepts-${signed!.warrant.id}.json`, intercepts);
-    return intercepts.length;
+    const collected = await collectIntercepts(signed!.warrant.id);
+    downloadJson(`intercepts-${signed!.warrant.id}.json`, collected);
+    setIntercepts(collected);
+    return collected.length;
   });
   const status = signed && trust ? warrantStatus(signed, trust, Date.now()) : undefined;
   return (
@@ -142,13 +142,16 @@ function AgencyConsole({ trust, error }: { trust: TrustConfig | undefined; error
             {status && (status.inForce ? <Notice title="Both locks hold">Issued by {signed.issue.signer} and approved by {signed.decision?.signer ?? '—'}; in force until {new Date(status.until).toISOString()}.</Notice> : <Notice kind="error" title="Not a warrant in force">{status.detail}</Notice>)}
             <button type="button" disabled={!status?.inForce || submit.busy} onClick={() => void submit.run()}>Submit to the provider</button>
             <ErrorNotice error={submit.error} />
-            {submit.data && <Notice title="Accepted and logged">The provider committed the warrant to the public log at index {submit.data.leafIndex} (commitment <span className="mono">{submit.data.commitment}</span>) and intercepts from now on. Keep the submission file: its nonce unseals the warrant later.</Notice>}
+            {submission && <Notice title="Accepted and logged">The provider committed the warrant to the public log at index {submission.leafIndex} (commitment <span className="mono">{submission.commitment}</span>) and intercepts from now on. Keep the submission file: its nonce unseals the warrant later.</Notice>}
+            {submit.busy && submission && <p role="status" className="muted">Waiting for the witnesses to cosign a checkpoint that holds the warrant…</p>}
+            {submit.data && (submit.data.witnessed ? <Notice>Witnessed: the proof is in the submission file.</Notice> : <Notice kind="warning" title="Not yet witnessed">No witnessed checkpoint holds the warrant yet; decryption will prove it at a later one, which starts the window later.</Notice>)}
             <button type="button" className="secondary" disabled={collect.busy} onClick={() => void collect.run()}>Collect what was retained</button>
             <ErrorNotice error={collect.error} />
             {collect.data !== undefined && <Notice>Collected {collect.data} intercept(s); saved as a file.</Notice>}
           </>
         )}
       </Card>
+      {signed && status?.inForce && <AgencyDecryption trust={deployment} warrant={signed} submission={submission} intercepts={intercepts} />}
     </Page>
   );
 }

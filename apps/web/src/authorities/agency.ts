@@ -1,36 +1,42 @@
 /**
- * The agency's requests to the provider, each signed with the agency key (signAgencyRequest): submit a
- * double-locked warrant (the server logs its commitment before it takes effect) and collect what was retained.
- * Mirrors apps/cli/src/agency/workflow.ts until that workflow moves into a package both can call.
+ * The agency console's requests, each signed with the agency key: the SDK's agency workflow
+ * (packages/client/src/agency/workflow.ts, the same code `doublelock agency …` runs) against this page's
+ * own server. The key is unwrapped for one call and wiped (keyring.ts).
  */
-import { interceptsResponse, signAgencyRequest, warrantSubmissionResponse, type ExportedIntercept } from '@doublelock/lawful-access/agencyRequests';
+import { collectIntercepts as collect, openIntercept, submitWarrant as submit, waitForInclusion, type OpenedMessage } from '@doublelock/client/agency/workflow';
+import type { ExportedIntercept } from '@doublelock/lawful-access/agencyRequests';
+import { inclusionSchema, type LogInclusion } from '@doublelock/lawful-access/logEntries';
+import type { SignedTrustConfig, TrustConfig } from '@doublelock/lawful-access/trust';
 import type { SignedWarrant } from '@doublelock/lawful-access/warrant';
-import { toBase64Url } from '@doublelock/protocol/encoding';
-import { responseError } from '../ui/errors.ts';
+import { z } from 'zod';
+import { withSecretKey } from './keyring.ts';
 
-export interface AgencyKey {
-  id: string;
-  secretKey: Uint8Array;
+const server = () => window.location.origin;
+
+/** What the agency keeps of a submission (as `doublelock agency submit --out` writes it): the nonce unseals the warrant later. */
+export const submissionSchema = z.object({ warrantId: z.string(), commitmentNonce: z.string(), commitment: z.string(), leafIndex: z.number().int(), inclusion: inclusionSchema.optional() });
+export type Submission = z.infer<typeof submissionSchema>;
+
+export async function submitWarrant(warrant: SignedWarrant): Promise<Submission> {
+  return withSecretKey('agency', (id, secretKey) => submit(server(), { id, secretKey }, warrant));
 }
 
-async function post(path: string, body: unknown): Promise<unknown> {
-  const response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (!response.ok) throw await responseError(response);
-  return response.json();
+/**
+ * The proof that the warrant is in a witnessed checkpoint, waited for right after submitting: custodians
+ * start the warrant's window at the first such checkpoint's time, so it is kept from the start.
+ */
+export function witnessedInclusion(trust: TrustConfig, leafIndex: number, timeoutMs = 60_000): Promise<LogInclusion | undefined> {
+  return waitForInclusion(server(), trust, leafIndex, timeoutMs);
 }
 
-export async function submitWarrant(agency: AgencyKey, warrant: SignedWarrant) {
-  const commitmentNonce = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
-  const accepted = warrantSubmissionResponse.parse(await post('/v1/lawful-access/warrants', signAgencyRequest({ warrant, commitmentNonce }, agency.id, agency.secretKey)));
-  return { warrantId: warrant.warrant.id, commitmentNonce, commitment: accepted.commitment, leafIndex: accepted.leafIndex };
+export function collectIntercepts(warrantId: string): Promise<ExportedIntercept[]> {
+  return withSecretKey('agency', (id, secretKey) => collect(server(), { id, secretKey }, warrantId));
 }
 
-export async function collectIntercepts(agency: AgencyKey, warrantId: string): Promise<ExportedIntercept[]> {
-  const all: ExportedIntercept[] = [];
-  for (let after = 0; ; ) {
-    const { intercepts } = interceptsResponse.parse(await post('/v1/lawful-access/intercepts', signAgencyRequest({ warrantId, after, limit: 500 }, agency.id, agency.secretKey)));
-    if (intercepts.length === 0) return all;
-    all.push(...intercepts);
-    after = intercepts.at(-1)!.id;
-  }
+/** One retained message decrypted with t custodians (every proof checked) and its evidence bundle. */
+export function decryptIntercept(options: { signedTrust: SignedTrustConfig; trust: TrustConfig; warrant: SignedWarrant; submission: Submission & { inclusion: LogInclusion }; intercept: ExportedIntercept }): Promise<OpenedMessage> {
+  const { submission } = options;
+  return withSecretKey('agency', (id, secretKey) =>
+    openIntercept({ signedTrust: options.signedTrust, trust: options.trust, agency: { id, secretKey }, warrant: options.warrant, commitmentNonce: submission.commitmentNonce, inclusion: submission.inclusion, intercept: options.intercept }),
+  );
 }

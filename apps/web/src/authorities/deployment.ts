@@ -1,10 +1,10 @@
 /** The deployment's lawful-access trust configuration, verified under the trust root this browser pinned. */
-import { openTrustConfig, type TrustConfig } from '@doublelock/lawful-access/trust';
+import { openTrustConfig, signedTrustConfigSchema, type SignedTrustConfig, type TrustConfig } from '@doublelock/lawful-access/trust';
 import { responseError } from '../ui/errors.ts';
 
 const PIN = 'doublelock.authorities.trustRoot';
 
-export async function trustConfiguration(): Promise<{ trust: TrustConfig; trustRoot: string }> {
+export async function trustConfiguration(): Promise<{ trust: TrustConfig; signed: SignedTrustConfig; trustRoot: string }> {
   const config = (await (await fetch('/v1/app-config')).json()) as { trustRoot: string | null };
   const response = await fetch('/v1/lawful-access');
   if (!response.ok) throw await responseError(response);
@@ -12,7 +12,7 @@ export async function trustConfiguration(): Promise<{ trust: TrustConfig; trustR
   if (!status.enabled || !config.trustRoot) throw new Error('Lawful access is switched off on this deployment: there are no warrants to draft, sign or approve.');
   const trustRoot = localStorage.getItem(PIN) ?? config.trustRoot;
   localStorage.setItem(PIN, trustRoot);
-  return { trust: openTrustConfig(status.trust, trustRoot), trustRoot };
+  return { trust: openTrustConfig(status.trust, trustRoot), signed: signedTrustConfigSchema.parse(status.trust), trustRoot };
 }
 
 /** Offers a JSON document as a file to save (passed to the next authority by hand, as paper would be). */

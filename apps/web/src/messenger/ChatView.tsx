@@ -4,6 +4,8 @@ import { useEffect, useRef, useState } from 'react';
 import { Link } from 'wouter';
 import { Card, ErrorNotice, Field, Notice, Page, useAction } from '../ui/components.tsx';
 import { useDraft } from '../ui/drafts.ts';
+import { deliveryMark, useDelivered, useReadReceipts } from './receipts.ts';
+import { ChangedWarning, useContactTrust } from './trust.tsx';
 import { useDevice, useHistory, type MessengerView } from './useMessenger.ts';
 
 type FileContent = Extract<MessageContent, { type: 'file' }>;
@@ -25,6 +27,10 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
   const [file, setFile] = useState<File | null>(null);
   const [preview, setPreview] = useState<string>();
   const list = useRef<HTMLOListElement>(null);
+  const delivered = useDelivered(m, groupId, messages);
+  const readBy = useReadReceipts(m, groupId, messages);
+  const memberNames = group ? [...new Set(group.members.map((x) => x.username))].filter((u) => u !== m.username).sort() : [];
+  const contacts = useContactTrust(m, memberNames);
 
   useEffect(() => {
     list.current?.lastElementChild?.scrollIntoView({ block: 'end' });
@@ -47,6 +53,7 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
         setVersion((v) => v + 1);
       } catch (error) {
         view.raise(error);
+        contacts.reload(); // a refusal may be a contact's changed key: show it
         setPending((p) => p.map((x) => (x.id === id ? { ...x, error } : x)));
       }
     };
@@ -80,11 +87,18 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
   return (
     <Page title={group.name || others.join(', ') || 'Chat'}>
       <p className="muted">
-        <Link href="/">← All chats</Link> · End-to-end encrypted with {others.length > 0 ? others.join(', ') : 'nobody else yet'}
+        <Link href="/">← All chats</Link> · End-to-end encrypted with {others.length > 0 ? others.map((u) => (contacts.trust.get(u)?.state === 'verified' ? `${u} (verified ✓)` : u)).join(', ') : 'nobody else yet'}
       </p>
+      {[...contacts.trust.values()].filter((t) => t.state === 'changed').map((t) => <ChangedWarning key={t.username} trust={t} />)}
       <ol className="messages" ref={list} aria-label="Messages" aria-live="polite">
         {messages.map((msg) => (
-          <MessageItem key={msg.seq} m={m} msg={msg} mine={msg.sender.username === m.username} />
+          <MessageItem
+            key={msg.seq}
+            m={m}
+            msg={msg}
+            mine={msg.sender.username === m.username}
+            mark={msg.sender.username === m.username ? deliveryMark(delivered.has(msg.seq), readBy.get(msg.clientMessageId) ?? [], new Set(group.members.map((x) => x.username)).size) : undefined}
+          />
         ))}
         {pending.map((p) => (
           <li key={p.id} className="mine">
@@ -120,7 +134,7 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
   );
 }
 
-function MessageItem({ m, msg, mine }: { m: Messenger; msg: ReceivedMessage; mine: boolean }) {
+function MessageItem({ m, msg, mine, mark }: { m: Messenger; msg: ReceivedMessage; mine: boolean; mark?: { state: string; text: string } }) {
   const [reporting, setReporting] = useState(false);
   const [reason, setReason] = useState('');
   const report = useAction(async () => {
@@ -137,7 +151,7 @@ function MessageItem({ m, msg, mine }: { m: Messenger; msg: ReceivedMessage; min
   if (c.type !== 'text' && c.type !== 'file') return null;
   return (
     <li className={mine ? 'mine' : undefined} data-seq={msg.seq}>
-      <div className="meta">{mine ? 'You' : msg.sender.username} · <time dateTime={new Date(msg.serverTime).toISOString()}>{new Date(msg.serverTime).toLocaleString()}</time>{mine && ' · Sent ✓'}</div>
+      <div className="meta">{mine ? 'You' : msg.sender.username} · <time dateTime={new Date(msg.serverTime).toISOString()}>{new Date(msg.serverTime).toLocaleString()}</time>{mark && <span data-delivery={mark.state}> · {mark.text}</span>}</div>
       {c.type === 'text' ? <p style={{ margin: 0, whiteSpace: 'pre-wrap' }}>{c.text}</p> : <Attachment m={m} groupId={msg.groupId} file={c} />}
       {!mine && (
         <>

@@ -8,6 +8,7 @@ import { ChatView } from './ChatView.tsx';
 import { Devices } from './Devices.tsx';
 import { NewChat } from './NewChat.tsx';
 import { SafetyNumberPage } from './SafetyNumber.tsx';
+import { Settings } from './Settings.tsx';
 import { browserDeviceName, openDevice, registerDevice, startLink } from './session.ts';
 import { MessengerContext, useMessengerView, type MessengerView } from './useMessenger.ts';
 
@@ -95,6 +96,7 @@ function Chats({ m }: { m: Messenger }) {
           <div className="row">
             <Link href="/new" className="button">New chat</Link>
             <Link href="/devices" className="button secondary">Devices</Link>
+            <Link href="/settings" className="button secondary">Settings</Link>
           </div>
           <h2>Chats</h2>
           {view.groups.length === 0 ? (
@@ -115,6 +117,7 @@ function Chats({ m }: { m: Messenger }) {
           <Switch>
             <Route path="/new"><NewChat onCreated={view.refresh} raise={view.raise} /></Route>
             <Route path="/devices"><Devices /></Route>
+            <Route path="/settings"><Settings /></Route>
             <Route path="/safety/:username">{(p) => <SafetyNumberPage username={p.username} raise={view.raise} />}</Route>
             <Route path="/c/:id">{(p) => <ChatView key={p.id} groupId={p.id} view={view} />}</Route>
             <Route><Page title="Messenger"><p>Choose a chat, or start a new one.</p></Page></Route>

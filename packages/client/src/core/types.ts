@@ -5,6 +5,7 @@ import type { CryptoProvider } from 'ts-mls';
 import type { ServerApi } from '../api/serverApi.ts';
 import type { WebSocketConstructor } from '../api/mailboxSocket.ts';
 import type { AccountVerifier } from '../directory.ts';
+import type { ByteSource } from '../envelope/attachmentStream.ts';
 import type { MessageContent } from '../envelope/content.ts';
 import type { GroupMeta } from '../groupStore.ts';
 import type { DeviceIdentity } from '../mls/credential.ts';
@@ -31,7 +32,9 @@ export type RejectReason =
   | 'sender_mismatch'
   | 'credential_rejected'
   | 'envelope_rejected'
-  | 'no_key_package';
+  | 'no_key_package'
+  /** a commit that changes membership or admins, by a member who is not an admin */
+  | 'not_admin';
 
 export interface ReceivedMessage {
   groupId: string;
@@ -62,6 +65,13 @@ export type MessengerEvent =
   | { type: 'transparency_alarm'; alarm: MonitorAlarm }
   /** Another device of this account added a device (seen in the log). */
   | { type: 'own_device_added'; deviceId: string }
+  /**
+   * The server voided commit `seq` because the group's members found it invalid. `rolledBack`: this device
+   * had made it and went back to the epoch before it (after checking the members' signed rejections);
+   * `appliedHere` without `rolledBack`: this device had found it valid and stays where it is (out of step
+   * with the group until it rejoins).
+   */
+  | { type: 'commit_voided'; groupId: string; seq: number; appliedHere: boolean; rolledBack: boolean }
   /** An item for an epoch not reached yet: kept, and processed after the commit that reaches it. */
   | { type: 'buffered'; groupId: string; seq: number }
   /** Transport trouble (the push channel); the mailbox keeps everything, a later sync catches up. */
@@ -100,6 +110,30 @@ export interface MessengerOptions {
   keyPackageTarget?: number;
   /** Largest sealed attachment the server takes (its `maxBlobBytes`; default the protocol's 100 MiB). */
   maxAttachmentBytes?: number;
+  /**
+   * Makes image previews on this device (Node: `imagePreview` from `@doublelock/client/node/imagePreview`,
+   * on sharp; browsers: a canvas). Without it, images are sent without a preview.
+   */
+  imagePreview?: ImagePreviewer;
   /** How commits and Welcomes are framed (mls/handshake.ts): public commits, the tree inside the Welcome. */
   mls?: HandshakeOptions;
 }
+
+/** A file to send: `open()` gives its bytes from the start each time it is called (a file path, a Blob). */
+export interface OutgoingFile {
+  open: () => ByteSource;
+  size: number;
+  name: string;
+  mime: string;
+}
+
+/** A small image shown before (or instead of) downloading the file. */
+export interface ImagePreview {
+  bytes: Uint8Array;
+  mime: 'image/webp' | 'image/jpeg' | 'image/png';
+  width: number;
+  height: number;
+}
+
+/** Makes a preview of an image file; undefined when it is not an image it can decode. */
+export type ImagePreviewer = (open: () => ByteSource, mime: string) => Promise<ImagePreview | undefined>;

@@ -9,6 +9,8 @@ const messageRef = base64url.min(16).max(64);
 const usernameList = z.array(z.string().min(1).max(64)).max(1000);
 /** Longest disappearing-message timer: four weeks (Signal's longest preset). */
 export const MAX_TIMER_SECONDS = 28 * 24 * 3600;
+/** Largest image preview a recipient downloads and shows (they are small thumbnails). */
+export const MAX_PREVIEW_BYTES = 256 * 1024;
 
 export const messageContent = z.discriminatedUnion('type', [
   /** A trust decision about a contact, for this account's other devices (note-to-self group; devices/trust.ts). */
@@ -24,6 +26,20 @@ export const messageContent = z.discriminatedUnion('type', [
     key: base64url.length(43),
     sha256: sha256Hex,
     caption: z.string().max(4096).optional(),
+    /** Sealed in chunks (envelope/attachmentStream.ts) and streamed; absent: sealed whole (older senders). */
+    chunked: z.literal(true).optional(),
+    /** A small image made on the sender's device, sealed and uploaded as its own blob (always chunked). */
+    preview: z
+      .object({
+        blob: sha256Hex,
+        key: base64url.length(43),
+        sha256: sha256Hex,
+        size: z.number().int().nonnegative().max(MAX_PREVIEW_BYTES),
+        mime: z.enum(['image/webp', 'image/jpeg', 'image/png']),
+        width: z.number().int().min(1).max(4096),
+        height: z.number().int().min(1).max(4096),
+      })
+      .optional(),
   }),
   /** Group metadata: the group's display name. */
   z.object({ type: z.literal('rename'), name: z.string().min(1).max(128) }),
@@ -42,6 +58,7 @@ export const messageContent = z.discriminatedUnion('type', [
   /** Disappearing messages: messages after this one are deleted `seconds` after they were sent (0: off). */
   z.object({ type: z.literal('timer'), seconds: z.number().int().min(0).max(MAX_TIMER_SECONDS) }),
   /** The group's admins (who may add, remove and rename); honoured only from a current admin. */
+  // Older builds sent admin lists as messages; they are read but no longer honoured (the list is in the group's context).
   z.object({ type: z.literal('admins'), usernames: usernameList.min(1) }),
 ]);
 export type MessageContent = z.infer<typeof messageContent>;

@@ -2,3 +2,4 @@
 export * from './client.ts';
 export * from './sync.ts';
 export * from './publish.ts';
+export { verifyWebhookSignature } from '../webhooks.ts';

@@ -49,13 +49,16 @@ export class LiveBanks {
     const live = new LiveBanks(db);
     live.settings = await live.settingsStore.all();
     const max = Number((await db.get<{ m: number | null }>('SELECT MAX(id) AS m FROM moderation_signals'))?.m ?? 0);
-    if (options.matcher) live.remote = options.matcher;
-    else live.local = await Matcher.load(live.store, [...live.settings.keys()], options.onProgress, await live.settingsStore.maxPdqThreshold(), options.indexFile ? { indexFile: options.indexFile } : {});
-    for (const bank of live.settings.keys()) for await (const s of live.store.signals(bank, { types: ['text'] })) live.text.add(textRule(s));
-    // Everything at or below `max` is loaded; ids above `low` are remembered, so a late commit is not missed.
+    // Everything at or below `low` is loaded. Above it, exactly the ids the load handed out are remembered:
+    // a signal committed during the load (above `max`, or a late commit below it) is loaded once, either
+    // by the load or by the next refresh, never by both.
     live.low = Math.max(0, max - LOOKBACK);
     live.high = max;
-    for (const r of await db.all<{ id: number }>('SELECT id FROM moderation_signals WHERE id > ? AND id <= ?', [live.low, max])) live.recent.add(Number(r.id));
+    const loading = new RecordingBankStore(db, live.low);
+    if (options.matcher) live.remote = options.matcher;
+    else live.local = await Matcher.load(loading, [...live.settings.keys()], options.onProgress, await live.settingsStore.maxPdqThreshold(), options.indexFile ? { indexFile: options.indexFile } : {});
+    for (const bank of live.settings.keys()) for await (const s of loading.signals(bank, { types: ['text'] })) live.text.add(textRule(s));
+    for (const id of loading.stop()) live.recent.add(id);
     return live;
   }
 
@@ -88,7 +91,12 @@ export class LiveBanks {
     this.settings = await this.settingsStore.all();
     // A bank now asks for a wider radius than the matcher searches (a crisis incident's bank): rebuild it.
     const radius = await this.settingsStore.maxPdqThreshold();
-    if (this.local && radius > this.local.pdqThreshold) this.local = await Matcher.load(this.store, [...this.settings.keys()], undefined, radius);
+    if (this.local && radius > this.local.pdqThreshold) {
+      // a signal the rebuild loads and that is not yet remembered must not be added again below
+      const loading = new RecordingBankStore(this.db, this.low);
+      this.local = await Matcher.load(loading, [...this.settings.keys()], undefined, radius);
+      for (const id of loading.stop()) this.recent.add(id);
+    }
     let added = 0;
     let after = this.low;
     let max = this.low;
@@ -152,4 +160,40 @@ export class LiveBanks {
 
 export function textRule(s: BankSignal) {
   return { id: s.id, bank: s.bank, value: s.value, action: s.action ?? 'block', severity: s.severity, labels: s.labels };
+}
+
+/**
+ * The bank store a load reads through: it notes the ids above `above` that its bulk readers hand out
+ * (what the matcher and the rules now hold), until stop(). Other reads pass through untouched.
+ */
+class RecordingBankStore extends BankStore {
+  #seen: Set<number> | undefined = new Set();
+
+  constructor(
+    db: Db,
+    private readonly above: number,
+  ) {
+    super(db);
+  }
+
+  /** The ids handed out; nothing is noted after this. */
+  stop(): Set<number> {
+    const seen = this.#seen ?? new Set<number>();
+    this.#seen = undefined;
+    return seen;
+  }
+
+  override async *pdqHashPages(bank: string, pageSize?: number, after?: number): AsyncGenerator<{ words: Uint32Array; ids: Uint32Array }> {
+    for await (const page of super.pdqHashPages(bank, pageSize, after)) {
+      if (this.#seen) for (const id of page.ids) if (id > this.above) this.#seen.add(id);
+      yield page;
+    }
+  }
+
+  override async *signals(bank: string, options?: Parameters<BankStore['signals']>[1]): AsyncGenerator<BankSignal> {
+    for await (const s of super.signals(bank, options)) {
+      if (this.#seen && s.id > this.above) this.#seen.add(s.id);
+      yield s;
+    }
+  }
 }

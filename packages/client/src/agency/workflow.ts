@@ -1,35 +1,31 @@
 /**
- * The agency's workflow against a provider and its custodians — the same steps a future web UI runs:
- * submit a warrant; collect what was retained under it; for each message, prove the warrant's log
- * inclusion at a witnessed checkpoint, ask custodians for decryption shares, verify every proof, combine
- * t of them, recover the content key, open the sealed payload, and assemble an evidence bundle.
+ * The agency's workflow against a provider and its custodians, run by the CLI (`doublelock agency …`) and
+ * by the web app's agency console alike (browser-safe: fetch and @noble only): submit a warrant; collect
+ * what was retained under it; for each message, check it is one the warrant covers (the provider's
+ * signature on its delivery record, a target in it, inside the window, the content matching the record —
+ * anything else is refused here, before any custodian is asked), prove the warrant's log inclusion at a
+ * witnessed checkpoint, ask custodians for decryption shares, verify every proof, combine t of them,
+ * recover the content key, open the sealed payload, and assemble an evidence bundle.
  */
-import {
-  buildEvidenceBundle,
-  decryptWithCustodians,
-  fetchEpochCertificate,
-  interceptsResponse,
-  openTrustConfig,
-  parseEscrowField,
-  signAgencyRequest,
-  signedTrustConfigSchema,
-  signShareRequest,
-  warrantSubmissionResponse,
-  type EvidenceBundle,
-  type ExportedIntercept,
-  type LogInclusion,
-  type SignedTrustConfig,
-  type SignedWarrant,
-  type TrustConfig,
-} from '@doublelock/lawful-access';
-import { LogHttpClient } from '@doublelock/log';
+// Subpath imports: the package index would pull every lawful-access module into the browser bundle.
+import { decryptWithCustodians } from '@doublelock/lawful-access/agency';
+import { interceptsResponse, signAgencyRequest, warrantSubmissionResponse, type ExportedIntercept } from '@doublelock/lawful-access/agencyRequests';
+import { fetchEpochCertificate } from '@doublelock/lawful-access/ceremony';
+import { verifyDeliveryRecord } from '@doublelock/lawful-access/delivery';
+import { parseEscrowField } from '@doublelock/lawful-access/escrow';
+import { buildEvidenceBundle, type EvidenceBundle } from '@doublelock/lawful-access/evidence';
+import type { LogInclusion } from '@doublelock/lawful-access/logEntries';
+import { signShareRequest } from '@doublelock/lawful-access/shareRequest';
+import { openTrustConfig, signedTrustConfigSchema, type SignedTrustConfig, type TrustConfig } from '@doublelock/lawful-access/trust';
+import { isMessageInScope, type SignedWarrant } from '@doublelock/lawful-access/warrant';
+import { LogHttpClient } from '@doublelock/log/http';
 import { parseCheckpoint, parseNote } from '@doublelock/log/verifier';
 import { decodeFrame, fromBase64Url, toBase64Url } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
 import type { z } from 'zod';
-import { envelopeContextBytes } from '../../../../packages/client/src/envelope/envelope.ts';
-import { open } from '../../../../packages/client/src/envelope/committingAead.ts';
-import { decodeContent, type MessageContent } from '../../../../packages/client/src/envelope/content.ts';
+import { envelopeContextBytes } from '../envelope/envelope.ts';
+import { open } from '../envelope/committingAead.ts';
+import { decodeContent, type MessageContent } from '../envelope/content.ts';
 
 export interface Agency {
   id: string;
@@ -93,6 +89,39 @@ export async function waitForInclusion(server: string, trust: TrustConfig, leafI
   }
 }
 
+/** The agency's own client refuses an intercept the warrant does not cover: no custodian is asked. */
+export class OutsideWarrant extends Error {
+  constructor(
+    readonly interceptId: number,
+    readonly reason: string,
+  ) {
+    super(`intercept ${interceptId} is outside the warrant (${reason}): not sent to any custodian`);
+    this.name = 'OutsideWarrant';
+  }
+}
+
+/**
+ * Why the warrant does not cover this intercept, or undefined when it does: the delivery record must be
+ * signed by the provider the trust configuration names, have a target as sender or recipient inside the
+ * warrant's window, and describe the very content handed over (group, sender, device, message id).
+ * Custodians check all of this again; checking first keeps a provider's (or a file's) stray message from
+ * ever being put to them under this warrant.
+ */
+export function outsideWarrant(intercept: ExportedIntercept, warrant: SignedWarrant, trust: TrustConfig): string | undefined {
+  const signed = intercept.iri;
+  if (!signed) return 'it has no delivery record';
+  if (!verifyDeliveryRecord(signed, trust)) return 'its delivery record is not signed by the provider';
+  const record = signed.record;
+  if (!isMessageInScope(warrant.warrant, record)) {
+    const { start, end } = warrant.warrant.window;
+    return record.serverTime < start || record.serverTime >= end ? 'it was delivered outside the warrant’s window' : 'no target of the warrant sent or received it';
+  }
+  const cc = intercept.cc;
+  if (cc && (cc.groupId !== record.groupId || cc.sender.username !== record.sender || cc.sender.deviceId !== record.senderDevice || cc.clientMessageId !== record.clientMessageId))
+    return 'its content is not the message its delivery record describes';
+  return undefined;
+}
+
 export interface OpenedMessage {
   intercept: ExportedIntercept;
   content: MessageContent;
@@ -110,6 +139,8 @@ export async function openIntercept(options: {
   intercept: ExportedIntercept;
 }): Promise<OpenedMessage> {
   const { intercept, trust } = options;
+  const refused = outsideWarrant(intercept, options.warrant, trust);
+  if (refused) throw new OutsideWarrant(intercept.id, refused);
   if (!intercept.cc || !intercept.iri) throw new Error(`intercept ${intercept.id} lacks content or its delivery record (the warrant must authorise both)`);
   const frame = decodeFrame(fromBase64Url(intercept.cc.frame));
   if (!frame.escrow) throw new Error(`intercept ${intercept.id} carries no escrow field`);

@@ -1,0 +1,236 @@
+/**
+ * The agency decrypts in its browser, every party real: the provider's server with its log, a witness
+ * cosigning all along, three custodian processes (`doublelock custodian serve`, 2 of 3) that ran the DKG, and
+ * two messenger clients that put an escrow field on every message. The agency's console (its key imported into
+ * the browser) submits a double-locked warrant, collects, asks the custodians for shares from the page,
+ * verifies every proof, shows the plaintext of only the warrant's messages, and saves evidence bundles that
+ * `doublelock agency verify-evidence` accepts. An intercept the warrant does not cover (a provider-signed
+ * record of two other people's message) is refused by the browser before any custodian is asked.
+ */
+import { initCustodianKeys, publicKeysOf } from '@doublelock/custodian';
+import {
+  DAY_MS,
+  decideWarrant,
+  deploymentEscrow,
+  epochAt,
+  generateSigningKey,
+  issueWarrant,
+  runDkgCeremony,
+  signDeliveryRecord,
+  signTrustConfig,
+  type ExportedIntercept,
+  type TrustConfig,
+  type Warrant,
+} from '@doublelock/lawful-access';
+import { CosignatureSigner, generateSignerKey } from '@doublelock/log';
+import { SIGNATURE_COSIGNATURE_V1 } from '@doublelock/log/verifier';
+import { toBase64Url } from '@doublelock/protocol';
+import { startTestServer } from '@doublelock/server/testing';
+import { freePort } from '@doublelock/store/testing';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Download, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { witnessCosign } from '../../cli/src/commands/witness.ts';
+import { Messenger } from '../../../packages/client/src/messenger.ts';
+import { MemoryStorage } from '../../../packages/client/src/storage/storage.ts';
+import type { WebSocketConstructor } from '../../../packages/client/src/api/mailboxSocket.ts';
+import { checkPage, chromiumAvailable, startWeb, type Person, type WebHarness } from './harness.ts';
+
+const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey(), coordinator: generateSigningKey() };
+const witnessKey = generateSignerKey('witness.doublelock.test/w1', SIGNATURE_COSIGNATURE_V1);
+const witnessVerifierKey = new CosignatureSigner(witnessKey).verifierKey;
+const tmp = mkdtempSync(join(tmpdir(), 'doublelock-web-decrypt-'));
+const CLI = fileURLToPath(new URL('../../cli/bin/doublelock.js', import.meta.url));
+const trustRoot = toBase64Url(keys.root.publicKey);
+
+/** `doublelock custodian serve …` as its own process; resolves once it listens. */
+function serveCustodian(args: string[]): Promise<{ close(): Promise<void> }> {
+  const child = spawn(process.execPath, [CLI, 'custodian', 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`custodian did not start: ${output}`)), 90_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('is running at')) {
+        clearTimeout(timer);
+        resolve({ close });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`custodian exited with ${code}: ${output}`)));
+  });
+}
+
+async function saveDownload(page: Page, click: () => Promise<void>, name: string): Promise<string> {
+  const [download] = await Promise.all([page.waitForEvent('download'), click()]);
+  const path = join(tmp, name);
+  await download.saveAs(path);
+  return path;
+}
+
+describe.runIf(chromiumAvailable)('the agency decrypts in its browser', () => {
+  let web: WebHarness;
+  let trust: TrustConfig;
+  let custodians: Array<{ close(): Promise<void> }> = [];
+  const escrows: Array<{ close(): void }> = [];
+  let witnessing: ReturnType<typeof setInterval> | undefined;
+  let agency: Person;
+
+  beforeAll(async () => {
+    const dataDir = join(tmp, 'server');
+    const first = await startTestServer({ dataDir, logWitnesses: [witnessVerifierKey] });
+    const logKey = first.ctx.directory.log.verifierKey;
+    await first.close();
+    const custodianDirs = [1, 2, 3].map((i) => join(tmp, `custodian-${i}`));
+    const secrets = custodianDirs.map((dir) => initCustodianKeys(dir).secrets);
+    const ports = await Promise.all(custodianDirs.map(() => freePort()));
+    trust = {
+      version: 1,
+      deployment: 'web-decrypt',
+      issuedAt: Date.now(),
+      secretaryOfState: [{ id: 'sos', publicKey: toBase64Url(keys.sos.publicKey) }],
+      judicialCommissioners: [{ id: 'jc', publicKey: toBase64Url(keys.judge.publicKey) }],
+      agencies: [{ id: 'nca', publicKey: toBase64Url(keys.agency.publicKey) }],
+      provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
+      coordinators: [{ id: 'coordinator', publicKey: toBase64Url(keys.coordinator.publicKey) }],
+      custodians: secrets.map((s, i) => ({ index: i + 1, name: `custodian-${i + 1}`, url: `http://127.0.0.1:${ports[i]}`, ...publicKeysOf(s) })),
+      threshold: 2,
+      log: { verifierKey: logKey, witnesses: [witnessVerifierKey], witnessQuorum: 1 },
+      epoch: { lengthMs: DAY_MS, retentionDays: 30 },
+      bankHolidays: [],
+    };
+    const signedTrust = signTrustConfig(trust, keys.root.secretKey);
+    web = await startWeb({ dataDir, logWitnesses: [witnessVerifierKey], lawfulAccess: { trust: signedTrust, trustRootKey: trustRoot, providerKeyId: 'provider', providerSecretKey: keys.provider.secretKey } });
+    const trustFile = join(tmp, 'trust.json');
+    writeFileSync(trustFile, JSON.stringify(signedTrust));
+    custodians = await Promise.all(
+      custodianDirs.map((dir, i) => serveCustodian(['--data', dir, '--trust', trustFile, '--trust-root', trustRoot, '--log', web.url, '--port', String(ports[i]), '--log-level', 'warn'])),
+    );
+    await runDkgCeremony(trust, epochAt(Date.now()), { id: 'coordinator', secretKey: keys.coordinator.secretKey });
+    // The witness, as deployed: it cosigns the log's newest checkpoint every few hundred milliseconds.
+    const keyFile = join(tmp, 'witness.key');
+    writeFileSync(keyFile, witnessKey);
+    let busy = false;
+    witnessing = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void witnessCosign({ logUrl: web.url, logKey, keyFile, state: join(tmp, 'witness-state.json') })
+        .catch(() => undefined)
+        .finally(() => (busy = false));
+    }, 300);
+    agency = await web.person();
+  }, 180_000);
+
+  afterAll(async () => {
+    if (witnessing) clearInterval(witnessing);
+    for (const e of escrows) e.close();
+    await Promise.all(custodians.map((c) => c.close()));
+    await web?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const client = async (username: string) => {
+    const escrow = (await deploymentEscrow({ serverUrl: web.url, trustRoot }))!;
+    escrows.push(escrow);
+    return Messenger.register({ serverUrl: web.url, storage: new MemoryStorage(), webSocket: WebSocket as unknown as WebSocketConstructor, escrow }, username);
+  };
+
+  it('submits, collects, decrypts with 2 of 3 custodians, and saves evidence the verifier accepts; refuses what the warrant does not cover', async () => {
+    const alice = await client('alice');
+    const bob = await client('bob');
+    const chat = await alice.createChat('bob');
+    await alice.sendText(chat, 'before any warrant');
+    await bob.sync();
+
+    // The double lock (drafted, issued and approved in browsers in authorities.test.ts).
+    const now = Date.now();
+    const w: Warrant = {
+      format: 1, id: 'op-kestrel-1', revision: 0, kind: 'targeted-interception', targets: ['alice'], window: { start: now, end: now + 10 * DAY_MS },
+      grounds: ['serious-crime'], justification: 'necessary and proportionate', agency: 'nca', products: ['iri', 'cc'], limits: { maxMessages: 50 }, urgent: false, issuedAt: now, renews: null,
+    };
+    const approved = decideWarrant(issueWarrant(w, 'sos', keys.sos.secretKey), { decision: 'approved', decidedAt: now + 1, reasons: '' }, 'jc', keys.judge.secretKey);
+    const warrantFile = join(tmp, 'approved.json');
+    writeFileSync(warrantFile, JSON.stringify(approved));
+    const agencyKey = join(tmp, 'agency.key.json');
+    writeFileSync(agencyKey, JSON.stringify({ id: 'nca', secretKey: toBase64Url(keys.agency.secretKey) }));
+
+    const page = agency.page;
+    await page.goto('/authorities/agency');
+    await page.getByLabel('Or import a key file').setInputFiles(agencyKey);
+    await page.getByText(/The deployment’s trust configuration names this key/).waitFor({ timeout: 30_000 });
+    await page.getByLabel('The warrant file, signed and decided').setInputFiles(warrantFile);
+    await page.getByText('Both locks hold').waitFor();
+    // The submission file is saved at once (its nonce must not be lost), then again with the witnessed proof.
+    const saved = new Promise<Download[]>((resolve) => {
+      const got: Download[] = [];
+      page.on('download', (d) => void (got.push(d) === 2 && resolve(got)));
+    });
+    await page.getByRole('button', { name: 'Submit to the provider' }).click();
+    await page.getByText('Witnessed: the proof is in the submission file.').waitFor({ timeout: 60_000 });
+    const submission = join(tmp, 'submission.json');
+    await (await saved)[1]!.saveAs(submission);
+    page.removeAllListeners('download');
+    expect(JSON.parse(readFileSync(submission, 'utf8'))).toMatchObject({ warrantId: w.id, inclusion: { leafIndex: expect.any(Number) } });
+
+    await alice.sendText(chat, 'meet at noon');
+    await bob.sync();
+    await bob.sendText(chat, 'see you there');
+    await alice.sync();
+
+    await saveDownload(page, () => page.getByRole('button', { name: 'Collect what was retained' }).click(), 'intercepts.json');
+    await page.getByText('Collected 2 intercept(s); saved as a file.').waitFor();
+    await page.getByRole('button', { name: 'Decrypt with the custodians' }).click();
+    await page.getByText('2 of 2 message(s) decrypted.').waitFor({ timeout: 60_000 });
+    const shown = page.getByRole('list', { name: 'Decrypted messages' });
+    expect(await shown.locator('.message-text').allTextContents()).toEqual(['meet at noon', 'see you there']);
+    expect(await shown.textContent()).not.toContain('before any warrant');
+    await checkPage(agency, 'authorities-agency-decrypted');
+
+    // Each bundle stands on its own: the CLI's verifier accepts it from the trust root alone.
+    const first = await shown.getByRole('button', { name: /^Save the evidence bundle/ }).first();
+    const bundle = await saveDownload(page, () => first.click(), 'evidence.json');
+    const verify = (path: string) =>
+      promisify(execFile)(process.execPath, [CLI, 'agency', 'verify-evidence', path, '--trust-root', trustRoot]).then(
+        ({ stdout }) => ({ code: 0, out: stdout }),
+        (e: { code: number; stderr: string }) => ({ code: e.code, out: e.stderr }),
+      );
+    const verified = await verify(bundle);
+    expect(verified.out).toMatch(/evidence verified/);
+    expect(verified.code).toBe(0);
+    const tampered = JSON.parse(readFileSync(bundle, 'utf8')) as { delivery: { record: { recipients: string[] } } };
+    tampered.delivery.record.recipients = ['carol'];
+    writeFileSync(join(tmp, 'tampered.json'), JSON.stringify(tampered));
+    expect((await verify(join(tmp, 'tampered.json'))).code).not.toBe(0);
+
+    // A provider (or whoever edits the file) slips in someone else's message under this warrant, its
+    // delivery record genuinely signed by the provider: the browser refuses it and asks no custodian.
+    const collected = JSON.parse(readFileSync(join(tmp, 'intercepts.json'), 'utf8')) as ExportedIntercept[];
+    const real = collected[0]!;
+    const stray: ExportedIntercept = { ...real, id: 999, iri: signDeliveryRecord({ ...real.iri!.record, sender: 'erin', recipients: ['frank'] }, 'provider', keys.provider.secretKey) };
+    const early: ExportedIntercept = { ...real, id: 998, iri: signDeliveryRecord({ ...real.iri!.record, serverTime: now - 60_000 }, 'provider', keys.provider.secretKey) };
+    const doctored = join(tmp, 'doctored.json');
+    writeFileSync(doctored, JSON.stringify([stray, early, real]));
+    await page.reload();
+    await page.getByLabel('The warrant file, signed and decided').setInputFiles(warrantFile);
+    await page.getByLabel('The submission file').setInputFiles(submission);
+    await page.getByLabel('The collected intercepts').setInputFiles(doctored);
+    await page.getByRole('button', { name: 'Decrypt with the custodians' }).click();
+    await page.getByText('1 of 3 message(s) decrypted.').waitFor({ timeout: 60_000 });
+    await page.getByRole('alert').filter({ hasText: 'Intercept 999 not decrypted' }).filter({ hasText: 'no target of the warrant sent or received it' }).filter({ hasText: 'not sent to any custodian' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'Intercept 998 not decrypted' }).filter({ hasText: 'outside the warrant’s window' }).waitFor();
+    expect(await shown.locator('.message-text').allTextContents()).toEqual(['meet at noon']);
+  }, 300_000);
+});
