@@ -64,7 +64,7 @@ export async function checkReview(review: OperatorReview, trust: TrustConfig, no
     const response = await fetch(`/v1/log/proof/inclusion?index=${inclusion.leafIndex}&treeSize=${inclusion.treeSize}`);
     if (!response.ok) throw await responseError(response);
     const proof = logInclusionProofResponse.parse(await response.json());
-    const entry = warrantLogEntry(fromBase64Url(review.warrant.commitment), { revision: w.warrant.revision, issuedAt: w.warrant.issuedAt });
+    const entry = warrantLogEntry(fromBase64Url(review.warrant.commitment), w.warrant);
     const included = logInclusionVerifier(trust.log)(entry, { leafIndex: inclusion.leafIndex, treeSize: inclusion.treeSize, path: proof.proof, checkpoint: inclusion.checkpoint }, inclusion.checkpoint);
     checks.push(
       included
