@@ -14,7 +14,7 @@ describe.each(serverCases())('a burst of concurrent sends on $name', ({ name, st
   let a: TestDevice, b: TestDevice, c: TestDevice, outsider: TestDevice;
   beforeAll(async () => {
     server = await start();
-    [a, b, c, outsider] = await Promise.all(['ann', 'ben', 'cat', 'oli'].map(async (u) => (await new TestAccount(server, u).register()).login()));
+    [a, b, c, outsider] = (await Promise.all(['ann', 'ben', 'cat', 'oli'].map(async (u) => (await new TestAccount(server, u).register()).login()))) as [TestDevice, TestDevice, TestDevice, TestDevice];
   });
   afterAll(async () => server.close());
 
