@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { commitRequest, createMlsGroup } from '../apps/server/test/mls.ts';
 import { percentile, printTable, writeBarChart, writeResults } from './lib/report.ts';
 
 const DEVICES = Number(process.env.RELAY_DEVICES ?? 1000);
@@ -104,7 +105,7 @@ async function setUpDoublelock(url: string): Promise<BenchDevice[]> {
     const { challenge } = await post<{ challenge: string }>(url, '/v1/auth/challenge', { username, deviceId });
     const signature = ed25519.sign(authResponseBytes({ challenge: fromBase64Url(challenge), username, deviceId, origin }), deviceSecret);
     const { token } = await post<{ token: string }>(url, '/v1/auth/session', { username, deviceId, challenge, signature: toBase64Url(signature) });
-    return { deviceId, token };
+    return { deviceId, token, account: { username }, keys: { secretKey: deviceSecret, publicKey: signatureKey }, mls: new Map() };
   });
   const devices: BenchDevice[] = [];
   let offset = 0;
@@ -113,8 +114,10 @@ async function setUpDoublelock(url: string): Promise<BenchDevice[]> {
     offset += size;
     const groupId = toBase64Url(randomBytes(16));
     await post(url, '/v1/groups', { groupId }, members[0]!.token);
-    await post(url, `/v1/groups/${groupId}/commits`, { clientMessageId: toBase64Url(randomBytes(12)), epoch: 0, commit: toBase64Url(randomBytes(64)), adds: members.slice(1).map((m) => m.deviceId), welcome: toBase64Url(randomBytes(64)) }, members[0]!.token);
-    for (const m of members) devices.push({ ...m, groupId, groupSize: size });
+    // A real MLS commit adding the others (the server reads every commit: apps/server/src/commitCheck.ts).
+    await createMlsGroup(members[0]!, groupId);
+    await post(url, `/v1/groups/${groupId}/commits`, (await commitRequest(members[0]!, groupId, { add: members.slice(1) })).body, members[0]!.token);
+    for (const m of members) devices.push({ deviceId: m.deviceId, token: m.token, groupId, groupSize: size });
   }
   return devices;
 }

@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { register as registerAdmin } from './commands/admin.ts';
 import { register as registerAgency } from './commands/agency.ts';
+import { register as registerBackup } from './commands/backup.ts';
 import { register as registerBank } from './commands/bank.ts';
 import { register as registerChannel } from './commands/channel.ts';
 import { register as registerChat } from './commands/chat.ts';
@@ -31,7 +32,7 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerServe, registerChat, registerChatFeatures, registerAdmin, registerAgency, registerCustodian, registerLog, registerWitness, registerHash, registerBank, registerMatch, registerOversight, registerModeration, registerChannel, registerRules, registerHub, registerMatcher]) register(program);
+for (const register of [registerServe, registerBackup, registerChat, registerChatFeatures, registerAdmin, registerAgency, registerCustodian, registerLog, registerWitness, registerHash, registerBank, registerMatch, registerOversight, registerModeration, registerChannel, registerRules, registerHub, registerMatcher]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -24,6 +24,7 @@ type Route = { method: string; path: string };
 const OWNED = new Set([
   'GET /v1/groups/{groupId}',
   'POST /v1/groups/{groupId}/commits',
+  'POST /v1/groups/{groupId}/commits/{seq}/rejections',
   'POST /v1/groups/{groupId}/messages',
   'PUT /v1/groups/{groupId}/blobs/{hash}',
   'GET /v1/groups/{groupId}/blobs/{hash}',
@@ -191,6 +192,12 @@ describe("authorisation matrix: another account's device", () => {
       'POST /v1/groups/{groupId}/commits': {
         // a commit that would add the attacker to the victims' group
         request: () => as('POST', `/v1/groups/${groupId}/commits`, { clientMessageId: messageId(), epoch: 1, commit: bytes(40), adds: [mallory.deviceId], welcome: bytes(40) }),
+        status: 403,
+        code: 'not_member',
+      },
+      // a stranger's report that the victims' first commit is invalid (towards voiding it)
+      'POST /v1/groups/{groupId}/commits/{seq}/rejections': {
+        request: () => as('POST', `/v1/groups/${groupId}/commits/1/rejections`, { reason: 'mallory says so', signature: bytes(64) }),
         status: 403,
         code: 'not_member',
       },

@@ -1,7 +1,8 @@
 /** The Delivery Service end to end over HTTP and WebSocket, on SQLite and PostgreSQL. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
-import { bytes, groupOf, messageId, randomGroupId, serverCases, Socket, TestAccount, type TestDevice } from './harness.ts';
+import { commitRequest } from './mls.ts';
+import { bytes, commit, groupOf, messageId, randomGroupId, serverCases, Socket, TestAccount, type TestDevice } from './harness.ts';
 
 describe.each(serverCases())('delivery on $name', ({ start }) => {
   let server: RunningServer;
@@ -34,7 +35,7 @@ describe.each(serverCases())('delivery on $name', ({ start }) => {
   it('accepts exactly one of two concurrent commits for an epoch; the loser learns the current epoch', async () => {
     const [a, b, c] = await people(3);
     const groupId = await groupOf([a!, b!]);
-    const commit = (d: TestDevice) => d.call('POST', `/v1/groups/${groupId}/commits`, { clientMessageId: messageId(), epoch: 1, commit: bytes(30), adds: [c!.deviceId], welcome: bytes(30) });
+    const commit = async (d: TestDevice) => d.call('POST', `/v1/groups/${groupId}/commits`, (await commitRequest(d, groupId, { add: [c!] })).body);
     const results = await Promise.all([commit(a!), commit(b!)]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
     const loser = results.find((r) => r.status === 409)!;
@@ -122,8 +123,7 @@ describe.each(serverCases())('delivery on $name', ({ start }) => {
     const socket = await Socket.open(server.url, c!.token);
     let epoch = 1;
     for (let i = 0; i < 15; i++) {
-      const commit = await a!.call('POST', `/v1/groups/${groupId}/commits`, { clientMessageId: messageId(), epoch, commit: bytes(20) });
-      expect(commit.status).toBe(200);
+      expect((await commit(a!, groupId)).status).toBe(200);
       epoch++;
       await Promise.all([
         b!.call('POST', `/v1/groups/${groupId}/messages`, { clientMessageId: messageId(), epoch, ciphertext: bytes(10) }),
@@ -161,7 +161,8 @@ describe.each(serverCases())('delivery on $name', ({ start }) => {
     const bMail = await b!.mailbox();
     expect((await outsider!.call('POST', '/v1/mailbox/ack', { ids: bMail.map((m) => m.id) })).body).toEqual({ deleted: 0 });
     expect(await b!.mailbox()).toHaveLength(bMail.length);
-    const noWelcome = await a!.call('POST', `/v1/groups/${groupId}/commits`, { clientMessageId: messageId(), epoch: 1, commit: bytes(10), adds: [outsider!.deviceId] });
+    const { body: adding } = await commitRequest(a!, groupId, { add: [outsider!] });
+    const noWelcome = await a!.call('POST', `/v1/groups/${groupId}/commits`, { ...adding, welcome: undefined });
     expect(noWelcome).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
     const badGroupId = await a!.call('GET', '/v1/groups/short');
     expect(badGroupId).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
@@ -170,8 +171,7 @@ describe.each(serverCases())('delivery on $name', ({ start }) => {
   it('removes devices from the group by commit: the removed device gets that commit and nothing after', async () => {
     const [a, b, c] = await people(3);
     const groupId = await groupOf([a!, b!, c!]);
-    const removal = await a!.call('POST', `/v1/groups/${groupId}/commits`, { clientMessageId: messageId(), epoch: 1, commit: bytes(10), removes: [c!.deviceId] });
-    expect(removal.status).toBe(200);
+    expect((await commit(a!, groupId, { remove: [c!] })).status).toBe(200);
     await a!.call('POST', `/v1/groups/${groupId}/messages`, { clientMessageId: messageId(), epoch: 2, ciphertext: bytes(10) });
     const cMail = await c!.mailbox();
     expect(cMail.map((m) => m.kind)).toEqual(['welcome', 'commit']);

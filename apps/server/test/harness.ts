@@ -17,6 +17,8 @@ import { inject } from 'vitest';
 import WebSocket from 'ws';
 import type { RunningServer } from '../src/app.ts';
 import { startTestServer } from '../src/testing.ts';
+import type { ClientState } from 'ts-mls';
+import { commitRequest, createMlsGroup, type Changes } from './mls.ts';
 import type { ServerConfig } from '../src/config.ts';
 
 export type Json = Record<string, unknown>;
@@ -83,6 +85,8 @@ export class TestAccount {
 
 export class TestDevice {
   token = '';
+  /** This device's MLS view of its groups (test/mls.ts builds real commits from it). */
+  readonly mls = new Map<string, ClientState>();
   constructor(
     readonly account: TestAccount,
     readonly keys: DeviceKeys,
@@ -126,17 +130,18 @@ export async function groupOf(devices: TestDevice[]): Promise<string> {
   const [creator, ...rest] = devices;
   const created = await creator!.call('POST', '/v1/groups', { groupId });
   if (created.status !== 201) throw new Error(JSON.stringify(created.body));
-  if (rest.length > 0) {
-    const r = await creator!.call('POST', `/v1/groups/${groupId}/commits`, {
-      clientMessageId: messageId(),
-      epoch: 0,
-      commit: bytes(40),
-      adds: rest.map((d) => d.deviceId),
-      welcome: bytes(40),
-    });
-    if (r.status !== 200) throw new Error(JSON.stringify(r.body));
-  }
+  await createMlsGroup(creator!, groupId);
+  if (rest.length > 0) await commit(creator!, groupId, { add: rest });
   return groupId;
+}
+
+/** Sends a real commit from `d` making these changes (test/mls.ts) and, once accepted, moves the MLS states on. */
+export async function commit(d: TestDevice, groupId: string, changes: Changes = {}): Promise<Response> {
+  const { body, apply } = await commitRequest(d, groupId, changes);
+  const r = await d.call('POST', `/v1/groups/${groupId}/commits`, body);
+  if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+  await apply();
+  return r;
 }
 
 /** Sends a franked message to a group (as a client would: commitment = HMAC(frankingKey, payload)). */

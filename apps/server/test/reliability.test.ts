@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { RunningServer } from '../src/app.ts';
+import { commitRequest, createMlsGroup } from './mls.ts';
 import { call, groupOf, messageId, serverCases, Socket, TestAccount, type TestDevice } from './harness.ts';
 
 const KB = 1024;
@@ -253,14 +254,15 @@ describe.each(serverCases())('quotas on $name (finding 6)', ({ name, start }) =>
     for (let i = 0; i < 3; i++) {
       const groupId = `${toBase64Url(new Uint8Array(randomBytes(15)))}AA`;
       expect((await mallory.call('POST', '/v1/groups', { groupId })).status).toBe(201);
+      await createMlsGroup(mallory, groupId);
       groups.push(groupId);
     }
     expect(await mallory.call('POST', '/v1/groups', { groupId: `${toBase64Url(new Uint8Array(randomBytes(15)))}AA` })).toMatchObject(exceeded);
-    const add = (groupId: string) => mallory.call('POST', `/v1/groups/${groupId}/commits`, { clientMessageId: messageId(), epoch: 0, commit: big(20), adds: [victim.deviceId], welcome: big(20) });
+    const add = async (groupId: string) => mallory.call('POST', `/v1/groups/${groupId}/commits`, (await commitRequest(mallory, groupId, { add: [victim] })).body);
     expect((await add(groups[0]!)).status).toBe(200);
     expect((await add(groups[1]!)).status).toBe(200);
     expect(await add(groups[2]!)).toMatchObject(exceeded);
-    expect((await mallory.call('POST', `/v1/groups/${groups[2]}/commits`, { clientMessageId: messageId(), epoch: 0, commit: big(20), adds: [other.deviceId], welcome: big(20) })).status).toBe(200);
+    expect((await mallory.call('POST', `/v1/groups/${groups[2]}/commits`, (await commitRequest(mallory, groups[2]!, { add: [other] })).body)).status).toBe(200);
   });
 
   it('limits KeyPackages stored per device, and claims of one account by one claimer', async () => {

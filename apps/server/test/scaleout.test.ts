@@ -12,6 +12,7 @@ import type { RunningServer } from '../src/app.ts';
 import { startTestServer } from '../src/testing.ts';
 import { bytes, groupOf, messageId, Socket, TestAccount } from './harness.ts';
 import { redisInstalled, startRedis } from './redis.ts';
+import { commitRequest } from './mls.ts';
 
 const postgresUrl = inject('postgresUrl');
 const available = requireBinary('redis-server', redisInstalled()) && Boolean(postgresUrl);
@@ -57,7 +58,7 @@ describe.runIf(available)('two nodes behind one database and Redis', () => {
     const b = await (await new TestAccount(n2, 'dave').register()).login();
     const groupId = await groupOf([a, b]);
     const results = await Promise.all(
-      [a, b].map((d) => d.call('POST', `/v1/groups/${groupId}/commits`, { clientMessageId: messageId(), epoch: 1, commit: bytes(20) })),
+      [a, b].map(async (d) => d.call('POST', `/v1/groups/${groupId}/commits`, (await commitRequest(d, groupId)).body)),
     );
     expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
   });

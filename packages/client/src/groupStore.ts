@@ -19,6 +19,8 @@ export interface GroupMeta {
   floor: number;
   /** epoch → seq of the commit that ended it: late messages of that epoch must be ordered before it. */
   epochEnds: Record<string, number>;
+  /** The seq of the Welcome this device joined from (a voided commit's joiners leave again). */
+  joinedAt?: number;
 }
 
 export const SEEN_WINDOW = 4096;
@@ -147,10 +149,59 @@ export class GroupStore {
     if (cached) this.cache.set(groupId, { state: cached.state, meta: structuredClone(meta), version });
   }
 
+  /**
+   * Writes that keep the group as it is now (state, tree, bookkeeping: the stored bytes, not re-encoded) as
+   * the undo point of this device's commit `seq` (hash of its bytes: `commitHash`); one per group. Put them
+   * in the same batch as the commit's new state.
+   */
+  async undoPoint(groupId: string, seq: number, commitHash: Uint8Array): Promise<StorageWrite[]> {
+    const [state, tree, meta] = await Promise.all(['state', 'tree', 'meta'].map((part) => this.storage.get(`group/${groupId}/${part}`)));
+    if (!state || !tree || !meta) return [];
+    return [
+      { key: `undo/${groupId}/state`, value: state },
+      { key: `undo/${groupId}/tree`, value: tree },
+      { key: `undo/${groupId}/meta`, value: meta },
+      jsonWrite(`undo/${groupId}/commit`, { seq, commitHash: [...commitHash] }),
+    ];
+  }
+
+  /** The undo point kept for commit `seq`, if any: the state before it (not cached) and the commit's hash. */
+  async undoFor(groupId: string, seq: number): Promise<{ before: ClientState; commitHash: Uint8Array } | undefined> {
+    const record = await getJson<{ seq: number; commitHash: number[] }>(this.storage, `undo/${groupId}/commit`);
+    if (record?.seq !== seq) return undefined;
+    const [stateBytes, treeBytes] = await Promise.all([this.storage.get(`undo/${groupId}/state`), this.storage.get(`undo/${groupId}/tree`)]);
+    const tree = treeBytes && decodeRatchetTree(treeBytes, 0)?.[0];
+    const decoded = tree && stateBytes && decodeGroupStateWithoutTree(tree)(stateBytes, 0)?.[0];
+    if (!decoded) return undefined;
+    return { before: { ...decoded, historicalReceiverData: EMPTY_HISTORY, clientConfig: this.config }, commitHash: new Uint8Array(record.commitHash) };
+  }
+
+  /**
+   * Goes back to the undo point of commit `seq` (made in `epoch`): the stored state, tree and bookkeeping
+   * from before it; the past epoch the commit had retained (`epoch` itself) is dropped.
+   */
+  async rollBack(groupId: string, seq: number, epoch: number): Promise<boolean> {
+    const record = await getJson<{ seq: number }>(this.storage, `undo/${groupId}/commit`);
+    if (record?.seq !== seq) return false;
+    const parts = await Promise.all(['state', 'tree', 'meta'].map((part) => this.storage.get(`undo/${groupId}/${part}`)));
+    if (parts.some((p) => !p)) return false;
+    await this.storage.write([
+      { key: `group/${groupId}/state`, value: parts[0] },
+      { key: `group/${groupId}/tree`, value: parts[1] },
+      { key: `group/${groupId}/meta`, value: parts[2] },
+      { key: `group/${groupId}/epoch/${String(epoch).padStart(20, '0')}`, value: undefined },
+      { key: `group/${groupId}/version`, value: u32((await this.version(groupId)) + 1) },
+      ...['state', 'tree', 'meta', 'commit'].map((part) => ({ key: `undo/${groupId}/${part}`, value: undefined })),
+    ]);
+    this.cache.delete(groupId);
+    return true;
+  }
+
   /** Drops the MLS state (left or removed), keeping the bookkeeping. */
   async forget(groupId: string, meta: GroupMeta): Promise<void> {
     const epochs = await this.storage.keys(`group/${groupId}/epoch/`);
     await this.storage.write([
+      ...(await this.storage.keys(`undo/${groupId}/`)).map((key) => ({ key, value: undefined })),
       { key: `group/${groupId}/state`, value: undefined },
       { key: `group/${groupId}/tree`, value: undefined },
       ...epochs.map((key) => ({ key, value: undefined })),

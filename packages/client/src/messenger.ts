@@ -215,7 +215,6 @@ export class Messenger {
       await this.features.checkPeople(usernames);
       await this.ctx.membership.addLocked(groupId, usernames);
     });
-    await this.features.shareAdmins(groupId);
   }
 
   /** Removes people (all their devices) from the group. */

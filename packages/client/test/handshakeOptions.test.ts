@@ -1,7 +1,8 @@
 /**
- * The SDK's handshake options (src/mls/handshake.ts) against the real server: a device that sends its
- * commits as MLS PublicMessages and puts the ratchet tree inside its Welcomes, in a group with devices on
- * the defaults. Everyone joins, follows adds and removes whichever way they are framed, and chats.
+ * The SDK's handshake options (src/mls/handshake.ts) against the real server: a device that puts the
+ * ratchet tree inside its Welcomes, in a group with devices on the defaults (public commits). Everyone
+ * joins, follows adds and removes, and chats; a device set to send private commits is refused by the
+ * server, which reads every commit (apps/server/src/commitCheck.ts).
  */
 import { decodeMlsMessage } from 'ts-mls';
 import { fromBase64Url } from '@doublelock/protocol';
@@ -17,7 +18,7 @@ afterAll(async () => {
 });
 
 describe('handshake options', () => {
-  it('public commits and the tree in the Welcome interoperate with the default framing', { timeout: 60_000 }, async () => {
+  it('public commits and the tree in the Welcome interoperate with the default framing; private commits are refused', { timeout: 60_000 }, async () => {
     // Alice's commits, as her device sends them to the server.
     const sentCommits: string[] = [];
     const recording: typeof fetch = async (input, init) => {
@@ -28,6 +29,7 @@ describe('handshake options', () => {
     const bob = await register(srv.url, uniqueName('bob'));
     const carol = await register(srv.url, uniqueName('carol'));
     const dave = await register(srv.url, uniqueName('dave'), 6, { mls: { publicHandshake: true } });
+    const erin = await register(srv.url, uniqueName('erin'), 6, { mls: { publicHandshake: false } });
     const group = await alice.messenger.createGroup('framed', [bob.messenger.username, carol.messenger.username]);
     await bob.messenger.sync();
     await carol.messenger.sync();
@@ -35,7 +37,7 @@ describe('handshake options', () => {
     // Alice's commit went to the server as a PublicMessage: its proposals readable by the Delivery Service.
     expect(sentCommits.length).toBeGreaterThan(0);
     for (const c of sentCommits) expect(decodeMlsMessage(fromBase64Url(c), 0)?.[0]?.wireformat).toBe('mls_public_message');
-    // Bob (default framing) adds Dave with a private commit; Alice and Carol follow it.
+    // Bob (default framing: public) adds Dave; Alice and Carol follow it.
     await bob.messenger.addMembers(group, [dave.messenger.username]);
     await dave.messenger.sync();
     // Dave (public commits) removes Carol; everyone else follows a public commit.
@@ -49,5 +51,8 @@ describe('handshake options', () => {
     const members = (await alice.messenger.group(group)).members.map((m) => m.username).sort();
     expect(members).toEqual([alice, bob, dave].map((d) => d.messenger.username).sort());
     for (const d of [alice, bob, carol, dave]) expect(d.rejections).toEqual([]);
+    // A device sending private commits: the server cannot read them and refuses.
+    const own = await erin.messenger.createGroup('private', [alice.messenger.username]).catch((e: unknown) => e);
+    expect(own).toMatchObject({ code: 'commit_rejected' });
   });
 });

@@ -225,7 +225,7 @@ describe('interoperability with OpenMLS (Wire core-crypto, WebAssembly)', () => 
     const created = await createGroup(groupId, A.kp.publicPackage, A.kp.privatePackage, [], cs, config);
     const bPackage = decodeKeyPackage(await B.keyPackage(), 0)![0];
 
-    const plain = await commit(created, cs, undefined, { extraProposals: [{ proposalType: 'add', add: { keyPackage: bPackage } }] });
+    const plain = await commit(created, cs, { publicHandshake: false }, { extraProposals: [{ proposalType: 'add', add: { keyPackage: bPackage } }] });
     expect(plain.commit.wireformat).toBe('mls_private_message');
     await expect(B.core.transaction((ctx) => ctx.processWelcomeMessage(new cc.Welcome(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: plain.welcome! }))))).rejects.toThrow();
 
@@ -233,7 +233,7 @@ describe('interoperability with OpenMLS (Wire core-crypto, WebAssembly)', () => 
     const withTree = await commit(created, cs, { ratchetTreeInWelcome: true }, { extraProposals: [{ proposalType: 'add', add: { keyPackage: bPackage } }] });
     await B.core.transaction((ctx) => ctx.processWelcomeMessage(new cc.Welcome(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: withTree.welcome! }))));
     const cPackage = decodeKeyPackage(await C.keyPackage(), 0)![0];
-    const privateAdd = await commit(withTree.newState, cs, { ratchetTreeInWelcome: true }, { extraProposals: [{ proposalType: 'add', add: { keyPackage: cPackage } }] });
+    const privateAdd = await commit(withTree.newState, cs, { publicHandshake: false, ratchetTreeInWelcome: true }, { extraProposals: [{ proposalType: 'add', add: { keyPackage: cPackage } }] });
     await expect(theyProcess(B, conv, encodeMlsMessage(privateAdd.commit))).rejects.toThrow();
     const publicAdd = await commit(withTree.newState, cs, INTEROP, { extraProposals: [{ proposalType: 'add', add: { keyPackage: cPackage } }] });
     await theyProcess(B, conv, encodeMlsMessage(publicAdd.commit));

@@ -111,7 +111,8 @@ describe('rejected with a clear error', () => {
     const { keyPackages } = await mallory.messenger.api.claimKeyPackages(bob.messenger.username);
     const bobsPackage = decodeMlsMessage(fromBase64Url(keyPackages[0]!.keyPackage), 0)![0];
     if (bobsPackage.wireformat !== 'mls_key_package') throw new Error('expected a KeyPackage');
-    const commit = await createCommit({ state, cipherSuite: cs }, { extraProposals: [{ proposalType: 'add', add: { keyPackage: bobsPackage.keyPackage } }] });
+    // (Public, as the server requires: it reads the commit, but cannot tell the ghost's leaf from Mallory's.)
+    const commit = await createCommit({ state, cipherSuite: cs }, { extraProposals: [{ proposalType: 'add', add: { keyPackage: bobsPackage.keyPackage } }], wireAsPublicMessage: true });
     await mallory.messenger.api.commit(groupId, {
       clientMessageId: 'ghost-commit-1',
       epoch: 0,

@@ -23,6 +23,8 @@ const STATUS: Record<ErrorCode, number> = {
   no_key_package: 404,
   rate_limited: 429,
   conflict: 409,
+  commit_rejected: 422,
+  not_admin: 403,
   report_rejected: 422,
   content_blocked: 422,
   unsupported_media: 415,

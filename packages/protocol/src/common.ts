@@ -107,6 +107,10 @@ export const ErrorCode = {
   noKeyPackage: 'no_key_package',
   rateLimited: 'rate_limited',
   conflict: 'conflict',
+  /** A commit the Delivery Service cannot accept as declared: its proposals do not match, or it is not a public commit. */
+  commitRejected: 'commit_rejected',
+  /** A membership change or admin change by a member who is not an admin of the group. */
+  notAdmin: 'not_admin',
   reportRejected: 'report_rejected',
   contentBlocked: 'content_blocked',
   unsupportedMedia: 'unsupported_media',

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { bytes, clientMessageId, deviceId, groupId, username } from './common.ts';
 import { sendMessageRequest, sendMessageResponse } from './groups.ts';
 
-export const mailboxItemKind = z.enum(['application', 'commit', 'welcome']);
+/** `void`: the Delivery Service voided a commit every member found invalid (payload: a voidNotice, JSON). */
+export const mailboxItemKind = z.enum(['application', 'commit', 'welcome', 'void']);
 
 export const mailboxItem = z.object({
   /** Per-device mailbox id: acknowledge with it. */

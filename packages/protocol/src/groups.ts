@@ -4,7 +4,7 @@
  * commit itself. Commits are totally ordered per group: one per epoch, first come first served.
  */
 import { z } from 'zod';
-import { bytes, clientMessageId, deviceId, groupId } from './common.ts';
+import { bytes, clientMessageId, deviceId, groupId, username } from './common.ts';
 
 export const mlsMessage = bytes({ min: 1, max: 1024 * 1024 });
 
@@ -55,3 +55,29 @@ export const deliveryResponse = z.object({
   delivery: z.array(z.object({ seq: z.number().int(), pending: z.number().int().nonnegative() })),
 });
 export type DeliveryResponse = z.infer<typeof deliveryResponse>;
+
+/**
+ * A member's report that a commit the Delivery Service accepted is invalid (its signature, membership tag,
+ * path or credentials fail, or it breaks the admin rule): POST /v1/groups/:groupId/commits/:seq/rejections.
+ * When members of a majority of the other accounts that stay in the group report it, and nobody outside
+ * the committer's account has built on it, the server voids it: the group returns to the commit's epoch
+ * and membership, and every device gets a `void` item (voidNotice).
+ */
+export const commitRejectionRequest = z.object({ reason: z.string().min(1).max(500), signature: bytes({ exact: 64 }) }).strict();
+export const commitRejectionResponse = z.object({
+  voided: z.boolean(),
+  /** accounts (other than the committer's) whose devices reported the commit invalid */
+  rejecting: z.number().int().nonnegative(),
+  /** accounts whose reports void it */
+  needed: z.number().int().nonnegative(),
+});
+export type CommitRejectionResponse = z.infer<typeof commitRejectionResponse>;
+/** The `void` item's payload: the voided commit, and the members' signed rejections (commitRejectionBytes). */
+export const voidNotice = z
+  .object({
+    voidedSeq: z.number().int().positive(),
+    epoch: z.number().int().nonnegative(),
+    rejections: z.array(z.object({ username, deviceId, signature: bytes({ exact: 64 }) }).strict()).max(10_000),
+  })
+  .strict();
+export type VoidNotice = z.infer<typeof voidNotice>;

@@ -17,4 +17,5 @@ export * from './cases.ts';
 export * from './banks.ts';
 export * from './hub.ts';
 export * from './matcher.ts';
+export * from './groupAdmins.ts';
 export * from './custodianOperator.ts';

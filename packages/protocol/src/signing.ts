@@ -9,6 +9,7 @@ export const DEVICE_CERTIFICATE_LABEL = 'doublelock/device-certificate/v1';
 export const AUTH_LABEL = 'doublelock/auth/v1';
 export const DEVICE_REVOCATION_LABEL = 'doublelock/device-revocation/v1';
 export const LINK_CONFIRMATION_LABEL = 'doublelock/link-confirmation/v1';
+export const COMMIT_REJECTION_LABEL = 'doublelock/commit-rejection/v1';
 
 /** Device ids are derived from the device's signature key: 22 base64url chars (132 bits) of SHA-256. */
 export function deviceIdFor(signatureKey: Uint8Array): string {
@@ -36,4 +37,13 @@ export function deviceRevocationBytes(r: { username: string; deviceId: string; r
 /** Signed by the device key to answer a server challenge. The origin binds it to one server. */
 export function authResponseBytes(a: { challenge: Uint8Array; username: string; deviceId: string; origin: string }): Uint8Array {
   return lengthPrefixed(AUTH_LABEL, a.challenge, a.username, a.deviceId, a.origin);
+}
+
+/**
+ * Signed by a member device (its MLS leaf key) that found commit `seq` of the group invalid: the exact commit
+ * (SHA-256 of its bytes) at that epoch. The server voids a commit only on enough of these, and the committer
+ * rolls back only when it checks them itself, so a server cannot undo a commit on its own word.
+ */
+export function commitRejectionBytes(r: { groupId: string; epoch: number; seq: number; commitHash: Uint8Array }): Uint8Array {
+  return lengthPrefixed(COMMIT_REJECTION_LABEL, r.groupId, String(r.epoch), String(r.seq), r.commitHash);
 }

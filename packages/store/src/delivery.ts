@@ -7,11 +7,11 @@
  * row lock (PostgreSQL) or the single writer (SQLite) orders a group's messages, and a commit is accepted
  * for an epoch only once.
  */
-import { DomainError, ErrorCode } from '@doublelock/protocol';
+import { adminRuleViolation, DomainError, ErrorCode, toBase64Url } from '@doublelock/protocol';
 import type { Db, SqlRunner } from './db.ts';
 import { asBytes, optionalBytes, placeholders } from './sql.ts';
 
-export type MessageKind = 'application' | 'commit' | 'welcome';
+export type MessageKind = 'application' | 'commit' | 'welcome' | 'void';
 
 export interface Sender {
   username: string;
@@ -71,8 +71,39 @@ export interface CommitInput {
   removes: string[];
   welcome?: Uint8Array;
   ratchetTree?: Uint8Array;
+  /** What the commit itself says it changes (read by the server from the public commit); required for checked groups. */
+  membership?: CommitMembership;
+  /** SHA-256 of the commit's bytes (what members' signed rejections name). */
+  commitHash?: Uint8Array;
   now: number;
   expiresAt: number;
+}
+
+/** What a commit changed at the Delivery Service (group_commits.changes), so that it can be undone. */
+interface CommitChanges {
+  removed: Array<{ leaf: number; deviceId: string; username: string }>;
+  added: Array<{ leaf: number; deviceId: string; username: string }>;
+  adminsBefore: string[] | null;
+}
+
+export interface CommitVerdict {
+  voided: boolean;
+  rejecting: number;
+  needed: number;
+  /** Devices that got the `void` item (for push). */
+  recipients: string[];
+  noticeSeq?: number;
+}
+
+/** A commit's membership changes as its proposals state them (apps/server/src/commitCheck.ts). */
+export interface CommitMembership {
+  /** The committer's leaf index. */
+  senderLeaf: number;
+  /** Devices added, in proposal order (each takes the leftmost blank leaf, RFC 9420 §7.7). */
+  adds: Array<{ username: string; deviceId: string; signatureKey: Uint8Array }>;
+  removedLeaves: number[];
+  /** The new admin list, when the commit changes the group's extensions. */
+  admins?: string[];
 }
 
 type MailRow = {
@@ -129,7 +160,9 @@ export class DeliveryStore {
         [groupId, creator.deviceId, now],
       );
       if (inserted.changes === 0) throw new DomainError(ErrorCode.groupExists, 'A group with this id already exists.');
+      await tx.run('UPDATE chat_groups SET checked = 1 WHERE group_id = ?', [groupId]);
       await tx.run('INSERT INTO group_members (group_id, device_id) VALUES (?, ?)', [groupId, creator.deviceId]);
+      await tx.run('INSERT INTO group_leaves (group_id, leaf_index, device_id, username) VALUES (?, 0, ?, ?)', [groupId, creator.deviceId, creator.username]);
     });
   }
 
@@ -217,7 +250,7 @@ export class DeliveryStore {
       const seq = await takeSeq(tx, input.groupId, input.epoch, input.sender.deviceId, input.welcome ? 2 : 1);
       const newEpoch = input.epoch + 1;
       await tx.run('UPDATE chat_groups SET epoch = ? WHERE group_id = ?', [newEpoch, input.groupId]);
-      await checkDevicesActive(tx, input.adds);
+      await checkAndApplyMembership(tx, input, seq);
 
       const commitId = await insertMessage(tx, { ...input, kind: 'commit', seq, payload: input.commit });
       const recipients = (
@@ -249,6 +282,107 @@ export class DeliveryStore {
       }
       if (!(await rememberSent(tx, input, seq, newEpoch, undefined))) throw new DomainError(ErrorCode.conflict, 'This commit was already accepted.');
       return { seq, epoch: newEpoch, serverTime: input.now, recipients, duplicate: false };
+    });
+  }
+
+  /**
+   * A member reports that commit `seq` is invalid (its own MLS checks refused it). The report counts when
+   * the device was in the group before the commit and still is after it. When devices of a majority of the
+   * accounts that stayed (the committer's own excepted) have reported it, it is still the group's latest
+   * commit, and nobody outside the committer's account has sent anything since (nobody built on it), the
+   * commit is void: the group goes back to its epoch, leaves, members and admins from before it, the
+   * commit, its Welcome and what followed it are dropped, and every device concerned gets a `void` item.
+   */
+  async rejectCommit(input: {
+    groupId: string;
+    seq: number;
+    reporter: Sender;
+    reason: string;
+    signature: Uint8Array;
+    /** Checks the reporter's signature (commitRejectionBytes) over this commit with the reporter's device key. */
+    verify: (commit: { epoch: number; commitHash: Uint8Array }, signatureKey: Uint8Array) => boolean;
+    now: number;
+    expiresAt: number;
+  }): Promise<CommitVerdict> {
+    return this.db.transaction(async (tx) => {
+      // The group row first: it orders this with the group's sends and commits.
+      const group = await tx.get<{ epoch: number }>('UPDATE chat_groups SET next_seq = next_seq WHERE group_id = ? RETURNING epoch', [input.groupId]);
+      if (!group) throw new DomainError(ErrorCode.notFound, 'No such group.');
+      const c = await tx.get<{ epoch: number; sender_username: string; sender_device: string; changes: string; commit_hash: Uint8Array; voided_at: number | null }>(
+        'SELECT epoch, sender_username, sender_device, changes, commit_hash, voided_at FROM group_commits WHERE group_id = ? AND seq = ?',
+        [input.groupId, input.seq],
+      );
+      if (!c) throw new DomainError(ErrorCode.notFound, 'No such commit in this group.');
+      const changes = JSON.parse(c.changes) as CommitChanges;
+      const leaves = await tx.all<{ device_id: string; username: string }>('SELECT device_id, username FROM group_leaves WHERE group_id = ?', [input.groupId]);
+      const added = new Set(changes.added.map((a) => a.deviceId));
+      const stayed = leaves.filter((l) => !added.has(l.device_id));
+      if (!stayed.some((l) => l.device_id === input.reporter.deviceId)) {
+        throw new DomainError(ErrorCode.notMember, 'Only a device that was in the group before the commit and still is can report it.');
+      }
+      const key = await tx.get<{ signature_key: Uint8Array }>('SELECT signature_key FROM devices WHERE device_id = ?', [input.reporter.deviceId]);
+      if (!key || !input.verify({ epoch: Number(c.epoch), commitHash: asBytes(c.commit_hash) }, asBytes(key.signature_key))) {
+        throw new DomainError(ErrorCode.badSignature, 'The rejection is not signed by this device for this commit.');
+      }
+      if (c.voided_at !== null) return { voided: true, rejecting: 0, needed: 0, recipients: [] };
+      if (Number(group.epoch) !== Number(c.epoch) + 1) throw new DomainError(ErrorCode.conflict, 'A later commit was accepted on top of this one: it can no longer be voided.');
+      await tx.run('INSERT INTO commit_rejections (group_id, seq, device_id, username, reason, signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [
+        input.groupId,
+        input.seq,
+        input.reporter.deviceId,
+        input.reporter.username,
+        input.reason,
+        input.signature,
+        input.now,
+      ]);
+      const eligible = new Set(stayed.map((l) => l.username).filter((u) => u !== c.sender_username));
+      const reported = await tx.all<{ username: string }>('SELECT DISTINCT username FROM commit_rejections WHERE group_id = ? AND seq = ?', [input.groupId, input.seq]);
+      const rejecting = reported.filter((r) => eligible.has(r.username)).length;
+      const needed = Math.floor(eligible.size / 2) + 1;
+      const builtOn = await tx.get(
+        `SELECT 1 AS one FROM sent_messages s JOIN devices d ON d.device_id = s.sender_device
+         WHERE s.group_id = ? AND s.seq > ? AND d.username <> ? LIMIT 1`,
+        [input.groupId, input.seq, c.sender_username],
+      );
+      if (eligible.size === 0 || rejecting < needed || builtOn) return { voided: false, rejecting, needed, recipients: [] };
+
+      // Void: back to the group as it was before the commit.
+      await tx.run('UPDATE group_commits SET voided_at = ? WHERE group_id = ? AND seq = ?', [input.now, input.groupId, input.seq]);
+      await tx.run('UPDATE chat_groups SET epoch = ?, admins = ? WHERE group_id = ?', [Number(c.epoch), changes.adminsBefore ? JSON.stringify(changes.adminsBefore) : null, input.groupId]);
+      for (const a of changes.added) {
+        await tx.run('DELETE FROM group_leaves WHERE group_id = ? AND leaf_index = ?', [input.groupId, a.leaf]);
+        await tx.run('DELETE FROM group_members WHERE group_id = ? AND device_id = ?', [input.groupId, a.deviceId]);
+      }
+      for (const r of changes.removed) {
+        await tx.run('INSERT INTO group_leaves (group_id, leaf_index, device_id, username) VALUES (?, ?, ?, ?)', [input.groupId, r.leaf, r.deviceId, r.username]);
+        await tx.run('INSERT INTO group_members (group_id, device_id) VALUES (?, ?) ON CONFLICT DO NOTHING', [input.groupId, r.deviceId]);
+      }
+      await tx.run('DELETE FROM group_former_members WHERE group_id = ? AND removed_at_seq = ?', [input.groupId, input.seq]);
+      const dropped = `SELECT id FROM messages WHERE group_id = ? AND seq >= ?`;
+      await tx.run(`DELETE FROM mailbox WHERE message_id IN (${dropped})`, [input.groupId, input.seq]);
+      await tx.run('DELETE FROM messages WHERE group_id = ? AND seq >= ?', [input.groupId, input.seq]);
+      const next = await tx.get<{ next_seq: number }>('UPDATE chat_groups SET next_seq = next_seq + 1 WHERE group_id = ? RETURNING next_seq', [input.groupId]);
+      const noticeSeq = Number(next!.next_seq) - 1;
+      const signed = await tx.all<{ username: string; device_id: string; signature: Uint8Array }>('SELECT username, device_id, signature FROM commit_rejections WHERE group_id = ? AND seq = ? ORDER BY device_id', [
+        input.groupId,
+        input.seq,
+      ]);
+      const rejections = signed.map((r) => ({ username: r.username, deviceId: r.device_id, signature: toBase64Url(asBytes(r.signature)) }));
+      const payload = new TextEncoder().encode(JSON.stringify({ voidedSeq: input.seq, epoch: Number(c.epoch), rejections }));
+      const noticeId = await insertMessage(tx, {
+        groupId: input.groupId,
+        kind: 'void',
+        seq: noticeSeq,
+        epoch: Number(c.epoch),
+        sender: { username: c.sender_username, deviceId: c.sender_device },
+        clientMessageId: `voided-commit-${input.seq}`,
+        payload,
+        now: input.now,
+      });
+      // Everyone in the group again, and the devices the commit had added (so they drop what they joined).
+      const recipients = [...new Set([...(await tx.all<{ device_id: string }>('SELECT device_id FROM group_members WHERE group_id = ?', [input.groupId])).map((m) => m.device_id), ...added])];
+      for (const deviceId of recipients) await tx.run('INSERT INTO mailbox (device_id, message_id, expires_at) VALUES (?, ?, ?)', [deviceId, noticeId, input.expiresAt]);
+      return { voided: true, rejecting, needed, recipients, noticeSeq };
     });
   }
 
@@ -417,6 +551,100 @@ async function takeSeq(tx: SqlRunner, groupId: string, epoch: number, deviceId: 
     });
   }
   throw new DomainError(ErrorCode.notMember, 'This device is not a member of the group.');
+}
+
+const sameSet = (a: string[], b: string[]) => a.length === b.length && new Set([...a, ...b]).size === a.length && new Set(a).size === a.length;
+const rejectCommit = (message: string, details?: unknown): never => {
+  throw new DomainError(ErrorCode.commitRejected, message, details);
+};
+
+/**
+ * For groups with a leaf map (all created since migration 0020): the commit's own proposals must match what
+ * the client declared, name only devices it may (members to remove, active directory devices with the key
+ * their KeyPackage carries to add), come from the leaf of the authenticated device, and respect the group's
+ * admins. Then the leaves and the admin list move on as the members' trees do, and the change is recorded
+ * (group_commits) so the commit can be voided if every member finds it invalid.
+ */
+async function checkAndApplyMembership(tx: SqlRunner, input: CommitInput, seq: number): Promise<void> {
+  const group = await tx.get<{ checked: number; admins: string | null }>('SELECT checked, admins FROM chat_groups WHERE group_id = ?', [input.groupId]);
+  if (!group || Number(group.checked) !== 1) return checkDevicesActive(tx, input.adds); // a group from before the leaf map
+  const m = input.membership ?? rejectCommit('This group’s commits must be public handshake messages the server can read.');
+  const leaves = new Map(
+    (await tx.all<{ leaf_index: number; device_id: string; username: string }>('SELECT leaf_index, device_id, username FROM group_leaves WHERE group_id = ?', [input.groupId])).map((l) => [
+      Number(l.leaf_index),
+      { leaf: Number(l.leaf_index), deviceId: l.device_id, username: l.username },
+    ]),
+  );
+  const sender = leaves.get(m.senderLeaf);
+  if (sender?.deviceId !== input.sender.deviceId) rejectCommit(`The commit is signed as leaf ${m.senderLeaf}, which is not this device’s leaf.`);
+  const removed = m.removedLeaves.map((leaf) => leaves.get(leaf) ?? rejectCommit(`The commit removes leaf ${leaf}, which is empty.`));
+  if (removed.some((r) => r.deviceId === input.sender.deviceId)) rejectCommit('A member cannot commit its own removal.');
+  if (!sameSet(removed.map((r) => r.deviceId), input.removes)) {
+    rejectCommit('The devices the request declares removed are not the ones the commit removes.', { declared: input.removes, inCommit: removed.map((r) => r.deviceId) });
+  }
+  if (!sameSet(m.adds.map((a) => a.deviceId), input.adds)) {
+    rejectCommit('The devices the request declares added are not the ones the commit adds.', { declared: input.adds, inCommit: m.adds.map((a) => a.deviceId) });
+  }
+  const removedIds = new Set(removed.map((r) => r.deviceId));
+  for (const a of m.adds) {
+    if ([...leaves.values()].some((l) => l.deviceId === a.deviceId && !removedIds.has(a.deviceId))) rejectCommit(`The commit adds device ${a.deviceId}, which is already in the group.`);
+  }
+  if (m.adds.length > 0) {
+    const rows = await tx.all<{ device_id: string; username: string; signature_key: Uint8Array }>(
+      `SELECT device_id, username, signature_key FROM devices WHERE revoked_at IS NULL AND device_id IN (${placeholders(m.adds.length)})`,
+      m.adds.map((a) => a.deviceId),
+    );
+    const byId = new Map(rows.map((r) => [r.device_id, r]));
+    for (const a of m.adds) {
+      const row = byId.get(a.deviceId);
+      if (!row || row.username !== a.username || !equalBytes(asBytes(row.signature_key), a.signatureKey)) {
+        rejectCommit(`The commit adds device ${a.deviceId} of ${a.username}, which the key directory does not list with that key (or lists as revoked).`);
+      }
+    }
+  }
+  const revoked = new Set(
+    removed.length === 0
+      ? []
+      : (
+          await tx.all<{ device_id: string }>(`SELECT device_id FROM devices WHERE revoked_at IS NOT NULL AND device_id IN (${placeholders(removed.length)})`, removed.map((r) => r.deviceId))
+        ).map((r) => r.device_id),
+  );
+  const adminsBefore: string[] = group.admins ? (JSON.parse(group.admins) as string[]) : [];
+  const violation = adminRuleViolation({
+    admins: adminsBefore,
+    committer: input.sender.username,
+    added: m.adds,
+    removed: removed.map((r) => ({ username: r.username, revoked: revoked.has(r.deviceId) })),
+    adminsChanged: m.admins !== undefined && !sameSet(m.admins, adminsBefore),
+  });
+  if (violation) throw new DomainError(ErrorCode.notAdmin, `${violation}.`);
+
+  // The leaves move on as every member's tree does: removes blank leaves, then each add takes the leftmost blank one.
+  for (const r of removed) leaves.delete(r.leaf);
+  const added: Array<{ leaf: number; deviceId: string; username: string }> = [];
+  for (const a of m.adds) {
+    let leaf = 0;
+    while (leaves.has(leaf)) leaf++;
+    const entry = { leaf, deviceId: a.deviceId, username: a.username };
+    leaves.set(leaf, entry);
+    added.push(entry);
+  }
+  if (removed.length > 0) await tx.run(`DELETE FROM group_leaves WHERE group_id = ? AND leaf_index IN (${placeholders(removed.length)})`, [input.groupId, ...removed.map((r) => r.leaf)]);
+  for (const a of added) await tx.run('INSERT INTO group_leaves (group_id, leaf_index, device_id, username) VALUES (?, ?, ?, ?)', [input.groupId, a.leaf, a.deviceId, a.username]);
+  if (m.admins !== undefined) await tx.run('UPDATE chat_groups SET admins = ? WHERE group_id = ?', [m.admins.length > 0 ? JSON.stringify(m.admins) : null, input.groupId]);
+  await tx.run('INSERT INTO group_commits (group_id, seq, epoch, sender_username, sender_device, changes, commit_hash) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+    input.groupId,
+    seq,
+    input.epoch,
+    input.sender.username,
+    input.sender.deviceId,
+    JSON.stringify({ removed, added, adminsBefore: group.admins ? adminsBefore : null }),
+    input.commitHash ?? new Uint8Array(),
+  ]);
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 async function checkDevicesActive(tx: SqlRunner, deviceIds: string[]): Promise<void> {

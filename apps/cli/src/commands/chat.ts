@@ -324,6 +324,9 @@ export function register(program: Command): void {
           console.error(`! refused ${e.item.kind} #${e.item.seq} in ${short(e.item.groupId)} from ${e.item.sender.username}: ${e.error.message}`);
         } else if (e.type === 'buffered') {
           console.log(`* ${short(e.groupId)}: #${e.seq} kept until its commit arrives`);
+        } else if (e.type === 'commit_voided') {
+          const what = e.rolledBack ? 'this device went back to the epoch before it' : e.appliedHere ? 'this device had accepted it and is now out of step' : 'the chat goes on without it';
+          console.error(`! ${short(e.groupId)}: commit #${e.seq} was voided (its members found it invalid): ${what}`);
         } else if (e.type === 'transparency_alarm' || e.type === 'own_device_added') {
           // printed by printAlarms
         } else {

@@ -4,6 +4,9 @@
  */
 import {
   commitRequest,
+  commitRejectionBytes,
+  commitRejectionRequest,
+  commitRejectionResponse,
   commitResponse,
   createGroupRequest,
   ErrorCode,
@@ -19,12 +22,14 @@ import {
   type SendMessageRequest,
   type SendMessageResponse,
 } from '@doublelock/protocol';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { deviceOf, type AuthenticatedDevice, type Authenticator } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
+import { parseCommit } from '../commitCheck.ts';
 import { fail } from '../errors.ts';
 
 export const FRANKING_TAG_LABEL = 'doublelock/franking-tag/v2';
@@ -45,6 +50,7 @@ export function frankingTag(
 }
 
 const groupParams = z.object({ groupId: groupIdSchema });
+const commitParams = z.object({ groupId: groupIdSchema, seq: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
 export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPluginAsyncZod {
   return async (app) => {
@@ -70,14 +76,23 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
       const body = request.body;
       const now = ctx.now();
       ctx.quotas.send(sender.deviceId, body.commit.length + (body.welcome?.length ?? 0) + (body.ratchetTree?.length ?? 0));
+      // Members only, before any work on the commit's bytes.
+      if (!(await ctx.stores.delivery.isMember(request.params.groupId, sender.deviceId))) {
+        return fail(ErrorCode.notMember, 'This device is not a member of the group.');
+      }
+      // The commit's own proposals, not the routing the client declares, decide what changes (commitCheck.ts).
+      const commit = fromBase64Url(body.commit);
+      const membership = await parseCommit(commit, request.params.groupId, body.epoch);
       // Nobody can be pulled into groups without bound: each added device has its own hourly quota.
-      for (const added of body.adds) if (added !== sender.deviceId) ctx.quotas.added.take(added, 1, 'this device was added to too many groups recently');
+      for (const added of membership.adds) if (added.deviceId !== sender.deviceId) ctx.quotas.added.take(added.deviceId, 1, 'this device was added to too many groups recently');
       const accepted = await ctx.stores.delivery.commit({
         groupId: request.params.groupId,
         sender,
         clientMessageId: body.clientMessageId,
         epoch: body.epoch,
-        commit: fromBase64Url(body.commit),
+        commit,
+        membership,
+        commitHash: sha256(commit),
         adds: body.adds,
         removes: body.removes,
         ...(body.welcome && { welcome: fromBase64Url(body.welcome) }),
@@ -92,6 +107,40 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
       }
       return { epoch: accepted.epoch, seq: accepted.seq, serverTime: accepted.serverTime };
     });
+
+    // A member reports a commit its MLS checks refused; enough reports void it (DeliveryStore.rejectCommit).
+    app.post(
+      '/v1/groups/:groupId/commits/:seq/rejections',
+      { schema: { params: commitParams, body: commitRejectionRequest, response: { 200: commitRejectionResponse } } },
+      async (request) => {
+        const reporter = deviceOf(request);
+        const { groupId, seq } = request.params;
+        ctx.quotas.send(reporter.deviceId, request.body.reason.length);
+        const now = ctx.now();
+        const signature = fromBase64Url(request.body.signature);
+        const verdict = await ctx.stores.delivery.rejectCommit({
+          groupId,
+          seq,
+          reporter,
+          reason: request.body.reason,
+          signature,
+          verify: (commit, signatureKey) => {
+            try {
+              return ed25519.verify(signature, commitRejectionBytes({ groupId, seq, ...commit }), signatureKey);
+            } catch {
+              return false;
+            }
+          },
+          now,
+          expiresAt: now + ctx.config.mailboxTtlMs,
+        });
+        if (verdict.voided && verdict.noticeSeq !== undefined && verdict.recipients.length > 0) {
+          request.log.warn({ groupId, seq, rejecting: verdict.rejecting }, 'commit voided: its members found it invalid');
+          ctx.push.delivered({ groupId, seq: verdict.noticeSeq, count: 1 }, verdict.recipients);
+        }
+        return { voided: verdict.voided, rejecting: verdict.rejecting, needed: verdict.needed };
+      },
+    );
 
     app.post('/v1/groups/:groupId/messages', { schema: { params: groupParams, body: sendMessageRequest, response: { 200: sendMessageResponse } } }, async (request) =>
       acceptMessage(ctx, deviceOf(request), request.params.groupId, request.body),

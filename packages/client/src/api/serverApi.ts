@@ -8,6 +8,7 @@ import {
   addDeviceResponse,
   challengeResponse,
   claimKeyPackagesResponse,
+  commitRejectionResponse,
   commitResponse,
   errorBody,
   fromBase64Url,
@@ -166,6 +167,10 @@ export class ServerApi {
   }
   commit(groupId: string, request: CommitRequest) {
     return this.request('POST', `/v1/groups/${groupId}/commits`, commitResponse, request);
+  }
+  /** Reports, signed, that commit `seq` failed this device's checks (enough reports void it). */
+  rejectCommit(groupId: string, seq: number, reason: string, signature: string) {
+    return this.request('POST', `/v1/groups/${groupId}/commits/${seq}/rejections`, commitRejectionResponse, { reason: reason.slice(0, 500), signature });
   }
   sendMessage(groupId: string, request: SendMessageRequest) {
     return this.request('POST', `/v1/groups/${groupId}/messages`, sendMessageResponse, request);

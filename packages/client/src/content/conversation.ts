@@ -56,29 +56,6 @@ interface ReadState {
   readBy: Record<string, string[]>;
 }
 const readKey = (groupId: string) => `read/${groupId}`;
-const adminsKey = (groupId: string) => `admins/${groupId}`;
-
-/** The group's admins, as this device learned them; undefined: no admin list (everyone manages). */
-export async function groupAdmins(storage: Storage, groupId: string): Promise<string[] | undefined> {
-  return getJson<string[]>(storage, adminsKey(groupId));
-}
-
-/** May `username` add, remove or rename in this group? */
-export async function mayManage(storage: Storage, groupId: string, username: string): Promise<boolean> {
-  const admins = await groupAdmins(storage, groupId);
-  return !admins || admins.includes(username);
-}
-
-/**
- * An admin list from a message: accepted from a current admin, or as the first list this device sees
- * (a newcomer learns it from the admins' re-sent list, as it learns the group's name).
- */
-export async function recordAdmins(storage: Storage, groupId: string, sender: string, usernames: string[]): Promise<boolean> {
-  const admins = await groupAdmins(storage, groupId);
-  if (admins && !admins.includes(sender)) return false;
-  await storage.write([jsonWrite(adminsKey(groupId), [...new Set(usernames)])]);
-  return true;
-}
 
 const excerpt = (c: MessageContent | undefined) => (c?.type === 'text' ? c.text.slice(0, 80) : c?.type === 'file' ? `[file ${c.name}]` : undefined);
 

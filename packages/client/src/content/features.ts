@@ -8,7 +8,8 @@ import type { MessengerContext } from '../core/context.ts';
 import type { ReceivedMessage } from '../core/types.ts';
 import type { MessageContent } from '../envelope/content.ts';
 import { getJson, jsonWrite } from '../storage/storage.ts';
-import { conversation, enforce, groupAdmins, loadPreferences, mayManage, recordAdmins, savePreferences, type ChatMessage, type Preferences } from './conversation.ts';
+import { adminsOf, mayManage } from '../groups/adminRule.ts';
+import { conversation, enforce, loadPreferences, savePreferences, type ChatMessage, type Preferences } from './conversation.ts';
 import { historyKey } from './messages.ts';
 
 type Sent = { seq: number; clientMessageId: string };
@@ -69,7 +70,8 @@ export class ChatFeatures {
 
   /** Refuses a membership change or rename when the group has admins and we are not one of them. */
   async requireManager(groupId: string, what: string): Promise<void> {
-    if (!(await mayManage(this.ctx.storage, groupId, this.ctx.username))) throw new RangeError(`Only the group's admins may ${what}.`);
+    const { state } = await this.ctx.groupStore.require(groupId);
+    if (!mayManage(state, this.ctx.username)) throw new RangeError(`Only the group's admins may ${what}.`);
   }
 
   private send(groupId: string, content: MessageContent): Promise<Sent> {
@@ -137,24 +139,23 @@ export class ChatFeatures {
     return this.send(groupId, { type: 'timer', seconds });
   }
 
+  /** The group's admins, from its GroupContext (undefined: no admins, everyone manages). */
   async admins(groupId: string): Promise<string[] | undefined> {
-    return groupAdmins(this.ctx.storage, groupId);
+    const admins = adminsOf((await this.ctx.groupStore.require(groupId)).state);
+    return admins.length > 0 ? admins : undefined;
   }
 
-  /** Names the group's admins (only an admin may, once there are admins). */
-  async setAdmins(groupId: string, usernames: string[]): Promise<Sent> {
-    await this.requireManager(groupId, 'change the admins');
-    const members = new Set((await this.ctx.membership.group(groupId)).members.map((m) => m.username));
-    for (const u of usernames) if (!members.has(u)) throw new RangeError(`${u} is not in this chat.`);
-    const sent = await this.send(groupId, { type: 'admins', usernames });
-    await recordAdmins(this.ctx.storage, groupId, this.ctx.username, usernames);
-    return sent;
-  }
-
-  /** Re-sends the admin list after an add, so newcomers learn it (as they learn the group's name). */
-  async shareAdmins(groupId: string): Promise<void> {
-    const admins = await groupAdmins(this.ctx.storage, groupId);
-    if (admins?.includes(this.ctx.username)) await this.send(groupId, { type: 'admins', usernames: admins });
+  /**
+   * Names the group's admins (only an admin may, once there are admins): a commit of the admin-list
+   * extension, which the Delivery Service and every member check (groups/adminRule.ts).
+   */
+  async setAdmins(groupId: string, usernames: string[]): Promise<void> {
+    await this.ctx.exclusive(async () => {
+      await this.requireManager(groupId, 'change the admins');
+      const members = new Set((await this.ctx.membership.group(groupId)).members.map((m) => m.username));
+      for (const u of usernames) if (!members.has(u)) throw new RangeError(`${u} is not in this chat.`);
+      await this.ctx.membership.setAdminsLocked(groupId, usernames);
+    });
   }
 
   /** Applies deletes, timers and receipts to this device's stored copy of the chat. */

@@ -31,7 +31,9 @@ export type RejectReason =
   | 'sender_mismatch'
   | 'credential_rejected'
   | 'envelope_rejected'
-  | 'no_key_package';
+  | 'no_key_package'
+  /** a commit that changes membership or admins, by a member who is not an admin */
+  | 'not_admin';
 
 export interface ReceivedMessage {
   groupId: string;
@@ -62,6 +64,13 @@ export type MessengerEvent =
   | { type: 'transparency_alarm'; alarm: MonitorAlarm }
   /** Another device of this account added a device (seen in the log). */
   | { type: 'own_device_added'; deviceId: string }
+  /**
+   * The server voided commit `seq` because the group's members found it invalid. `rolledBack`: this device
+   * had made it and went back to the epoch before it (after checking the members' signed rejections);
+   * `appliedHere` without `rolledBack`: this device had found it valid and stays where it is (out of step
+   * with the group until it rejoins).
+   */
+  | { type: 'commit_voided'; groupId: string; seq: number; appliedHere: boolean; rolledBack: boolean }
   /** An item for an epoch not reached yet: kept, and processed after the commit that reaches it. */
   | { type: 'buffered'; groupId: string; seq: number }
   /** Transport trouble (the push channel); the mailbox keeps everything, a later sync catches up. */

@@ -3,7 +3,7 @@
  * reference, public halves uploaded (one-time ones plus a last-resort one); and claiming other devices'
  * KeyPackages, checked to be the device the directory says they are.
  */
-import { fromBase64Url } from '@doublelock/protocol';
+import { ADMINS_EXTENSION_TYPE, fromBase64Url } from '@doublelock/protocol';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { decodeMlsMessage, defaultCapabilities, defaultLifetime, encodeMlsMessage, generateKeyPackageWithKey, type KeyPackage, type PrivateKeyPackage } from 'ts-mls';
 import { encodeKeyPackage, makeKeyPackageRef } from 'ts-mls/keyPackage.js';
@@ -24,6 +24,12 @@ export interface ClaimedKeyPackage {
   keyPackage: KeyPackage;
 }
 
+/** ts-mls's capabilities plus our admin-list GroupContext extension (a joiner must support every extension in use). */
+function capabilities() {
+  const caps = defaultCapabilities();
+  return { ...caps, extensions: [...caps.extensions, ADMINS_EXTENSION_TYPE] };
+}
+
 export class KeyPackages {
   /** Set when a Welcome consumed a one-time KeyPackage; the next processing round tops up. */
   joinedSinceTopUp = false;
@@ -34,7 +40,7 @@ export class KeyPackages {
     const { ctx } = this;
     const { publicPackage, privatePackage } = await generateKeyPackageWithKey(
       deviceCredential(ctx.me),
-      defaultCapabilities(),
+      capabilities(),
       defaultLifetime,
       [],
       { signKey: fromBase64Url(ctx.device.deviceSecret), publicKey: fromBase64Url(ctx.device.devicePublic) },

@@ -42,6 +42,7 @@ export const messageContent = z.discriminatedUnion('type', [
   /** Disappearing messages: messages after this one are deleted `seconds` after they were sent (0: off). */
   z.object({ type: z.literal('timer'), seconds: z.number().int().min(0).max(MAX_TIMER_SECONDS) }),
   /** The group's admins (who may add, remove and rename); honoured only from a current admin. */
+  // Older builds sent admin lists as messages; they are read but no longer honoured (the list is in the group's context).
   z.object({ type: z.literal('admins'), usernames: usernameList.min(1) }),
 ]);
 export type MessageContent = z.infer<typeof messageContent>;

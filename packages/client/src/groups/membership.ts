@@ -4,11 +4,13 @@
  * loop behind all of them — a commit that loses the race for an epoch (409 stale_epoch) catches up and
  * is planned again from the new state.
  */
+import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { createGroup, encodeMlsMessage, type ClientState, type Proposal } from 'ts-mls';
 import { encodeRatchetTree } from 'ts-mls/ratchetTree.js';
 import type { CommitRequest } from '@doublelock/protocol';
 import { commit } from '../mls/handshake.ts';
+import { adminsProposal } from './adminRule.ts';
 import { ApiError } from '../api/serverApi.ts';
 import { resendWhileTransient } from '../core/transient.ts';
 import { b64, MAX_RETRIES, newMessageId, type MessengerContext } from '../core/context.ts';
@@ -92,6 +94,11 @@ export class Membership {
     });
   }
 
+  /** Makes `usernames` the group's admins: a commit of the admin-list extension (adminRule.ts). */
+  async setAdminsLocked(groupId: string, usernames: string[]): Promise<void> {
+    await this.commitLocked(groupId, () => ({ proposals: [adminsProposal(usernames)], adds: [], removes: [] }));
+  }
+
   rename(groupId: string, name: string): Promise<void> {
     const { ctx } = this;
     return ctx.exclusive(async () => {
@@ -153,10 +160,11 @@ export class Membership {
         // If the answer is lost, the very same request is sent again (same client message id, same bytes): the
         // server accepts it now or answers with its earlier acceptance, so the committer learns its commit
         // holds the epoch and never stays behind on a fork of its own making.
+        const commitBytes = encodeMlsMessage(result.commit);
         const request: CommitRequest = {
           clientMessageId,
           epoch,
-          commit: b64(encodeMlsMessage(result.commit)),
+          commit: b64(commitBytes),
           adds,
           removes,
           ...(result.welcome && {
@@ -167,7 +175,9 @@ export class Membership {
         const accepted = await resendWhileTransient(() => ctx.api.commit(groupId, request));
         meta.epochEnds[String(epoch)] = accepted.seq;
         markSeen(meta, accepted.seq, ...(result.welcome ? [accepted.seq + 1] : []));
-        await ctx.groupStore.save(groupId, result.newState, meta);
+        // The state before the commit is kept: if every other member finds the commit invalid and the server
+        // voids it, this device goes back to it (after checking their signed rejections: sync/incoming.ts).
+        await ctx.groupStore.save(groupId, result.newState, meta, await ctx.groupStore.undoPoint(groupId, accepted.seq, sha256(commitBytes)));
         const before = new Set(groupMembers(state).map((m) => m.deviceId));
         const after = groupMembers(result.newState);
         const afterIds = new Set(after.map((m) => m.deviceId));

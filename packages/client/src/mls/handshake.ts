@@ -2,11 +2,12 @@
  * Handshake messages (RFC 9420 §6, §12.4): how this SDK frames the commits it makes and reads the ones it
  * receives, and how it joins from a Welcome.
  *
- * Two options, both off by default, both standard:
- *  - `publicHandshake`: commits go out as PublicMessages (§6.2: signed, and authenticated with the
- *    membership key, not encrypted), so a Delivery Service can read which proposals a commit carries;
- *    other stacks (OpenMLS in Wire's core-crypto) accept only these. Application messages stay private.
- *  - `ratchetTreeInWelcome`: the Welcome's GroupInfo carries the `ratchet_tree` extension (§12.4.3.3), so a
+ * Two options, both standard:
+ *  - `publicHandshake` (on by default): commits go out as PublicMessages (§6.2: signed, and authenticated
+ *    with the membership key, not encrypted), so the Delivery Service can read which proposals a commit
+ *    carries (and refuses commits it cannot read); other stacks (OpenMLS in Wire's core-crypto) accept only
+ *    these. Application messages stay private.
+ *  - `ratchetTreeInWelcome` (off by default): the Welcome's GroupInfo carries the `ratchet_tree` extension (§12.4.3.3), so a
  *    joiner needs nothing beside it; by default the tree travels beside the Welcome (smaller Welcome).
  * Whatever we send, we read both: a commit may come as a PrivateMessage or a PublicMessage, and a Welcome
  * with or without the tree extension.
@@ -30,7 +31,10 @@ import {
 import { decryptSenderData } from 'ts-mls/privateMessage.js';
 
 export interface HandshakeOptions {
-  /** Send commits as MLS PublicMessages (readable by the Delivery Service, required by some stacks). */
+  /**
+   * Send commits as MLS PublicMessages (readable by the Delivery Service, required by some stacks). On by
+   * default: our server refuses commits it cannot read (apps/server/src/commitCheck.ts).
+   */
   publicHandshake?: boolean;
   /** Put the ratchet tree into the Welcome (the `ratchet_tree` GroupInfo extension). */
   ratchetTreeInWelcome?: boolean;
@@ -38,7 +42,7 @@ export interface HandshakeOptions {
 
 /** ts-mls `createCommit` options for these handshake options and proposals. */
 export function commitOptions(options: HandshakeOptions | undefined, extra: Omit<CreateCommitOptions, 'wireAsPublicMessage' | 'ratchetTreeExtension'> = {}): CreateCommitOptions {
-  return { ...extra, wireAsPublicMessage: options?.publicHandshake ?? false, ratchetTreeExtension: options?.ratchetTreeInWelcome ?? false };
+  return { ...extra, wireAsPublicMessage: options?.publicHandshake ?? true, ratchetTreeExtension: options?.ratchetTreeInWelcome ?? false };
 }
 
 /** Creates a commit of `proposals` (none: an update of our own path) under these options. */

@@ -9,17 +9,18 @@
  * processed right after the commit that reaches that epoch, not dropped. Credentials in commits and
  * Welcomes are judged as of the item's server time (an old add of a since-revoked device still applies).
  */
-import { fromBase64Url, type MailboxItem } from '@doublelock/protocol';
+import { commitRejectionBytes, fromBase64Url, voidNotice, type MailboxItem, type VoidNotice } from '@doublelock/protocol';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { decodeMlsMessage, emptyPskIndex, joinGroup, processPrivateMessage, type ClientState, type PrivateKeyPackage } from 'ts-mls';
 import { decodeKeyPackage } from 'ts-mls/keyPackage.js';
 import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import { decodeRatchetTree } from 'ts-mls/ratchetTree.js';
-import { mayManage, recordAdmins } from '../content/conversation.ts';
+import { checkCommitAgainstAdmins, mayManage } from '../groups/adminRule.ts';
 import { asHandshake, handshakeEpoch, handshakeSenderLeaf, processHandshake, type HandshakeMessage } from '../mls/handshake.ts';
 import { b64, identityText, type MessengerContext } from '../core/context.ts';
-import { TransientFailure } from '../core/transient.ts';
-import { MessageRejected, type ReceivedMessage } from '../core/types.ts';
+import { isTransient, TransientFailure } from '../core/transient.ts';
+import { MessageRejected, type ReceivedMessage, type RejectReason } from '../core/types.ts';
 import { historyKey } from '../content/messages.ts';
 import type { StoredKeyPackage } from '../devices/keyPackages.ts';
 import { decodeContent, type MessageContent } from '../envelope/content.ts';
@@ -28,6 +29,9 @@ import { decodeFrame } from '../envelope/frame.ts';
 import { groupMembers, isSeen, markSeen, newGroupMeta, type GroupMeta } from '../groupStore.ts';
 import { parseDeviceCredential, type DeviceIdentity } from '../mls/credential.ts';
 import { getJson, jsonWrite } from '../storage/storage.ts';
+
+/** Refusals that say a commit is itself invalid (every member judges it the same way): reported to the server. */
+const INVALID_COMMIT: ReadonlySet<RejectReason> = new Set<RejectReason>(['malformed', 'decryption_failed', 'sender_mismatch', 'credential_rejected', 'not_admin']);
 
 /** Items kept per group for epochs not reached yet; more than this and the newest is refused. */
 export const MAX_BUFFERED_PER_GROUP = 1000;
@@ -46,14 +50,95 @@ export class IncomingItems {
       throw new MessageRejected('unknown_group', `${item.kind} for group ${item.groupId}, which this device is not in`);
     }
     if (isSeen(group.meta, item.seq)) return; // at-least-once delivery: already applied
+    if (item.kind === 'void') return this.processVoid(item, group.meta);
     try {
       if (item.kind === 'commit') await this.processCommit(item, group.state, group.meta);
       else await this.processApplication(item, group.state, group.meta);
     } catch (error) {
       if (error instanceof MessageRejected && error.reason === 'future_epoch') return this.keepForLater(item, error);
+      if (item.kind === 'commit' && error instanceof MessageRejected && INVALID_COMMIT.has(error.reason)) await this.reportInvalidCommit(item, error);
       throw error;
     }
     if (item.kind === 'commit') await this.processBuffered(item.groupId);
+  }
+
+  /**
+   * Tells the server, signed with this device's key, that this commit failed its checks. Every member runs
+   * the same checks, so a commit invalid for one honest member is invalid for all; when a majority of the
+   * accounts that stay in the group have said so, the server voids it (and sends a `void` item).
+   */
+  private async reportInvalidCommit(item: MailboxItem, error: MessageRejected): Promise<void> {
+    const { ctx } = this;
+    const signed = commitRejectionBytes({ groupId: item.groupId, epoch: item.epoch, seq: item.seq, commitHash: sha256(fromBase64Url(item.payload)) });
+    const signature = await ctx.cs.signature.sign(fromBase64Url(ctx.device.deviceSecret), signed);
+    try {
+      await ctx.api.rejectCommit(item.groupId, item.seq, `${error.reason}: ${error.message}`, b64(signature));
+    } catch (failure) {
+      // Unreachable server: keep the item and report on the next try. A 4xx (already void, superseded) ends it.
+      if (isTransient(failure)) throw new TransientFailure(failure);
+    }
+  }
+
+  /**
+   * The server voided a commit (its members found it invalid). A device that refused it stays at its
+   * epoch and drops what it kept for the voided epoch; the device that made it goes back to before it, but
+   * only on a majority of the other remaining accounts' signed rejections (a server cannot undo a commit on
+   * its own word); a device that had applied it (found it valid) does not go back; a device that joined
+   * from its Welcome leaves that group state.
+   */
+  private async processVoid(item: MailboxItem, meta: GroupMeta): Promise<void> {
+    const { ctx } = this;
+    let notice: VoidNotice;
+    try {
+      notice = voidNotice.parse(JSON.parse(new TextDecoder().decode(fromBase64Url(item.payload))));
+    } catch {
+      throw new MessageRejected('malformed', 'a void item without a valid notice');
+    }
+    const appliedHere = meta.epochEnds[String(notice.epoch)] === notice.voidedSeq;
+    const voided = (rolledBack: boolean) => ctx.emit({ type: 'commit_voided', groupId: item.groupId, seq: notice.voidedSeq, appliedHere, rolledBack });
+    if (meta.joinedAt === notice.voidedSeq + 1) {
+      await ctx.groupStore.forget(item.groupId, { ...meta, status: 'removed' });
+      voided(false);
+      ctx.emit({ type: 'removed', groupId: item.groupId });
+      return;
+    }
+    if (appliedHere && item.sender.deviceId === ctx.deviceId && (await this.rollBackOwnCommit(item.groupId, notice))) {
+      const restored = await ctx.groupStore.require(item.groupId);
+      markSeen(restored.meta, item.seq);
+      await ctx.groupStore.saveMeta(item.groupId, restored.meta);
+      voided(true);
+      return;
+    }
+    if (!appliedHere) {
+      for (const key of await ctx.storage.keys(`buffer/${item.groupId}/`)) {
+        const kept = await getJson<MailboxItem>(ctx.storage, key);
+        if (kept && kept.seq > notice.voidedSeq && kept.seq < item.seq) await ctx.storage.write([{ key, value: undefined }]);
+      }
+    }
+    markSeen(meta, item.seq);
+    await ctx.groupStore.saveMeta(item.groupId, meta);
+    voided(false);
+  }
+
+  /** This device's own voided commit: back to before it if devices of a majority of the other remaining accounts signed its rejection. */
+  private async rollBackOwnCommit(groupId: string, notice: VoidNotice): Promise<boolean> {
+    const { ctx } = this;
+    const undo = await ctx.groupStore.undoFor(groupId, notice.voidedSeq);
+    if (!undo || undo.before.groupContext.epoch !== BigInt(notice.epoch)) return false;
+    const { state: now } = await ctx.groupStore.require(groupId);
+    const before = groupMembers(undo.before);
+    const stayed = new Set(groupMembers(now).map((m) => m.deviceId));
+    const eligible = new Set(before.filter((m) => stayed.has(m.deviceId) && m.username !== ctx.username).map((m) => m.username));
+    const signed = commitRejectionBytes({ groupId, epoch: notice.epoch, seq: notice.voidedSeq, commitHash: undo.commitHash });
+    const rejecting = new Set<string>();
+    for (const r of notice.rejections) {
+      const member = before.find((m) => m.deviceId === r.deviceId && m.username === r.username);
+      const leaf = member && undo.before.ratchetTree[member.leafIndex * 2];
+      if (!member || !eligible.has(member.username) || leaf?.nodeType !== 'leaf') continue;
+      if (await ctx.cs.signature.verify(leaf.leaf.signaturePublicKey, signed, fromBase64Url(r.signature)).catch(() => false)) rejecting.add(member.username);
+    }
+    if (eligible.size === 0 || rejecting.size * 2 <= eligible.size) return false;
+    return ctx.groupStore.rollBack(groupId, notice.voidedSeq, notice.epoch);
   }
 
   /** Keeps an item of a future epoch until its commit has been applied. */
@@ -110,7 +195,7 @@ export class IncomingItems {
     };
     const state = await ctx.withCredentialReasons(() => joinGroup(message.welcome, keyPackage, privateKeys, emptyPskIndex, ctx.cs, tree, undefined, ctx.config), item.serverTime);
     if (b64(state.groupContext.groupId) !== item.groupId) throw new MessageRejected('malformed', 'the Welcome is for another group than the server says');
-    const meta = newGroupMeta('chat');
+    const meta = { ...newGroupMeta('chat'), joinedAt: item.seq };
     markSeen(meta, item.seq, item.seq - 1);
     await ctx.groupStore.save(item.groupId, state, meta, stored.lastResort ? [] : [{ key: `kp/${ref}`, value: undefined }]);
     ctx.keyPackages.joinedSinceTopUp = true;
@@ -138,6 +223,9 @@ export class IncomingItems {
     if (sender.username !== item.sender.username || sender.deviceId !== item.sender.deviceId) {
       throw new MessageRejected('sender_mismatch', `the server says ${identityText(item.sender)} committed, MLS says ${identityText(sender)}`);
     }
+    // Only admins change membership (beyond one's own devices and revoked ones) or the admin list; checked
+    // here whatever the server accepted.
+    await checkCommitAgainstAdmins(ctx, state, result.newState, sender);
     meta.epochEnds[String(epoch)] = item.seq;
     markSeen(meta, item.seq);
     const removed = result.newState.groupActiveState.kind === 'removedFromGroup';
@@ -234,9 +322,8 @@ export class IncomingItems {
       throw new MessageRejected('envelope_rejected', (error as Error).message);
     }
     markSeen(meta, item.seq);
-    // Renames and admin lists are honoured from the group's admins only (content/conversation.ts).
-    if (content.type === 'rename' && (await mayManage(ctx.storage, item.groupId, sender.username))) meta.name = content.name;
-    if (content.type === 'admins') await recordAdmins(ctx.storage, item.groupId, sender.username, content.usernames);
+    // Renames are honoured from the group's admins only (the list in the group's context: groups/adminRule.ts).
+    if (content.type === 'rename' && mayManage(state, sender.username)) meta.name = content.name;
     if (content.type === 'trust') await ctx.trust.received(item.groupId, sender, content);
     const received: ReceivedMessage = {
       groupId: item.groupId,

@@ -14,6 +14,7 @@ import type { MessengerContext } from '../core/context.ts';
 import { isTransient, TransientFailure } from '../core/transient.ts';
 import { MessageRejected } from '../core/types.ts';
 import { IncomingItems } from './incoming.ts';
+import { mayManage } from '../groups/adminRule.ts';
 
 export class SyncEngine {
   private socket: MailboxSocket | undefined;
@@ -127,7 +128,8 @@ export class SyncEngine {
     this.incoming.pendingLeaves = [];
     for (const { groupId, username } of leaves) {
       const group = await ctx.groupStore.load(groupId);
-      if (group?.meta.status === 'active') await ctx.membership.removeUsersLocked(groupId, [username]);
+      // In a group with admins only an admin's devices commit a leaver's removal (the rule every member checks).
+      if (group?.meta.status === 'active' && mayManage(group.state, ctx.username)) await ctx.membership.removeUsersLocked(groupId, [username]);
     }
     if (ctx.keyPackages.joinedSinceTopUp) {
       ctx.keyPackages.joinedSinceTopUp = false;

@@ -1,0 +1,91 @@
+/**
+ * What a commit changes, read by the Delivery Service from the commit itself (RFC 9420 §6.2 PublicMessage,
+ * §12.4 Commit). Commits must be public handshake messages: signed by the committer and membership-tagged,
+ * but not encrypted, so the server can read their proposals instead of trusting the routing the client
+ * declares (`commitRequest.adds/removes`). The store then checks the declaration, the group's leaves and
+ * admins, and the key directory against this (packages/store/src/delivery.ts, `commit`).
+ *
+ * The server cannot check the commit's signature or membership tag (that needs the group's secrets and
+ * its GroupContext): a commit that members find invalid is voided later, when they report it
+ * (`POST /v1/groups/:id/commits/:seq/rejections`). What it can check, it checks here: the framing, the group
+ * and epoch, proposals sent inline and of the kinds our clients make (add, remove, the admin list), each
+ * added KeyPackage's signature and that its credential names the device its key derives.
+ */
+import { ADMINS_EXTENSION_TYPE, decodeAdmins, deviceId as deviceIdSchema, DomainError, ErrorCode, deviceIdFor, fromBase64Url, username as usernameSchema } from '@doublelock/protocol';
+import { decodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl, type CiphersuiteImpl, type CiphersuiteName, type KeyPackage } from 'ts-mls';
+import { verifyKeyPackage } from 'ts-mls/keyPackage.js';
+import type { CommitMembership } from '@doublelock/store';
+
+const reject = (message: string): never => {
+  throw new DomainError(ErrorCode.commitRejected, message);
+};
+
+const suites = new Map<CiphersuiteName, Promise<CiphersuiteImpl>>();
+function suite(name: CiphersuiteName): Promise<CiphersuiteImpl> {
+  let impl = suites.get(name);
+  if (!impl) {
+    impl = getCiphersuiteImpl(getCiphersuiteFromName(name));
+    suites.set(name, impl);
+  }
+  return impl;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The device an added KeyPackage is for: `username:deviceId` in a basic credential, the id derived from its key. */
+async function addedDevice(keyPackage: KeyPackage): Promise<CommitMembership['adds'][number]> {
+  const { credential, signaturePublicKey } = keyPackage.leafNode;
+  if (credential.credentialType !== 'basic') return reject('an added KeyPackage does not carry a device credential');
+  let text = '';
+  try {
+    text = decoder.decode(credential.identity);
+  } catch {
+    reject('an added KeyPackage’s credential is not UTF-8');
+  }
+  const [username, deviceId, extra] = text.split(':');
+  if (extra !== undefined || !usernameSchema.safeParse(username).success || !deviceIdSchema.safeParse(deviceId).success) {
+    return reject('an added KeyPackage’s credential is not username:deviceId');
+  }
+  if (deviceIdFor(signaturePublicKey) !== deviceId) reject(`an added KeyPackage claims device ${deviceId}, but its key is another device’s`);
+  const cs = await suite(keyPackage.cipherSuite).catch(() => reject(`an added KeyPackage uses an unsupported cipher suite (${keyPackage.cipherSuite})`));
+  if (!(await verifyKeyPackage(keyPackage, cs.signature).catch(() => false))) reject(`the KeyPackage added for device ${deviceId} is not signed by that device`);
+  return { username: username!, deviceId: deviceId!, signatureKey: signaturePublicKey };
+}
+
+/** Reads a commit request's MLS message; refuses anything that is not a public member commit we can account for. */
+export async function parseCommit(commit: Uint8Array, groupId: string, epoch: number): Promise<CommitMembership> {
+  let message;
+  try {
+    message = decodeMlsMessage(commit, 0)?.[0];
+  } catch {
+    message = undefined;
+  }
+  if (!message) return reject('the commit is not an MLS message');
+  if (message.wireformat !== 'mls_public_message') return reject('commits must be MLS PublicMessages (public handshake), so the Delivery Service can read their proposals');
+  const content = message.publicMessage.content;
+  if (content.contentType !== 'commit') return reject('the handshake message is not a commit');
+  if (content.sender.senderType !== 'member') return reject('only members’ commits are accepted');
+  if (Buffer.compare(Buffer.from(content.groupId), Buffer.from(fromBase64Url(groupId))) !== 0) reject('the commit is for another group');
+  if (content.epoch !== BigInt(epoch)) reject(`the commit is for epoch ${content.epoch}, the request says ${epoch}`);
+
+  const adds: CommitMembership['adds'] = [];
+  const removedLeaves: number[] = [];
+  let admins: string[] | undefined;
+  let extensionsProposals = 0;
+  for (const p of content.commit.proposals) {
+    if (p.proposalOrRefType !== 'proposal') return reject('proposals must be sent inline in the commit');
+    const proposal = p.proposal;
+    if (proposal.proposalType === 'add') adds.push(await addedDevice(proposal.add.keyPackage));
+    else if (proposal.proposalType === 'remove') removedLeaves.push(proposal.remove.removed);
+    else if (proposal.proposalType === 'group_context_extensions') {
+      if (++extensionsProposals > 1) reject('a commit may change the group’s extensions once');
+      const extensions = proposal.groupContextExtensions.extensions;
+      if (extensions.some((e) => e.extensionType !== ADMINS_EXTENSION_TYPE)) reject('the only group extension members may set is the admin list');
+      const ext = extensions.find((e) => e.extensionType === ADMINS_EXTENSION_TYPE);
+      admins = ext ? (decodeAdmins(ext.extensionData) ?? reject('the admin list in the commit is malformed')) : [];
+    } else reject(`a commit with a ${String(proposal.proposalType)} proposal is not accepted here`);
+  }
+  if (new Set(adds.map((a) => a.deviceId)).size !== adds.length) reject('a commit adds the same device twice');
+  if (new Set(removedLeaves).size !== removedLeaves.length) reject('a commit removes the same leaf twice');
+  return { senderLeaf: content.sender.leafIndex, adds, removedLeaves, ...(admins && { admins }) };
+}

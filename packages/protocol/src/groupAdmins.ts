@@ -1,0 +1,53 @@
+/**
+ * Group admins as an MLS GroupContext extension (RFC 9420 §11.1, §12.1.7): the list lives in the group's
+ * context, which every member's key schedule binds (so members cannot disagree about it), and changes only
+ * by a GroupContextExtensions proposal inside a commit — in a public commit, the Delivery Service reads it
+ * too and can refuse a commit by a non-admin (apps/server/src/commitCheck.ts), while every member checks
+ * the same rule on the commit it processes (packages/client/src/groups/adminRule.ts).
+ *
+ * Extension type: 0xF0D1, from the private-use range (RFC 9420 §17.3). Data: UTF-8 JSON, an array of
+ * usernames (at most MAX_ADMINS). Absent or empty: the group has no admins and every member manages.
+ */
+import { z } from 'zod';
+import { username } from './common.ts';
+
+export const ADMINS_EXTENSION_TYPE = 0xf0d1;
+export const MAX_ADMINS = 100;
+
+const adminList = z.array(username).max(MAX_ADMINS);
+
+export function encodeAdmins(usernames: string[]): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(adminList.parse([...new Set(usernames)].sort())));
+}
+
+/** The admin list in an extension's data, or undefined when it is not a valid list. */
+export function decodeAdmins(data: Uint8Array): string[] | undefined {
+  try {
+    const parsed = adminList.safeParse(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data)));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The membership rule every party applies to a commit (the same code on the server and in the clients).
+ * `admins` is the list before the commit (empty: no admins). Returns why the commit is refused, or undefined.
+ * A member that is not an admin may only add and remove devices of its own account and remove devices that
+ * are revoked (keeping groups in line with the key directory); only admins change the admin list.
+ */
+export function adminRuleViolation(c: {
+  admins: string[];
+  committer: string;
+  added: Array<{ username: string }>;
+  removed: Array<{ username: string; revoked: boolean }>;
+  adminsChanged: boolean;
+}): string | undefined {
+  if (c.admins.length === 0 || c.admins.includes(c.committer)) return undefined;
+  if (c.adminsChanged) return `${c.committer} is not an admin of this group and may not change its admins`;
+  const foreignAdd = c.added.find((a) => a.username !== c.committer);
+  if (foreignAdd) return `${c.committer} is not an admin of this group and may not add ${foreignAdd.username}`;
+  const foreignRemove = c.removed.find((r) => r.username !== c.committer && !r.revoked);
+  if (foreignRemove) return `${c.committer} is not an admin of this group and may not remove ${foreignRemove.username}`;
+  return undefined;
+}
