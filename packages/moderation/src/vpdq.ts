@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { ContentError } from './errors.ts';
-import { lumaFromPixels, pdqFromLuma } from './pdq.ts';
+import { lumaFromRegion, pdqFromLuma } from './pdq.ts';
 import { checkFile } from './image.ts';
 import type { VpdqFeature } from './vpdqFormat.ts';
 
@@ -262,9 +262,9 @@ export async function vpdqHashVideo(path: string, options: VideoOptions = {}): P
   }
   const fps = options.framesPerSecond ?? 1;
   const features: VpdqFeature[] = [];
+  const luma = new Float32Array(crop.width * crop.height); // one plane for every frame
   await eachFrame(path, info, options, null, (rgb, index) => {
-    const frame = cropRgb(rgb, info.width, crop);
-    const { hash, quality } = pdqFromLuma(lumaFromPixels(frame, crop.width, crop.height, 3), crop.width, crop.height);
+    const { hash, quality } = pdqFromLuma(lumaFromRegion(rgb, info.width, info.height, 3, crop, luma), crop.width, crop.height);
     const timestamp = index / fps;
     features.push({ frame: Math.round(timestamp * info.fps), quality, hash, timestamp });
   });
