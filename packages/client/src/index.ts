@@ -1,6 +1,7 @@
 /** Doublelock messenger SDK (browser-safe core; Node-only storage lives in ./node/). */
 export { Messenger, MessageRejected, type MessengerEvent, type MessengerOptions, type ReceivedMessage, type GroupSummary, type RejectReason } from './messenger.ts';
-export type { TransparencyConfig } from './core/types.ts';
+export type { ImagePreview, ImagePreviewer, OutgoingFile, TransparencyConfig } from './core/types.ts';
+export { type ByteSource } from './envelope/attachmentStream.ts';
 export { OwnAccountMonitor, type MonitorAlarm } from './transparency/monitor.ts';
 export { ApiError, ServerApi } from './api/serverApi.ts';
 export { TransientFailure, isTransient } from './core/transient.ts';
@@ -17,3 +18,4 @@ export { DirectoryAuthenticationService, CredentialRejected } from './mls/authen
 export { encodeLinkCode, decodeLinkCode, PendingLink, LinkCodeError } from './linkCode.ts';
 export { KeyTransparency, KeyTransparencyError, type SeenCheckpoint } from './transparency/keyTransparency.ts';
 export type { ContactTrust, TrustState } from './devices/trust.ts';
+export type { LeafFinding, LeafProblem } from './groups/leafCheck.ts';

@@ -5,8 +5,10 @@ import type { CryptoProvider } from 'ts-mls';
 import type { ServerApi } from '../api/serverApi.ts';
 import type { WebSocketConstructor } from '../api/mailboxSocket.ts';
 import type { AccountVerifier } from '../directory.ts';
+import type { ByteSource } from '../envelope/attachmentStream.ts';
 import type { MessageContent } from '../envelope/content.ts';
 import type { GroupMeta } from '../groupStore.ts';
+import type { LeafFinding } from '../groups/leafCheck.ts';
 import type { DeviceIdentity } from '../mls/credential.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { MonitorAlarm } from '../transparency/monitor.ts';
@@ -71,6 +73,8 @@ export type MessengerEvent =
    * with the group until it rejoins).
    */
   | { type: 'commit_voided'; groupId: string; seq: number; appliedHere: boolean; rolledBack: boolean }
+  /** A group leaf that no longer passes the AS as the logged directory shows it now (groups/leafCheck.ts). */
+  | { type: 'leaf_flagged'; finding: LeafFinding }
   /** An item for an epoch not reached yet: kept, and processed after the commit that reaches it. */
   | { type: 'buffered'; groupId: string; seq: number }
   /** Transport trouble (the push channel); the mailbox keeps everything, a later sync catches up. */
@@ -109,6 +113,32 @@ export interface MessengerOptions {
   keyPackageTarget?: number;
   /** Largest sealed attachment the server takes (its `maxBlobBytes`; default the protocol's 100 MiB). */
   maxAttachmentBytes?: number;
+  /**
+   * Makes image previews on this device (Node: `imagePreview` from `@doublelock/client/node/imagePreview`,
+   * on sharp; browsers: a canvas). Without it, images are sent without a preview.
+   */
+  imagePreview?: ImagePreviewer;
+  /** How often group leaves are re-checked against the logged directory while syncing (default 60 s; 0: never). */
+  leafCheckIntervalMs?: number;
   /** How commits and Welcomes are framed (mls/handshake.ts): public commits, the tree inside the Welcome. */
   mls?: HandshakeOptions;
 }
+
+/** A file to send: `open()` gives its bytes from the start each time it is called (a file path, a Blob). */
+export interface OutgoingFile {
+  open: () => ByteSource;
+  size: number;
+  name: string;
+  mime: string;
+}
+
+/** A small image shown before (or instead of) downloading the file. */
+export interface ImagePreview {
+  bytes: Uint8Array;
+  mime: 'image/webp' | 'image/jpeg' | 'image/png';
+  width: number;
+  height: number;
+}
+
+/** Makes a preview of an image file; undefined when it is not an image it can decode. */
+export type ImagePreviewer = (open: () => ByteSource, mime: string) => Promise<ImagePreview | undefined>;
