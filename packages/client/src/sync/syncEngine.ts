@@ -136,5 +136,6 @@ export class SyncEngine {
       await ctx.keyPackages.topUp();
     }
     await ctx.monitorIfDue();
+    await ctx.leafCheck.checkIfDueLocked();
   }
 }
