@@ -17,7 +17,7 @@ import { decodeKeyPackage } from 'ts-mls/keyPackage.js';
 import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import { decodeRatchetTree } from 'ts-mls/ratchetTree.js';
 import { checkCommitAgainstAdmins, mayManage } from '../groups/adminRule.ts';
-import { isRejoinRequest, rejoinedDevices, rejoinKey } from '../groups/rejoin.ts';
+import { isRejoinRequest, refusedKey, rejoinedDevices, rejoinKey } from '../groups/rejoin.ts';
 import { asHandshake, handshakeEpoch, handshakeSenderLeaf, processHandshake, type HandshakeMessage } from '../mls/handshake.ts';
 import { b64, identityText, type MessengerContext } from '../core/context.ts';
 import { isTransient, TransientFailure } from '../core/transient.ts';
@@ -57,7 +57,11 @@ export class IncomingItems {
       else await this.processApplication(item, group.state, group.meta);
     } catch (error) {
       if (error instanceof MessageRejected && error.reason === 'future_epoch') return this.keepForLater(item, error);
-      if (item.kind === 'commit' && error instanceof MessageRejected && INVALID_COMMIT.has(error.reason)) await this.reportInvalidCommit(item, error);
+      if (item.kind === 'commit' && error instanceof MessageRejected && INVALID_COMMIT.has(error.reason)) {
+        await this.reportInvalidCommit(item, error);
+        // Not a lost state: what follows this commit waits for its voiding (sync does not ask to rejoin).
+        await this.ctx.storage.write([jsonWrite(refusedKey(item.groupId), Number(group.state.groupContext.epoch))]);
+      }
       throw error;
     }
     if (item.kind === 'commit') await this.processBuffered(item.groupId);

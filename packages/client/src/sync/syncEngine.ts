@@ -15,6 +15,8 @@ import { isTransient, TransientFailure } from '../core/transient.ts';
 import { MessageRejected } from '../core/types.ts';
 import { IncomingItems } from './incoming.ts';
 import { mayManage } from '../groups/adminRule.ts';
+import { refusedKey } from '../groups/rejoin.ts';
+import { getJson } from '../storage/storage.ts';
 
 export class SyncEngine {
   private socket: MailboxSocket | undefined;
@@ -135,7 +137,10 @@ export class SyncEngine {
       const group = await ctx.groupStore.load(groupId);
       if (group?.meta.status !== 'active') continue;
       const server = await ctx.api.group(groupId);
-      if (server.epoch <= Number(group.state.groupContext.epoch) || (await ctx.rejoin.asked(groupId))?.epoch === server.epoch) continue;
+      const epoch = Number(group.state.groupContext.epoch);
+      if (server.epoch <= epoch || (await ctx.rejoin.asked(groupId))?.epoch === server.epoch) continue;
+      // This device refused the commit that ends its epoch: it waits for the server to void it.
+      if ((await getJson<number>(ctx.storage, refusedKey(groupId))) === epoch) continue;
       await ctx.rejoin.requestLocked(groupId);
       ctx.emit({ type: 'rejoin_requested', groupId });
     }
