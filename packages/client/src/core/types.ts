@@ -71,6 +71,11 @@ export type MessengerEvent =
    * with the group until it rejoins).
    */
   | { type: 'commit_voided'; groupId: string; seq: number; appliedHere: boolean; rolledBack: boolean }
+  /**
+   * The server's member list of a group is not the group's MLS members (groups/deliveryCheck.ts): devices it
+   * does not deliver to, devices it delivers to that are not in the group, or this device itself cut out.
+   */
+  | { type: 'delivery_mismatch'; groupId: string; notDelivered: DeviceIdentity[]; unknown: string[]; cutOut: boolean }
   /** An item for an epoch not reached yet: kept, and processed after the commit that reaches it. */
   | { type: 'buffered'; groupId: string; seq: number }
   /** Transport trouble (the push channel); the mailbox keeps everything, a later sync catches up. */
@@ -92,6 +97,8 @@ export interface MessengerOptions {
   escrow?: EscrowFieldProvider;
   fetch?: typeof fetch;
   cryptoProvider?: CryptoProvider;
+  /** How often (at most) a sync compares the server's member lists with the groups' MLS members (ms; default 10 minutes). */
+  deliveryCheckMs?: number;
   /**
    * Key transparency: every account is checked against the log before its devices are trusted. Give a
    * verifier, or a factory that gets this device's API (for consistency proofs), e.g.

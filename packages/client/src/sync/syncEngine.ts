@@ -15,6 +15,7 @@ import { isTransient, TransientFailure } from '../core/transient.ts';
 import { MessageRejected } from '../core/types.ts';
 import { IncomingItems } from './incoming.ts';
 import { mayManage } from '../groups/adminRule.ts';
+import { checkDelivery, DELIVERY_CHECK_MS } from '../groups/deliveryCheck.ts';
 
 export class SyncEngine {
   private socket: MailboxSocket | undefined;
@@ -136,5 +137,14 @@ export class SyncEngine {
       await ctx.keyPackages.topUp();
     }
     await ctx.monitorIfDue();
+    if (Date.now() - this.lastDeliveryCheck >= (ctx.options.deliveryCheckMs ?? DELIVERY_CHECK_MS)) {
+      this.lastDeliveryCheck = Date.now();
+      await checkDelivery(ctx).catch((error: unknown) => {
+        if (isTransient(error)) this.lastDeliveryCheck = 0; // try again on the next sync
+        else ctx.emit({ type: 'error', error: error instanceof Error ? error : new Error(String(error)) });
+      });
+    }
   }
+
+  private lastDeliveryCheck = 0;
 }
