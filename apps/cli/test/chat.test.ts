@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/src/app.ts';
@@ -42,12 +43,18 @@ describe('doublelock chat commands', { timeout: 180_000 }, () => {
     const file = join(dir, 'notes.txt');
     writeFileSync(file, 'the attachment body');
     expect((await run('send', chatId, '--file', file, ...alice)).code).toBe(0);
+    // An image: streamed from disk, with a preview made on Alice's side.
+    const photo = join(dir, 'photo.png');
+    writeFileSync(photo, await sharp({ create: { width: 640, height: 480, channels: 3, background: '#3a6' } }).png().toBuffer());
+    expect((await run('send', chatId, '--file', photo, ...alice)).stdout).toMatch(/^sent photo\.png \(\d+ bytes, #\d+\)$/m);
 
     const saveDir = join(dir, 'received');
     const listened = await run('listen', '--once', '--save-dir', saveDir, ...bob);
     expect(listened.code).toBe(0);
     expect(listened.stdout).toContain('hello bob');
     expect(readFileSync(join(saveDir, 'notes.txt'), 'utf8')).toBe('the attachment body');
+    expect(listened.stdout).toMatch(/\[file photo\.png, \d+ bytes, preview 320×240\]/);
+    expect(readFileSync(join(saveDir, 'photo.png'))).toEqual(readFileSync(photo));
 
     const aliceNumber = (await run('safety-number', 'bob', ...alice)).stdout.trim();
     const bobNumber = (await run('safety-number', 'alice', ...bob)).stdout.trim();

@@ -7,7 +7,7 @@
  * it. The entry parser, the tally and the unsealing checks are also exercised directly.
  */
 import { canonicalBytes } from '@doublelock/lawful-access/canonicalJson';
-import { RELEASE_ENTRY_LABEL, WARRANT_ENTRY_LABEL, messageDigest, releaseLogEntry, signReleaseRecord, warrantLogEntry, type ReleaseRecord } from '@doublelock/lawful-access/logEntries';
+import { RELEASE_ENTRY_LABEL, WARRANT_ENTRY_LABEL, messageDigest, releaseLogEntry, signReleaseRecord, unsealBy, warrantLogEntry, type ReleaseRecord } from '@doublelock/lawful-access/logEntries';
 import { generateStaticKey } from '@doublelock/lawful-access/dkg';
 import { generateSigningKey } from '@doublelock/lawful-access/signature';
 import { signTrustConfig, type TrustConfig } from '@doublelock/lawful-access/trust';
@@ -173,9 +173,15 @@ describe('doublelock oversight report', { timeout: 180_000 }, () => {
     expect(doc.log.size).toBe(server.ctx.directory.log.size);
     expect(doc.log.consistentWith).toBeNull();
     expect(doc.trust).toMatchObject({ deployment: 'oversight-test', pinned: true, threshold: 2 });
-    expect(doc.entries).toEqual({ total: 4 + 3 + 9, directory: 4, warrant: 3, release: 9, otherLawfulAccess: 0, unrecognised: 0, malformed: 0 });
+    expect(doc.entries).toEqual({ total: 4 + 3 + 9, directory: 4, warrant: 3, release: 9, unsealing: 0, otherLawfulAccess: 0, unrecognised: 0, malformed: 0 });
     expect(doc.warrants).toEqual(
-      (['a', 'b', 'c'] as const).map((k) => ({ leafIndex: warrants[k].leafIndex, commitment: warrants[k].commitment, revision: 0, issuedDay: new Date(warrants[k].warrant.warrant.issuedAt).toISOString().slice(0, 10) })),
+      (['a', 'b', 'c'] as const).map((k) => ({
+        leafIndex: warrants[k].leafIndex,
+        commitment: warrants[k].commitment,
+        revision: 0,
+        issuedDay: new Date(warrants[k].warrant.warrant.issuedAt).toISOString().slice(0, 10),
+        unsealBy: new Date(unsealBy(warrants[k].warrant.warrant)).toISOString().slice(0, 10),
+      })),
     );
     expect(doc.releases).toHaveLength(9);
     expect(doc.releases.map((x: { custodian: number }) => x.custodian)).toEqual([1, 2, 1, 2, 3, 3, 2, 1, 3]);
@@ -194,7 +200,7 @@ describe('doublelock oversight report', { timeout: 180_000 }, () => {
     const r = await run('oversight', 'report', ...base(), '--trust-root', toBase64Url(keys.root.publicKey), '--chart', chart);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^audit OK: .*: 16 entries hash to the signed root [0-9a-f]{64}; consistent with size 16 seen before/);
-    expect(r.stdout).toContain('entries: 4 directory, 3 warrant, 9 release, 0 other lawful-access, 0 unrecognised, 0 malformed');
+    expect(r.stdout).toContain('entries: 4 directory, 3 warrant, 9 release, 0 unsealing, 0 other lawful-access, 0 unrecognised, 0 malformed');
     expect(r.stdout).toContain('oversight-test, 2 of 3 custodians (signature verified under the trust root)');
     expect(r.stdout).toMatch(new RegExp(`\\n  ${warrants.a.leafIndex} +${new Date(now).toISOString().slice(0, 10)} +${warrants.a.commitment.slice(0, 12)}… +6 +3 +2\\n`));
     expect(r.stdout).toMatch(/\n {2}total +3 +0 +3\n/);
@@ -347,10 +353,14 @@ describe('log entry classification and the tally', { timeout: 180_000 }, () => {
   const signed = signReleaseRecord(record(1, c, 'm', now), keys.custodians[0]!.secretKey);
 
   it('recognises each kind of entry exactly as its writer encodes it', () => {
-    expect(classifyEntry(warrantLogEntry(commitment, { revision: 2, issuedAt: Date.UTC(2026, 10, 23, 15) }))).toEqual({ kind: 'warrant', commitment: c, revision: 2, issuedDay: Date.UTC(2026, 10, 23) });
+    // the unsealing deadline: the first UTC midnight at or after the window's end plus the secrecy period
+    const entry = warrantLogEntry(commitment, { revision: 2, issuedAt: Date.UTC(2026, 10, 23, 15), window: { end: Date.UTC(2026, 11, 1, 12) }, secrecyDays: 30 });
+    expect(classifyEntry(entry)).toEqual({ kind: 'warrant', commitment: c, revision: 2, issuedDay: Date.UTC(2026, 10, 23), unsealBy: Date.UTC(2027, 0, 1) });
+    // v1 entries (logged before secrecy periods) are still read, with no deadline
+    expect(classifyEntry(lengthPrefixed(WARRANT_ENTRY_LABEL, commitment, '2', String(Date.UTC(2026, 10, 23))))).toEqual({ kind: 'warrant', commitment: c, revision: 2, issuedDay: Date.UTC(2026, 10, 23), unsealBy: null });
     expect(classifyEntry(releaseLogEntry(signed))).toEqual({ kind: 'release', signed });
     expect(classifyEntry(directoryEntryBytes({ username: 'alice', version: 1, previous: '', identityKey: 'k', devices: [] }))).toEqual({ kind: 'directory', username: 'alice' });
-    expect(classifyEntry(lengthPrefixed('doublelock/log/warrant-unsealed/v1', 'x', 'y'))).toEqual({ kind: 'other-lawful-access', label: 'doublelock/log/warrant-unsealed/v1' });
+    expect(classifyEntry(lengthPrefixed('doublelock/log/warrant-refused/v1', 'x'))).toEqual({ kind: 'other-lawful-access', label: 'doublelock/log/warrant-refused/v1' });
     expect(classifyEntry(lengthPrefixed('other/label', randomBytes(40)))).toEqual({ kind: 'unrecognised' });
   });
 
@@ -366,6 +376,9 @@ describe('log entry classification and the tally', { timeout: 180_000 }, () => {
     expect(reason(pretty)).toBe('record is not in canonical JSON');
     expect(reason(lengthPrefixed(RELEASE_ENTRY_LABEL, canonicalBytes(signed.record), 'not base64!'))).toBe('signature is not base64url');
     expect(reason(releaseLogEntry(signed).subarray(0, 60))).toBe('field runs past the end');
+    expect(reason(lengthPrefixed('doublelock/log/warrant-unsealed/v1', 'x', 'y'))).toBe('nonce is 1 bytes, not 32');
+    expect(reason(lengthPrefixed('doublelock/log/warrant-unsealed/v1', '{}', randomBytes(32)))).toMatch(/^the revealed warrant does not match the warrant schema/);
+    expect(reason(lengthPrefixed('doublelock/log/warrant/v2', commitment, '0', String(Date.UTC(2026, 0, 1)), '5'))).toBe('unsealing deadline is not a UTC midnight');
   });
 
   it('counts a message once the threshold-th distinct custodian released, in that release’s month, even when a warrant is logged late', () => {
@@ -373,7 +386,7 @@ describe('log entry classification and the tally', { timeout: 180_000 }, () => {
     const release = (custodian: number, message: string, at: number) => releaseLogEntry(signReleaseRecord(record(custodian, c, message, at), keys.custodians[custodian - 1]!.secretKey));
     const entries = [
       release(2, 'm', Date.UTC(2026, 2, 5)), // before its warrant: flagged, still counted under it
-      warrantLogEntry(commitment, { revision: 0, issuedAt: Date.UTC(2026, 0, 10) }),
+      warrantLogEntry(commitment, { revision: 0, issuedAt: Date.UTC(2026, 0, 10), window: { end: Date.UTC(2026, 1, 10) } }),
       release(1, 'm', Date.UTC(2026, 1, 3)),
       release(1, 'm', Date.UTC(2026, 1, 1)), // the same custodian again (another request): one custodian
       release(3, 'n', Date.UTC(2026, 1, 1)),
@@ -395,7 +408,7 @@ describe('log entry classification and the tally', { timeout: 180_000 }, () => {
     const tally = new OversightTally(trust);
     const release = (custodian: number, message: string, at: number) => releaseLogEntry(signReleaseRecord(record(custodian, c, message, at), keys.custodians[custodian - 1]!.secretKey));
     [
-      warrantLogEntry(commitment, { revision: 1, issuedAt: issuedAt + DAY }),
+      warrantLogEntry(commitment, { revision: 1, issuedAt: issuedAt + DAY, window: w.window }),
       release(1, 'm', issuedAt + 2 * HOUR),
       release(2, 'm', issuedAt + 2 * HOUR),
       release(1, 'n', issuedAt + 3 * HOUR),
@@ -419,7 +432,7 @@ describe('log entry classification and the tally', { timeout: 180_000 }, () => {
 describe('a tampered log', { timeout: 180_000 }, () => {
   it('fails the audit when an entry is tampered with after it was signed', async () => {
     const leaf = warrants.b.leafIndex;
-    const forged = warrantLogEntry(randomBytes(32), { revision: 0, issuedAt: now });
+    const forged = warrantLogEntry(randomBytes(32), { revision: 0, issuedAt: now, window: { end: now + DAY } });
     expect((await server.db.run('UPDATE log_leaves SET data = ? WHERE idx = ?', [forged, leaf])).changes).toBe(1);
     const r = await run('oversight', 'report', ...base(), '--trust-root', toBase64Url(keys.root.publicKey), '--state', join(dir, 'fresh-state.json'));
     expect(r.code).toBe(1);

@@ -204,6 +204,11 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
     if (trimmed > 0) app.log.warn({ trimmed }, 'mailboxes over their byte quota: oldest application messages dropped');
     await ctx.stores.delivery.sweep(now);
     await ctx.stores.sessions.sweep(now);
+    // Warrants whose secrecy period ended are unsealed in the log (oversight flags any that are overdue).
+    if (ctx.lawfulAccess) {
+      const unsealed = await ctx.lawfulAccess.publishDueUnsealings();
+      if (unsealed.length > 0) app.log.info({ leaves: unsealed }, 'warrants unsealed in the transparency log');
+    }
   };
   await sweep();
   const timer = setInterval(() => sweep().catch((error: unknown) => app.log.error({ err: error }, 'sweep failed')), ctx.config.sweepIntervalMs);

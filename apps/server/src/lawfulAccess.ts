@@ -35,6 +35,10 @@ import {
   verifyDocument,
   warrantLogEntry,
   warrantSchema,
+  unsealBy,
+  unsealLogEntry,
+  type Unsealing,
+  warrantSignaturesValid,
   warrantStatus,
   findKey,
   type SignedTrustConfig,
@@ -134,6 +138,8 @@ export class LawfulAccess {
     const { commitment } = commitToWarrant(w, fromBase64Url(submission.commitmentNonce));
     const { firstIndex } = await this.log.append([warrantLogEntry(commitment, w)]);
     await this.store.recordWarrant(w.id, w.revision, JSON.stringify(w), this.now());
+    // Kept for unsealing: published in the log when the secrecy period ends (publishDueUnsealings).
+    await this.store.recordOpening({ commitment: toBase64Url(commitment), warrantId: w.id, revision: w.revision, signedWarrant: JSON.stringify(signed), nonce: submission.commitmentNonce, unsealBy: unsealBy(w) });
     await this.store.putTask({
       warrantId: w.id,
       revision: w.revision,
@@ -198,6 +204,40 @@ export class LawfulAccess {
     const task = await this.store.task(cancellation.warrantId);
     const ended = task !== undefined && task.revision <= cancellation.revision && (await this.store.endTask(cancellation.warrantId, cancellation.cancelledAt));
     return { ended, leafIndex: firstIndex };
+  }
+
+  /**
+   * Unsealing: publishes in the log the opening of every warrant revision whose secrecy period has ended
+   * (run on a timer by the server, and at start). Returns the leaves appended.
+   */
+  async publishDueUnsealings(): Promise<number[]> {
+    const published: number[] = [];
+    for (const due of await this.store.dueOpenings(this.now())) {
+      const { firstIndex } = await this.log.append([unsealLogEntry(JSON.parse(due.signedWarrant) as SignedWarrant, fromBase64Url(due.nonce))]);
+      await this.store.openingPublished(due.commitment, firstIndex);
+      published.push(firstIndex);
+    }
+    return published;
+  }
+
+  /**
+   * An opening someone else holds (a custodian), presented for publication: it must open a warrant
+   * commitment this provider logged, carry signatures that verify, and come after the secrecy period;
+   * published once.
+   */
+  async unseal(opening: Unsealing): Promise<{ leafIndex: number; duplicate: boolean }> {
+    const nonce = fromBase64Url(opening.nonce);
+    const commitment = toBase64Url(commitToWarrant(opening.warrant.warrant, nonce).commitment);
+    const logged = await this.store.opening(commitment);
+    if (!logged) throw new DomainError(ErrorCode.validation, 'This warrant and nonce open no warrant commitment this provider logged (forged or mismatched).', { problem: 'bad_opening' });
+    if (!warrantSignaturesValid(opening.warrant, this.trust))
+      throw new DomainError(ErrorCode.validation, 'The warrant’s signatures do not verify under the trust configuration.', { problem: 'bad_opening' });
+    if (logged.leafIndex !== null) return { leafIndex: logged.leafIndex, duplicate: true };
+    if (this.now() < logged.unsealBy)
+      throw new DomainError(ErrorCode.forbidden, `The warrant's secrecy period lasts until ${new Date(logged.unsealBy).toISOString()}: it cannot be unsealed before.`, { problem: 'secrecy_not_over' });
+    const { firstIndex } = await this.log.append([unsealLogEntry(opening.warrant, nonce)]);
+    await this.store.openingPublished(commitment, firstIndex);
+    return { leafIndex: firstIndex, duplicate: false };
   }
 
   /**

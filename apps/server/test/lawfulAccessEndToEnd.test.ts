@@ -29,7 +29,7 @@ import {
   runDkgCeremony,
   signShareRequest,
   signTrustConfig,
-  WARRANT_ENTRY_LABEL,
+  WARRANT_ENTRY_V2_LABEL,
   type EpochKey,
   type LogInclusion,
   type SignedWarrant,
@@ -310,7 +310,7 @@ describe('lawful access, end to end', () => {
     const size = server.ctx.directory.log.size;
     const entries = await server.ctx.directory.log.entries(0, size);
     const labelled = (label: string) => entries.filter((e) => labelOf(e) === label);
-    expect(labelled(WARRANT_ENTRY_LABEL)).toHaveLength(1);
+    expect(labelled(WARRANT_ENTRY_V2_LABEL)).toHaveLength(1);
     const releases = labelled(RELEASE_ENTRY_LABEL).map((e) => JSON.parse(new TextDecoder().decode(splitLengthPrefixed(e, 3)[1])) as { messageDigest: string; custodian: number });
     const perMessage = new Map<string, Set<number>>();
     for (const r of releases) perMessage.set(r.messageDigest, (perMessage.get(r.messageDigest) ?? new Set()).add(r.custodian));

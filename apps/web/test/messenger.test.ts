@@ -11,6 +11,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPage, chromiumAvailable, PHONE, screenshotDir, startWeb, uniqueName, type Person, type WebHarness } from './harness.ts';
 import { join } from 'node:path';
+import { newDeviceKeys, signDeviceCertificate } from '../../../packages/client/src/device.ts';
+import { register as registerSdk } from '../../../packages/client/test/harness.ts';
 
 async function register(person: Person, username: string): Promise<void> {
   await person.page.goto('/chats');
@@ -311,5 +313,53 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
     alice.errors.length = 0; // the refused request is logged by the browser, by design
     await checkPage(alice, 'messenger-ghost-warning');
     await victim.context.close();
+  }, 120_000);
+
+  it('verifies a contact; when the contact’s identity key and device change, warns loudly and sends nothing until the new number is accepted', async () => {
+    const carol = await web.person();
+    const carolName = uniqueName('carol');
+    await register(carol, carolName);
+    const erin = await registerSdk(web.url, uniqueName('erin'));
+    const erinName = erin.messenger.username;
+    await carol.page.getByRole('link', { name: 'New chat' }).click();
+    await carol.page.getByLabel('With').fill(erinName);
+    await carol.page.getByRole('button', { name: 'Start chat' }).click();
+    await carol.page.getByRole('heading', { level: 1, name: erinName }).waitFor({ timeout: 30_000 });
+    await carol.page.getByRole('link', { name: 'Safety number' }).click();
+    const before = await carol.page.locator('[data-safety-number]').getAttribute('data-safety-number', { timeout: 30_000 });
+    expect(before).toBe((await erin.messenger.safetyNumber(carolName)).replace(/\s+/g, ''));
+    await carol.page.getByRole('button', { name: `Mark ${erinName} as verified` }).click();
+    await carol.page.getByText('Verified ✓').waitFor();
+    await checkPage(carol, 'messenger-verified');
+
+    // Erin's account gets a new identity key with a device certified by it (a reinstall, or a server
+    // putting itself in the middle); the directory logs it, so key transparency has nothing to object to.
+    const secret = ed25519.utils.randomSecretKey();
+    const keys = newDeviceKeys();
+    const cert = signDeviceCertificate(secret, erinName, keys.publicKey, 'new phone');
+    await web.server.ctx.stores.db.run('UPDATE accounts SET identity_key = ? WHERE username = ?', [ed25519.getPublicKey(secret), erinName]);
+    await web.server.ctx.stores.accounts.addDevice({ deviceId: keys.deviceId, username: erinName, signatureKey: keys.publicKey, name: cert.name, createdAt: cert.createdAt, accountSignature: Buffer.from(cert.accountSignature, 'base64url'), certifiedBy: null, revokedAt: null, revocationSignature: null, revokedBy: null });
+    await web.server.ctx.directory.publish();
+
+    await openChatWith(carol.page, erinName);
+    const warning = carol.page.getByRole('alert').filter({ hasText: `${erinName}’s safety number has changed` });
+    await warning.waitFor({ timeout: 30_000 });
+    expect(await warning.textContent()).toContain(`You had verified ${erinName}`);
+    await checkPage(carol, 'messenger-safety-number-changed');
+    // Adding Erin again (her new device) is refused until Carol accepts the new number.
+    await carol.page.getByLabel('Add people').fill(erinName);
+    await carol.page.getByRole('button', { name: 'Add', exact: true }).click();
+    await carol.page.getByRole('alert').filter({ hasText: /identity key .* changed/ }).waitFor({ timeout: 30_000 });
+
+    await warning.getByRole('link', { name: 'Look at the new safety number' }).click();
+    await carol.page.getByRole('button', { name: 'I have compared it: accept the new safety number' }).click();
+    await carol.page.getByRole('button', { name: `Mark ${erinName} as verified` }).waitFor();
+    // The number shown now is the new key's: not the one Carol verified.
+    const after = await carol.page.locator('[data-safety-number]').getAttribute('data-safety-number');
+    expect(after).toMatch(/^\d{60}$/);
+    expect(after).not.toBe(before);
+    await openChatWith(carol.page, erinName);
+    expect(await carol.page.getByRole('alert').filter({ hasText: 'safety number has changed' }).count()).toBe(0);
+    await carol.context.close();
   }, 120_000);
 });

@@ -19,7 +19,7 @@ import type { ChatMessage, Preferences } from './content/conversation.ts';
 import { ChatFeatures } from './content/features.ts';
 import { Messages } from './content/messages.ts';
 import { MessengerContext } from './core/context.ts';
-import type { GroupSummary, MessengerEvent, MessengerOptions, ReceivedMessage } from './core/types.ts';
+import type { GroupSummary, ImagePreview, MessengerEvent, MessengerOptions, OutgoingFile, ReceivedMessage } from './core/types.ts';
 import type { DeviceRecord } from './device.ts';
 import { KeyPackages } from './devices/keyPackages.ts';
 import { DeviceManager, registerAccount } from './devices/linking.ts';
@@ -337,9 +337,28 @@ export class Messenger {
     return this.ctx.messages.sendFile(groupId, file, name, mime, caption);
   }
 
-  /** Downloads and checks an attachment received in a message. */
+  /**
+   * Sends a large file in bounded memory: `file.open()` must give its bytes from the start each time (it is
+   * read twice: once to hash the sealed stream, once to upload it). Images get a preview if
+   * `options.imagePreview` is set.
+   */
+  sendFileStream(groupId: string, file: OutgoingFile, caption?: string): Promise<{ seq: number; clientMessageId: string }> {
+    return this.ctx.messages.sendFileStream(groupId, file, caption);
+  }
+
+  /** Downloads and checks an attachment received in a message, whole (small files; else downloadFileStream). */
   downloadFile(groupId: string, content: Extract<MessageContent, { type: 'file' }>): Promise<Uint8Array> {
     return this.ctx.messages.downloadFile(groupId, content);
+  }
+
+  /** An attachment as checked plaintext chunks; keep the result only if the iteration ends without an error. */
+  downloadFileStream(groupId: string, content: Extract<MessageContent, { type: 'file' }>): AsyncGenerator<Uint8Array> {
+    return this.ctx.messages.downloadFileStream(groupId, content);
+  }
+
+  /** The image preview the sender attached to a file message, checked; undefined if there is none. */
+  downloadPreview(groupId: string, content: Extract<MessageContent, { type: 'file' }>): Promise<ImagePreview | undefined> {
+    return this.ctx.messages.downloadPreview(groupId, content);
   }
 
   /** Messages sent and received in a group, oldest first. */

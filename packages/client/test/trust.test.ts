@@ -51,7 +51,7 @@ describe('trust in contacts', () => {
     await srv.ctx.directory.publish();
 
     const changed = await alice.messenger.trust(bob.messenger.username);
-    expect(changed).toMatchObject({ state: 'changed', identityKey: toBase64Url(ed25519.getPublicKey(secret)) });
+    expect(changed).toMatchObject({ state: 'changed', identityKey: toBase64Url(ed25519.getPublicKey(secret)), wasVerified: true });
     expect(changed.safetyNumber).not.toBe(verified.safetyNumber);
     await expect(alice.messenger.setVerified(bob.messenger.username)).rejects.toThrow(/changed/);
     // Until accepted, Bob's devices are refused (here: adding Bob again to the chat finds his new device untrusted).

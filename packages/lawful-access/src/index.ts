@@ -26,3 +26,4 @@ export * from './evidence.ts';
 export * from './oversight.ts';
 export * from './agencyRequests.ts';
 export * from './operatorRequests.ts';
+export * from './unsealing.ts';

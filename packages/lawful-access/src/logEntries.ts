@@ -21,15 +21,30 @@ import { DAY_MS } from './epoch.ts';
 import { type Cancellation, type RefusalNotice, type SignedWarrant, cancellationSchema, refusalNoticeSchema, signedWarrantSchema } from './warrant.ts';
 import { signDocument, verifyDocument } from './signature.ts';
 
+/** v1 (before secrecy periods): commitment, revision, issue day. v2 adds the unsealing deadline. */
 export const WARRANT_ENTRY_LABEL = 'doublelock/log/warrant/v1';
+export const WARRANT_ENTRY_V2_LABEL = 'doublelock/log/warrant/v2';
 export const RELEASE_ENTRY_LABEL = 'doublelock/log/release/v1';
 export const UNSEAL_ENTRY_LABEL = 'doublelock/log/warrant-unsealed/v1';
 export const RELEASE_RECORD_LABEL = 'doublelock/lawful-access/release-record/v1';
 
-/** The public part of a warrant entry: its commitment, its revision, and the UTC day it was issued. */
-export function warrantLogEntry(commitment: Uint8Array, warrant: { revision: number; issuedAt: number }): Uint8Array {
+/**
+ * The public part of a warrant entry: its commitment, its revision, the UTC day it was issued, and the
+ * UTC day by which it must be unsealed (unsealing.ts: the end of its secrecy period) — so anyone reading
+ * the log alone can tell when an opening is overdue. Custodians recompute these bytes from the warrant
+ * they are shown, so the deadline in the log is the warrant's own.
+ */
+export function warrantLogEntry(commitment: Uint8Array, warrant: { revision: number; issuedAt: number; window: { end: number }; secrecyDays?: number | undefined }): Uint8Array {
   if (!(commitment instanceof Uint8Array) || commitment.length !== 32) throw new RangeError('warrant commitment must be 32 bytes');
-  return lengthPrefixed(WARRANT_ENTRY_LABEL, commitment, String(warrant.revision), String(Math.floor(warrant.issuedAt / DAY_MS) * DAY_MS));
+  return lengthPrefixed(WARRANT_ENTRY_V2_LABEL, commitment, String(warrant.revision), String(Math.floor(warrant.issuedAt / DAY_MS) * DAY_MS), String(unsealBy(warrant)));
+}
+
+/** The default secrecy period, in days after a warrant's window ends, when the warrant names none. */
+export const DEFAULT_SECRECY_DAYS = 365;
+
+/** The UTC midnight by which a warrant must be unsealed: the first at or after its window's end plus its secrecy period. */
+export function unsealBy(warrant: { window: { end: number }; secrecyDays?: number | undefined }): number {
+  return Math.ceil((warrant.window.end + (warrant.secrecyDays ?? DEFAULT_SECRECY_DAYS) * DAY_MS) / DAY_MS) * DAY_MS;
 }
 
 /**

@@ -8,9 +8,10 @@
  * Entries that are not lawful-access entries (the log is shared with key transparency) are skipped.
  */
 import { splitLengthPrefixed, toBase64Url } from '@doublelock/protocol';
-import { RELEASE_ENTRY_LABEL, UNSEAL_ENTRY_LABEL, WARRANT_ENTRY_LABEL, type ReleaseRecord, type SignedReleaseRecord, parseReleaseLogEntry, releaseRecordSchema, verifyReleaseRecord } from './logEntries.ts';
+import { RELEASE_ENTRY_LABEL, type ReleaseRecord, type SignedReleaseRecord, parseReleaseLogEntry, releaseRecordSchema, verifyReleaseRecord } from './logEntries.ts';
 import type { TrustConfig } from './trust.ts';
-import { type SignedWarrant, commitToWarrant, signedWarrantSchema, warrantStatus } from './warrant.ts';
+import { type OverdueUnsealing, type WarrantLogFields, checkOpening, overdueUnsealings, parseUnsealLogEntry, parseWarrantLogEntry } from './unsealing.ts';
+import { type SignedWarrant, warrantStatus } from './warrant.ts';
 
 const decoder = new TextDecoder();
 
@@ -36,6 +37,8 @@ export interface WarrantSummary {
   /** messages for which at least t custodians released */
   messagesDecrypted: number;
   releases: number;
+  /** the day by which it must be unsealed (ISO date), from its log entry; null for an entry logged before secrecy periods */
+  unsealBy: string | null;
   /** public once unsealed: what was authorised */
   unsealed: { id: string; agency: string; grounds: string[]; window: { start: number; end: number }; maxMessages: number; targets: number } | null;
 }
@@ -44,14 +47,18 @@ export interface LawfulAccessStatistics {
   warrantsByMonth: Array<{ month: string; issued: number; modified: number }>;
   decryptedByMonth: Array<{ month: string; messages: number }>;
   warrants: WarrantSummary[];
+  /** warrants whose secrecy period ended (plus a day's grace) with no valid opening in the log, at `asOf` */
+  overdueUnsealings: OverdueUnsealing[];
   anomalies: string[];
 }
 
 const month = (t: number) => new Date(t).toISOString().slice(0, 7);
 const day = (t: number) => new Date(t).toISOString().slice(0, 10);
 
-export function lawfulAccessStatistics(entries: Iterable<Uint8Array>, trust: TrustConfig): LawfulAccessStatistics {
+/** `asOf`: the time the audit holds deadlines against (default now). */
+export function lawfulAccessStatistics(entries: Iterable<Uint8Array>, trust: TrustConfig, asOf = Date.now()): LawfulAccessStatistics {
   const warrants = new Map<string, WarrantSummary>();
+  const logged = new Map<string, WarrantLogFields>();
   const issued = new Map<string, { issued: number; modified: number }>();
   const releases: Array<{ index: number; record: ReleaseRecord }> = [];
   const unsealed = new Map<string, SignedWarrant>();
@@ -60,21 +67,33 @@ export function lawfulAccessStatistics(entries: Iterable<Uint8Array>, trust: Tru
   for (const entry of entries) {
     index++;
     let fields: Uint8Array[] | undefined;
-    if ((fields = entryFields(entry, WARRANT_ENTRY_LABEL, 4))) {
-      const commitment = toBase64Url(fields[1]!);
-      const revision = Number(decoder.decode(fields[2]));
-      const issuedAt = Number(decoder.decode(fields[3]));
-      if (!Number.isSafeInteger(revision) || !Number.isSafeInteger(issuedAt)) {
-        anomalies.push(`entry ${index}: malformed warrant entry`);
-        continue;
-      }
+    let warrantEntry: WarrantLogFields | undefined;
+    let opening: ReturnType<typeof parseUnsealLogEntry>;
+    try {
+      warrantEntry = parseWarrantLogEntry(entry);
+      opening = warrantEntry ? undefined : parseUnsealLogEntry(entry);
+    } catch (error) {
+      anomalies.push(`entry ${index}: malformed warrant or unsealing entry (${(error as Error).message})`);
+      continue;
+    }
+    if (warrantEntry) {
+      const { commitment, revision, issuedDay: issuedAt } = warrantEntry;
+      logged.set(commitment, warrantEntry);
       const m = issued.get(month(issuedAt)) ?? { issued: 0, modified: 0 };
       if (revision === 0) m.issued++;
       else m.modified++;
       issued.set(month(issuedAt), m);
-      const w = warrants.get(commitment) ?? { warrantCommitment: commitment, issuedDay: day(issuedAt), revisions: 0, messagesDecrypted: 0, releases: 0, unsealed: null };
+      const w = warrants.get(commitment) ?? { warrantCommitment: commitment, issuedDay: day(issuedAt), revisions: 0, messagesDecrypted: 0, releases: 0, unsealBy: warrantEntry.unsealBy === null ? null : day(warrantEntry.unsealBy), unsealed: null };
       w.revisions++;
       warrants.set(commitment, w);
+    } else if (opening) {
+      // Only an opening of a logged commitment whose signatures verify counts; an early one is flagged.
+      const check = checkOpening(opening, (c) => logged.get(c), trust, asOf);
+      if (!check.valid) anomalies.push(`entry ${index}: unsealing refused: ${check.detail}`);
+      else {
+        if (check.early) anomalies.push(`entry ${index}: warrant ${check.signed.warrant.id} was unsealed before its secrecy period ended (${day(logged.get(check.commitment)!.unsealBy!)})`);
+        unsealed.set(check.commitment, check.signed);
+      }
     } else if ((fields = entryFields(entry, RELEASE_ENTRY_LABEL, 3))) {
       let record: ReleaseRecord;
       try {
@@ -89,15 +108,6 @@ export function lawfulAccessStatistics(entries: Iterable<Uint8Array>, trust: Tru
         continue;
       }
       releases.push({ index, record });
-    } else if ((fields = entryFields(entry, UNSEAL_ENTRY_LABEL, 3))) {
-      try {
-        const signed = signedWarrantSchema.parse(JSON.parse(decoder.decode(fields[1])));
-        const commitment = toBase64Url(commitToWarrant(signed.warrant, fields[2]!).commitment);
-        if (!warrants.has(commitment)) anomalies.push(`entry ${index}: unsealed warrant ${signed.warrant.id} matches no logged commitment`);
-        else unsealed.set(commitment, signed);
-      } catch {
-        anomalies.push(`entry ${index}: malformed unsealing entry`);
-      }
     }
   }
   // A message is decrypted when t distinct custodians released for it; count it in the month of the t-th release.
@@ -144,6 +154,7 @@ export function lawfulAccessStatistics(entries: Iterable<Uint8Array>, trust: Tru
     warrantsByMonth: [...issued].sort(([a], [b]) => a.localeCompare(b)).map(([m, c]) => ({ month: m, ...c })),
     decryptedByMonth: [...decrypted].sort(([a], [b]) => a.localeCompare(b)).map(([m, messages]) => ({ month: m, messages })),
     warrants: [...warrants.values()],
+    overdueUnsealings: overdueUnsealings(logged.values(), new Set(unsealed.keys()), asOf),
     anomalies,
   };
 }

@@ -61,6 +61,12 @@ export const warrantSchema = z
     issuedAt: time,
     /** the id of the warrant this one renews (s.33), or null */
     renews: identifier.nullable(),
+    /**
+     * The secrecy period: days after the window ends until the warrant must be unsealed (its commitment
+     * opened in the log: unsealing.ts). Absent: DEFAULT_SECRECY_DAYS. The deadline is public (in the
+     * warrant's log entry), so an unsealing that is overdue is visible to anyone.
+     */
+    secrecyDays: z.number().int().min(0).max(36_500).optional(),
   })
   .superRefine((w, ctx) => {
     const issue = (message: string) => ctx.addIssue({ code: 'custom', message });
@@ -282,6 +288,21 @@ export function warrantStatus(
   if (now < from) return fail('not_yet_in_force', 'the warrant is not yet in force');
   if (now >= until) return fail('expired', 'the warrant has expired');
   return { inForce: true, from, until };
+}
+
+/**
+ * Whether the signatures a signed warrant carries verify under the trust configuration (the Secretary of
+ * State's issue signature; the judge's decision, if any), whatever its dates: what an auditor checks of a
+ * warrant revealed at unsealing.
+ */
+export function warrantSignaturesValid(signed: SignedWarrant, trust: TrustConfig): boolean {
+  const w = signed.warrant;
+  const sos = findKey(trust.secretaryOfState, signed.issue.signer);
+  if (!sos || !verifyDocument(ISSUE_LABEL, w, signed.issue.signature, sos.publicKey)) return false;
+  const d = signed.decision;
+  if (!d) return true;
+  const jc = findKey(trust.judicialCommissioners, d.signer);
+  return jc !== undefined && verifyDocument(DECISION_LABEL, decisionDocumentFor(w, d), d.signature, jc.publicKey);
 }
 
 /** Whether a target of the warrant sent or received the message. */

@@ -6,10 +6,13 @@ import { sha256 } from '@noble/hashes/sha2.js';
 
 export const HASH_SIZE = 32;
 
+/** 0x00 ‖ entry is assembled in one reused buffer (grown to the largest entry seen): no allocation per leaf. */
+let leafInput = new Uint8Array(1 + 256);
+
 export function leafHash(entry: Uint8Array): Uint8Array {
-  const input = new Uint8Array(1 + entry.length);
-  input.set(entry, 1);
-  return sha256(input);
+  if (leafInput.length < 1 + entry.length) leafInput = new Uint8Array(1 + entry.length);
+  leafInput.set(entry, 1);
+  return sha256(leafInput.subarray(0, 1 + entry.length));
 }
 
 const nodeInput = new Uint8Array(1 + 2 * HASH_SIZE);

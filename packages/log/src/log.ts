@@ -131,7 +131,9 @@ export class TransparencyLog {
       }
       const jobs = this.#pending.splice(0, take);
       try {
-        let next = await this.#write(jobs.flatMap((job) => job.entries));
+        const entries: Uint8Array[] = [];
+        for (const job of jobs) for (const entry of job.entries) entries.push(entry);
+        let next = await this.#write(entries);
         for (const job of jobs) {
           job.resolve({ firstIndex: next });
           next += job.entries.length;

@@ -1,9 +1,14 @@
 /**
- * LogStorage on the store's SQL seam (SQLite and PostgreSQL, tables from migration 0100_log.sql).
- * Appends are guarded by a compare-and-set on log_state.size, so several server nodes can share a log:
- * the loser of a race gets AppendConflict and retries on the new tree.
+ * LogStorage on the store's SQL seam (SQLite and PostgreSQL, tables from migrations 0100_log.sql and
+ * 0260_log_leaf_nodes.sql). Appends are guarded by a compare-and-set on log_state.size, so several server
+ * nodes can share a log: the loser of a race gets AppendConflict and retries on the new tree.
+ *
+ * Interior nodes are stored in the row of the leaf that completes them (log_leaves.nodes, levels 1..t in
+ * order), so an append is one row per entry, as a bare insert of the entries would be. Logs written before
+ * that have their older nodes in log_nodes (keyed by in-order position), read when a leaf row has none.
  */
 import type { Db, SqlRunner, SqlValue } from '@doublelock/store';
+import type { StoredNode } from './frontier.ts';
 import type { NodeId } from './merkle.ts';
 import { nodeKey } from './merkle.ts';
 import { AppendConflict, type AppendBatch, type LogStorage, type StoredCheckpoint, type StoredCosignature } from './storage.ts';
@@ -11,7 +16,7 @@ import { AppendConflict, type AppendBatch, type LogStorage, type StoredCheckpoin
 /** In-order position of node (level, index): unique per node, and below 2^53 for any realistic log. */
 export const nodePosition = (level: number, index: number): number => index * 2 ** (level + 1) + 2 ** level - 1;
 
-const ROWS_PER_INSERT = 200;
+const ROWS_PER_INSERT = 500;
 const IDS_PER_SELECT = 400;
 
 const bytes = (value: unknown): Uint8Array => {
@@ -19,12 +24,55 @@ const bytes = (value: unknown): Uint8Array => {
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 };
 
-async function insertRows(tx: SqlRunner, head: string, width: number, rows: SqlValue[][]): Promise<void> {
-  const tuple = `(${Array.from({ length: width }, () => '?').join(', ')})`;
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    const chunk = rows.slice(i, i + ROWS_PER_INSERT);
-    await tx.run(`${head} VALUES ${chunk.map(() => tuple).join(', ')}`, chunk.flat());
+/** Multi-row INSERTs of up to ROWS_PER_INSERT rows; `row(i, params)` pushes row i's values. */
+async function insertRows(tx: SqlRunner, head: string, width: number, count: number, row: (i: number, params: SqlValue[]) => void): Promise<void> {
+  for (let i = 0; i < count; i += ROWS_PER_INSERT) {
+    const n = Math.min(ROWS_PER_INSERT, count - i);
+    const params: SqlValue[] = [];
+    for (let k = i; k < i + n; k++) row(k, params);
+    await tx.run(insertStatement(head, width, n), params);
   }
+}
+
+const statements = new Map<string, string>();
+/** `head VALUES (?, …), …` for n rows, the same string object each time (the driver keys prepared statements by it). */
+function insertStatement(head: string, width: number, n: number): string {
+  const key = `${head}|${width}|${n}`;
+  let sql = statements.get(key);
+  if (sql === undefined) {
+    const tuple = `(${Array.from({ length: width }, () => '?').join(', ')})`;
+    sql = `${head} VALUES ${Array.from({ length: n }, () => tuple).join(', ')}`;
+    if (statements.size < 256) statements.set(key, sql);
+  }
+  return sql;
+}
+
+const HASH_BYTES = 32;
+
+/** The leaf whose append completes node (level, index): the last leaf it covers. */
+const completingLeaf = (id: NodeId): number => (id.index + 1) * 2 ** id.level - 1;
+
+/**
+ * Per new leaf, the interior nodes it completes as one blob (levels 1..t in order), or nothing. The
+ * frontier emits them in exactly that order; anything else is a bug, refused rather than stored wrongly.
+ */
+function nodesByLeaf(start: number, count: number, nodes: readonly StoredNode[]): Array<Uint8Array | undefined> {
+  const out: Array<Uint8Array | undefined> = new Array(count);
+  let at = 0;
+  while (at < nodes.length) {
+    const leaf = completingLeaf(nodes[at]!);
+    let t = 0;
+    while (at + t < nodes.length && completingLeaf(nodes[at + t]!) === leaf) {
+      if (nodes[at + t]!.level !== t + 1) throw new Error(`node (${nodes[at + t]!.level}, ${nodes[at + t]!.index}) out of order`);
+      t++;
+    }
+    if (leaf < start || leaf >= start + count) throw new Error(`node completed by leaf ${leaf}, outside this append`);
+    const blob = new Uint8Array(t * HASH_BYTES);
+    for (let k = 0; k < t; k++) blob.set(nodes[at + k]!.hash, k * HASH_BYTES);
+    out[leaf - start] = blob;
+    at += t;
+  }
+  return out;
 }
 
 type CheckpointRow = { size: number; root_hash: Uint8Array; note: string };
@@ -58,17 +106,13 @@ export class SqlLogStorage implements LogStorage {
           const row = await tx.get<{ size: number }>('SELECT size FROM log_state WHERE log_id = ?', [this.logId]);
           throw new AppendConflict(start, Number(row?.size ?? -1));
         }
+        const completed = nodesByLeaf(start, entries.length, nodes);
         await insertRows(
           tx,
-          'INSERT INTO log_leaves (log_id, idx, data, leaf_hash)',
-          4,
-          entries.map((entry, i) => [this.logId, start + i, entry, leafHashes[i]!]),
-        );
-        await insertRows(
-          tx,
-          'INSERT INTO log_nodes (log_id, pos, hash)',
-          3,
-          nodes.map((node) => [this.logId, nodePosition(node.level, node.index), node.hash]),
+          'INSERT INTO log_leaves (log_id, idx, data, leaf_hash, nodes)',
+          5,
+          entries.length,
+          (i, params) => params.push(this.logId, start + i, entries[i]!, leafHashes[i]!, completed[i] ?? null),
         );
       },
       { readCommitted: true },
@@ -87,7 +131,33 @@ export class SqlLogStorage implements LogStorage {
       );
       for (const row of rows) found.set(nodeKey(0, Number(row.idx)), bytes(row.leaf_hash));
     }
-    const positions = [...interior.keys()];
+    // interior nodes: from the rows of the leaves that completed them …
+    const byLeaf = new Map<number, NodeId[]>();
+    for (const id of interior.values()) {
+      const leaf = completingLeaf(id);
+      const list = byLeaf.get(leaf);
+      if (list) list.push(id);
+      else byLeaf.set(leaf, [id]);
+    }
+    const completers = [...byLeaf.keys()];
+    const older: NodeId[] = [];
+    for (let i = 0; i < completers.length; i += IDS_PER_SELECT) {
+      const chunk = completers.slice(i, i + IDS_PER_SELECT);
+      const rows = await this.db.all<{ idx: number; nodes: Uint8Array | null }>(
+        `SELECT idx, nodes FROM log_leaves WHERE log_id = ? AND idx IN (${chunk.map(() => '?').join(', ')})`,
+        [this.logId, ...chunk],
+      );
+      const stored = new Map(rows.map((row) => [Number(row.idx), row.nodes === null ? null : bytes(row.nodes)]));
+      for (const leaf of chunk) {
+        const blob = stored.get(leaf);
+        for (const id of byLeaf.get(leaf)!) {
+          if (blob && blob.length >= id.level * HASH_BYTES) found.set(nodeKey(id.level, id.index), blob.subarray((id.level - 1) * HASH_BYTES, id.level * HASH_BYTES));
+          else older.push(id);
+        }
+      }
+    }
+    // … or, for nodes written before 0260_log_leaf_nodes, from log_nodes
+    const positions = older.map((id) => nodePosition(id.level, id.index));
     for (let i = 0; i < positions.length; i += IDS_PER_SELECT) {
       const chunk = positions.slice(i, i + IDS_PER_SELECT);
       const rows = await this.db.all<{ pos: number; hash: Uint8Array }>(

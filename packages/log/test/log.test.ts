@@ -6,8 +6,8 @@
 import type { Db } from '@doublelock/store';
 import { dialectCases } from '@doublelock/store/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CosignatureSigner, generateSignerKey, SqlLogStorage, TransparencyLog, type AppendBatch } from '../src/index.ts';
-import { hashLeaf, openCheckpoint, requireWitnesses, RootBuilder, SIGNATURE_COSIGNATURE_V1, verifyInclusion } from '../src/verifier/index.ts';
+import { CosignatureSigner, generateSignerKey, nodePosition, SqlLogStorage, TransparencyLog, type AppendBatch } from '../src/index.ts';
+import { hashLeaf, openCheckpoint, requireWitnesses, RootBuilder, SIGNATURE_COSIGNATURE_V1, verifyConsistency, verifyInclusion } from '../src/verifier/index.ts';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const LOG_KEY = generateSignerKey('example.test/kt');
@@ -71,6 +71,37 @@ describe.each(dialectCases())('TransparencyLog on $name', ({ open }) => {
     entries.forEach((e) => builder.addEntry(e));
     expect(builder.root()).toEqual(checkpoint.rootHash);
     expect((await nodeB.checkpoint()).note).toBe(checkpoint.note);
+  });
+
+  it('writes one row per entry, and still proves from a log whose older nodes sit in log_nodes (before 0260)', async () => {
+    db = await open();
+    const first = await TransparencyLog.open(db, { signerKey: LOG_KEY });
+    await first.append(Array.from({ length: 37 }, (_, i) => bytes(`e${i}`)));
+    expect((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM log_nodes'))!.n).toBe(0);
+    // rewrite the first 37 leaves the way the old layout stored them: nodes in log_nodes, none in the leaf row
+    const rows = await db.all<{ idx: number; nodes: Uint8Array | null }>('SELECT idx, nodes FROM log_leaves WHERE nodes IS NOT NULL');
+    for (const row of rows) {
+      const idx = Number(row.idx);
+      for (let level = 1; level * 32 <= row.nodes!.length; level++) {
+        const index = (idx + 1) / 2 ** level - 1;
+        await db.run('INSERT INTO log_nodes (log_id, pos, hash) VALUES (?, ?, ?)', ['example.test/kt', nodePosition(level, index), row.nodes!.subarray((level - 1) * 32, level * 32)]);
+      }
+    }
+    await db.run('UPDATE log_leaves SET nodes = NULL');
+    const log = await TransparencyLog.open(db, { signerKey: LOG_KEY });
+    await log.append(Array.from({ length: 30 }, (_, i) => bytes(`e${37 + i}`)));
+    const checkpoint = await log.checkpoint();
+    const builder = new RootBuilder();
+    for (let i = 0; i < 67; i++) builder.addEntry(bytes(`e${i}`));
+    expect(checkpoint.size).toBe(67);
+    expect(checkpoint.rootHash).toEqual(builder.root());
+    for (let i = 0; i < 67; i += 3) verifyInclusion(i, 67, hashLeaf(bytes(`e${i}`)), await log.inclusionProof(i, 67), checkpoint.rootHash);
+    const old = new RootBuilder();
+    for (let i = 0; i < 37; i++) old.addEntry(bytes(`e${i}`));
+    verifyConsistency(37, 67, await log.consistencyProof(37, 67), old.root(), checkpoint.rootHash);
+    // a missing node is an error, not a wrong proof
+    await db.run('DELETE FROM log_nodes');
+    await expect(log.inclusionProof(3, 67)).rejects.toThrow(/missing node/);
   });
 
   it('accepts cosignatures only from configured witnesses, over checkpoints it signed', async () => {

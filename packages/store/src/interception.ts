@@ -163,6 +163,32 @@ export class InterceptionStore {
     return rows.map((r) => r.warrant_id);
   }
 
+  /** Keeps a warrant revision's opening until its secrecy period ends (migration 0341). */
+  async recordOpening(o: { commitment: string; warrantId: string; revision: number; signedWarrant: string; nonce: string; unsealBy: number }): Promise<void> {
+    await this.db.run(
+      'INSERT INTO lawful_unsealings (commitment, warrant_id, revision, signed_warrant, nonce, unseal_by) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (commitment) DO NOTHING',
+      [o.commitment, o.warrantId, o.revision, o.signedWarrant, o.nonce, o.unsealBy],
+    );
+  }
+
+  async opening(commitment: string): Promise<{ unsealBy: number; leafIndex: number | null } | undefined> {
+    const row = await this.db.get<{ unseal_by: number; leaf_index: number | null }>('SELECT unseal_by, leaf_index FROM lawful_unsealings WHERE commitment = ?', [commitment]);
+    return row && { unsealBy: Number(row.unseal_by), leafIndex: row.leaf_index === null ? null : Number(row.leaf_index) };
+  }
+
+  /** Openings whose secrecy period has ended and that are not published yet. */
+  async dueOpenings(now: number, limit = 100): Promise<Array<{ commitment: string; signedWarrant: string; nonce: string }>> {
+    const rows = await this.db.all<{ commitment: string; signed_warrant: string; nonce: string }>(
+      'SELECT commitment, signed_warrant, nonce FROM lawful_unsealings WHERE leaf_index IS NULL AND unseal_by <= ? ORDER BY unseal_by LIMIT ?',
+      [now, limit],
+    );
+    return rows.map((r) => ({ commitment: r.commitment, signedWarrant: r.signed_warrant, nonce: r.nonce }));
+  }
+
+  async openingPublished(commitment: string, leafIndex: number): Promise<void> {
+    await this.db.run('UPDATE lawful_unsealings SET leaf_index = ? WHERE commitment = ? AND leaf_index IS NULL', [leafIndex, commitment]);
+  }
+
   /** Sets a warrant's interception end (an urgent warrant approved in time continues to its window's end). */
   async setTaskEnd(warrantId: string, end: number): Promise<boolean> {
     const r = await this.db.run('UPDATE interception_tasks SET window_end = ? WHERE warrant_id = ?', [end, warrantId]);

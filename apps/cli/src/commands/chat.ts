@@ -11,9 +11,16 @@ import { Messenger, type ChatMessage, type MessengerEvent, type ReceivedMessage,
 import { deploymentOptions } from '../deployment.ts';
 import { SqliteStorage } from '@doublelock/client/node/sqliteStorage';
 import type { Command } from 'commander';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { imagePreview } from '@doublelock/client/node/imagePreview';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+
+const IMAGE_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif' };
+/** Images by their extension (they get a preview); everything else is plain bytes. */
+const mimeOf = (path: string) => IMAGE_TYPES[path.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
 import WebSocket from 'ws';
 
 interface ProfileOptions {
@@ -83,7 +90,7 @@ async function open(options: ProfileOptions): Promise<Messenger> {
   const server = device ? (JSON.parse(new TextDecoder().decode(device)) as { server: string }).server : options.server ?? DEFAULT_SERVER;
   // Key transparency (with the deployment's witnesses) always; escrow where lawful access is on.
   const deployment = await deploymentOptions(server, storage, await pinnedTransparency(storage, server, options.logKey));
-  const messenger = printAlarms(await Messenger.open({ serverUrl: server, storage, webSocket: WebSocket as never, ...deployment }));
+  const messenger = printAlarms(await Messenger.open({ serverUrl: server, storage, webSocket: WebSocket as never, imagePreview, ...deployment }));
   closers.set(messenger, deployment.close);
   return messenger;
 }
@@ -126,7 +133,7 @@ export function contentText(c: ReceivedMessage['content']): string {
     case 'text':
       return c.replyTo ? `(reply) ${c.text}` : c.text;
     case 'file':
-      return `[file ${c.name}, ${c.size} bytes${c.caption ? `: ${c.caption}` : ''}]`;
+      return `[file ${c.name}, ${c.size} bytes${c.preview ? `, preview ${c.preview.width}×${c.preview.height}` : ''}${c.caption ? `: ${c.caption}` : ''}]`;
     case 'rename':
       return `[renamed the chat to "${c.name}"]`;
     case 'leave':
@@ -284,8 +291,11 @@ export function register(program: Command): void {
         const groupId = await resolveGroup(m, ref);
         const text = words.join(' ');
         if (options.file) {
-          const sent = await m.sendFile(groupId, readFileSync(options.file), basename(options.file), 'application/octet-stream', text || undefined);
-          console.log(`sent ${basename(options.file)} (#${sent.seq})`);
+          // Streamed from the disk (read twice: hashed, then uploaded), never held whole.
+          const path = options.file;
+          const file = { open: () => createReadStream(path), size: statSync(path).size, name: basename(path), mime: mimeOf(path) };
+          const sent = await m.sendFileStream(groupId, file, text || undefined);
+          console.log(`sent ${file.name} (${file.size} bytes, #${sent.seq})`);
         } else {
           if (!text) throw new Error('Nothing to send: give a text or --file.');
           const sent = await m.sendText(groupId, text);
@@ -308,8 +318,16 @@ export function register(program: Command): void {
           if (e.message.content.type === 'file' && options.saveDir) {
             mkdirSync(options.saveDir, { recursive: true });
             const path = join(options.saveDir, basename(e.message.content.name));
-            writeFileSync(path, await m.downloadFile(e.message.groupId, e.message.content));
-            console.log(`  saved to ${path} (hash checked)`);
+            // Streamed to a temporary file, renamed into place only once every check has passed.
+            const partial = `${path}.part`;
+            try {
+              await pipeline(Readable.from(m.downloadFileStream(e.message.groupId, e.message.content)), createWriteStream(partial));
+              renameSync(partial, path);
+              console.log(`  saved to ${path} (hash checked)`);
+            } catch (error) {
+              rmSync(partial, { force: true });
+              console.error(`! ${e.message.content.name} not saved: ${(error as Error).message}`);
+            }
           }
         } else if (e.type === 'joined') {
           names.set(e.groupId, 'chat');

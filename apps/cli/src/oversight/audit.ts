@@ -47,6 +47,8 @@ export interface OversightOptions {
   seen?: SeenCheckpoint;
   pageSize?: number;
   onProgress?: (done: number, total: number) => void;
+  /** the time deadlines (unsealing) are held against (default now) */
+  asOf?: number;
   /** also ask every custodian in the trust configuration for its own list of releases */
   custodians?: boolean;
 }
@@ -110,7 +112,7 @@ async function fetchTrust(baseUrl: string, trustRoot: string | undefined, logKey
 export async function runOversightAudit(options: OversightOptions): Promise<OversightAudit> {
   const base = new LogHttpClient(options.url).baseUrl;
   const trust = await fetchTrust(base, options.trustRoot, options.logKey);
-  const tally = new OversightTally(trust?.config ?? null);
+  const tally = new OversightTally(trust?.config ?? null, options.asOf);
   let next = 0;
   const releaseEntries: Uint8Array[] = [];
   const client = new TallyingLogClient(base, (start, page) => {

@@ -1,33 +1,36 @@
 /**
  * What one leaf of the server's transparency log is, read by an auditor with nothing but the bytes:
  *   - a key-transparency directory entry: UTF-8 JSON with "type": "doublelock/directory/v1";
- *   - a warrant commitment: lengthPrefixed(WARRANT_ENTRY_LABEL, commitment (32 bytes), revision, issue day
- *     in ms at UTC midnight), as written by `warrantLogEntry`;
+ *   - a warrant commitment: lengthPrefixed(WARRANT_ENTRY_V2_LABEL, commitment (32 bytes), revision, issue day
+ *     in ms at UTC midnight, unsealing deadline in ms at UTC midnight), as written by `warrantLogEntry`
+ *     (v1 entries, without the deadline, are still read);
+ *   - an unsealing: lengthPrefixed(UNSEAL_ENTRY_LABEL, the signed warrant, its commitment nonce);
  *   - a custodian release record: lengthPrefixed(RELEASE_ENTRY_LABEL, canonical JSON of the record,
  *     signature), as written by `releaseLogEntry`;
- *   - another lawful-access entry (a `doublelock/log/…` label this auditor does not interpret, e.g. an
- *     unsealing), or an entry nobody here recognises.
+ *   - another lawful-access entry (a `doublelock/log/…` label this auditor does not interpret, e.g. a
+ *     refusal), or an entry nobody here recognises.
  * An entry carrying a lawful-access label that does not decode exactly as its writer encodes it is
  * malformed: the reason is kept so the report can name it. Signatures are checked later (tally.ts),
  * against the trust configuration.
  */
 import { canonicalBytes } from '@doublelock/lawful-access/canonicalJson';
-import { DAY_MS } from '@doublelock/lawful-access/epoch';
-import { RELEASE_ENTRY_LABEL, WARRANT_ENTRY_LABEL, releaseRecordSchema, type SignedReleaseRecord } from '@doublelock/lawful-access/logEntries';
-import { DIRECTORY_ENTRY_TYPE, splitLengthPrefixed, toBase64Url } from '@doublelock/protocol';
+import { RELEASE_ENTRY_LABEL, UNSEAL_ENTRY_LABEL, WARRANT_ENTRY_LABEL, WARRANT_ENTRY_V2_LABEL, releaseRecordSchema, type SignedReleaseRecord } from '@doublelock/lawful-access/logEntries';
+import { parseUnsealLogEntry, parseWarrantLogEntry } from '@doublelock/lawful-access/unsealing';
+import type { SignedWarrant } from '@doublelock/lawful-access/warrant';
+import { DIRECTORY_ENTRY_TYPE, splitLengthPrefixed } from '@doublelock/protocol';
 
 export const LAWFUL_ACCESS_LABEL_PREFIX = 'doublelock/log/';
 
 export type LogEntryKind =
   | { kind: 'directory'; username: string }
-  | { kind: 'warrant'; commitment: string; revision: number; issuedDay: number }
+  | { kind: 'warrant'; commitment: string; revision: number; issuedDay: number; unsealBy: number | null }
+  | { kind: 'unsealing'; signed: SignedWarrant; nonce: Uint8Array }
   | { kind: 'release'; signed: SignedReleaseRecord }
   | { kind: 'other-lawful-access'; label: string }
   | { kind: 'unrecognised' }
   | { kind: 'malformed'; label: string; reason: string };
 
 const strict = new TextDecoder('utf-8', { fatal: true });
-const DECIMAL = /^(0|[1-9][0-9]*)$/;
 
 function decodeUtf8(bytes: Uint8Array): string | undefined {
   try {
@@ -37,11 +40,6 @@ function decodeUtf8(bytes: Uint8Array): string | undefined {
   }
 }
 
-function decimal(field: Uint8Array, name: string): number {
-  const text = decodeUtf8(field);
-  if (text === undefined || !DECIMAL.test(text) || !Number.isSafeInteger(Number(text))) throw new RangeError(`${name} is not a decimal integer`);
-  return Number(text);
-}
 
 /** The first length-prefixed field as text, when the entry starts like a lawful-access entry. */
 function leadingLabel(entry: Uint8Array): string | undefined {
@@ -66,11 +64,8 @@ function directoryEntry(entry: Uint8Array): LogEntryKind | undefined {
 }
 
 function warrantEntry(entry: Uint8Array): LogEntryKind {
-  const [, commitment, revision, issuedDay] = splitLengthPrefixed(entry, 4) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
-  if (commitment.length !== 32) throw new RangeError(`commitment is ${commitment.length} bytes, not 32`);
-  const day = decimal(issuedDay, 'issue day');
-  if (day % DAY_MS !== 0) throw new RangeError('issue day is not a UTC midnight');
-  return { kind: 'warrant', commitment: toBase64Url(commitment), revision: decimal(revision, 'revision'), issuedDay: day };
+  const fields = parseWarrantLogEntry(entry)!;
+  return { kind: 'warrant', ...fields };
 }
 
 function releaseEntry(entry: Uint8Array): LogEntryKind {
@@ -99,7 +94,8 @@ export function classifyEntry(entry: Uint8Array): LogEntryKind {
   const label = leadingLabel(entry);
   if (label === undefined) return { kind: 'unrecognised' };
   try {
-    if (label === WARRANT_ENTRY_LABEL) return warrantEntry(entry);
+    if (label === WARRANT_ENTRY_LABEL || label === WARRANT_ENTRY_V2_LABEL) return warrantEntry(entry);
+    if (label === UNSEAL_ENTRY_LABEL) return { kind: 'unsealing', ...parseUnsealLogEntry(entry)! };
     if (label === RELEASE_ENTRY_LABEL) return releaseEntry(entry);
   } catch (error) {
     return { kind: 'malformed', label, reason: error instanceof Error ? error.message : String(error) };

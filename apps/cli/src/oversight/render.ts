@@ -30,7 +30,7 @@ export function renderText(audit: OversightAudit): string {
   const since = audit.consistentWith === null ? '' : `; consistent with size ${audit.consistentWith} seen before`;
   out.push(`audit OK: ${checkpoint.origin}: ${checkpoint.size} entries hash to the signed root ${toHex(checkpoint.rootHash)}${since}`);
   const e = tally.entries;
-  out.push(`entries: ${e.directory} directory, ${e.warrant} warrant, ${e.release} release, ${e.otherLawfulAccess} other lawful-access, ${e.unrecognised} unrecognised, ${e.malformed} malformed`);
+  out.push(`entries: ${e.directory} directory, ${e.warrant} warrant, ${e.release} release, ${e.unsealing} unsealing, ${e.otherLawfulAccess} other lawful-access, ${e.unrecognised} unrecognised, ${e.malformed} malformed`);
   if (trust) {
     const pin = trust.pinned ? 'signature verified under the trust root' : 'NOT PINNED: no --trust-root given, its signature was not checked';
     out.push(`trust configuration: ${trust.deployment}, ${trust.threshold} of ${trust.custodians.length} custodians (${pin})`);
@@ -40,7 +40,16 @@ export function renderText(audit: OversightAudit): string {
 
   out.push('', `Warrants (${tally.warrants.length})`);
   if (tally.warrants.length === 0) out.push('  none');
-  else out.push(...table(['leaf', 'revision', 'issued', 'commitment'], tally.warrants.map((w) => [w.leafIndex, w.revision, w.issuedDay, w.commitment])).map((l) => `  ${l}`));
+  else out.push(...table(['leaf', 'revision', 'issued', 'unseal by', 'commitment'], tally.warrants.map((w) => [w.leafIndex, w.revision, w.issuedDay, w.unsealBy ?? '-', w.commitment])).map((l) => `  ${l}`));
+
+  const { unsealings } = tally;
+  out.push('', `Unsealing (as of ${unsealings.asOf})`);
+  if (unsealings.opened.length === 0) out.push('  no warrant unsealed yet');
+  else out.push(...table(['leaf', 'warrant', 'revision', 'commitment'], unsealings.opened.map((o) => [o.leafIndex, o.warrantId, o.revision, short(o.commitment)])).map((l) => `  ${l}`));
+  if (unsealings.overdue.length > 0) {
+    out.push(`  OVERDUE UNSEALINGS (${unsealings.overdue.length}):`);
+    out.push(...table(['leaf', 'revision', 'unseal by', 'days overdue', 'commitment'], unsealings.overdue.map((o) => [o.leafIndex, o.revision, new Date(o.unsealBy).toISOString().slice(0, 10), o.daysOverdue, o.commitment])).map((l) => `  ${l}`));
+  }
 
   out.push('', `Releases (${tally.releases.length}, signatures verified)`);
   if (tally.releases.length === 0) out.push('  none');

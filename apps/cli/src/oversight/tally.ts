@@ -4,11 +4,16 @@
  * decrypted once `threshold` distinct custodians released a share for the same (warrant commitment,
  * message digest), in the month of the threshold-th release. Only release records whose signature
  * verifies under the custodian's key in the trust configuration count; every other one, and every
- * malformed entry, becomes a problem naming its leaf.
+ * malformed entry, becomes a problem naming its leaf. Unsealing (unsealing.ts): an opening counts only
+ * if it opens a logged commitment with signatures that verify (otherwise a problem), one published before
+ * the warrant's secrecy period ended is a problem, and so is every warrant whose deadline passed (plus a
+ * day's grace) with no valid opening.
  */
 import type { SignedReleaseRecord } from '@doublelock/lawful-access/logEntries';
 import { verifyReleaseRecord } from '@doublelock/lawful-access/logEntries';
 import type { TrustConfig } from '@doublelock/lawful-access/trust';
+import { type OverdueUnsealing, type WarrantLogFields, checkOpening, overdueUnsealings } from '@doublelock/lawful-access/unsealing';
+import type { SignedWarrant } from '@doublelock/lawful-access/warrant';
 import type { LogEntryKind } from './entries.ts';
 
 export interface WarrantEntry {
@@ -17,6 +22,18 @@ export interface WarrantEntry {
   revision: number;
   /** YYYY-MM-DD (UTC) */
   issuedDay: string;
+  /** YYYY-MM-DD (UTC): the end of its secrecy period; null for an entry logged before secrecy periods */
+  unsealBy: string | null;
+}
+
+/** A valid opening of a logged warrant commitment (unsealing.ts). */
+export interface UnsealingEntry {
+  leafIndex: number;
+  commitment: string;
+  warrantId: string;
+  revision: number;
+  /** published before the warrant's secrecy period ended */
+  early: boolean;
 }
 
 export interface ReleaseEntry {
@@ -50,7 +67,17 @@ export interface MonthStatistics {
   messagesDecrypted: number;
 }
 
-export type ProblemKind = 'malformed' | 'bad-signature' | 'unknown-custodian' | 'unlogged-warrant' | 'duplicate-warrant' | 'duplicate-release' | 'unverifiable';
+export type ProblemKind =
+  | 'malformed'
+  | 'bad-signature'
+  | 'unknown-custodian'
+  | 'unlogged-warrant'
+  | 'duplicate-warrant'
+  | 'duplicate-release'
+  | 'unverifiable'
+  | 'bad-unsealing'
+  | 'early-unsealing'
+  | 'overdue-unsealing';
 
 export interface Problem {
   leafIndex: number;
@@ -59,13 +86,15 @@ export interface Problem {
 }
 
 export interface Tally {
-  entries: { total: number; directory: number; warrant: number; release: number; otherLawfulAccess: number; unrecognised: number; malformed: number };
+  entries: { total: number; directory: number; warrant: number; release: number; unsealing: number; otherLawfulAccess: number; unrecognised: number; malformed: number };
   threshold: number | null;
   warrants: WarrantEntry[];
   releases: ReleaseEntry[];
   perWarrant: WarrantCounts[];
   months: MonthStatistics[];
   totals: { warrantsIssued: number; warrantsModified: number; releases: number; messagesDecrypted: number };
+  /** valid openings, and warrants whose secrecy period ended (plus a day's grace) with none, at `asOf` */
+  unsealings: { asOf: string; opened: UnsealingEntry[]; overdue: Array<OverdueUnsealing & { leafIndex: number }> };
   problems: Problem[];
 }
 
@@ -95,7 +124,10 @@ interface MessageReleases {
  */
 export class OversightTally {
   readonly #trust: TrustConfig | null;
-  readonly #counts = { total: 0, directory: 0, warrant: 0, release: 0, otherLawfulAccess: 0, unrecognised: 0, malformed: 0 };
+  readonly #asOf: number;
+  readonly #counts = { total: 0, directory: 0, warrant: 0, release: 0, unsealing: 0, otherLawfulAccess: 0, unrecognised: 0, malformed: 0 };
+  readonly #logged = new Map<string, WarrantLogFields & { leafIndex: number }>();
+  readonly #opened: UnsealingEntry[] = [];
   readonly #warrants: WarrantEntry[] = [];
   readonly #releases: ReleaseEntry[] = [];
   readonly #perWarrant = new Map<string, WarrantCounts>();
@@ -103,8 +135,10 @@ export class OversightTally {
   readonly #seenReleases = new Map<string, number>();
   readonly #problems: Problem[] = [];
 
-  constructor(trust: TrustConfig | null) {
+  /** `asOf`: the time deadlines (unsealing) are held against, by default now. */
+  constructor(trust: TrustConfig | null, asOf = Date.now()) {
     this.#trust = trust;
+    this.#asOf = asOf;
   }
 
   add(leafIndex: number, entry: LogEntryKind): void {
@@ -130,17 +164,35 @@ export class OversightTally {
       case 'release':
         this.#counts.release++;
         this.#addRelease(leafIndex, entry.signed);
+        return;
+      case 'unsealing':
+        this.#counts.unsealing++;
+        this.#addUnsealing(leafIndex, entry);
     }
   }
 
-  #addWarrant(leafIndex: number, entry: { commitment: string; revision: number; issuedDay: number }): void {
+  /** An opening counts only if it opens a logged commitment with signatures that verify; an early one is flagged. */
+  #addUnsealing(leafIndex: number, opening: { signed: SignedWarrant; nonce: Uint8Array }): void {
+    const check = checkOpening(opening, (c) => this.#logged.get(c), this.#trust, this.#asOf);
+    if (!check.valid) {
+      this.#problems.push({ leafIndex, kind: 'bad-unsealing', detail: `${check.detail}: not counted as unsealed` });
+      return;
+    }
+    const w = check.signed.warrant;
+    this.#opened.push({ leafIndex, commitment: check.commitment, warrantId: w.id, revision: w.revision, early: check.early });
+    if (check.early)
+      this.#problems.push({ leafIndex, kind: 'early-unsealing', detail: `warrant ${w.id} was unsealed before its secrecy period ended (${new Date(this.#logged.get(check.commitment)!.unsealBy!).toISOString().slice(0, 10)})` });
+  }
+
+  #addWarrant(leafIndex: number, entry: WarrantLogFields): void {
     const existing = this.#perWarrant.get(entry.commitment);
     if (existing?.leafIndex != null) {
       this.#problems.push({ leafIndex, kind: 'duplicate-warrant', detail: `warrant commitment ${entry.commitment} was already logged at leaf ${existing.leafIndex}` });
       return;
     }
-    const warrant = { leafIndex, commitment: entry.commitment, revision: entry.revision, issuedDay: day(entry.issuedDay) };
+    const warrant = { leafIndex, commitment: entry.commitment, revision: entry.revision, issuedDay: day(entry.issuedDay), unsealBy: entry.unsealBy === null ? null : day(entry.unsealBy) };
     this.#warrants.push(warrant);
+    this.#logged.set(entry.commitment, { ...entry, leafIndex });
     // Releases seen before it (already reported as unlogged-warrant) stay counted under it.
     const counts = existing ?? { commitment: entry.commitment, releases: 0, messagesWithReleases: 0, messagesDecrypted: 0 };
     this.#perWarrant.set(entry.commitment, { ...counts, leafIndex, revision: entry.revision, issuedDay: warrant.issuedDay });
@@ -214,6 +266,15 @@ export class OversightTally {
     const known = [...months.keys()].sort();
     const series = known.length === 0 ? [] : monthRange(known[0]!, known.at(-1)!).map((m) => months.get(m) ?? { month: m, warrantsIssued: 0, warrantsModified: 0, messagesDecrypted: 0 });
     const sum = (f: (s: MonthStatistics) => number) => series.reduce((n, s) => n + f(s), 0);
+    const overdue = overdueUnsealings(this.#logged.values(), new Set(this.#opened.map((o) => o.commitment)), this.#asOf).map((o) => ({ ...o, leafIndex: this.#logged.get(o.commitment)!.leafIndex }));
+    const problems = [
+      ...this.#problems,
+      ...overdue.map((o) => ({
+        leafIndex: o.leafIndex,
+        kind: 'overdue-unsealing' as const,
+        detail: `warrant commitment ${o.commitment} (revision ${o.revision}) was due to be unsealed by ${day(o.unsealBy)}: ${o.daysOverdue} days overdue, no valid opening in the log`,
+      })),
+    ];
     return {
       entries: { ...this.#counts },
       threshold,
@@ -222,7 +283,8 @@ export class OversightTally {
       perWarrant,
       months: series,
       totals: { warrantsIssued: sum((s) => s.warrantsIssued), warrantsModified: sum((s) => s.warrantsModified), releases: this.#releases.length, messagesDecrypted: sum((s) => s.messagesDecrypted) },
-      problems: [...this.#problems].sort((a, b) => a.leafIndex - b.leafIndex),
+      unsealings: { asOf: new Date(this.#asOf).toISOString(), opened: [...this.#opened], overdue },
+      problems: problems.sort((a, b) => a.leafIndex - b.leafIndex),
     };
   }
 }

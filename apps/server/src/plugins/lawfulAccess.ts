@@ -3,7 +3,7 @@
  * never retains anything). Agencies sign every request (signAgencyRequest); the public can read the
  * trust configuration, which clients need to make escrow fields.
  */
-import { agencyRequest, cancellationSchema, interceptQuery, signedReleaseRecordSchema, signedWarrantSchema, warrantSubmission } from '@doublelock/lawful-access';
+import { agencyRequest, cancellationSchema, interceptQuery, signedReleaseRecordSchema, signedWarrantSchema, unsealingSchema, warrantSubmission } from '@doublelock/lawful-access';
 import { ErrorCode } from '@doublelock/protocol';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServerContext } from '../context.ts';
@@ -24,6 +24,12 @@ export function lawfulAccessRoutes(ctx: ServerContext): FastifyPluginAsyncZod {
     // Signed by a Secretary of State (cancellation) or a Judicial Commissioner (decision): the signature is the authentication.
     app.post('/v1/lawful-access/cancellations', { schema: { body: cancellationSchema } }, async (request) => required().cancel(request.body));
     app.post('/v1/lawful-access/decisions', { schema: { body: signedWarrantSchema } }, async (request) => required().decide(request.body));
+
+    // Unsealing: an opening (signed warrant + nonce) authenticates itself; published only after the secrecy period.
+    app.post('/v1/lawful-access/unsealings', { schema: { body: unsealingSchema } }, async (request, reply) => {
+      const published = await required().unseal(request.body);
+      return reply.code(published.duplicate ? 200 : 201).send(published);
+    });
 
     // Custodians publish what they released; the log makes every decryption countable by anyone.
     app.post('/v1/lawful-access/releases', { schema: { body: signedReleaseRecordSchema } }, async (request, reply) => {

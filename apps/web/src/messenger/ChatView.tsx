@@ -5,6 +5,7 @@ import { Link } from 'wouter';
 import { Card, ErrorNotice, Field, Notice, Page, useAction } from '../ui/components.tsx';
 import { useDraft } from '../ui/drafts.ts';
 import { deliveryMark, useDelivered, useReadReceipts } from './receipts.ts';
+import { ChangedWarning, useContactTrust } from './trust.tsx';
 import { useDevice, useHistory, type MessengerView } from './useMessenger.ts';
 
 type FileContent = Extract<MessageContent, { type: 'file' }>;
@@ -28,6 +29,8 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
   const list = useRef<HTMLOListElement>(null);
   const delivered = useDelivered(m, groupId, messages);
   const readBy = useReadReceipts(m, groupId, messages);
+  const memberNames = group ? [...new Set(group.members.map((x) => x.username))].filter((u) => u !== m.username).sort() : [];
+  const contacts = useContactTrust(m, memberNames);
 
   useEffect(() => {
     list.current?.lastElementChild?.scrollIntoView({ block: 'end' });
@@ -50,6 +53,7 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
         setVersion((v) => v + 1);
       } catch (error) {
         view.raise(error);
+        contacts.reload(); // a refusal may be a contact's changed key: show it
         setPending((p) => p.map((x) => (x.id === id ? { ...x, error } : x)));
       }
     };
@@ -83,8 +87,9 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
   return (
     <Page title={group.name || others.join(', ') || 'Chat'}>
       <p className="muted">
-        <Link href="/">← All chats</Link> · End-to-end encrypted with {others.length > 0 ? others.join(', ') : 'nobody else yet'}
+        <Link href="/">← All chats</Link> · End-to-end encrypted with {others.length > 0 ? others.map((u) => (contacts.trust.get(u)?.state === 'verified' ? `${u} (verified ✓)` : u)).join(', ') : 'nobody else yet'}
       </p>
+      {[...contacts.trust.values()].filter((t) => t.state === 'changed').map((t) => <ChangedWarning key={t.username} trust={t} />)}
       <ol className="messages" ref={list} aria-label="Messages" aria-live="polite">
         {messages.map((msg) => (
           <MessageItem

@@ -4,6 +4,7 @@ import { Link } from 'wouter';
 import { Card, ErrorNotice, Loading, Notice, Page, useLoad } from '../ui/components.tsx';
 import { QrCode } from '../ui/QrCode.tsx';
 import { QrScanner } from '../ui/QrScanner.tsx';
+import { TrustCard, useContactTrust } from './trust.tsx';
 import { useDevice } from './useMessenger.ts';
 
 const QR_PREFIX = 'doublelock-safety-number:';
@@ -18,6 +19,8 @@ export function SafetyNumberPage({ username, raise }: { username: string; raise:
       throw error;
     }
   }, [m, username]);
+  const contact = useContactTrust(m, [username]);
+  const trust = contact.trust.get(username);
   const [scanned, setScanned] = useState<string>();
   const onScan = useCallback((text: string) => setScanned(text.startsWith(QR_PREFIX) ? text.slice(QR_PREFIX.length) : text), []);
   const digits = number.data?.replace(/\s+/g, '');
@@ -27,6 +30,7 @@ export function SafetyNumberPage({ username, raise }: { username: string; raise:
       <p>If these digits are the same on {username}’s screen, nobody is in the middle: your messages reach only {username}’s devices. Compare them in person or on a call you trust.</p>
       {number.loading && <Loading what="the safety number" />}
       <ErrorNotice error={number.error} />
+      {trust && <TrustCard m={m} trust={trust} onChange={() => { contact.reload(); number.reload(); }} />}
       {digits && (
         <>
           <Card title="The digits">

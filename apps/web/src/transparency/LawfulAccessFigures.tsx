@@ -28,6 +28,20 @@ export default function LawfulAccessFigures({ audit, enabled }: { audit: FullAud
         />
       )}
       <p>{s.warrants.length} warrant(s) in the log; {s.warrants.reduce((a, w) => a + w.messagesDecrypted, 0)} message(s) decrypted in all.</p>
+      {s.overdueUnsealings.length > 0 ? (
+        <Notice kind="warning" title="Warrants whose unsealing is overdue">
+          <p>The secrecy period of these warrants has ended, but the log holds no valid opening of their commitment.</p>
+          <ul>
+            {s.overdueUnsealings.map((o) => (
+              <li key={o.commitment}>
+                commitment {o.commitment.slice(0, 12)}… (revision {o.revision}): due {new Date(o.unsealBy).toISOString().slice(0, 10)}, {o.daysOverdue} day(s) overdue
+              </li>
+            ))}
+          </ul>
+        </Notice>
+      ) : (
+        <p>No unsealing is overdue: every warrant whose secrecy period has ended is opened in the log.</p>
+      )}
       {s.anomalies.length > 0 ? (
         <Notice kind="warning" title="Anomalies found in the log">
           <ul>{s.anomalies.map((a, i) => <li key={i}>{a}</li>)}</ul>

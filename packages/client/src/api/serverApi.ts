@@ -100,12 +100,15 @@ export class ServerApi {
   }
 
   /** Sends with the session token, renewing it once on 401; throws ApiError on any non-2xx. */
-  private async send(method: Method, path: string, body: BodyInit | undefined, contentType: string | undefined, authenticated: boolean): Promise<Response> {
+  private async send(method: Method, path: string, body: BodyInit | (() => ReadableStream<Uint8Array>) | undefined, contentType: string | undefined, authenticated: boolean): Promise<Response> {
     const attempt = async (token: string | undefined) => {
       const headers: Record<string, string> = {};
       if (contentType && body !== undefined) headers['content-type'] = contentType;
       if (token) headers.authorization = `Bearer ${token}`;
-      return this.fetchImpl(this.baseUrl + path, { method, headers, ...(body !== undefined && { body }) });
+      // A streamed body is made afresh per attempt (a stream is read once); fetch needs `duplex` for it.
+      // No redirects for it either: undici keeps a streamed body whole in memory to be able to replay it.
+      const init = typeof body === 'function' ? { body: body(), duplex: 'half', redirect: 'error' } : body !== undefined ? { body } : {};
+      return this.fetchImpl(this.baseUrl + path, { method, headers, ...init } as RequestInit);
     };
     let response: Response;
     if (authenticated) {
@@ -209,6 +212,16 @@ export class ServerApi {
   async getBlob(groupId: string, sha256hex: string): Promise<Uint8Array> {
     const response = await this.send('GET', `/v1/groups/${groupId}/blobs/${sha256hex}`, undefined, undefined, true);
     return new Uint8Array(await response.arrayBuffer());
+  }
+  /** Uploads a blob from a stream (`body` is called once per attempt); never holds it whole. */
+  async putBlobStream(groupId: string, sha256hex: string, body: () => ReadableStream<Uint8Array>): Promise<void> {
+    await this.send('PUT', `/v1/groups/${groupId}/blobs/${sha256hex}`, body, 'application/octet-stream', true);
+  }
+  /** A blob as a stream, read as it arrives. */
+  async getBlobStream(groupId: string, sha256hex: string): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.send('GET', `/v1/groups/${groupId}/blobs/${sha256hex}`, undefined, undefined, true);
+    if (!response.body) throw new ApiError(response.status, 'invalid_response', 'the server sent no attachment body');
+    return response.body;
   }
 
   // ---- public channels (docs/CHANNELS.md). Reads work without a session; with one, the reader also

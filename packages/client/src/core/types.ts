@@ -5,6 +5,7 @@ import type { CryptoProvider } from 'ts-mls';
 import type { ServerApi } from '../api/serverApi.ts';
 import type { WebSocketConstructor } from '../api/mailboxSocket.ts';
 import type { AccountVerifier } from '../directory.ts';
+import type { ByteSource } from '../envelope/attachmentStream.ts';
 import type { MessageContent } from '../envelope/content.ts';
 import type { GroupMeta } from '../groupStore.ts';
 import type { DeviceIdentity } from '../mls/credential.ts';
@@ -116,6 +117,30 @@ export interface MessengerOptions {
   keyPackageTarget?: number;
   /** Largest sealed attachment the server takes (its `maxBlobBytes`; default the protocol's 100 MiB). */
   maxAttachmentBytes?: number;
+  /**
+   * Makes image previews on this device (Node: `imagePreview` from `@doublelock/client/node/imagePreview`,
+   * on sharp; browsers: a canvas). Without it, images are sent without a preview.
+   */
+  imagePreview?: ImagePreviewer;
   /** How commits and Welcomes are framed (mls/handshake.ts): public commits, the tree inside the Welcome. */
   mls?: HandshakeOptions;
 }
+
+/** A file to send: `open()` gives its bytes from the start each time it is called (a file path, a Blob). */
+export interface OutgoingFile {
+  open: () => ByteSource;
+  size: number;
+  name: string;
+  mime: string;
+}
+
+/** A small image shown before (or instead of) downloading the file. */
+export interface ImagePreview {
+  bytes: Uint8Array;
+  mime: 'image/webp' | 'image/jpeg' | 'image/png';
+  width: number;
+  height: number;
+}
+
+/** Makes a preview of an image file; undefined when it is not an image it can decode. */
+export type ImagePreviewer = (open: () => ByteSource, mime: string) => Promise<ImagePreview | undefined>;

@@ -23,6 +23,8 @@ export interface ContactTrust {
   identityKey: string;
   /** When 'changed': the key pinned before. */
   previousKey?: string;
+  /** When 'changed': whether the user had verified the key pinned before (the loudest case). */
+  wasVerified?: boolean;
 }
 
 interface StoredTrust {
@@ -44,7 +46,7 @@ export class TrustStore {
     const pinned = await ctx.storage.get(`pin/${username}`);
     const stored = await getJson<StoredTrust>(ctx.storage, trustKey(username));
     const number = safetyNumber({ username: ctx.username, identityKey: fromBase64Url(ctx.device.identityKey) }, { username, identityKey: identityKeyOf(account) });
-    if (pinned && b64(pinned) !== account.identityKey) return { username, state: 'changed', safetyNumber: number, identityKey: account.identityKey, previousKey: b64(pinned) };
+    if (pinned && b64(pinned) !== account.identityKey) return { username, state: 'changed', safetyNumber: number, identityKey: account.identityKey, previousKey: b64(pinned), wasVerified: stored?.verified === true && stored.identityKey === b64(pinned) };
     const verified = stored?.verified === true && stored.identityKey === account.identityKey;
     return { username, state: verified ? 'verified' : 'unverified', safetyNumber: number, identityKey: account.identityKey };
   }

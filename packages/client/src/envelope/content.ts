@@ -9,6 +9,8 @@ const messageRef = base64url.min(16).max(64);
 const usernameList = z.array(z.string().min(1).max(64)).max(1000);
 /** Longest disappearing-message timer: four weeks (Signal's longest preset). */
 export const MAX_TIMER_SECONDS = 28 * 24 * 3600;
+/** Largest image preview a recipient downloads and shows (they are small thumbnails). */
+export const MAX_PREVIEW_BYTES = 256 * 1024;
 
 export const messageContent = z.discriminatedUnion('type', [
   /** A trust decision about a contact, for this account's other devices (note-to-self group; devices/trust.ts). */
@@ -24,6 +26,20 @@ export const messageContent = z.discriminatedUnion('type', [
     key: base64url.length(43),
     sha256: sha256Hex,
     caption: z.string().max(4096).optional(),
+    /** Sealed in chunks (envelope/attachmentStream.ts) and streamed; absent: sealed whole (older senders). */
+    chunked: z.literal(true).optional(),
+    /** A small image made on the sender's device, sealed and uploaded as its own blob (always chunked). */
+    preview: z
+      .object({
+        blob: sha256Hex,
+        key: base64url.length(43),
+        sha256: sha256Hex,
+        size: z.number().int().nonnegative().max(MAX_PREVIEW_BYTES),
+        mime: z.enum(['image/webp', 'image/jpeg', 'image/png']),
+        width: z.number().int().min(1).max(4096),
+        height: z.number().int().min(1).max(4096),
+      })
+      .optional(),
   }),
   /** Group metadata: the group's display name. */
   z.object({ type: z.literal('rename'), name: z.string().min(1).max(128) }),
