@@ -7,7 +7,7 @@
  * period it was in force, beyond its message limit, or content under a metadata-only warrant).
  * Entries that are not lawful-access entries (the log is shared with key transparency) are skipped.
  */
-import { splitLengthPrefixed, toBase64Url } from '@doublelock/protocol';
+import { splitLengthPrefixed } from '@doublelock/protocol';
 import { RELEASE_ENTRY_LABEL, type ReleaseRecord, type SignedReleaseRecord, parseReleaseLogEntry, releaseRecordSchema, verifyReleaseRecord } from './logEntries.ts';
 import type { TrustConfig } from './trust.ts';
 import { type OverdueUnsealing, type WarrantLogFields, checkOpening, overdueUnsealings, parseUnsealLogEntry, parseWarrantLogEntry } from './unsealing.ts';
