@@ -10,6 +10,8 @@
  *     against brute force on a sample; beside it usearch (HNSW over the same hashes as 256-dimension
  *     binary vectors, Hamming metric) at the size its build allows here, at each search expansion, with
  *     its recall at radius 31, and ours at that size;
+ *   - vPDQ: video frames per second hashed (vpdqHashVideo: bars found, one frame a second cropped and
+ *     hashed) against ffmpeg's decode alone (the same decode, output discarded) on a generated 720p video;
  *   - a bank in the store (SQLite; PostgreSQL with HASH_BENCH_STORE_POSTGRES=1) → a ready matcher: built
  *     from the rows, then reopened from its stored index (Matcher.load's indexFile);
  *   - the matcher as its own process (`doublelock matcher serve`): queries/s through the internal API
@@ -26,7 +28,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import usearch from 'usearch';
-import { BankStore, Matcher, PdqIndex, bruteForceSearch, pdqHashImage } from '@doublelock/moderation';
+import { BankStore, Matcher, PdqIndex, bruteForceSearch, pdqHashImage, vpdqHashVideo } from '@doublelock/moderation';
 import { openDb, type Db } from '@doublelock/store';
 import { findPostgresBin, startPostgres, type RunningPostgres } from '@doublelock/store/test-postgres';
 import { printTable, RESULTS_DIR, writeBarChart, writeResults } from './lib/report.ts';
@@ -424,12 +426,67 @@ async function matcherProcesses(dataDir: string, indexFile: string, processes: n
 }
 
 // ---------------------------------------------------------------------------------------------------
+// vPDQ: video frames hashed per second against ffmpeg's decode alone, same video, same run
+
+const VIDEO_SECONDS = Number(process.env.HASH_BENCH_VIDEO_SECONDS ?? 60);
+
+/**
+ * A 1280×720, 30 fps H.264 video of VIDEO_SECONDS (ffmpeg's testsrc2 shrunk to 1280×540 between black bars,
+ * x264's default key frame interval), then: ffmpeg alone doing the decode the hasher asks of it (one frame
+ * a second as RGB24, written to /dev/null), and vpdqHashVideo on the same file (bars found, every sampled
+ * frame cropped and hashed). Rates are video frames (all 30 a second, which both decode) per second.
+ */
+function vpdqAgainstFfmpeg(dir: string) {
+  const file = join(dir, 'bench.mp4');
+  const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=duration=${VIDEO_SECONDS}:size=1280x720:rate=30`, '-vf', 'scale=1280:540,pad=1280:720:0:90:black', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', file]);
+  if (made.error || made.status !== 0) return { available: false as const, reason: `ffmpeg could not make the test video: ${made.error?.message ?? made.stderr}` };
+  const frames = VIDEO_SECONDS * 30;
+  return async () => {
+    let ffmpegCpu = 0;
+    let ffmpegWall = Infinity;
+    let ourCpu = 0;
+    let ourWall = Infinity;
+    let features = 0;
+    // alternating, best of three each: the machine's load swings within seconds
+    for (let round = 0; round < 3; round++) {
+      const c = childCpuSeconds();
+      let t = performance.now();
+      const r = spawnSync('ffmpeg', ['-v', 'error', '-nostdin', '-i', file, '-map', '0:v:0', '-vf', 'fps=1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', '/dev/null']);
+      if (r.status !== 0) throw new Error(`ffmpeg decode failed: ${r.stderr}`);
+      const wall = (performance.now() - t) / 1000;
+      const cpu = childCpuSeconds() - c;
+      if (wall < ffmpegWall) [ffmpegWall, ffmpegCpu] = [wall, cpu];
+      const own = process.cpuUsage();
+      const children = childCpuSeconds();
+      t = performance.now();
+      const result = await vpdqHashVideo(file);
+      const ourWallRound = (performance.now() - t) / 1000;
+      const ourCpuRound = cpuSeconds(own) + childCpuSeconds() - children;
+      if (Math.abs(result.crop.height - 540) > 4) throw new Error(`bars not found: ${JSON.stringify(result.crop)}`);
+      features = result.features.length;
+      if (ourWallRound < ourWall) [ourWall, ourCpu] = [ourWallRound, ourCpuRound];
+    }
+    return {
+      available: true as const,
+      video: `${VIDEO_SECONDS} s, 1280×720 at 30 fps, H.264, letterboxed to 1280×540; ${features} frames hashed (1 a second)`,
+      ffmpeg_decode_frames_per_s: Math.round(frames / ffmpegWall),
+      ffmpeg_decode_frames_per_cpu_s: Math.round(frames / ffmpegCpu),
+      vpdq_frames_per_s: Math.round(frames / ourWall),
+      vpdq_frames_per_cpu_s: Math.round(frames / ourCpu),
+      vpdq_vs_ffmpeg: Number((ffmpegWall / ourWall).toFixed(2)),
+      vpdq_vs_ffmpeg_per_cpu_s: Number((ffmpegCpu / ourCpu).toFixed(2)),
+    };
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
 
 const started = performance.now();
-/** HASH_BENCH_SECTIONS=store (or pdq,matcher,usearch,store): run only those, keeping the other figures of the last run. */
-const SECTIONS = (process.env.HASH_BENCH_SECTIONS ?? 'pdq,matcher,usearch,store').split(',');
+/** HASH_BENCH_SECTIONS=store (or pdq,vpdq,matcher,usearch,store): run only those, keeping the other figures of the last run. */
+const ALL_SECTIONS = ['pdq', 'vpdq', 'matcher', 'usearch', 'store'];
+const SECTIONS = (process.env.HASH_BENCH_SECTIONS ?? ALL_SECTIONS.join(',')).split(',');
 const partial: Record<string, unknown> =
-  SECTIONS.length < 4 && existsSync(join(RESULTS_DIR, 'hash.json')) ? (JSON.parse(readFileSync(join(RESULTS_DIR, 'hash.json'), 'utf8')) as Record<string, unknown>) : {};
+  SECTIONS.length < ALL_SECTIONS.length && existsSync(join(RESULTS_DIR, 'hash.json')) ? (JSON.parse(readFileSync(join(RESULTS_DIR, 'hash.json'), 'utf8')) as Record<string, unknown>) : {};
 /** Results so far, written after every section (a long run stopped part-way keeps what it measured). */
 const save = (more: Record<string, unknown>) => {
   Object.assign(partial, more, { run_seconds: Math.round((performance.now() - started) / 1000) });
@@ -476,6 +533,15 @@ try {
     ...(pdq.available && !pdq.reference && { reference_unavailable_reason: pdq.reason }),
     pdq_by_size: pdq.available ? pdq.by_size : [],
   });
+  }
+
+  if (SECTIONS.includes('vpdq')) {
+    console.log('\nvPDQ, video frames per second: ffmpeg decode alone vs decode + bars + hash (same video, same run, best of 3 each):');
+    const prepared = vpdqAgainstFfmpeg(dir);
+    const vpdq = typeof prepared === 'function' ? await prepared() : prepared;
+    if (vpdq.available) printTable([vpdq]);
+    else console.log(`not run: ${vpdq.reason}`);
+    save({ vpdq });
   }
 
   const largest = Math.max(...SIZES, USEARCH_SIZE);

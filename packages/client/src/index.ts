@@ -18,3 +18,4 @@ export { DirectoryAuthenticationService, CredentialRejected } from './mls/authen
 export { encodeLinkCode, decodeLinkCode, PendingLink, LinkCodeError } from './linkCode.ts';
 export { KeyTransparency, KeyTransparencyError, type SeenCheckpoint } from './transparency/keyTransparency.ts';
 export type { ContactTrust, TrustState } from './devices/trust.ts';
+export type { LeafFinding, LeafProblem } from './groups/leafCheck.ts';

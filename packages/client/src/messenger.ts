@@ -19,6 +19,7 @@ import type { ChatMessage, Preferences } from './content/conversation.ts';
 import { ChatFeatures } from './content/features.ts';
 import { Messages } from './content/messages.ts';
 import { MessengerContext } from './core/context.ts';
+import { LeafChecker, type LeafFinding } from './groups/leafCheck.ts';
 import type { GroupSummary, ImagePreview, MessengerEvent, MessengerOptions, OutgoingFile, ReceivedMessage } from './core/types.ts';
 import type { DeviceRecord } from './device.ts';
 import { KeyPackages } from './devices/keyPackages.ts';
@@ -50,6 +51,7 @@ export class Messenger {
     });
     ctx.keyPackages = new KeyPackages(ctx);
     ctx.membership = new Membership(ctx);
+    ctx.leafCheck = new LeafChecker(ctx);
     ctx.messages = new Messages(ctx);
     ctx.sync = new SyncEngine(ctx);
     ctx.trust = new TrustStore(ctx);
@@ -258,6 +260,16 @@ export class Messenger {
    * Brings every group in line with the key directory: adds this account's devices that are missing
    * (a new device joins through commits made here) and removes the leaves of revoked devices.
    */
+  /**
+   * Re-checks every leaf of this device's groups (or of `groupIds`) against the directory as the log shows
+   * it now: revoked devices are removed, leaves the logged state no longer vouches for are removed (when this
+   * device may manage the group) or flagged; each finding is also an event `leaf_flagged`. Runs by itself
+   * while syncing, every `options.leafCheckIntervalMs`.
+   */
+  recheckLeaves(groupIds?: string[]): Promise<LeafFinding[]> {
+    return this.ctx.exclusive(() => this.ctx.leafCheck.checkLocked(groupIds));
+  }
+
   reconcileDevices(): Promise<void> {
     return this.ctx.membership.reconcileDevices();
   }

@@ -57,8 +57,8 @@ export async function register(url: string, username: string, keyPackageTarget =
  * Another device of the same account, linked Signal-style: it makes its keys and shows a code, `from`
  * approves the code (it has no groups until someone adds it: reconcileDevices, or a new chat).
  */
-export async function linkSecondDevice(from: TestDevice, name = 'second'): Promise<TestDevice> {
-  const pending = await Messenger.link(await deviceOptions(from.messenger.api.baseUrl), from.messenger.username, name);
+export async function linkSecondDevice(from: TestDevice, name = 'second', extra: Partial<MessengerOptions> = {}): Promise<TestDevice> {
+  const pending = await Messenger.link(await deviceOptions(from.messenger.api.baseUrl, extra), from.messenger.username, name);
   const [messenger] = await Promise.all([pending.complete({ intervalMs: 50 }), from.messenger.approveDevice(pending.code, name, 0)]);
   return new TestDevice(messenger);
 }

@@ -151,12 +151,13 @@ export function referenceResize(image: DecodedImage): DecodedImage {
  * referenceResize then lumaFromPixels in one pass: the luminance of the (pre-resized) image without the
  * intermediate pixel buffer. Identical values: the same source pixel, the same float32 weights.
  */
-export function referenceLuma(image: DecodedImage): { luma: Float32Array; width: number; height: number } {
+export function referenceLuma(image: DecodedImage, into?: Float32Array): { luma: Float32Array; width: number; height: number } {
   const { width, height, channels, pixels } = image;
   const size = REFERENCE_DOWNSAMPLE_DIMS;
-  if (width <= size && height <= size) return { luma: lumaFromPixels(pixels, width, height, channels), width, height };
+  if (width <= size && height <= size) return { luma: lumaFromPixels(pixels, width, height, channels, into), width, height };
   if (![1, 2, 3, 4].includes(channels)) throw new RangeError(`channels must be 1–4, not ${channels}`);
-  const luma = new Float32Array(size * size);
+  if (into && into.length < size * size) throw new RangeError(`luma buffer holds ${into.length} values, ${size * size} needed`);
+  const luma = into ? into.subarray(0, size * size) : new Float32Array(size * size);
   const xs = new Int32Array(size);
   for (let x = 0; x < size; x++) xs[x] = Math.floor((x * width) / size) * channels;
   for (let y = 0; y < size; y++) {
@@ -180,15 +181,26 @@ export interface ImagePdq extends PdqResult {
 }
 
 /** PDQ of an image file or its bytes, as the reference pdq-photo-hasher computes it. */
+/**
+ * A luminance plane of at least 512×512 shared by the hashers below, which fill and hash it with no
+ * await in between (so no two uses overlap): no 1 MB allocation per image.
+ */
+const sharedLuma = new Float32Array(REFERENCE_DOWNSAMPLE_DIMS * REFERENCE_DOWNSAMPLE_DIMS);
+
+/** referenceLuma into the shared plane: hash the result before the next await. */
+export function referenceLumaShared(image: DecodedImage): { luma: Float32Array; width: number; height: number } {
+  return referenceLuma(image, sharedLuma);
+}
+
 export async function pdqHashImage(input: string | Uint8Array, limits?: ImageLimits): Promise<ImagePdq> {
   const decoded = await decodeImage(input, limits);
-  const small = referenceLuma(decoded);
+  const small = referenceLumaShared(decoded);
   const result = pdqFromLuma(small.luma, small.width, small.height);
   return { ...result, width: decoded.width, height: decoded.height, format: decoded.format };
 }
 
 /** All eight dihedral PDQ hashes of an image (to match rotated or mirrored uploads). */
 export async function pdqDihedralHashImage(input: string | Uint8Array, limits?: ImageLimits): Promise<PdqDihedralResult> {
-  const small = referenceLuma(await decodeImage(input, limits));
+  const small = referenceLumaShared(await decodeImage(input, limits));
   return pdqDihedralFromLuma(small.luma, small.width, small.height);
 }

@@ -53,19 +53,42 @@ export interface PdqDihedralResult {
   hashes: Record<Dihedral, PdqHash>;
 }
 
-/** Luminance of interleaved 8-bit pixels with 1 (grey), 3 (RGB) or 4 (RGBA, alpha ignored) channels. */
-export function lumaFromPixels(pixels: Uint8Array, width: number, height: number, channels: number): Float32Array {
+/**
+ * Luminance of interleaved 8-bit pixels with 1 (grey), 3 (RGB) or 4 (RGBA, alpha ignored) channels.
+ * With `into` (at least width×height long) the plane is written there and a view of it returned:
+ * callers hashing many frames reuse one buffer instead of allocating (and zeroing) a plane each time.
+ */
+export function lumaFromPixels(pixels: Uint8Array, width: number, height: number, channels: number, into?: Float32Array): Float32Array {
+  return lumaFromRegion(pixels, width, height, channels, { x: 0, y: 0, width, height }, into);
+}
+
+/** lumaFromPixels of the rectangle `region` of a width×height image (e.g. a frame without its bars). */
+export function lumaFromRegion(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+  region: { x: number; y: number; width: number; height: number },
+  into?: Float32Array,
+): Float32Array {
   checkDims(width, height);
+  checkDims(region.width, region.height);
   if (![1, 2, 3, 4].includes(channels)) throw new RangeError(`channels must be 1–4, not ${channels}`);
-  const n = width * height;
-  if (pixels.length < n * channels) throw new RangeError(`pixel buffer holds ${pixels.length} bytes, ${width}×${height}×${channels} needs ${n * channels}`);
-  const luma = new Float32Array(n);
-  if (channels <= 2) {
-    // The reference reads a one-channel image's value directly as luminance (no weights).
-    for (let i = 0; i < n; i++) luma[i] = pixels[i * channels]!;
-  } else {
-    for (let i = 0, p = 0; i < n; i++, p += channels) {
-      luma[i] = f32(f32(f32(LUMA_R * pixels[p]!) + f32(LUMA_G * pixels[p + 1]!)) + f32(LUMA_B * pixels[p + 2]!));
+  if (pixels.length < width * height * channels) throw new RangeError(`pixel buffer holds ${pixels.length} bytes, ${width}×${height}×${channels} needs ${width * height * channels}`);
+  if (!(Number.isInteger(region.x) && Number.isInteger(region.y) && region.x >= 0 && region.y >= 0 && region.x + region.width <= width && region.y + region.height <= height)) {
+    throw new RangeError(`region ${region.width}×${region.height}+${region.x}+${region.y} is not inside ${width}×${height}`);
+  }
+  const n = region.width * region.height;
+  if (into && into.length < n) throw new RangeError(`luma buffer holds ${into.length} values, ${n} needed`);
+  const luma = into ? into.subarray(0, n) : new Float32Array(n);
+  for (let y = 0, i = 0; y < region.height; y++) {
+    let p = ((region.y + y) * width + region.x) * channels;
+    const end = i + region.width;
+    if (channels <= 2) {
+      // The reference reads a one-channel image's value directly as luminance (no weights).
+      for (; i < end; i++, p += channels) luma[i] = pixels[p]!;
+    } else {
+      for (; i < end; i++, p += channels) luma[i] = f32(f32(f32(LUMA_R * pixels[p]!) + f32(LUMA_G * pixels[p + 1]!)) + f32(LUMA_B * pixels[p + 2]!));
     }
   }
   return luma;

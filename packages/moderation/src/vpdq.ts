@@ -6,14 +6,18 @@
  * Before hashing, letterbox and pillarbox bars are detected and cropped: a bar is a run of edge rows (or
  * columns) that are uniform in every sampled frame and keep one colour over time. Without this, the same
  * footage letterboxed and not does not match at all (the reference's own sample files show 0%).
- * Bars are detected in a first pass over at most `detectFrames` sampled frames, then the hashing pass
+ * Bars are detected in a first pass over at most `detectFrames` key frames (or sampled frames, when a
+ * video has few key frames), then the hashing pass
  * crops each frame; memory stays at one frame.
  */
 import { spawn } from 'node:child_process';
 import { ContentError } from './errors.ts';
-import { lumaFromPixels, pdqFromLuma } from './pdq.ts';
+import { lumaFromRegion, pdqFromLuma } from './pdq.ts';
 import { checkFile } from './image.ts';
 import type { VpdqFeature } from './vpdqFormat.ts';
+
+/** Key frames enough to find bars from; with fewer, the sampled frames are examined instead. */
+const MIN_KEYFRAMES = 8;
 
 export interface VideoOptions {
   /** sampling rate in frames per second (vPDQ's default is one hash per second) */
@@ -119,20 +123,33 @@ export async function probeVideo(path: string, options: VideoOptions = {}): Prom
   };
 }
 
-/** Streams sampled frames as RGB24 buffers of width×height×3. */
-async function eachFrame(path: string, info: VideoInfo, options: VideoOptions, maxFrames: number | null, onFrame: (rgb: Uint8Array, index: number) => void): Promise<number> {
+/**
+ * Streams frames as RGB24 buffers of width×height×3: sampled at `framesPerSecond`, or with `keyframes`
+ * only the key frames (which ffmpeg decodes without the frames between them). The buffer passed to
+ * `onFrame` is reused for the next frame: use it before returning.
+ */
+async function eachFrame(path: string, info: VideoInfo, options: VideoOptions, maxFrames: number | null, onFrame: (rgb: Uint8Array, index: number) => void, keyframes = false): Promise<number> {
   const fps = options.framesPerSecond ?? 1;
   const frameBytes = info.width * info.height * 3;
-  let pending: Buffer = Buffer.alloc(0);
+  const frame = Buffer.allocUnsafe(frameBytes);
+  let filled = 0;
   let index = 0;
-  const args = ['-v', 'error', '-nostdin', '-i', path, '-map', '0:v:0', '-vf', `fps=${fps}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24'];
+  const args = keyframes
+    ? ['-v', 'error', '-nostdin', '-skip_frame', 'nokey', '-i', path, '-map', '0:v:0', '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24']
+    : ['-v', 'error', '-nostdin', '-i', path, '-map', '0:v:0', '-vf', `fps=${fps}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24'];
   if (maxFrames !== null) args.push('-frames:v', String(maxFrames));
   args.push('pipe:1');
   await run(options.ffmpeg ?? 'ffmpeg', args, options.timeoutMs ?? 600_000, (chunk) => {
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-    while (pending.length >= frameBytes) {
-      onFrame(pending.subarray(0, frameBytes), index++);
-      pending = pending.subarray(frameBytes);
+    // copied into one frame buffer as it arrives (the pipe delivers 64 KiB at a time)
+    for (let at = 0; at < chunk.length; ) {
+      const n = Math.min(frameBytes - filled, chunk.length - at);
+      chunk.copy(frame, filled, at, at + n);
+      filled += n;
+      at += n;
+      if (filled === frameBytes) {
+        onFrame(frame, index++);
+        filled = 0;
+      }
     }
   });
   return index;
@@ -230,15 +247,24 @@ export async function vpdqHashVideo(path: string, options: VideoOptions = {}): P
   }
   let crop: Crop = { x: 0, y: 0, width: info.width, height: info.height };
   if (options.removeLetterbox ?? true) {
-    const detector = new LetterboxDetector(info.width, info.height);
-    await eachFrame(path, info, options, options.detectFrames ?? 60, (rgb) => detector.addFrame(rgb));
+    // Bars are looked for in the key frames first: spread over the whole video and decoded without the
+    // frames between them, so finding bars costs little beside the hashing pass. A video with too few
+    // key frames (short clips) is examined on its sampled frames instead, decoding up to detectFrames
+    // sampled seconds a second time.
+    const detectFrames = options.detectFrames ?? 60;
+    let detector = new LetterboxDetector(info.width, info.height);
+    const keyframes = await eachFrame(path, info, options, detectFrames, (rgb) => detector.addFrame(rgb), true);
+    if (keyframes < Math.min(MIN_KEYFRAMES, detectFrames)) {
+      detector = new LetterboxDetector(info.width, info.height);
+      await eachFrame(path, info, options, detectFrames, (rgb) => detector.addFrame(rgb));
+    }
     crop = detector.crop();
   }
   const fps = options.framesPerSecond ?? 1;
   const features: VpdqFeature[] = [];
+  const luma = new Float32Array(crop.width * crop.height); // one plane for every frame
   await eachFrame(path, info, options, null, (rgb, index) => {
-    const frame = cropRgb(rgb, info.width, crop);
-    const { hash, quality } = pdqFromLuma(lumaFromPixels(frame, crop.width, crop.height, 3), crop.width, crop.height);
+    const { hash, quality } = pdqFromLuma(lumaFromRegion(rgb, info.width, info.height, 3, crop, luma), crop.width, crop.height);
     const timestamp = index / fps;
     features.push({ frame: Math.round(timestamp * info.fps), quality, hash, timestamp });
   });

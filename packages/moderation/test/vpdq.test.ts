@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +68,7 @@ describe('vPDQ from video with ffmpeg, and letterbox removal', () => {
   const clean = join(dir, 'clean.mp4');
   const boxed = join(dir, 'boxed.mp4');
   const pillar = join(dir, 'pillar.mp4');
+  const keyed = join(dir, 'boxed-keyframes.mp4');
 
   beforeAll(() => {
     const ffmpeg = (...args: string[]) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...args], { timeout: 60_000 });
@@ -77,6 +78,8 @@ describe('vPDQ from video with ffmpeg, and letterbox removal', () => {
     ffmpeg('-i', clean, '-vf', 'scale=320:180,pad=320:240:0:30:black', ...h264, boxed);
     // and with grey pillars left and right
     ffmpeg('-i', clean, '-vf', 'scale=240:240,pad=320:240:40:0:0x808080', ...h264, pillar);
+    // letterboxed with a key frame every 5 frames (12 in all): bars are found from the key frames alone
+    ffmpeg('-i', clean, '-vf', 'scale=320:180,pad=320:240:0:30:black', ...h264, '-g', '5', '-keyint_min', '5', keyed);
   });
 
   it('samples one frame a second and hashes each with PDQ', async () => {
@@ -104,6 +107,22 @@ describe('vPDQ from video with ffmpeg, and letterbox removal', () => {
     expect(pillared.crop).toEqual({ x: 40, y: 0, width: 240, height: 240 });
     expect(matchVpdq(original, pillared.features).match).toBe(true);
     expect(matchVpdq(original, (await vpdqHashVideo(pillar, { removeLetterbox: false })).features).match).toBe(false);
+  });
+
+  it('finds the bars from the key frames when a video has enough of them, with the same hashes', async () => {
+    const ffmpegRuns: string[][] = [];
+    // a wrapper ffmpeg that records its arguments: which pass decoded what
+    const wrapper = join(dir, 'ffmpeg-wrapper.sh');
+    writeFileSync(wrapper, `#!/bin/sh\necho "$@" >> ${join(dir, 'ffmpeg-args.txt')}\nexec ffmpeg "$@"\n`, { mode: 0o755 });
+    const result = await vpdqHashVideo(keyed, { ffmpeg: wrapper });
+    for (const line of readFileSync(join(dir, 'ffmpeg-args.txt'), 'utf8').trim().split('\n')) ffmpegRuns.push(line.split(' '));
+    expect(result.crop).toEqual({ x: 0, y: 30, width: 320, height: 180 });
+    expect(ffmpegRuns).toHaveLength(2); // the key frames, then the hashing pass: no sampled detection pass
+    expect(ffmpegRuns[0]).toContain('nokey');
+    expect(ffmpegRuns[1]).not.toContain('nokey');
+    const sampledDetection = await vpdqHashVideo(keyed, { detectFrames: 7 }); // fewer than 8 key frames asked: sampled frames
+    expect(sampledDetection.crop).toEqual(result.crop);
+    expect(sampledDetection.features.map((f) => f.hash.toHex())).toEqual(result.features.map((f) => f.hash.toHex()));
   });
 
   it('does not crop uniform edges that change colour over time, nor a blank frame', () => {

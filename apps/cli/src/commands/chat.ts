@@ -350,6 +350,9 @@ export function register(program: Command): void {
           if (e.cutOut) console.error(`! ${short(e.groupId)}: the server no longer delivers this chat to this device, though it is still a member`);
           else if (e.notDelivered.length) console.error(`! ${short(e.groupId)}: the server does not deliver to ${who(e.notDelivered)}, though they are members`);
           if (e.unknown.length) console.error(`! ${short(e.groupId)}: the server delivers to ${e.unknown.length} device(s) that are not members`);
+        } else if (e.type === 'leaf_flagged') {
+          const f = e.finding;
+          console.error(`! ${short(f.groupId)}: device ${f.deviceId} of ${f.username} ${f.removed ? 'removed' : 'flagged'}: ${f.reason}`);
         } else if (e.type === 'transparency_alarm' || e.type === 'own_device_added') {
           // printed by printAlarms
         } else {

@@ -15,6 +15,7 @@ import { ServerKeyDirectory, StoredIdentityPins, type AccountVerifier } from '..
 import type { MonitorAlarm } from '../transparency/monitor.ts';
 import { deviceTransparency, type DeviceTransparency } from '../transparency/setup.ts';
 import type { Membership } from '../groups/membership.ts';
+import type { LeafChecker } from '../groups/leafCheck.ts';
 import { GroupStore } from '../groupStore.ts';
 import { DirectoryAuthenticationService } from '../mls/authenticationService.ts';
 import type { DeviceIdentity } from '../mls/credential.ts';
@@ -43,6 +44,7 @@ export class MessengerContext {
   // The parts, wired by the Messenger right after construction.
   keyPackages!: KeyPackages;
   membership!: Membership;
+  leafCheck!: LeafChecker;
   messages!: Messages;
   sync!: SyncEngine;
   trust!: TrustStore;

@@ -8,6 +8,7 @@ import type { AccountVerifier } from '../directory.ts';
 import type { ByteSource } from '../envelope/attachmentStream.ts';
 import type { MessageContent } from '../envelope/content.ts';
 import type { GroupMeta } from '../groupStore.ts';
+import type { LeafFinding } from '../groups/leafCheck.ts';
 import type { DeviceIdentity } from '../mls/credential.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { MonitorAlarm } from '../transparency/monitor.ts';
@@ -77,6 +78,8 @@ export type MessengerEvent =
    * does not deliver to, devices it delivers to that are not in the group, or this device itself cut out.
    */
   | { type: 'delivery_mismatch'; groupId: string; notDelivered: DeviceIdentity[]; unknown: string[]; cutOut: boolean }
+  /** A group leaf that no longer passes the AS as the logged directory shows it now (groups/leafCheck.ts). */
+  | { type: 'leaf_flagged'; finding: LeafFinding }
   /** An item for an epoch not reached yet: kept, and processed after the commit that reaches it. */
   | { type: 'buffered'; groupId: string; seq: number }
   /** Transport trouble (the push channel); the mailbox keeps everything, a later sync catches up. */
@@ -122,6 +125,8 @@ export interface MessengerOptions {
    * on sharp; browsers: a canvas). Without it, images are sent without a preview.
    */
   imagePreview?: ImagePreviewer;
+  /** How often group leaves are re-checked against the logged directory while syncing (default 60 s; 0: never). */
+  leafCheckIntervalMs?: number;
   /** How commits and Welcomes are framed (mls/handshake.ts): public commits, the tree inside the Welcome. */
   mls?: HandshakeOptions;
 }

@@ -144,6 +144,7 @@ export class SyncEngine {
         else ctx.emit({ type: 'error', error: error instanceof Error ? error : new Error(String(error)) });
       });
     }
+    await ctx.leafCheck.checkIfDueLocked();
   }
 
   private lastDeliveryCheck = 0;

@@ -9,7 +9,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Db } from '@doublelock/store';
 import { exactHashes } from '../exact.ts';
-import { decodeImage, referenceLuma, type DecodedImage, type ImageLimits } from '../image.ts';
+import { decodeImage, referenceLumaShared, type DecodedImage, type ImageLimits } from '../image.ts';
 import { cropRgb, type Crop } from '../vpdq.ts';
 import { md5 } from '@noble/hashes/legacy.js';
 import { DIHEDRALS, pdqDihedralFromLuma, type Dihedral } from '../pdq.ts';
@@ -75,7 +75,7 @@ export async function hashImage(bytes: Uint8Array, limits?: ImageLimits, known?:
 }
 
 function dihedralHex(image: DecodedImage): { quality: number; pdq: Record<Dihedral, string> } {
-  const small = referenceLuma(image);
+  const small = referenceLumaShared(image);
   const { quality, hashes } = pdqDihedralFromLuma(small.luma, small.width, small.height);
   const pdq = {} as Record<Dihedral, string>;
   for (const d of DIHEDRALS) pdq[d] = hashes[d].toHex();
