@@ -350,6 +350,10 @@ export function register(program: Command): void {
           if (e.cutOut) console.error(`! ${short(e.groupId)}: the server no longer delivers this chat to this device, though it is still a member`);
           else if (e.notDelivered.length) console.error(`! ${short(e.groupId)}: the server does not deliver to ${who(e.notDelivered)}, though they are members`);
           if (e.unknown.length) console.error(`! ${short(e.groupId)}: the server delivers to ${e.unknown.length} device(s) that are not members`);
+        } else if (e.type === 'rejoined') {
+          console.log(`* ${short(e.groupId)}: ${e.username}'s device ${e.deviceId} lost its state and rejoined`);
+        } else if (e.type === 'rejoin_requested') {
+          console.log(`* ${short(e.groupId)}: this device lost its place in the chat and asked to be re-added`);
         } else if (e.type === 'leaf_flagged') {
           const f = e.finding;
           console.error(`! ${short(f.groupId)}: device ${f.deviceId} of ${f.username} ${f.removed ? 'removed' : 'flagged'}: ${f.reason}`);
