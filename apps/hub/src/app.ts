@@ -7,8 +7,8 @@
  */
 import rateLimit from '@fastify/rate-limit';
 import { Hub } from '@doublelock/hub';
-import { installErrorHandling } from '@doublelock/server/errors';
-import { logRoutes } from '@doublelock/server/plugins/log';
+import { installErrorHandling } from '@doublelock/http/errors';
+import { logRoutes } from '@doublelock/http/logRoutes';
 import { openDb, type Db } from '@doublelock/store';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';

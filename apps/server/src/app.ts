@@ -32,7 +32,7 @@ import { groupRoutes } from './plugins/groups.ts';
 import { healthRoutes } from './plugins/health.ts';
 import { keyPackageRoutes } from './plugins/keyPackages.ts';
 import { lawfulAccessRoutes } from './plugins/lawfulAccess.ts';
-import { logRoutes } from './plugins/log.ts';
+import { logRoutes } from '@doublelock/http/logRoutes';
 import { mailboxRoutes } from './plugins/mailbox.ts';
 import { reportRoutes } from './plugins/reports.ts';
 import { webAppRoutes } from './plugins/webApp.ts';

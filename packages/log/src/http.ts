@@ -1,4 +1,4 @@
-/** HTTP client of a log server's /v1/log endpoints (see apps/server/src/plugins/log.ts). */
+/** HTTP client of a log server's /v1/log endpoints (see packages/http/src/logRoutes.ts). */
 import { fromBase64Url, type ErrorBody } from '@doublelock/protocol';
 import {
   logConsistencyProofResponse,

@@ -1,5 +1,5 @@
 /**
- * The HTTP surface end to end: the Fastify plugin (apps/server/src/plugins/log.ts) mounted on a bare
+ * The HTTP surface end to end: the Fastify plugin (packages/http/src/logRoutes.ts) mounted on a bare
  * Fastify instance over a real SQLite log, read by LogHttpClient and the verifier; the `doublelock
  * witness cosign` and `doublelock log verify|audit` commands run against it, including a tampered log.
  */
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { register as registerLogCommands } from '../../../apps/cli/src/commands/log.ts';
 import { register as registerWitnessCommands } from '../../../apps/cli/src/commands/witness.ts';
-import { logRoutes } from '../../../apps/server/src/plugins/log.ts';
+import { logRoutes } from '../../http/src/logRoutes.ts';
 import { CosignatureSigner, generateSignerKey, LogHttpClient, TransparencyLog } from '../src/index.ts';
 import { hashLeaf, openCheckpoint, requireWitnesses, SIGNATURE_COSIGNATURE_V1, verifyConsistency, verifyInclusion } from '../src/verifier/index.ts';
 

@@ -6,7 +6,7 @@
 import { openDb, type Db } from '@doublelock/store';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logRoutes } from '../../../apps/server/src/plugins/log.ts';
+import { logRoutes } from '../../http/src/logRoutes.ts';
 import { decodeEntryBundle, encodeEntryBundle, encodeTileIndex, generateSignerKey, parseTileIndex, tilePath, TransparencyLog } from '../src/index.ts';
 import { hashLeaf, openCheckpoint, RootBuilder } from '../src/verifier/index.ts';
 
