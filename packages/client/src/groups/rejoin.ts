@@ -31,8 +31,6 @@ const SIGNED_LABEL = 'doublelock/rejoin-request/v1';
 const LABEL_BYTES = new TextEncoder().encode(LABEL);
 /** Storage: the rejoin this device asked for, per group (the Welcome that answers it replaces the state). */
 export const rejoinKey = (groupId: string) => `rejoin/${groupId}`;
-/** Storage: the epoch at which this device refused (and reported) a commit as invalid: a void is awaited, not a rejoin. */
-export const refusedKey = (groupId: string) => `refused/${groupId}`;
 
 export interface RejoinRequest {
   groupId: string;

@@ -17,7 +17,7 @@ import { decodeKeyPackage } from 'ts-mls/keyPackage.js';
 import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import { decodeRatchetTree } from 'ts-mls/ratchetTree.js';
 import { checkCommitAgainstAdmins, mayManage } from '../groups/adminRule.ts';
-import { isRejoinRequest, refusedKey, rejoinedDevices, rejoinKey } from '../groups/rejoin.ts';
+import { isRejoinRequest, rejoinedDevices, rejoinKey } from '../groups/rejoin.ts';
 import { asHandshake, handshakeEpoch, handshakeSenderLeaf, processHandshake, type HandshakeMessage } from '../mls/handshake.ts';
 import { b64, identityText, type MessengerContext } from '../core/context.ts';
 import { isTransient, TransientFailure } from '../core/transient.ts';
@@ -33,6 +33,11 @@ import { getJson, jsonWrite } from '../storage/storage.ts';
 
 /** Refusals that say a commit is itself invalid (every member judges it the same way): reported to the server. */
 const INVALID_COMMIT: ReadonlySet<RejectReason> = new Set<RejectReason>(['malformed', 'decryption_failed', 'sender_mismatch', 'credential_rejected', 'not_admin']);
+
+/** The commit this device last reported invalid in a group (`{ seq, epoch, at }`), until it is voided. */
+export const reportedCommitKey = (groupId: string) => `reported/${groupId}`;
+/** How long a device that reported a commit invalid waits for the void before it counts itself lost. */
+export const VOID_GRACE_MS = 10 * 60_000;
 
 /** Items kept per group for epochs not reached yet; more than this and the newest is refused. */
 export const MAX_BUFFERED_PER_GROUP = 1000;
@@ -57,11 +62,7 @@ export class IncomingItems {
       else await this.processApplication(item, group.state, group.meta);
     } catch (error) {
       if (error instanceof MessageRejected && error.reason === 'future_epoch') return this.keepForLater(item, error);
-      if (item.kind === 'commit' && error instanceof MessageRejected && INVALID_COMMIT.has(error.reason)) {
-        await this.reportInvalidCommit(item, error);
-        // Not a lost state: what follows this commit waits for its voiding (sync does not ask to rejoin).
-        await this.ctx.storage.write([jsonWrite(refusedKey(item.groupId), Number(group.state.groupContext.epoch))]);
-      }
+      if (item.kind === 'commit' && error instanceof MessageRejected && INVALID_COMMIT.has(error.reason)) await this.reportInvalidCommit(item, error);
       throw error;
     }
     if (item.kind === 'commit') await this.processBuffered(item.groupId);
@@ -78,6 +79,7 @@ export class IncomingItems {
     const signature = await ctx.cs.signature.sign(fromBase64Url(ctx.device.deviceSecret), signed);
     try {
       await ctx.api.rejectCommit(item.groupId, item.seq, `${error.reason}: ${error.message}`, b64(signature));
+      await ctx.storage.write([jsonWrite(reportedCommitKey(item.groupId), { seq: item.seq, epoch: item.epoch, at: Date.now() })]);
     } catch (failure) {
       // Unreachable server: keep the item and report on the next try. A 4xx (already void, superseded) ends it.
       if (isTransient(failure)) throw new TransientFailure(failure);
@@ -121,7 +123,7 @@ export class IncomingItems {
       }
     }
     markSeen(meta, item.seq);
-    await ctx.groupStore.saveMeta(item.groupId, meta);
+    await ctx.groupStore.saveMeta(item.groupId, meta, [{ key: reportedCommitKey(item.groupId), value: undefined }]);
     voided(false);
   }
 
