@@ -3,7 +3,8 @@
  *   - PDQ on Meta's 151 reference images (../shared/pdq-reference, 4 px to 12 MP), decode + hash, against
  *     Meta's reference hasher (../shared/tools/pdq-photo-hasher, a static C++ binary) on the same files:
  *     images per second and per CPU-second each, `reference_ratio` = project / reference images per
- *     CPU-second, by image size, every hash and quality checked identical to the reference's output, and
+ *     CPU-second (the two alternate, three rounds, each keeping its least CPU), by image size, every hash
+ *     and quality checked identical to the reference's output, and
  *     an SVG chart (bench/results/hash-by-size.svg). Where the binary is absent this says so and reports no ratio;
  *   - the matcher (PdqIndex, radius 31) at 1M and 10M hashes, 80% random and 20% near duplicates: build
  *     time and memory, queries per CPU-second on one core (half near duplicates, half random), recall
@@ -135,7 +136,19 @@ async function pdqAgainstReference() {
   const images = await referenceImages();
   if (!images.length) return { available: false as const, reason: '../shared/pdq-reference is absent' };
   for (const img of images.slice(0, 10)) await pdqHashImage(img.bytes); // warm-up
-  const project = await runProject(images);
+  const hasReference = existsSync(REFERENCE_HASHER);
+  if (hasReference) runReference(images.slice(0, 10).map((i) => i.file)); // page the binary in
+  // The two take turns, three rounds, each keeping its least CPU (the shared machine's load swings)
+  let project = await runProject(images);
+  let reference = hasReference ? runReference(images.map((i) => i.file)) : undefined;
+  for (let round = 1; round < 3; round++) {
+    const p = await runProject(images);
+    if (p.cpuS < project.cpuS) project = p;
+    if (reference) {
+      const r = runReference(images.map((i) => i.file));
+      if (r.cpuS < reference.cpuS) reference = r;
+    }
+  }
   const projectImagesPerS = images.length / project.cpuS;
   const result = {
     images: images.length,
@@ -146,11 +159,7 @@ async function pdqAgainstReference() {
     reason: '',
     by_size: [] as Array<Record<string, number | string | null>>,
   };
-  const hasReference = existsSync(REFERENCE_HASHER);
-  let reference: ReturnType<typeof runReference> | undefined;
-  if (hasReference) {
-    runReference(images.slice(0, 10).map((i) => i.file)); // page the binary in
-    reference = runReference(images.map((i) => i.file));
+  if (reference) {
     let identical = 0;
     for (const img of images) {
       const mine = project.out.get(img.file);

@@ -71,6 +71,8 @@ export class LogFollower {
     private readonly db: Db,
     logUrl: string,
     private readonly trust: TrustConfig,
+    /** this custodian's index: urgent notices addressed to it are indexed (urgentNotices.ts) */
+    private readonly me?: number,
   ) {
     this.client = new LogHttpClient(logUrl);
   }
@@ -142,6 +144,8 @@ export class LogFollower {
     const releases: Array<[number, string, string, number, string, number]> = [];
     // Refusals and cancellations in the log bind this custodian too, whether or not anyone sent them to it.
     const decisions: Array<[string, string, string, string]> = [];
+    // Urgent notices addressed to this custodian: (leaf, custodian, commitment, warrant tag, target tag, approved, approve by)
+    const urgent: Array<[number, number, string, string, string, number, number]> = [];
     while (frontier.size < size) {
       let entries: Uint8Array[];
       try {
@@ -155,6 +159,8 @@ export class LogFollower {
         if (release && signer && verifyReleaseRecord(release, signer.signingKey)) {
           const r = release.record;
           releases.push([frontier.size, r.warrantCommitment, r.messageDigest, r.custodian, r.requestId, r.releasedAt]);
+          for (const t of r.urgent?.tags ?? [])
+            if (t.to === this.me) for (const target of t.targets) urgent.push([frontier.size, r.custodian, r.warrantCommitment, t.warrant, target, r.urgent!.approved ? 1 : 0, r.urgent!.approveBy]);
         }
         const decision = release ? undefined : parseDecisionLogEntry(entry);
         if (decision && 'refusal' in decision && verifyRefusalNotice(decision.refusal, this.trust)) {
@@ -172,6 +178,11 @@ export class LogFollower {
       for (const r of releases)
         await tx.run('INSERT INTO custodian_log_releases (leaf_index, warrant_commitment, message_digest, custodian, request_id, released_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', r);
       // (same keys as CustodianStore.saveRefusal / saveCancellation)
+      for (const u of urgent)
+        await tx.run(
+          'INSERT INTO custodian_log_urgent (leaf_index, custodian, warrant_commitment, warrant_tag, target_tag, approved, approve_by) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+          u,
+        );
       for (const d of decisions) await tx.run('INSERT INTO custodian_warrant_decisions (decision_key, warrant_id, kind, document) VALUES (?, ?, ?, ?) ON CONFLICT (decision_key) DO NOTHING', d);
       await tx.run('DELETE FROM custodian_log_state WHERE id = 1');
       await tx.run('INSERT INTO custodian_log_state (id, size, root_hash, checkpoint, frontier) VALUES (1, ?, ?, ?, ?)', [size, rootHash, note, JSON.stringify(frontier)]);
@@ -191,6 +202,21 @@ export class LogFollower {
       has: (digest) => ordered.some((r) => r.digest === digest),
       rank: (digest) => ordered.findIndex((r) => r.digest === digest),
     };
+  }
+
+  /** Urgent notices from custodian `from` to this one whose target tags are among `targetTags`. */
+  async urgentNotices(from: number, targetTags: readonly string[]): Promise<Array<{ leafIndex: number; commitment: string; warrantTag: string; approveBy: number }>> {
+    if (targetTags.length === 0) return [];
+    const rows = await this.db.all<{ leaf_index: number; warrant_commitment: string; warrant_tag: string; approve_by: number }>(
+      `SELECT leaf_index, warrant_commitment, warrant_tag, approve_by FROM custodian_log_urgent WHERE custodian = ? AND approved = 0 AND target_tag IN (${targetTags.map(() => '?').join(', ')}) ORDER BY leaf_index`,
+      [from, ...targetTags],
+    );
+    return rows.map((r) => ({ leafIndex: Number(r.leaf_index), commitment: r.warrant_commitment, warrantTag: r.warrant_tag, approveBy: Number(r.approve_by) }));
+  }
+
+  /** Whether any custodian released under this warrant commitment with the judge's approval in hand. */
+  async urgentApproved(commitment: string): Promise<boolean> {
+    return (await this.db.get('SELECT 1 AS yes FROM custodian_log_urgent WHERE warrant_commitment = ? AND approved = 1', [commitment])) !== undefined;
   }
 
   /**

@@ -49,6 +49,9 @@ import {
   epochAt,
   epochCertificate,
   commitToWarrant,
+  calendarOf,
+  urgentDeadlines,
+  urgentNotice,
   DAY_MS,
   messageDigest,
   type SignedReleaseRecord,
@@ -79,6 +82,7 @@ import { allowBrowserOrigins } from './cors.ts';
 import { LogFollower, LogFollowError } from './logFollower.ts';
 import { ShareWrapping } from './shareWrapping.ts';
 import { OperatorReviews, registerOperatorRoutes } from './operatorReview.ts';
+import { serialUrgentProblem } from './serialUrgent.ts';
 
 export interface CustodianOptions {
   host?: string;
@@ -154,7 +158,7 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
   if (db.dialect === 'sqlite') await db.run('PRAGMA secure_delete = ON');
   const store = new CustodianStore(db);
   const wrapping = new ShareWrapping(options.dataDir);
-  const follower = options.logUrl ? new LogFollower(db, options.logUrl, trust) : undefined;
+  const follower = options.logUrl ? new LogFollower(db, options.logUrl, trust, index) : undefined;
   const eraseExpired = () => store.eraseExpired(now(), trust.epoch.retentionDays, trust.epoch.lengthMs, (epoch) => wrapping.erase(epoch));
   await eraseExpired();
   const ceremonies = new Map<number, Ceremony>();
@@ -329,6 +333,9 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
       if (!(error instanceof LogFollowError)) throw error;
       return refuse(reply, error.code === 'log_inconsistent' ? 409 : 503, error.code, error.message);
     }
+    // A second urgent warrant on a target without a judge, after the first lapsed or was refused: the log says so.
+    const serial = await serialUrgentProblem({ db, follower, trust, me: index, staticSecret: keys.staticSecret, signed: signed.request.warrant, now: at });
+    if (serial) return refuse(reply, 403, 'serial_urgent', serial);
     let commitment: string | undefined;
     try {
       commitment = toBase64Url(commitToWarrant(warrant, fromBase64Url(signed.request.commitmentNonce)).commitment);
@@ -390,6 +397,10 @@ export async function startCustodian(options: CustodianOptions): Promise<Running
           requestId: signed.request.requestId,
           epoch: decision.field.epoch,
           releasedAt: at,
+          // under an urgent warrant: tags every custodian links to the targets of a later urgent warrant
+          ...(warrant.urgent && {
+            urgent: urgentNotice(index, keys.staticSecret, trust, warrant, signed.request.warrant.decision?.decision === 'approved', urgentDeadlines(warrant.issuedAt, calendarOf(trust)).approveBy),
+          }),
         },
         keys.signingSecret,
       );

@@ -5,6 +5,7 @@
  * under load its clients reconnect to another node and lose nothing acknowledged.
  */
 import { createPostgresDatabase, freePort, requireBinary } from '@doublelock/store/testing';
+import { startPostgres } from '@doublelock/store/test-postgres';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -149,5 +150,55 @@ describe.runIf(available)('three nodes behind one database and Redis', () => {
     expect(left.body.items.filter((i) => !received.has(i.clientMessageId))).toEqual([]);
     bobSocket.close();
     carolSocket.close();
+  }, 90_000);
+});
+
+describe.runIf(available)('PostgreSQL restarted under load', () => {
+  it('keeps two nodes serving once PostgreSQL is back, and loses nothing acknowledged', async () => {
+    const postgres = await startPostgres();
+    const redis = await startRedis();
+    const blobDir = mkdtempSync(join(tmpdir(), 'doublelock-restart-blobs-'));
+    const databaseUrl = await postgres.createDatabase('restart');
+    const n1 = await startTestServer({ databaseUrl, redisUrl: redis.url, blobDir });
+    const n2 = await startTestServer({ databaseUrl, redisUrl: redis.url, blobDir });
+    try {
+      const alice = await (await new TestAccount(n1, 'alice').register()).login();
+      const bob = await (await new TestAccount(n2, 'bob').register()).login();
+      const groupId = await groupOf([alice, bob]);
+      const acked: string[] = [];
+      const statuses = new Set<number>();
+      let stop = false;
+      const load = (async () => {
+        while (!stop) {
+          const id = messageId();
+          const r = await alice.call('POST', `/v1/groups/${groupId}/messages`, { clientMessageId: id, epoch: 1, ciphertext: bytes(100) }).catch(() => ({ status: 0 }));
+          statuses.add(r.status);
+          if (r.status === 200) acked.push(id);
+          else await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+      while (acked.length < 10) await new Promise((resolve) => setTimeout(resolve, 20));
+      await postgres.restart();
+      const afterRestart = acked.length;
+      // the nodes recover on their own: sends are acknowledged again
+      while (acked.length < afterRestart + 10) await new Promise((resolve) => setTimeout(resolve, 20));
+      stop = true;
+      await load;
+      // during the outage a send is refused (503) or waits; never a 500
+      expect([...statuses].filter((s) => s !== 200 && s !== 503)).toEqual([]);
+      const received: string[] = [];
+      for (;;) {
+        const page = await call<{ items: Array<{ id: number; kind: string; clientMessageId: string }> }>(n2.url, 'GET', '/v1/mailbox?limit=1000', undefined, bob.token);
+        if (page.body.items.length === 0) break;
+        received.push(...page.body.items.filter((i) => i.kind === 'application').map((i) => i.clientMessageId));
+        await call(n2.url, 'POST', '/v1/mailbox/ack', { ids: page.body.items.map((i) => i.id) }, bob.token);
+      }
+      expect(acked.filter((id) => !received.includes(id))).toEqual([]);
+    } finally {
+      await Promise.all([n1.close(), n2.close()]);
+      await redis.stop();
+      await postgres.stop();
+      rmSync(blobDir, { recursive: true, force: true });
+    }
   }, 90_000);
 });

@@ -18,13 +18,17 @@ import {
   runDkgCeremony,
   signDeliveryRecord,
   signTrustConfig,
+  signShareRequest,
   type ExportedIntercept,
+  type LogInclusion,
+  type SignedWarrant,
   type TrustConfig,
   type Warrant,
 } from '@doublelock/lawful-access';
 import { CosignatureSigner, generateSignerKey } from '@doublelock/log';
 import { SIGNATURE_COSIGNATURE_V1 } from '@doublelock/log/verifier';
-import { toBase64Url } from '@doublelock/protocol';
+import { decodeFrame, fromBase64Url, toBase64Url } from '@doublelock/protocol';
+import { randomBytes } from '@noble/hashes/utils.js';
 import { startTestServer } from '@doublelock/server/testing';
 import { freePort } from '@doublelock/store/testing';
 import { execFile, spawn } from 'node:child_process';
@@ -42,7 +46,7 @@ import { MemoryStorage } from '../../../packages/client/src/storage/storage.ts';
 import type { WebSocketConstructor } from '../../../packages/client/src/api/mailboxSocket.ts';
 import { checkPage, chromiumAvailable, startWeb, type Person, type WebHarness } from './harness.ts';
 
-const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey(), coordinator: generateSigningKey() };
+const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey(), coordinator: generateSigningKey(), operator: generateSigningKey(), stranger: generateSigningKey() };
 const witnessKey = generateSignerKey('witness.doublelock.test/w1', SIGNATURE_COSIGNATURE_V1);
 const witnessVerifierKey = new CosignatureSigner(witnessKey).verifierKey;
 const tmp = mkdtempSync(join(tmpdir(), 'doublelock-web-decrypt-'));
@@ -117,7 +121,10 @@ describe.runIf(chromiumAvailable)('the agency decrypts in its browser', () => {
     const trustFile = join(tmp, 'trust.json');
     writeFileSync(trustFile, JSON.stringify(signedTrust));
     custodians = await Promise.all(
-      custodianDirs.map((dir, i) => serveCustodian(['--data', dir, '--trust', trustFile, '--trust-root', trustRoot, '--log', web.url, '--port', String(ports[i]), '--log-level', 'warn'])),
+      // Custodian 1 holds every release for its human operator's review (the custodians' console below).
+      custodianDirs.map((dir, i) =>
+        serveCustodian(['--data', dir, '--trust', trustFile, '--trust-root', trustRoot, '--log', web.url, '--port', String(ports[i]), '--log-level', 'warn', ...(i === 0 ? ['--operator-key', toBase64Url(keys.operator.publicKey)] : [])]),
+      ),
     );
     await runDkgCeremony(trust, epochAt(Date.now()), { id: 'coordinator', secretKey: keys.coordinator.secretKey });
     // The witness, as deployed: it cosigns the log's newest checkpoint every few hundred milliseconds.
@@ -233,4 +240,86 @@ describe.runIf(chromiumAvailable)('the agency decrypts in its browser', () => {
     await page.getByRole('alert').filter({ hasText: 'Intercept 998 not decrypted' }).filter({ hasText: 'outside the warrant’s window' }).waitFor();
     expect(await shown.locator('.message-text').allTextContents()).toEqual(['meet at noon']);
   }, 300_000);
+
+  it('the custodian’s operator reviews the held requests in the console, every check shown, and decides; the custodian abides by it', async () => {
+    const operatorKey = join(tmp, 'operator.key.json');
+    writeFileSync(operatorKey, JSON.stringify({ id: 'operator-1', secretKey: toBase64Url(keys.operator.secretKey) }));
+    const operator = await web.person();
+    const page = operator.page;
+    await page.goto('/authorities/custodian');
+    await page.getByLabel('Or import a key file').setInputFiles(operatorKey);
+    await page.getByText(`--operator-key ${toBase64Url(keys.operator.publicKey)}`).waitFor({ timeout: 30_000 });
+    await page.getByLabel('Custodian', { exact: true }).selectOption('1');
+    // The agency's requests for both messages wait at custodian 1 (it asked the others meanwhile).
+    await page.getByRole('heading', { name: 'Waiting for your decision (2)' }).waitFor({ timeout: 30_000 });
+    const first = page.getByRole('article').filter({ hasText: 'alice → bob' });
+    const second = page.getByRole('article').filter({ hasText: 'bob → alice' });
+    for (const request of [first, second]) {
+      await request.locator('[data-check]').first().waitFor({ timeout: 30_000 });
+      expect(await request.locator('[data-check="fail"]').count()).toBe(0);
+      expect(await request.locator('[data-check="pass"]').allTextContents()).toEqual([
+        expect.stringMatching(/^✓ Double lock: issued by sos .* approved by jc/),
+        expect.stringMatching(/^✓ Public log: the warrant's commitment is entry \d+ of a checkpoint .* cosigned by 1 witness/),
+        expect.stringMatching(/^✓ Delivery record: signed by the provider/),
+        expect.stringMatching(/^✓ Target and window: a target \(alice\)/),
+        expect.stringMatching(/^✓ Limits: \d+ of at most 50 message/),
+      ]);
+    }
+    await checkPage(operator, 'authorities-custodian');
+
+    // A custodian (or a network) that shows its operator a doctored request — another sender than the
+    // provider signed — is caught in the browser: the check fails and approval is not offered.
+    const misled = await web.person();
+    await misled.page.route('**/v1/operator/reviews', async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { reviews: Array<{ delivery: { record: { sender: string } } }> };
+      body.reviews[0]!.delivery.record.sender = 'mallory';
+      await route.fulfill({ response, json: body });
+    });
+    await misled.page.goto('/authorities/custodian');
+    await misled.page.getByLabel('Or import a key file').setInputFiles(operatorKey);
+    await misled.page.getByLabel('Custodian', { exact: true }).selectOption('1');
+    const doctored = misled.page.getByRole('article').filter({ hasText: 'mallory' });
+    await doctored.locator('[data-check="fail"]').filter({ hasText: 'Delivery record: not signed by the provider' }).waitFor({ timeout: 30_000 });
+    expect(await doctored.getByRole('button', { name: 'Approve release' }).isDisabled()).toBe(true);
+    await misled.context.close();
+    await first.getByLabel(/^Your reasons/).fill('Within the warrant; checked against the log.');
+    await first.getByRole('button', { name: 'Approve release' }).click();
+    await page.getByRole('heading', { name: 'Waiting for your decision (1)' }).waitFor({ timeout: 30_000 });
+    await second.getByLabel(/^Your reasons/).fill('Hold: the agency must say why it needs replies.');
+    await second.getByRole('button', { name: 'Refuse' }).click();
+    await page.getByRole('heading', { name: 'Waiting for your decision (0)' }).waitFor({ timeout: 30_000 });
+    const history = page.getByRole('table');
+    await history.getByRole('row').filter({ hasText: 'Approved' }).filter({ hasText: 'Within the warrant' }).waitFor();
+    await history.getByRole('row').filter({ hasText: 'Refused' }).filter({ hasText: 'must say why' }).waitFor();
+
+    // The custodian abides: the agency's next request for the approved message gets a share, for the refused one a refusal.
+    const submission = JSON.parse(readFileSync(join(tmp, 'submission.json'), 'utf8')) as { commitmentNonce: string; inclusion: LogInclusion };
+    const approved = JSON.parse(readFileSync(join(tmp, 'approved.json'), 'utf8')) as SignedWarrant;
+    const intercepts = JSON.parse(readFileSync(join(tmp, 'intercepts.json'), 'utf8')) as ExportedIntercept[];
+    const ask = async (item: ExportedIntercept) => {
+      const field = decodeFrame(fromBase64Url(item.cc!.frame)).escrow!.field;
+      const body = signShareRequest(
+        { requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian: 1, warrant: approved, commitmentNonce: submission.commitmentNonce, inclusion: submission.inclusion, delivery: item.iri!, field: toBase64Url(field), cancellations: [] },
+        'nca',
+        keys.agency.secretKey,
+      );
+      const response = await fetch(`${trust.custodians[0]!.url}/v1/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as { code?: string; share?: string } };
+    };
+    const byText = (sender: string) => intercepts.find((i) => i.iri!.record.sender === sender)!;
+    const released = await ask(byText('alice'));
+    expect(released.status).toBe(200);
+    expect(released.body.share).toEqual(expect.any(String));
+    expect(await ask(byText('bob'))).toMatchObject({ status: 403, body: { code: 'operator_refused' } });
+
+    // A console holding another key lists nothing: the custodian refuses its commands, and the page says why.
+    const stranger = await web.person();
+    const strangerKey = join(tmp, 'stranger.key.json');
+    writeFileSync(strangerKey, JSON.stringify({ id: 'operator-x', secretKey: toBase64Url(keys.stranger.secretKey) }));
+    await stranger.page.goto('/authorities/custodian');
+    await stranger.page.getByLabel('Or import a key file').setInputFiles(strangerKey);
+    await stranger.page.getByLabel('Custodian', { exact: true }).selectOption('1');
+    await stranger.page.getByRole('alert').filter({ hasText: 'not signed by an operator key of this custodian' }).waitFor({ timeout: 30_000 });
+  }, 180_000);
 });

@@ -19,6 +19,7 @@ import { ChatFeatures } from './content/features.ts';
 import { Messages } from './content/messages.ts';
 import { MessengerContext } from './core/context.ts';
 import { LeafChecker, type LeafFinding } from './groups/leafCheck.ts';
+import { Rejoin } from './groups/rejoin.ts';
 import type { GroupSummary, ImagePreview, MessengerEvent, MessengerOptions, OutgoingFile, ReceivedMessage } from './core/types.ts';
 import type { DeviceRecord } from './device.ts';
 import { KeyPackages } from './devices/keyPackages.ts';
@@ -51,6 +52,7 @@ export class Messenger {
     ctx.keyPackages = new KeyPackages(ctx);
     ctx.membership = new Membership(ctx);
     ctx.leafCheck = new LeafChecker(ctx);
+    ctx.rejoin = new Rejoin(ctx);
     ctx.messages = new Messages(ctx);
     ctx.sync = new SyncEngine(ctx);
     ctx.trust = new TrustStore(ctx);
@@ -257,6 +259,19 @@ export class Messenger {
    * device may manage the group) or flagged; each finding is also an event `leaf_flagged`. Runs by itself
    * while syncing, every `options.leafCheckIntervalMs`.
    */
+  /**
+   * Asks the group's members to re-add this device (its state for the group is lost or too far behind): a
+   * signed request with a fresh KeyPackage; a member re-adds it and the Welcome replaces the lost state
+   * (groups/rejoin.ts). `sync()` does this by itself when the mailbox is drained and the group is still at
+   * an epoch the server has left behind.
+   */
+  rejoin(groupId: string): Promise<void> {
+    return this.ctx.exclusive(async () => {
+      await this.ctx.rejoin.requestLocked(groupId);
+      this.ctx.emit({ type: 'rejoin_requested', groupId });
+    });
+  }
+
   recheckLeaves(groupIds?: string[]): Promise<LeafFinding[]> {
     return this.ctx.exclusive(() => this.ctx.leafCheck.checkLocked(groupIds));
   }

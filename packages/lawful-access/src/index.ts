@@ -27,3 +27,4 @@ export * from './oversight.ts';
 export * from './agencyRequests.ts';
 export * from './operatorRequests.ts';
 export * from './unsealing.ts';
+export * from './urgentNotices.ts';

@@ -20,6 +20,7 @@ import { canonicalBytes } from './canonicalJson.ts';
 import { DAY_MS } from './epoch.ts';
 import { type Cancellation, type RefusalNotice, type SignedWarrant, cancellationSchema, refusalNoticeSchema, signedWarrantSchema } from './warrant.ts';
 import { signDocument, verifyDocument } from './signature.ts';
+import { urgentNoticeSchema } from './urgentNotices.ts';
 
 /** v1 (before secrecy periods): commitment, revision, issue day. v2 adds the unsealing deadline. */
 export const WARRANT_ENTRY_LABEL = 'doublelock/log/warrant/v1';
@@ -128,6 +129,8 @@ export const releaseRecordSchema = z.object({
   requestId: z.string(),
   epoch: z.number().int().nonnegative(),
   releasedAt: z.number().int().nonnegative(),
+  /** under an urgent warrant: tags custodians link to the targets of later urgent warrants (urgentNotices.ts) */
+  urgent: urgentNoticeSchema.optional(),
 });
 export type ReleaseRecord = z.infer<typeof releaseRecordSchema>;
 export const signedReleaseRecordSchema = z.object({ record: releaseRecordSchema, signature: z.string() });

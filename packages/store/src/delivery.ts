@@ -9,6 +9,7 @@
  */
 import { adminRuleViolation, DomainError, ErrorCode, toBase64Url } from '@doublelock/protocol';
 import type { Db, SqlRunner } from './db.ts';
+import { acceptSends, SendBatcher, type Outcome } from './sendBatch.ts';
 import { asBytes, optionalBytes, placeholders } from './sql.ts';
 
 export type MessageKind = 'application' | 'commit' | 'welcome' | 'void';
@@ -151,7 +152,12 @@ const MAIL_COLUMNS = `mailbox.id, m.kind, m.group_id, m.seq, m.epoch, m.sender_u
   m.client_message_id, m.payload, m.ratchet_tree, m.server_time, m.franking_commitment, m.franking_tag`;
 
 export class DeliveryStore {
-  constructor(private readonly db: Db) {}
+  /** PostgreSQL: sends arriving together share one transaction of multi-row statements (sendBatch.ts). */
+  readonly #batcher: SendBatcher | undefined;
+
+  constructor(private readonly db: Db) {
+    if (db.dialect === 'postgres') this.#batcher = new SendBatcher((inputs) => this.#sendMany(inputs), (input) => this.#sendAlone(input));
+  }
 
   async createGroup(groupId: string, creator: Sender, now: number): Promise<void> {
     await this.db.transaction(async (tx) => {
@@ -184,7 +190,43 @@ export class DeliveryStore {
     return row !== undefined;
   }
 
+  /** Sends accepted through a multi-send batch so far (PostgreSQL). */
+  get batchedSends(): number {
+    return this.#batcher?.batched ?? 0;
+  }
+
   async send(input: SendInput): Promise<Accepted> {
+    return this.#batcher ? this.#batcher.send(input) : this.#sendAlone(input);
+  }
+
+  /**
+   * Sends of one turn in one transaction. Two sends with one id in the batch: the later ones run alone
+   * afterwards (and get the first one's answer). A batch that fails as a whole is rerun one by one.
+   */
+  async #sendMany(inputs: SendInput[]): Promise<Outcome[]> {
+    const seen = new Set<string>();
+    const first: number[] = [];
+    const later: number[] = [];
+    inputs.forEach((input, i) => {
+      const k = `${input.sender.deviceId} ${input.clientMessageId}`;
+      (seen.has(k) ? later : first).push(i);
+      seen.add(k);
+    });
+    const settle = (p: Promise<Accepted>): Promise<Outcome> => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+    const outcomes: Outcome[] = new Array(inputs.length);
+    let batch: Outcome[] | undefined;
+    try {
+      batch = await this.db.transaction((tx) => acceptSends(tx, first.map((i) => inputs[i]!)), READ_COMMITTED);
+    } catch {
+      batch = undefined;
+    }
+    if (batch) first.forEach((i, j) => (outcomes[i] = batch[j]!));
+    else for (const i of first) outcomes[i] = await settle(this.#sendAlone(inputs[i]!));
+    for (const i of later) outcomes[i] = await settle(this.#sendAlone(inputs[i]!));
+    return outcomes;
+  }
+
+  async #sendAlone(input: SendInput): Promise<Accepted> {
     try {
       return await this.#send(input);
     } catch (error) {

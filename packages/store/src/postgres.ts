@@ -47,6 +47,9 @@ export class PostgresDb extends PostgresRunner implements Db {
 
   constructor(connectionString: string, poolSize = 30) {
     const pool = new pg.Pool({ connectionString, max: poolSize, types });
+    // An idle connection lost (PostgreSQL restarted, a network blip) is dropped by the pool, and the next
+    // query opens a new one; without a listener the 'error' event would end the process.
+    pool.on('error', () => undefined);
     super(pool);
     this.pool = pool;
   }

@@ -44,6 +44,8 @@ export interface RunningPostgres {
   url: string;
   /** A fresh, empty database on the same server. */
   createDatabase(name?: string): Promise<string>;
+  /** Stops PostgreSQL (fast shutdown: open connections are cut) and starts it again on the same data and port. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -78,24 +80,28 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
     stdio: 'ignore',
   });
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    join(bin, 'postgres'),
-    ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, ...(options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']), '-c', 'max_connections=200'],
-    { ...asUser, stdio: 'ignore' },
-  );
+  const args = ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, ...(options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']), '-c', 'max_connections=200'];
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  for (let i = 0; ; i++) {
-    const client = new pg.Client({ connectionString: url });
-    try {
-      await client.connect();
-      await client.end();
-      break;
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      if (i > 200 || child.exitCode !== null) throw new Error(`PostgreSQL did not start: ${String(error)}`);
-      await sleep(50);
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn(join(bin, 'postgres'), args, { ...asUser, stdio: 'ignore' });
+    for (let i = 0; ; i++) {
+      const client = new pg.Client({ connectionString: url });
+      try {
+        await client.connect();
+        await client.end();
+        return child;
+      } catch (error) {
+        await client.end().catch(() => undefined);
+        if (i > 200 || child.exitCode !== null) throw new Error(`PostgreSQL did not start: ${String(error)}`);
+        await sleep(50);
+      }
     }
-  }
+  };
+  const halt = async (child: ChildProcess) => {
+    child.kill('SIGINT');
+    await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
+  };
+  let child = await launch();
   return {
     url,
     async createDatabase(name = `t${process.pid}_${++databaseCounter}`) {
@@ -105,9 +111,12 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
       await client.end();
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
+    async restart() {
+      await halt(child);
+      child = await launch();
+    },
     async stop() {
-      child.kill('SIGINT');
-      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
+      await halt(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -345,6 +345,10 @@ export function register(program: Command): void {
         } else if (e.type === 'commit_voided') {
           const what = e.rolledBack ? 'this device went back to the epoch before it' : e.appliedHere ? 'this device had accepted it and is now out of step' : 'the chat goes on without it';
           console.error(`! ${short(e.groupId)}: commit #${e.seq} was voided (its members found it invalid): ${what}`);
+        } else if (e.type === 'rejoined') {
+          console.log(`* ${short(e.groupId)}: ${e.username}'s device ${e.deviceId} lost its state and rejoined`);
+        } else if (e.type === 'rejoin_requested') {
+          console.log(`* ${short(e.groupId)}: this device lost its place in the chat and asked to be re-added`);
         } else if (e.type === 'leaf_flagged') {
           const f = e.finding;
           console.error(`! ${short(f.groupId)}: device ${f.deviceId} of ${f.username} ${f.removed ? 'removed' : 'flagged'}: ${f.reason}`);

@@ -6,6 +6,7 @@ import { deviceOf, type AuthenticatedDevice, type Authenticator } from '../auth.
 import type { ServerContext } from '../context.ts';
 import { storeFailure } from '../errors.ts';
 import { CloseCode } from '../push.ts';
+import { mailboxPageStream, pageBytes, STREAM_PAGE_BYTES } from '../mailboxStream.ts';
 import { toMailboxItem } from '../wire.ts';
 import { acceptMessage } from './groups.ts';
 
@@ -14,9 +15,11 @@ const MAX_QUEUED_FRAMES = 256;
 
 export function mailboxRoutes(ctx: ServerContext, auth: Authenticator): FastifyPluginAsyncZod {
   return async (app) => {
-    app.get('/v1/mailbox', { onRequest: auth.require, schema: { querystring: fetchMailboxQuery, response: { 200: fetchMailboxResponse } } }, async (request) => {
+    app.get('/v1/mailbox', { onRequest: auth.require, schema: { querystring: fetchMailboxQuery, response: { 200: fetchMailboxResponse } } }, async (request, reply) => {
       // Bounded by bytes as well as count: a few 1 MB messages cannot make one read unbounded.
       const mail = await ctx.stores.delivery.mailbox(deviceOf(request).deviceId, request.query.limit, ctx.config.mailboxReadBytes);
+      // Large items are streamed out, not encoded into one string (mailboxStream.ts).
+      if (pageBytes(mail) > STREAM_PAGE_BYTES) return reply.type('application/json; charset=utf-8').send(mailboxPageStream(mail) as never); // a stream: the route's serializer is bypassed on purpose
       return { items: mail.map(toMailboxItem) };
     });
 

@@ -14,6 +14,7 @@ import { Card, ErrorNotice, Field, Notice, Page, useAction, useLoad } from '../u
 import { useDraft } from '../ui/drafts.ts';
 import { collectIntercepts, submitWarrant, witnessedInclusion, type Submission } from './agency.ts';
 import { AgencyDecryption } from './Decryption.tsx';
+import { CustodianConsole } from './CustodianConsole.tsx';
 import { FileInput, parse } from './files.tsx';
 import { downloadJson, readJsonFile, trustConfiguration } from './deployment.ts';
 import { KeyCard } from './KeyCard.tsx';
@@ -27,6 +28,7 @@ export default function AuthoritiesApp() {
       <Route path="/agency"><AgencyConsole trust={trust.data} error={trust.error} /></Route>
       <Route path="/secretary"><SecretaryConsole trust={trust.data?.trust} error={trust.error} /></Route>
       <Route path="/judge"><JudgeConsole trust={trust.data?.trust} error={trust.error} /></Route>
+      <Route path="/custodian"><CustodianConsole trust={trust.data?.trust} error={trust.error} /></Route>
       <Route>
         <Page title="Authorities">
           <p>Each authority works in its own console, with its own key held in its own browser.</p>
@@ -34,6 +36,7 @@ export default function AuthoritiesApp() {
             <li><Link href="/agency">Agency</Link>: draft a warrant, submit it once issued and approved, collect what it authorises.</li>
             <li><Link href="/secretary">Secretary of State</Link>: read and issue a warrant (s.19–20).</li>
             <li><Link href="/judge">Judicial Commissioner</Link>: approve, or refuse with written reasons (s.23).</li>
+            <li><Link href="/custodian">Custodian operator</Link>: review each request for a decryption share, every check shown, and approve or refuse it.</li>
           </ul>
           <ErrorNotice error={trust.error} />
         </Page>

@@ -15,13 +15,14 @@ export function KeyCard({ role, trust, onChange }: { role: Role; trust: TrustCon
     onChange();
   });
   if (key.loading) return <Loading what="your key" />;
-  const named = key.data && trust?.[TRUST_ROLE[role]].find((k) => k.id === key.data!.id);
+  const named = key.data && role !== 'custodian' ? trust?.[TRUST_ROLE[role]].find((k) => k.id === key.data!.id) : undefined;
   return (
     <Card title={`Your ${ROLE_NAMES[role]} key`}>
       {key.data ? (
         <>
           <p>Key <strong>{key.data.id}</strong>, public key <span className="mono">{key.data.publicKey}</span>, kept in this browser (wrapped by a key the browser will not export).</p>
-          {trust &&
+          {role === 'custodian' && <Notice>A custodian accepts this key’s commands once it is started with <span className="mono">--operator-key {key.data.publicKey}</span>.</Notice>}
+          {trust && role !== 'custodian' &&
             (named && named.publicKey === key.data.publicKey ? (
               <Notice>The deployment’s trust configuration names this key as {ROLE_NAMES[role]} “{key.data.id}”.</Notice>
             ) : (

@@ -9,8 +9,8 @@ import { generateSigningKey } from '@doublelock/lawful-access/signature';
 import { fromBase64Url, toBase64Url } from '@doublelock/protocol/encoding';
 import { ed25519 } from '@noble/curves/ed25519.js';
 
-export type Role = 'agency' | 'secretary' | 'judge';
-export const ROLE_NAMES: Record<Role, string> = { agency: 'Agency', secretary: 'Secretary of State', judge: 'Judicial Commissioner' };
+export type Role = 'agency' | 'secretary' | 'judge' | 'custodian';
+export const ROLE_NAMES: Record<Role, string> = { agency: 'Agency', secretary: 'Secretary of State', judge: 'Judicial Commissioner', custodian: 'custodian operator' };
 
 interface StoredKey {
   id: string;

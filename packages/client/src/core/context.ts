@@ -16,6 +16,7 @@ import type { MonitorAlarm } from '../transparency/monitor.ts';
 import { deviceTransparency, type DeviceTransparency } from '../transparency/setup.ts';
 import type { Membership } from '../groups/membership.ts';
 import type { LeafChecker } from '../groups/leafCheck.ts';
+import type { Rejoin } from '../groups/rejoin.ts';
 import { GroupStore } from '../groupStore.ts';
 import { DirectoryAuthenticationService } from '../mls/authenticationService.ts';
 import type { DeviceIdentity } from '../mls/credential.ts';
@@ -45,6 +46,7 @@ export class MessengerContext {
   keyPackages!: KeyPackages;
   membership!: Membership;
   leafCheck!: LeafChecker;
+  rejoin!: Rejoin;
   messages!: Messages;
   sync!: SyncEngine;
   trust!: TrustStore;

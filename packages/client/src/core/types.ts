@@ -75,6 +75,10 @@ export type MessengerEvent =
   | { type: 'commit_voided'; groupId: string; seq: number; appliedHere: boolean; rolledBack: boolean }
   /** A group leaf that no longer passes the AS as the logged directory shows it now (groups/leafCheck.ts). */
   | { type: 'leaf_flagged'; finding: LeafFinding }
+  /** A device that lost its group state was re-added (groups/rejoin.ts); this device's own id when it was us. */
+  | { type: 'rejoined'; groupId: string; username: string; deviceId: string }
+  /** This device found it can no longer follow a group (its missing commits are gone) and asked to be re-added. */
+  | { type: 'rejoin_requested'; groupId: string }
   /** An item for an epoch not reached yet: kept, and processed after the commit that reaches it. */
   | { type: 'buffered'; groupId: string; seq: number }
   /** Transport trouble (the push channel); the mailbox keeps everything, a later sync catches up. */

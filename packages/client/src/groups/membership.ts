@@ -11,6 +11,7 @@ import { encodeRatchetTree } from 'ts-mls/ratchetTree.js';
 import type { CommitRequest } from '@doublelock/protocol';
 import { commit } from '../mls/handshake.ts';
 import { adminsProposal } from './adminRule.ts';
+import { rejoinedDevices } from './rejoin.ts';
 import { ApiError } from '../api/serverApi.ts';
 import { resendWhileTransient } from '../core/transient.ts';
 import { b64, MAX_RETRIES, newMessageId, type MessengerContext } from '../core/context.ts';
@@ -189,6 +190,7 @@ export class Membership {
             .filter((m) => !afterIds.has(m.deviceId))
             .map(({ username, deviceId }) => ({ username, deviceId })),
         });
+        for (const device of rejoinedDevices(state, result.newState)) ctx.emit({ type: 'rejoined', groupId, ...device });
         return adds.length > 0;
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 'stale_epoch')) throw error;

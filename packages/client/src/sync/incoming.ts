@@ -17,6 +17,7 @@ import { decodeKeyPackage } from 'ts-mls/keyPackage.js';
 import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import { decodeRatchetTree } from 'ts-mls/ratchetTree.js';
 import { checkCommitAgainstAdmins, mayManage } from '../groups/adminRule.ts';
+import { isRejoinRequest, rejoinedDevices, rejoinKey } from '../groups/rejoin.ts';
 import { asHandshake, handshakeEpoch, handshakeSenderLeaf, processHandshake, type HandshakeMessage } from '../mls/handshake.ts';
 import { b64, identityText, type MessengerContext } from '../core/context.ts';
 import { isTransient, TransientFailure } from '../core/transient.ts';
@@ -172,7 +173,10 @@ export class IncomingItems {
 
   private async processWelcome(item: MailboxItem): Promise<void> {
     const { ctx } = this;
-    if ((await ctx.groupStore.meta(item.groupId))?.status === 'active') return; // a duplicate
+    const previous = await ctx.groupStore.meta(item.groupId);
+    // A group this device is in: a duplicate — unless it asked to rejoin it (its state was lost).
+    const rejoining = previous?.status === 'active' && (await ctx.rejoin.asked(item.groupId)) !== undefined;
+    if (previous?.status === 'active' && !rejoining) return;
     const message = decodeMlsMessage(fromBase64Url(item.payload), 0)?.[0];
     if (message?.wireformat !== 'mls_welcome') throw new MessageRejected('malformed', 'welcome item does not hold an MLS Welcome');
     let stored: StoredKeyPackage | undefined;
@@ -195,11 +199,13 @@ export class IncomingItems {
     };
     const state = await ctx.withCredentialReasons(() => joinGroup(message.welcome, keyPackage, privateKeys, emptyPskIndex, ctx.cs, tree, undefined, ctx.config), item.serverTime);
     if (b64(state.groupContext.groupId) !== item.groupId) throw new MessageRejected('malformed', 'the Welcome is for another group than the server says');
-    const meta = { ...newGroupMeta('chat'), joinedAt: item.seq };
+    const meta = { ...newGroupMeta(rejoining ? previous!.name : 'chat'), joinedAt: item.seq };
     markSeen(meta, item.seq, item.seq - 1);
-    await ctx.groupStore.save(item.groupId, state, meta, stored.lastResort ? [] : [{ key: `kp/${ref}`, value: undefined }]);
+    // Rejoining: the new state replaces the lost one, and what was kept for epochs of the old one goes.
+    const dropped = rejoining ? [rejoinKey(item.groupId), ...(await ctx.storage.keys(`buffer/${item.groupId}/`))].map((key) => ({ key, value: undefined })) : [];
+    await ctx.groupStore.save(item.groupId, state, meta, [...(stored.lastResort ? [] : [{ key: `kp/${ref}`, value: undefined }]), ...dropped]);
     ctx.keyPackages.joinedSinceTopUp = true;
-    ctx.emit({ type: 'joined', groupId: item.groupId });
+    ctx.emit(rejoining ? { type: 'rejoined', groupId: item.groupId, ...ctx.me } : { type: 'joined', groupId: item.groupId });
   }
 
   private async processCommit(item: MailboxItem, state: ClientState, meta: GroupMeta): Promise<void> {
@@ -245,6 +251,7 @@ export class IncomingItems {
       added: after.filter((m) => !beforeIds.has(m.deviceId)).map(({ username, deviceId }) => ({ username, deviceId })),
       removed: before.filter((m) => !afterIds.has(m.deviceId)).map(({ username, deviceId }) => ({ username, deviceId })),
     });
+    for (const device of rejoinedDevices(state, result.newState)) ctx.emit({ type: 'rejoined', groupId: item.groupId, ...device });
   }
 
   /** Who sent a commit: its (public, or encrypted) sender names a leaf, whose credential our AS accepted. */
@@ -270,6 +277,18 @@ export class IncomingItems {
 
   private async processApplication(item: MailboxItem, state: ClientState, meta: GroupMeta): Promise<void> {
     const { ctx } = this;
+    const bytes = fromBase64Url(item.payload);
+    if (isRejoinRequest(bytes)) {
+      // A member that lost its state asks to be re-added (groups/rejoin.ts); checked against its leaf.
+      try {
+        await ctx.rejoin.received(item, bytes, state);
+      } catch (error) {
+        throw error instanceof MessageRejected ? error : new MessageRejected('malformed', (error as Error).message);
+      }
+      markSeen(meta, item.seq);
+      await ctx.groupStore.saveMeta(item.groupId, meta);
+      return;
+    }
     let frame;
     try {
       frame = decodeFrame(fromBase64Url(item.payload));

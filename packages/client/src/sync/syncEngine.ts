@@ -43,6 +43,7 @@ export class SyncEngine {
       }
     }
     this.retryDelayMs = 0;
+    await this.rejoinLostGroups();
     await this.afterProcessing();
     return total;
   }
@@ -121,6 +122,25 @@ export class SyncEngine {
     return done;
   }
 
+  /**
+   * After a full drain: a group that still keeps items for epochs it has not reached will not get the commits
+   * it misses (they would have come in order before them): its state is lost for good, so this device asks
+   * to be re-added (groups/rejoin.ts) — once per server epoch.
+   */
+  private async rejoinLostGroups(): Promise<void> {
+    const { ctx } = this;
+    // Buffer keys are `buffer/<group>/<seq>`: one listing finds the groups that keep any.
+    const waiting = new Set((await ctx.storage.keys('buffer/')).map((key) => key.split('/')[1]!));
+    for (const groupId of waiting) {
+      const group = await ctx.groupStore.load(groupId);
+      if (group?.meta.status !== 'active') continue;
+      const server = await ctx.api.group(groupId);
+      if (server.epoch <= Number(group.state.groupContext.epoch) || (await ctx.rejoin.asked(groupId))?.epoch === server.epoch) continue;
+      await ctx.rejoin.requestLocked(groupId);
+      ctx.emit({ type: 'rejoin_requested', groupId });
+    }
+  }
+
   /** Work that follows processing: commit the removal of people who left; keep KeyPackages topped up. */
   private async afterProcessing(): Promise<void> {
     const { ctx } = this;
@@ -135,6 +155,7 @@ export class SyncEngine {
       ctx.keyPackages.joinedSinceTopUp = false;
       await ctx.keyPackages.topUp();
     }
+    await ctx.rejoin.actLocked();
     await ctx.monitorIfDue();
     await ctx.leafCheck.checkIfDueLocked();
   }

@@ -1,0 +1,128 @@
+/**
+ * The custodians' console: a custodian's human operator reviews each share request its custodian holds
+ * (`custodian serve --operator-key`), sees every check recomputed in this browser (custodian.ts), and
+ * approves or refuses it with reasons, signed with the operator key held here. Decided requests stay listed
+ * with who decided what, when and why.
+ */
+import type { TrustConfig } from '@doublelock/lawful-access/trust';
+import type { SignedWarrant } from '@doublelock/lawful-access/warrant';
+import type { OperatorReview } from '@doublelock/protocol/custodianOperator';
+import { useState } from 'react';
+import { Card, ErrorNotice, Field, Loading, Notice, Page, useAction, useLoad } from '../ui/components.tsx';
+import { checkReview, decide, listReviews } from './custodian.ts';
+import { KeyCard } from './KeyCard.tsx';
+import { WarrantView } from './WarrantView.tsx';
+
+const when = (t: number) => new Date(t).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
+
+export function CustodianConsole({ trust, error }: { trust: TrustConfig | undefined; error: unknown }) {
+  const [index, setIndex] = useState<number>();
+  const [tick, setTick] = useState(0);
+  const custodian = trust?.custodians.find((c) => c.index === index);
+  const reviews = useLoad(async () => (custodian ? listReviews(custodian, 'all') : undefined), [custodian?.index, tick]);
+  const pending = reviews.data?.filter((r) => r.state === 'pending') ?? [];
+  const decided = reviews.data?.filter((r) => r.state !== 'pending').sort((a, b) => (b.decision?.decidedAt ?? 0) - (a.decision?.decidedAt ?? 0)) ?? [];
+  return (
+    <Page title="Custodian operator">
+      <ErrorNotice error={error} />
+      <KeyCard role="custodian" trust={trust} onChange={() => setTick(tick + 1)} />
+      <Card title="Your custodian">
+        {trust ? (
+          <div className="field">
+            <label htmlFor="custodian-choice">Custodian</label>
+            <select id="custodian-choice" value={index ?? ''} onChange={(e) => setIndex(e.target.value ? Number(e.target.value) : undefined)}>
+              <option value="">Choose…</option>
+              {trust.custodians.map((c) => (
+                <option key={c.index} value={c.index}>{c.index}. {c.name} ({c.url})</option>
+              ))}
+            </select>
+          </div>
+        ) : (
+          <Loading what="the trust configuration" />
+        )}
+        {custodian && (
+          <button type="button" className="secondary" disabled={reviews.loading} onClick={() => setTick(tick + 1)}>Refresh</button>
+        )}
+      </Card>
+      {custodian && (
+        <>
+          <ErrorNotice error={reviews.error} />
+          <Card title={`Waiting for your decision (${pending.length})`}>
+            {reviews.loading && !reviews.data && <Loading what="the requests" />}
+            {reviews.data && pending.length === 0 && <p className="muted">Nothing waits.</p>}
+            {pending.map((r) => (
+              <PendingReview key={r.reviewId} review={r} trust={trust!} onDecided={() => setTick((t) => t + 1)} custodian={custodian} />
+            ))}
+          </Card>
+          <Card title="Decided">
+            {decided.length === 0 ? (
+              <p className="muted">No decision yet.</p>
+            ) : (
+              <table>
+                <caption className="muted">Every decision, with the operator key that signed it</caption>
+                <thead>
+                  <tr><th scope="col">Warrant</th><th scope="col">Message</th><th scope="col">Decision</th><th scope="col">Reasons</th><th scope="col">When</th></tr>
+                </thead>
+                <tbody>
+                  {decided.map((r) => (
+                    <tr key={r.reviewId}>
+                      <td className="mono">{r.warrant.id}</td>
+                      <td>{describeDelivery(r)}</td>
+                      <td>{r.state === 'approved' ? 'Approved' : 'Refused'}</td>
+                      <td>{r.decision?.reason}</td>
+                      <td>{r.decision ? when(r.decision.decidedAt) : ''}<br /><span className="mono hint">{r.decision?.operatorKey.slice(0, 12)}…</span></td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </Card>
+        </>
+      )}
+    </Page>
+  );
+}
+
+function describeDelivery(r: OperatorReview): string {
+  const record = (r.delivery as { record?: { sender?: string; recipients?: string[]; serverTime?: number } }).record;
+  return record ? `${record.sender} → ${record.recipients?.join(', ')}, ${record.serverTime ? when(record.serverTime) : ''}` : '';
+}
+
+function PendingReview({ review, trust, custodian, onDecided }: { review: OperatorReview; trust: TrustConfig; custodian: TrustConfig['custodians'][number]; onDecided: () => void }) {
+  const checks = useLoad(() => checkReview(review, trust), [review.reviewId]);
+  const [reason, setReason] = useState('');
+  const act = useAction(async (decision: 'approve' | 'refuse') => {
+    if (!reason.trim()) throw new Error(`Write your reasons: they are kept with the decision.`);
+    await decide(custodian, review.reviewId, decision, reason.trim());
+    onDecided();
+  });
+  const warrant = (review.warrant.signed as SignedWarrant).warrant;
+  const allPass = checks.data?.every((c) => c.ok) ?? false;
+  return (
+    <article className="card" aria-label={`Request ${review.requestId} under warrant ${review.warrant.id}`}>
+      <h3 style={{ marginTop: 0 }}>Warrant {review.warrant.id}: {describeDelivery(review)}</h3>
+      <p className="muted">Asked by {review.agency} at {when(review.createdAt)}.</p>
+      {checks.loading && <Loading what="the checks" />}
+      {checks.data && (
+        <ul aria-label="Checks" style={{ listStyle: 'none', paddingLeft: 0 }}>
+          {checks.data.map((c) => (
+            <li key={c.name} data-check={c.ok ? 'pass' : 'fail'}>
+              <strong>{c.ok ? '✓' : '✗'} {c.name}:</strong> {c.detail}
+            </li>
+          ))}
+        </ul>
+      )}
+      {checks.data && !allPass && <Notice kind="warning" title="A check failed">Refuse this request unless you know why.</Notice>}
+      <details>
+        <summary>The warrant in full</summary>
+        <WarrantView warrant={warrant} />
+      </details>
+      <Field label="Your reasons" hint="kept with the decision" value={reason} onChange={setReason} multiline />
+      <div className="row">
+        <button type="button" disabled={act.busy || !allPass} onClick={() => void act.run('approve')}>Approve release</button>
+        <button type="button" className="danger" disabled={act.busy} onClick={() => void act.run('refuse')}>Refuse</button>
+      </div>
+      <ErrorNotice error={act.error} />
+    </article>
+  );
+}
