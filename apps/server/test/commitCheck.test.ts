@@ -109,6 +109,8 @@ describe.each(serverCases())('the Delivery Service checks commits on $name', ({ 
     expect((await commit(member!, groupId, { add: [laptop] })).status).toBe(200);
     // The admin adds and removes others.
     expect((await commit(admin!, groupId, { add: [outsider!] })).status).toBe(200);
+    // Anyone may re-add a device (remove it and add it back in one commit, e.g. one that lost its state).
+    expect((await commit(member!, groupId, { remove: [outsider!], add: [outsider!] })).status).toBe(200);
     expect((await commit(admin!, groupId, { remove: [member!, laptop] })).status).toBe(200);
     expect(await members(admin!, groupId)).toEqual([admin!.deviceId, outsider!.deviceId].sort());
   });

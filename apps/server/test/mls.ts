@@ -113,7 +113,7 @@ export async function commitRequest(d: MlsDevice, groupId: string, changes: Chan
   const apply = async () => {
     const devices = groupDevices.get(groupId) ?? new Set();
     for (const other of devices) {
-      if (other === d) continue;
+      if (other === d || added.some((a) => a.device === other)) continue; // re-added devices join from the Welcome
       const theirs = other.mls.get(groupId);
       if (!theirs || result.commit.wireformat !== 'mls_public_message') continue;
       const processed = await processPublicMessage(theirs, result.commit.publicMessage, emptyPskIndex, cs);

@@ -17,6 +17,7 @@ export const PUBLIC = new Set([
   'POST /v1/lawful-access/cancellations', // signed by a Secretary of State key
   'POST /v1/lawful-access/decisions', // signed by a Judicial Commissioner key
   'POST /v1/lawful-access/releases', // signed by a custodian key
+  'POST /v1/lawful-access/unsealings', // an opening (the signed warrant and its nonce) authenticates itself
   // public channels are readable without an account (a session, when offered, must be valid: below)
   'GET /v1/channels',
   'GET /v1/channels/{handle}',

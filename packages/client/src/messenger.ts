@@ -12,6 +12,7 @@
  *   content/features.ts     replies, reactions, edits, deletes, receipts, typing, timers, admins, blocking
  *   sync/syncEngine.ts      mailbox catch-up and push; sync/incoming.ts applies each item
  */
+import { checkDelivery } from './groups/deliveryCheck.ts';
 import type { MailboxItem } from '@doublelock/protocol';
 import type { ServerApi } from './api/serverApi.ts';
 import type { ChatMessage, Preferences } from './content/conversation.ts';
@@ -242,6 +243,14 @@ export class Messenger {
   /** The group's admins (undefined: a chat without admins, where everyone manages). */
   admins(groupId: string): Promise<string[] | undefined> {
     return this.features.admins(groupId);
+  }
+
+  /**
+   * Compares the server's member list of each group (or of these) with the group's MLS members; differences
+   * are returned and announced (event `delivery_mismatch`). Also run after syncs, at most every 10 minutes.
+   */
+  checkDelivery(groupIds?: string[]) {
+    return this.ctx.exclusive(() => checkDelivery(this.ctx, groupIds));
   }
 
   /** Names the admins (an admin only). */

@@ -175,3 +175,22 @@ async function lastCommit(d: TestDevice, group: string): Promise<{ epoch: number
   const [epoch, seq] = Object.entries(meta.epochEnds).map(([e, s]) => [Number(e), s] as const).sort((a, b) => b[0] - a[0])[0]!;
   return { epoch, seq };
 }
+
+describe('a member cut out of delivery', () => {
+  it('notices it, and so do the others: the server’s member list is compared with the group’s MLS members', { timeout: 60_000 }, async () => {
+    const [alice, carol] = await Promise.all(['al', 'ca'].map((p) => register(srv.url, uniqueName(p))));
+    const bob = await register(srv.url, uniqueName('bo'), 6, { deliveryCheckMs: 0 }); // checks after every sync
+    const group = await alice!.messenger.createGroup('delivery', [bob!.messenger.username, carol!.messenger.username]);
+    for (const d of [bob!, carol!]) await d.messenger.sync();
+    expect(await alice!.messenger.checkDelivery()).toEqual([]);
+    expect(bob!.events.filter((e) => e.type === 'delivery_mismatch')).toEqual([]);
+    // A malicious server stops delivering the group to Bob without any commit.
+    await srv.db.run('DELETE FROM group_members WHERE group_id = ? AND device_id = ?', [group, bob!.messenger.deviceId]);
+    await alice!.messenger.sendText(group, 'bob never gets this');
+    const seen = await alice!.messenger.checkDelivery();
+    expect(seen).toEqual([{ groupId: group, notDelivered: [{ username: bob!.messenger.username, deviceId: bob!.messenger.deviceId }], unknown: [], cutOut: false }]);
+    // Bob's device notices on its next sync (the check runs after syncs).
+    await bob!.messenger.sync();
+    expect(bob!.events).toContainEqual(expect.objectContaining({ type: 'delivery_mismatch', groupId: group, cutOut: true }));
+  });
+});

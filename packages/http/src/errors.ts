@@ -62,7 +62,7 @@ export function storeFailure(error: unknown): ErrorBody & { code: ErrorCode } | 
   if (code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC' || /No space left on device|database or disk is full/i.test(message)) {
     return { code: ErrorCode.storageFull, message: 'The server is out of storage: this write was refused; acknowledgements still work. Retry later.' };
   }
-  if (code === 'SQLITE_BUSY' || code === 'SQLITE_IOERR' || (typeof code === 'string' && (PG_UNAVAILABLE.test(code) || NET_UNAVAILABLE.has(code))) || /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message)) {
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_IOERR' || (typeof code === 'string' && (PG_UNAVAILABLE.test(code) || NET_UNAVAILABLE.has(code))) || /Connection terminated|connection timeout|timeout exceeded when trying to connect|is not queryable|Client was closed/i.test(message)) {
     return { code: ErrorCode.unavailable, message: 'The store is unavailable right now: retry later.' };
   }
   return undefined;

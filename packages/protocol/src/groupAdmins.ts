@@ -33,21 +33,24 @@ export function decodeAdmins(data: Uint8Array): string[] | undefined {
 /**
  * The membership rule every party applies to a commit (the same code on the server and in the clients).
  * `admins` is the list before the commit (empty: no admins). Returns why the commit is refused, or undefined.
- * A member that is not an admin may only add and remove devices of its own account and remove devices that
- * are revoked (keeping groups in line with the key directory); only admins change the admin list.
+ * A member that is not an admin may only add and remove devices of its own account, remove devices that are
+ * revoked (keeping groups in line with the key directory) and re-add a device (remove and add it in one
+ * commit); only admins change the admin list.
  */
 export function adminRuleViolation(c: {
   admins: string[];
   committer: string;
-  added: Array<{ username: string }>;
-  removed: Array<{ username: string; revoked: boolean }>;
+  added: Array<{ username: string; deviceId: string }>;
+  removed: Array<{ username: string; deviceId: string; revoked: boolean }>;
   adminsChanged: boolean;
 }): string | undefined {
   if (c.admins.length === 0 || c.admins.includes(c.committer)) return undefined;
   if (c.adminsChanged) return `${c.committer} is not an admin of this group and may not change its admins`;
-  const foreignAdd = c.added.find((a) => a.username !== c.committer);
+  // A device removed and added back in one commit (a re-add, e.g. of a device that lost its state) changes nobody's membership.
+  const readded = new Set(c.added.filter((a) => c.removed.some((r) => r.deviceId === a.deviceId && r.username === a.username)).map((a) => a.deviceId));
+  const foreignAdd = c.added.find((a) => a.username !== c.committer && !readded.has(a.deviceId));
   if (foreignAdd) return `${c.committer} is not an admin of this group and may not add ${foreignAdd.username}`;
-  const foreignRemove = c.removed.find((r) => r.username !== c.committer && !r.revoked);
+  const foreignRemove = c.removed.find((r) => r.username !== c.committer && !r.revoked && !readded.has(r.deviceId));
   if (foreignRemove) return `${c.committer} is not an admin of this group and may not remove ${foreignRemove.username}`;
   return undefined;
 }

@@ -656,7 +656,7 @@ async function checkAndApplyMembership(tx: SqlRunner, input: CommitInput, seq: n
     admins: adminsBefore,
     committer: input.sender.username,
     added: m.adds,
-    removed: removed.map((r) => ({ username: r.username, revoked: revoked.has(r.deviceId) })),
+    removed: removed.map((r) => ({ username: r.username, deviceId: r.deviceId, revoked: revoked.has(r.deviceId) })),
     adminsChanged: m.admins !== undefined && !sameSet(m.admins, adminsBefore),
   });
   if (violation) throw new DomainError(ErrorCode.notAdmin, `${violation}.`);

@@ -57,6 +57,12 @@ export class PostgresDb extends PostgresRunner implements Db {
   async transaction<T>(fn: (tx: SqlRunner) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
+      // A connection lost while checked out (between two statements of the transaction) is reported as
+      // an 'error' event on the client: without this listener it would end the process. The statement
+      // in progress fails on its own; the broken client is destroyed on release instead of reused.
+      let lost: unknown;
+      const onLost = (error: unknown) => (lost = error);
+      client.on('error', onLost);
       try {
         await client.query(options.readCommitted ? 'BEGIN ISOLATION LEVEL READ COMMITTED' : 'BEGIN ISOLATION LEVEL SERIALIZABLE');
         const result = await fn(new PostgresRunner(client));
@@ -71,7 +77,8 @@ export class PostgresDb extends PostgresRunner implements Db {
         }
         throw error;
       } finally {
-        client.release();
+        client.off('error', onLost);
+        client.release(lost instanceof Error ? lost : undefined);
       }
     }
   }

@@ -345,6 +345,11 @@ export function register(program: Command): void {
         } else if (e.type === 'commit_voided') {
           const what = e.rolledBack ? 'this device went back to the epoch before it' : e.appliedHere ? 'this device had accepted it and is now out of step' : 'the chat goes on without it';
           console.error(`! ${short(e.groupId)}: commit #${e.seq} was voided (its members found it invalid): ${what}`);
+        } else if (e.type === 'delivery_mismatch') {
+          const who = (xs: Array<{ username: string }>) => [...new Set(xs.map((x) => x.username))].join(', ');
+          if (e.cutOut) console.error(`! ${short(e.groupId)}: the server no longer delivers this chat to this device, though it is still a member`);
+          else if (e.notDelivered.length) console.error(`! ${short(e.groupId)}: the server does not deliver to ${who(e.notDelivered)}, though they are members`);
+          if (e.unknown.length) console.error(`! ${short(e.groupId)}: the server delivers to ${e.unknown.length} device(s) that are not members`);
         } else if (e.type === 'rejoined') {
           console.log(`* ${short(e.groupId)}: ${e.username}'s device ${e.deviceId} lost its state and rejoined`);
         } else if (e.type === 'rejoin_requested') {

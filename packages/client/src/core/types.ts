@@ -73,6 +73,11 @@ export type MessengerEvent =
    * with the group until it rejoins).
    */
   | { type: 'commit_voided'; groupId: string; seq: number; appliedHere: boolean; rolledBack: boolean }
+  /**
+   * The server's member list of a group is not the group's MLS members (groups/deliveryCheck.ts): devices it
+   * does not deliver to, devices it delivers to that are not in the group, or this device itself cut out.
+   */
+  | { type: 'delivery_mismatch'; groupId: string; notDelivered: DeviceIdentity[]; unknown: string[]; cutOut: boolean }
   /** A group leaf that no longer passes the AS as the logged directory shows it now (groups/leafCheck.ts). */
   | { type: 'leaf_flagged'; finding: LeafFinding }
   /** A device that lost its group state was re-added (groups/rejoin.ts); this device's own id when it was us. */
@@ -100,6 +105,8 @@ export interface MessengerOptions {
   escrow?: EscrowFieldProvider;
   fetch?: typeof fetch;
   cryptoProvider?: CryptoProvider;
+  /** How often (at most) a sync compares the server's member lists with the groups' MLS members (ms; default 10 minutes). */
+  deliveryCheckMs?: number;
   /**
    * Key transparency: every account is checked against the log before its devices are trusted. Give a
    * verifier, or a factory that gets this device's API (for consistency proofs), e.g.

@@ -46,7 +46,7 @@ export async function checkCommitAgainstAdmins(ctx: MessengerContext, before: Cl
   const removed = await Promise.all(
     groupMembers(before)
       .filter((m) => !afterIds.has(m.deviceId))
-      .map(async (m) => ({ username: m.username, revoked: m.username !== committer.username && (await validlyRevoked(ctx, m)) })),
+      .map(async (m) => ({ username: m.username, deviceId: m.deviceId, revoked: m.username !== committer.username && (await validlyRevoked(ctx, m)) })),
   );
   const newAdmins = adminsOf(after);
   const adminsChanged = newAdmins.length !== admins.length || newAdmins.some((a) => !admins.includes(a));

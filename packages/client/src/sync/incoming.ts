@@ -34,6 +34,11 @@ import { getJson, jsonWrite } from '../storage/storage.ts';
 /** Refusals that say a commit is itself invalid (every member judges it the same way): reported to the server. */
 const INVALID_COMMIT: ReadonlySet<RejectReason> = new Set<RejectReason>(['malformed', 'decryption_failed', 'sender_mismatch', 'credential_rejected', 'not_admin']);
 
+/** The commit this device last reported invalid in a group (`{ seq, epoch, at }`), until it is voided. */
+export const reportedCommitKey = (groupId: string) => `reported/${groupId}`;
+/** How long a device that reported a commit invalid waits for the void before it counts itself lost. */
+export const VOID_GRACE_MS = 10 * 60_000;
+
 /** Items kept per group for epochs not reached yet; more than this and the newest is refused. */
 export const MAX_BUFFERED_PER_GROUP = 1000;
 const bufferKey = (groupId: string, seq: number) => `buffer/${groupId}/${String(seq).padStart(12, '0')}`;
@@ -74,6 +79,7 @@ export class IncomingItems {
     const signature = await ctx.cs.signature.sign(fromBase64Url(ctx.device.deviceSecret), signed);
     try {
       await ctx.api.rejectCommit(item.groupId, item.seq, `${error.reason}: ${error.message}`, b64(signature));
+      await ctx.storage.write([jsonWrite(reportedCommitKey(item.groupId), { seq: item.seq, epoch: item.epoch, at: Date.now() })]);
     } catch (failure) {
       // Unreachable server: keep the item and report on the next try. A 4xx (already void, superseded) ends it.
       if (isTransient(failure)) throw new TransientFailure(failure);
@@ -117,7 +123,7 @@ export class IncomingItems {
       }
     }
     markSeen(meta, item.seq);
-    await ctx.groupStore.saveMeta(item.groupId, meta);
+    await ctx.groupStore.saveMeta(item.groupId, meta, [{ key: reportedCommitKey(item.groupId), value: undefined }]);
     voided(false);
   }
 

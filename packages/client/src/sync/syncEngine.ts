@@ -13,8 +13,10 @@ import { MailboxSocket } from '../api/mailboxSocket.ts';
 import type { MessengerContext } from '../core/context.ts';
 import { isTransient, TransientFailure } from '../core/transient.ts';
 import { MessageRejected } from '../core/types.ts';
-import { IncomingItems } from './incoming.ts';
+import { getJson } from '../storage/storage.ts';
+import { IncomingItems, reportedCommitKey, VOID_GRACE_MS } from './incoming.ts';
 import { mayManage } from '../groups/adminRule.ts';
+import { checkDelivery, DELIVERY_CHECK_MS } from '../groups/deliveryCheck.ts';
 
 export class SyncEngine {
   private socket: MailboxSocket | undefined;
@@ -136,6 +138,11 @@ export class SyncEngine {
       if (group?.meta.status !== 'active') continue;
       const server = await ctx.api.group(groupId);
       if (server.epoch <= Number(group.state.groupContext.epoch) || (await ctx.rejoin.asked(groupId))?.epoch === server.epoch) continue;
+      // Not lost, but waiting: this device reported the commit that moved the server on as invalid, and the
+      // server voids it once enough members have (sync/incoming.ts); a rejoin request now would count as
+      // building on that commit. After a grace period, or once the group has moved further, it asks.
+      const reported = await getJson<{ epoch: number; at: number }>(ctx.storage, reportedCommitKey(groupId));
+      if (reported && server.epoch === reported.epoch + 1 && Date.now() - reported.at < VOID_GRACE_MS) continue;
       await ctx.rejoin.requestLocked(groupId);
       ctx.emit({ type: 'rejoin_requested', groupId });
     }
@@ -157,6 +164,15 @@ export class SyncEngine {
     }
     await ctx.rejoin.actLocked();
     await ctx.monitorIfDue();
+    if (Date.now() - this.lastDeliveryCheck >= (ctx.options.deliveryCheckMs ?? DELIVERY_CHECK_MS)) {
+      this.lastDeliveryCheck = Date.now();
+      await checkDelivery(ctx).catch((error: unknown) => {
+        if (isTransient(error)) this.lastDeliveryCheck = 0; // try again on the next sync
+        else ctx.emit({ type: 'error', error: error instanceof Error ? error : new Error(String(error)) });
+      });
+    }
     await ctx.leafCheck.checkIfDueLocked();
   }
+
+  private lastDeliveryCheck = 0;
 }
