@@ -276,7 +276,9 @@ async function peer() {
   const payload = encodeContent({ type: 'text', text: 'The quick brown fox jumps over the lazy dog. '.repeat(3) }) as Uint8Array<ArrayBuffer>;
   const contestants = [await libsignalOneToOne(payload), ourPath(await groupOf(2, members, cs, config), cs, payload), await libsignalGroup(payload), ourPath(await groupOf(100, members, cs, config), cs, payload)];
   await timeInterleaved(contestants, 4, PEER_BATCH); // warm-up (JIT, first-use costs on both sides)
+  const profiler = process.env.BENCH_CLIENT_PROFILE ? await startProfile() : undefined;
   const [theirs1, ours1, theirsG, oursG] = (await timeInterleaved(contestants, PEER_BATCHES, PEER_BATCH)) as [PerMessage, PerMessage, PerMessage, PerMessage];
+  await profiler?.stop(join(process.env.BENCH_CLIENT_PROFILE!, 'peer.cpuprofile'));
   return {
     libsignal_ratio_encrypt_1to1: round(ours1.encryptMs / theirs1.encryptMs),
     libsignal_ratio_decrypt_1to1: round(ours1.decryptMs / theirs1.decryptMs),
@@ -300,7 +302,10 @@ async function peer() {
 
 const LARGE = 10_000;
 
-/** The V8 CPU profiler over a stretch of this process (open the file in Chrome DevTools or speedscope). */
+/**
+ * BENCH_CLIENT_PROFILE=<dir>: the V8 CPU profiler over the measured part of `peer` and `large` (set-up
+ * excluded), written as <dir>/peer.cpuprofile and group10000.cpuprofile (Chrome DevTools, speedscope).
+ */
 async function startProfile() {
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
@@ -333,7 +338,6 @@ async function large() {
   const created = await createCommit({ state: creator, cipherSuite: cs }, { extraProposals: kps.slice(1).map((k) => ({ proposalType: 'add' as const, add: { keyPackage: k.publicPackage } })) });
   const member = await joinGroup(created.welcome!, kps[LARGE / 2]!.publicPackage, kps[LARGE / 2]!.privatePackage, emptyPskIndex, cs, created.newState.ratchetTree, undefined, config);
   const newcomer = await keyPackage(members[LARGE]!, cs);
-  // BENCH_CLIENT_PROFILE=dir: a CPU profile of the measured part only (set-up excluded), for finding hot spots.
   const profiler = process.env.BENCH_CLIENT_PROFILE ? await startProfile() : undefined;
   let t = performance.now();
   const commit = await createCommit({ state: created.newState, cipherSuite: cs }, { extraProposals: [{ proposalType: 'add', add: { keyPackage: newcomer.publicPackage } }] });

@@ -24,7 +24,16 @@ export async function ensureWebBuilt(options: { force?: boolean; quiet?: boolean
   const fingerprint = String(Math.max(...sources.map(newest)));
   if (!options.force && existsSync(join(webDist, 'index.html')) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === fingerprint) return false;
   const { build } = await import('vite');
-  await build({ root: webRoot, configFile: join(webRoot, 'vite.config.ts'), logLevel: options.quiet ? 'warn' : 'info' });
+  // Always the production build, whoever runs it: under vitest (NODE_ENV=test) Vite would bundle React's
+  // development build and the JSX dev runtime, and bench:web, which reuses an up-to-date dist/, would measure that.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ root: webRoot, configFile: join(webRoot, 'vite.config.ts'), mode: 'production', logLevel: options.quiet ? 'warn' : 'info' });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
   writeFileSync(stampFile, fingerprint);
   return true;
 }

@@ -47,6 +47,10 @@ describe.each(dialectCases())('store contract on $name', ({ open }) => {
     return list;
   }
   const sender = (d: DeviceRecord) => ({ username: d.username, deviceId: d.deviceId });
+  /** What the server reads from a public commit by the group's creator (leaf 0) that adds these devices. */
+  const adding = (...added: DeviceRecord[]) => ({
+    membership: { senderLeaf: 0, adds: added.map((d) => ({ username: d.username, deviceId: d.deviceId, signatureKey: d.signatureKey })), removedLeaves: [] },
+  });
 
   it('creates accounts with devices and refuses a taken username', async () => {
     const [d] = await account('alice', 1);
@@ -85,13 +89,13 @@ describe.each(dialectCases())('store contract on $name', ({ open }) => {
     await s.delivery.createGroup(g, sender(a1!), 1);
     const added = await s.delivery.commit({
       ...base, groupId: g, sender: sender(a1!), clientMessageId: 'commit-0001', epoch: 0, commit: bytes(10, 1),
-      adds: [a2!.deviceId, b1!.deviceId], removes: [], welcome: bytes(10, 2),
+      adds: [a2!.deviceId, b1!.deviceId], removes: [], welcome: bytes(10, 2), ...adding(a2!, b1!),
     });
     expect(added.epoch).toBe(1);
     expect(added.recipients.sort()).toEqual([a2!.deviceId, b1!.deviceId].sort());
     // A second commit on epoch 0 loses.
     const stale = await rejectsWith(
-      s.delivery.commit({ ...base, groupId: g, sender: sender(a1!), clientMessageId: 'commit-0002', epoch: 0, commit: bytes(10, 3), adds: [], removes: [] }),
+      s.delivery.commit({ ...base, groupId: g, sender: sender(a1!), clientMessageId: 'commit-0002', epoch: 0, commit: bytes(10, 3), adds: [], removes: [], ...adding() }),
       'stale_epoch',
     );
     expect(stale.details).toEqual({ currentEpoch: 1 });
@@ -114,7 +118,7 @@ describe.each(dialectCases())('store contract on $name', ({ open }) => {
     const [a] = await account('erin', 1);
     const [b] = await account('frank', 1);
     await s.delivery.createGroup('g2', sender(a!), 1);
-    await s.delivery.commit({ groupId: 'g2', sender: sender(a!), clientMessageId: 'commit-1', epoch: 0, commit: bytes(4, 1), adds: [b!.deviceId], removes: [], welcome: bytes(4, 2), now: 1, expiresAt: 1e9 });
+    await s.delivery.commit({ groupId: 'g2', sender: sender(a!), clientMessageId: 'commit-1', epoch: 0, commit: bytes(4, 1), adds: [b!.deviceId], removes: [], welcome: bytes(4, 2), ...adding(b!), now: 1, expiresAt: 1e9 });
     const first = await s.delivery.send({ groupId: 'g2', sender: sender(a!), clientMessageId: 'same-id-1', epoch: 1, ciphertext: bytes(4, 3), now: 5, expiresAt: 1e9 });
     const again = await s.delivery.send({ groupId: 'g2', sender: sender(a!), clientMessageId: 'same-id-1', epoch: 1, ciphertext: bytes(4, 3), now: 6, expiresAt: 1e9 });
     expect(again).toMatchObject({ seq: first.seq, serverTime: first.serverTime, duplicate: true, recipients: [] });
@@ -127,8 +131,9 @@ describe.each(dialectCases())('store contract on $name', ({ open }) => {
     await s.delivery.createGroup('g3', sender(a!), 1);
     await rejectsWith(s.delivery.send({ groupId: 'g3', sender: sender(x!), clientMessageId: 'intruder1', epoch: 0, ciphertext: bytes(4, 1), now: 1, expiresAt: 1e9 }), 'not_member');
     await rejectsWith(
-      s.delivery.commit({ groupId: 'g3', sender: sender(a!), clientMessageId: 'commit-x', epoch: 0, commit: bytes(4, 1), adds: ['ghost-device-000000000'], removes: [], welcome: bytes(4, 1), now: 1, expiresAt: 1e9 }),
-      'validation_failed',
+      s.delivery.commit({ groupId: 'g3', sender: sender(a!), clientMessageId: 'commit-x', epoch: 0, commit: bytes(4, 1), adds: ['ghost-device-000000000'], removes: [], welcome: bytes(4, 1), now: 1, expiresAt: 1e9,
+        membership: { senderLeaf: 0, adds: [{ username: 'ghost', deviceId: 'ghost-device-000000000', signatureKey: bytes(32, 1) }], removedLeaves: [] } }),
+      'commit_rejected',
     );
     expect((await s.delivery.group('g3'))?.epoch).toBe(0); // nothing half-written
     await rejectsWith(s.delivery.send({ groupId: 'nope', sender: sender(a!), clientMessageId: 'nogroup1', epoch: 0, ciphertext: bytes(4, 1), now: 1, expiresAt: 1e9 }), 'not_found');
@@ -138,7 +143,7 @@ describe.each(dialectCases())('store contract on $name', ({ open }) => {
     const [a] = await account('ivan', 1);
     const [b] = await account('jane', 1);
     await s.delivery.createGroup('g4', sender(a!), 1);
-    await s.delivery.commit({ groupId: 'g4', sender: sender(a!), clientMessageId: 'commit-1', epoch: 0, commit: bytes(4, 1), adds: [b!.deviceId], removes: [], welcome: bytes(4, 2), now: 1, expiresAt: 500 });
+    await s.delivery.commit({ groupId: 'g4', sender: sender(a!), clientMessageId: 'commit-1', epoch: 0, commit: bytes(4, 1), adds: [b!.deviceId], removes: [], welcome: bytes(4, 2), ...adding(b!), now: 1, expiresAt: 500 });
     await s.delivery.send({ groupId: 'g4', sender: sender(a!), clientMessageId: 'short-lived', epoch: 1, ciphertext: bytes(4, 3), now: 2, expiresAt: 100 });
     const mail = await s.delivery.mailbox(b!.deviceId, 10);
     expect(await s.delivery.ack(b!.deviceId, [mail[0]!.id])).toBe(1);
@@ -151,7 +156,7 @@ describe.each(dialectCases())('store contract on $name', ({ open }) => {
   it('revoking a device removes its sessions, key packages, memberships and mail', async () => {
     const [a, a2] = await account('kate', 2);
     await s.delivery.createGroup('g5', sender(a!), 1);
-    await s.delivery.commit({ groupId: 'g5', sender: sender(a!), clientMessageId: 'commit-1', epoch: 0, commit: bytes(4, 1), adds: [a2!.deviceId], removes: [], welcome: bytes(4, 2), now: 1, expiresAt: 1e9 });
+    await s.delivery.commit({ groupId: 'g5', sender: sender(a!), clientMessageId: 'commit-1', epoch: 0, commit: bytes(4, 1), adds: [a2!.deviceId], removes: [], welcome: bytes(4, 2), ...adding(a2!), now: 1, expiresAt: 1e9 });
     await s.keyDirectory.upload(a2!.deviceId, [bytes(80, 1)]);
     expect(await s.accounts.revokeDevice(a2!.deviceId, 50)).toBe(true);
     expect(await s.accounts.revokeDevice(a2!.deviceId, 51)).toBe(false);

@@ -1,0 +1,82 @@
+/**
+ * The public transparency page with lawful access on: every figure is recomputed in the browser from the
+ * log's entries (packages/lawful-access oversight.ts), so a warrant whose secrecy period ended without a
+ * valid opening in the log is shown to the public as overdue, and a forged opening does not hide it.
+ */
+import { DAY_MS, commitToWarrant, decideWarrant, generateSigningKey, generateStaticKey, issueWarrant, signTrustConfig, type TrustConfig, type Warrant, unsealLogEntry, warrantLogEntry } from '@doublelock/lawful-access';
+import { assembleNote, CosignatureSigner, generateSignerKey } from '@doublelock/log';
+import { SIGNATURE_COSIGNATURE_V1 } from '@doublelock/log/verifier';
+import { toBase64Url } from '@doublelock/protocol';
+import { startTestServer } from '@doublelock/server/testing';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { checkPage, chromiumAvailable, startWeb, type WebHarness } from './harness.ts';
+
+describe.runIf(chromiumAvailable)('the public transparency page, lawful access on', () => {
+  let web: WebHarness;
+  const witness = new CosignatureSigner(generateSignerKey('witness.example', SIGNATURE_COSIGNATURE_V1));
+  const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey() };
+  const dataDir = mkdtempSync(join(tmpdir(), 'doublelock-web-unsealing-'));
+  const now = Date.now();
+  let overdueCommitment = '';
+
+  beforeAll(async () => {
+    const first = await startTestServer({ dataDir, logWitnesses: [witness.verifierKey] });
+    const logKey = first.ctx.directory.log.verifierKey;
+    await first.close();
+    const trust: TrustConfig = {
+      version: 1,
+      deployment: 'web-unsealing-test',
+      issuedAt: now - 100 * DAY_MS,
+      secretaryOfState: [{ id: 'sos', publicKey: toBase64Url(keys.sos.publicKey) }],
+      judicialCommissioners: [{ id: 'jc', publicKey: toBase64Url(keys.judge.publicKey) }],
+      agencies: [{ id: 'nca', publicKey: toBase64Url(keys.agency.publicKey) }],
+      provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
+      coordinators: [{ id: 'coordinator', publicKey: toBase64Url(generateSigningKey().publicKey) }],
+      custodians: [{ index: 1, name: 'c1', url: 'http://127.0.0.1:9/', staticKey: toBase64Url(generateStaticKey().publicKey), signingKey: toBase64Url(generateSigningKey().publicKey) }],
+      threshold: 1,
+      log: { verifierKey: logKey, witnesses: [witness.verifierKey], witnessQuorum: 1 },
+      epoch: { lengthMs: DAY_MS, retentionDays: 30 },
+      bankHolidays: [],
+    };
+    web = await startWeb({
+      dataDir,
+      logWitnesses: [witness.verifierKey],
+      lawfulAccess: { trust: signTrustConfig(trust, keys.root.secretKey), trustRootKey: toBase64Url(keys.root.publicKey), providerKeyId: 'provider', providerSecretKey: keys.provider.secretKey },
+    });
+    // A warrant that ended 40 days ago with a 10-day secrecy period, logged; its provider never unsealed it
+    // and instead logged an opening with a wrong nonce.
+    const issuedAt = now - 70 * DAY_MS;
+    const warrant: Warrant = {
+      format: 1, id: 'w-overdue', revision: 0, kind: 'targeted-interception', targets: ['erin'], window: { start: issuedAt, end: now - 40 * DAY_MS },
+      grounds: ['serious-crime'], justification: 'test', agency: 'nca', products: ['iri', 'cc'], limits: { maxMessages: 10 }, urgent: false, issuedAt, renews: null, secrecyDays: 10,
+    };
+    const signed = decideWarrant(issueWarrant(warrant, 'sos', keys.sos.secretKey), { decision: 'approved', decidedAt: issuedAt, reasons: '' }, 'jc', keys.judge.secretKey);
+    const { commitment } = commitToWarrant(warrant);
+    overdueCommitment = toBase64Url(commitment);
+    const log = web.server.ctx.directory.log;
+    await log.append([warrantLogEntry(commitment, warrant), unsealLogEntry(signed, randomBytes(32))]);
+    await log.flush();
+    const note = await (await fetch(`${web.url}/v1/log/checkpoint`)).text();
+    const text = note.slice(0, note.indexOf('\n\n') + 1);
+    await fetch(`${web.url}/v1/log/cosignatures`, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' }, body: assembleNote(text, [witness.cosign(text)]) });
+  }, 120_000);
+  afterAll(async () => {
+    await web?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('shows the overdue unsealing, and the forged opening as an anomaly', async () => {
+    const person = await web.person();
+    await person.page.goto('/transparency');
+    await person.page.getByText('All entries match the signed root').waitFor({ timeout: 60_000 });
+    await person.page.getByText('Warrants whose unsealing is overdue').waitFor({ timeout: 30_000 });
+    const due = new Date(Math.ceil((now - 30 * DAY_MS) / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+    await person.page.getByText(new RegExp(`commitment ${overdueCommitment.slice(0, 12)}… \\(revision 0\\): due ${due}, (29|30) day\\(s\\) overdue`)).waitFor();
+    await person.page.getByText(/unsealing refused: .*open no warrant commitment in the log/).waitFor();
+    await checkPage(person, 'transparency-unsealing-overdue');
+  }, 120_000);
+});
