@@ -3,48 +3,48 @@
  *
  * Method: Norouzi, Punjani, Fleet, "Fast Search in Hamming Space with Multi-Index Hashing" (CVPR 2012),
  * the scheme of Meta's reference index (pdq/cpp/index/mih.h), tuned for radius 31. The hash is cut into
- * m = 11 disjoint segments (three of 24 bits, eight of 23). By the generalised pigeonhole principle (Qin
- * et al., "GPH: Similarity Search in Hamming Space", ICDE 2018), if per-segment radii r_i satisfy
- * Σ r_i ≥ D − m + 1, two hashes at distance ≤ D differ in at most r_i bits in some segment i. For D = 31
- * that is ten segments at radius 2 and one 24-bit segment at radius 1. Probing each value within r_i bit
- * flips in every segment's table finds every true neighbour; each candidate is then verified with a full
+ * m = 16 disjoint segments of 16 bits. By the generalised pigeonhole principle (Qin et al., "GPH:
+ * Similarity Search in Hamming Space", ICDE 2018), if per-segment radii r_i satisfy Σ r_i ≥ D − m + 1,
+ * two hashes at distance ≤ D differ in at most r_i bits in some segment i. For D = 31 that is radius 1 in
+ * every segment (31 / 16 < 2): 17 probes a segment, 272 a query. Probing each value within r_i bit flips
+ * in every segment's table finds every true neighbour; each candidate is then verified with a full
  * 256-bit popcount. Recall is exact by construction (and tested against brute force).
  *
- * Pair filter (this index's addition to MIH): the segments are paired, (1,2) (3,4) … (9,10), segment 0
- * alone. The same pigeonhole over pairs says a hash within D has a pair with d_a + d_b ≤ r_a + r_b + 1,
- * hence d_a ≤ r_a or d_b ≤ r_b, so it sits in a bucket probed for a (or b) with d_partner bounded. Each
- * table entry carries 16 bits of its partner segment; an entry whose partner bits already differ too much
- * is dropped before its hash is read. About 98% of a bucket's random entries go that way, so a query reads
- * ~100 hashes instead of ~3,000 (each a cache miss at 10M), still exactly.
+ * Pair filter (this index's addition to MIH): the segments are paired, (0,1) (2,3) … (14,15). The same
+ * pigeonhole over the 8 pairs (32-bit segments at radius r_a + r_b + 1: Σ = Σ r_i + 8 ≥ D − 8 + 1) says a
+ * hash within D has a pair with d_a + d_b ≤ r_a + r_b + 1, hence d_a ≤ r_a or d_b ≤ r_b, so it sits in a
+ * bucket probed for a (or b) with d_partner ≤ r_a + r_b + 1 − d_a. Each table entry carries its partner
+ * segment (all 16 bits: the bound is exact); an entry whose partner differs too much is dropped before its
+ * hash is read. At radius 31 that keeps 1% (probe at 0 flips) or 0.2% (1 flip) of a bucket's random
+ * entries: a query scans ~42,000 two-byte filters in 272 contiguous runs and reads ~100 hashes.
  *
  * Layout (typed arrays only, no per-hash objects):
  *   - storage: packed hashes (8 × Uint32 per slot), a uint32 key per slot, a live flag per slot;
- *   - base: per segment a CSR table over the segment's low 22–23 bits (bucket offsets; per entry its slot
- *     and its Uint16 partner filter, in bucket order), built in bulk by `compact()`;
+ *   - base: per segment a CSR table over the segment's value (2^16 buckets from 65,536 hashes; bucket
+ *     offsets; per entry its slot and its Uint16 partner segment, in bucket order), built in bulk by
+ *     `compact()` with a two-pass LSD radix sort (256 output streams a pass, so writes stay in cache);
  *   - delta: per segment bucket heads + `next` chains for slots added since the last compaction.
- * Adding links the slot into the delta chains (O(11)); removing clears its live flag (O(1) after the
+ * Adding links the slot into the delta chains (O(16)); removing clears its live flag (O(1) after the
  * lookup). Neither rebuilds anything. When the delta or the dead slots grow past a quarter of the index,
  * `add` compacts (amortised, like a hash table doubling); bulk loads compact once at the end.
  *
- * Queries run in phases, each a tight loop of independent loads (bucket offsets, then the first filter of
- * every bucket, then the hashes of the few survivors), so the CPU overlaps the cache misses that dominate
- * at 10M hashes; the probes of one segment differ in a few bits, so they share pages.
+ * Queries run in phases, each a tight loop (bucket bounds, then the filters of every bucket, then the
+ * hashes of the few survivors), so the CPU overlaps the cache misses that dominate at 10M hashes.
  *
- * Footprint at 10M hashes: 320 MB of hashes, 50 MB of keys and flags, 235 MB of bucket offsets, 440 MB of
- * slot ids and 200 MB of filters: about 1.25 GB.
+ * Footprint at 10M hashes: 320 MB of hashes, 50 MB of keys and flags, 4 MB of bucket offsets, 640 MB of
+ * slot ids and 320 MB of filters: about 1.34 GB.
  */
 import { distance256, popcount32 } from './hamming.ts';
 import { PdqHash, hexToWords } from './pdqHash.ts';
 
-const SEGMENT_LENGTHS = [24, 24, 24, 23, 23, 23, 23, 23, 23, 23, 23];
-const SEGMENT_OFFSETS = SEGMENT_LENGTHS.map((_, i) => SEGMENT_LENGTHS.slice(0, i).reduce((a, b) => a + b, 0));
+const SEGMENT_LENGTHS = Array.from({ length: 16 }, () => 16);
 const M = SEGMENT_LENGTHS.length;
 const MIN_TABLE_BITS = 8;
 const MIN_COMPACT = 1 << 16;
 /** Bits set in each 16-bit value (the pair filter's inner loop: one load instead of a SWAR popcount). */
 const POPCOUNT16 = Uint8Array.from({ length: 1 << 16 }, (_, v) => popcount32(v));
-/** Each segment's partner for the pair filter (-1: none; segment 0 is probed at radius 1 alone). */
-const PARTNER = [-1, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9];
+/** Each segment's partner for the pair filter: (0,1) (2,3) … (14,15). */
+const PARTNER = SEGMENT_LENGTHS.map((_, s) => s ^ 1);
 
 export interface IndexMatch {
   key: number;
@@ -96,22 +96,14 @@ function probeCount(length: number, radius: number): number {
   return n;
 }
 
+/** Segment s (bits 16s … 16s + 15) of the hash at words[base …]. */
 function segmentValue(words: Uint32Array, base: number, s: number): number {
-  const offset = SEGMENT_OFFSETS[s]!;
-  const length = SEGMENT_LENGTHS[s]!;
-  const w = base + (offset >>> 5);
-  const shift = offset & 31;
-  let v = words[w]! >>> shift;
-  if (shift + length > 32) v |= words[w + 1]! << (32 - shift);
-  return v & ((1 << length) - 1);
+  return (words[base + (s >>> 1)]! >>> ((s & 1) << 4)) & 0xffff;
 }
 
-/**
- * Table size for n entries: about one per bucket, and at most one bit short of the segment (2^22 or 2^23
- * buckets at 10M: two entries a bucket, whose filters are read together, for half the offsets' memory).
- */
+/** Table size for n entries: about one per bucket, at most the segment's 16 bits (2^16 buckets). */
 function tableBitsFor(n: number, s: number): number {
-  return Math.min(SEGMENT_LENGTHS[s]! - 1, Math.max(MIN_TABLE_BITS, Math.ceil(Math.log2(Math.max(n, 1)))));
+  return Math.min(SEGMENT_LENGTHS[s]!, Math.max(MIN_TABLE_BITS, Math.ceil(Math.log2(Math.max(n, 1)))));
 }
 
 export class PdqIndex {
@@ -269,7 +261,7 @@ export class PdqIndex {
       const bits = baseBits[s]!;
       if (!(offsets instanceof Uint32Array) || offsets.length !== (1 << bits) + 1 || offsets[1 << bits] !== n) throw new RangeError(`PdqIndex snapshot: segment ${s} offsets`);
       if (!(ids instanceof Uint32Array) || ids.length !== n) throw new RangeError(`PdqIndex snapshot: segment ${s} ids`);
-      if (!(filters instanceof Uint16Array) || filters.length !== (PARTNER[s]! >= 0 ? n : 0)) throw new RangeError(`PdqIndex snapshot: segment ${s} filters`);
+      if (!(filters instanceof Uint16Array) || filters.length !== n) throw new RangeError(`PdqIndex snapshot: segment ${s} filters`);
       index.baseBits[s] = bits;
       index.baseOffsets[s] = offsets;
       index.baseIds[s] = ids;
@@ -304,45 +296,52 @@ export class PdqIndex {
     }
     const n = this.slots;
     const words = this.words;
-    const values = new Uint32Array(n);
-    const filters = new Uint16Array(n);
-    const partitioned = new Uint32Array(n);
-    const partitionedValues = new Uint32Array(n);
-    const partitionedFilters = new Uint16Array(n);
+    // Per pair, both segments as columns (one strided pass over the hashes), then per segment an LSD radix
+    // sort of its slots by bucket: low byte, then high byte (stable), 256 output streams each.
+    const columns = [new Uint16Array(n), new Uint16Array(n)];
+    const tempIds = new Uint32Array(n);
+    const tempPacked = new Uint32Array(n);
     for (let s = 0; s < M; s++) {
       const bits = tableBitsFor(n, s);
       const mask = (1 << bits) - 1;
-      const partner = PARTNER[s]!;
-      // Counting sort of slots by bucket, in two levels so each level's working set stays in cache:
-      // first by the top 8 bits (256 sequential output streams), then within each partition, whose
-      // slice of the offsets table is small (2^(bits−8) entries).
-      const high = Math.max(0, bits - 8);
-      const starts = new Uint32Array(257);
-      for (let slot = 0; slot < n; slot++) {
-        const v = segmentValue(words, slot * 8, s) & mask;
-        values[slot] = v;
-        if (partner >= 0) filters[slot] = segmentValue(words, slot * 8, partner);
-        starts[(v >>> high) + 1]!++;
+      if ((s & 1) === 0) {
+        const [even, odd] = columns as [Uint16Array, Uint16Array];
+        const w = s >>> 1;
+        for (let slot = 0; slot < n; slot++) {
+          const x = words[slot * 8 + w]!;
+          even[slot] = x & 0xffff;
+          odd[slot] = x >>> 16;
+        }
       }
-      for (let p = 0; p < 256; p++) starts[p + 1]! += starts[p]!;
-      const cursor = starts.slice(0, 256);
-      for (let slot = 0; slot < n; slot++) {
-        const v = values[slot]!;
-        const at = cursor[v >>> high]!++;
-        partitioned[at] = slot;
-        partitionedValues[at] = v;
-        partitionedFilters[at] = filters[slot]!;
-      }
+      const values = columns[s & 1]!;
+      const partnerValues = columns[(s & 1) ^ 1]!;
+      const low = new Uint32Array(257);
+      const high = new Uint32Array(257);
       const offsets = new Uint32Array((1 << bits) + 1);
-      for (let i = 0; i < n; i++) offsets[partitionedValues[i]! + 1]!++;
+      for (let slot = 0; slot < n; slot++) {
+        const v = values[slot]! & mask;
+        low[(v & 0xff) + 1]!++;
+        high[(v >>> 8) + 1]!++;
+        offsets[v + 1]!++;
+      }
+      for (let b = 0; b < 256; b++) {
+        low[b + 1]! += low[b]!;
+        high[b + 1]! += high[b]!;
+      }
       for (let b = 0; b < 1 << bits; b++) offsets[b + 1]! += offsets[b]!;
+      for (let slot = 0; slot < n; slot++) {
+        const v = values[slot]! & mask;
+        const at = low[v & 0xff]!++;
+        tempIds[at] = slot;
+        tempPacked[at] = v | (partnerValues[slot]! << 16);
+      }
       const ids = new Uint32Array(n);
-      const filter = new Uint16Array(partner >= 0 ? n : 0);
-      const fill = offsets.slice(0, 1 << bits);
+      const filter = new Uint16Array(n);
       for (let i = 0; i < n; i++) {
-        const at = fill[partitionedValues[i]!]!++;
-        ids[at] = partitioned[i]!;
-        if (partner >= 0) filter[at] = partitionedFilters[i]!;
+        const packed = tempPacked[i]!;
+        const at = high[(packed >>> 8) & 0xff]!++;
+        ids[at] = tempIds[i]!;
+        filter[at] = packed >>> 16;
       }
       this.baseBits[s] = bits;
       this.baseOffsets[s] = offsets;
@@ -378,9 +377,9 @@ export class PdqIndex {
     }
     // Phase 2: the pair filter. Segments are paired (PARTNER); by the pigeonhole principle over pairs, a
     // hash within maxDistance has a pair (a, b) with d_a + d_b ≤ r_a + r_b + 1, and so d_a ≤ r_a or
-    // d_b ≤ r_b: it is in a bucket probed for a (or b), where 16 bits of its partner segment give a lower
-    // bound of d_b (d_a is at least the bits the probe flipped). Random entries fail this bound ~98% of
-    // the time, so their hashes are never fetched: the filters lie in bucket order, next to each other.
+    // d_b ≤ r_b: it is in a bucket probed for a (or b), where its partner segment gives d_b (d_a is at
+    // least the bits the probe flipped). Random entries fail this bound ~99% of the time, so their hashes
+    // are never fetched: the filters lie in bucket order, next to each other.
     let candidates = this.candidates;
     let nc = 0;
     for (let s = 0, p = 0; s < M; s++) {
@@ -389,14 +388,6 @@ export class PdqIndex {
       const partner = PARTNER[s]!;
       const first = p;
       const end = segmentEnds[s]!;
-      if (partner < 0) {
-        for (; p < end; p++) {
-          const stop = ends[p]!;
-          if (nc + stop - starts[p]! > candidates.length) candidates = this.candidates = growInt32(candidates, nc + stop - starts[p]!);
-          for (let k = starts[p]!; k < stop; k++) candidates[nc++] = ids[k]!;
-        }
-        continue;
-      }
       const filter = this.baseFilters[s]!;
       const qf = segmentValue(q, 0, partner) & 0xffff;
       const bound = radii[s]! + radii[partner]! + 1;

@@ -2,7 +2,7 @@
  * A PdqIndex stored in a file, so a matcher reopens a 10M-hash bank in about a second instead of
  * reading every row and rebuilding (the tables are what the build computes; reading them back is a copy).
  *
- * Format (little-endian, this machine's typed-array order): "DLPDQIX1", a uint32 header length, the header
+ * Format (little-endian, this machine's typed-array order): "DLPDQIX2", a uint32 header length, the header
  * (JSON: the snapshot's numbers, each array's type and length, and the caller's `about`: what the
  * index holds, so the caller can tell whether it is still current), then each array's bytes, each
  * starting at a multiple of 8. Written to a temporary name and renamed, so a reader never sees half a file.
@@ -11,7 +11,8 @@ import { closeSync, openSync, readSync, renameSync, writeSync, fstatSync } from 
 import type { PdqIndexSnapshot } from './pdqIndex.ts';
 import { PdqIndex } from './pdqIndex.ts';
 
-const MAGIC = 'DLPDQIX1';
+// version 2: 16 segments of 16 bits (a version-1 file is not read: the matcher rebuilds and rewrites it)
+const MAGIC = 'DLPDQIX2';
 
 interface Header {
   maxDistance: number;
@@ -71,19 +72,28 @@ export function readPdqIndexFile(path: string): { index: PdqIndex; about: unknow
     const json = Buffer.alloc(jsonLength);
     readSync(fd, json, 0, jsonLength, 12);
     const header = JSON.parse(json.toString()) as Header;
-    let at = 12 + jsonLength + pad8(12 + jsonLength);
-    const arrays: Array<Uint32Array | Uint16Array> = [];
+    // Every array in one buffer read in one go, not zero-filled first (the read overwrites all of it),
+    // each array a view at its 8-aligned place.
+    const first = 12 + jsonLength + pad8(12 + jsonLength);
+    let total = 0;
     for (const spec of header.arrays) {
-      const a = spec.type === 'u16' ? new Uint16Array(spec.length) : new Uint32Array(spec.length);
-      const bytes = new Uint8Array(a.buffer);
-      if (at + bytes.length > size) return undefined;
-      for (let done = 0; done < bytes.length; ) {
-        const n = readSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 28), at + done);
-        if (n <= 0) return undefined;
-        done += n;
-      }
+      if (!Number.isSafeInteger(spec.length) || spec.length < 0) return undefined;
+      const bytes = spec.length * (spec.type === 'u16' ? 2 : 4);
+      total += bytes + pad8(bytes);
+    }
+    if (first + total > size) return undefined;
+    const buffer = Buffer.allocUnsafeSlow(total);
+    for (let done = 0; done < total; ) {
+      const n = readSync(fd, buffer, done, Math.min(total - done, 1 << 30), first + done);
+      if (n <= 0) return undefined;
+      done += n;
+    }
+    const arrays: Array<Uint32Array | Uint16Array> = [];
+    let at = buffer.byteOffset;
+    for (const spec of header.arrays) {
+      const a = spec.type === 'u16' ? new Uint16Array(buffer.buffer, at, spec.length) : new Uint32Array(buffer.buffer, at, spec.length);
       arrays.push(a);
-      at += bytes.length + pad8(bytes.length);
+      at += a.byteLength + pad8(a.byteLength);
     }
     const snapshot: PdqIndexSnapshot = { maxDistance: header.maxDistance, count: header.count, baseBits: header.baseBits, arrays };
     return { index: PdqIndex.fromSnapshot(snapshot), about: header.about };

@@ -93,12 +93,11 @@ describe('PdqIndex', () => {
     expect(answers).toBeGreaterThan(150);
   });
 
-  it('finds neighbours the pair filter must not drop: every pair at its limit but one, and wider radii', () => {
-    // segment offsets (24, 24, 24, then 23s): flip k bits inside segment s
-    const starts = [0, 24, 48, 72, 95, 118, 141, 164, 187, 210, 233];
+  it('finds neighbours the pair filter must not drop: one pair at its limit, the others just over', () => {
+    // segment s is bits 16s … 16s + 15; flip k distinct bits inside segment s
     const flip = (words: Uint32Array, at: number, s: number, k: number, shift: number) => {
       for (let i = 0; i < k; i++) {
-        const bit = starts[s]! + ((i * 5 + shift) % 16); // within the 16 filter bits
+        const bit = s * 16 + ((i * 5 + shift) % 16);
         words[at + (bit >> 5)]! ^= 1 << (bit & 31);
       }
     };
@@ -106,15 +105,23 @@ describe('PdqIndex', () => {
     const words = randomHashes(n, 11, 0);
     const index = new PdqIndex({ maxDistance: 43 });
     index.addPacked(words, Uint32Array.from({ length: n }, (_, i) => i));
-    for (let q = 0; q < 40; q++) {
-      const query = words.slice((q * 97) * 8, (q * 97) * 8 + 8);
-      // distance 31 = 2 (segment 0) + 3 + 2 (pair 1–2) + 6 + 6 + 6 + 6 (pairs 3–4 … 9–10 each at 3 + 3,
-      // one over their bound of 5): only pair 1–2 can find it, through segment 2 at radius 2
-      const tight = q % 2 === 0;
-      flip(query, 0, 0, 2, q);
-      flip(query, 0, 1, tight ? 3 : 2, q);
-      flip(query, 0, 2, tight ? 2 : 3, q);
-      for (let s = 3; s <= 10; s++) flip(query, 0, s, 3, q + s);
+    for (let q = 0; q < 48; q++) {
+      const query = words.slice(q * 97 * 8, q * 97 * 8 + 8);
+      // distance 31 = 3 (one pair at its bound r_a + r_b + 1 = 3) + 7 × 4 (every other pair at 2 + 2, one
+      // over its bound, and neither segment within radius 1): only the one pair can find it, through its
+      // segment at 0 or 1 flips with the partner at exactly the filter's limit
+      const pair = q % 8;
+      const split = [
+        [0, 3],
+        [1, 2],
+        [2, 1],
+        [3, 0],
+      ][Math.floor(q / 8) % 4]!;
+      for (let p = 0; p < 8; p++) {
+        flip(query, 0, 2 * p, p === pair ? split[0]! : 2, q + p);
+        flip(query, 0, 2 * p + 1, p === pair ? split[1]! : 2, q + 3 * p);
+      }
+      expect(bruteForceSearch(words, n, query, 31).map(([i]) => i)).toContain(q * 97);
       for (const radius of [43, 36, 31, 30]) {
         const got = index.query(query, radius).map((m): [number, number] => [m.key, m.distance]);
         expect(sortPairs(got)).toEqual(sortPairs(bruteForceSearch(words, n, query, radius)));
@@ -168,8 +175,9 @@ describe('PdqIndex', () => {
   });
 
   it('uses radii that satisfy the generalised pigeonhole bound', () => {
-    for (let d = 0; d <= 43; d++) expect(segmentRadii(d).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(d - 10);
-    expect(segmentRadii(31)).toEqual([1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]);
+    for (let d = 0; d <= 43; d++) expect(segmentRadii(d).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(d - 15);
+    // 16 segments at radius 1 for PDQ's threshold: 16 × 17 = 272 probes a query
+    expect(segmentRadii(31)).toEqual(Array.from({ length: 16 }, () => 1));
   });
 
   it('validates its inputs', () => {
