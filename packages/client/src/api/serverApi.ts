@@ -215,7 +215,11 @@ export class ServerApi {
   }
   /** Uploads a blob from a stream (`body` is called once per attempt); never holds it whole. */
   async putBlobStream(groupId: string, sha256hex: string, body: () => ReadableStream<Uint8Array>): Promise<void> {
-    await this.send('PUT', `/v1/groups/${groupId}/blobs/${sha256hex}`, body, 'application/octet-stream', true);
+    // Browsers send a streamed request body only over HTTP/2 or 3 (Chromium refuses it on HTTP/1.1): there the
+    // sealed chunks become a Blob (which the browser may keep on disk), sent as a whole body.
+    const streams = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+    const upload = streams ? body : await blobOf(body());
+    await this.send('PUT', `/v1/groups/${groupId}/blobs/${sha256hex}`, upload, 'application/octet-stream', true);
   }
   /** A blob as a stream, read as it arrives. */
   async getBlobStream(groupId: string, sha256hex: string): Promise<ReadableStream<Uint8Array>> {
@@ -302,5 +306,16 @@ export class ServerApi {
   }
   brandSafetyReport() {
     return this.request('GET', '/v1/ads/report', brandSafetyReport);
+  }
+}
+
+/** A stream's bytes as a Blob (browsers: the parts go to the Blob store chunk by chunk). */
+async function blobOf(stream: ReadableStream<Uint8Array>): Promise<Blob> {
+  const parts: BlobPart[] = [];
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return new Blob(parts);
+    parts.push(new Blob([value as BlobPart]));
   }
 }
