@@ -2,26 +2,9 @@
  * `doublelock`: one command-line entry for every process and tool. Each command family lives in
  * src/commands/<name>.ts and exports register(program).
  */
-import { register as registerCustodian } from '@doublelock/custodian/command';
-import { register as registerMatcher } from '@doublelock/matcher/command';
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { register as registerAdmin } from './commands/admin.ts';
-import { register as registerAgency } from './commands/agency.ts';
-import { register as registerBackup } from './commands/backup.ts';
-import { register as registerBank } from './commands/bank.ts';
-import { register as registerChannel } from './commands/channel.ts';
-import { register as registerChat } from './commands/chat.ts';
-import { register as registerChatFeatures } from './commands/chatFeatures.ts';
-import { register as registerHash } from './commands/hash.ts';
-import { register as registerHub } from './commands/hub.ts';
-import { register as registerLog } from './commands/log.ts';
-import { register as registerMatch } from './commands/match.ts';
-import { register as registerModeration } from './commands/moderation.ts';
-import { register as registerOversight } from './commands/oversight.ts';
-import { register as registerRules } from './commands/rules.ts';
-import { register as registerServe } from './commands/serve.ts';
-import { register as registerWitness } from './commands/witness.ts';
+import { FAMILIES } from './families.ts';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -32,7 +15,12 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerServe, registerBackup, registerChat, registerChatFeatures, registerAdmin, registerAgency, registerCustodian, registerLog, registerWitness, registerHash, registerBank, registerMatch, registerOversight, registerModeration, registerChannel, registerRules, registerHub, registerMatcher]) register(program);
+// Only the family of the command given is loaded; help lists every family's commands from the table.
+const [named, helpFor] = process.argv.slice(2);
+const owns = (name: string | undefined) => FAMILIES.find((f) => name !== undefined && Object.hasOwn(f.commands, name));
+const family = owns(named) ?? (named === 'help' ? owns(helpFor) : undefined);
+if (family) for (const register of await family.load()) register(program);
+else for (const f of FAMILIES) for (const [name, description] of Object.entries(f.commands)) program.command(name).description(description);
 
 try {
   await program.parseAsync(process.argv);

@@ -31,7 +31,7 @@ describe('attachments', () => {
     expect(stored.length).toBeGreaterThan(file.length);
     expect(Buffer.from(stored).includes(Buffer.from(file.subarray(0, 64)))).toBe(false);
     // A wrong key named in a (forged) message is caught on download.
-    await expect(bob.messenger.downloadFile(chat, { ...message.content, key: toBase64Url(randomBytes(32)) })).rejects.toThrow(/does not decrypt/);
+    await expect(bob.messenger.downloadFile(chat, { ...message.content, key: toBase64Url(randomBytes(32)) })).rejects.toThrow(/key commitment does not match/);
   });
 });
 

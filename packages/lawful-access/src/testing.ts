@@ -271,9 +271,12 @@ export class LawfulAccessWorld {
             if (url.pathname === '/v1/log/checkpoint/witnessed') {
               await log.flush();
               const cp = await log.checkpoint();
-              await log.addCosignature(`${cp.note}${this.witness.cosign(cp.text, BigInt(Math.floor(this.witnessClock() / 1000)))}\n`);
+              const witnessed = `${cp.note}${this.witness.cosign(cp.text, BigInt(Math.floor(this.witnessClock() / 1000)))}\n`;
+              await log.addCosignature(witnessed);
               res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-              return res.end((await log.checkpoint()).note);
+              // the note just cosigned (re-reading the log could return a newer, not yet cosigned checkpoint
+              // when releases are appended concurrently)
+              return res.end(witnessed);
             }
             if (url.pathname === '/v1/log/proof/consistency')
               return json(res, 200, { from: n('from'), to: n('to'), proof: (await log.consistencyProof(n('from'), n('to'))).map(toBase64Url) });
