@@ -128,6 +128,8 @@ export class PdqIndex {
   private baseOffsets: Uint32Array[];
   private baseIds: Uint32Array[];
   private baseFilters: Uint16Array[];
+  /** The same filters read two at a time (a Uint32Array view of each), for the scan's SWAR popcount. */
+  private baseFilterPairs: Uint32Array[];
   // delta (chains), covering slots [baseSlots, slots)
   private deltaBits: number[];
   private deltaHeads: Int32Array[];
@@ -156,6 +158,7 @@ export class PdqIndex {
     this.baseOffsets = this.baseBits.map((b) => new Uint32Array((1 << b) + 1));
     this.baseIds = SEGMENT_LENGTHS.map(() => new Uint32Array(0));
     this.baseFilters = SEGMENT_LENGTHS.map(() => new Uint16Array(0));
+    this.baseFilterPairs = SEGMENT_LENGTHS.map(() => new Uint32Array(0));
     this.deltaBits = SEGMENT_LENGTHS.map(() => MIN_TABLE_BITS);
     this.deltaHeads = this.deltaBits.map((b) => new Int32Array(1 << b).fill(-1));
     this.deltaNext = SEGMENT_LENGTHS.map(() => new Int32Array(256));
@@ -265,7 +268,7 @@ export class PdqIndex {
       index.baseBits[s] = bits;
       index.baseOffsets[s] = offsets;
       index.baseIds[s] = ids;
-      index.baseFilters[s] = filters;
+      index.setFilters(s, filters);
     }
     // capacity is what the storage arrays hold: growth (ensureCapacity) copies them when adds need room
     index.capacity = Math.max(16, n);
@@ -335,8 +338,9 @@ export class PdqIndex {
         tempIds[at] = slot;
         tempPacked[at] = v | (partnerValues[slot]! << 16);
       }
-      const ids = new Uint32Array(n);
-      const filter = new Uint16Array(n);
+      // every place is written below (the sort is a permutation): no need to zero-fill 60 MB a segment
+      const ids = new Uint32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
+      const filter = new Uint16Array(Buffer.allocUnsafeSlow(n * 2).buffer, 0, n);
       for (let i = 0; i < n; i++) {
         const packed = tempPacked[i]!;
         const at = high[(packed >>> 8) & 0xff]!++;
@@ -346,10 +350,17 @@ export class PdqIndex {
       this.baseBits[s] = bits;
       this.baseOffsets[s] = offsets;
       this.baseIds[s] = ids;
-      this.baseFilters[s] = filter;
+      this.setFilters(s, filter);
     }
     this.baseSlots = n;
     this.resetDelta(0);
+  }
+
+  private setFilters(s: number, filters: Uint16Array): void {
+    // the pair view needs 4-byte alignment: arrays built here and read from a file (8-aligned) have it
+    const aligned = filters.byteOffset % 4 === 0 ? filters : filters.slice();
+    this.baseFilters[s] = aligned;
+    this.baseFilterPairs[s] = new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.length >>> 1);
   }
 
   /** Slots of live entries within maxDistance of q, each once. */
@@ -394,11 +405,35 @@ export class PdqIndex {
       let touch = 0;
       for (let i = first; i < end; i++) touch ^= filter[starts[i]!]!;
       this.touched ^= touch;
+      const pairs = this.baseFilterPairs[s]!;
+      const qq = (qf | (qf << 16)) >>> 0;
       for (; p < end; p++) {
         const budget = bound - popcount32(masks[p - first]!);
+        // Two filters per step: a SWAR popcount gives each half's distance (≤ 16, in 5 bits); adding
+        // 15 − budget sets bit 4 of a half exactly when its distance exceeds the budget.
+        const over = (15 - budget) * 0x00010001;
+        let k = starts[p]!;
         const stop = ends[p]!;
-        for (let k = starts[p]!; k < stop; k++) {
-          if (POPCOUNT16[filter[k]! ^ qf]! > budget) continue;
+        if (k & 1 && k < stop) {
+          if (POPCOUNT16[filter[k]! ^ qf]! <= budget) {
+            if (nc === candidates.length) candidates = this.candidates = growInt32(candidates, nc * 2);
+            candidates[nc++] = ids[k]!;
+          }
+          k++;
+        }
+        for (; k + 1 < stop; k += 2) {
+          let x = pairs[k >>> 1]! ^ qq;
+          x -= (x >>> 1) & 0x55555555;
+          x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+          x = (x + (x >>> 4)) & 0x0f0f0f0f;
+          x = ((x + (x >>> 8)) & 0x001f001f) + over;
+          if ((x & 0x00100010) === 0x00100010) continue;
+          if (nc + 2 > candidates.length) candidates = this.candidates = growInt32(candidates, nc * 2 + 2);
+          // little-endian: the low half is filter k, the high half filter k + 1
+          if ((x & 0x10) === 0) candidates[nc++] = ids[k]!;
+          if ((x & 0x00100000) === 0) candidates[nc++] = ids[k + 1]!;
+        }
+        if (k < stop && POPCOUNT16[filter[k]! ^ qf]! <= budget) {
           if (nc === candidates.length) candidates = this.candidates = growInt32(candidates, nc * 2);
           candidates[nc++] = ids[k]!;
         }
