@@ -9,7 +9,7 @@
  */
 import { adminRuleViolation, DomainError, ErrorCode, toBase64Url } from '@doublelock/protocol';
 import type { Db, SqlRunner } from './db.ts';
-import { acceptSends, SendBatcher, type Outcome } from './sendBatch.ts';
+import { acceptedMessage, acceptSends, SendBatcher, type Outcome } from './sendBatch.ts';
 import { asBytes, optionalBytes, placeholders } from './sql.ts';
 
 export type MessageKind = 'application' | 'commit' | 'welcome' | 'void';
@@ -256,17 +256,7 @@ export class DeliveryStore {
         [messageId, input.expiresAt, input.groupId, input.sender.deviceId],
       );
       await input.retain?.(tx, { seq, recipientDevices: recipients.map((r) => r.device_id) });
-      const message: Omit<StoredMessage, 'id'> = {
-        kind: 'application',
-        groupId: input.groupId,
-        seq,
-        epoch: input.epoch,
-        sender: input.sender,
-        clientMessageId: input.clientMessageId,
-        payload: input.ciphertext,
-        serverTime: input.now,
-        ...(input.frankingCommitment && frankingTag && { franking: { commitment: input.frankingCommitment, tag: frankingTag } }),
-      };
+      const message = acceptedMessage(input, seq, frankingTag);
       return {
         seq,
         epoch: input.epoch,

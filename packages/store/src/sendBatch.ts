@@ -177,17 +177,7 @@ export async function acceptSends(tx: SqlRunner, inputs: SendInput[]): Promise<O
     const { input, seq, frankingTag, recipients } = t;
     const messageId = messageIds.get(`${input.groupId} ${seq}`)!;
     await input.retain?.(tx, { seq, recipientDevices: recipients });
-    const message: Omit<StoredMessage, 'id'> = {
-      kind: 'application',
-      groupId: input.groupId,
-      seq,
-      epoch: input.epoch,
-      sender: input.sender,
-      clientMessageId: input.clientMessageId,
-      payload: input.ciphertext,
-      serverTime: input.now,
-      ...(input.frankingCommitment && frankingTag && { franking: { commitment: input.frankingCommitment, tag: frankingTag } }),
-    };
+    const message = acceptedMessage(input, seq, frankingTag);
     outcomes[i] = {
       ok: true,
       value: {
@@ -203,4 +193,19 @@ export async function acceptSends(tx: SqlRunner, inputs: SendInput[]): Promise<O
     };
   }
   return outcomes;
+}
+
+/** An accepted application message as push delivers it (one send or a batch's). */
+export function acceptedMessage(input: SendInput, seq: number, frankingTag: Uint8Array | undefined): Omit<StoredMessage, 'id'> {
+  return {
+    kind: 'application',
+    groupId: input.groupId,
+    seq,
+    epoch: input.epoch,
+    sender: input.sender,
+    clientMessageId: input.clientMessageId,
+    payload: input.ciphertext,
+    serverTime: input.now,
+    ...(input.frankingCommitment && frankingTag && { franking: { commitment: input.frankingCommitment, tag: frankingTag } }),
+  };
 }
