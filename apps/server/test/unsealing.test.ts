@@ -13,16 +13,15 @@ import {
   DAY_MS,
   decideWarrant,
   generateSigningKey,
-  generateStaticKey,
   issueWarrant,
   lawfulAccessStatistics,
   signAgencyRequest,
-  signTrustConfig,
   type TrustConfig,
   unsealBy,
   unsealLogEntry,
   UNSEAL_GRACE_MS,
 } from '@doublelock/lawful-access';
+import { authorityKeys, draftWarrant, providerLawfulAccess, providerTrust } from '@doublelock/lawful-access/testing';
 import { toBase64Url } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,7 +37,7 @@ import { call } from './harness.ts';
 const HOUR = 3_600_000;
 const START = Date.UTC(2026, 10, 23, 9);
 let clock = START;
-const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey() };
+const keys = authorityKeys();
 const dataDir = mkdtempSync(join(tmpdir(), 'doublelock-unsealing-'));
 let server: RunningServer;
 let trust: TrustConfig;
@@ -47,23 +46,9 @@ beforeAll(async () => {
   const first = await startTestServer({ dataDir });
   const logKey = first.ctx.directory.log.verifierKey;
   await first.close();
-  trust = {
-    version: 1,
-    deployment: 'unsealing-test',
-    issuedAt: START - DAY_MS,
-    secretaryOfState: [{ id: 'sos', publicKey: toBase64Url(keys.sos.publicKey) }],
-    judicialCommissioners: [{ id: 'jc', publicKey: toBase64Url(keys.judge.publicKey) }],
-    agencies: [{ id: 'nca', publicKey: toBase64Url(keys.agency.publicKey) }],
-    provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
-    coordinators: [{ id: 'coordinator', publicKey: toBase64Url(generateSigningKey().publicKey) }],
-    custodians: [{ index: 1, name: 'c1', url: 'http://127.0.0.1:9/', staticKey: toBase64Url(generateStaticKey().publicKey), signingKey: toBase64Url(generateSigningKey().publicKey) }],
-    threshold: 1,
-    log: { verifierKey: logKey, witnesses: [toBase64Url(generateSigningKey().publicKey)], witnessQuorum: 1 },
-    epoch: { lengthMs: DAY_MS, retentionDays: 30 },
-    bankHolidays: [],
-  };
+  trust = providerTrust(keys, { deployment: 'unsealing-test', issuedAt: START - DAY_MS, logKey, witnesses: [toBase64Url(generateSigningKey().publicKey)] });
   server = await startTestServer(
-    { dataDir, lawfulAccess: { trust: signTrustConfig(trust, keys.root.secretKey), trustRootKey: toBase64Url(keys.root.publicKey), providerKeyId: 'provider', providerSecretKey: keys.provider.secretKey } },
+    { dataDir, lawfulAccess: providerLawfulAccess(keys, trust) },
     { now: () => clock },
   );
 });
@@ -72,25 +57,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function draft(overrides: Partial<Warrant>): Warrant {
-  return {
-    format: 1,
-    id: `w-${toBase64Url(randomBytes(6))}`,
-    revision: 0,
-    kind: 'targeted-interception',
-    targets: ['erin'],
-    window: { start: clock, end: clock + 2 * DAY_MS },
-    grounds: ['serious-crime'],
-    justification: 'test',
-    agency: 'nca',
-    products: ['iri', 'cc'],
-    limits: { maxMessages: 100 },
-    urgent: false,
-    issuedAt: clock,
-    renews: null,
-    ...overrides,
-  };
-}
+const draft = (overrides: Partial<Warrant>): Warrant => draftWarrant(clock, 2, overrides);
 const approved = (w: Warrant): SignedWarrant => decideWarrant(issueWarrant(w, 'sos', keys.sos.secretKey), { decision: 'approved', decidedAt: clock, reasons: '' }, 'jc', keys.judge.secretKey);
 async function submit(w: Warrant): Promise<{ signed: SignedWarrant; nonce: string; commitment: string; leafIndex: number }> {
   const signed = approved(w);

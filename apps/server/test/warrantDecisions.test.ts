@@ -17,17 +17,15 @@ import {
   cancellationLogEntry,
   checkModification,
   decideWarrant,
-  generateSigningKey,
-  generateStaticKey,
   issueWarrant,
   refusalLogEntry,
   refusalNotice,
   signAgencyRequest,
-  signTrustConfig,
   type TrustConfig,
   urgentDeadlines,
   DAY_MS,
 } from '@doublelock/lawful-access';
+import { authorityKeys, draftWarrant, providerLawfulAccess, providerTrust } from '@doublelock/lawful-access/testing';
 import { CosignatureSigner, generateSignerKey } from '@doublelock/log';
 import { SIGNATURE_COSIGNATURE_V1 } from '@doublelock/log/verifier';
 import { toBase64Url } from '@doublelock/protocol';
@@ -43,7 +41,7 @@ import { call } from './harness.ts';
 const HOUR = 3_600_000;
 const MONDAY = Date.UTC(2026, 10, 23, 9); // Mon 23 Nov 2026, 09:00 London (GMT)
 let clock = MONDAY;
-const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey() };
+const keys = authorityKeys();
 const witness = new CosignatureSigner(generateSignerKey('witness.decisions.test', SIGNATURE_COSIGNATURE_V1));
 const dataDir = mkdtempSync(join(tmpdir(), 'doublelock-decisions-'));
 let server: RunningServer;
@@ -53,26 +51,12 @@ beforeAll(async () => {
   const first = await startTestServer({ dataDir, logWitnesses: [witness.verifierKey] });
   const logKey = first.ctx.directory.log.verifierKey;
   await first.close();
-  trust = {
-    version: 1,
-    deployment: 'decisions-test',
-    issuedAt: MONDAY - DAY_MS,
-    secretaryOfState: [{ id: 'sos', publicKey: toBase64Url(keys.sos.publicKey) }],
-    judicialCommissioners: [{ id: 'jc', publicKey: toBase64Url(keys.judge.publicKey) }],
-    agencies: [{ id: 'nca', publicKey: toBase64Url(keys.agency.publicKey) }],
-    provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
-    coordinators: [{ id: 'coordinator', publicKey: toBase64Url(generateSigningKey().publicKey) }],
-    custodians: [{ index: 1, name: 'c1', url: 'http://127.0.0.1:9/', staticKey: toBase64Url(generateStaticKey().publicKey), signingKey: toBase64Url(generateSigningKey().publicKey) }],
-    threshold: 1,
-    log: { verifierKey: logKey, witnesses: [witness.verifierKey], witnessQuorum: 1 },
-    epoch: { lengthMs: DAY_MS, retentionDays: 30 },
-    bankHolidays: [],
-  };
+  trust = providerTrust(keys, { deployment: 'decisions-test', issuedAt: MONDAY - DAY_MS, logKey, witnesses: [witness.verifierKey] });
   server = await startTestServer(
     {
       dataDir,
       logWitnesses: [witness.verifierKey],
-      lawfulAccess: { trust: signTrustConfig(trust, keys.root.secretKey), trustRootKey: toBase64Url(keys.root.publicKey), providerKeyId: 'provider', providerSecretKey: keys.provider.secretKey },
+      lawfulAccess: providerLawfulAccess(keys, trust),
     },
     { now: () => clock },
   );
@@ -82,25 +66,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function draft(overrides: Partial<Warrant>): Warrant {
-  return {
-    format: 1,
-    id: `w-${toBase64Url(randomBytes(6))}`,
-    revision: 0,
-    kind: 'targeted-interception',
-    targets: ['erin'],
-    window: { start: clock, end: clock + 30 * DAY_MS },
-    grounds: ['serious-crime'],
-    justification: 'test',
-    agency: 'nca',
-    products: ['iri', 'cc'],
-    limits: { maxMessages: 100 },
-    urgent: false,
-    issuedAt: clock,
-    renews: null,
-    ...overrides,
-  };
-}
+const draft = (overrides: Partial<Warrant>): Warrant => draftWarrant(clock, 30, overrides);
 const issue = (w: Warrant) => issueWarrant(w, 'sos', keys.sos.secretKey);
 const decide = (s: SignedWarrant, decision: 'approved' | 'refused', at = clock) =>
   decideWarrant(s, { decision, decidedAt: at, reasons: decision === 'refused' ? 'not necessary: other means are available' : '' }, 'jc', keys.judge.secretKey);

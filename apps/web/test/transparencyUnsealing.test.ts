@@ -3,9 +3,10 @@
  * log's entries (packages/lawful-access oversight.ts), so a warrant whose secrecy period ended without a
  * valid opening in the log is shown to the public as overdue, and a forged opening does not hide it.
  */
-import { DAY_MS, commitToWarrant, decideWarrant, generateSigningKey, generateStaticKey, issueWarrant, signTrustConfig, type TrustConfig, type Warrant, unsealLogEntry, warrantLogEntry } from '@doublelock/lawful-access';
+import { DAY_MS, commitToWarrant, decideWarrant, issueWarrant, unsealLogEntry, warrantLogEntry } from '@doublelock/lawful-access';
 import { assembleNote, CosignatureSigner, generateSignerKey } from '@doublelock/log';
 import { SIGNATURE_COSIGNATURE_V1 } from '@doublelock/log/verifier';
+import { authorityKeys, draftWarrant, providerLawfulAccess, providerTrust } from '@doublelock/lawful-access/testing';
 import { toBase64Url } from '@doublelock/protocol';
 import { startTestServer } from '@doublelock/server/testing';
 import { randomBytes } from '@noble/hashes/utils.js';
@@ -18,7 +19,7 @@ import { checkPage, chromiumAvailable, startWeb, type WebHarness } from './harne
 describe.runIf(chromiumAvailable)('the public transparency page, lawful access on', () => {
   let web: WebHarness;
   const witness = new CosignatureSigner(generateSignerKey('witness.example', SIGNATURE_COSIGNATURE_V1));
-  const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey() };
+  const keys = authorityKeys();
   const dataDir = mkdtempSync(join(tmpdir(), 'doublelock-web-unsealing-'));
   const now = Date.now();
   let overdueCommitment = '';
@@ -27,33 +28,16 @@ describe.runIf(chromiumAvailable)('the public transparency page, lawful access o
     const first = await startTestServer({ dataDir, logWitnesses: [witness.verifierKey] });
     const logKey = first.ctx.directory.log.verifierKey;
     await first.close();
-    const trust: TrustConfig = {
-      version: 1,
-      deployment: 'web-unsealing-test',
-      issuedAt: now - 100 * DAY_MS,
-      secretaryOfState: [{ id: 'sos', publicKey: toBase64Url(keys.sos.publicKey) }],
-      judicialCommissioners: [{ id: 'jc', publicKey: toBase64Url(keys.judge.publicKey) }],
-      agencies: [{ id: 'nca', publicKey: toBase64Url(keys.agency.publicKey) }],
-      provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
-      coordinators: [{ id: 'coordinator', publicKey: toBase64Url(generateSigningKey().publicKey) }],
-      custodians: [{ index: 1, name: 'c1', url: 'http://127.0.0.1:9/', staticKey: toBase64Url(generateStaticKey().publicKey), signingKey: toBase64Url(generateSigningKey().publicKey) }],
-      threshold: 1,
-      log: { verifierKey: logKey, witnesses: [witness.verifierKey], witnessQuorum: 1 },
-      epoch: { lengthMs: DAY_MS, retentionDays: 30 },
-      bankHolidays: [],
-    };
+    const trust = providerTrust(keys, { deployment: 'web-unsealing-test', issuedAt: now - 100 * DAY_MS, logKey, witnesses: [witness.verifierKey] });
     web = await startWeb({
       dataDir,
       logWitnesses: [witness.verifierKey],
-      lawfulAccess: { trust: signTrustConfig(trust, keys.root.secretKey), trustRootKey: toBase64Url(keys.root.publicKey), providerKeyId: 'provider', providerSecretKey: keys.provider.secretKey },
+      lawfulAccess: providerLawfulAccess(keys, trust),
     });
     // A warrant that ended 40 days ago with a 10-day secrecy period, logged; its provider never unsealed it
     // and instead logged an opening with a wrong nonce.
     const issuedAt = now - 70 * DAY_MS;
-    const warrant: Warrant = {
-      format: 1, id: 'w-overdue', revision: 0, kind: 'targeted-interception', targets: ['erin'], window: { start: issuedAt, end: now - 40 * DAY_MS },
-      grounds: ['serious-crime'], justification: 'test', agency: 'nca', products: ['iri', 'cc'], limits: { maxMessages: 10 }, urgent: false, issuedAt, renews: null, secrecyDays: 10,
-    };
+    const warrant = draftWarrant(issuedAt, 30, { id: 'w-overdue', limits: { maxMessages: 10 }, secrecyDays: 10 });
     const signed = decideWarrant(issueWarrant(warrant, 'sos', keys.sos.secretKey), { decision: 'approved', decidedAt: issuedAt, reasons: '' }, 'jc', keys.judge.secretKey);
     const { commitment } = commitToWarrant(warrant);
     overdueCommitment = toBase64Url(commitment);

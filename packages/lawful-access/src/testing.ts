@@ -312,3 +312,55 @@ export class LawfulAccessWorld {
     rmSync(this.#dir, { recursive: true, force: true });
   }
 }
+
+/** The authorities' signing keys of a test deployment (root of trust, Secretary of State, judge, agency, provider). */
+export const authorityKeys = () => ({ root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey() });
+export type AuthorityKeys = ReturnType<typeof authorityKeys>;
+
+/** A trust configuration whose one custodian nobody calls: enough for a provider's warrant routes. */
+export function providerTrust(keys: AuthorityKeys, o: { deployment: string; issuedAt: number; logKey: string; witnesses: string[] }): TrustConfig {
+  return {
+    version: 1,
+    deployment: o.deployment,
+    issuedAt: o.issuedAt,
+    secretaryOfState: [{ id: 'sos', publicKey: toBase64Url(keys.sos.publicKey) }],
+    judicialCommissioners: [{ id: 'jc', publicKey: toBase64Url(keys.judge.publicKey) }],
+    agencies: [{ id: 'nca', publicKey: toBase64Url(keys.agency.publicKey) }],
+    provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
+    coordinators: [{ id: 'coordinator', publicKey: toBase64Url(generateSigningKey().publicKey) }],
+    custodians: [{ index: 1, name: 'c1', url: 'http://127.0.0.1:9/', staticKey: toBase64Url(generateStaticKey().publicKey), signingKey: toBase64Url(generateSigningKey().publicKey) }],
+    threshold: 1,
+    log: { verifierKey: o.logKey, witnesses: o.witnesses, witnessQuorum: 1 },
+    epoch: { lengthMs: DAY_MS, retentionDays: 30 },
+    bankHolidays: [],
+  };
+}
+
+/** A server's `lawfulAccess` options on that configuration. */
+export const providerLawfulAccess = (keys: AuthorityKeys, trust: TrustConfig) => ({
+  trust: signTrustConfig(trust, keys.root.secretKey),
+  trustRootKey: toBase64Url(keys.root.publicKey),
+  providerKeyId: 'provider',
+  providerSecretKey: keys.provider.secretKey,
+});
+
+/** A warrant for the NCA to intercept erin for `days` from `at`, before it is issued. */
+export function draftWarrant(at: number, days: number, overrides: Partial<Warrant> = {}): Warrant {
+  return {
+    format: 1,
+    id: `w-${toBase64Url(randomBytes(6))}`,
+    revision: 0,
+    kind: 'targeted-interception',
+    targets: ['erin'],
+    window: { start: at, end: at + days * DAY_MS },
+    grounds: ['serious-crime'],
+    justification: 'test',
+    agency: 'nca',
+    products: ['iri', 'cc'],
+    limits: { maxMessages: 100 },
+    urgent: false,
+    issuedAt: at,
+    renews: null,
+    ...overrides,
+  };
+}
