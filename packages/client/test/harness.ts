@@ -1,14 +1,43 @@
 /** Test support: a real server (apps/server's in-process test server) and SDK devices on memory storage. */
+import { fromBase64Url } from '@doublelock/protocol';
 import { startTestServer } from '@doublelock/server/testing';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import WebSocket from 'ws';
 import { Messenger, type MessengerEvent, type MessengerOptions, type ReceivedMessage } from '../src/messenger.ts';
 import { MemoryStorage } from '../src/storage/storage.ts';
 import type { WebSocketConstructor } from '../src/api/mailboxSocket.ts';
+import { newDeviceKeys, signDeviceCertificate } from '../src/device.ts';
 
 export const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
 
 export async function server() {
   return startTestServer();
+}
+
+/**
+ * The server gives `username` a new identity key with a device certified by it (a reinstall, or a server
+ * putting itself in the middle) and logs that state, so key transparency has nothing to object to.
+ */
+export async function serverChangesIdentity(srv: Awaited<ReturnType<typeof server>>, username: string): Promise<{ identityKey: Uint8Array; deviceId: string }> {
+  const secret = ed25519.utils.randomSecretKey();
+  const keys = newDeviceKeys();
+  const cert = signDeviceCertificate(secret, username, keys.publicKey, 'new phone');
+  const identityKey = ed25519.getPublicKey(secret);
+  await srv.db.run('UPDATE accounts SET identity_key = ? WHERE username = ?', [identityKey, username]);
+  await srv.ctx.stores.accounts.addDevice({
+    deviceId: keys.deviceId,
+    username,
+    signatureKey: keys.publicKey,
+    name: cert.name,
+    createdAt: cert.createdAt,
+    accountSignature: fromBase64Url(cert.accountSignature),
+    certifiedBy: null,
+    revokedAt: null,
+    revocationSignature: null,
+    revokedBy: null,
+  });
+  await srv.ctx.directory.publish();
+  return { identityKey, deviceId: keys.deviceId };
 }
 
 /** A device plus everything it has seen, for assertions. */

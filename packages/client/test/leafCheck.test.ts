@@ -4,12 +4,9 @@
  * member on its own (while syncing), also by a non-admin; an account whose identity key the server changes
  * (and logs) has its old leaves flagged by members who may not manage the group and removed by one who may.
  */
-import { fromBase64Url } from '@doublelock/protocol';
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newDeviceKeys, signDeviceCertificate } from '../src/device.ts';
 import type { LeafFinding } from '../src/groups/leafCheck.ts';
-import { linkSecondDevice, register, server, uniqueName, type TestDevice } from './harness.ts';
+import { linkSecondDevice, register, server, serverChangesIdentity, uniqueName, type TestDevice } from './harness.ts';
 
 let srv: Awaited<ReturnType<typeof server>>;
 beforeAll(async () => {
@@ -62,23 +59,7 @@ describe('leaves re-checked against key transparency', () => {
     expect(await carol.messenger.recheckLeaves()).toEqual([]); // all leaves pass
 
     // The server shows Bob with a new identity key and a device certified by it, and logs that state.
-    const secret = ed25519.utils.randomSecretKey();
-    const keys = newDeviceKeys();
-    const cert = signDeviceCertificate(secret, bob.messenger.username, keys.publicKey, 'new phone');
-    await srv.db.run('UPDATE accounts SET identity_key = ? WHERE username = ?', [ed25519.getPublicKey(secret), bob.messenger.username]);
-    await srv.ctx.stores.accounts.addDevice({
-      deviceId: keys.deviceId,
-      username: bob.messenger.username,
-      signatureKey: keys.publicKey,
-      name: cert.name,
-      createdAt: cert.createdAt,
-      accountSignature: fromBase64Url(cert.accountSignature),
-      certifiedBy: null,
-      revokedAt: null,
-      revocationSignature: null,
-      revokedBy: null,
-    });
-    await srv.ctx.directory.publish();
+    await serverChangesIdentity(srv, bob.messenger.username);
 
     const seenByCarol = await carol.messenger.recheckLeaves();
     expect(seenByCarol).toEqual([expect.objectContaining({ username: bob.messenger.username, deviceId: bob.messenger.deviceId, problem: 'not_vouched', removed: false })]);

@@ -4,11 +4,9 @@
  * decisions travel to the user's other devices (note-to-self group). The change is mounted for real: the
  * server gives Bob a new identity key and a device certified by it, and logs that state.
  */
-import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { toBase64Url } from '@doublelock/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newDeviceKeys, signDeviceCertificate } from '../src/device.ts';
-import { linkSecondDevice, register, server, uniqueName } from './harness.ts';
+import { linkSecondDevice, register, server, serverChangesIdentity, uniqueName } from './harness.ts';
 
 let srv: Awaited<ReturnType<typeof server>>;
 beforeAll(async () => {
@@ -32,26 +30,10 @@ describe('trust in contacts', () => {
     expect((await laptop.messenger.trust(bob.messenger.username)).state).toBe('verified');
 
     // Bob's account gets a new identity key (as after a reinstall) with a device certified by it; it is logged.
-    const secret = ed25519.utils.randomSecretKey();
-    const keys = newDeviceKeys();
-    const cert = signDeviceCertificate(secret, bob.messenger.username, keys.publicKey, 'new phone');
-    await srv.db.run('UPDATE accounts SET identity_key = ? WHERE username = ?', [ed25519.getPublicKey(secret), bob.messenger.username]);
-    await srv.ctx.stores.accounts.addDevice({
-      deviceId: keys.deviceId,
-      username: bob.messenger.username,
-      signatureKey: keys.publicKey,
-      name: cert.name,
-      createdAt: cert.createdAt,
-      accountSignature: fromBase64Url(cert.accountSignature),
-      certifiedBy: null,
-      revokedAt: null,
-      revocationSignature: null,
-      revokedBy: null,
-    });
-    await srv.ctx.directory.publish();
+    const { identityKey } = await serverChangesIdentity(srv, bob.messenger.username);
 
     const changed = await alice.messenger.trust(bob.messenger.username);
-    expect(changed).toMatchObject({ state: 'changed', identityKey: toBase64Url(ed25519.getPublicKey(secret)), wasVerified: true });
+    expect(changed).toMatchObject({ state: 'changed', identityKey: toBase64Url(identityKey), wasVerified: true });
     expect(changed.safetyNumber).not.toBe(verified.safetyNumber);
     await expect(alice.messenger.setVerified(bob.messenger.username)).rejects.toThrow(/changed/);
     // Until accepted, Bob's devices are refused (here: adding Bob again to the chat finds his new device untrusted).
