@@ -42,10 +42,10 @@ import { LawfulAccessWorld } from '@doublelock/lawful-access/testing';
 import type { EscrowContext } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, printTable, writeResults } from './lib/report.ts';
+import { freePort } from '@doublelock/store/testing';
 
 const CONFIGS = [
   { t: 2, n: 3 },
@@ -64,16 +64,6 @@ function localDkg(world: LawfulAccessWorld, epoch: number) {
   const round1 = world.custodians.map((c) => dkgRound1(session, c.index));
   const outputs = world.custodians.map((c, i) => dkgRound2(session, c.staticKey.secret, round1[i]!.state, round1.map((r) => r.message)));
   return { ms: performance.now() - started, outputs };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function main(): Promise<void> {

@@ -28,23 +28,12 @@ import { LawfulAccessWorld } from '@doublelock/lawful-access/testing';
 import { toBase64Url } from '@doublelock/protocol';
 import { ristretto255 } from '@noble/curves/ed25519.js';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningCustodian, startCustodian, writeCustodianKeys } from '../src/index.ts';
 import { ShareWrapping } from '../src/shareWrapping.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
+import { freePort } from '@doublelock/store/testing';
 
 let world: LawfulAccessWorld;
 let dir: string;

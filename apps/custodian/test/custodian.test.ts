@@ -42,27 +42,16 @@ import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { ristretto255 } from '@noble/curves/ed25519.js';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningCustodian, startCustodian, writeCustodianKeys } from '../src/index.ts';
 import { ShareWrapping, WRAP_KEY_DIR } from '../src/shareWrapping.ts';
+import { freePort } from '@doublelock/store/testing';
 
 const ISSUED = Date.UTC(2026, 10, 23, 9);
 const HOUR = 3_600_000;
 let clock = ISSUED + HOUR;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 let world: LawfulAccessWorld;
 let logUrl: string;

@@ -11,26 +11,16 @@ import { toBase64Url } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '@doublelock/store/testing';
 
 const CLI = fileURLToPath(new URL('./fixtures/cli.ts', import.meta.url));
 const run = promisify(execFile);
 const node = (args: string[]) => run(process.execPath, ['--import', 'tsx', CLI, ...args], { timeout: 60_000 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function serve(args: string[]): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
