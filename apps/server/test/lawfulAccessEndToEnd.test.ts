@@ -42,7 +42,7 @@ import { decodeFrame, fromBase64Url, splitLengthPrefixed, toBase64Url, type Escr
 import { asBytes } from '@doublelock/store';
 import { freePort } from '@doublelock/store/testing';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -58,7 +58,7 @@ import { envelopeContextBytes } from '../../../packages/client/src/envelope/enve
 import { open } from '../../../packages/client/src/envelope/committingAead.ts';
 import { decodeContent } from '../../../packages/client/src/envelope/content.ts';
 import type { RunningServer } from '../src/app.ts';
-import { startTestServer } from '../src/testing.ts';
+import { serveCustodian, startTestServer } from '../src/testing.ts';
 import { call } from './harness.ts';
 
 const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey(), coordinator: generateSigningKey() };
@@ -169,30 +169,6 @@ const cli = (...args: string[]) =>
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );
 
-/** `doublelock custodian serve …` as its own process; resolves once it listens. */
-function serveCustodian(args: string[]): Promise<{ close(): Promise<void> }> {
-  const child = spawn(process.execPath, [CLI, 'custodian', 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const close = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`custodian did not start: ${output}`)), 90_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('is running at')) {
-        clearTimeout(timer);
-        resolve({ close });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`custodian exited with ${code}: ${output}`)));
-  });
-}
 
 /** The first length-prefixed field of a log entry: its type label (directory entries are JSON and have none). */
 function labelOf(entry: Uint8Array): string | undefined {

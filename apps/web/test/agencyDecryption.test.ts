@@ -29,9 +29,9 @@ import { CosignatureSigner, generateSignerKey } from '@doublelock/log';
 import { SIGNATURE_COSIGNATURE_V1 } from '@doublelock/log/verifier';
 import { decodeFrame, fromBase64Url, toBase64Url } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { startTestServer } from '@doublelock/server/testing';
+import { serveCustodian, startTestServer } from '@doublelock/server/testing';
 import { freePort } from '@doublelock/store/testing';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,30 +53,6 @@ const tmp = mkdtempSync(join(tmpdir(), 'doublelock-web-decrypt-'));
 const CLI = fileURLToPath(new URL('../../cli/bin/doublelock.js', import.meta.url));
 const trustRoot = toBase64Url(keys.root.publicKey);
 
-/** `doublelock custodian serve …` as its own process; resolves once it listens. */
-function serveCustodian(args: string[]): Promise<{ close(): Promise<void> }> {
-  const child = spawn(process.execPath, [CLI, 'custodian', 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const close = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`custodian did not start: ${output}`)), 90_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('is running at')) {
-        clearTimeout(timer);
-        resolve({ close });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`custodian exited with ${code}: ${output}`)));
-  });
-}
 
 async function saveDownload(page: Page, click: () => Promise<void>, name: string): Promise<string> {
   const [download] = await Promise.all([page.waitForEvent('download'), click()]);
