@@ -12,6 +12,7 @@ import type { CommitRequest } from '@doublelock/protocol';
 import { commit } from '../mls/handshake.ts';
 import { adminsProposal } from './adminRule.ts';
 import { rejoinedDevices } from './rejoin.ts';
+import { groupInfoFor } from './externalRejoin.ts';
 import { ApiError } from '../api/serverApi.ts';
 import { resendWhileTransient } from '../core/transient.ts';
 import { b64, MAX_RETRIES, newMessageId, type MessengerContext } from '../core/context.ts';
@@ -157,6 +158,8 @@ export class Membership {
       if (proposals.length === 0) return false;
       const result = await ctx.withCredentialReasons(() => commit(state, ctx.cs, ctx.options.mls, { extraProposals: proposals }));
       const epoch = Number(state.groupContext.epoch);
+      // What a member that loses its state can rejoin from, by external commit (groups/externalRejoin.ts).
+      const groupInfo = await groupInfoFor(ctx, result.newState);
       try {
         // If the answer is lost, the very same request is sent again (same client message id, same bytes): the
         // server accepts it now or answers with its earlier acceptance, so the committer learns its commit
@@ -172,6 +175,7 @@ export class Membership {
             welcome: b64(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: result.welcome })),
             ratchetTree: b64(encodeRatchetTree(result.newState.ratchetTree)),
           }),
+          ...(groupInfo && { groupInfo }),
         };
         const accepted = await resendWhileTransient(() => ctx.api.commit(groupId, request));
         meta.epochEnds[String(epoch)] = accepted.seq;
