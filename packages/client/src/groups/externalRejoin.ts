@@ -44,26 +44,27 @@ export async function groupInfoFor(ctx: MessengerContext, state: ClientState): P
  */
 export function checkExternalCommit(state: ClientState, message: PublicMessage): DeviceIdentity {
   const content = message.content;
-  const refuse = (why: string): never => {
-    throw new MessageRejected('external_commit_refused', `external commit refused: ${why}`);
-  };
   if (content.contentType !== 'commit') return refuse('not a commit');
-  const proposals = content.commit.proposals.map((p) => (p.proposalOrRefType === 'proposal' ? p.proposal : refuse('a proposal by reference')));
-  const removes = proposals.filter((p) => p.proposalType === 'remove');
-  const inits = proposals.filter((p) => p.proposalType === 'external_init');
-  if (inits.length !== 1 || proposals.length !== 2 || removes.length !== 1 || removes[0]!.proposalType !== 'remove') {
-    return refuse('an external commit may only re-add a member device that lost its state (one ExternalInit and the Remove of its old leaf)');
-  }
   const leafNode = content.commit.path?.leafNode ?? refuse('no path');
   const device = parseDeviceCredential(leafNode.credential) ?? refuse('the new leaf has no device credential');
   if (deviceIdFor(leafNode.signaturePublicKey) !== device.deviceId) refuse(`the new leaf claims device ${device.deviceId} with another device's key`);
-  const node = state.ratchetTree[removes[0]!.remove.removed * 2];
+  // The rule: one ExternalInit and the Remove of the old leaf of this very device (account, id and key).
+  const proposals = content.commit.proposals.map((p) => (p.proposalOrRefType === 'proposal' ? p.proposal : refuse('a proposal by reference')));
+  const removed = proposals.flatMap((p) => (p.proposalType === 'remove' ? [p.remove.removed] : []));
+  if (proposals.length !== 2 || removed.length !== 1 || !proposals.some((p) => p.proposalType === 'external_init')) {
+    refuse(`${identityText(device)} would join from outside: an external commit may only re-add a member device that lost its state (one ExternalInit and the Remove of its old leaf)`);
+  }
+  const node = state.ratchetTree[removed[0]! * 2];
   const old = node?.nodeType === 'leaf' ? node.leaf : refuse('it removes an empty leaf');
   const was = parseDeviceCredential(old.credential);
   if (!was || was.username !== device.username || was.deviceId !== device.deviceId || b64(old.signaturePublicKey) !== b64(leafNode.signaturePublicKey)) {
     refuse(`it removes ${was ? identityText(was) : 'a leaf'} but brings in ${identityText(device)}: only a device can rejoin in its own place`);
   }
   return device;
+}
+
+function refuse(why: string): never {
+  throw new MessageRejected('external_commit_refused', `external commit refused: ${why}`);
 }
 
 /**
