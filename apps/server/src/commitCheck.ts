@@ -11,7 +11,7 @@
  * and epoch, proposals sent inline and of the kinds our clients make (add, remove, the admin list), each
  * added KeyPackage's signature and that its credential names the device its key derives.
  */
-import { ADMINS_EXTENSION_TYPE, decodeAdmins, deviceId as deviceIdSchema, DomainError, ErrorCode, deviceIdFor, fromBase64Url, username as usernameSchema } from '@doublelock/protocol';
+import { ADMINS_EXTENSION_TYPE, EXTERNAL_REJOIN_OFF_EXTENSION_TYPE, externalRejoinAllowed, decodeAdmins, deviceId as deviceIdSchema, DomainError, ErrorCode, deviceIdFor, fromBase64Url, username as usernameSchema } from '@doublelock/protocol';
 import { decodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl, type CiphersuiteImpl, type CiphersuiteName, type Credential, type KeyPackage } from 'ts-mls';
 import { verifyGroupInfoSignature } from 'ts-mls/groupInfo.js';
 import { verifyKeyPackage } from 'ts-mls/keyPackage.js';
@@ -95,6 +95,7 @@ export async function parseGroupInfo(bytes: Uint8Array, groupId: string, epoch: 
   if (Buffer.compare(Buffer.from(info.groupContext.groupId), Buffer.from(fromBase64Url(groupId))) !== 0) reject('the group info is for another group');
   if (info.groupContext.epoch !== BigInt(epoch)) reject(`the group info is for epoch ${info.groupContext.epoch}, the commit starts epoch ${epoch}`);
   if (!info.extensions.some((e) => e.extensionType === 'external_pub')) reject('the group info has no external_pub extension');
+  if (!externalRejoinAllowed(info.groupContext.extensions)) reject('the group’s policy allows no external commits: no group info is kept');
   const cs = await suite(info.groupContext.cipherSuite).catch(() => reject(`the group info uses an unsupported cipher suite (${info.groupContext.cipherSuite})`));
   if (!(await verifyGroupInfoSignature(info, signatureKey, cs.signature).catch(() => false))) reject('the group info is not signed by the committing device');
   return { signer: info.signer };
@@ -129,7 +130,8 @@ export async function parseCommit(commit: Uint8Array, groupId: string, epoch: nu
     else if (proposal.proposalType === 'group_context_extensions') {
       if (++extensionsProposals > 1) reject('a commit may change the group’s extensions once');
       const extensions = proposal.groupContextExtensions.extensions;
-      if (extensions.some((e) => e.extensionType !== ADMINS_EXTENSION_TYPE)) reject('the only group extension members may set is the admin list');
+      // The rejoin policy (groupPolicy.ts) is carried over as it is: members refuse a commit that changes it.
+      if (extensions.some((e) => e.extensionType !== ADMINS_EXTENSION_TYPE && e.extensionType !== EXTERNAL_REJOIN_OFF_EXTENSION_TYPE)) reject('the only group extensions members may set are the admin list and the rejoin policy');
       const ext = extensions.find((e) => e.extensionType === ADMINS_EXTENSION_TYPE);
       admins = ext ? (decodeAdmins(ext.extensionData) ?? reject('the admin list in the commit is malformed')) : [];
     } else reject(`a commit with a ${String(proposal.proposalType)} proposal is not accepted here`);

@@ -7,8 +7,11 @@
  * And the attack the GroupInfo at the server opens: the server (which holds the GroupInfo and its external key)
  * lets a device of its choosing — a real account whose credential the directory vouches for — in by external
  * commit, joining anew or in Bob's place. Every member refuses it (`external_commit_refused`).
+ *
+ * A group made with `externalRejoin: false` (its policy, in the group context): no GroupInfo is kept, a lost
+ * device asks to be re-added instead, and an external commit — even a device's own — is refused by the members.
  */
-import { encodeMlsMessage, joinGroupExternal, decodeMlsMessage } from 'ts-mls';
+import { createGroupInfoWithExternalPubAndRatchetTree, decodeMlsMessage, encodeMlsMessage, joinGroupExternal } from 'ts-mls';
 import { fromBase64Url } from '@doublelock/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessengerContext } from '../src/core/context.ts';
@@ -126,5 +129,50 @@ describe('rejoin by external commit', () => {
     await alice!.messenger.sendText(chat, 'still just us');
     await bob!.messenger.sync();
     expect(bob!.texts).toContain(`${alice!.messenger.username}: still just us`);
+  });
+
+  it('a group whose policy allows no external commits: no GroupInfo kept, a lost device is re-added, an external commit is refused', { timeout: 120_000 }, async () => {
+    const storage = new MemoryStorage();
+    const [alice, carol, dave] = await Promise.all(['al', 'ca', 'da'].map((p) => register(srv.url, uniqueName(p))));
+    const bob = new TestDevice(await Messenger.register(await deviceOptions(srv.url, { storage }), uniqueName('bo')));
+    const chat = await alice!.messenger.createGroup('closed', [bob.messenger.username, carol!.messenger.username], { externalRejoin: false });
+    await Promise.all([bob.messenger.sync(), carol!.messenger.sync()]);
+    const saved = await backup(storage);
+    await alice!.messenger.addMembers(chat, [dave!.messenger.username]);
+    await Promise.all([bob.messenger.sync(), carol!.messenger.sync(), dave!.messenger.sync()]);
+    await expect(internals(alice!).api.groupInfo(chat)).rejects.toMatchObject({ code: 'not_found' });
+    bob.messenger.close();
+
+    // Restored from the backup: nothing to rejoin from; it asks, and a member re-adds it.
+    const restored = new TestDevice(await Messenger.open(await deviceOptions(srv.url, { storage: saved })));
+    await carol!.messenger.sendText(chat, 'anyone there?');
+    await restored.messenger.sync();
+    expect(restored.events).toContainEqual({ type: 'rejoin_requested', groupId: chat });
+    await alice!.messenger.sync();
+    await restored.messenger.sync();
+    const me = { username: bob.messenger.username, deviceId: bob.messenger.deviceId };
+    expect(restored.events).toContainEqual({ type: 'rejoined', groupId: chat, ...me });
+    for (const d of [carol!, dave!]) await d.messenger.sync();
+
+    // Bob's modified client rejoins by external commit anyway, from a GroupInfo it makes from its own state (in
+    // its own place, which the server accepts): the members refuse it, as the group's policy says.
+    const b = internals(restored);
+    const { state } = await b.groupStore.require(chat);
+    const own = await b.keyPackages.create(false);
+    const info = await createGroupInfoWithExternalPubAndRatchetTree(state, [], b.cs);
+    const { publicMessage } = await joinGroupExternal(info, own.publicPackage, own.privatePackage, true, b.cs, undefined, b.config);
+    await b.api.commit(chat, { clientMessageId: 'CCCCCCCCCCCCCCCCCCCCCC', epoch: Number(state.groupContext.epoch), commit: Buffer.from(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage })).toString('base64url'), adds: [], removes: [] });
+    const epoch = Number(state.groupContext.epoch);
+    for (const d of [alice!, carol!]) {
+      await d.messenger.sync();
+      expect(d.rejections.map((r) => r.reason)).toEqual(['external_commit_refused']);
+      expect(d.rejections[0]!.message).toMatch(/does not allow rejoining by external commit/);
+      expect((await d.messenger.group(chat)).epoch).toBe(epoch);
+    }
+    // Their signed reports are a majority of the other accounts: the server voided it before Dave fetched it.
+    expect((await b.api.group(chat)).epoch).toBe(epoch);
+    await dave!.messenger.sync();
+    expect(dave!.events).toContainEqual(expect.objectContaining({ type: 'commit_voided', groupId: chat, appliedHere: false }));
+    expect((await dave!.messenger.group(chat)).epoch).toBe(epoch);
   });
 });

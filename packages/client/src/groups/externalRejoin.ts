@@ -19,7 +19,7 @@
  */
 import { createGroupInfoWithExternalPubAndRatchetTree, decodeMlsMessage, encodeMlsMessage, joinGroupExternal, type ClientState, type GroupInfo, type PublicMessage } from 'ts-mls';
 import { ratchetTreeFromExtension } from 'ts-mls/groupInfo.js';
-import { deviceIdFor, fromBase64Url, type CommitRequest } from '@doublelock/protocol';
+import { deviceIdFor, externalRejoinAllowed, fromBase64Url, type CommitRequest } from '@doublelock/protocol';
 import { ApiError } from '../api/serverApi.ts';
 import { b64, identityText, newMessageId, type MessengerContext } from '../core/context.ts';
 import { resendWhileTransient } from '../core/transient.ts';
@@ -33,6 +33,7 @@ export const MAX_GROUP_INFO_BYTES = 1024 * 1024;
 
 /** The GroupInfo to leave beside a commit that made `state` (base64url MLSMessage), or undefined when too large. */
 export async function groupInfoFor(ctx: MessengerContext, state: ClientState): Promise<string | undefined> {
+  if (!externalRejoinAllowed(state.groupContext.extensions)) return undefined; // the group's policy: re-adds only
   const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(state, [], ctx.cs);
   const bytes = encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo });
   return bytes.length <= MAX_GROUP_INFO_BYTES ? b64(bytes) : undefined;
@@ -45,6 +46,7 @@ export async function groupInfoFor(ctx: MessengerContext, state: ClientState): P
 export function checkExternalCommit(state: ClientState, message: PublicMessage): DeviceIdentity {
   const content = message.content;
   if (content.contentType !== 'commit') return refuse('not a commit');
+  if (!externalRejoinAllowed(state.groupContext.extensions)) refuse('the group does not allow rejoining by external commit (its policy: re-adds only)');
   const leafNode = content.commit.path?.leafNode ?? refuse('no path');
   const device = parseDeviceCredential(leafNode.credential) ?? refuse('the new leaf has no device credential');
   if (deviceIdFor(leafNode.signaturePublicKey) !== device.deviceId) refuse(`the new leaf claims device ${device.deviceId} with another device's key`);
