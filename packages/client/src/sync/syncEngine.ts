@@ -149,7 +149,13 @@ export class SyncEngine {
       // building on that commit. After a grace period, or once the group has moved further, it asks.
       const reported = await getJson<{ epoch: number; at: number }>(ctx.storage, reportedCommitKey(groupId));
       if (reported && server.epoch === reported.epoch + 1 && Date.now() - reported.at < VOID_GRACE_MS) continue;
-      if (await rejoinLocked(ctx, groupId)) continue;
+      // An external commit that fails for good (say, the AS refuses a leaf of the GroupInfo's tree) leaves the re-add.
+      const rejoined = await rejoinLocked(ctx, groupId).catch((error: unknown) => {
+        if (isTransient(error)) throw error;
+        ctx.emit({ type: 'error', error: new Error(`rejoining ${groupId} by external commit failed: ${error instanceof Error ? error.message : String(error)}`) });
+        return false;
+      });
+      if (rejoined) continue;
       await ctx.rejoin.requestLocked(groupId);
       ctx.emit({ type: 'rejoin_requested', groupId });
     }
