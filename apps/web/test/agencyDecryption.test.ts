@@ -175,7 +175,9 @@ describe.runIf(chromiumAvailable)('the agency decrypts in its browser', () => {
 
     await saveDownload(page, () => page.getByRole('button', { name: 'Collect what was retained' }).click(), 'intercepts.json');
     await page.getByText('Collected 2 intercept(s); saved as a file.').waitFor();
-    await page.getByRole('button', { name: 'Decrypt with the custodians' }).click();
+    // By default the batch is everything the warrant covers.
+    await page.getByText('Choose what to decrypt (2 of 2 chosen)').waitFor();
+    await page.getByRole('button', { name: 'Decrypt the 2 chosen with the custodians' }).click();
     await page.getByText('2 of 2 message(s) decrypted.').waitFor({ timeout: 60_000 });
     const shown = page.getByRole('list', { name: 'Decrypted messages' });
     expect(await shown.locator('.message-text').allTextContents()).toEqual(['meet at noon', 'see you there']);
@@ -210,7 +212,14 @@ describe.runIf(chromiumAvailable)('the agency decrypts in its browser', () => {
     await page.getByLabel('The warrant file, signed and decided').setInputFiles(warrantFile);
     await page.getByLabel('The submission file').setInputFiles(submission);
     await page.getByLabel('The collected intercepts').setInputFiles(doctored);
-    await page.getByRole('button', { name: 'Decrypt with the custodians' }).click();
+    // The page marks both as outside the warrant and leaves them out of the batch; the agent (or a modified
+    // page) chooses them anyway: the SDK refuses each inside the batch, before any custodian is asked.
+    const listed = page.getByRole('list', { name: 'Collected intercepts' });
+    await listed.getByText(/Intercept 999: erin → frank.*\(outside the warrant: no target of the warrant sent or received it\)/).waitFor();
+    await listed.getByText(/Intercept 998: .*\(outside the warrant: it was delivered outside the warrant’s window\)/).waitFor();
+    expect(await listed.getByRole('checkbox', { checked: true }).count()).toBe(1);
+    await page.getByRole('button', { name: 'Choose all', exact: true }).click();
+    await page.getByRole('button', { name: 'Decrypt the 3 chosen with the custodians' }).click();
     await page.getByText('1 of 3 message(s) decrypted.').waitFor({ timeout: 60_000 });
     await page.getByRole('alert').filter({ hasText: 'Intercept 999 not decrypted' }).filter({ hasText: 'no target of the warrant sent or received it' }).filter({ hasText: 'not sent to any custodian' }).waitFor();
     await page.getByRole('alert').filter({ hasText: 'Intercept 998 not decrypted' }).filter({ hasText: 'outside the warrant’s window' }).waitFor();
