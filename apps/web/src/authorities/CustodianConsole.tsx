@@ -16,7 +16,7 @@ import { WarrantView } from './WarrantView.tsx';
 const when = (t: number) => new Date(t).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
 
 /** Requests shown (and checked in this browser) per page; the custodian serves every one, page by page. */
-export const REVIEWS_PER_PAGE = 20;
+export const REVIEWS_PER_PAGE = 10;
 
 type Custodian = TrustConfig['custodians'][number];
 
