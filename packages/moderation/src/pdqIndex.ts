@@ -431,6 +431,26 @@ export class PdqIndex {
           // Both halves at once: clearing the lowest set bit `budget` times leaves a half non-zero exactly
           // when it has more bits than the budget (a half that reaches zero borrows from the other one:
           // the rare survivors are re-checked half by half).
+          if (budget === 2) {
+            // four words a step (radius 31's 1-flip probes, 16 of 17): one branch for eight filters
+            for (; w + 3 < full; w += 4) {
+              let a = regions[w]! ^ qq;
+              let b = regions[w + 1]! ^ qq;
+              let cc = regions[w + 2]! ^ qq;
+              let d = regions[w + 3]! ^ qq;
+              a &= (a - 0x10001) | 0;
+              b &= (b - 0x10001) | 0;
+              cc &= (cc - 0x10001) | 0;
+              d &= (d - 0x10001) | 0;
+              a &= (a - 0x10001) | 0;
+              b &= (b - 0x10001) | 0;
+              cc &= (cc - 0x10001) | 0;
+              d &= (d - 0x10001) | 0;
+              if ((a & 0xffff) !== 0 && (a & 0xffff0000) !== 0 && (b & 0xffff) !== 0 && (b & 0xffff0000) !== 0 && (cc & 0xffff) !== 0 && (cc & 0xffff0000) !== 0 && (d & 0xffff) !== 0 && (d & 0xffff0000) !== 0) continue;
+              for (let k = w; k < w + 4; k++) nc = this.keepHalves(regions, k, slotOffset, qf, budget, nc);
+              candidates = this.candidates;
+            }
+          }
           const three = budget === 3;
           for (; w < full; w++) {
             let x = regions[w]! ^ qq;
