@@ -307,31 +307,36 @@ export class PdqIndex {
     }
     const n = this.slots;
     const words = this.words;
-    // Per pair, both segments as columns (one strided pass over the hashes); then per segment a histogram,
-    // its regions laid out from it, a scatter by the bucket's high byte (256 output streams), and within
+    // Per pair, both segments as columns with their histograms (one strided pass over the hashes); then
+    // per segment its regions laid out from the histogram, a scatter by the bucket's high byte (256 output streams), and within
     // each high-byte group a counting sort by the low byte into the regions (a group's regions span
     // ~0.2 MB at 10M hashes, so those writes stay in cache).
     const columns: [Uint16Array, Uint16Array] = [new Uint16Array(n), new Uint16Array(n)];
+    const histograms: [Uint32Array, Uint32Array] = [new Uint32Array(0), new Uint32Array(0)];
     const tempSlots = new Uint32Array(n);
     const tempPacked = new Uint32Array(n);
     for (let s = 0; s < M; s++) {
+      // both segments of a pair share a word, and their tables' widths (all segments are 16 bits)
       const bits = tableBitsFor(n, s);
       const buckets = 1 << bits;
       const mask = buckets - 1;
       const lowBits = Math.max(0, bits - 8);
       if ((s & 1) === 0) {
         const [even, odd] = columns;
+        const evenCounts = (histograms[0] = new Uint32Array(buckets));
+        const oddCounts = (histograms[1] = new Uint32Array(buckets));
         const w = s >>> 1;
         for (let slot = 0; slot < n; slot++) {
           const x = words[slot * 8 + w]!;
           even[slot] = x & 0xffff;
           odd[slot] = x >>> 16;
+          evenCounts[x & mask]!++;
+          oddCounts[(x >>> 16) & mask]!++;
         }
       }
       const values = columns[s & 1]!;
       const partnerValues = columns[(s & 1) ^ 1]!;
-      const counts = new Uint32Array(buckets);
-      for (let slot = 0; slot < n; slot++) counts[values[slot]! & mask]!++;
+      const counts = histograms[s & 1]!;
       // region offsets (c + ⌈c/2⌉ words a bucket), each bucket's write cursors, the high-byte groups' starts
       const offsets = new Uint32Array(buckets + 1);
       const filterAt = new Uint32Array(buckets);
