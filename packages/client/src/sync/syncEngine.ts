@@ -17,6 +17,7 @@ import { getJson } from '../storage/storage.ts';
 import { IncomingItems, reportedCommitKey, VOID_GRACE_MS } from './incoming.ts';
 import { mayManage } from '../groups/adminRule.ts';
 import { checkDelivery, DELIVERY_CHECK_MS } from '../groups/deliveryCheck.ts';
+import { rejoinLocked } from '../groups/externalRejoin.ts';
 
 export class SyncEngine {
   private socket: MailboxSocket | undefined;
@@ -126,8 +127,9 @@ export class SyncEngine {
 
   /**
    * After a full drain: a group that still keeps items for epochs it has not reached will not get the commits
-   * it misses (they would have come in order before them): its state is lost for good, so this device asks
-   * to be re-added (groups/rejoin.ts) — once per server epoch.
+   * it misses (they would have come in order before them): its state is lost for good. This device rejoins by
+   * external commit from the GroupInfo the server keeps (groups/externalRejoin.ts: nobody else needs to be
+   * online); where there is none, it asks to be re-added (groups/rejoin.ts) — once per server epoch.
    */
   private async rejoinLostGroups(): Promise<void> {
     const { ctx } = this;
@@ -143,6 +145,7 @@ export class SyncEngine {
       // building on that commit. After a grace period, or once the group has moved further, it asks.
       const reported = await getJson<{ epoch: number; at: number }>(ctx.storage, reportedCommitKey(groupId));
       if (reported && server.epoch === reported.epoch + 1 && Date.now() - reported.at < VOID_GRACE_MS) continue;
+      if (await rejoinLocked(ctx, groupId)) continue;
       await ctx.rejoin.requestLocked(groupId);
       ctx.emit({ type: 'rejoin_requested', groupId });
     }
