@@ -82,6 +82,28 @@ describe('rejoin by external commit', () => {
     expect(await memberIds(restored, chat)).toEqual(await memberIds(alice!, chat));
   });
 
+  it('a restored device that hears nothing rejoins when its own send meets 409, and the message goes out', { timeout: 120_000 }, async () => {
+    const storage = new MemoryStorage();
+    const [alice, carol] = await Promise.all(['al', 'ca'].map((p) => register(srv.url, uniqueName(p))));
+    const bob = new TestDevice(await Messenger.register(await deviceOptions(srv.url, { storage }), uniqueName('bo')));
+    const chat = await alice!.messenger.createChat(bob.messenger.username);
+    await bob.messenger.sync();
+    const saved = await backup(storage);
+    await alice!.messenger.addMembers(chat, [carol!.messenger.username]);
+    await bob.messenger.sync();
+    bob.messenger.close();
+
+    // Nothing arrives for the restored device; its first send is refused (409), the drained mailbox does not
+    // bring it to the server's epoch: it rejoins and sends in the new epoch.
+    const restored = new TestDevice(await Messenger.open(await deviceOptions(srv.url, { storage: saved })));
+    await restored.messenger.sendText(chat, 'sent after a restore');
+    expect(restored.events).toContainEqual({ type: 'rejoined', groupId: chat, username: bob.messenger.username, deviceId: bob.messenger.deviceId });
+    for (const d of [alice!, carol!]) {
+      await d.messenger.sync();
+      expect(d.texts).toContain(`${bob.messenger.username}: sent after a restore`);
+    }
+  });
+
   it('a malicious server letting its own (directory-listed) device in by external commit is refused by every member', { timeout: 120_000 }, async () => {
     const [alice, bob, mallory] = await Promise.all(['al', 'bo', 'ma'].map((p) => register(srv.url, uniqueName(p))));
     const chat = await alice!.messenger.createGroup('private', [bob!.messenger.username]);
@@ -155,13 +177,20 @@ describe('rejoin by external commit', () => {
     for (const d of [carol!, dave!]) await d.messenger.sync();
 
     // Bob's modified client rejoins by external commit anyway, from a GroupInfo it makes from its own state (in
-    // its own place, which the server accepts): the members refuse it, as the group's policy says.
+    // its own place). An honest server refuses (it keeps no GroupInfo for the group); one that keeps it anyway
+    // takes the commit: the members refuse it, as the group's policy says.
     const b = internals(restored);
     const { state } = await b.groupStore.require(chat);
     const own = await b.keyPackages.create(false);
     const info = await createGroupInfoWithExternalPubAndRatchetTree(state, [], b.cs);
-    const { publicMessage } = await joinGroupExternal(info, own.publicPackage, own.privatePackage, true, b.cs, undefined, b.config);
-    await b.api.commit(chat, { clientMessageId: 'CCCCCCCCCCCCCCCCCCCCCC', epoch: Number(state.groupContext.epoch), commit: Buffer.from(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage })).toString('base64url'), adds: [], removes: [] });
+    const forced = async () => {
+      const { publicMessage } = await joinGroupExternal(info, own.publicPackage, own.privatePackage, true, b.cs, undefined, b.config);
+      const commit = Buffer.from(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage })).toString('base64url');
+      return b.api.commit(chat, { clientMessageId: 'CCCCCCCCCCCCCCCCCCCCCC', epoch: Number(state.groupContext.epoch), commit, adds: [], removes: [] });
+    };
+    await expect(forced()).rejects.toMatchObject({ code: 'commit_rejected', message: expect.stringMatching(/keeps no group info/) });
+    await srv.db.run('INSERT INTO group_infos (group_id, epoch, group_info, created_at) VALUES (?, ?, ?, ?)', [chat, Number(state.groupContext.epoch), encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo: info }), Date.now()]);
+    await forced();
     const epoch = Number(state.groupContext.epoch);
     for (const d of [alice!, carol!]) {
       await d.messenger.sync();

@@ -202,7 +202,7 @@ export class Membership {
         return adds.length > 0;
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 'stale_epoch')) throw error;
-        await ctx.sync.syncLocked();
+        await ctx.sync.syncLocked([groupId]);
       }
     }
     throw new Error(`Could not commit to group ${groupId}: it kept moving on (${MAX_RETRIES} attempts).`);
