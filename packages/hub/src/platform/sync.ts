@@ -18,10 +18,10 @@
  */
 import { fromBase64, openCheckpoint, RootBuilder, toBase64, verifyConsistency, equalBytes, ProofError, NoteError, type VerifiedCheckpoint } from '@doublelock/log/verifier';
 import { BankStore, DISPUTED_LABEL, prepareSignal, SignalOpinionStore, SweepStore, tombstoneSignal, writeSignals, type SignalInput } from '@doublelock/moderation';
-import type { HubEntry, HubFeedResponse } from '@doublelock/protocol';
+import type { HubEntry } from '@doublelock/protocol';
 import type { Db, SqlRunner } from '@doublelock/store';
 import { decodeEntry, EntryError } from '../entry.ts';
-import { HubClient, HubHttpError } from './client.ts';
+import { HubClient, HubHttpError, type HubFeedPage } from './client.ts';
 
 export class HubIntegrityError extends Error {
   constructor(message: string) {
@@ -219,7 +219,7 @@ export class HubSync {
     };
     // the next page is fetched while this one is verified and written: the hub serves and this platform
     // applies at the same time (a page is used only after its own checks, so reading ahead is safe)
-    let ahead: Promise<HubFeedResponse> | undefined;
+    let ahead: Promise<HubFeedPage> | undefined;
     try {
       for (;;) {
         const page = await (ahead ?? this.client.feed(builder.size, this.pageSize));
@@ -250,8 +250,7 @@ export class HubSync {
         }
         // the applied entries and this page must be a prefix of the checkpoint's tree
         const next = RootBuilder.restore(builder.snapshot());
-        const encoder = new TextEncoder();
-        for (const e of page.entries) next.addEntry(encoder.encode(e));
+        for (const e of page.entries) next.addEntry(e);
         try {
           if (next.size > cp.size) throw new ProofError(`the page runs past the checkpoint (${next.size} > ${cp.size})`);
           if (next.size === cp.size) {
