@@ -177,13 +177,20 @@ describe('rejoin by external commit', () => {
     for (const d of [carol!, dave!]) await d.messenger.sync();
 
     // Bob's modified client rejoins by external commit anyway, from a GroupInfo it makes from its own state (in
-    // its own place, which the server accepts): the members refuse it, as the group's policy says.
+    // its own place). An honest server refuses (it keeps no GroupInfo for the group); one that keeps it anyway
+    // takes the commit: the members refuse it, as the group's policy says.
     const b = internals(restored);
     const { state } = await b.groupStore.require(chat);
     const own = await b.keyPackages.create(false);
     const info = await createGroupInfoWithExternalPubAndRatchetTree(state, [], b.cs);
-    const { publicMessage } = await joinGroupExternal(info, own.publicPackage, own.privatePackage, true, b.cs, undefined, b.config);
-    await b.api.commit(chat, { clientMessageId: 'CCCCCCCCCCCCCCCCCCCCCC', epoch: Number(state.groupContext.epoch), commit: Buffer.from(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage })).toString('base64url'), adds: [], removes: [] });
+    const forced = async () => {
+      const { publicMessage } = await joinGroupExternal(info, own.publicPackage, own.privatePackage, true, b.cs, undefined, b.config);
+      const commit = Buffer.from(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage })).toString('base64url');
+      return b.api.commit(chat, { clientMessageId: 'CCCCCCCCCCCCCCCCCCCCCC', epoch: Number(state.groupContext.epoch), commit, adds: [], removes: [] });
+    };
+    await expect(forced()).rejects.toMatchObject({ code: 'commit_rejected', message: expect.stringMatching(/keeps no group info/) });
+    await srv.db.run('INSERT INTO group_infos (group_id, epoch, group_info, created_at) VALUES (?, ?, ?, ?)', [chat, Number(state.groupContext.epoch), encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo: info }), Date.now()]);
+    await forced();
     const epoch = Number(state.groupContext.epoch);
     for (const d of [alice!, carol!]) {
       await d.messenger.sync();

@@ -212,6 +212,9 @@ export class DeliveryStore {
     return this.#batcher?.batched ?? 0;
   }
 
+  /** Batches that failed as a whole and were rerun one by one (a concurrent resend of one id; never a bug). */
+  batchesRerun = 0;
+
   async send(input: SendInput): Promise<Accepted> {
     return this.#batcher ? this.#batcher.send(input) : this.#sendAlone(input);
   }
@@ -235,6 +238,7 @@ export class DeliveryStore {
     try {
       batch = await this.db.transaction((tx) => acceptSends(tx, first.map((i) => inputs[i]!)), READ_COMMITTED);
     } catch {
+      this.batchesRerun++;
       batch = undefined;
     }
     if (batch) first.forEach((i, j) => (outcomes[i] = batch[j]!));
@@ -501,34 +505,46 @@ export class DeliveryStore {
   async ackMany(entries: Array<{ deviceId: string; ids: number[] }>): Promise<number[]> {
     const pairs = entries.flatMap((e) => e.ids.map((id) => [e.deviceId, id] as const));
     if (pairs.length === 0) return entries.map(() => 0);
-    const deleted = await this.db.transaction(async (tx) => {
-      // Each device deletes only its own mail. PostgreSQL: one statement for the whole batch (a round
-      // trip each would dominate); SQLite: one indexed statement per device (measured faster there than
-      // a row-value list, which SQLite materialises).
-      type Deleted = { device_id: string; id: number; message_id: number };
-      let rows: Deleted[] = [];
-      if (tx.dialect === 'postgres') {
-        rows = await tx.all<Deleted>(
-          `DELETE FROM mailbox WHERE (device_id, id) IN (VALUES ${pairs.map(() => '(CAST(? AS TEXT), CAST(? AS BIGINT))').join(', ')}) RETURNING device_id, id, message_id`,
-          pairs.flat(),
-        );
-      } else {
+    type Deleted = { device_id: string; id: number };
+    let rows: Deleted[];
+    if (this.db.dialect === 'postgres') {
+      // One statement, one round trip, for the whole batch (atomic on its own: no BEGIN/COMMIT). The
+      // CTEs share one snapshot, so the messages check skips the mailbox rows this statement deletes.
+      // Two batches freeing a message's last two rows at once both see the other's row: the message
+      // stays until sweep() (as with two statements at READ COMMITTED).
+      rows = await this.db.all<Deleted>(
+        `WITH gone AS (
+           DELETE FROM mailbox WHERE (device_id, id) IN (SELECT * FROM unnest(CAST(? AS TEXT[]), CAST(? AS BIGINT[])))
+           RETURNING device_id, id, message_id
+         ), freed AS (
+           DELETE FROM messages WHERE id IN (SELECT message_id FROM gone)
+           AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id AND mailbox.id NOT IN (SELECT id FROM gone))
+         )
+         SELECT device_id, id FROM gone`,
+        [pairs.map(([deviceId]) => deviceId), pairs.map(([, id]) => id)],
+      );
+    } else {
+      rows = await this.db.transaction(async (tx) => {
+        // SQLite: one indexed statement per device (measured faster there than a row-value list, which
+        // SQLite materialises). Each device deletes only its own mail.
+        const deleted: Array<Deleted & { message_id: number }> = [];
         for (const e of entries) {
           if (e.ids.length === 0) continue;
           const sql = `DELETE FROM mailbox WHERE device_id = ? AND id IN (${placeholders(e.ids.length)}) RETURNING device_id, id, message_id`;
-          rows.push(...(await tx.all<Deleted>(sql, [e.deviceId, ...e.ids])));
+          deleted.push(...(await tx.all<Deleted & { message_id: number }>(sql, [e.deviceId, ...e.ids])));
         }
-      }
-      const messageIds = [...new Set(rows.map((r) => Number(r.message_id)))];
-      if (messageIds.length > 0) {
-        await tx.run(
-          `DELETE FROM messages WHERE id IN (${placeholders(messageIds.length)})
-           AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id)`,
-          messageIds,
-        );
-      }
-      return new Set(rows.map((r) => `${r.device_id} ${Number(r.id)}`));
-    }, READ_COMMITTED);
+        const messageIds = [...new Set(deleted.map((r) => Number(r.message_id)))];
+        if (messageIds.length > 0) {
+          await tx.run(
+            `DELETE FROM messages WHERE id IN (${placeholders(messageIds.length)})
+             AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id)`,
+            messageIds,
+          );
+        }
+        return deleted;
+      });
+    }
+    const deleted = new Set(rows.map((r) => `${r.device_id} ${Number(r.id)}`));
     return entries.map((e) => e.ids.filter((id) => deleted.has(`${e.deviceId} ${id}`)).length);
   }
 
@@ -705,7 +721,8 @@ async function checkAndApplyMembership(tx: SqlRunner, input: CommitInput, seq: n
 /**
  * An external commit (RFC 9420 §12.4.3.2) is accepted only as a resync: a member device that lost its group
  * state re-adds itself with its own key — its new leaf names the authenticated device, the directory lists that
- * device active with that key, and the one leaf it removes is its own old leaf. Nobody can join a group this
+ * device active with that key, the one leaf it removes is its own old leaf, and a GroupInfo of this epoch is kept
+ * here (none is for groups whose policy allows no external commits). Nobody can join a group this
  * way (joining goes through an add, which a member commits), and the routing does not change. Returns the
  * device's new leaf (the leftmost blank one after the removal, as in every member's tree).
  */
@@ -722,6 +739,10 @@ async function applyExternalCommit(
   const old = leaves.get(removedLeaves[0]!);
   if (old?.deviceId !== input.sender.deviceId) rejectCommit(`The external commit removes leaf ${removedLeaves[0]}, which is not this device’s leaf.`);
   if (input.adds.length > 0 || input.removes.length > 0) rejectCommit('An external commit re-adds its own device: it declares no adds or removes.');
+  // Only from a GroupInfo kept here: a group whose policy allows no external commits keeps none.
+  if (!(await tx.get('SELECT 1 AS one FROM group_infos WHERE group_id = ? AND epoch = ?', [input.groupId, input.epoch]))) {
+    rejectCommit('The group keeps no group info for this epoch, so it takes no external commits (its policy, or a tree too large): ask to be re-added.');
+  }
   const row = await tx.get<{ signature_key: Uint8Array }>('SELECT signature_key FROM devices WHERE device_id = ? AND username = ? AND revoked_at IS NULL', [device.deviceId, device.username]);
   if (!row || !equalBytes(asBytes(row.signature_key), device.signatureKey)) rejectCommit('The key directory does not list this device, active, with the key of the external commit’s leaf.');
   leaves.delete(old!.leaf);
