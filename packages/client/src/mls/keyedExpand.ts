@@ -10,10 +10,15 @@
  * Output is byte-for-byte noble's `expand` (checked in test/keyedExpand.test.ts and by the MLS test vectors).
  */
 import { expand } from '@noble/hashes/hkdf.js';
-import { hmac, type _HMAC } from '@noble/hashes/hmac.js';
-import type { CHash, Hash } from '@noble/hashes/utils.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import type { CHash } from '@noble/hashes/utils.js';
 
-type HashState = Hash<unknown> & { _cloneInto(to?: unknown): HashState; digestInto(out: Uint8Array): void };
+/** The part of a noble hash instance used here: HMAC's keyed inner and outer states, cloned per use. */
+interface HashState {
+  update(data: Uint8Array): unknown;
+  digestInto(out: Uint8Array): void;
+  _cloneInto(to?: HashState): HashState;
+}
 
 interface Keyed {
   prk: Uint8Array;
@@ -39,7 +44,7 @@ export function keyedExpand(hash: CHash, capacity = 4): (prk: Uint8Array, info: 
 
   function keyed(prk: Uint8Array): Keyed {
     for (const entry of entries) if (entry.prk === prk && sameBytes(entry.copy, prk)) return entry;
-    const mac = hmac.create(hash, prk) as unknown as _HMAC<HashState> & { iHash: HashState; oHash: HashState };
+    const mac = hmac.create(hash, prk) as unknown as { iHash: HashState; oHash: HashState };
     const entry = { prk, copy: prk.slice(), inner: mac.iHash, outer: mac.oHash };
     if (entries.length >= capacity) entries.shift()!.copy.fill(0);
     entries.push(entry);
@@ -51,13 +56,13 @@ export function keyedExpand(hash: CHash, capacity = 4): (prk: Uint8Array, info: 
     if (length > outputLen || length === 0 || prk.length < outputLen) return expand(hash, prk, info, length);
     const { inner, outer } = keyed(prk);
     // T(1) = HMAC(PRK, info || 0x01); OKM = the first `length` bytes of T(1).
-    innerWork = inner._cloneInto(innerWork);
-    innerWork.update(info);
-    innerWork.update(COUNTER_1);
-    innerWork.digestInto(block);
-    outerWork = outer._cloneInto(outerWork);
-    outerWork.update(block);
-    outerWork.digestInto(block);
+    const innerHash = (innerWork = inner._cloneInto(innerWork));
+    innerHash.update(info);
+    innerHash.update(COUNTER_1);
+    innerHash.digestInto(block);
+    const outerHash = (outerWork = outer._cloneInto(outerWork));
+    outerHash.update(block);
+    outerHash.digestInto(block);
     const out = block.slice(0, length);
     block.fill(0);
     return out;
