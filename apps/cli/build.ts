@@ -2,7 +2,7 @@
  * Compiles the CLI (and the server it starts) to JavaScript: esbuild bundles apps/cli/src/main.ts and the
  * workspace packages it imports into apps/cli/dist, code-split so that each `await import()` stays a
  * chunk loaded only by the command that needs it; npm packages stay external (resolved from
- * node_modules at run time, native addons included). bin/doublelock.js runs this output, not TypeScript
+ * node_modules at run time, native addons included), except a few pure-ESM ones (BUNDLED below). bin/doublelock.js runs this output, not TypeScript
  * through a loader, whenever it is up to date with its sources (dist/manifest.json lists them).
  * Run by `npm install` (postinstall) and `npm start`; `--force` rebuilds even when up to date.
  */
@@ -24,11 +24,19 @@ function upToDate(): boolean {
   return manifest.inputs.every((f) => existsSync(join(ROOT, f)) && statSync(join(ROOT, f)).mtimeMs <= manifest.builtAt);
 }
 
-/** npm packages and node builtins stay imports; the workspace's own TypeScript (and JSON data it imports) is compiled in. */
+/**
+ * Pure-ESM npm packages compiled in with the workspace: Node then loads one chunk instead of resolving
+ * and compiling hundreds of small module files at every start (zod, the crypto libraries, ts-mls). zod
+ * goes together with the one package that imports it (fastify-type-provider-zod), so that there is a
+ * single copy of zod for the schemas and the route validation.
+ */
+const BUNDLED = /^(zod|fastify-type-provider-zod|@noble\/[^/]+|ts-mls|@hpke\/[^/]+)(\/|$)/;
+
+/** Other npm packages and node builtins stay imports; the workspace's own TypeScript (and JSON data it imports) is compiled in. */
 const externals: Plugin = {
   name: 'externals',
   setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@doublelock/') || args.path.endsWith('.json') ? undefined : { path: args.path, external: true }));
+    b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@doublelock/') || args.path.endsWith('.json') || BUNDLED.test(args.path) ? undefined : { path: args.path, external: true }));
   },
 };
 

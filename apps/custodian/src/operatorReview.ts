@@ -18,7 +18,7 @@ import {
 } from '@doublelock/protocol';
 import { type SignedShareRequest, type TrustConfig, checkOperatorRequest, commitToWarrant, witnessedAt, warrantStatus } from '@doublelock/lawful-access';
 import { fromBase64Url } from '@doublelock/protocol';
-import type { Db, SqlRunner } from '@doublelock/store';
+import type { Db, SqlRunner, SqlValue } from '@doublelock/store';
 import { randomBytes } from '@noble/hashes/utils.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { CustodianStore } from './custodianStore.ts';
@@ -34,6 +34,8 @@ interface ReviewRow {
   decision: string | null;
   decided_at: number | null;
 }
+
+type ListState = ReviewRow['state'] | 'decided' | 'all';
 
 interface StoredDecision {
   decision: 'approve' | 'refuse';
@@ -67,9 +69,37 @@ export class OperatorReviews {
     return { reviewId, state: 'pending' };
   }
 
-  async list(state: ReviewRow['state'] | 'all'): Promise<ReviewRow[]> {
-    const sql = 'SELECT review_id, state, request, created_at, decision, decided_at FROM custodian_reviews';
-    return state === 'all' ? this.db.all<ReviewRow>(`${sql} ORDER BY created_at LIMIT 500`) : this.db.all<ReviewRow>(`${sql} WHERE state = ? ORDER BY created_at LIMIT 500`, [state]);
+  /**
+   * One page of reviews in a state, by keyset (a cursor `key.reviewId` from the page before): pending and
+   * 'all' oldest first (by arrival), decided ones newest decision first. Rows arriving meanwhile never
+   * shift a page boundary, so paging through misses and repeats nothing.
+   */
+  async page(state: ListState, after: string | undefined, limit: number): Promise<{ rows: ReviewRow[]; next: string | null; total: number }> {
+    const decided = state === 'decided';
+    const key = decided ? 'decided_at' : 'created_at';
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (decided) where.push("state IN ('approved', 'refused')");
+    else if (state !== 'all') {
+      where.push('state = ?');
+      params.push(state);
+    }
+    const { count } = (await this.db.get<{ count: number | string }>(`SELECT COUNT(*) AS count FROM custodian_reviews${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`, params))!;
+    if (after) {
+      const dot = after.indexOf('.');
+      const [at, id] = [Number(after.slice(0, dot)), after.slice(dot + 1)];
+      where.push(decided ? `(${key} < ? OR (${key} = ? AND review_id < ?))` : `(${key} > ? OR (${key} = ? AND review_id > ?))`);
+      params.push(at, at, id);
+    }
+    const direction = decided ? 'DESC' : 'ASC';
+    const rows = await this.db.all<ReviewRow>(
+      `SELECT review_id, state, request, created_at, decision, decided_at FROM custodian_reviews${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${key} ${direction}, review_id ${direction} LIMIT ?`,
+      [...params, limit + 1],
+    );
+    const more = rows.length > limit;
+    if (more) rows.pop();
+    const last = rows.at(-1);
+    return { rows, next: more && last ? `${Number(decided ? last.decided_at : last.created_at)}.${last.review_id}` : null, total: Number(count) };
   }
 
   async get(reviewId: string): Promise<ReviewRow | undefined> {
@@ -164,10 +194,10 @@ export function registerOperatorRoutes(app: FastifyInstance, o: OperatorRoutesOp
   app.post('/v1/operator/reviews', async (request, reply) => {
     const auth = await authenticated(request.body, reply, 'list');
     if (!auth) return reply;
-    const command = auth.signed.request.command as { state: ReviewRow['state'] | 'all' };
+    const command = auth.signed.request.command as { state: ListState; after?: string; limit?: number };
     if (o.follower) await o.follower.sync().catch(() => undefined); // fresh counts when the log answers
-    const rows = await o.reviews.list(command.state);
-    return { reviews: await Promise.all(rows.map(describe)) };
+    const page = await o.reviews.page(command.state, command.after, command.limit ?? 100);
+    return { reviews: await Promise.all(page.rows.map(describe)), next: page.next, total: page.total };
   });
 
   app.post('/v1/operator/decisions', async (request, reply) => {

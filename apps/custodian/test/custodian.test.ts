@@ -7,12 +7,12 @@
  */
 import {
   type Decryption,
-  DecryptionRefused,
+  
   type EpochKey,
   combineShares,
   createDecryptionShare,
   decodeScalar,
-  decryptWithCustodians,
+  
   decryptWithSharedPoint,
   deliveryLabel,
   epochAt,
@@ -37,7 +37,7 @@ import {
   DAY_MS,
   generateSigningKey,
 } from '@doublelock/lawful-access';
-import { LawfulAccessWorld, type LoggedWarrant } from '@doublelock/lawful-access/testing';
+import { LawfulAccessWorld, type LoggedWarrant, refusals } from '@doublelock/lawful-access/testing';
 import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -63,25 +63,10 @@ const K = randomBytes(32);
 let message: ReturnType<LawfulAccessWorld['deliver']>;
 
 function decrypt(w: LoggedWarrant, m: { field: Uint8Array; delivery: typeof message.delivery }, extra: { fetch?: typeof fetch; prefer?: number[] } = {}): Promise<Decryption> {
-  return decryptWithCustodians({
-    trust: world.trust,
-    epochKey,
-    warrant: w.warrant.warrant,
-    field: m.field,
-    record: m.delivery.record,
-    request: (i) => world.request(i, w, m, clock),
-    ...extra,
-  });
+  return world.decrypt(w, m, epochKey, { requestedAt: clock, ...extra });
 }
 
-async function refusalCodes(promise: Promise<unknown>): Promise<string[]> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DecryptionRefused);
-  return [...new Set((error as DecryptionRefused).failures.map((f) => f.code))];
-}
+const refusalCodes = async (attempt: Promise<unknown>): Promise<string[]> => [...new Set((await refusals(attempt)).map((f) => f.code))];
 
 beforeAll(async () => {
   const ports = await Promise.all([freePort(), freePort(), freePort()]);

@@ -8,8 +8,8 @@
  *     oversight cross-check of the custodians' own release lists with the log flags the missing ones;
  *   - a restarted custodian still holds the checkpoint it accepted last, and refuses a forked log.
  */
-import { cancellationLogEntry, refusalLogEntry, refusalNotice, DecryptionRefused, type EpochKey, decryptWithCustodians, epochAt, parseReleaseLogEntry, runDkgCeremony, unloggedReleases, DAY_MS, signTrustConfig, type SignedReleaseRecord } from '@doublelock/lawful-access';
-import { LawfulAccessWorld, type LoggedWarrant } from '@doublelock/lawful-access/testing';
+import { cancellationLogEntry, refusalLogEntry, refusalNotice, type EpochKey, epochAt, parseReleaseLogEntry, runDkgCeremony, unloggedReleases, DAY_MS, signTrustConfig, type SignedReleaseRecord } from '@doublelock/lawful-access';
+import { LawfulAccessWorld, type LoggedWarrant, refusals } from '@doublelock/lawful-access/testing';
 import { TransparencyLog } from '@doublelock/log';
 import { openDb } from '@doublelock/store';
 import { freePort } from '@doublelock/store/testing';
@@ -57,18 +57,9 @@ async function logWarrant(limits: { maxMessages: number; maxPerDay?: number }): 
   return world.logWarrant(world.approve(world.issue(world.draft({ issuedAt, limits, window: { start: issuedAt, end: issuedAt + 10 * DAY_MS } })), issuedAt + 60_000));
 }
 
-function decrypt(w: LoggedWarrant, m: ReturnType<LawfulAccessWorld['deliver']>, prefer: number[]) {
-  return decryptWithCustodians({ trust: world.trust, epochKey, warrant: w.warrant.warrant, field: m.field, record: m.delivery.record, request: (i) => world.request(i, w, m, Date.now()), prefer });
-}
+const decrypt = (w: LoggedWarrant, m: ReturnType<LawfulAccessWorld['deliver']>, prefer: number[]) => world.decrypt(w, m, epochKey, { prefer });
 
-async function refusal(promise: Promise<unknown>): Promise<Array<[number, string]>> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DecryptionRefused);
-  return (error as DecryptionRefused).failures.map((f) => [f.custodian, f.code]);
-}
+const refusal = async (attempt: Promise<unknown>): Promise<Array<[number, string]>> => (await refusals(attempt)).map((f) => [f.custodian, f.code]);
 
 describe('custodians and the log they depend on', () => {
   it('a limit of L messages holds across different pairs of custodians (counted from the log)', async () => {

@@ -5,9 +5,9 @@
  * signed by another key (another custodian's operator, the agency), tampered, replayed, expired, or
  * addressed to another custodian.
  */
-import { DAY_MS, DecryptionRefused, type EpochKey, decryptWithCustodians, epochAt, generateSigningKey, runDkgCeremony, signOperatorRequest } from '@doublelock/lawful-access';
-import { LawfulAccessWorld, type LoggedWarrant } from '@doublelock/lawful-access/testing';
-import { type OperatorCommand, type OperatorReview, type SignedOperatorRequest, toBase64Url } from '@doublelock/protocol';
+import { DAY_MS, type EpochKey, epochAt, generateSigningKey, runDkgCeremony, signDocument, signOperatorRequest } from '@doublelock/lawful-access';
+import { LawfulAccessWorld, type LoggedWarrant, refusals } from '@doublelock/lawful-access/testing';
+import { OPERATOR_REQUEST_LABEL, type OperatorCommand, type OperatorReview, type SignedOperatorRequest, toBase64Url } from '@doublelock/protocol';
 import { freePort } from '@doublelock/store/testing';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -49,18 +49,10 @@ async function logWarrant(): Promise<LoggedWarrant> {
   return world.logWarrant(world.approve(world.issue(world.draft({ issuedAt, limits: { maxMessages: 5, maxPerDay: 3 }, window: { start: issuedAt, end: issuedAt + 10 * DAY_MS } })), issuedAt + 60_000));
 }
 
-function decrypt(w: LoggedWarrant, m: ReturnType<LawfulAccessWorld['deliver']>, prefer: number[]) {
-  return decryptWithCustodians({ trust: world.trust, epochKey, warrant: w.warrant.warrant, field: m.field, record: m.delivery.record, request: (i) => world.request(i, w, m, Date.now()), prefer });
-}
+const decrypt = (w: LoggedWarrant, m: ReturnType<LawfulAccessWorld['deliver']>, prefer: number[]) => world.decrypt(w, m, epochKey, { prefer });
 
-async function codes(promise: Promise<unknown>): Promise<Array<[number, string]>> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DecryptionRefused);
-  return (error as DecryptionRefused).failures.map((f) => [f.custodian, f.code] as [number, string]).sort((a, b) => a[0] - b[0]);
-}
+const codes = async (attempt: Promise<unknown>): Promise<Array<[number, string]>> =>
+  (await refusals(attempt)).map((f) => [f.custodian, f.code] as [number, string]).sort((a, b) => a[0] - b[0]);
 
 async function post(custodian: number, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${custodians[custodian - 1]!.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -72,6 +64,11 @@ const list = async (custodian: number, state: 'pending' | 'approved' | 'refused'
   const { status, json } = await post(custodian, '/v1/operator/reviews', command(custodian, { action: 'list', state }));
   expect(status).toBe(200);
   return json.reviews as OperatorReview[];
+};
+/** A command the schema refuses, signed by the genuine operator anyway (signOperatorRequest would not sign it). */
+const signedAnyway = (c: unknown) => {
+  const request = { custodian: 1, issuedAt: Date.now(), nonce: toBase64Url(randomBytes(16)), command: c };
+  return { request, signature: signDocument(OPERATOR_REQUEST_LABEL, request, operators[0]!.secretKey) };
 };
 const decide = (custodian: number, reviewId: string, decision: 'approve' | 'refuse', reason = 'checked the warrant and the log') =>
   post(custodian, '/v1/operator/decisions', command(custodian, { action: 'decide', reviewId, decision, reason }));
@@ -158,5 +155,47 @@ describe('a custodian operator reviews each release', () => {
     const genuine = command(1, approve);
     expect((await post(1, '/v1/operator/decisions', genuine)).status).toBe(200);
     await expectRefused(genuine, 409, 'replay');
+  });
+
+  it('pages through every review with a cursor: nothing missed or repeated, decided ones newest first', async () => {
+    const w = await logWarrant();
+    const ids = ['page-a', 'page-b', 'page-c', 'page-d', 'page-e'];
+    for (const messageId of ids.slice(0, 4)) await codes(decrypt(w, world.deliver(epochKey, { messageId, sender: 'mallory', recipients: ['bob'], serverTime: now - 60_000 }, randomBytes(32)), [1]));
+    const page = async (state: 'pending' | 'decided' | 'all', limit: number, after?: string) => {
+      const { status, json } = await post(1, '/v1/operator/reviews', command(1, { action: 'list', state, limit, ...(after ? { after } : {}) }));
+      expect(status).toBe(200);
+      return json as { reviews: OperatorReview[]; next: string | null; total: number };
+    };
+    const messageId = (r: OperatorReview) => (r.delivery as { record: { messageId: string } }).record.messageId;
+    const first = await page('pending', 2);
+    expect(first.reviews).toHaveLength(2);
+    expect(first.next).toEqual(expect.any(String));
+    // A request arriving while the operator pages lands at the end, without shifting the pages already read.
+    await codes(decrypt(w, world.deliver(epochKey, { messageId: 'page-e', sender: 'mallory', recipients: ['bob'], serverTime: now - 60_000 }, randomBytes(32)), [1]));
+    const seen = [...first.reviews];
+    for (let after = first.next, pages = 0; after && pages < 10; pages++) {
+      const next = await page('pending', 2, after);
+      expect(next.reviews.length).toBeLessThanOrEqual(2);
+      seen.push(...next.reviews);
+      after = next.next;
+    }
+    const whole = await page('pending', 500);
+    expect(seen.map((r) => r.reviewId)).toEqual(whole.reviews.map((r) => r.reviewId));
+    expect(new Set(seen.map((r) => r.reviewId)).size).toBe(seen.length);
+    expect(whole.total).toBe(whole.reviews.length);
+    expect(seen.map(messageId).filter((m) => m.startsWith('page-'))).toEqual(ids);
+
+    // Decided: the newest decision first, paged the same way.
+    const byMessage = (m: string) => seen.find((r) => messageId(r) === m)!.reviewId;
+    for (const m of ['page-b', 'page-d', 'page-a']) expect((await decide(1, byMessage(m), 'refuse', `not ${m}`)).status).toBe(200);
+    const decidedFirst = await page('decided', 1);
+    expect(messageId(decidedFirst.reviews[0]!)).toBe('page-a');
+    const decidedSecond = await page('decided', 1, decidedFirst.next!);
+    expect(messageId(decidedSecond.reviews[0]!)).toBe('page-d');
+    expect((await page('pending', 500)).reviews.map(messageId).filter((m) => m.startsWith('page-'))).toEqual(['page-c', 'page-e']);
+
+    // A cursor or a limit the API does not offer is refused with a reason, not a 5xx.
+    for (const bad of [{ action: 'list', state: 'pending', after: "1' OR 1=1" }, { action: 'list', state: 'pending', limit: 501 }, { action: 'list', state: 'pending', limit: 0 }])
+      expect((await post(1, '/v1/operator/reviews', signedAnyway(bad))).json.code).toBe('validation_failed');
   });
 });

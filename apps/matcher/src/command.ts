@@ -37,17 +37,21 @@ export function register(program: Command): void {
     .option('--hub-key <key>', 'the member API key at the hub', process.env.DOUBLELOCK_HUB_KEY)
     .option('--hub-log-key <vkey>', "the hub log's verifier key to pin (default: pinned at the first sync)", process.env.DOUBLELOCK_HUB_LOG_KEY)
     .option('--hub-sync-seconds <n>', 'how often the hub feed is synced', integer('--hub-sync-seconds'), 30)
-    .action(async (options: { data: string; databaseUrl?: string; host: string; port: number; tokenFile?: string; indexFile?: string; refreshMs: number; logLevel: string; apiKeyFile?: string; hubUrl?: string; hubKey?: string; hubLogKey?: string; hubSyncSeconds: number }) => {
+    .option('--hub-webhook-secret-file <file>', "file holding the webhook secret the hub gave this member (or DOUBLELOCK_HUB_WEBHOOK_SECRET): the hub's signed alerts at POST /v1/hub/alerts then sync at once")
+    .action(async (options: { data: string; databaseUrl?: string; host: string; port: number; tokenFile?: string; indexFile?: string; refreshMs: number; logLevel: string; apiKeyFile?: string; hubUrl?: string; hubKey?: string; hubLogKey?: string; hubSyncSeconds: number; hubWebhookSecretFile?: string }) => {
       const token = options.tokenFile ? readFileSync(options.tokenFile, 'utf8').trim() : (process.env.DOUBLELOCK_MATCHER_TOKEN ?? '');
       if (token.length < MIN_TOKEN_LENGTH) throw new Error(`the matcher token (--token-file or DOUBLELOCK_MATCHER_TOKEN) must be at least ${MIN_TOKEN_LENGTH} characters`);
       const apiKey = options.apiKeyFile ? readFileSync(options.apiKeyFile, 'utf8').trim() : process.env.DOUBLELOCK_MATCHER_API_KEY;
       if (apiKey !== undefined && apiKey.length < MIN_TOKEN_LENGTH) throw new Error(`the HMA API key (--api-key-file or DOUBLELOCK_MATCHER_API_KEY) must be at least ${MIN_TOKEN_LENGTH} characters`);
       if (options.indexFile !== 'none' && !options.indexFile) mkdirSync(options.data, { recursive: true });
       if (options.hubUrl && !options.hubKey) throw new Error('--hub-url needs --hub-key (the member API key at the hub)');
+      const webhookSecret = options.hubWebhookSecretFile ? readFileSync(options.hubWebhookSecretFile, 'utf8').trim() : process.env.DOUBLELOCK_HUB_WEBHOOK_SECRET;
+      if (webhookSecret !== undefined && webhookSecret.length < 32) throw new Error('the hub webhook secret is too short (the hub gives 64 hex digits)');
+      if (webhookSecret !== undefined && !options.hubUrl) throw new Error('a hub webhook secret needs --hub-url (alerts start a sync from that hub)');
       const plugins = [
         ...matcherPlugins,
         ...(apiKey ? [hmaRoutes({ apiKey })] : []),
-        ...(options.hubUrl ? [hubSyncPlugin({ url: options.hubUrl, key: options.hubKey!, logKey: options.hubLogKey, syncMs: Math.max(1, options.hubSyncSeconds) * 1000, apiKey })] : []),
+        ...(options.hubUrl ? [hubSyncPlugin({ url: options.hubUrl, key: options.hubKey!, logKey: options.hubLogKey, syncMs: Math.max(1, options.hubSyncSeconds) * 1000, apiKey, webhookSecret })] : []),
       ];
       const started = performance.now();
       const running = await startMatcher({

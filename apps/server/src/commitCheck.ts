@@ -11,8 +11,9 @@
  * and epoch, proposals sent inline and of the kinds our clients make (add, remove, the admin list), each
  * added KeyPackage's signature and that its credential names the device its key derives.
  */
-import { ADMINS_EXTENSION_TYPE, decodeAdmins, deviceId as deviceIdSchema, DomainError, ErrorCode, deviceIdFor, fromBase64Url, username as usernameSchema } from '@doublelock/protocol';
-import { decodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl, type CiphersuiteImpl, type CiphersuiteName, type KeyPackage } from 'ts-mls';
+import { ADMINS_EXTENSION_TYPE, EXTERNAL_REJOIN_OFF_EXTENSION_TYPE, externalRejoinAllowed, decodeAdmins, deviceId as deviceIdSchema, DomainError, ErrorCode, deviceIdFor, fromBase64Url, username as usernameSchema } from '@doublelock/protocol';
+import { decodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl, type CiphersuiteImpl, type CiphersuiteName, type Credential, type KeyPackage } from 'ts-mls';
+import { verifyGroupInfoSignature } from 'ts-mls/groupInfo.js';
 import { verifyKeyPackage } from 'ts-mls/keyPackage.js';
 import type { CommitMembership } from '@doublelock/store';
 
@@ -32,24 +33,72 @@ function suite(name: CiphersuiteName): Promise<CiphersuiteImpl> {
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** The device an added KeyPackage is for: `username:deviceId` in a basic credential, the id derived from its key. */
-async function addedDevice(keyPackage: KeyPackage): Promise<CommitMembership['adds'][number]> {
-  const { credential, signaturePublicKey } = keyPackage.leafNode;
-  if (credential.credentialType !== 'basic') return reject('an added KeyPackage does not carry a device credential');
+/** The device a leaf is for: `username:deviceId` in a basic credential, the id derived from the leaf's key. */
+function leafDevice(credential: Credential, signaturePublicKey: Uint8Array, what: string): CommitMembership['adds'][number] {
+  if (credential.credentialType !== 'basic') return reject(`${what} does not carry a device credential`);
   let text = '';
   try {
     text = decoder.decode(credential.identity);
   } catch {
-    reject('an added KeyPackage’s credential is not UTF-8');
+    reject(`${what}’s credential is not UTF-8`);
   }
   const [username, deviceId, extra] = text.split(':');
   if (extra !== undefined || !usernameSchema.safeParse(username).success || !deviceIdSchema.safeParse(deviceId).success) {
-    return reject('an added KeyPackage’s credential is not username:deviceId');
+    return reject(`${what}’s credential is not username:deviceId`);
   }
-  if (deviceIdFor(signaturePublicKey) !== deviceId) reject(`an added KeyPackage claims device ${deviceId}, but its key is another device’s`);
-  const cs = await suite(keyPackage.cipherSuite).catch(() => reject(`an added KeyPackage uses an unsupported cipher suite (${keyPackage.cipherSuite})`));
-  if (!(await verifyKeyPackage(keyPackage, cs.signature).catch(() => false))) reject(`the KeyPackage added for device ${deviceId} is not signed by that device`);
+  if (deviceIdFor(signaturePublicKey) !== deviceId) reject(`${what} claims device ${deviceId}, but its key is another device’s`);
   return { username: username!, deviceId: deviceId!, signatureKey: signaturePublicKey };
+}
+
+/** The device an added KeyPackage is for, and the KeyPackage signed by it. */
+async function addedDevice(keyPackage: KeyPackage): Promise<CommitMembership['adds'][number]> {
+  const device = leafDevice(keyPackage.leafNode.credential, keyPackage.leafNode.signaturePublicKey, 'an added KeyPackage');
+  const cs = await suite(keyPackage.cipherSuite).catch(() => reject(`an added KeyPackage uses an unsupported cipher suite (${keyPackage.cipherSuite})`));
+  if (!(await verifyKeyPackage(keyPackage, cs.signature).catch(() => false))) reject(`the KeyPackage added for device ${device.deviceId} is not signed by that device`);
+  return device;
+}
+
+/**
+ * An external commit (RFC 9420 §12.4.3.2, sender `new_member_commit`): an ExternalInit, at most one Remove (the
+ * joiner's old leaf, when it resyncs) and the path whose leaf is the joiner's. Which device may do it is the
+ * store's decision (only a member device re-adding itself: DeliveryStore.commit).
+ */
+function externalMembership(commit: { proposals: Array<{ proposalOrRefType: string; proposal?: { proposalType: unknown } }>; path?: { leafNode: { credential: Credential; signaturePublicKey: Uint8Array } } }): CommitMembership {
+  const removedLeaves: number[] = [];
+  let inits = 0;
+  for (const p of commit.proposals) {
+    if (p.proposalOrRefType !== 'proposal' || !p.proposal) return reject('proposals must be sent inline in the commit');
+    const proposal = p.proposal as { proposalType: unknown; remove?: { removed: number } };
+    if (proposal.proposalType === 'external_init') inits++;
+    else if (proposal.proposalType === 'remove') removedLeaves.push(proposal.remove!.removed);
+    else reject(`an external commit with a ${String(proposal.proposalType)} proposal is not accepted here`);
+  }
+  if (inits !== 1 || removedLeaves.length > 1) reject('an external commit carries one ExternalInit and at most one Remove');
+  if (!commit.path) return reject('an external commit needs a path');
+  return { adds: [], removedLeaves, external: leafDevice(commit.path.leafNode.credential, commit.path.leafNode.signaturePublicKey, 'the external commit’s leaf') };
+}
+
+/**
+ * A GroupInfo a committer leaves for the epoch its commit starts (RFC 9420 §12.4.3): for this group and that
+ * epoch, with the `external_pub` extension, and signed by `signatureKey` (the committer's directory key). The
+ * store checks that `signer` is the committer's leaf after the commit.
+ */
+export async function parseGroupInfo(bytes: Uint8Array, groupId: string, epoch: number, signatureKey: Uint8Array): Promise<{ signer: number }> {
+  let message;
+  try {
+    message = decodeMlsMessage(bytes, 0)?.[0];
+  } catch {
+    message = undefined;
+  }
+  if (message?.wireformat !== 'mls_group_info') return reject('the group info is not an MLS GroupInfo');
+  const info = message.groupInfo;
+  if (Buffer.compare(Buffer.from(info.groupContext.groupId), Buffer.from(fromBase64Url(groupId))) !== 0) reject('the group info is for another group');
+  if (info.groupContext.epoch !== BigInt(epoch)) reject(`the group info is for epoch ${info.groupContext.epoch}, the commit starts epoch ${epoch}`);
+  if (!info.extensions.some((e) => e.extensionType === 'external_pub')) reject('the group info has no external_pub extension');
+  if (!externalRejoinAllowed(info.groupContext.extensions)) reject('the group’s policy allows no external commits: no group info is kept');
+  const cs = await suite(info.groupContext.cipherSuite).catch(() => reject(`the group info uses an unsupported cipher suite (${info.groupContext.cipherSuite})`));
+  if (!(await verifyGroupInfoSignature(info, signatureKey, cs.signature).catch(() => false))) reject('the group info is not signed by the committing device');
+  return { signer: info.signer };
 }
 
 /** Reads a commit request's MLS message; refuses anything that is not a public member commit we can account for. */
@@ -64,9 +113,10 @@ export async function parseCommit(commit: Uint8Array, groupId: string, epoch: nu
   if (message.wireformat !== 'mls_public_message') return reject('commits must be MLS PublicMessages (public handshake), so the Delivery Service can read their proposals');
   const content = message.publicMessage.content;
   if (content.contentType !== 'commit') return reject('the handshake message is not a commit');
-  if (content.sender.senderType !== 'member') return reject('only members’ commits are accepted');
   if (Buffer.compare(Buffer.from(content.groupId), Buffer.from(fromBase64Url(groupId))) !== 0) reject('the commit is for another group');
   if (content.epoch !== BigInt(epoch)) reject(`the commit is for epoch ${content.epoch}, the request says ${epoch}`);
+  if (content.sender.senderType === 'new_member_commit') return externalMembership(content.commit);
+  if (content.sender.senderType !== 'member') return reject('only members’ commits and external commits are accepted');
 
   const adds: CommitMembership['adds'] = [];
   const removedLeaves: number[] = [];
@@ -80,7 +130,8 @@ export async function parseCommit(commit: Uint8Array, groupId: string, epoch: nu
     else if (proposal.proposalType === 'group_context_extensions') {
       if (++extensionsProposals > 1) reject('a commit may change the group’s extensions once');
       const extensions = proposal.groupContextExtensions.extensions;
-      if (extensions.some((e) => e.extensionType !== ADMINS_EXTENSION_TYPE)) reject('the only group extension members may set is the admin list');
+      // The rejoin policy (groupPolicy.ts) is carried over as it is: members refuse a commit that changes it.
+      if (extensions.some((e) => e.extensionType !== ADMINS_EXTENSION_TYPE && e.extensionType !== EXTERNAL_REJOIN_OFF_EXTENSION_TYPE)) reject('the only group extensions members may set are the admin list and the rejoin policy');
       const ext = extensions.find((e) => e.extensionType === ADMINS_EXTENSION_TYPE);
       admins = ext ? (decodeAdmins(ext.extensionData) ?? reject('the admin list in the commit is malformed')) : [];
     } else reject(`a commit with a ${String(proposal.proposalType)} proposal is not accepted here`);

@@ -19,10 +19,12 @@
  * connection misses while full, or while a read is running, is read again once it acknowledges.
  * A socket whose unsent buffer passes MAX_BUFFERED (a reader that acknowledges without reading, or a
  * dead peer) is terminated at once, which frees its buffers; a device holds at most `maxSockets`
- * sockets (the oldest is closed for a new one).
+ * sockets (the oldest is closed for a new one). An item larger than STREAM_ITEM_BYTES leaves as its
+ * own frame, streamed in fragments (frameWriter.ts), never encoded whole.
  */
 import type { ServerFrame } from '@doublelock/protocol';
 import type { DeliveryStore, StoredMessage } from '@doublelock/store';
+import { itemFrameChunks, STREAM_ITEM_BYTES } from './mailboxStream.ts';
 import type { Metrics } from './metrics.ts';
 import { toMailboxItem } from './wire.ts';
 
@@ -45,6 +47,7 @@ export const DEFAULT_PUSH_LIMITS: PushLimits = { maxSockets: 8, windowBytes: 4 *
 const ITEM_OVERHEAD = 256;
 
 const sizeOf = (m: StoredMessage) => m.payload.length + (m.ratchetTree?.length ?? 0) + ITEM_OVERHEAD;
+const isLarge = (m: Omit<StoredMessage, 'id'>) => m.payload.length > STREAM_ITEM_BYTES;
 
 export const CloseCode = {
   /** Session ended: expired, or the device was revoked. */
@@ -57,6 +60,8 @@ export const CloseCode = {
 
 export interface PushSocket {
   send(data: string): void;
+  /** One frame whose text is the concatenation of `pieces`, produced as the network takes them. */
+  stream(pieces: Iterable<string>, size: number): void;
   close(code?: number, reason?: string): void;
   /** Bytes queued but not yet written to the network. */
   readonly bufferedAmount: number;
@@ -101,16 +106,26 @@ class Connection {
     return true;
   }
 
+  /** The reader is too slow (its unsent bytes passed the limit): the socket is dropped. */
+  #dropIfSlow(): boolean {
+    if (this.closed) return true;
+    if (this.socket.bufferedAmount <= this.limits.maxBuffered) return false;
+    this.closed = true;
+    this.metrics.slowReaders.inc();
+    this.socket.terminate();
+    return true;
+  }
+
   /** Sends a frame, unless the reader is too slow: then the socket is dropped. */
   write(data: string): void {
-    if (this.closed) return;
-    if (this.socket.bufferedAmount > this.limits.maxBuffered) {
-      this.closed = true;
-      this.metrics.slowReaders.inc();
-      this.socket.terminate();
-      return;
-    }
-    this.socket.send(data);
+    if (!this.#dropIfSlow()) this.socket.send(data);
+  }
+
+  /** A large item: its own frame, in fragments. */
+  writeLarge(m: StoredMessage): void {
+    if (this.#dropIfSlow()) return;
+    this.socket.stream(itemFrameChunks(m), sizeOf(m)); // counted as the window counts it
+    this.metrics.itemsPushed.inc();
   }
 
   /** Sends what of `mail` (all of this device's unacknowledged mail, or its first WINDOW) is new. */
@@ -130,10 +145,14 @@ class Connection {
       for (const m of fresh) this.markSent(m.id, sizeOf(m));
       this.behind = true;
     }
-    // Large reads leave as several frames, each encoded just before it is sent.
+    // Large reads leave as several frames, each encoded just before it is sent; a large item alone, streamed.
     for (let start = 0; start < fresh.length && !this.closed; ) {
+      if (isLarge(fresh[start]!)) {
+        this.writeLarge(fresh[start++]!);
+        continue;
+      }
       let end = start;
-      for (let bytes = 0; end < fresh.length && (end === start || bytes + sizeOf(fresh[end]!) <= FRAME_BYTES); end++) bytes += sizeOf(fresh[end]!);
+      for (let bytes = 0; end < fresh.length && !isLarge(fresh[end]!) && (end === start || bytes + sizeOf(fresh[end]!) <= FRAME_BYTES); end++) bytes += sizeOf(fresh[end]!);
       const frame: ServerFrame = { type: 'items', items: fresh.slice(start, end).map(toMailboxItem) };
       this.write(JSON.stringify(frame));
       this.metrics.itemsPushed.inc(end - start);
@@ -141,11 +160,14 @@ class Connection {
     }
   }
 
-  /** Direct pushes queued for this tick: they leave together in one frame. */
-  #outbox: string[] = [];
+  /** Direct pushes queued for this tick: they leave together in one frame (a large one alone, streamed). */
+  #outbox: Array<string | StoredMessage> = [];
 
-  /** `itemTail` is the item's JSON minus its leading `{"id":N,` (shared by all recipients). Returns true if queued. */
-  deliverDirect(id: number, itemTail: string, size: number): boolean {
+  /**
+   * `item` is the item's JSON minus its leading `{"id":N,` (shared by all recipients), or for a large
+   * item the message itself (shared too; each connection streams it). Returns true if queued first.
+   */
+  deliverDirect(id: number, item: string | Omit<StoredMessage, 'id'>, size: number): boolean {
     if (this.closed) return false;
     // Behind a pending or running read (e.g. a commit just notified), a direct push could overtake older
     // mail: leave it to the read, which delivers everything in mailbox order.
@@ -154,15 +176,27 @@ class Connection {
       return false;
     }
     this.markSent(id, size);
-    this.#outbox.push(`{"id":${id},${itemTail}`);
+    this.#outbox.push(typeof item === 'string' ? `{"id":${id},${item}` : { ...item, id });
     return this.#outbox.length === 1;
   }
 
   flushOutbox(): void {
     if (this.#outbox.length === 0 || this.closed) return;
-    this.write(`{"type":"items","items":[${this.#outbox.join(',')}]}`);
-    this.metrics.itemsPushed.inc(this.#outbox.length);
+    const outbox = this.#outbox;
     this.#outbox = [];
+    for (let start = 0; start < outbox.length; ) {
+      const first = outbox[start]!;
+      if (typeof first !== 'string') {
+        this.writeLarge(first);
+        start++;
+        continue;
+      }
+      let end = start;
+      while (end < outbox.length && typeof outbox[end] === 'string') end++;
+      this.write(`{"type":"items","items":[${outbox.slice(start, end).join(',')}]}`);
+      this.metrics.itemsPushed.inc(end - start);
+      start = end;
+    }
   }
 }
 
@@ -320,13 +354,13 @@ export class Push {
       this.notify(deliveries.map((d) => d.deviceId));
       return;
     }
-    let tail: string | undefined;
+    let tail: string | Omit<StoredMessage, 'id'> | undefined;
     const size = sizeOf({ ...message, id: 0 });
     for (const { deviceId, id } of deliveries) {
       const connections = this.#connections.get(deviceId);
       if (!connections) continue;
       // One serialisation for every recipient: only the mailbox id differs.
-      tail ??= JSON.stringify(toMailboxItem({ ...message, id: 0 })).slice('{"id":0,'.length);
+      tail ??= isLarge(message) ? message : JSON.stringify(toMailboxItem({ ...message, id: 0 })).slice('{"id":0,'.length);
       for (const connection of connections) if (connection.deliverDirect(id, tail, size)) this.#outboxes.push(connection);
     }
     if (this.#outboxes.length > 0 && !this.#outboxScheduled) {

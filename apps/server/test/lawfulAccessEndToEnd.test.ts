@@ -28,6 +28,7 @@ import {
   RELEASE_ENTRY_LABEL,
   runDkgCeremony,
   signShareRequest,
+  type ShareRequest,
   signTrustConfig,
   WARRANT_ENTRY_V2_LABEL,
   type EpochKey,
@@ -40,6 +41,7 @@ import { CosignatureSigner, generateSignerKey } from '@doublelock/log';
 import { parseCheckpoint, parseNote, SIGNATURE_COSIGNATURE_V1 } from '@doublelock/log/verifier';
 import { decodeFrame, fromBase64Url, splitLengthPrefixed, toBase64Url, type EscrowFieldProvider } from '@doublelock/protocol';
 import { asBytes } from '@doublelock/store';
+import { draftWarrant } from '@doublelock/lawful-access/testing';
 import { freePort } from '@doublelock/store/testing';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { execFile } from 'node:child_process';
@@ -155,6 +157,24 @@ function witness(): Promise<void> {
 }
 
 /** The warrant's commitment in a witnessed checkpoint: what custodians demand before releasing anything. */
+/** The double lock, then the log: the Secretary of State issues, a Judicial Commissioner approves, the agency logs it (witnessed). */
+async function logApprovedWarrant(overrides: Partial<Warrant>) {
+  const now = Date.now();
+  const warrant = draftWarrant(now - 1000, 1, overrides);
+  const signedWarrant: SignedWarrant = decideWarrant(issueWarrant(warrant, 'sos', keys.sos.secretKey), { decision: 'approved', decidedAt: now - 500, reasons: '' }, 'jc', keys.judge.secretKey);
+  const nonce = randomBytes(32);
+  const submitted = await call<{ leafIndex: number }>(server.url, 'POST', '/v1/lawful-access/warrants', signAgencyRequest({ warrant: signedWarrant, commitmentNonce: toBase64Url(nonce) }, 'nca', keys.agency.secretKey));
+  expect(submitted.status).toBe(201);
+  await witness();
+  return { warrant, signedWarrant, nonce, submitted, inclusion: await inclusionOf(submitted.body.leafIndex) };
+}
+
+/** A share request for one custodian, signed by the agency (or by `signer`, an impostor's key). */
+function shareRequest(custodian: number, logged: { signedWarrant: SignedWarrant; nonce: Uint8Array; inclusion: LogInclusion }, delivery: ShareRequest['delivery'], field: Uint8Array, signer = keys.agency.secretKey) {
+  const { signedWarrant, nonce, inclusion } = logged;
+  return signShareRequest({ requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: signedWarrant, commitmentNonce: toBase64Url(nonce), inclusion, delivery, field: toBase64Url(field), cancellations: [] }, 'nca', signer);
+}
+
 async function inclusionOf(leafIndex: number): Promise<LogInclusion> {
   const note = await (await fetch(`${server.url}/v1/log/checkpoint/witnessed?k=1`)).text();
   const { size } = parseCheckpoint(parseNote(note).text);
@@ -196,18 +216,7 @@ describe('lawful access, end to end', () => {
     await bob.sync();
 
     // The Secretary of State issues, a Judicial Commissioner approves: the double lock.
-    const now = Date.now();
-    const w: Warrant = {
-      format: 1, id: 'w-2026-0001', revision: 0, kind: 'targeted-interception', targets: ['alice'], window: { start: now - 1000, end: now + DAY_MS },
-      grounds: ['serious-crime'], justification: 'necessary and proportionate', agency: 'nca', products: ['iri', 'cc'], limits: { maxMessages: 50 },
-      urgent: false, issuedAt: now - 1000, renews: null,
-    };
-    const signedWarrant: SignedWarrant = decideWarrant(issueWarrant(w, 'sos', keys.sos.secretKey), { decision: 'approved', decidedAt: now - 500, reasons: '' }, 'jc', keys.judge.secretKey);
-    const nonce = randomBytes(32);
-    const submitted = await call<{ leafIndex: number }>(server.url, 'POST', '/v1/lawful-access/warrants', signAgencyRequest({ warrant: signedWarrant, commitmentNonce: toBase64Url(nonce) }, 'nca', keys.agency.secretKey));
-    expect(submitted.status).toBe(201);
-    await witness();
-    const inclusion = await inclusionOf(submitted.body.leafIndex);
+    const { warrant: w, signedWarrant, nonce, submitted, inclusion } = await logApprovedWarrant({ id: 'w-2026-0001', targets: ['alice'], grounds: ['serious-crime'], limits: { maxMessages: 50 } });
 
     await alice.sendText(chat, 'meet at noon');
     await bob.sync();
@@ -225,12 +234,7 @@ describe('lawful access, end to end', () => {
       const frame = decodeFrame(fromBase64Url(item.cc!.frame));
       const field = frame.escrow!.field;
       const context = envelopeContextBytes({ groupId: fromBase64Url(item.cc!.groupId), senderUsername: item.cc!.sender.username, senderDeviceId: item.cc!.sender.deviceId, clientMessageId: item.cc!.clientMessageId });
-      const request = (custodian: number) =>
-        signShareRequest(
-          { requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: signedWarrant, commitmentNonce: toBase64Url(nonce), inclusion, delivery: item.iri!, field: toBase64Url(field), cancellations: [] },
-          'nca',
-          keys.agency.secretKey,
-        );
+      const request = (custodian: number) => shareRequest(custodian, { signedWarrant, nonce, inclusion }, item.iri!, field);
       const { contentKey, shares, failures } = await decryptWithCustodians({ trust, epochKey, warrant: w, field, record: item.iri!.record, request });
       recovered.push({ contentKey, field, context, sealedPayload: frame.sealedPayload, delivery: item.iri!, signedWarrant, nonce, inclusion });
       expect(shares).toHaveLength(2);
@@ -278,7 +282,7 @@ describe('lawful access, end to end', () => {
     await expect(
       decryptWithCustodians({
         trust, epochKey, warrant: w, field, record: altered.record,
-        request: (custodian) => signShareRequest({ requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: signedWarrant, commitmentNonce: toBase64Url(nonce), inclusion, delivery: altered, field: toBase64Url(field), cancellations: [] }, 'nca', keys.agency.secretKey),
+        request: (custodian) => shareRequest(custodian, { signedWarrant, nonce, inclusion }, altered, field),
       }),
     ).rejects.toThrow(DecryptionRefused);
 
@@ -303,12 +307,7 @@ describe('lawful access, end to end', () => {
     expect(stored.indexOf(Buffer.from('meet at noon'))).toBe(-1);
     // Nor can it ask the custodians: its key is not an agency key, so a request it signs is refused.
     const r = recovered[0]!;
-    const asProvider = (custodian: number) =>
-      signShareRequest(
-        { requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: r.signedWarrant, commitmentNonce: toBase64Url(r.nonce), inclusion: r.inclusion, delivery: r.delivery, field: toBase64Url(r.field), cancellations: [] },
-        'nca',
-        keys.provider.secretKey,
-      );
+    const asProvider = (custodian: number) => shareRequest(custodian, r, r.delivery, r.field, keys.provider.secretKey);
     await expect(decryptWithCustodians({ trust, epochKey, warrant: r.signedWarrant.warrant, field: r.field, record: r.delivery.record, request: asProvider })).rejects.toBeInstanceOf(DecryptionRefused);
     // The agency alone holds everything the provider gave it (frame, field, signed record), the warrant,
     // and everything public (the epoch key, every custodian's verification key). What it can compute from
@@ -339,17 +338,7 @@ describe('lawful access, end to end', () => {
     const graceRejected: string[] = [];
     grace.on((e) => void (e.type === 'rejected' && graceRejected.push(e.error.message)));
     // A double-locked, logged warrant on grace.
-    const now = Date.now();
-    const w: Warrant = {
-      format: 1, id: 'w-2026-0003', revision: 0, kind: 'targeted-interception', targets: ['grace'], window: { start: now - 1000, end: now + DAY_MS },
-      grounds: ['serious-crime'], justification: 'x', agency: 'nca', products: ['iri', 'cc'], limits: { maxMessages: 20 }, urgent: false, issuedAt: now - 1000, renews: null,
-    };
-    const signedWarrant = decideWarrant(issueWarrant(w, 'sos', keys.sos.secretKey), { decision: 'approved', decidedAt: now - 500, reasons: '' }, 'jc', keys.judge.secretKey);
-    const nonce = randomBytes(32);
-    const submitted = await call<{ leafIndex: number }>(server.url, 'POST', '/v1/lawful-access/warrants', signAgencyRequest({ warrant: signedWarrant, commitmentNonce: toBase64Url(nonce) }, 'nca', keys.agency.secretKey));
-    expect(submitted.status).toBe(201);
-    await witness();
-    const inclusion = await inclusionOf(submitted.body.leafIndex);
+    const { warrant: w, signedWarrant, nonce, inclusion } = await logApprovedWarrant({ id: 'w-2026-0003', targets: ['grace'], grounds: ['serious-crime'], limits: { maxMessages: 20 } });
 
     // Two non-targets chat; the agency holds a copy of the provider's data (the stored message row).
     const chatEF = await erin.createChat('frank');
@@ -389,7 +378,7 @@ describe('lawful access, end to end', () => {
     expect(exported.body.intercepts.every((i) => i.iri!.record.sender !== 'erin')).toBe(true); // the non-targets' message was never retained
     for (const item of carrying) {
       const field = decodeFrame(fromBase64Url(item.cc!.frame)).escrow!.field;
-      const request = (custodian: number) => signShareRequest({ requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: signedWarrant, commitmentNonce: toBase64Url(nonce), inclusion, delivery: item.iri!, field: toBase64Url(field), cancellations: [] }, 'nca', keys.agency.secretKey);
+      const request = (custodian: number) => shareRequest(custodian, { signedWarrant, nonce, inclusion }, item.iri!, field);
       const refused = await decryptWithCustodians({ trust, epochKey, warrant: w, field, record: item.iri!.record, request }).then(
         () => undefined,
         (e: unknown) => e,
@@ -424,16 +413,7 @@ describe('lawful access, end to end', () => {
     const alice = await client('carol');
     const bob = await client('dave');
     const chat = await alice.createChat('dave');
-    const now = Date.now();
-    const w: Warrant = {
-      format: 1, id: 'w-2026-0002', revision: 0, kind: 'targeted-interception', targets: ['carol'], window: { start: now - 1000, end: now + DAY_MS },
-      grounds: ['national-security'], justification: 'x', agency: 'nca', products: ['iri', 'cc'], limits: { maxMessages: 5 }, urgent: false, issuedAt: now - 1000, renews: null,
-    };
-    const signedWarrant = decideWarrant(issueWarrant(w, 'sos', keys.sos.secretKey), { decision: 'approved', decidedAt: now - 500, reasons: '' }, 'jc', keys.judge.secretKey);
-    const nonce = randomBytes(32);
-    const submitted = await call<{ leafIndex: number }>(server.url, 'POST', '/v1/lawful-access/warrants', signAgencyRequest({ warrant: signedWarrant, commitmentNonce: toBase64Url(nonce) }, 'nca', keys.agency.secretKey));
-    await witness();
-    const inclusion = await inclusionOf(submitted.body.leafIndex);
+    const { warrant: w, signedWarrant, nonce, inclusion } = await logApprovedWarrant({ id: 'w-2026-0002', targets: ['carol'], grounds: ['national-security'], limits: { maxMessages: 5 } });
     await alice.sendText(chat, 'secret');
     await bob.sync();
     const exported = await call<{ intercepts: ExportedIntercept[] }>(server.url, 'POST', '/v1/lawful-access/intercepts', signAgencyRequest({ warrantId: w.id, after: 0, limit: 10 }, 'nca', keys.agency.secretKey));
@@ -443,7 +423,7 @@ describe('lawful access, end to end', () => {
     const context = envelopeContextBytes({ groupId: fromBase64Url(item.cc!.groupId), senderUsername: 'carol', senderDeviceId: item.cc!.sender.deviceId, clientMessageId: item.cc!.clientMessageId });
     const parsed = parseEscrowField(field);
     const label = deliveryLabel(item.iri!.record, parsed.epoch);
-    const request = (custodian: number) => signShareRequest({ requestId: toBase64Url(randomBytes(16)), requestedAt: Date.now(), custodian, warrant: signedWarrant, commitmentNonce: toBase64Url(nonce), inclusion, delivery: item.iri!, field: toBase64Url(field), cancellations: [] }, 'nca', keys.agency.secretKey);
+    const request = (custodian: number) => shareRequest(custodian, { signedWarrant, nonce, inclusion }, item.iri!, field);
     // Each custodian's real share, released to the agency over HTTP (it logs each release).
     const shares = await Promise.all(
       trust.custodians.map(async (c) => {

@@ -9,12 +9,14 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import {
   createCommit,
   createGroup,
+  createGroupInfoWithExternalPubAndRatchetTree,
   decodeMlsMessage,
   defaultCapabilities,
   defaultLifetime,
   emptyPskIndex,
   encodeMlsMessage,
   generateKeyPackageWithKey,
+  joinGroupExternal,
   getCiphersuiteFromName,
   getCiphersuiteImpl,
   joinGroup,
@@ -81,6 +83,34 @@ export interface Changes {
   proposals?: Proposal[];
   /** A private commit (the SDK's old default framing). */
   private?: boolean;
+  /** Leave the GroupInfo of the new epoch beside the commit (as the SDK does). */
+  groupInfo?: boolean;
+}
+
+/** The GroupInfo (MLSMessage, base64url) of a state, with external_pub and the ratchet tree, as the SDK leaves it. */
+export async function groupInfoOf(state: ClientState): Promise<string> {
+  const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(state, [], await suite);
+  return toBase64Url(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo }));
+}
+
+/**
+ * An external commit by `d` from a GroupInfo (RFC 9420 §12.4.3.2), from a fresh KeyPackage of `d` (its own key):
+ * with `resync` it removes `d`'s old leaf (a lost device rejoining), without it `d` joins as a new member.
+ */
+export async function externalCommitRequest(d: MlsDevice, groupInfo: string, resync: boolean) {
+  const message = decodeMlsMessage(fromBase64Url(groupInfo), 0)![0];
+  if (message.wireformat !== 'mls_group_info') throw new Error('not a GroupInfo');
+  const kp = await keyPackage(d);
+  const { publicMessage, newState } = await joinGroupExternal(message.groupInfo, kp.publicPackage, kp.privatePackage, resync, await suite);
+  const body = {
+    clientMessageId: toBase64Url(randomBytes(12)),
+    epoch: Number(message.groupInfo.groupContext.epoch),
+    commit: toBase64Url(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage })),
+    adds: [] as string[],
+    removes: [] as string[],
+    groupInfo: await groupInfoOf(newState),
+  };
+  return { body, newState };
 }
 
 /**
@@ -109,6 +139,7 @@ export async function commitRequest(d: MlsDevice, groupId: string, changes: Chan
       welcome: toBase64Url(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: result.welcome })),
       ratchetTree: toBase64Url(encodeRatchetTree(result.newState.ratchetTree)),
     }),
+    ...(changes.groupInfo && { groupInfo: await groupInfoOf(result.newState) }),
   };
   const apply = async () => {
     const devices = groupDevices.get(groupId) ?? new Set();

@@ -43,6 +43,7 @@ describe.each(serverCases())('a burst of concurrent sends on $name', ({ name, st
     expect([notMember!.status, notMember!.body.code]).toEqual([403, 'not_member']);
     expect([stale!.status, stale!.body.code]).toEqual([409, 'stale_epoch']);
     if (name === 'postgres') expect(server.ctx.stores.delivery.batchedSends - batchedBefore).toBeGreaterThan(5);
+    expect(server.ctx.stores.delivery.batchesRerun).toBe(0); // the batch statements themselves worked
 
     // Seqs: distinct and without gaps after the group's creation commit (seq 1) and Welcome (seq 2).
     const sent = [...burst.map(({ d, g }, i) => ({ d, g, r: results[i]! })), { d: a!, g: g1, r: dupA! }];

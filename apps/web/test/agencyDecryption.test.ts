@@ -137,6 +137,8 @@ describe.runIf(chromiumAvailable)('the agency decrypts in its browser', () => {
     const chat = await alice.createChat('bob');
     await alice.sendText(chat, 'before any warrant');
     await bob.sync();
+    const carol = await client('carol');
+    const notes = await alice.createChat('carol');
 
     // The double lock (drafted, issued and approved in browsers in authorities.test.ts).
     const now = Date.now();
@@ -172,13 +174,19 @@ describe.runIf(chromiumAvailable)('the agency decrypts in its browser', () => {
     await bob.sync();
     await bob.sendText(chat, 'see you there');
     await alice.sync();
+    // More than a page of requests for custodian 1's operator (the console shows 10 at a time), in a batch.
+    for (let i = 0; i < 10; i++) await alice.sendText(notes, `note ${i}`);
+    await carol.sync();
 
     await saveDownload(page, () => page.getByRole('button', { name: 'Collect what was retained' }).click(), 'intercepts.json');
-    await page.getByText('Collected 2 intercept(s); saved as a file.').waitFor();
-    await page.getByRole('button', { name: 'Decrypt with the custodians' }).click();
-    await page.getByText('2 of 2 message(s) decrypted.').waitFor({ timeout: 60_000 });
+    await page.getByText('Collected 12 intercept(s); saved as a file.').waitFor();
+    // By default the batch is everything the warrant covers; it runs a few at a time, with progress.
+    await page.getByText('Choose what to decrypt (12 of 12 chosen)').waitFor();
+    await page.getByRole('button', { name: 'Decrypt the 12 chosen with the custodians' }).click();
+    await page.getByText('12 of 12 message(s) decrypted.').waitFor({ timeout: 120_000 });
+    expect(await page.getByLabel(/^Messages processed: 12 of 12/).count()).toBe(1);
     const shown = page.getByRole('list', { name: 'Decrypted messages' });
-    expect(await shown.locator('.message-text').allTextContents()).toEqual(['meet at noon', 'see you there']);
+    expect(await shown.locator('.message-text').allTextContents()).toEqual(['meet at noon', 'see you there', ...Array.from({ length: 10 }, (_, i) => `note ${i}`)]);
     expect(await shown.textContent()).not.toContain('before any warrant');
     await checkPage(agency, 'authorities-agency-decrypted');
 
@@ -210,7 +218,14 @@ describe.runIf(chromiumAvailable)('the agency decrypts in its browser', () => {
     await page.getByLabel('The warrant file, signed and decided').setInputFiles(warrantFile);
     await page.getByLabel('The submission file').setInputFiles(submission);
     await page.getByLabel('The collected intercepts').setInputFiles(doctored);
-    await page.getByRole('button', { name: 'Decrypt with the custodians' }).click();
+    // The page marks both as outside the warrant and leaves them out of the batch; the agent (or a modified
+    // page) chooses them anyway: the SDK refuses each inside the batch, before any custodian is asked.
+    const listed = page.getByRole('list', { name: 'Collected intercepts' });
+    await listed.getByText(/Intercept 999: erin → frank.*\(outside the warrant: no target of the warrant sent or received it\)/).waitFor();
+    await listed.getByText(/Intercept 998: .*\(outside the warrant: it was delivered outside the warrant’s window\)/).waitFor();
+    expect(await listed.getByRole('checkbox', { checked: true }).count()).toBe(1);
+    await page.getByRole('button', { name: 'Choose all', exact: true }).click();
+    await page.getByRole('button', { name: 'Decrypt the 3 chosen with the custodians' }).click();
     await page.getByText('1 of 3 message(s) decrypted.').waitFor({ timeout: 60_000 });
     await page.getByRole('alert').filter({ hasText: 'Intercept 999 not decrypted' }).filter({ hasText: 'no target of the warrant sent or received it' }).filter({ hasText: 'not sent to any custodian' }).waitFor();
     await page.getByRole('alert').filter({ hasText: 'Intercept 998 not decrypted' }).filter({ hasText: 'outside the warrant’s window' }).waitFor();
@@ -226,8 +241,13 @@ describe.runIf(chromiumAvailable)('the agency decrypts in its browser', () => {
     await page.getByLabel('Or import a key file').setInputFiles(operatorKey);
     await page.getByText(`--operator-key ${toBase64Url(keys.operator.publicKey)}`).waitFor({ timeout: 30_000 });
     await page.getByLabel('Custodian', { exact: true }).selectOption('1');
-    // The agency's requests for both messages wait at custodian 1 (it asked the others meanwhile).
-    await page.getByRole('heading', { name: 'Waiting for your decision (2)' }).waitFor({ timeout: 30_000 });
+    // The agency's requests for all 12 messages wait at custodian 1 (it asked the others meanwhile): the
+    // console shows the 10 oldest and pages on to the rest.
+    await page.getByRole('heading', { name: 'Waiting for your decision (12)' }).waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.getByRole('article').count()).toBe(10);
+    await page.getByRole('button', { name: 'Show 2 more requests (2 not shown)' }).click();
+    await expect.poll(() => page.getByRole('article').count()).toBe(12);
+    expect(await page.getByRole('button', { name: /^Show \d+ more requests/ }).count()).toBe(0);
     const first = page.getByRole('article').filter({ hasText: 'alice → bob' });
     const second = page.getByRole('article').filter({ hasText: 'bob → alice' });
     for (const request of [first, second]) {
@@ -248,8 +268,9 @@ describe.runIf(chromiumAvailable)('the agency decrypts in its browser', () => {
     const misled = await web.person();
     await misled.page.route('**/v1/operator/reviews', async (route) => {
       const response = await route.fetch();
-      const body = (await response.json()) as { reviews: Array<{ delivery: { record: { sender: string } } }> };
-      body.reviews[0]!.delivery.record.sender = 'mallory';
+      const body = (await response.json()) as { reviews: Array<{ state: string; delivery: { record: { sender: string } } }> };
+      const pending = body.reviews.find((r) => r.state === 'pending'); // (the decided list comes the same way)
+      if (pending) pending.delivery.record.sender = 'mallory';
       await route.fulfill({ response, json: body });
     });
     await misled.page.goto('/authorities/custodian');
@@ -261,10 +282,10 @@ describe.runIf(chromiumAvailable)('the agency decrypts in its browser', () => {
     await misled.context.close();
     await first.getByLabel(/^Your reasons/).fill('Within the warrant; checked against the log.');
     await first.getByRole('button', { name: 'Approve release' }).click();
-    await page.getByRole('heading', { name: 'Waiting for your decision (1)' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('heading', { name: 'Waiting for your decision (11)' }).waitFor({ timeout: 30_000 });
     await second.getByLabel(/^Your reasons/).fill('Hold: the agency must say why it needs replies.');
     await second.getByRole('button', { name: 'Refuse' }).click();
-    await page.getByRole('heading', { name: 'Waiting for your decision (0)' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('heading', { name: 'Waiting for your decision (10)' }).waitFor({ timeout: 30_000 });
     const history = page.getByRole('table');
     await history.getByRole('row').filter({ hasText: 'Approved' }).filter({ hasText: 'Within the warrant' }).waitFor();
     await history.getByRole('row').filter({ hasText: 'Refused' }).filter({ hasText: 'must say why' }).waitFor();

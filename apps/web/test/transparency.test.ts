@@ -36,12 +36,16 @@ describe.runIf(chromiumAvailable)('the public transparency page', () => {
 
   it('verifies the latest checkpoint and its witness in the browser, and re-hashes every entry', async () => {
     const person = await web.person();
+    const scripts: string[] = [];
+    person.page.on('request', (r) => r.resourceType() === 'script' && scripts.push(new URL(r.url()).pathname));
     await person.page.goto('/transparency');
     await person.page.getByRole('heading', { name: 'Latest checkpoint: verified' }).waitFor({ timeout: 30_000 });
     expect(Number(await person.page.locator('[data-tree-size]').getAttribute('data-tree-size'))).toBeGreaterThanOrEqual(3);
     await person.page.getByText(/witness\.example \([0-9a-f]{8}\) cosigned at/).waitFor();
     await person.page.getByText('All entries match the signed root').waitFor({ timeout: 30_000 });
     await person.page.getByText(/Lawful access is switched off/).waitFor();
+    // Neither the messenger's MLS code nor the bank-holiday rules of the lawful-access deadlines load here.
+    expect(scripts.filter((s) => /holidayData|session|MessengerApp/.test(s))).toEqual([]);
     await checkPage(person, 'transparency');
     await expectVisibleFocus(person.page, 3);
   }, 120_000);
@@ -83,6 +87,8 @@ describe.runIf(chromiumAvailable)('the public transparency page', () => {
 
   it('catches a split view: the log cannot prove it extends the tree this browser saw before', async () => {
     const person = await web.person();
+    const scripts: string[] = [];
+    person.page.on('request', (r) => r.resourceType() === 'script' && scripts.push(new URL(r.url()).pathname));
     await person.page.goto('/transparency');
     await person.page.getByRole('heading', { name: 'Latest checkpoint: verified' }).waitFor({ timeout: 30_000 });
     const before = Number(await person.page.locator('[data-tree-size]').getAttribute('data-tree-size'));

@@ -1,9 +1,12 @@
 /**
  * The public transparency page with lawful access on: every figure is recomputed in the browser from the
  * log's entries (packages/lawful-access oversight.ts), so a warrant whose secrecy period ended without a
- * valid opening in the log is shown to the public as overdue, and a forged opening does not hide it.
+ * valid opening in the log is shown to the public as overdue, and a forged opening does not hide it; a
+ * release under an urgent warrant after it lapsed (never approved by the end of the third working day,
+ * s.24(3)) is shown as an anomaly, which needs the bank-holiday rules the page loads only then.
  */
-import { DAY_MS, commitToWarrant, decideWarrant, issueWarrant, unsealLogEntry, warrantLogEntry } from '@doublelock/lawful-access';
+import { DAY_MS, commitToWarrant, decideWarrant, issueWarrant, messageDigest, releaseLogEntry, signReleaseRecord, unsealLogEntry, warrantLogEntry } from '@doublelock/lawful-access';
+import { generateSigningKey } from '@doublelock/lawful-access/signature';
 import { assembleNote, CosignatureSigner, generateSignerKey } from '@doublelock/log';
 import { SIGNATURE_COSIGNATURE_V1 } from '@doublelock/log/verifier';
 import { authorityKeys, draftWarrant, providerLawfulAccess, providerTrust } from '@doublelock/lawful-access/testing';
@@ -13,7 +16,7 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPage, chromiumAvailable, startWeb, type WebHarness } from './harness.ts';
 
 describe.runIf(chromiumAvailable)('the public transparency page, lawful access on', () => {
@@ -29,6 +32,8 @@ describe.runIf(chromiumAvailable)('the public transparency page, lawful access o
     const logKey = first.ctx.directory.log.verifierKey;
     await first.close();
     const trust = providerTrust(keys, { deployment: 'web-unsealing-test', issuedAt: now - 100 * DAY_MS, logKey, witnesses: [witness.verifierKey] });
+    const custodian = generateSigningKey();
+    trust.custodians[0]!.signingKey = toBase64Url(custodian.publicKey);
     web = await startWeb({
       dataDir,
       logWitnesses: [witness.verifierKey],
@@ -42,7 +47,26 @@ describe.runIf(chromiumAvailable)('the public transparency page, lawful access o
     const { commitment } = commitToWarrant(warrant);
     overdueCommitment = toBase64Url(commitment);
     const log = web.server.ctx.directory.log;
-    await log.append([warrantLogEntry(commitment, warrant), unsealLogEntry(signed, randomBytes(32))]);
+    // An urgent warrant, never approved, duly unsealed; custodian 1 released one message an hour after issue
+    // (in force) and one ten days after (lapsed at the end of the third working day).
+    const urgentAt = now - 60 * DAY_MS;
+    const urgent = draftWarrant(urgentAt, 20, { id: 'w-urgent', urgent: true, secrecyDays: 5 });
+    const urgentCommitment = commitToWarrant(urgent);
+    const release = (messageId: string, releasedAt: number) =>
+      releaseLogEntry(
+        signReleaseRecord(
+          { custodian: 1, warrantCommitment: toBase64Url(urgentCommitment.commitment), messageDigest: messageDigest(urgentCommitment.commitment, messageId), requestId: messageId, epoch: 0, releasedAt },
+          custodian.secretKey,
+        ),
+      );
+    await log.append([
+      warrantLogEntry(commitment, warrant),
+      unsealLogEntry(signed, randomBytes(32)),
+      warrantLogEntry(urgentCommitment.commitment, urgent),
+      release('in-time', urgentAt + 3_600_000),
+      release('too-late', urgentAt + 10 * DAY_MS),
+      unsealLogEntry(issueWarrant(urgent, 'sos', keys.sos.secretKey), urgentCommitment.nonce),
+    ]);
     await log.flush();
     const note = await (await fetch(`${web.url}/v1/log/checkpoint`)).text();
     const text = note.slice(0, note.indexOf('\n\n') + 1);
@@ -61,6 +85,10 @@ describe.runIf(chromiumAvailable)('the public transparency page, lawful access o
     const due = new Date(Math.ceil((now - 30 * DAY_MS) / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
     await person.page.getByText(new RegExp(`commitment ${overdueCommitment.slice(0, 12)}… \\(revision 0\\): due ${due}, (29|30) day\\(s\\) overdue`)).waitFor();
     await person.page.getByText(/unsealing refused: .*open no warrant commitment in the log/).waitFor();
+    // Only the late release is flagged: the deadline was counted in working days, with the holiday rules loaded for it.
+    const anomalies = person.page.getByRole('alert').filter({ hasText: 'Anomalies found in the log' });
+    await anomalies.getByText(/release under warrant w-urgent when it was not in force \(lapsed\)/).waitFor();
+    expect(await anomalies.getByText(/w-urgent/).count()).toBe(1);
     await checkPage(person, 'transparency-unsealing-overdue');
   }, 120_000);
 });

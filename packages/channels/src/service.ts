@@ -205,11 +205,19 @@ export class ChannelService {
     }
     if (!text.trim() && !media.length && !(input.links ?? []).length) fail(ErrorCode.badRequest, 'A post needs text, media or a link.');
     const links = allLinks(text, input.links ?? []);
-    const post = await this.store.insertPost(
-      { channelId: channel.id, author, replyTo, text, links, categories: input.categories ?? [], hashtags: hashtagsOf(text), media: media.map((m) => m.id) },
-      this.now(),
-    );
-    const decision = await this.options.check.check({ subject: postSubject(post.id), uploader: author, createdAt: post.createdAt, items: items(text, links, media) });
+    // checked before anything is written; the post and its decision then commit in one transaction,
+    // so the decision adds no commit of its own and no post exists without its decision
+    const checkItems = items(text, links, media);
+    const evaluation = await this.options.check.evaluate(checkItems);
+    const { post, decision } = await this.db.transaction(async (tx) => {
+      const post = await this.store.insertPostIn(
+        tx,
+        { channelId: channel.id, author, replyTo, text, links, categories: input.categories ?? [], hashtags: hashtagsOf(text), media: media.map((m) => m.id) },
+        this.now(),
+      );
+      const decision = await this.options.check.record(tx, { subject: postSubject(post.id), uploader: author, createdAt: post.createdAt, items: checkItems, fresh: true }, evaluation);
+      return { post, decision };
+    });
     await this.applyVerdict(post.id, decision);
     const view = await this.view((await this.store.post(post.id))!, { username: author, country: null });
     if (decision.verdict === 'block') {

@@ -271,7 +271,16 @@ export class ChannelStore {
     p: { channelId: number; author: string; replyTo: number | null; text: string; links: string[]; categories: string[]; hashtags: string[]; media: number[] },
     now: number,
   ): Promise<Post> {
-    return this.db.transaction(async (tx) => {
+    return this.db.transaction((tx) => this.insertPostIn(tx, p, now));
+  }
+
+  /** insertPost inside the caller's transaction (a new post commits with its upload check decision). */
+  async insertPostIn(
+    tx: SqlRunner,
+    p: { channelId: number; author: string; replyTo: number | null; text: string; links: string[]; categories: string[]; hashtags: string[]; media: number[] },
+    now: number,
+  ): Promise<Post> {
+    {
       const row = await tx.get<Row>(
         `INSERT INTO channel_posts (channel_id, author, reply_to, text, links, categories, visibility, labels, geo_restricted, age_restricted, demoted, demonetised, matched, created_at)
          VALUES (?, ?, ?, ?, ?, ?, 'pending', '', '', 0, 0, 0, 0, ?) RETURNING *`,
@@ -281,7 +290,7 @@ export class ChannelStore {
       await this.writeTags(tx, post.id, p.hashtags);
       for (const [i, m] of p.media.entries()) await tx.run('INSERT INTO channel_post_media (post_id, position, media_id) VALUES (?, ?, ?)', [post.id, i, m]);
       return post;
-    });
+    }
   }
 
   private async writeTags(tx: SqlRunner, postId: number, tags: readonly string[]): Promise<void> {

@@ -199,9 +199,9 @@ export class Messenger {
    * `admins: true` its creator is its admin (only admins add, remove and rename); otherwise everyone
    * manages until someone names admins. Nothing is created when a name is unknown or blocked.
    */
-  async createGroup(name: string, usernames: string[], options: { admins?: boolean } = {}): Promise<string> {
+  async createGroup(name: string, usernames: string[], options: { admins?: boolean; externalRejoin?: boolean } = {}): Promise<string> {
     await this.features.checkPeople(usernames);
-    const groupId = await this.ctx.membership.createGroup(name, usernames);
+    const groupId = await this.ctx.membership.createGroup(name, usernames, options);
     if (options.admins) await this.features.setAdmins(groupId, [this.username]);
     return groupId;
   }

@@ -75,9 +75,17 @@ describe('commits are checked by the Delivery Service and by the members', () =>
 
 describe('a commit invalid for everyone', () => {
   it('is refused by every member, voided by the server on their signed reports, and the sender’s next commit wins', { timeout: 120_000 }, async () => {
-    const [alice, bob, carol, dave] = await Promise.all(['al', 'bo', 'ca', 'da'].map((p) => register(srv.url, uniqueName(p))));
-    // Bob's modified client signs its commits wrongly: well framed, public, and invalid for every member.
+    // Bob's modified client signs its commits wrongly: well framed, public, and invalid for every member. (It
+    // leaves no GroupInfo beside them: the server checks that signature, and would refuse the commit.)
     let breakSignatures = false;
+    const withoutGroupInfo: typeof fetch = async (input, init) => {
+      if (breakSignatures && String(input).endsWith('/commits') && typeof init?.body === 'string') {
+        const { groupInfo: _, ...body } = JSON.parse(init.body) as { groupInfo?: string };
+        return fetch(input, { ...init, body: JSON.stringify(body) });
+      }
+      return fetch(input, init);
+    };
+    const [alice, bob, carol, dave] = await Promise.all(['al', 'bo', 'ca', 'da'].map((p) => register(srv.url, uniqueName(p), 6, p === 'bo' ? { fetch: withoutGroupInfo } : {})));
     const bobCtx = internals(bob!) as { cs: MessengerContext['cs'] };
     const honest = bobCtx.cs.signature;
     bobCtx.cs = {

@@ -1,5 +1,7 @@
 /**
- * A device that lost its group state gets back in (src/groups/rejoin.ts), against the real server: Bob's
+ * A device that lost its group state gets back in by a re-add (src/groups/rejoin.ts), against the real server,
+ * where the server keeps no GroupInfo to rejoin from by external commit (a group too large to carry its tree in
+ * one, or an older one; test/externalRejoin.test.ts covers the external commit): Bob's
  * device is restored from a backup taken before a commit it has since acknowledged (so that commit is gone
  * from its mailbox for good). Its next sync finds it cannot follow the group, asks to be re-added with a
  * signed request and a fresh KeyPackage; the chosen member re-adds it; every member sees `rejoined`; the
@@ -48,6 +50,8 @@ describe('rejoin after lost state', () => {
       return fetch(input, init);
     };
     const restored = new TestDevice(await Messenger.open(await deviceOptions(srv.url, { storage: saved, fetch: watching })));
+    // No GroupInfo kept for the group: rejoining by external commit is not possible, a re-add is.
+    await srv.db.run('DELETE FROM group_infos WHERE group_id = ?', [chat]);
     await alice.messenger.sendText(chat, 'did everyone pack?');
     await restored.messenger.sync();
     expect(restored.events).toContainEqual({ type: 'buffered', groupId: chat, seq: expect.any(Number) });

@@ -1,11 +1,12 @@
 /**
  * Alerts to members (an incident declared or closed): a JSON POST to each member's webhook, signed
  * with the member's webhook secret as GitHub signs its webhooks (`x-hub-signature-256: sha256=<hex
- * HMAC-SHA256 of the body>`), so a member can tell the hub's alerts from anyone else's.
+ * HMAC-SHA256 of the body>`), so a member can tell the hub's alerts from anyone else's. Each POST's body
+ * carries a random `delivery` id and its `sent_at` time, so the member refuses a replay (AlertReplayGuard).
  */
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 
 export interface WebhookTarget {
   member: string;
@@ -38,7 +39,7 @@ export function verifyWebhookSignature(secret: string, body: string, header: str
 export async function sendWebhooks(targets: readonly WebhookTarget[], alert: Record<string, unknown>, timeoutMs = 5000): Promise<WebhookResult[]> {
   return Promise.all(
     targets.map(async (t): Promise<WebhookResult> => {
-      const body = JSON.stringify({ ...alert, member: t.member });
+      const body = JSON.stringify({ ...alert, member: t.member, delivery: bytesToHex(randomBytes(16)), sent_at: Date.now() });
       try {
         const r = await fetch(t.url, {
           method: 'POST',
@@ -54,4 +55,32 @@ export async function sendWebhooks(targets: readonly WebhookTarget[], alert: Rec
       }
     }),
   );
+}
+
+/** How far an alert's sent_at may be from the receiver's clock. */
+export const ALERT_WINDOW_MS = 5 * 60_000;
+
+/**
+ * A receiver's memory of the alerts it accepted, to refuse replays: an alert sent outside the window
+ * (either side of the receiver's clock) is stale; one whose delivery id was accepted before is replayed.
+ * Ids are kept for twice the window (an alert stamped up to a window ahead stays fresh that much longer),
+ * at most `max` of them. Check alerts only after their signature verified: only the hub can add ids.
+ */
+export class AlertReplayGuard {
+  readonly #seen = new Map<string, number>();
+  constructor(
+    private readonly windowMs = ALERT_WINDOW_MS,
+    private readonly max = 100_000,
+  ) {}
+
+  check(alert: { delivery: string; sent_at: number }, now = Date.now()): 'fresh' | 'stale' | 'replayed' {
+    if (Math.abs(now - alert.sent_at) > this.windowMs) return 'stale';
+    for (const [id, at] of this.#seen) {
+      if (now - at <= 2 * this.windowMs && this.#seen.size < this.max) break;
+      this.#seen.delete(id); // oldest first (insertion order)
+    }
+    if (this.#seen.has(alert.delivery)) return 'replayed';
+    this.#seen.set(alert.delivery, now);
+    return 'fresh';
+  }
 }

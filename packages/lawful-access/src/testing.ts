@@ -13,11 +13,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Decryption, DecryptionRefused, decryptWithCustodians } from './agency.ts';
 import type { Coordinator } from './ceremony.ts';
 import { type DeliveryRecord, type SignedDeliveryRecord, deliveryRecordFor, signDeliveryRecord } from './delivery.ts';
 import { DEFAULT_RETENTION_DAYS, DAY_MS } from './epoch.ts';
 import { type EpochPublicKey, createEscrowField } from './escrow.ts';
-import { type DkgSession, generateStaticKey } from './dkg.ts';
+import { type DkgSession, type EpochKey, generateStaticKey } from './dkg.ts';
 import { type LogInclusion, type LogInclusionVerifier, logInclusionVerifier, releaseLogEntry, signedReleaseRecordSchema, warrantLogEntry } from './logEntries.ts';
 import { type ShareRequest, type SignedShareRequest, signShareRequest } from './shareRequest.ts';
 import { type KeyPair, generateSigningKey } from './signature.ts';
@@ -242,6 +243,25 @@ export class LawfulAccessWorld {
     return signShareRequest(request, 'nca', this.agency.secretKey);
   }
 
+  /** The agency asks the world's custodians for one message's key under a logged warrant (requests dated `requestedAt`). */
+  decrypt(
+    logged: LoggedWarrant,
+    message: { field: Uint8Array; delivery: SignedDeliveryRecord },
+    epochKey: EpochKey,
+    options: { requestedAt?: number; prefer?: readonly number[]; fetch?: typeof fetch } = {},
+  ): Promise<Decryption> {
+    const { requestedAt, ...rest } = options;
+    return decryptWithCustodians({
+      trust: this.trust,
+      epochKey,
+      warrant: logged.warrant.warrant,
+      field: message.field,
+      record: message.delivery.record,
+      request: (i) => this.request(i, logged, message, requestedAt ?? Date.now()),
+      ...rest,
+    });
+  }
+
   /**
    * Serves the log as the provider's server does (the /v1/log routes custodians and auditors follow,
    * GET /v1/lawful-access and POST /v1/lawful-access/releases), with the world's witness cosigning each
@@ -363,4 +383,14 @@ export function draftWarrant(at: number, days: number, overrides: Partial<Warran
     renews: null,
     ...overrides,
   };
+}
+
+/** The custodians' refusals of a decryption that must fail; throws if it succeeded or failed otherwise. */
+export async function refusals(attempt: Promise<unknown>): Promise<DecryptionRefused['failures']> {
+  const outcome = await attempt.then(
+    () => new Error('the decryption succeeded'),
+    (e: unknown) => e,
+  );
+  if (!(outcome instanceof DecryptionRefused)) throw outcome;
+  return outcome.failures;
 }

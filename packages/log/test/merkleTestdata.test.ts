@@ -26,39 +26,34 @@ interface ConsistencyCase { size1: number; size2: number; root1: string; root2: 
 describe.runIf(root)('transparency-dev merkle test data', () => {
   const dir = root!;
 
-  it('inclusion: 6 happy paths verify, 92 tampered cases are rejected', () => {
-    const files = jsonFiles(join(dir, 'inclusion'));
+  /** Runs every case of a folder: happy paths must verify, tampered ones must throw. */
+  function tally<C extends { wantErr: boolean }>(folder: string, verify: (c: C) => void): { accepted: number; rejected: number } {
     let accepted = 0;
     let rejected = 0;
-    for (const file of files) {
-      const c = JSON.parse(readFileSync(file, 'utf8')) as InclusionCase;
-      const run = () => verifyInclusion(c.leafIdx, c.treeSize, bytes(c.leafHash), path(c.proof), bytes(c.root));
+    for (const file of jsonFiles(join(dir, folder))) {
+      const c = JSON.parse(readFileSync(file, 'utf8')) as C;
       if (c.wantErr) {
-        expect(run, relative(dir, file)).toThrow();
+        expect(() => verify(c), relative(dir, file)).toThrow();
         rejected++;
       } else {
-        expect(run, relative(dir, file)).not.toThrow();
+        expect(() => verify(c), relative(dir, file)).not.toThrow();
         accepted++;
       }
     }
-    expect({ accepted, rejected }).toEqual({ accepted: 6, rejected: 92 });
+    return { accepted, rejected };
+  }
+
+  it('inclusion: 6 happy paths verify, 92 tampered cases are rejected', () => {
+    const counts = tally<InclusionCase>('inclusion', (c) =>
+      verifyInclusion(c.leafIdx, c.treeSize, bytes(c.leafHash), path(c.proof), bytes(c.root)),
+    );
+    expect(counts).toEqual({ accepted: 6, rejected: 92 });
   });
 
   it('consistency: 6 happy paths verify, 92 tampered cases are rejected', () => {
-    const files = jsonFiles(join(dir, 'consistency'));
-    let accepted = 0;
-    let rejected = 0;
-    for (const file of files) {
-      const c = JSON.parse(readFileSync(file, 'utf8')) as ConsistencyCase;
-      const run = () => verifyConsistency(c.size1, c.size2, path(c.proof), bytes(c.root1), bytes(c.root2));
-      if (c.wantErr) {
-        expect(run, relative(dir, file)).toThrow();
-        rejected++;
-      } else {
-        expect(run, relative(dir, file)).not.toThrow();
-        accepted++;
-      }
-    }
-    expect({ accepted, rejected }).toEqual({ accepted: 6, rejected: 92 });
+    const counts = tally<ConsistencyCase>('consistency', (c) =>
+      verifyConsistency(c.size1, c.size2, path(c.proof), bytes(c.root1), bytes(c.root2)),
+    );
+    expect(counts).toEqual({ accepted: 6, rejected: 92 });
   });
 });

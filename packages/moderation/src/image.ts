@@ -10,7 +10,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
 import { ContentError } from './errors.ts';
-import { LUMA_B, LUMA_G, LUMA_R, lumaFromPixels, pdqDihedralFromLuma, pdqFromLuma, type PdqDihedralResult, type PdqResult } from './pdq.ts';
+import { lumaOf, lumaPlane } from './pdqWasm.ts';
+import { LUMA_TABLE_B, LUMA_TABLE_G, LUMA_TABLE_R, lumaFromPixels, pdqDihedralFromLuma, pdqFromLuma, type PdqDihedralResult, type PdqResult } from './pdq.ts';
 
 const f32 = Math.fround;
 
@@ -64,6 +65,35 @@ export async function checkFile(path: string, maxBytes = Number.MAX_SAFE_INTEGER
 
 /** Decodes to interleaved 8-bit pixels: 1 channel for greyscale input, else RGB (alpha dropped). */
 export async function decodeImage(input: string | Uint8Array, limits: ImageLimits = {}): Promise<DecodedImage> {
+  return (await decode(input, limits, false)).image;
+}
+
+/**
+ * The pixels the reference hashes: decodeImage, then referenceResize when a side exceeds 512 px — but
+ * done by libvips while it decodes (an affine map with nearest-neighbour sampling, which picks the very
+ * pixels referenceResize picks: test/pdq.test.ts), so a large image is never copied out whole. Returns
+ * the image at that size and the original's dimensions.
+ */
+export async function decodeReferenceSize(input: string | Uint8Array, limits: ImageLimits = {}): Promise<{ image: DecodedImage; width: number; height: number }> {
+  return decode(input, limits, true);
+}
+
+/**
+ * Files at least this large are likely over 512 px on a side: their header is read first so libvips can
+ * resample while decoding. Smaller ones are decoded straight away (one libvips call fewer) and, should
+ * one be larger than 512 px after all, resized in JavaScript to the same pixels.
+ */
+const HEADER_FIRST_BYTES = 48 * 1024;
+
+/**
+ * Input coordinate x·W/512 is computed by libvips from the inverse of the scale it is given, which can
+ * land a hair below an integer (e.g. W = 1488, x = 32 gives 92.99999…, sampling column 92, not 93):
+ * scaling down by one part in 10⁹ more keeps every coordinate just above its exact value and below the
+ * next pixel (x·W/512 is a multiple of 1/512, and W·10⁻⁹ ≪ 1/512 for any W below 10⁶).
+ */
+const AFFINE_NUDGE = 1 - 1e-9;
+
+async function decode(input: string | Uint8Array, limits: ImageLimits, referenceSize: boolean): Promise<{ image: DecodedImage; width: number; height: number }> {
   const bytes = await readContent(input, limits.maxBytes);
   const name = typeof input === 'string' ? input : 'the image';
   const maxPixels = limits.maxPixels ?? DEFAULT_MAX_PIXELS;
@@ -72,29 +102,38 @@ export async function decodeImage(input: string | Uint8Array, limits: ImageLimit
   // JPEG and PNG (most uploads) are known from their signature, which is what libvips picks its loader
   // by; the limit on the decode below refuses bombs. Anything else is identified from its header first.
   let format = sniffFormat(bytes);
-  if (!format) {
+  let header: Header | undefined;
+  if (!format || (referenceSize && bytes.length >= HEADER_FIRST_BYTES)) {
     try {
-      format = await headerFormat(open(false), name, maxPixels);
+      header = await readHeader(open(false), name, maxPixels);
+      format = header.format;
     } catch (error) {
       throw classify(error, name);
     }
   }
-  if (!(IMAGE_FORMATS as readonly string[]).includes(format)) {
+  if (!(IMAGE_FORMATS as readonly string[]).includes(format!)) {
     throw new ContentError('unsupported_format', `${name} is ${format}; supported image formats are ${IMAGE_FORMATS.join(', ')}.`);
   }
+  const size = REFERENCE_DOWNSAMPLE_DIMS;
+  const resample = referenceSize && header !== undefined && (header.width > size || header.height > size);
   try {
-    const { data, info } = await open(maxPixels)
-      .removeAlpha()
+    let pipeline = open(maxPixels).removeAlpha();
+    if (resample) pipeline = pipeline.affine([(size / header!.width) * AFFINE_NUDGE, 0, 0, (size / header!.height) * AFFINE_NUDGE], { interpolator: 'nearest' });
+    const { data, info } = await pipeline
       .timeout({ seconds: limits.timeoutSeconds ?? 30 })
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
-    return { pixels: data, width: info.width, height: info.height, channels: info.channels, format };
+    const image = { pixels: data, width: info.width, height: info.height, channels: info.channels, format: format! };
+    if (resample && info.width === size && info.height === size) return { image, width: header!.width, height: header!.height };
+    // a header whose size is not the decoded one's (a multi-page file, say) is decoded again, whole
+    if (resample) return decode(bytes, limits, false).then(({ image }) => ({ image: referenceResize(image), width: image.width, height: image.height }));
+    return { image: referenceSize ? referenceResize(image) : image, width: image.width, height: image.height };
   } catch (error) {
     // the pixel limit refused it: say how large it is (the header alone: nothing is decoded)
     const refused = classify(error, name);
     if (refused.code === 'too_many_pixels') {
       try {
-        await headerFormat(open(false), name, maxPixels);
+        await readHeader(open(false), name, maxPixels);
       } catch (sized) {
         throw classify(sized, name);
       }
@@ -103,13 +142,19 @@ export async function decodeImage(input: string | Uint8Array, limits: ImageLimit
   }
 }
 
-/** The format from the header, refusing images over the pixel limit with their size in the message. */
-async function headerFormat(image: Sharp, name: string, maxPixels: number): Promise<string> {
+interface Header {
+  format: string;
+  width: number;
+  height: number;
+}
+
+/** The format and size from the header, refusing images over the pixel limit with their size in the message. */
+async function readHeader(image: Sharp, name: string, maxPixels: number): Promise<Header> {
   const meta = await image.metadata();
   if (meta.width && meta.height && meta.width * meta.height > maxPixels) {
     throw new ContentError('too_many_pixels', `${name} is ${meta.width}×${meta.height} pixels, over the ${maxPixels}-pixel limit (decompression-bomb guard).`);
   }
-  return meta.format ?? 'unknown';
+  return { format: meta.format ?? 'unknown', width: meta.width ?? 0, height: meta.height ?? 0 };
 }
 
 /** 'jpeg' or 'png' from the file signature (the magic numbers libvips's loaders test), else undefined. */
@@ -167,7 +212,7 @@ export function referenceLuma(image: DecodedImage, into?: Float32Array): { luma:
     else {
       for (let x = 0; x < size; x++) {
         const p = row + xs[x]!;
-        luma[out + x] = f32(f32(f32(LUMA_R * pixels[p]!) + f32(LUMA_G * pixels[p + 1]!)) + f32(LUMA_B * pixels[p + 2]!));
+        luma[out + x] = f32(LUMA_TABLE_R[pixels[p]!]! + LUMA_TABLE_G[pixels[p + 1]!]!) + LUMA_TABLE_B[pixels[p + 2]!]!;
       }
     }
   }
@@ -180,27 +225,27 @@ export interface ImagePdq extends PdqResult {
   format: string;
 }
 
-/** PDQ of an image file or its bytes, as the reference pdq-photo-hasher computes it. */
 /**
- * A luminance plane of at least 512×512 shared by the hashers below, which fill and hash it with no
- * await in between (so no two uses overlap): no 1 MB allocation per image.
+ * referenceLuma written straight into the hasher's WebAssembly memory (pdqWasm.ts), where the filters
+ * read it: no plane allocated or copied per image. Hash the result before the next await.
  */
-const sharedLuma = new Float32Array(REFERENCE_DOWNSAMPLE_DIMS * REFERENCE_DOWNSAMPLE_DIMS);
-
-/** referenceLuma into the shared plane: hash the result before the next await. */
 export function referenceLumaShared(image: DecodedImage): { luma: Float32Array; width: number; height: number } {
-  return referenceLuma(image, sharedLuma);
+  const { width, height, channels, pixels } = image;
+  const size = REFERENCE_DOWNSAMPLE_DIMS;
+  if (width > size || height > size) return referenceLuma(image, lumaPlane(size * size));
+  return { luma: lumaOf(pixels, width, height, channels), width, height };
 }
 
+/** PDQ of an image file or its bytes, as the reference pdq-photo-hasher computes it. */
 export async function pdqHashImage(input: string | Uint8Array, limits?: ImageLimits): Promise<ImagePdq> {
-  const decoded = await decodeImage(input, limits);
-  const small = referenceLumaShared(decoded);
+  const { image, width, height } = await decodeReferenceSize(input, limits);
+  const small = referenceLumaShared(image);
   const result = pdqFromLuma(small.luma, small.width, small.height);
-  return { ...result, width: decoded.width, height: decoded.height, format: decoded.format };
+  return { ...result, width, height, format: image.format };
 }
 
 /** All eight dihedral PDQ hashes of an image (to match rotated or mirrored uploads). */
 export async function pdqDihedralHashImage(input: string | Uint8Array, limits?: ImageLimits): Promise<PdqDihedralResult> {
-  const small = referenceLumaShared(await decodeImage(input, limits));
+  const small = referenceLumaShared((await decodeReferenceSize(input, limits)).image);
   return pdqDihedralFromLuma(small.luma, small.width, small.height);
 }

@@ -20,19 +20,25 @@
  *
  * Layout (typed arrays only, no per-hash objects):
  *   - storage: packed hashes (8 × Uint32 per slot), a uint32 key per slot, a live flag per slot;
- *   - base: per segment a CSR table over the segment's value (2^16 buckets from 65,536 hashes; bucket
- *     offsets; per entry its slot and its Uint16 partner segment, in bucket order), built in bulk by
- *     `compact()` with a two-pass LSD radix sort (256 output streams a pass, so writes stay in cache);
+ *   - base: per segment a table over the segment's value (2^16 buckets from 65,536 hashes) in one
+ *     Uint32Array: each bucket a region of its entries' partner segments (two 16-bit filters a word)
+ *     followed by their slots, so the few slots a scan keeps lie next to the filters it just read (same
+ *     page, often the same prefetched lines); `offsets` gives each region's first word (a region of c
+ *     entries is c + ⌈c/2⌉ words, so c is recovered from the region's size). Built in bulk by
+ *     `compact()`: per segment a histogram, a scatter by the value's high byte, then a counting sort of
+ *     each high-byte group by the low byte straight into its regions (a group's regions span ~0.2 MB, so
+ *     those writes stay in cache);
  *   - delta: per segment bucket heads + `next` chains for slots added since the last compaction.
  * Adding links the slot into the delta chains (O(16)); removing clears its live flag (O(1) after the
  * lookup). Neither rebuilds anything. When the delta or the dead slots grow past a quarter of the index,
  * `add` compacts (amortised, like a hash table doubling); bulk loads compact once at the end.
  *
- * Queries run in phases, each a tight loop (bucket bounds, then the filters of every bucket, then the
- * hashes of the few survivors), so the CPU overlaps the cache misses that dominate at 10M hashes.
+ * Queries run in phases, each a tight loop (bucket bounds; every cache line of every probed bucket's
+ * filters touched; the filters scanned; the hashes of the few survivors touched, then verified), so the
+ * CPU overlaps the cache misses that dominate at 10M hashes.
  *
- * Footprint at 10M hashes: 320 MB of hashes, 50 MB of keys and flags, 4 MB of bucket offsets, 640 MB of
- * slot ids and 320 MB of filters: about 1.34 GB.
+ * Footprint at 10M hashes: 320 MB of hashes, 50 MB of keys and flags, 4 MB of bucket offsets, 960 MB of
+ * bucket regions (640 MB of slots, 320 MB of filters): about 1.34 GB.
  */
 import { distance256, popcount32 } from './hamming.ts';
 import { PdqHash, hexToWords } from './pdqHash.ts';
@@ -56,7 +62,7 @@ export interface PdqIndexSnapshot {
   maxDistance: number;
   count: number;
   baseBits: number[];
-  arrays: Array<Uint32Array | Uint16Array>;
+  arrays: Uint32Array[];
 }
 
 export interface PdqIndexOptions {
@@ -121,15 +127,12 @@ export class PdqIndex {
   private slots = 0;
   private count = 0;
   private dead = 0;
-  // base, covering slots [0, baseSlots): per segment a CSR table (bucket offsets; per entry its slot
-  // and 16 bits of its partner segment, the filter read before any hash is)
+  // base, covering slots [0, baseSlots): per segment a bucket table (region offsets; per bucket its
+  // entries' partner segments, the filters read before any hash is, then their slots)
   private baseSlots = 0;
   private baseBits: number[];
   private baseOffsets: Uint32Array[];
-  private baseIds: Uint32Array[];
-  private baseFilters: Uint16Array[];
-  /** The same filters read two at a time (a Uint32Array view of each), for the scan's SWAR popcount. */
-  private baseFilterPairs: Uint32Array[];
+  private baseRegions: Uint32Array[];
   // delta (chains), covering slots [baseSlots, slots)
   private deltaBits: number[];
   private deltaHeads: Int32Array[];
@@ -156,9 +159,7 @@ export class PdqIndex {
     this.live = new Uint8Array(this.capacity);
     this.baseBits = SEGMENT_LENGTHS.map(() => MIN_TABLE_BITS);
     this.baseOffsets = this.baseBits.map((b) => new Uint32Array((1 << b) + 1));
-    this.baseIds = SEGMENT_LENGTHS.map(() => new Uint32Array(0));
-    this.baseFilters = SEGMENT_LENGTHS.map(() => new Uint16Array(0));
-    this.baseFilterPairs = SEGMENT_LENGTHS.map(() => new Uint32Array(0));
+    this.baseRegions = SEGMENT_LENGTHS.map(() => new Uint32Array(0));
     this.deltaBits = SEGMENT_LENGTHS.map(() => MIN_TABLE_BITS);
     this.deltaHeads = this.deltaBits.map((b) => new Int32Array(1 << b).fill(-1));
     this.deltaNext = SEGMENT_LENGTHS.map(() => new Int32Array(256));
@@ -173,7 +174,7 @@ export class PdqIndex {
   get memoryBytes(): number {
     let bytes = this.words.byteLength + this.keys.byteLength + this.live.byteLength;
     for (let s = 0; s < M; s++) {
-      bytes += this.baseOffsets[s]!.byteLength + this.baseIds[s]!.byteLength + this.baseFilters[s]!.byteLength + this.deltaHeads[s]!.byteLength + this.deltaNext[s]!.byteLength;
+      bytes += this.baseOffsets[s]!.byteLength + this.baseRegions[s]!.byteLength + this.deltaHeads[s]!.byteLength + this.deltaNext[s]!.byteLength;
     }
     return bytes;
   }
@@ -244,31 +245,38 @@ export class PdqIndex {
       maxDistance: this.maxDistance,
       count: this.count,
       baseBits: [...this.baseBits],
-      arrays: [this.words.subarray(0, n * 8), this.keys.subarray(0, n), ...this.baseOffsets, ...this.baseIds, ...this.baseFilters],
+      arrays: [this.words.subarray(0, n * 8), this.keys.subarray(0, n), ...this.baseOffsets, ...this.baseRegions],
     };
   }
 
-  /** Reopens a snapshot (its arrays are adopted, not copied). */
+  /**
+   * Reopens a snapshot (its arrays are adopted, not copied). The structure is checked (sizes, region
+   * offsets); the slots inside the regions are not (a stored index is the matcher's own file), but a slot
+   * out of range is skipped by the search rather than read.
+   */
   static fromSnapshot(snapshot: PdqIndexSnapshot): PdqIndex {
     const { maxDistance, count, baseBits, arrays } = snapshot;
-    if (baseBits.length !== M || arrays.length !== 2 + 3 * M) throw new RangeError('not a PdqIndex snapshot');
+    if (baseBits.length !== M || arrays.length !== 2 + 2 * M || !arrays.every((a) => a instanceof Uint32Array)) throw new RangeError('not a PdqIndex snapshot');
     const index = new PdqIndex({ maxDistance, capacity: 16 });
-    const words = arrays[0] as Uint32Array;
-    const keys = arrays[1] as Uint32Array;
+    const words = arrays[0]!;
+    const keys = arrays[1]!;
     const n = keys.length;
-    if (!(words instanceof Uint32Array) || !(keys instanceof Uint32Array) || words.length !== n * 8 || count !== n) throw new RangeError('PdqIndex snapshot: hashes and keys disagree');
+    if (words.length !== n * 8 || count !== n) throw new RangeError('PdqIndex snapshot: hashes and keys disagree');
     for (let s = 0; s < M; s++) {
-      const offsets = arrays[2 + s];
-      const ids = arrays[2 + M + s];
-      const filters = arrays[2 + 2 * M + s];
+      const offsets = arrays[2 + s]!;
+      const regions = arrays[2 + M + s]!;
       const bits = baseBits[s]!;
-      if (!(offsets instanceof Uint32Array) || offsets.length !== (1 << bits) + 1 || offsets[1 << bits] !== n) throw new RangeError(`PdqIndex snapshot: segment ${s} offsets`);
-      if (!(ids instanceof Uint32Array) || ids.length !== n) throw new RangeError(`PdqIndex snapshot: segment ${s} ids`);
-      if (!(filters instanceof Uint16Array) || filters.length !== n) throw new RangeError(`PdqIndex snapshot: segment ${s} filters`);
+      if (!Number.isInteger(bits) || bits < MIN_TABLE_BITS || bits > SEGMENT_LENGTHS[s]! || offsets.length !== (1 << bits) + 1) throw new RangeError(`PdqIndex snapshot: segment ${s} offsets`);
+      let entries = 0;
+      for (let b = 0; b < 1 << bits; b++) {
+        const size = offsets[b + 1]! - offsets[b]!;
+        if (size < 0 || size % 3 === 1) throw new RangeError(`PdqIndex snapshot: segment ${s} bucket ${b}`);
+        entries += regionEntries(size);
+      }
+      if (offsets[0] !== 0 || offsets[1 << bits] !== regions.length || entries !== n) throw new RangeError(`PdqIndex snapshot: segment ${s} regions`);
       index.baseBits[s] = bits;
       index.baseOffsets[s] = offsets;
-      index.baseIds[s] = ids;
-      index.setFilters(s, filters);
+      index.baseRegions[s] = regions;
     }
     // capacity is what the storage arrays hold: growth (ensureCapacity) copies them when adds need room
     index.capacity = Math.max(16, n);
@@ -299,68 +307,72 @@ export class PdqIndex {
     }
     const n = this.slots;
     const words = this.words;
-    // Per pair, both segments as columns (one strided pass over the hashes), then per segment an LSD radix
-    // sort of its slots by bucket: low byte, then high byte (stable), 256 output streams each.
-    const columns = [new Uint16Array(n), new Uint16Array(n)];
-    const tempIds = new Uint32Array(n);
+    // Per pair, both segments as columns with their histograms (one strided pass over the hashes); then
+    // per segment its regions laid out from the histogram, a scatter by the bucket's high byte (256 output streams), and within
+    // each high-byte group a counting sort by the low byte into the regions (a group's regions span
+    // ~0.2 MB at 10M hashes, so those writes stay in cache).
+    const columns: [Uint16Array, Uint16Array] = [new Uint16Array(n), new Uint16Array(n)];
+    const histograms: [Uint32Array, Uint32Array] = [new Uint32Array(0), new Uint32Array(0)];
+    const tempSlots = new Uint32Array(n);
     const tempPacked = new Uint32Array(n);
     for (let s = 0; s < M; s++) {
+      // both segments of a pair share a word, and their tables' widths (all segments are 16 bits)
       const bits = tableBitsFor(n, s);
-      const mask = (1 << bits) - 1;
+      const buckets = 1 << bits;
+      const mask = buckets - 1;
+      const lowBits = Math.max(0, bits - 8);
       if ((s & 1) === 0) {
-        const [even, odd] = columns as [Uint16Array, Uint16Array];
+        const [even, odd] = columns;
+        const evenCounts = (histograms[0] = new Uint32Array(buckets));
+        const oddCounts = (histograms[1] = new Uint32Array(buckets));
         const w = s >>> 1;
         for (let slot = 0; slot < n; slot++) {
           const x = words[slot * 8 + w]!;
           even[slot] = x & 0xffff;
           odd[slot] = x >>> 16;
+          evenCounts[x & mask]!++;
+          oddCounts[(x >>> 16) & mask]!++;
         }
       }
       const values = columns[s & 1]!;
       const partnerValues = columns[(s & 1) ^ 1]!;
-      const low = new Uint32Array(257);
-      const high = new Uint32Array(257);
-      const offsets = new Uint32Array((1 << bits) + 1);
+      const counts = histograms[s & 1]!;
+      // region offsets (c + ⌈c/2⌉ words a bucket), each bucket's write cursors, the high-byte groups' starts
+      const offsets = new Uint32Array(buckets + 1);
+      const filterAt = new Uint32Array(buckets);
+      const slotAt = new Uint32Array(buckets);
+      const groupAt = new Uint32Array((buckets >>> lowBits) + 1);
+      for (let v = 0, entries = 0; v < buckets; v++) {
+        const c = counts[v]!;
+        filterAt[v] = offsets[v]! * 2;
+        slotAt[v] = offsets[v]! + ((c + 1) >>> 1);
+        offsets[v + 1] = offsets[v]! + c + ((c + 1) >>> 1);
+        if ((v & ((1 << lowBits) - 1)) === 0) groupAt[v >>> lowBits] = entries;
+        entries += c;
+      }
       for (let slot = 0; slot < n; slot++) {
         const v = values[slot]! & mask;
-        low[(v & 0xff) + 1]!++;
-        high[(v >>> 8) + 1]!++;
-        offsets[v + 1]!++;
-      }
-      for (let b = 0; b < 256; b++) {
-        low[b + 1]! += low[b]!;
-        high[b + 1]! += high[b]!;
-      }
-      for (let b = 0; b < 1 << bits; b++) offsets[b + 1]! += offsets[b]!;
-      for (let slot = 0; slot < n; slot++) {
-        const v = values[slot]! & mask;
-        const at = low[v & 0xff]!++;
-        tempIds[at] = slot;
+        const at = groupAt[v >>> lowBits]!++;
+        tempSlots[at] = slot;
         tempPacked[at] = v | (partnerValues[slot]! << 16);
       }
-      // every place is written below (the sort is a permutation): no need to zero-fill 60 MB a segment
-      const ids = new Uint32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
-      const filter = new Uint16Array(Buffer.allocUnsafeSlow(n * 2).buffer, 0, n);
+      // every word is written below (filters, slots, and an odd bucket's padding half): no zero-fill
+      const size = offsets[buckets]!;
+      const regions = new Uint32Array(Buffer.allocUnsafeSlow(size * 4).buffer, 0, size);
+      const filters = new Uint16Array(regions.buffer, 0, size * 2);
       for (let i = 0; i < n; i++) {
         const packed = tempPacked[i]!;
-        const at = high[(packed >>> 8) & 0xff]!++;
-        ids[at] = tempIds[i]!;
-        filter[at] = packed >>> 16;
+        const v = packed & 0xffff;
+        filters[filterAt[v]!++] = packed >>> 16;
+        regions[slotAt[v]!++] = tempSlots[i]!;
       }
+      for (let v = 0; v < buckets; v++) if (counts[v]! & 1) filters[filterAt[v]!] = 0;
       this.baseBits[s] = bits;
       this.baseOffsets[s] = offsets;
-      this.baseIds[s] = ids;
-      this.setFilters(s, filter);
+      this.baseRegions[s] = regions;
     }
     this.baseSlots = n;
     this.resetDelta(0);
-  }
-
-  private setFilters(s: number, filters: Uint16Array): void {
-    // the pair view needs 4-byte alignment: arrays built here and read from a file (8-aligned) have it
-    const aligned = filters.byteOffset % 4 === 0 ? filters : filters.slice();
-    this.baseFilters[s] = aligned;
-    this.baseFilterPairs[s] = new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.length >>> 1);
   }
 
   /** Slots of live entries within maxDistance of q, each once. */
@@ -394,48 +406,85 @@ export class PdqIndex {
     let candidates = this.candidates;
     let nc = 0;
     for (let s = 0, p = 0; s < M; s++) {
-      const ids = this.baseIds[s]!;
+      const regions = this.baseRegions[s]!;
       const masks = probes[s]!;
       const partner = PARTNER[s]!;
       const first = p;
       const end = segmentEnds[s]!;
-      const filter = this.baseFilters[s]!;
       const qf = segmentValue(q, 0, partner) & 0xffff;
+      const qq = qf | (qf << 16);
       const bound = radii[s]! + radii[partner]! + 1;
+      // every cache line of every probed bucket's filters, loaded together before the scan needs them
       let touch = 0;
-      for (let i = first; i < end; i++) touch ^= filter[starts[i]!]!;
+      for (let i = first; i < end; i++) {
+        const start = starts[i]!;
+        const filterEnd = start + filterWords(ends[i]! - start);
+        for (let k = start; k < filterEnd; k += 16) touch ^= regions[k]!;
+      }
       this.touched ^= touch;
-      const pairs = this.baseFilterPairs[s]!;
-      const qq = (qf | (qf << 16)) >>> 0;
       for (; p < end; p++) {
         const budget = bound - popcount32(masks[p - first]!);
-        // Two filters per step: a SWAR popcount gives each half's distance (≤ 16, in 5 bits); adding
-        // 15 − budget sets bit 4 of a half exactly when its distance exceeds the budget.
-        const over = (15 - budget) * 0x00010001;
-        let k = starts[p]!;
-        const stop = ends[p]!;
-        if (k & 1 && k < stop) {
-          if (POPCOUNT16[filter[k]! ^ qf]! <= budget) {
-            if (nc === candidates.length) candidates = this.candidates = growInt32(candidates, nc * 2);
-            candidates[nc++] = ids[k]!;
+        const start = starts[p]!;
+        const size = ends[p]! - start;
+        const c = regionEntries(size);
+        const full = start + (c >>> 1);
+        // a bucket's slots follow its ⌈c/2⌉ filter words: the halves of word w (low first) are filters
+        // 2(w − start) and 2(w − start) + 1, whose slots are at 2w + slotOffset and 2w + slotOffset + 1
+        const slotOffset = size - c - start;
+        let w = start;
+        if (budget === 2 || budget === 3) {
+          // Both halves at once: clearing the lowest set bit `budget` times leaves a half non-zero exactly
+          // when it has more bits than the budget (a half that reaches zero borrows from the other one:
+          // the rare survivors are re-checked half by half).
+          if (budget === 2) {
+            // four words a step (radius 31's 1-flip probes, 16 of 17): one branch for eight filters
+            for (; w + 3 < full; w += 4) {
+              let a = regions[w]! ^ qq;
+              let b = regions[w + 1]! ^ qq;
+              let cc = regions[w + 2]! ^ qq;
+              let d = regions[w + 3]! ^ qq;
+              a &= (a - 0x10001) | 0;
+              b &= (b - 0x10001) | 0;
+              cc &= (cc - 0x10001) | 0;
+              d &= (d - 0x10001) | 0;
+              a &= (a - 0x10001) | 0;
+              b &= (b - 0x10001) | 0;
+              cc &= (cc - 0x10001) | 0;
+              d &= (d - 0x10001) | 0;
+              if ((a & 0xffff) !== 0 && (a & 0xffff0000) !== 0 && (b & 0xffff) !== 0 && (b & 0xffff0000) !== 0 && (cc & 0xffff) !== 0 && (cc & 0xffff0000) !== 0 && (d & 0xffff) !== 0 && (d & 0xffff0000) !== 0) continue;
+              for (let k = w; k < w + 4; k++) nc = this.keepHalves(regions, k, slotOffset, qf, budget, nc);
+              candidates = this.candidates;
+            }
           }
-          k++;
+          const three = budget === 3;
+          for (; w < full; w++) {
+            let x = regions[w]! ^ qq;
+            x &= (x - 0x10001) | 0;
+            x &= (x - 0x10001) | 0;
+            if (three) x &= (x - 0x10001) | 0;
+            if ((x & 0xffff) !== 0 && (x & 0xffff0000) !== 0) continue;
+            nc = this.keepHalves(regions, w, slotOffset, qf, budget, nc);
+            candidates = this.candidates;
+          }
+        } else {
+          // Two filters per step: a SWAR popcount gives each half's distance (≤ 16, in 5 bits); adding
+          // 15 − budget sets bit 4 of a half exactly when its distance exceeds the budget.
+          const over = (15 - budget) * 0x00010001;
+          for (; w < full; w++) {
+            let x = regions[w]! ^ qq;
+            x -= (x >>> 1) & 0x55555555;
+            x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+            x = (x + (x >>> 4)) & 0x0f0f0f0f;
+            x = ((x + (x >>> 8)) & 0x001f001f) + over;
+            if ((x & 0x00100010) === 0x00100010) continue;
+            nc = this.keepHalves(regions, w, slotOffset, qf, budget, nc);
+            candidates = this.candidates;
+          }
         }
-        for (; k + 1 < stop; k += 2) {
-          let x = pairs[k >>> 1]! ^ qq;
-          x -= (x >>> 1) & 0x55555555;
-          x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-          x = (x + (x >>> 4)) & 0x0f0f0f0f;
-          x = ((x + (x >>> 8)) & 0x001f001f) + over;
-          if ((x & 0x00100010) === 0x00100010) continue;
-          if (nc + 2 > candidates.length) candidates = this.candidates = growInt32(candidates, nc * 2 + 2);
-          // little-endian: the low half is filter k, the high half filter k + 1
-          if ((x & 0x10) === 0) candidates[nc++] = ids[k]!;
-          if ((x & 0x00100000) === 0) candidates[nc++] = ids[k + 1]!;
-        }
-        if (k < stop && POPCOUNT16[filter[k]! ^ qf]! <= budget) {
+        // an odd bucket's last filter is the low half of its last filter word (the high half is padding)
+        if (c & 1 && POPCOUNT16[(regions[full]! & 0xffff) ^ qf]! <= budget) {
           if (nc === candidates.length) candidates = this.candidates = growInt32(candidates, nc * 2);
-          candidates[nc++] = ids[k]!;
+          candidates[nc++] = regions[2 * full + slotOffset]!;
         }
       }
     }
@@ -462,6 +511,7 @@ export class PdqIndex {
     const out: number[] = [];
     for (let c = 0; c < nc; c++) {
       const slot = candidates[c]!;
+      if (slot >= this.slots) continue; // only a damaged stored index has one
       // half the words first: a random candidate already differs in ~64 of those 128 bits
       const w = slot * 8;
       const half = popcount32(words[w]! ^ q[0]!) + popcount32(words[w + 1]! ^ q[1]!) + popcount32(words[w + 2]! ^ q[2]!) + popcount32(words[w + 3]! ^ q[3]!);
@@ -472,6 +522,16 @@ export class PdqIndex {
       if (out.length === 0 || !out.includes(slot)) out.push(slot);
     }
     return out;
+  }
+
+  /** Keeps the slots of filter word w's halves that are within the budget (a scan's rare survivors). */
+  private keepHalves(regions: Uint32Array, w: number, slotOffset: number, qf: number, budget: number, nc: number): number {
+    let candidates = this.candidates;
+    if (nc + 2 > candidates.length) candidates = this.candidates = growInt32(candidates, nc * 2 + 2);
+    const f = regions[w]!;
+    if (POPCOUNT16[(f & 0xffff) ^ qf]! <= budget) candidates[nc++] = regions[2 * w + slotOffset]!;
+    if (POPCOUNT16[(f >>> 16) ^ qf]! <= budget) candidates[nc++] = regions[2 * w + slotOffset + 1]!;
+    return nc;
   }
 
   /**
@@ -540,6 +600,16 @@ export class PdqIndex {
     this.live = live;
     this.capacity = capacity;
   }
+}
+
+/** Entries in a bucket region of `size` words (size = c + ⌈c/2⌉). */
+function regionEntries(size: number): number {
+  return ((size * 2) / 3) | 0;
+}
+
+/** Filter words at the start of a bucket region of `size` words. */
+function filterWords(size: number): number {
+  return size - regionEntries(size);
 }
 
 function growInt32(a: Int32Array, size: number): Int32Array<ArrayBuffer> {

@@ -11,14 +11,15 @@ import { closeSync, openSync, readSync, renameSync, writeSync, fstatSync } from 
 import type { PdqIndexSnapshot } from './pdqIndex.ts';
 import { PdqIndex } from './pdqIndex.ts';
 
-// version 2: 16 segments of 16 bits (a version-1 file is not read: the matcher rebuilds and rewrites it)
-const MAGIC = 'DLPDQIX2';
+// version 3: 16 segments of 16 bits, each bucket's filters and slots in one region (an older file is not
+// read: the matcher rebuilds and rewrites it)
+const MAGIC = 'DLPDQIX3';
 
 interface Header {
   maxDistance: number;
   count: number;
   baseBits: number[];
-  arrays: Array<{ type: 'u32' | 'u16'; length: number }>;
+  arrays: Array<{ type: 'u32'; length: number }>;
   about: unknown;
 }
 
@@ -30,7 +31,7 @@ export function writePdqIndexFile(path: string, index: PdqIndex, about: unknown)
     maxDistance: snapshot.maxDistance,
     count: snapshot.count,
     baseBits: snapshot.baseBits,
-    arrays: snapshot.arrays.map((a) => ({ type: a instanceof Uint16Array ? 'u16' : 'u32', length: a.length })),
+    arrays: snapshot.arrays.map((a) => ({ type: 'u32' as const, length: a.length })),
     about,
   };
   const json = Buffer.from(JSON.stringify(header));
@@ -77,8 +78,8 @@ export function readPdqIndexFile(path: string): { index: PdqIndex; about: unknow
     const first = 12 + jsonLength + pad8(12 + jsonLength);
     let total = 0;
     for (const spec of header.arrays) {
-      if (!Number.isSafeInteger(spec.length) || spec.length < 0) return undefined;
-      const bytes = spec.length * (spec.type === 'u16' ? 2 : 4);
+      if (spec.type !== 'u32' || !Number.isSafeInteger(spec.length) || spec.length < 0) return undefined;
+      const bytes = spec.length * 4;
       total += bytes + pad8(bytes);
     }
     if (first + total > size) return undefined;
@@ -88,10 +89,10 @@ export function readPdqIndexFile(path: string): { index: PdqIndex; about: unknow
       if (n <= 0) return undefined;
       done += n;
     }
-    const arrays: Array<Uint32Array | Uint16Array> = [];
+    const arrays: Uint32Array[] = [];
     let at = buffer.byteOffset;
     for (const spec of header.arrays) {
-      const a = spec.type === 'u16' ? new Uint16Array(buffer.buffer, at, spec.length) : new Uint32Array(buffer.buffer, at, spec.length);
+      const a = new Uint32Array(buffer.buffer, at, spec.length);
       arrays.push(a);
       at += a.byteLength + pad8(a.byteLength);
     }

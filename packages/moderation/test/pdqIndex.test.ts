@@ -66,6 +66,34 @@ describe.skipIf(!hasPdqReference)('PdqIndex on the reference needles and haystac
   });
 });
 
+/** Flips k distinct bits inside segment s (bits 16s … 16s + 15) of the hash at words[at …]. */
+function flip(words: Uint32Array, at: number, s: number, k: number, shift: number) {
+  for (let i = 0; i < k; i++) {
+    const bit = s * 16 + ((i * 5 + shift) % 16);
+    words[at + (bit >> 5)]! ^= 1 << (bit & 31);
+  }
+}
+
+/**
+ * Moves a hash 31 bits away so that only one route of the index finds it: 3 bits in pair q % 8 (split
+ * 0+3, 1+2, 2+1 or 3+0: at its bound r_a + r_b + 1 = 3) and 2 + 2 in every other pair (one over its bound,
+ * and neither segment within radius 1): only that pair finds it, through its segment at 0 or 1 flips
+ * with the partner at exactly the filter's limit.
+ */
+function atTheLimit(query: Uint32Array, q: number) {
+  const pair = q % 8;
+  const split = [
+    [0, 3],
+    [1, 2],
+    [2, 1],
+    [3, 0],
+  ][Math.floor(q / 8) % 4]!;
+  for (let p = 0; p < 8; p++) {
+    flip(query, 0, 2 * p, p === pair ? split[0]! : 2, q + p);
+    flip(query, 0, 2 * p + 1, p === pair ? split[1]! : 2, q + 3 * p);
+  }
+}
+
 describe('PdqIndex', () => {
   it('has exact recall against brute force on random and near-duplicate hashes (bulk-loaded)', () => {
     const n = 20_000;
@@ -93,14 +121,40 @@ describe('PdqIndex', () => {
     expect(answers).toBeGreaterThan(150);
   });
 
-  it('finds neighbours the pair filter must not drop: one pair at its limit, the others just over', () => {
-    // segment s is bits 16s … 16s + 15; flip k distinct bits inside segment s
-    const flip = (words: Uint32Array, at: number, s: number, k: number, shift: number) => {
-      for (let i = 0; i < k; i++) {
-        const bit = s * 16 + ((i * 5 + shift) % 16);
-        words[at + (bit >> 5)]! ^= 1 << (bit & 31);
+  it('has exact recall when buckets are large (the scan\'s four-word steps, its tails, odd buckets)', () => {
+    // Each segment's value drawn from a small skewed pool, so buckets hold from one to hundreds of
+    // entries (at 10M hashes a bucket holds ~150; random 20,000-hash tests see about one), plus near
+    // copies with bits flipped.
+    const next = rng(21);
+    const pools = Array.from({ length: 16 }, () => Array.from({ length: 48 }, () => next() & 0xffff));
+    const n = 24_000;
+    const words = new Uint32Array(n * 8);
+    for (let i = 0; i < n; i++) {
+      if (i > 0 && i % 4 === 0) {
+        words.copyWithin(i * 8, (i - 1) * 8, i * 8);
+        for (let f = next() % 30; f > 0; f--) words[i * 8 + (next() % 8)]! ^= 1 << next() % 32;
+        continue;
       }
-    };
+      for (let s = 0; s < 16; s++) {
+        const v = pools[s]![Math.min(next() % 48, next() % 48)]!;
+        words[i * 8 + (s >> 1)]! |= (s & 1 ? v << 16 : v) >>> 0;
+      }
+    }
+    const index = new PdqIndex();
+    index.addPacked(words, Uint32Array.from({ length: n }, (_, i) => i));
+    // every query 31 bits from a stored hash with one route to it (atTheLimit), so a filter the scan
+    // wrongly drops anywhere (a step, a tail, an odd bucket's last entry) loses a neighbour
+    for (let q = 0; q < 160; q++) {
+      const from = (q * 149) % n;
+      const query = words.slice(from * 8, from * 8 + 8);
+      atTheLimit(query, q);
+      const want = bruteForceSearch(words, n, query, 31);
+      expect(want.map(([i]) => i)).toContain(from);
+      expect(sortPairs(index.query(query).map((m): [number, number] => [m.key, m.distance]))).toEqual(sortPairs(want));
+    }
+  });
+
+  it('finds neighbours the pair filter must not drop: one pair at its limit, the others just over', () => {
     const n = 5000;
     const words = randomHashes(n, 11, 0);
     const index = new PdqIndex({ maxDistance: 43 });
@@ -110,17 +164,7 @@ describe('PdqIndex', () => {
       // distance 31 = 3 (one pair at its bound r_a + r_b + 1 = 3) + 7 × 4 (every other pair at 2 + 2, one
       // over its bound, and neither segment within radius 1): only the one pair can find it, through its
       // segment at 0 or 1 flips with the partner at exactly the filter's limit
-      const pair = q % 8;
-      const split = [
-        [0, 3],
-        [1, 2],
-        [2, 1],
-        [3, 0],
-      ][Math.floor(q / 8) % 4]!;
-      for (let p = 0; p < 8; p++) {
-        flip(query, 0, 2 * p, p === pair ? split[0]! : 2, q + p);
-        flip(query, 0, 2 * p + 1, p === pair ? split[1]! : 2, q + 3 * p);
-      }
+      atTheLimit(query, q);
       expect(bruteForceSearch(words, n, query, 31).map(([i]) => i)).toContain(q * 97);
       for (const radius of [43, 36, 31, 30]) {
         const got = index.query(query, radius).map((m): [number, number] => [m.key, m.distance]);

@@ -56,9 +56,11 @@ describe('stored PdqIndex file', () => {
     writeFileSync(truncated, bytes);
     truncateSync(truncated, bytes.length - 100);
     expect(readPdqIndexFile(truncated)).toBeUndefined();
-    const v1 = join(dir, 'v1.idx');
-    writeFileSync(v1, Buffer.concat([Buffer.from('DLPDQIX1'), bytes.subarray(8)]));
-    expect(readPdqIndexFile(v1)).toBeUndefined();
+    for (const old of ['DLPDQIX1', 'DLPDQIX2']) {
+      const file = join(dir, `${old}.idx`);
+      writeFileSync(file, Buffer.concat([Buffer.from(old), bytes.subarray(8)]));
+      expect(readPdqIndexFile(file)).toBeUndefined();
+    }
     const garbage = join(dir, 'garbage.idx');
     writeFileSync(garbage, Buffer.concat([bytes.subarray(0, 12), Buffer.from('{"count":'), Buffer.alloc(64)]));
     expect(readPdqIndexFile(garbage)).toBeUndefined();

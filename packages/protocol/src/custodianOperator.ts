@@ -10,8 +10,10 @@
  * (±5 min of the custodian's clock) and single-use (its nonce is remembered), so it cannot be redirected,
  * replayed or kept for later.
  *
- *   POST /v1/operator/reviews    { request: { …, command: { action: 'list', state } }, signature }
- *        → { reviews: Review[], limitsAt }
+ *   POST /v1/operator/reviews    { request: { …, command: { action: 'list', state, after?, limit? } }, signature }
+ *        → { reviews: Review[], next, total }: one page (at most `limit`, ≤ 500); `next` is the cursor of the
+ *        following page (null after the last), `total` how many reviews are in that state. Pending and 'all'
+ *        pages run oldest first; 'decided' (approved or refused) pages newest decision first.
  *   POST /v1/operator/decisions  { request: { …, command: { action: 'decide', reviewId, decision, reason } }, signature }
  *        → { review: Review }
  * Errors are { code, message }: validation_failed (400), bad_operator_signature (401), stale_request
@@ -26,10 +28,20 @@ export const OPERATOR_REQUEST_LABEL = 'doublelock/custodian/operator-request/v1'
 export const OPERATOR_REQUEST_SKEW_MS = 5 * 60_000;
 
 export const reviewState = z.enum(['pending', 'approved', 'refused']);
+/** the most reviews one list command returns; the operator pages through the rest with `after` */
+export const REVIEW_PAGE_MAX = 500;
+/** a page boundary: the sort key (ms) and review id of the last review of the page before */
+export const reviewCursor = z.string().regex(/^\d{1,16}\.[A-Za-z0-9_-]{22,64}$/, 'a cursor from the previous page');
 export type ReviewState = z.infer<typeof reviewState>;
 
 export const operatorCommand = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('list'), state: z.enum(['pending', 'approved', 'refused', 'all']) }),
+  z.object({
+    action: z.literal('list'),
+    state: z.enum(['pending', 'approved', 'refused', 'decided', 'all']),
+    /** the `next` cursor of the previous page */
+    after: reviewCursor.optional(),
+    limit: z.number().int().min(1).max(REVIEW_PAGE_MAX).optional(),
+  }),
   z.object({
     action: z.literal('decide'),
     reviewId: z.string().regex(/^[A-Za-z0-9_-]{22,64}$/),
@@ -96,5 +108,5 @@ export const operatorReview = z.object({
 });
 export type OperatorReview = z.infer<typeof operatorReview>;
 
-export const operatorReviewList = z.object({ reviews: z.array(operatorReview) });
+export const operatorReviewList = z.object({ reviews: z.array(operatorReview), next: reviewCursor.nullable(), total: z.number().int().nonnegative() });
 export const operatorDecisionResponse = z.object({ review: operatorReview });

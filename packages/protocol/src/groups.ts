@@ -27,8 +27,18 @@ export const commitRequest = z.object({
   welcome: mlsMessage.optional(),
   /** Ratchet tree for the Welcome (when not sent in an extension). */
   ratchetTree: mlsMessage.optional(),
+  /**
+   * The GroupInfo of the epoch this commit starts (RFC 9420 §12.4.3, an MLSMessage `mls_group_info`), signed by
+   * the committer, with the `external_pub` and `ratchet_tree` extensions: what a member that lost its state
+   * needs to rejoin by external commit (§12.4.3.2). The Delivery Service checks its group, epoch, signer and
+   * signature, keeps the latest, and gives it only to the group's member devices (GET …/group-info).
+   */
+  groupInfo: mlsMessage.optional(),
 });
 export type CommitRequest = z.infer<typeof commitRequest>;
+/** GET /v1/groups/:groupId/group-info: the latest GroupInfo a committer left (members only; 404 when none). */
+export const groupInfoResponse = z.object({ epoch: z.number().int().nonnegative(), groupInfo: mlsMessage });
+export type GroupInfoResponse = z.infer<typeof groupInfoResponse>;
 export const commitResponse = z.object({ epoch: z.number().int(), seq: z.number().int(), serverTime: z.number().int() });
 
 export const frankingCommitment = bytes({ exact: 32 });

@@ -105,11 +105,15 @@ export const hubIncidentRequest = z.object({ name: z.string().min(3).max(200), l
 /**
  * An alert the hub POSTs to a member's webhook (signed: x-hub-signature-256). `incident.declared` and
  * `incident.closed` follow the operator; `incident.signals` follows signals shared under an open
- * incident, so members sync them at once rather than at their next interval.
+ * incident, so members sync them at once rather than at their next interval. `delivery` (random, one per
+ * POST) and `sent_at` (ms) are under the signature, so a receiver refuses a replayed alert
+ * (AlertReplayGuard in @doublelock/hub/platform).
  */
 export const hubAlert = z.object({
   type: z.enum(['incident.declared', 'incident.closed', 'incident.signals']),
   member: z.string().max(64),
+  delivery: z.string().regex(/^[0-9a-f]{32}$/, 'delivery is 32 hex digits'),
+  sent_at: z.number().int().nonnegative(),
   incident: z.object({ id: z.number().int().positive(), name: z.string().max(200), label: z.string().max(80) }).passthrough(),
   /** for incident.signals: how many were shared, and the log size that holds them */
   signals: z.number().int().nonnegative().optional(),

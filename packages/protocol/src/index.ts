@@ -19,3 +19,4 @@ export * from './hub.ts';
 export * from './matcher.ts';
 export * from './groupAdmins.ts';
 export * from './custodianOperator.ts';
+export * from './groupPolicy.ts';

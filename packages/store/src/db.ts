@@ -4,7 +4,10 @@
  * (accounts, mailbox, log, banks, warrants…) are written once on top of this, so the two implementations
  * cannot drift apart; the contract tests run every domain store on both.
  */
-export type SqlValue = string | number | bigint | Uint8Array | null;
+export type SqlValue = string | number | bigint | Uint8Array | null | SqlArray;
+
+/** An array parameter (`= ANY(CAST(? AS TEXT[]))`, `unnest(...)`): PostgreSQL only, for statements of fixed text. */
+export type SqlArray = ReadonlyArray<string | number | Uint8Array | null>;
 
 export type Dialect = 'sqlite' | 'postgres';
 

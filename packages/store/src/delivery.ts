@@ -74,6 +74,11 @@ export interface CommitInput {
   ratchetTree?: Uint8Array;
   /** What the commit itself says it changes (read by the server from the public commit); required for checked groups. */
   membership?: CommitMembership;
+  /**
+   * The GroupInfo for the epoch the commit starts (RFC 9420 §12.4.3), its signature already checked against the
+   * committer's key (apps/server/src/commitCheck.ts parseGroupInfo); kept when `signer` is the committer's leaf.
+   */
+  groupInfo?: { bytes: Uint8Array; signer: number };
   /** SHA-256 of the commit's bytes (what members' signed rejections name). */
   commitHash?: Uint8Array;
   now: number;
@@ -98,8 +103,10 @@ export interface CommitVerdict {
 
 /** A commit's membership changes as its proposals state them (apps/server/src/commitCheck.ts). */
 export interface CommitMembership {
-  /** The committer's leaf index. */
-  senderLeaf: number;
+  /** The committer's leaf index (a member's commit). */
+  senderLeaf?: number;
+  /** An external commit (RFC 9420 §12.4.3.2): the device its new leaf is for. */
+  external?: { username: string; deviceId: string; signatureKey: Uint8Array };
   /** Devices added, in proposal order (each takes the leftmost blank leaf, RFC 9420 §7.7). */
   adds: Array<{ username: string; deviceId: string; signatureKey: Uint8Array }>;
   removedLeaves: number[];
@@ -179,6 +186,16 @@ export class DeliveryStore {
     return { epoch: Number(group.epoch), members: members.map((m) => m.device_id) };
   }
 
+  /** The latest GroupInfo a committer left in the group, for one of its member devices (undefined: none kept). */
+  async groupInfo(groupId: string, deviceId: string): Promise<{ epoch: number; groupInfo: Uint8Array } | undefined> {
+    if (!(await this.isMember(groupId, deviceId))) throw new DomainError(ErrorCode.notMember, 'This device is not a member of the group.');
+    const row = await this.db.get<{ epoch: number; group_info: Uint8Array }>(
+      `SELECT g.epoch, g.group_info FROM group_infos g JOIN chat_groups c ON c.group_id = g.group_id AND c.epoch = g.epoch WHERE g.group_id = ?`,
+      [groupId],
+    );
+    return row && { epoch: Number(row.epoch), groupInfo: asBytes(row.group_info) };
+  }
+
   async isMember(groupId: string, deviceId: string): Promise<boolean> {
     return (await this.db.get('SELECT 1 AS one FROM group_members WHERE group_id = ? AND device_id = ?', [groupId, deviceId])) !== undefined;
   }
@@ -194,6 +211,9 @@ export class DeliveryStore {
   get batchedSends(): number {
     return this.#batcher?.batched ?? 0;
   }
+
+  /** Batches that failed as a whole and were rerun one by one (a concurrent resend of one id; never a bug). */
+  batchesRerun = 0;
 
   async send(input: SendInput): Promise<Accepted> {
     return this.#batcher ? this.#batcher.send(input) : this.#sendAlone(input);
@@ -218,6 +238,7 @@ export class DeliveryStore {
     try {
       batch = await this.db.transaction((tx) => acceptSends(tx, first.map((i) => inputs[i]!)), READ_COMMITTED);
     } catch {
+      this.batchesRerun++;
       batch = undefined;
     }
     if (batch) first.forEach((i, j) => (outcomes[i] = batch[j]!));
@@ -282,7 +303,8 @@ export class DeliveryStore {
       const seq = await takeSeq(tx, input.groupId, input.epoch, input.sender.deviceId, input.welcome ? 2 : 1);
       const newEpoch = input.epoch + 1;
       await tx.run('UPDATE chat_groups SET epoch = ? WHERE group_id = ?', [newEpoch, input.groupId]);
-      await checkAndApplyMembership(tx, input, seq);
+      const committerLeaf = await checkAndApplyMembership(tx, input, seq);
+      await keepGroupInfo(tx, input, committerLeaf);
 
       const commitId = await insertMessage(tx, { ...input, kind: 'commit', seq, payload: input.commit });
       const recipients = (
@@ -390,6 +412,7 @@ export class DeliveryStore {
         await tx.run('INSERT INTO group_members (group_id, device_id) VALUES (?, ?) ON CONFLICT DO NOTHING', [input.groupId, r.deviceId]);
       }
       await tx.run('DELETE FROM group_former_members WHERE group_id = ? AND removed_at_seq = ?', [input.groupId, input.seq]);
+      await tx.run('DELETE FROM group_infos WHERE group_id = ? AND epoch > ?', [input.groupId, Number(c.epoch)]);
       const dropped = `SELECT id FROM messages WHERE group_id = ? AND seq >= ?`;
       await tx.run(`DELETE FROM mailbox WHERE message_id IN (${dropped})`, [input.groupId, input.seq]);
       await tx.run('DELETE FROM messages WHERE group_id = ? AND seq >= ?', [input.groupId, input.seq]);
@@ -482,34 +505,46 @@ export class DeliveryStore {
   async ackMany(entries: Array<{ deviceId: string; ids: number[] }>): Promise<number[]> {
     const pairs = entries.flatMap((e) => e.ids.map((id) => [e.deviceId, id] as const));
     if (pairs.length === 0) return entries.map(() => 0);
-    const deleted = await this.db.transaction(async (tx) => {
-      // Each device deletes only its own mail. PostgreSQL: one statement for the whole batch (a round
-      // trip each would dominate); SQLite: one indexed statement per device (measured faster there than
-      // a row-value list, which SQLite materialises).
-      type Deleted = { device_id: string; id: number; message_id: number };
-      let rows: Deleted[] = [];
-      if (tx.dialect === 'postgres') {
-        rows = await tx.all<Deleted>(
-          `DELETE FROM mailbox WHERE (device_id, id) IN (VALUES ${pairs.map(() => '(CAST(? AS TEXT), CAST(? AS BIGINT))').join(', ')}) RETURNING device_id, id, message_id`,
-          pairs.flat(),
-        );
-      } else {
+    type Deleted = { device_id: string; id: number };
+    let rows: Deleted[];
+    if (this.db.dialect === 'postgres') {
+      // One statement, one round trip, for the whole batch (atomic on its own: no BEGIN/COMMIT). The
+      // CTEs share one snapshot, so the messages check skips the mailbox rows this statement deletes.
+      // Two batches freeing a message's last two rows at once both see the other's row: the message
+      // stays until sweep() (as with two statements at READ COMMITTED).
+      rows = await this.db.all<Deleted>(
+        `WITH gone AS (
+           DELETE FROM mailbox WHERE (device_id, id) IN (SELECT * FROM unnest(CAST(? AS TEXT[]), CAST(? AS BIGINT[])))
+           RETURNING device_id, id, message_id
+         ), freed AS (
+           DELETE FROM messages WHERE id IN (SELECT message_id FROM gone)
+           AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id AND mailbox.id NOT IN (SELECT id FROM gone))
+         )
+         SELECT device_id, id FROM gone`,
+        [pairs.map(([deviceId]) => deviceId), pairs.map(([, id]) => id)],
+      );
+    } else {
+      rows = await this.db.transaction(async (tx) => {
+        // SQLite: one indexed statement per device (measured faster there than a row-value list, which
+        // SQLite materialises). Each device deletes only its own mail.
+        const deleted: Array<Deleted & { message_id: number }> = [];
         for (const e of entries) {
           if (e.ids.length === 0) continue;
           const sql = `DELETE FROM mailbox WHERE device_id = ? AND id IN (${placeholders(e.ids.length)}) RETURNING device_id, id, message_id`;
-          rows.push(...(await tx.all<Deleted>(sql, [e.deviceId, ...e.ids])));
+          deleted.push(...(await tx.all<Deleted & { message_id: number }>(sql, [e.deviceId, ...e.ids])));
         }
-      }
-      const messageIds = [...new Set(rows.map((r) => Number(r.message_id)))];
-      if (messageIds.length > 0) {
-        await tx.run(
-          `DELETE FROM messages WHERE id IN (${placeholders(messageIds.length)})
-           AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id)`,
-          messageIds,
-        );
-      }
-      return new Set(rows.map((r) => `${r.device_id} ${Number(r.id)}`));
-    }, READ_COMMITTED);
+        const messageIds = [...new Set(deleted.map((r) => Number(r.message_id)))];
+        if (messageIds.length > 0) {
+          await tx.run(
+            `DELETE FROM messages WHERE id IN (${placeholders(messageIds.length)})
+             AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id)`,
+            messageIds,
+          );
+        }
+        return deleted;
+      });
+    }
+    const deleted = new Set(rows.map((r) => `${r.device_id} ${Number(r.id)}`));
     return entries.map((e) => e.ids.filter((id) => deleted.has(`${e.deviceId} ${id}`)).length);
   }
 
@@ -597,9 +632,12 @@ const rejectCommit = (message: string, details?: unknown): never => {
  * admins. Then the leaves and the admin list move on as the members' trees do, and the change is recorded
  * (group_commits) so the commit can be voided if every member finds it invalid.
  */
-async function checkAndApplyMembership(tx: SqlRunner, input: CommitInput, seq: number): Promise<void> {
+async function checkAndApplyMembership(tx: SqlRunner, input: CommitInput, seq: number): Promise<number | undefined> {
   const group = await tx.get<{ checked: number; admins: string | null }>('SELECT checked, admins FROM chat_groups WHERE group_id = ?', [input.groupId]);
-  if (!group || Number(group.checked) !== 1) return checkDevicesActive(tx, input.adds); // a group from before the leaf map
+  if (!group || Number(group.checked) !== 1) {
+    await checkDevicesActive(tx, input.adds); // a group from before the leaf map
+    return undefined;
+  }
   const m = input.membership ?? rejectCommit('This group’s commits must be public handshake messages the server can read.');
   const leaves = new Map(
     (await tx.all<{ leaf_index: number; device_id: string; username: string }>('SELECT leaf_index, device_id, username FROM group_leaves WHERE group_id = ?', [input.groupId])).map((l) => [
@@ -607,6 +645,18 @@ async function checkAndApplyMembership(tx: SqlRunner, input: CommitInput, seq: n
       { leaf: Number(l.leaf_index), deviceId: l.device_id, username: l.username },
     ]),
   );
+  const record = (changes: CommitChanges) =>
+    tx.run('INSERT INTO group_commits (group_id, seq, epoch, sender_username, sender_device, changes, commit_hash) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      input.groupId,
+      seq,
+      input.epoch,
+      input.sender.username,
+      input.sender.deviceId,
+      JSON.stringify(changes),
+      input.commitHash ?? new Uint8Array(),
+    ]);
+  if (m.external) return applyExternalCommit(tx, input, m.external, m.removedLeaves, leaves, (changes) => record({ ...changes, adminsBefore: group.admins ? (JSON.parse(group.admins) as string[]) : null }));
+  if (m.senderLeaf === undefined) return rejectCommit('The commit names no sender leaf.');
   const sender = leaves.get(m.senderLeaf);
   if (sender?.deviceId !== input.sender.deviceId) rejectCommit(`The commit is signed as leaf ${m.senderLeaf}, which is not this device’s leaf.`);
   const removed = m.removedLeaves.map((leaf) => leaves.get(leaf) ?? rejectCommit(`The commit removes leaf ${leaf}, which is empty.`));
@@ -664,15 +714,56 @@ async function checkAndApplyMembership(tx: SqlRunner, input: CommitInput, seq: n
   if (removed.length > 0) await tx.run(`DELETE FROM group_leaves WHERE group_id = ? AND leaf_index IN (${placeholders(removed.length)})`, [input.groupId, ...removed.map((r) => r.leaf)]);
   for (const a of added) await tx.run('INSERT INTO group_leaves (group_id, leaf_index, device_id, username) VALUES (?, ?, ?, ?)', [input.groupId, a.leaf, a.deviceId, a.username]);
   if (m.admins !== undefined) await tx.run('UPDATE chat_groups SET admins = ? WHERE group_id = ?', [m.admins.length > 0 ? JSON.stringify(m.admins) : null, input.groupId]);
-  await tx.run('INSERT INTO group_commits (group_id, seq, epoch, sender_username, sender_device, changes, commit_hash) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-    input.groupId,
-    seq,
-    input.epoch,
-    input.sender.username,
-    input.sender.deviceId,
-    JSON.stringify({ removed, added, adminsBefore: group.admins ? adminsBefore : null }),
-    input.commitHash ?? new Uint8Array(),
-  ]);
+  await record({ removed, added, adminsBefore: group.admins ? adminsBefore : null });
+  return m.senderLeaf;
+}
+
+/**
+ * An external commit (RFC 9420 §12.4.3.2) is accepted only as a resync: a member device that lost its group
+ * state re-adds itself with its own key — its new leaf names the authenticated device, the directory lists that
+ * device active with that key, the one leaf it removes is its own old leaf, and a GroupInfo of this epoch is kept
+ * here (none is for groups whose policy allows no external commits). Nobody can join a group this
+ * way (joining goes through an add, which a member commits), and the routing does not change. Returns the
+ * device's new leaf (the leftmost blank one after the removal, as in every member's tree).
+ */
+async function applyExternalCommit(
+  tx: SqlRunner,
+  input: CommitInput,
+  device: NonNullable<CommitMembership['external']>,
+  removedLeaves: number[],
+  leaves: Map<number, { leaf: number; deviceId: string; username: string }>,
+  record: (changes: Omit<CommitChanges, 'adminsBefore'>) => Promise<unknown>,
+): Promise<number> {
+  if (device.deviceId !== input.sender.deviceId || device.username !== input.sender.username) rejectCommit('An external commit may only re-add the device that sends it.');
+  if (removedLeaves.length !== 1) rejectCommit('An external commit must remove the device’s own old leaf (a resync): devices join a group by being added.');
+  const old = leaves.get(removedLeaves[0]!);
+  if (old?.deviceId !== input.sender.deviceId) rejectCommit(`The external commit removes leaf ${removedLeaves[0]}, which is not this device’s leaf.`);
+  if (input.adds.length > 0 || input.removes.length > 0) rejectCommit('An external commit re-adds its own device: it declares no adds or removes.');
+  // Only from a GroupInfo kept here: a group whose policy allows no external commits keeps none.
+  if (!(await tx.get('SELECT 1 AS one FROM group_infos WHERE group_id = ? AND epoch = ?', [input.groupId, input.epoch]))) {
+    rejectCommit('The group keeps no group info for this epoch, so it takes no external commits (its policy, or a tree too large): ask to be re-added.');
+  }
+  const row = await tx.get<{ signature_key: Uint8Array }>('SELECT signature_key FROM devices WHERE device_id = ? AND username = ? AND revoked_at IS NULL', [device.deviceId, device.username]);
+  if (!row || !equalBytes(asBytes(row.signature_key), device.signatureKey)) rejectCommit('The key directory does not list this device, active, with the key of the external commit’s leaf.');
+  leaves.delete(old!.leaf);
+  let leaf = 0;
+  while (leaves.has(leaf)) leaf++;
+  const added = { leaf, deviceId: device.deviceId, username: device.username };
+  await tx.run('DELETE FROM group_leaves WHERE group_id = ? AND leaf_index = ?', [input.groupId, old!.leaf]);
+  await tx.run('INSERT INTO group_leaves (group_id, leaf_index, device_id, username) VALUES (?, ?, ?, ?)', [input.groupId, leaf, device.deviceId, device.username]);
+  await record({ removed: [old!], added: [added] });
+  return leaf;
+}
+
+/**
+ * Keeps the GroupInfo a commit carries for the epoch it starts, when it is signed as the committer's leaf; the
+ * one of the epoch before stays too (it serves again if this commit is voided), older ones go.
+ */
+async function keepGroupInfo(tx: SqlRunner, input: CommitInput, committerLeaf: number | undefined): Promise<void> {
+  await tx.run('DELETE FROM group_infos WHERE group_id = ? AND epoch < ?', [input.groupId, input.epoch]);
+  if (!input.groupInfo || committerLeaf === undefined) return;
+  if (input.groupInfo.signer !== committerLeaf) rejectCommit(`The group info is signed as leaf ${input.groupInfo.signer}, not as the committer’s leaf ${committerLeaf}.`);
+  await tx.run('INSERT INTO group_infos (group_id, epoch, group_info, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', [input.groupId, input.epoch + 1, input.groupInfo.bytes, input.now]);
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -3,8 +3,9 @@
  * in one transaction of multi-row statements instead of one transaction of five statements each, as
  * SQLite's group commit shares one fsync (sqlite.ts). Per batch: lock the groups' rows (in group id
  * order, so batches cannot deadlock), read their members and any earlier sends of the same ids, decide
- * each send (duplicate, unknown group, stale epoch, not a member, or its seq), then one UPDATE of the
- * groups' next seq, one INSERT each into sent_messages, messages and mailbox. Each send's answer is as
+ * each send (duplicate, unknown group, stale epoch, not a member, or its seq), then one statement that
+ * moves the groups' next seq and inserts into sent_messages, messages and mailbox: BEGIN, two
+ * statements and COMMIT per batch, whatever its size (round trips, not rows, bound PostgreSQL here). Each send's answer is as
  * if it had run alone; if the batch fails as a whole, its sends are run one by one (so an error lands on
  * the send that caused it).
  */
@@ -14,9 +15,6 @@ import type { Accepted, SendInput, StoredMessage } from './delivery.ts';
 import { optionalBytes } from './sql.ts';
 
 export type Outcome = { ok: true; value: Accepted } | { ok: false; error: unknown };
-
-/** Rows per multi-row statement (PostgreSQL takes at most 65,535 parameters). */
-const ROWS_PER_STATEMENT = 4000;
 
 /**
  * Queues sends and runs them through `runBatch` (a batch of one through `runOne`). At most `maxInFlight`
@@ -78,36 +76,101 @@ export class SendBatcher {
 export class BatchConflict extends Error {}
 
 const key = (deviceId: string, clientMessageId: string) => `${deviceId} ${clientMessageId}`;
-const chunks = <T>(xs: T[], n: number) => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
 
 /**
- * Accepts distinct sends (no two with the same sender and client message id) in the transaction `tx`.
- * Returns each send's outcome, in order.
+ * One round trip: lock the batch's group rows (in group id order), and read their members and any
+ * earlier sends of the batch's ids. `seen_seq` is the group's next seq in the statement's snapshot: the
+ * members subquery reads that snapshot, while the locked row may be newer (READ COMMITTED hands FOR
+ * UPDATE the latest version after waiting). Every change of membership by a commit or a void moves
+ * next_seq, so where the two differ the members are read again (now, under the lock).
+ */
+const READ_BATCH = `WITH locked AS (
+    SELECT group_id, epoch, next_seq FROM chat_groups WHERE group_id = ANY(CAST(? AS TEXT[])) ORDER BY group_id FOR UPDATE
+  ), seen AS (
+    SELECT group_id, next_seq FROM chat_groups WHERE group_id = ANY(CAST(? AS TEXT[]))
+  )
+  SELECT 'group' AS row_kind, l.group_id, l.epoch, l.next_seq, s.next_seq AS seen_seq,
+    ARRAY(SELECT gm.device_id FROM group_members gm WHERE gm.group_id = l.group_id) AS members,
+    CAST(NULL AS TEXT) AS sender_device, CAST(NULL AS TEXT) AS client_message_id, CAST(NULL AS BIGINT) AS seq,
+    CAST(NULL AS BIGINT) AS server_time, CAST(NULL AS BYTEA) AS franking_tag
+  FROM locked l LEFT JOIN seen s ON s.group_id = l.group_id
+  UNION ALL
+  SELECT 'earlier', group_id, epoch, NULL, NULL, NULL, sender_device, client_message_id, seq, server_time, franking_tag
+  FROM sent_messages WHERE (sender_device, client_message_id) IN (SELECT * FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[])))`;
+
+type ReadRow = {
+  row_kind: 'group' | 'earlier';
+  group_id: string;
+  epoch: number;
+  next_seq: number | null;
+  seen_seq: number | null;
+  members: string[] | null;
+  sender_device: string | null;
+  client_message_id: string | null;
+  seq: number | null;
+  server_time: number | null;
+  franking_tag: Uint8Array | null;
+};
+
+/**
+ * One round trip for every write of the batch (data-modifying CTEs): the groups' next seq, the
+ * idempotency keys, the messages and their fan-out. Mailbox rows are inserted in the batch's order
+ * (ORDER BY ordinality), so each device's mailbox ids follow seq order within a group.
+ */
+const writeBatch = (sends: number) => `WITH moved AS (
+    UPDATE chat_groups SET next_seq = v.next FROM unnest(CAST(? AS TEXT[]), CAST(? AS BIGINT[])) AS v(group_id, next)
+    WHERE chat_groups.group_id = v.group_id RETURNING 1
+  ), sent AS (
+    INSERT INTO sent_messages (sender_device, client_message_id, group_id, seq, epoch, server_time, franking_tag, expires_at)
+    VALUES ${Array.from({ length: sends }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING RETURNING 1
+  ), stored AS (
+    INSERT INTO messages (group_id, seq, kind, epoch, sender_username, sender_device, client_message_id, payload, ratchet_tree, server_time, franking_commitment, franking_tag)
+    VALUES ${Array.from({ length: sends }, () => "(?, ?, 'application', ?, ?, ?, ?, ?, NULL, ?, ?, ?)").join(', ')} RETURNING id, group_id, seq
+  ), mail AS (
+    INSERT INTO mailbox (device_id, message_id, expires_at)
+    SELECT r.device_id, stored.id, r.expires_at
+    FROM unnest(CAST(? AS TEXT[]), CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS BIGINT[])) WITH ORDINALITY AS r(group_id, seq, device_id, expires_at, ord)
+    JOIN stored ON stored.group_id = r.group_id AND stored.seq = r.seq
+    ORDER BY r.ord
+    RETURNING id, device_id, message_id
+  )
+  SELECT 'message' AS row_kind, id, group_id, seq, CAST(NULL AS TEXT) AS device_id, CAST(NULL AS BIGINT) AS message_id FROM stored
+  UNION ALL SELECT 'mail', id, NULL, NULL, device_id, message_id FROM mail
+  UNION ALL SELECT 'sent', (SELECT COUNT(*) FROM sent), NULL, NULL, NULL, NULL`;
+
+type WriteRow = { row_kind: 'message' | 'mail' | 'sent'; id: number; group_id: string | null; seq: number | null; device_id: string | null; message_id: number | null };
+
+/** At most this many sends per batch: the write statement binds 18 parameters per send (PostgreSQL takes 65,535). */
+export const MAX_SENDS_PER_BATCH = 2000;
+
+/**
+ * Accepts distinct sends (no two with the same sender and client message id) in the transaction `tx`,
+ * in two statements whatever the batch's size. Returns each send's outcome, in order.
  */
 export async function acceptSends(tx: SqlRunner, inputs: SendInput[]): Promise<Outcome[]> {
+  if (inputs.length > MAX_SENDS_PER_BATCH) throw new RangeError(`at most ${MAX_SENDS_PER_BATCH} sends per batch`);
   const groupIds = [...new Set(inputs.map((i) => i.groupId))].sort();
-  const groups = new Map(
-    (await tx.all<{ group_id: string; epoch: number; next_seq: number }>(
-      `SELECT group_id, epoch, next_seq FROM chat_groups WHERE group_id IN (${groupIds.map(() => '?').join(', ')}) ORDER BY group_id FOR UPDATE`,
-      groupIds,
-    )).map((g) => [g.group_id, { epoch: Number(g.epoch), next: Number(g.next_seq), first: Number(g.next_seq) }]),
-  );
+  const read = await tx.all<ReadRow>(READ_BATCH, [groupIds, groupIds, inputs.map((i) => i.sender.deviceId), inputs.map((i) => i.clientMessageId)]);
+  const groups = new Map<string, { epoch: number; next: number; first: number }>();
   const members = new Map<string, string[]>();
-  if (groups.size > 0) {
-    const known = [...groups.keys()];
-    for (const m of await tx.all<{ group_id: string; device_id: string }>(`SELECT group_id, device_id FROM group_members WHERE group_id IN (${known.map(() => '?').join(', ')})`, known)) {
-      let list = members.get(m.group_id);
-      if (!list) members.set(m.group_id, (list = []));
-      list.push(m.device_id);
+  const earlier = new Map<string, ReadRow>();
+  const stale: string[] = [];
+  for (const row of read) {
+    if (row.row_kind === 'earlier') {
+      earlier.set(key(row.sender_device!, row.client_message_id!), row);
+      continue;
+    }
+    const next = Number(row.next_seq);
+    groups.set(row.group_id, { epoch: Number(row.epoch), next, first: next });
+    members.set(row.group_id, row.members ?? []);
+    if (row.seen_seq === null || Number(row.seen_seq) !== next) stale.push(row.group_id);
+  }
+  if (stale.length > 0) {
+    for (const groupId of stale) members.set(groupId, []);
+    for (const m of await tx.all<{ group_id: string; device_id: string }>('SELECT group_id, device_id FROM group_members WHERE group_id = ANY(CAST(? AS TEXT[]))', [stale])) {
+      members.get(m.group_id)!.push(m.device_id);
     }
   }
-  const earlier = new Map(
-    (await tx.all<{ sender_device: string; client_message_id: string; seq: number; epoch: number; server_time: number; franking_tag: Uint8Array | null }>(
-      `SELECT sender_device, client_message_id, seq, epoch, server_time, franking_tag FROM sent_messages
-       WHERE (sender_device, client_message_id) IN (VALUES ${inputs.map(() => '(CAST(? AS TEXT), CAST(? AS TEXT))').join(', ')})`,
-      inputs.flatMap((i) => [i.sender.deviceId, i.clientMessageId]),
-    )).map((r) => [key(r.sender_device, r.client_message_id), r]),
-  );
 
   type Taken = { input: SendInput; seq: number; frankingTag: Uint8Array | undefined; recipients: string[] };
   const outcomes: Outcome[] = [];
@@ -141,36 +204,23 @@ export async function acceptSends(tx: SqlRunner, inputs: SendInput[]): Promise<O
   if (accepted.length === 0) return outcomes;
 
   const moved = [...groups].filter(([, g]) => g.next !== g.first);
-  await tx.run(
-    `UPDATE chat_groups SET next_seq = v.next FROM (VALUES ${moved.map(() => '(CAST(? AS TEXT), CAST(? AS BIGINT))').join(', ')}) AS v(group_id, next)
-     WHERE chat_groups.group_id = v.group_id`,
-    moved.flatMap(([groupId, g]) => [groupId, g.next]),
-  );
-  for (const part of chunks(accepted, ROWS_PER_STATEMENT / 8)) {
-    const inserted = await tx.all(
-      `INSERT INTO sent_messages (sender_device, client_message_id, group_id, seq, epoch, server_time, franking_tag, expires_at)
-       VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING RETURNING seq`,
-      part.flatMap((t) => [t.input.sender.deviceId, t.input.clientMessageId, t.input.groupId, t.seq, t.input.epoch, t.input.now, t.frankingTag ?? null, t.input.expiresAt]),
-    );
-    if (inserted.length !== part.length) throw new BatchConflict('a send id was taken concurrently');
-  }
+  const mail = accepted.flatMap((t) => t.recipients.map((deviceId) => ({ t, deviceId })));
+  const written = await tx.all<WriteRow>(writeBatch(accepted.length), [
+    moved.map(([groupId]) => groupId),
+    moved.map(([, g]) => g.next),
+    ...accepted.flatMap((t) => [t.input.sender.deviceId, t.input.clientMessageId, t.input.groupId, t.seq, t.input.epoch, t.input.now, t.frankingTag ?? null, t.input.expiresAt]),
+    ...accepted.flatMap((t) => [t.input.groupId, t.seq, t.input.epoch, t.input.sender.username, t.input.sender.deviceId, t.input.clientMessageId, t.input.ciphertext, t.input.now, t.input.frankingCommitment ?? null, t.frankingTag ?? null]),
+    mail.map((m) => m.t.input.groupId),
+    mail.map((m) => m.t.seq),
+    mail.map((m) => m.deviceId),
+    mail.map((m) => m.t.input.expiresAt),
+  ]);
   const messageIds = new Map<string, number>();
-  for (const part of chunks(accepted, ROWS_PER_STATEMENT / 12)) {
-    const rows = await tx.all<{ id: number; group_id: string; seq: number }>(
-      `INSERT INTO messages (group_id, seq, kind, epoch, sender_username, sender_device, client_message_id, payload, ratchet_tree, server_time, franking_commitment, franking_tag)
-       VALUES ${part.map(() => "(?, ?, 'application', ?, ?, ?, ?, ?, NULL, ?, ?, ?)").join(', ')} RETURNING id, group_id, seq`,
-      part.flatMap((t) => [t.input.groupId, t.seq, t.input.epoch, t.input.sender.username, t.input.sender.deviceId, t.input.clientMessageId, t.input.ciphertext, t.input.now, t.input.frankingCommitment ?? null, t.frankingTag ?? null]),
-    );
-    for (const r of rows) messageIds.set(`${r.group_id} ${Number(r.seq)}`, Number(r.id));
-  }
-  const mail = accepted.flatMap((t) => t.recipients.map((deviceId) => ({ deviceId, messageId: messageIds.get(`${t.input.groupId} ${t.seq}`)!, expiresAt: t.input.expiresAt })));
   const mailIds = new Map<string, number>();
-  for (const part of chunks(mail, ROWS_PER_STATEMENT / 3)) {
-    const rows = await tx.all<{ id: number; device_id: string; message_id: number }>(
-      `INSERT INTO mailbox (device_id, message_id, expires_at) VALUES ${part.map(() => '(?, ?, ?)').join(', ')} RETURNING id, device_id, message_id`,
-      part.flatMap((m) => [m.deviceId, m.messageId, m.expiresAt]),
-    );
-    for (const r of rows) mailIds.set(`${r.device_id} ${Number(r.message_id)}`, Number(r.id));
+  for (const row of written) {
+    if (row.row_kind === 'sent' && Number(row.id) !== accepted.length) throw new BatchConflict('a send id was taken concurrently');
+    if (row.row_kind === 'message') messageIds.set(`${row.group_id} ${Number(row.seq)}`, Number(row.id));
+    if (row.row_kind === 'mail') mailIds.set(`${row.device_id} ${Number(row.message_id)}`, Number(row.id));
   }
   for (const [i, t] of taken.entries()) {
     if (!t) continue;

@@ -11,12 +11,15 @@ import { Messenger, type ChatMessage, type MessengerEvent, type ReceivedMessage,
 import { deploymentOptions } from '../deployment.ts';
 import { SqliteStorage } from '@doublelock/client/node/sqliteStorage';
 import type { Command } from 'commander';
-import { imagePreview } from '@doublelock/client/node/imagePreview';
+import type { ImagePreviewer } from '@doublelock/client';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+
+/** Loaded on first use: sharp (a native image library) is needed only when an image is sent. */
+const imagePreview: ImagePreviewer = async (open) => (await import('@doublelock/client/node/imagePreview')).imagePreview(open);
 
 const IMAGE_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif' };
 /** Images by their extension (they get a preview); everything else is plain bytes. */

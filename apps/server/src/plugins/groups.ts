@@ -12,6 +12,7 @@ import {
   ErrorCode,
   fromBase64Url,
   groupId as groupIdSchema,
+  groupInfoResponse,
   groupResponse,
   lengthPrefixed,
   sendMessageRequest,
@@ -29,7 +30,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { deviceOf, type AuthenticatedDevice, type Authenticator } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
-import { parseCommit } from '../commitCheck.ts';
+import { parseCommit, parseGroupInfo } from '../commitCheck.ts';
 import { fail } from '../errors.ts';
 
 export const FRANKING_TAG_LABEL = 'doublelock/franking-tag/v2';
@@ -71,11 +72,18 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
       return { groupId, ...group };
     });
 
+    // What a member device that lost its state rejoins from (external commit): the group's member devices only.
+    app.get('/v1/groups/:groupId/group-info', { schema: { params: groupParams, response: { 200: groupInfoResponse } } }, async (request) => {
+      const kept = await ctx.stores.delivery.groupInfo(request.params.groupId, deviceOf(request).deviceId);
+      if (!kept) return fail(ErrorCode.notFound, 'No group info is kept for the group’s current epoch.');
+      return { epoch: kept.epoch, groupInfo: toBase64Url(kept.groupInfo) };
+    });
+
     app.post('/v1/groups/:groupId/commits', { schema: { params: groupParams, body: commitRequest, response: { 200: commitResponse } } }, async (request) => {
       const sender = deviceOf(request);
       const body = request.body;
       const now = ctx.now();
-      ctx.quotas.send(sender.deviceId, body.commit.length + (body.welcome?.length ?? 0) + (body.ratchetTree?.length ?? 0));
+      ctx.quotas.send(sender.deviceId, body.commit.length + (body.welcome?.length ?? 0) + (body.ratchetTree?.length ?? 0) + (body.groupInfo?.length ?? 0));
       // Members only, before any work on the commit's bytes.
       if (!(await ctx.stores.delivery.isMember(request.params.groupId, sender.deviceId))) {
         return fail(ErrorCode.notMember, 'This device is not a member of the group.');
@@ -85,6 +93,10 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
       const membership = await parseCommit(commit, request.params.groupId, body.epoch);
       // Nobody can be pulled into groups without bound: each added device has its own hourly quota.
       for (const added of membership.adds) if (added.deviceId !== sender.deviceId) ctx.quotas.added.take(added.deviceId, 1, 'this device was added to too many groups recently');
+      // The GroupInfo for the next epoch must be signed by the committing device (its key in the directory).
+      const groupInfo = body.groupInfo ? fromBase64Url(body.groupInfo) : undefined;
+      const signer = groupInfo && (await ctx.stores.accounts.device(sender.deviceId))?.signatureKey;
+      const checkedInfo = groupInfo && signer && { bytes: groupInfo, ...(await parseGroupInfo(groupInfo, request.params.groupId, body.epoch + 1, signer)) };
       const accepted = await ctx.stores.delivery.commit({
         groupId: request.params.groupId,
         sender,
@@ -97,6 +109,7 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
         removes: body.removes,
         ...(body.welcome && { welcome: fromBase64Url(body.welcome) }),
         ...(body.ratchetTree && { ratchetTree: fromBase64Url(body.ratchetTree) }),
+        ...(checkedInfo && { groupInfo: checkedInfo }),
         now,
         expiresAt: now + ctx.config.mailboxTtlMs,
       });

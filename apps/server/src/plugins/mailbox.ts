@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { deviceOf, type AuthenticatedDevice, type Authenticator } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { storeFailure } from '../errors.ts';
+import { FrameWriter } from '../frameWriter.ts';
 import { CloseCode } from '../push.ts';
 import { mailboxPageStream, pageBytes, STREAM_PAGE_BYTES } from '../mailboxStream.ts';
 import { toMailboxItem } from '../wire.ts';
@@ -45,17 +46,20 @@ export function mailboxRoutes(ctx: ServerContext, auth: Authenticator): FastifyP
       },
       handler: async (_request, reply) => reply.code(426).header('upgrade', 'websocket').send({ code: ErrorCode.upgradeRequired, message: 'GET /v1/ws needs a WebSocket upgrade.' }),
       wsHandler: (socket) => {
+        // Every frame leaves through one writer: a large push is a message in fragments, and nothing may
+        // start on the socket until its last fragment is out (frameWriter.ts).
+        const out = new FrameWriter(socket);
         const send = (frame: ServerFrame) => {
           // A peer that keeps asking (pings, sends) without reading the answers is dropped, not buffered for.
-          if (socket.bufferedAmount > ctx.config.push.maxBuffered) {
+          if (out.bufferedAmount > ctx.config.push.maxBuffered) {
             ctx.metrics.slowReaders.inc();
-            return socket.terminate();
+            return out.terminate();
           }
-          socket.send(JSON.stringify(frame));
+          out.send(JSON.stringify(frame));
         };
         const refuse = (code: string, message: string) => {
           send({ type: 'error', code, message });
-          socket.close(CloseCode.sessionEnded, code);
+          out.close(CloseCode.sessionEnded, code);
         };
         let attached: ReturnType<ServerContext['push']['attach']> | undefined;
         let session: AuthenticatedDevice | undefined;
@@ -93,7 +97,7 @@ export function mailboxRoutes(ctx: ServerContext, auth: Authenticator): FastifyP
               // setTimeout holds at most 2^31-1 ms; a longer session is re-checked then.
               expiry = setTimeout(() => refuse(ErrorCode.tokenExpired, 'The session has expired: authenticate again.'), Math.min(Math.max(0, expiresAt - ctx.now()), 2 ** 31 - 1));
               send({ type: 'ready' });
-              attached = ctx.push.attach(session.deviceId, socket);
+              attached = ctx.push.attach(session.deviceId, out);
               return;
             }
             if (!attached || !session) return refuse(ErrorCode.unauthenticated, 'Authenticate first.');

@@ -7,21 +7,77 @@
 import type { TrustConfig } from '@doublelock/lawful-access/trust';
 import type { SignedWarrant } from '@doublelock/lawful-access/warrant';
 import type { OperatorReview } from '@doublelock/protocol/custodianOperator';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Card, ErrorNotice, Field, Loading, Notice, Page, useAction, useLoad } from '../ui/components.tsx';
-import { checkReview, decide, listReviews } from './custodian.ts';
+import { checkReview, decide, listReviews, type ReviewPage } from './custodian.ts';
 import { KeyCard } from './KeyCard.tsx';
 import { WarrantView } from './WarrantView.tsx';
 
 const when = (t: number) => new Date(t).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
 
+/** Requests shown (and checked in this browser) per page; the custodian serves every one, page by page. */
+export const REVIEWS_PER_PAGE = 10;
+
+type Custodian = TrustConfig['custodians'][number];
+
+/**
+ * The custodian's reviews in one state, a page at a time: the first page on load (and on `reload`), the
+ * next one appended on `more()` from the cursor the last page ended at.
+ */
+function useReviewPages(custodian: Custodian | undefined, state: 'pending' | 'decided', reloads: number) {
+  const [list, setList] = useState<ReviewPage>();
+  const [error, setError] = useState<unknown>();
+  const [loading, setLoading] = useState(false);
+  useEffect(() => {
+    setList(undefined);
+    if (!custodian) return;
+    let live = true;
+    setLoading(true);
+    setError(undefined);
+    listReviews(custodian, state, null, REVIEWS_PER_PAGE).then(
+      (page) => live && setList(page),
+      (e: unknown) => live && setError(e),
+    ).finally(() => live && setLoading(false));
+    return () => {
+      live = false;
+    };
+  }, [custodian, state, reloads]);
+  const more = async () => {
+    if (!custodian || !list?.next) return;
+    setLoading(true);
+    try {
+      const page = await listReviews(custodian, state, list.next, REVIEWS_PER_PAGE);
+      // A review decided meanwhile may already be listed (the decided list runs newest first): keep one of each.
+      setList((l) => l && { reviews: [...l.reviews, ...page.reviews.filter((r) => !l.reviews.some((k) => k.reviewId === r.reviewId))], next: page.next, total: page.total });
+    } catch (e) {
+      setError(e);
+    } finally {
+      setLoading(false);
+    }
+  };
+  /** Takes a decided review out of the pending list without reloading the pages already shown. */
+  const remove = (reviewId: string) => setList((l) => l && { ...l, reviews: l.reviews.filter((r) => r.reviewId !== reviewId), total: l.total - 1 });
+  return { list, error, loading, more, remove };
+}
+
+function MoreButton({ pages, what }: { pages: ReturnType<typeof useReviewPages>; what: string }) {
+  const { list, loading } = pages;
+  if (!list?.next) return null;
+  const left = list.total - list.reviews.length;
+  return (
+    <button type="button" className="secondary" disabled={loading} onClick={() => void pages.more()}>
+      Show {Math.min(left, REVIEWS_PER_PAGE)} more {what} ({left} not shown)
+    </button>
+  );
+}
+
 export function CustodianConsole({ trust, error }: { trust: TrustConfig | undefined; error: unknown }) {
   const [index, setIndex] = useState<number>();
   const [tick, setTick] = useState(0);
+  const [decisions, setDecisions] = useState(0);
   const custodian = trust?.custodians.find((c) => c.index === index);
-  const reviews = useLoad(async () => (custodian ? listReviews(custodian, 'all') : undefined), [custodian?.index, tick]);
-  const pending = reviews.data?.filter((r) => r.state === 'pending') ?? [];
-  const decided = reviews.data?.filter((r) => r.state !== 'pending').sort((a, b) => (b.decision?.decidedAt ?? 0) - (a.decision?.decidedAt ?? 0)) ?? [];
+  const pending = useReviewPages(custodian, 'pending', tick);
+  const decided = useReviewPages(custodian, 'decided', tick + decisions);
   return (
     <Page title="Custodian operator">
       <ErrorNotice error={error} />
@@ -41,30 +97,44 @@ export function CustodianConsole({ trust, error }: { trust: TrustConfig | undefi
           <Loading what="the trust configuration" />
         )}
         {custodian && (
-          <button type="button" className="secondary" disabled={reviews.loading} onClick={() => setTick(tick + 1)}>Refresh</button>
+          <button type="button" className="secondary" disabled={pending.loading} onClick={() => setTick(tick + 1)}>Refresh</button>
         )}
       </Card>
       {custodian && (
         <>
-          <ErrorNotice error={reviews.error} />
-          <Card title={`Waiting for your decision (${pending.length})`}>
-            {reviews.loading && !reviews.data && <Loading what="the requests" />}
-            {reviews.data && pending.length === 0 && <p className="muted">Nothing waits.</p>}
-            {pending.map((r) => (
-              <PendingReview key={r.reviewId} review={r} trust={trust!} onDecided={() => setTick((t) => t + 1)} custodian={custodian} />
+          <ErrorNotice error={pending.error} />
+          <Card title={`Waiting for your decision (${pending.list?.total ?? '…'})`}>
+            {pending.loading && !pending.list && <Loading what="the requests" />}
+            {pending.list && pending.list.total === 0 && <p className="muted">Nothing waits.</p>}
+            {pending.list && pending.list.reviews.length < pending.list.total && (
+              <p className="muted">Showing the {pending.list.reviews.length} oldest of {pending.list.total}.</p>
+            )}
+            {pending.list?.reviews.map((r) => (
+              <PendingReview
+                key={r.reviewId}
+                review={r}
+                trust={trust!}
+                custodian={custodian}
+                onDecided={() => {
+                  pending.remove(r.reviewId);
+                  setDecisions((d) => d + 1);
+                }}
+              />
             ))}
+            <MoreButton pages={pending} what="requests" />
           </Card>
           <Card title="Decided">
-            {decided.length === 0 ? (
-              <p className="muted">No decision yet.</p>
+            <ErrorNotice error={decided.error} />
+            {!decided.list || decided.list.total === 0 ? (
+              <p className="muted">{decided.list ? 'No decision yet.' : 'Loading the decisions…'}</p>
             ) : (
               <table>
-                <caption className="muted">Every decision, with the operator key that signed it</caption>
+                <caption className="muted">Every decision, newest first ({decided.list.total} in all), with the operator key that signed it</caption>
                 <thead>
                   <tr><th scope="col">Warrant</th><th scope="col">Message</th><th scope="col">Decision</th><th scope="col">Reasons</th><th scope="col">When</th></tr>
                 </thead>
                 <tbody>
-                  {decided.map((r) => (
+                  {decided.list.reviews.map((r) => (
                     <tr key={r.reviewId}>
                       <td className="mono">{r.warrant.id}</td>
                       <td>{describeDelivery(r)}</td>
@@ -76,6 +146,7 @@ export function CustodianConsole({ trust, error }: { trust: TrustConfig | undefi
                 </tbody>
               </table>
             )}
+            <MoreButton pages={decided} what="decisions" />
           </Card>
         </>
       )}
@@ -88,7 +159,7 @@ function describeDelivery(r: OperatorReview): string {
   return record ? `${record.sender} → ${record.recipients?.join(', ')}, ${record.serverTime ? when(record.serverTime) : ''}` : '';
 }
 
-function PendingReview({ review, trust, custodian, onDecided }: { review: OperatorReview; trust: TrustConfig; custodian: TrustConfig['custodians'][number]; onDecided: () => void }) {
+function PendingReview({ review, trust, custodian, onDecided }: { review: OperatorReview; trust: TrustConfig; custodian: Custodian; onDecided: () => void }) {
   const checks = useLoad(() => checkReview(review, trust), [review.reviewId]);
   const [reason, setReason] = useState('');
   const act = useAction(async (decision: 'approve' | 'refuse') => {

@@ -3,7 +3,7 @@
  * (packages/client/src/agency/workflow.ts, the same code `doublelock agency …` runs) against this page's
  * own server. The key is unwrapped for one call and wiped (keyring.ts).
  */
-import { collectIntercepts as collect, openIntercept, submitWarrant as submit, waitForInclusion, type OpenedMessage } from '@doublelock/client/agency/workflow';
+import { collectIntercepts as collect, openIntercepts, submitWarrant as submit, waitForInclusion, type BatchOutcome } from '@doublelock/client/agency/workflow';
 import type { ExportedIntercept } from '@doublelock/lawful-access/agencyRequests';
 import { inclusionSchema, type LogInclusion } from '@doublelock/lawful-access/logEntries';
 import type { SignedTrustConfig, TrustConfig } from '@doublelock/lawful-access/trust';
@@ -33,10 +33,22 @@ export function collectIntercepts(warrantId: string): Promise<ExportedIntercept[
   return withSecretKey('agency', (id, secretKey) => collect(server(), { id, secretKey }, warrantId));
 }
 
-/** One retained message decrypted with t custodians (every proof checked) and its evidence bundle. */
-export function decryptIntercept(options: { signedTrust: SignedTrustConfig; trust: TrustConfig; warrant: SignedWarrant; submission: Submission & { inclusion: LogInclusion }; intercept: ExportedIntercept }): Promise<OpenedMessage> {
+/**
+ * A batch of retained messages decrypted with t custodians, a few at a time (every proof checked, each
+ * message checked against the warrant on its own), with an evidence bundle per message. The key is
+ * unwrapped once for the batch and wiped when it ends.
+ */
+export function decryptIntercepts(
+  options: { signedTrust: SignedTrustConfig; trust: TrustConfig; warrant: SignedWarrant; submission: Submission & { inclusion: LogInclusion } },
+  intercepts: readonly ExportedIntercept[],
+  on: { result: (outcome: BatchOutcome) => void; signal: AbortSignal },
+): Promise<BatchOutcome[]> {
   const { submission } = options;
   return withSecretKey('agency', (id, secretKey) =>
-    openIntercept({ signedTrust: options.signedTrust, trust: options.trust, agency: { id, secretKey }, warrant: options.warrant, commitmentNonce: submission.commitmentNonce, inclusion: submission.inclusion, intercept: options.intercept }),
+    openIntercepts(
+      { signedTrust: options.signedTrust, trust: options.trust, agency: { id, secretKey }, warrant: options.warrant, commitmentNonce: submission.commitmentNonce, inclusion: submission.inclusion },
+      intercepts,
+      { ...on, concurrency: 4 },
+    ),
   );
 }

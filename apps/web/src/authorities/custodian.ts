@@ -26,9 +26,19 @@ async function post(custodian: Custodian, path: string, body: unknown): Promise<
   return response.json();
 }
 
-export async function listReviews(custodian: Custodian, state: 'pending' | 'all'): Promise<OperatorReview[]> {
-  const signed = await withSecretKey('custodian', (_id, key) => signOperatorRequest(custodian.index, { action: 'list', state }, key));
-  return operatorReviewList.parse(await post(custodian, '/v1/operator/reviews', signed)).reviews;
+export interface ReviewPage {
+  reviews: OperatorReview[];
+  /** the cursor of the following page; null after the last */
+  next: string | null;
+  /** how many reviews are in that state in all */
+  total: number;
+}
+
+/** One page of the custodian's reviews (pending: oldest first; decided: newest decision first), after `after`. */
+export async function listReviews(custodian: Custodian, state: 'pending' | 'decided', after: string | null, limit: number): Promise<ReviewPage> {
+  const command = { action: 'list' as const, state, limit, ...(after ? { after } : {}) };
+  const signed = await withSecretKey('custodian', (_id, key) => signOperatorRequest(custodian.index, command, key));
+  return operatorReviewList.parse(await post(custodian, '/v1/operator/reviews', signed));
 }
 
 export async function decide(custodian: Custodian, reviewId: string, decision: 'approve' | 'refuse', reason: string): Promise<OperatorReview> {

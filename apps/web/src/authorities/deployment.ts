@@ -1,10 +1,13 @@
 /** The deployment's lawful-access trust configuration, verified under the trust root this browser pinned. */
 import { openTrustConfig, signedTrustConfigSchema, type SignedTrustConfig, type TrustConfig } from '@doublelock/lawful-access/trust';
+import { loadHolidayRules } from '../lib/holidayRules.ts';
 import { responseError } from '../ui/errors.ts';
 
 const PIN = 'doublelock.authorities.trustRoot';
 
+/** Also loads the bank-holiday rules: every console computes warrant deadlines in working days (lib/holidayRules.ts). */
 export async function trustConfiguration(): Promise<{ trust: TrustConfig; signed: SignedTrustConfig; trustRoot: string }> {
+  const rules = loadHolidayRules();
   const config = (await (await fetch('/v1/app-config')).json()) as { trustRoot: string | null };
   const response = await fetch('/v1/lawful-access');
   if (!response.ok) throw await responseError(response);
@@ -12,6 +15,7 @@ export async function trustConfiguration(): Promise<{ trust: TrustConfig; signed
   if (!status.enabled || !config.trustRoot) throw new Error('Lawful access is switched off on this deployment: there are no warrants to draft, sign or approve.');
   const trustRoot = localStorage.getItem(PIN) ?? config.trustRoot;
   localStorage.setItem(PIN, trustRoot);
+  await rules;
   return { trust: openTrustConfig(status.trust, trustRoot), signed: signedTrustConfigSchema.parse(status.trust), trustRoot };
 }
 

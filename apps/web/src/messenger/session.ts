@@ -8,6 +8,7 @@
  */
 import { IndexedDbStorage, Messenger, type MessengerOptions, type PendingLink, type Storage, type WebSocketConstructor } from '@doublelock/client';
 import { responseError } from '../ui/errors.ts';
+import { browserImagePreview } from './files.ts';
 import { SealedStorage, wrappingKey } from './sealedStorage.ts';
 
 const DATABASE = 'doublelock-web';
@@ -65,6 +66,7 @@ async function options(storage: Storage): Promise<MessengerOptions> {
     storage,
     webSocket: WebSocket as unknown as WebSocketConstructor,
     escrow: await escrow(storage),
+    imagePreview: browserImagePreview,
     transparency: { logKey: await pinnedLogKey(storage), ...(quorum > 0 && { witnesses: { keys: logWitnesses, k: quorum } }) },
   };
 }

@@ -34,10 +34,6 @@ export const logClient = {
   consistencyProof: async (from: number, to: number) => ((await (await get(`/v1/log/proof/consistency?from=${from}&to=${to}`)).json()) as { proof: string[] }).proof.map(fromBase64Url),
 } as unknown as LogHttpClient;
 
-export async function publicConfig(): Promise<PublicConfig> {
-  return (await (await get('/v1/app-config')).json()) as PublicConfig;
-}
-
 /** The log key this browser trusts: pinned on first visit, or set by the person (from a source they trust). */
 export function pinnedLogKey(offered: string): { key: string; firstUse: boolean } {
   const pinned = localStorage.getItem(PIN);
@@ -59,6 +55,7 @@ export interface CheckpointReport {
   witnesses: Array<{ name: string; keyId: string; time: string }>;
   unknownSignatures: string[];
   previous: { size: number; at: string } | undefined;
+  rootHex: string;
 }
 
 export async function verifyLatestCheckpoint(config: PublicConfig): Promise<CheckpointReport> {
@@ -80,7 +77,6 @@ export async function verifyLatestCheckpoint(config: PublicConfig): Promise<Chec
     witnesses: witnesses.map((w) => ({ name: w.name, keyId: keyIdHex(w.keyId), time: new Date(Number(w.timestamp) * 1000).toISOString() })),
     unknownSignatures,
     previous: seen && { size: seen.size, at: seen.at },
+    rootHex: toHex(checkpoint.rootHash),
   };
 }
-
-export const rootHex = (c: VerifiedCheckpoint): string => toHex(c.rootHash);

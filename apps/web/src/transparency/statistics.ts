@@ -7,6 +7,7 @@ import type { LogHttpClient } from '@doublelock/log';
 import { auditLog } from '@doublelock/log/audit';
 import { lawfulAccessStatistics, type LawfulAccessStatistics } from '@doublelock/lawful-access/oversight';
 import { openTrustConfig } from '@doublelock/lawful-access/trust';
+import { withHolidayRules } from '../lib/holidayRules.ts';
 import { logClient, type PublicConfig } from './checkpoint.ts';
 
 export interface FullAudit {
@@ -25,7 +26,8 @@ export async function auditEverything(config: PublicConfig, logKey: string, onPr
   let lawfulAccess: LawfulAccessStatistics | undefined;
   if (config.lawfulAccess && config.trustRoot) {
     const status = (await (await fetch('/v1/lawful-access')).json()) as { enabled: boolean; trust?: unknown };
-    if (status.enabled) lawfulAccess = lawfulAccessStatistics(entries, openTrustConfig(status.trust, config.trustRoot));
+    // The bank-holiday rules load only if an urgent warrant's deadline must be checked (lib/holidayRules.ts).
+    if (status.enabled) lawfulAccess = await withHolidayRules(() => lawfulAccessStatistics(entries, openTrustConfig(status.trust, config.trustRoot!)));
   }
   return { entries: result.entries, lawfulAccess };
 }

@@ -60,12 +60,8 @@ export const MEMBER_STATE_ORDERS_HEADER = [
   'Contextual information on Median time to give effect to the order to provide information',
 ];
 
-export const NOTICES_HEADER = [
-  'Applicability',
-  'Service',
-  'Reporting period',
-  'Category of illegal content',
-  'Description of the sub-category "Other"',
+/** The ten notice measures, each of which the template repeats with a "Contextual information on" column. */
+const NOTICE_MEASURES = [
   'Number of notices received ',
   'Number of notices received from Trusted flaggers',
   'Number of specific items of information included in the total number of notices',
@@ -76,18 +72,16 @@ export const NOTICES_HEADER = [
   'Number of actions taken on the basis of the law (Trusted Flagger notices)',
   'Number of actions taken on the basis of the terms and conditions of the service',
   'Number of actions taken on the basis of the terms and conditions of the service (Trusted Flagger notices)',
-  ...[
-    'Number of notices received ',
-    'Number of notices received from Trusted flaggers',
-    'Number of specific items of information included in the total number of notices',
-    'Number of specific items of information included in the total number of notices by Trusted Flaggers (Trusted Flagger notices)',
-    'Median time to take action',
-    'Median time to take action (Trusted Flagger notices)',
-    'Number of actions taken on the basis of the law',
-    'Number of actions taken on the basis of the law (Trusted Flagger notices)',
-    'Number of actions taken on the basis of the terms and conditions of the service',
-    'Number of actions taken on the basis of the terms and conditions of the service (Trusted Flagger notices)',
-  ].map((h) => `Contextual information on ${h}`),
+];
+
+export const NOTICES_HEADER = [
+  'Applicability',
+  'Service',
+  'Reporting period',
+  'Category of illegal content',
+  'Description of the sub-category "Other"',
+  ...NOTICE_MEASURES,
+  ...NOTICE_MEASURES.map((h) => `Contextual information on ${h}`),
 ];
 
 const MEASURE_COLUMNS = [

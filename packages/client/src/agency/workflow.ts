@@ -128,16 +128,19 @@ export interface OpenedMessage {
   evidence: EvidenceBundle;
 }
 
-/** Decrypts one retained message with t custodians, checking every proof, and bundles the evidence. */
-export async function openIntercept(options: {
+export interface OpenOptions {
   signedTrust: SignedTrustConfig;
   trust: TrustConfig;
   agency: Agency;
   warrant: SignedWarrant;
   commitmentNonce: string;
   inclusion: LogInclusion;
-  intercept: ExportedIntercept;
-}): Promise<OpenedMessage> {
+  /** the epoch certificates' source; a batch shares one so each epoch's certificate is fetched and checked once */
+  epochCertificate?: typeof fetchEpochCertificate;
+}
+
+/** Decrypts one retained message with t custodians, checking every proof, and bundles the evidence. */
+export async function openIntercept(options: OpenOptions & { intercept: ExportedIntercept }): Promise<OpenedMessage> {
   const { intercept, trust } = options;
   const refused = outsideWarrant(intercept, options.warrant, trust);
   if (refused) throw new OutsideWarrant(intercept.id, refused);
@@ -151,7 +154,7 @@ export async function openIntercept(options: {
     senderDeviceId: intercept.cc.sender.deviceId,
     clientMessageId: intercept.cc.clientMessageId,
   });
-  const { certificate, key } = await fetchEpochCertificate(trust, parseEscrowField(field).epoch);
+  const { certificate, key } = await (options.epochCertificate ?? fetchEpochCertificate)(trust, parseEscrowField(field).epoch);
   const decryption = await decryptWithCustodians({
     trust,
     epochKey: key,
@@ -188,4 +191,46 @@ export async function openIntercept(options: {
     decryption,
   });
   return { intercept, content, evidence };
+}
+
+export type BatchOutcome = { intercept: ExportedIntercept } & ({ ok: true; opened: OpenedMessage } | { ok: false; error: unknown });
+
+/**
+ * Decrypts a batch of retained messages (a selection, or everything the warrant covers), a few at a time:
+ * each goes through openIntercept, so every one is checked against the warrant on its own and one outside it
+ * is refused without asking any custodian, whatever the batch holds. Outcomes are reported as they come
+ * (in completion order); `signal` stops before the next message is started.
+ */
+export async function openIntercepts(
+  options: OpenOptions,
+  intercepts: readonly ExportedIntercept[],
+  on: { result?: (outcome: BatchOutcome) => void; concurrency?: number; signal?: AbortSignal } = {},
+): Promise<BatchOutcome[]> {
+  const certificates = new Map<number, ReturnType<typeof fetchEpochCertificate>>();
+  const epochCertificate: typeof fetchEpochCertificate = (trust, epoch) => {
+    let certificate = certificates.get(epoch);
+    if (!certificate) {
+      certificate = fetchEpochCertificate(trust, epoch);
+      certificates.set(epoch, certificate);
+      certificate.catch(() => certificates.delete(epoch)); // a failure is retried by the next message of that epoch
+    }
+    return certificate;
+  };
+  const outcomes: BatchOutcome[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < intercepts.length && !on.signal?.aborted) {
+      const intercept = intercepts[next++]!;
+      let outcome: BatchOutcome;
+      try {
+        outcome = { intercept, ok: true, opened: await openIntercept({ ...options, epochCertificate, intercept }) };
+      } catch (error) {
+        outcome = { intercept, ok: false, error };
+      }
+      outcomes.push(outcome);
+      on.result?.(outcome);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(on.concurrency ?? 4, intercepts.length)) }, worker));
+  return outcomes;
 }

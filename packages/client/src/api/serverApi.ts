@@ -13,6 +13,7 @@ import {
   errorBody,
   fromBase64Url,
   fetchMailboxResponse,
+  groupInfoResponse,
   groupResponse,
   keyPackageCountResponse,
   linkConfirmationResponse,
@@ -167,6 +168,10 @@ export class ServerApi {
   }
   group(groupId: string) {
     return this.request('GET', `/v1/groups/${groupId}`, groupResponse);
+  }
+  /** The GroupInfo the server keeps for the group's current epoch (members only; 404 when none): see groups/externalRejoin.ts. */
+  groupInfo(groupId: string) {
+    return this.request('GET', `/v1/groups/${groupId}/group-info`, groupInfoResponse);
   }
   commit(groupId: string, request: CommitRequest) {
     return this.request('POST', `/v1/groups/${groupId}/commits`, commitResponse, request);

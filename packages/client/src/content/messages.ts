@@ -141,7 +141,7 @@ export class Messages {
         return { seq: accepted.seq, clientMessageId };
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 'stale_epoch')) throw error;
-        await ctx.sync.syncLocked();
+        await ctx.sync.syncLocked([groupId]);
       }
     }
     throw new Error(`Could not send to group ${groupId}: it kept moving on (${MAX_RETRIES} attempts).`);

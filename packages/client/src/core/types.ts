@@ -35,7 +35,9 @@ export type RejectReason =
   | 'envelope_rejected'
   | 'no_key_package'
   /** a commit that changes membership or admins, by a member who is not an admin */
-  | 'not_admin';
+  | 'not_admin'
+  /** an external commit that does not re-add, in its own place, a member device that lost its state (groups/externalRejoin.ts) */
+  | 'external_commit_refused';
 
 export interface ReceivedMessage {
   groupId: string;
@@ -80,7 +82,10 @@ export type MessengerEvent =
   | { type: 'delivery_mismatch'; groupId: string; notDelivered: DeviceIdentity[]; unknown: string[]; cutOut: boolean }
   /** A group leaf that no longer passes the AS as the logged directory shows it now (groups/leafCheck.ts). */
   | { type: 'leaf_flagged'; finding: LeafFinding }
-  /** A device that lost its group state was re-added (groups/rejoin.ts); this device's own id when it was us. */
+  /**
+   * A device that lost its group state is back in: re-added by a member (groups/rejoin.ts) or by its own
+   * external commit (groups/externalRejoin.ts); this device's own id when it was us.
+   */
   | { type: 'rejoined'; groupId: string; username: string; deviceId: string }
   /** This device found it can no longer follow a group (its missing commits are gone) and asked to be re-added. */
   | { type: 'rejoin_requested'; groupId: string }

@@ -3,7 +3,7 @@
  * reference, public halves uploaded (one-time ones plus a last-resort one); and claiming other devices'
  * KeyPackages, checked to be the device the directory says they are.
  */
-import { ADMINS_EXTENSION_TYPE, fromBase64Url } from '@doublelock/protocol';
+import { ADMINS_EXTENSION_TYPE, EXTERNAL_REJOIN_OFF_EXTENSION_TYPE, fromBase64Url } from '@doublelock/protocol';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { decodeMlsMessage, defaultCapabilities, defaultLifetime, encodeMlsMessage, generateKeyPackageWithKey, type KeyPackage, type PrivateKeyPackage } from 'ts-mls';
 import { encodeKeyPackage, makeKeyPackageRef } from 'ts-mls/keyPackage.js';
@@ -24,10 +24,10 @@ export interface ClaimedKeyPackage {
   keyPackage: KeyPackage;
 }
 
-/** ts-mls's capabilities plus our admin-list GroupContext extension (a joiner must support every extension in use). */
+/** ts-mls's capabilities plus our GroupContext extensions, admin list and rejoin policy (a joiner must support every extension in use). */
 function capabilities() {
   const caps = defaultCapabilities();
-  return { ...caps, extensions: [...caps.extensions, ADMINS_EXTENSION_TYPE] };
+  return { ...caps, extensions: [...caps.extensions, ADMINS_EXTENSION_TYPE, EXTERNAL_REJOIN_OFF_EXTENSION_TYPE] };
 }
 
 export class KeyPackages {

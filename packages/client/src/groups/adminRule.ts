@@ -5,7 +5,7 @@
  * before the commit — the Delivery Service checks the same rule (apps/server), but members do not rely on
  * it: a commit a malicious server let through is refused here with `not_admin`.
  */
-import { ADMINS_EXTENSION_TYPE, adminRuleViolation, decodeAdmins, encodeAdmins } from '@doublelock/protocol';
+import { ADMINS_EXTENSION_TYPE, adminRuleViolation, decodeAdmins, encodeAdmins, externalRejoinAllowed } from '@doublelock/protocol';
 import type { ClientState, Proposal } from 'ts-mls';
 import type { MessengerContext } from '../core/context.ts';
 import { MessageRejected } from '../core/types.ts';
@@ -23,11 +23,15 @@ export function mayManage(state: Pick<ClientState, 'groupContext'>, username: st
   return admins.length === 0 || admins.includes(username);
 }
 
-/** The GroupContextExtensions proposal that makes `usernames` the admins (none: no admins). */
-export function adminsProposal(usernames: string[]): Proposal {
+/**
+ * The GroupContextExtensions proposal that makes `usernames` the admins (none: no admins). The proposal replaces
+ * the whole extension list: the group's other extensions (its rejoin policy) are carried over unchanged.
+ */
+export function adminsProposal(state: Pick<ClientState, 'groupContext'>, usernames: string[]): Proposal {
+  const others = state.groupContext.extensions.filter((e) => e.extensionType !== ADMINS_EXTENSION_TYPE);
   return {
     proposalType: 'group_context_extensions',
-    groupContextExtensions: { extensions: usernames.length > 0 ? [{ extensionType: ADMINS_EXTENSION_TYPE, extensionData: encodeAdmins(usernames) }] : [] },
+    groupContextExtensions: { extensions: [...others, ...(usernames.length > 0 ? [{ extensionType: ADMINS_EXTENSION_TYPE, extensionData: encodeAdmins(usernames) }] : [])] },
   };
 }
 
@@ -37,6 +41,10 @@ export function adminsProposal(usernames: string[]): Proposal {
  * as revoked only with a revocation signed by its account (a revocation the server made up does not).
  */
 export async function checkCommitAgainstAdmins(ctx: MessengerContext, before: ClientState, after: ClientState, committer: DeviceIdentity): Promise<void> {
+  // The rejoin policy is set when the group is made (protocol groupPolicy.ts): nobody changes it, admins neither.
+  if (externalRejoinAllowed(before.groupContext.extensions) !== externalRejoinAllowed(after.groupContext.extensions)) {
+    throw new MessageRejected('malformed', 'the commit changes the group’s rejoin policy, which is set when the group is made');
+  }
   const admins = adminsOf(before);
   if (admins.length === 0 || admins.includes(committer.username)) return;
   const beforeIds = new Set(groupMembers(before).map((m) => m.deviceId));

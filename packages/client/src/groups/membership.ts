@@ -8,10 +8,11 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { createGroup, encodeMlsMessage, type ClientState, type Proposal } from 'ts-mls';
 import { encodeRatchetTree } from 'ts-mls/ratchetTree.js';
-import type { CommitRequest } from '@doublelock/protocol';
+import { EXTERNAL_REJOIN_OFF_EXTENSION_TYPE, type CommitRequest } from '@doublelock/protocol';
 import { commit } from '../mls/handshake.ts';
 import { adminsProposal } from './adminRule.ts';
 import { rejoinedDevices } from './rejoin.ts';
+import { groupInfoFor } from './externalRejoin.ts';
 import { ApiError } from '../api/serverApi.ts';
 import { resendWhileTransient } from '../core/transient.ts';
 import { b64, MAX_RETRIES, newMessageId, type MessengerContext } from '../core/context.ts';
@@ -41,15 +42,19 @@ export class Membership {
     return { groupId, name: meta.name, epoch: Number(state.groupContext.epoch), status: meta.status, members: groupMembers(state).map(({ username, deviceId }) => ({ username, deviceId })) };
   }
 
-  /** A new group with these people (all their devices, and this account's other devices). */
-  createGroup(name: string, usernames: string[]): Promise<string> {
+  /**
+   * A new group with these people (all their devices, and this account's other devices). `externalRejoin:
+   * false` sets the rejoin policy (protocol groupPolicy.ts): lost devices then rejoin only by re-add.
+   */
+  createGroup(name: string, usernames: string[], options: { externalRejoin?: boolean } = {}): Promise<string> {
     if (name.length < 1 || name.length > 128) return Promise.reject(new RangeError('a group name has 1–128 characters'));
     const { ctx } = this;
     return ctx.exclusive(async () => {
       const groupIdBytes = randomBytes(32);
       const groupId = b64(groupIdBytes);
       const own = await ctx.keyPackages.create(false);
-      const state = await createGroup(groupIdBytes, own.publicPackage, own.privatePackage, [], ctx.cs, ctx.config);
+      const policy = options.externalRejoin === false ? [{ extensionType: EXTERNAL_REJOIN_OFF_EXTENSION_TYPE, extensionData: new Uint8Array() }] : [];
+      const state = await createGroup(groupIdBytes, own.publicPackage, own.privatePackage, policy, ctx.cs, ctx.config);
       await ctx.api.createGroup(groupId);
       await ctx.groupStore.save(groupId, state, newGroupMeta(name));
       const people = [...new Set([ctx.username, ...usernames])];
@@ -97,7 +102,7 @@ export class Membership {
 
   /** Makes `usernames` the group's admins: a commit of the admin-list extension (adminRule.ts). */
   async setAdminsLocked(groupId: string, usernames: string[]): Promise<void> {
-    await this.commitLocked(groupId, () => ({ proposals: [adminsProposal(usernames)], adds: [], removes: [] }));
+    await this.commitLocked(groupId, (state) => ({ proposals: [adminsProposal(state, usernames)], adds: [], removes: [] }));
   }
 
   rename(groupId: string, name: string): Promise<void> {
@@ -157,6 +162,8 @@ export class Membership {
       if (proposals.length === 0) return false;
       const result = await ctx.withCredentialReasons(() => commit(state, ctx.cs, ctx.options.mls, { extraProposals: proposals }));
       const epoch = Number(state.groupContext.epoch);
+      // What a member that loses its state can rejoin from, by external commit (groups/externalRejoin.ts).
+      const groupInfo = await groupInfoFor(ctx, result.newState);
       try {
         // If the answer is lost, the very same request is sent again (same client message id, same bytes): the
         // server accepts it now or answers with its earlier acceptance, so the committer learns its commit
@@ -172,6 +179,7 @@ export class Membership {
             welcome: b64(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: result.welcome })),
             ratchetTree: b64(encodeRatchetTree(result.newState.ratchetTree)),
           }),
+          ...(groupInfo && { groupInfo }),
         };
         const accepted = await resendWhileTransient(() => ctx.api.commit(groupId, request));
         meta.epochEnds[String(epoch)] = accepted.seq;
@@ -194,7 +202,7 @@ export class Membership {
         return adds.length > 0;
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 'stale_epoch')) throw error;
-        await ctx.sync.syncLocked();
+        await ctx.sync.syncLocked([groupId]);
       }
     }
     throw new Error(`Could not commit to group ${groupId}: it kept moving on (${MAX_RETRIES} attempts).`);

@@ -18,6 +18,7 @@ import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import { decodeRatchetTree } from 'ts-mls/ratchetTree.js';
 import { checkCommitAgainstAdmins, mayManage } from '../groups/adminRule.ts';
 import { isRejoinRequest, rejoinedDevices, rejoinKey } from '../groups/rejoin.ts';
+import { checkExternalCommit } from '../groups/externalRejoin.ts';
 import { asHandshake, handshakeEpoch, handshakeSenderLeaf, processHandshake, type HandshakeMessage } from '../mls/handshake.ts';
 import { b64, identityText, type MessengerContext } from '../core/context.ts';
 import { isTransient, TransientFailure } from '../core/transient.ts';
@@ -32,7 +33,7 @@ import { parseDeviceCredential, type DeviceIdentity } from '../mls/credential.ts
 import { getJson, jsonWrite } from '../storage/storage.ts';
 
 /** Refusals that say a commit is itself invalid (every member judges it the same way): reported to the server. */
-const INVALID_COMMIT: ReadonlySet<RejectReason> = new Set<RejectReason>(['malformed', 'decryption_failed', 'sender_mismatch', 'credential_rejected', 'not_admin']);
+const INVALID_COMMIT: ReadonlySet<RejectReason> = new Set<RejectReason>(['malformed', 'decryption_failed', 'sender_mismatch', 'credential_rejected', 'not_admin', 'external_commit_refused']);
 
 /** The commit this device last reported invalid in a group (`{ seq, epoch, at }`), until it is voided. */
 export const reportedCommitKey = (groupId: string) => `reported/${groupId}`;
@@ -223,6 +224,10 @@ export class IncomingItems {
     if (commitEpoch !== epoch) {
       throw new MessageRejected(commitEpoch > epoch ? 'future_epoch' : 'replayed', `commit for epoch ${commitEpoch}, but the group is at epoch ${epoch}`);
     }
+    // An external commit: only a member device rejoining in its own place (groups/externalRejoin.ts), checked
+    // before MLS processes it; its new leaf's credential then goes through the AS like any leaf.
+    const rejoining =
+      message.wireformat === 'mls_public_message' && message.publicMessage.content.sender.senderType === 'new_member_commit' ? checkExternalCommit(state, message.publicMessage) : undefined;
     const result = await ctx.withCredentialReasons(async () => {
       try {
         return await processHandshake(state, message, ctx.cs);
@@ -231,7 +236,7 @@ export class IncomingItems {
       }
     }, item.serverTime);
     if (result.kind !== 'newState') throw new MessageRejected('malformed', 'commit item holds an application message');
-    const sender = await this.commitSender(state, message);
+    const sender = rejoining ?? (await this.commitSender(state, message));
     if (sender.username !== item.sender.username || sender.deviceId !== item.sender.deviceId) {
       throw new MessageRejected('sender_mismatch', `the server says ${identityText(item.sender)} committed, MLS says ${identityText(sender)}`);
     }
@@ -258,6 +263,7 @@ export class IncomingItems {
       removed: before.filter((m) => !afterIds.has(m.deviceId)).map(({ username, deviceId }) => ({ username, deviceId })),
     });
     for (const device of rejoinedDevices(state, result.newState)) ctx.emit({ type: 'rejoined', groupId: item.groupId, ...device });
+    if (rejoining) ctx.emit({ type: 'rejoined', groupId: item.groupId, username: rejoining.username, deviceId: rejoining.deviceId });
   }
 
   /** Who sent a commit: its (public, or encrypted) sender names a leaf, whose credential our AS accepted. */

@@ -17,6 +17,7 @@ import { getJson } from '../storage/storage.ts';
 import { IncomingItems, reportedCommitKey, VOID_GRACE_MS } from './incoming.ts';
 import { mayManage } from '../groups/adminRule.ts';
 import { checkDelivery, DELIVERY_CHECK_MS } from '../groups/deliveryCheck.ts';
+import { rejoinLocked } from '../groups/externalRejoin.ts';
 
 export class SyncEngine {
   private socket: MailboxSocket | undefined;
@@ -31,7 +32,11 @@ export class SyncEngine {
     return this.ctx.exclusive(() => this.syncLocked());
   }
 
-  async syncLocked(): Promise<number> {
+  /**
+   * `behind`: groups where the server just answered 409 stale_epoch — if the drained mailbox did not bring
+   * them to the server's epoch, their state is lost and they rejoin (as groups keeping future items do).
+   */
+  async syncLocked(behind: string[] = []): Promise<number> {
     let total = 0;
     for (;;) {
       const { items } = await this.ctx.api.mailbox(200);
@@ -45,7 +50,7 @@ export class SyncEngine {
       }
     }
     this.retryDelayMs = 0;
-    await this.rejoinLostGroups();
+    await this.rejoinLostGroups(behind);
     await this.afterProcessing();
     return total;
   }
@@ -126,13 +131,14 @@ export class SyncEngine {
 
   /**
    * After a full drain: a group that still keeps items for epochs it has not reached will not get the commits
-   * it misses (they would have come in order before them): its state is lost for good, so this device asks
-   * to be re-added (groups/rejoin.ts) — once per server epoch.
+   * it misses (they would have come in order before them): its state is lost for good. This device rejoins by
+   * external commit from the GroupInfo the server keeps (groups/externalRejoin.ts: nobody else needs to be
+   * online); where there is none, it asks to be re-added (groups/rejoin.ts) — once per server epoch.
    */
-  private async rejoinLostGroups(): Promise<void> {
+  private async rejoinLostGroups(behind: string[]): Promise<void> {
     const { ctx } = this;
     // Buffer keys are `buffer/<group>/<seq>`: one listing finds the groups that keep any.
-    const waiting = new Set((await ctx.storage.keys('buffer/')).map((key) => key.split('/')[1]!));
+    const waiting = new Set([...(await ctx.storage.keys('buffer/')).map((key) => key.split('/')[1]!), ...behind]);
     for (const groupId of waiting) {
       const group = await ctx.groupStore.load(groupId);
       if (group?.meta.status !== 'active') continue;
@@ -143,6 +149,13 @@ export class SyncEngine {
       // building on that commit. After a grace period, or once the group has moved further, it asks.
       const reported = await getJson<{ epoch: number; at: number }>(ctx.storage, reportedCommitKey(groupId));
       if (reported && server.epoch === reported.epoch + 1 && Date.now() - reported.at < VOID_GRACE_MS) continue;
+      // An external commit that fails for good (say, the AS refuses a leaf of the GroupInfo's tree) leaves the re-add.
+      const rejoined = await rejoinLocked(ctx, groupId).catch((error: unknown) => {
+        if (isTransient(error)) throw error;
+        ctx.emit({ type: 'error', error: new Error(`rejoining ${groupId} by external commit failed: ${error instanceof Error ? error.message : String(error)}`) });
+        return false;
+      });
+      if (rejoined) continue;
       await ctx.rejoin.requestLocked(groupId);
       ctx.emit({ type: 'rejoin_requested', groupId });
     }

@@ -2,4 +2,4 @@
 export * from './client.ts';
 export * from './sync.ts';
 export * from './publish.ts';
-export { verifyWebhookSignature } from '../webhooks.ts';
+export { ALERT_WINDOW_MS, AlertReplayGuard, verifyWebhookSignature } from '../webhooks.ts';

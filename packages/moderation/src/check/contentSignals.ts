@@ -52,15 +52,19 @@ export class ContentSignalStore {
   async put(subject: Subject, signals: readonly ContentSignal[], now: number, tx?: SqlRunner): Promise<void> {
     const write = async (t: SqlRunner) => {
       await t.run('DELETE FROM moderation_content_signals WHERE subject = ?', [subject]);
-      for (const s of signals) {
-        await t.run(
-          'INSERT INTO moderation_content_signals (subject, item, signal_type, value, value_key, quality, variant, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-          [subject, s.item, s.type, s.value, KEYED.has(s.type) ? s.value : null, s.quality ?? null, s.variant ?? null, now],
-        );
-      }
+      await this.add(subject, signals, now, t);
     };
     if (tx) await write(tx);
     else await this.db.transaction(write);
+  }
+
+  /** Stores the signals of a subject that has none yet (new content), in one statement per 50 rows. */
+  async add(subject: Subject, signals: readonly ContentSignal[], now: number, tx: SqlRunner): Promise<void> {
+    for (let i = 0; i < signals.length; i += 50) {
+      const rows = signals.slice(i, i + 50);
+      const params = rows.flatMap((s) => [subject, s.item, s.type, s.value, KEYED.has(s.type) ? s.value : null, s.quality ?? null, s.variant ?? null, now]);
+      await tx.run(`INSERT INTO moderation_content_signals (subject, item, signal_type, value, value_key, quality, variant, created_at) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`, params);
+    }
   }
 
   async forget(subject: Subject): Promise<void> {

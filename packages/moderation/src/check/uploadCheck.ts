@@ -7,7 +7,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import type { Db } from '@doublelock/store';
+import type { Db, SqlRunner } from '@doublelock/store';
 import { exactHashes } from '../exact.ts';
 import { decodeImage, referenceLumaShared, type DecodedImage, type ImageLimits } from '../image.ts';
 import { cropRgb, type Crop } from '../vpdq.ts';
@@ -23,7 +23,7 @@ import { DecisionStore } from './decisionStore.ts';
 import type { SignalMatch } from '../matcher.ts';
 import type { LiveBanks } from './liveBanks.ts';
 import { PendingCheckStore } from './pendingChecks.ts';
-import { decide, type FoundMatch, type ItemMatches } from './policy.ts';
+import { decide, type FoundMatch, type ItemMatches, type PolicyResult } from './policy.ts';
 
 /** An image's signals, as the hasher makes them at upload (kept with the media, reused by every post). */
 export interface ImageSignals {
@@ -46,12 +46,22 @@ export type CheckItem =
   /** vpdq: the HMA signal string once hashed; absent while the video waits for the worker */
   | { id: string; kind: 'video'; md5: string; sha256: string; vpdq?: string };
 
+/** What the check found for a submission's items, before anything is stored (UploadCheck.evaluate). */
+export interface Evaluation {
+  readonly items: readonly CheckItem[];
+  /** videos still waiting for their vPDQ */
+  readonly waiting: string[];
+  readonly result: PolicyResult;
+}
+
 export interface Submission {
   subject: Subject;
   uploader: string | null;
   /** when the content was posted (the DSA's content_date) */
   createdAt: number;
   items: CheckItem[];
+  /** the subject is new (written in the same transaction as its decision): it has no stored signals to replace */
+  fresh?: boolean;
 }
 
 /**
@@ -167,7 +177,13 @@ export class UploadCheck {
 
   /** Matches of every item, as policy reads them. */
   async matchItems(items: readonly CheckItem[]): Promise<ItemMatches[]> {
-    return Promise.all(items.map(async (item) => ({ item: item.id, key: keyOf(item), matches: await this.matchItem(item) })));
+    return Promise.all(
+      items.map(async (item) => {
+        const matches = await this.matchItem(item);
+        // the key only picks a match's rollout bucket: an item without matches (most) is not hashed for it
+        return { item: item.id, key: matches.length ? keyOf(item) : '', matches };
+      }),
+    );
   }
 
   private async matchItem(item: CheckItem): Promise<FoundMatch[]> {
@@ -234,34 +250,54 @@ export class UploadCheck {
    * pending subject. The caller applies the verdict to its content (or, for the worker, the actioner).
    */
   async check(submission: Submission, stage: DecisionStage = 'upload'): Promise<Decision> {
-    const items = await this.matchItems(submission.items);
-    const waiting = submission.items.filter((i) => i.kind === 'video' && !i.vpdq).map((i) => i.id);
-    const result = decide(items, this.banks.settings, waiting);
-    const now = this.now();
+    const evaluation = await this.evaluate(submission.items);
     // the decision, the signals kept for the sweep and a pending row commit together (one fsync)
-    return this.db.transaction(async (tx) => {
-      const decision = await this.decisions.add(
-        {
-          subject: submission.subject,
-          uploader: submission.uploader,
-          stage,
-          verdict: result.verdict,
-          reasons: result.reasons,
-          matches: result.matches,
-          labels: result.labels,
-          contentTypes: contentTypes(submission.items),
-          automatedDetection: true,
-          automatedDecision: result.verdict !== 'hold' && result.verdict !== 'pending',
-          contentCreatedAt: submission.createdAt,
-          createdAt: now,
-          sweepId: null,
-        },
-        tx,
-      );
-      await this.contentSignals.put(submission.subject, result.verdict === 'block' ? [] : signalsOf(submission.items), now, tx);
-      if (result.verdict === 'pending') await this.pending.add(submission, waiting, now, tx);
-      return decision;
-    });
+    return this.db.transaction((tx) => this.record(tx, submission, evaluation, stage));
+  }
+
+  /**
+   * The check without writing: matchers, text rules and policy. A caller that writes the content
+   * anyway (a new post) evaluates first, then records the decision in its own transaction with the
+   * content (`record`), so the decision costs no commit of its own and neither exists without the other.
+   */
+  async evaluate(items: readonly CheckItem[]): Promise<Evaluation> {
+    const matched = await this.matchItems(items);
+    const waiting = items.filter((i) => i.kind === 'video' && !i.vpdq).map((i) => i.id);
+    return { items, waiting, result: decide(matched, this.banks.settings, waiting) };
+  }
+
+  /** Stores an evaluation's decision inside the caller's transaction: the decision, the signals kept for the sweep, a pending row. */
+  async record(tx: SqlRunner, submission: Submission, evaluation: Evaluation, stage: DecisionStage = 'upload'): Promise<Decision> {
+    if (evaluation.items !== submission.items) throw new TypeError('an evaluation is recorded with the submission it was made for');
+    const { result, waiting } = evaluation;
+    const now = this.now();
+    const decision = await this.decisions.add(
+      {
+        subject: submission.subject,
+        uploader: submission.uploader,
+        stage,
+        verdict: result.verdict,
+        reasons: result.reasons,
+        matches: result.matches,
+        labels: result.labels,
+        contentTypes: contentTypes(submission.items),
+        automatedDetection: true,
+        automatedDecision: result.verdict !== 'hold' && result.verdict !== 'pending',
+        contentCreatedAt: submission.createdAt,
+        createdAt: now,
+        sweepId: null,
+      },
+      tx,
+    );
+    const kept = result.verdict === 'block' ? [] : signalsOf(submission.items);
+    if (submission.fresh) await this.contentSignals.add(submission.subject, kept, now, tx);
+    else await this.contentSignals.put(submission.subject, kept, now, tx);
+    if (result.verdict === 'pending') {
+      // the worker's later check replaces the signals stored now: the subject is not fresh for it
+      const { fresh: _fresh, ...later } = submission;
+      await this.pending.add(later, waiting, now, tx);
+    }
+    return decision;
   }
 
   /** The subject is gone (deleted, removed): nothing to sweep, nothing to finish. */

@@ -1,0 +1,123 @@
+/**
+ * Rejoining by external commit (RFC 9420 §12.4.3.2, "resync"): a device whose group state is lost (restored
+ * from an old backup, or too far behind: the commits it misses are gone from its mailbox) but which still has
+ * its device key gets back in by itself, with nobody else online.
+ *
+ * - Every committer leaves, beside its commit, the GroupInfo of the epoch the commit starts (§12.4.3), signed
+ *   with its leaf key, with the `external_pub` and `ratchet_tree` extensions (`groupInfoFor`). The Delivery
+ *   Service checks it and keeps the latest for the group's member devices (GET /v1/groups/:id/group-info).
+ * - The lost device takes it, checks it as ts-mls `joinGroupExternal` does (signature by a leaf our AS accepts,
+ *   the tree against the tree hash in the signed context) and commits, from a fresh KeyPackage with its own
+ *   device key, an ExternalInit and the Remove of its own old leaf (resync = true) — `rejoinLocked`.
+ * - Every member checks such a commit before MLS processes it (`checkExternalCommit`): one ExternalInit, one
+ *   Remove, and the removed leaf is the very device whose new leaf the commit brings (same account, same device
+ *   id, same key) — so only the holder of a member device's key can rejoin that device, and nobody (the server
+ *   included, which holds the GroupInfo and its external key) can join a group this way; the new leaf's
+ *   credential then goes through our AS (the device listed, active, in the logged directory) like any leaf.
+ * - Everyone sees a `rejoined` event for the device. A group whose server keeps no GroupInfo (a group too large
+ *   to carry its tree in one, or older) falls back to the re-add request (groups/rejoin.ts).
+ */
+import { createGroupInfoWithExternalPubAndRatchetTree, decodeMlsMessage, encodeMlsMessage, joinGroupExternal, type ClientState, type GroupInfo, type PublicMessage } from 'ts-mls';
+import { ratchetTreeFromExtension } from 'ts-mls/groupInfo.js';
+import { deviceIdFor, externalRejoinAllowed, fromBase64Url, type CommitRequest } from '@doublelock/protocol';
+import { ApiError } from '../api/serverApi.ts';
+import { b64, identityText, newMessageId, type MessengerContext } from '../core/context.ts';
+import { resendWhileTransient } from '../core/transient.ts';
+import { MessageRejected } from '../core/types.ts';
+import { groupMembers, markSeen, newGroupMeta } from '../groupStore.ts';
+import { parseDeviceCredential, type DeviceIdentity } from '../mls/credential.ts';
+import { rejoinKey } from './rejoin.ts';
+
+/** A GroupInfo larger than this (a big group's tree) is not left at the server: such groups rejoin by re-add. */
+export const MAX_GROUP_INFO_BYTES = 1024 * 1024;
+
+/** The GroupInfo to leave beside a commit that made `state` (base64url MLSMessage), or undefined when too large. */
+export async function groupInfoFor(ctx: MessengerContext, state: ClientState): Promise<string | undefined> {
+  if (!externalRejoinAllowed(state.groupContext.extensions)) return undefined; // the group's policy: re-adds only
+  const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(state, [], ctx.cs);
+  const bytes = encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo });
+  return bytes.length <= MAX_GROUP_INFO_BYTES ? b64(bytes) : undefined;
+}
+
+/**
+ * A member's check of an external commit, before MLS processing (see top). Returns the rejoining device.
+ * Refused with `external_commit_refused` (reported to the server like any commit invalid for everyone).
+ */
+export function checkExternalCommit(state: ClientState, message: PublicMessage): DeviceIdentity {
+  const content = message.content;
+  if (content.contentType !== 'commit') return refuse('not a commit');
+  if (!externalRejoinAllowed(state.groupContext.extensions)) refuse('the group does not allow rejoining by external commit (its policy: re-adds only)');
+  const leafNode = content.commit.path?.leafNode ?? refuse('no path');
+  const device = parseDeviceCredential(leafNode.credential) ?? refuse('the new leaf has no device credential');
+  if (deviceIdFor(leafNode.signaturePublicKey) !== device.deviceId) refuse(`the new leaf claims device ${device.deviceId} with another device's key`);
+  // The rule: one ExternalInit and the Remove of the old leaf of this very device (account, id and key).
+  const proposals = content.commit.proposals.map((p) => (p.proposalOrRefType === 'proposal' ? p.proposal : refuse('a proposal by reference')));
+  const removed = proposals.flatMap((p) => (p.proposalType === 'remove' ? [p.remove.removed] : []));
+  if (proposals.length !== 2 || removed.length !== 1 || !proposals.some((p) => p.proposalType === 'external_init')) {
+    refuse(`${identityText(device)} would join from outside: an external commit may only re-add a member device that lost its state (one ExternalInit and the Remove of its old leaf)`);
+  }
+  const node = state.ratchetTree[removed[0]! * 2];
+  const old = node?.nodeType === 'leaf' ? node.leaf : refuse('it removes an empty leaf');
+  const was = parseDeviceCredential(old.credential);
+  if (!was || was.username !== device.username || was.deviceId !== device.deviceId || b64(old.signaturePublicKey) !== b64(leafNode.signaturePublicKey)) {
+    refuse(`it removes ${was ? identityText(was) : 'a leaf'} but brings in ${identityText(device)}: only a device can rejoin in its own place`);
+  }
+  return device;
+}
+
+function refuse(why: string): never {
+  throw new MessageRejected('external_commit_refused', `external commit refused: ${why}`);
+}
+
+/**
+ * The lost device: rejoins `groupId` by external commit from the GroupInfo the server keeps. True when it is
+ * back in (its new state saved, what it kept for the lost state dropped); false when the server keeps no
+ * GroupInfo for the group's current epoch (the caller falls back to asking for a re-add).
+ */
+export async function rejoinLocked(ctx: MessengerContext, groupId: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let kept;
+    try {
+      kept = await ctx.api.groupInfo(groupId);
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'not_found') return false;
+      throw error;
+    }
+    const message = decodeMlsMessage(fromBase64Url(kept.groupInfo), 0)?.[0];
+    if (message?.wireformat !== 'mls_group_info') return false;
+    const info: GroupInfo = message.groupInfo;
+    if (b64(info.groupContext.groupId) !== groupId || Number(info.groupContext.epoch) !== kept.epoch) return false;
+    const own = await ctx.keyPackages.create(false);
+    // ts-mls checks the leaves one by one; fetch their accounts together first.
+    const tree = ratchetTreeFromExtension(info);
+    if (!tree) return false;
+    await ctx.prefetchAccounts(groupMembers({ ratchetTree: tree }).map((m) => m.username));
+    const { publicMessage, newState } = await ctx.withCredentialReasons(() => joinGroupExternal(info, own.publicPackage, own.privatePackage, true, ctx.cs, undefined, ctx.config));
+    const groupInfo = await groupInfoFor(ctx, newState);
+    const request: CommitRequest = {
+      clientMessageId: newMessageId(),
+      epoch: kept.epoch,
+      commit: b64(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage })),
+      adds: [],
+      removes: [],
+      ...(groupInfo && { groupInfo }),
+    };
+    let accepted;
+    try {
+      accepted = await resendWhileTransient(() => ctx.api.commit(groupId, request));
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'stale_epoch') continue; // someone committed first: take the newer GroupInfo
+      throw error;
+    }
+    const previous = await ctx.groupStore.meta(groupId);
+    const meta = { ...newGroupMeta(previous?.name ?? 'chat'), joinedAt: accepted.seq };
+    meta.epochEnds[String(kept.epoch)] = accepted.seq;
+    markSeen(meta, accepted.seq);
+    // The new state replaces the lost one; what was kept for the old one's epochs, and any re-add asked for, go.
+    const dropped = [rejoinKey(groupId), ...(await ctx.storage.keys(`buffer/${groupId}/`))].map((key) => ({ key, value: undefined }));
+    await ctx.groupStore.save(groupId, newState, meta, dropped);
+    ctx.emit({ type: 'rejoined', groupId, ...ctx.me });
+    return true;
+  }
+  return false;
+}

@@ -1,0 +1,207 @@
+/**
+ * A device that lost its group state rejoins by external commit (src/groups/externalRejoin.ts, RFC 9420
+ * §12.4.3.2), against the real server, with nobody else needed online: Bob's device is restored from a backup
+ * taken before a commit it has since acknowledged, while the group's only admin is offline; its next sync
+ * rejoins from the GroupInfo the server keeps; every member sees `rejoined`; the chat goes on both ways.
+ *
+ * And the attack the GroupInfo at the server opens: the server (which holds the GroupInfo and its external key)
+ * lets a device of its choosing — a real account whose credential the directory vouches for — in by external
+ * commit, joining anew or in Bob's place. Every member refuses it (`external_commit_refused`).
+ *
+ * A group made with `externalRejoin: false` (its policy, in the group context): no GroupInfo is kept, a lost
+ * device asks to be re-added instead, and an external commit — even a device's own — is refused by the members.
+ */
+import { createGroupInfoWithExternalPubAndRatchetTree, decodeMlsMessage, encodeMlsMessage, joinGroupExternal } from 'ts-mls';
+import { fromBase64Url } from '@doublelock/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MessengerContext } from '../src/core/context.ts';
+import { Messenger } from '../src/messenger.ts';
+import { parseDeviceCredential } from '../src/mls/credential.ts';
+import { MemoryStorage, type Storage } from '../src/storage/storage.ts';
+import { deviceOptions, register, server, TestDevice, uniqueName } from './harness.ts';
+
+let srv: Awaited<ReturnType<typeof server>>;
+beforeAll(async () => {
+  srv = await server();
+});
+afterAll(async () => {
+  await srv.close();
+});
+
+const internals = (d: TestDevice) => (d.messenger as unknown as { ctx: MessengerContext }).ctx;
+const memberIds = async (d: TestDevice, group: string) => (await d.messenger.group(group)).members.map((m) => m.deviceId).sort();
+
+/** A copy of a device's whole storage, as a backup holds it. */
+async function backup(storage: Storage): Promise<MemoryStorage> {
+  const copy = new MemoryStorage();
+  await copy.write(await Promise.all((await storage.keys('')).map(async (key) => ({ key, value: (await storage.get(key))! }))));
+  return copy;
+}
+
+describe('rejoin by external commit', () => {
+  it('a device restored from an old backup rejoins by itself while the admin is offline, and everyone sees it', { timeout: 120_000 }, async () => {
+    const storage = new MemoryStorage();
+    const [alice, carol, dave] = await Promise.all(['al', 'ca', 'da'].map((p) => register(srv.url, uniqueName(p))));
+    const bob = new TestDevice(await Messenger.register(await deviceOptions(srv.url, { storage }), uniqueName('bo')));
+    const chat = await alice!.messenger.createGroup('trip', [bob.messenger.username, carol!.messenger.username], { admins: true });
+    await Promise.all([bob.messenger.sync(), carol!.messenger.sync()]);
+    const saved = await backup(storage);
+
+    // After the backup: Dave is added; Bob's device processes (and acknowledges) that commit. Then Alice, the
+    // only admin (the one a re-add would wait for), goes offline.
+    await alice!.messenger.addMembers(chat, [dave!.messenger.username]);
+    await Promise.all([bob.messenger.sync(), carol!.messenger.sync(), dave!.messenger.sync()]);
+    bob.messenger.close();
+
+    const restored = new TestDevice(await Messenger.open(await deviceOptions(srv.url, { storage: saved })));
+    await carol!.messenger.sendText(chat, 'anyone there?');
+    await restored.messenger.sync();
+    const me = { username: bob.messenger.username, deviceId: bob.messenger.deviceId };
+    expect(restored.events).toContainEqual({ type: 'rejoined', groupId: chat, ...me });
+    expect(restored.events.some((e) => e.type === 'rejoin_requested')).toBe(false);
+    expect((await restored.messenger.group(chat)).members.map((m) => m.username)).toContain(dave!.messenger.username);
+
+    // Carol and Dave process Bob's external commit: they see him rejoin, and the chat goes on both ways.
+    await restored.messenger.sendText(chat, 'back, from a backup');
+    for (const d of [carol!, dave!]) {
+      await d.messenger.sync();
+      expect(d.events).toContainEqual({ type: 'rejoined', groupId: chat, ...me });
+      expect(d.rejections).toEqual([]);
+      expect(d.texts).toContain(`${me.username}: back, from a backup`);
+    }
+    await carol!.messenger.sendText(chat, 'welcome back');
+    await restored.messenger.sync();
+    expect(restored.texts).toContain(`${carol!.messenger.username}: welcome back`);
+
+    // Alice comes back online later and follows too.
+    await alice!.messenger.sync();
+    expect(alice!.events).toContainEqual({ type: 'rejoined', groupId: chat, ...me });
+    expect(alice!.texts).toContain(`${me.username}: back, from a backup`);
+    const epoch = (await alice!.messenger.group(chat)).epoch;
+    for (const d of [restored, carol!, dave!]) expect((await d.messenger.group(chat)).epoch).toBe(epoch);
+    expect(await memberIds(restored, chat)).toEqual(await memberIds(alice!, chat));
+  });
+
+  it('a restored device that hears nothing rejoins when its own send meets 409, and the message goes out', { timeout: 120_000 }, async () => {
+    const storage = new MemoryStorage();
+    const [alice, carol] = await Promise.all(['al', 'ca'].map((p) => register(srv.url, uniqueName(p))));
+    const bob = new TestDevice(await Messenger.register(await deviceOptions(srv.url, { storage }), uniqueName('bo')));
+    const chat = await alice!.messenger.createChat(bob.messenger.username);
+    await bob.messenger.sync();
+    const saved = await backup(storage);
+    await alice!.messenger.addMembers(chat, [carol!.messenger.username]);
+    await bob.messenger.sync();
+    bob.messenger.close();
+
+    // Nothing arrives for the restored device; its first send is refused (409), the drained mailbox does not
+    // bring it to the server's epoch: it rejoins and sends in the new epoch.
+    const restored = new TestDevice(await Messenger.open(await deviceOptions(srv.url, { storage: saved })));
+    await restored.messenger.sendText(chat, 'sent after a restore');
+    expect(restored.events).toContainEqual({ type: 'rejoined', groupId: chat, username: bob.messenger.username, deviceId: bob.messenger.deviceId });
+    for (const d of [alice!, carol!]) {
+      await d.messenger.sync();
+      expect(d.texts).toContain(`${bob.messenger.username}: sent after a restore`);
+    }
+  });
+
+  it('a malicious server letting its own (directory-listed) device in by external commit is refused by every member', { timeout: 120_000 }, async () => {
+    const [alice, bob, mallory] = await Promise.all(['al', 'bo', 'ma'].map((p) => register(srv.url, uniqueName(p))));
+    const chat = await alice!.messenger.createGroup('private', [bob!.messenger.username]);
+    await bob!.messenger.sync();
+    const epoch = (await alice!.messenger.group(chat)).epoch;
+    const members = await memberIds(alice!, chat);
+
+    // The server stops checking the group and delivers to Mallory's device (a real account, listed and logged:
+    // our AS accepts its credential); Mallory's client makes external commits from the GroupInfo the server keeps.
+    await srv.db.run('UPDATE chat_groups SET checked = 0 WHERE group_id = ?', [chat]);
+    await srv.db.run('INSERT INTO group_members (group_id, device_id) VALUES (?, ?)', [chat, mallory!.messenger.deviceId]);
+    const m = internals(mallory!);
+    const kept = await m.api.groupInfo(chat);
+    const external = async (inPlaceOf?: string) => {
+      const message = decodeMlsMessage(fromBase64Url(kept.groupInfo), 0)![0];
+      if (message.wireformat !== 'mls_group_info') throw new Error('not a GroupInfo');
+      const own = await m.keyPackages.create(false);
+      // ts-mls finds "our old leaf" with this comparison: pointed at Bob's leaf, it removes Bob's (validly signed by Mallory).
+      const config = inPlaceOf
+        ? { ...m.config, keyPackageEqualityConfig: { compareKeyPackageToLeafNode: (_: unknown, leaf: { credential: Parameters<typeof parseDeviceCredential>[0] }) => parseDeviceCredential(leaf.credential)?.deviceId === inPlaceOf } }
+        : m.config;
+      const { publicMessage } = await joinGroupExternal(message.groupInfo, own.publicPackage, own.privatePackage, inPlaceOf !== undefined, m.cs, undefined, config as typeof m.config);
+      await m.api.commit(chat, { clientMessageId: `AAAAAAAAAAAAAAAAAAAAA${inPlaceOf ? 'B' : 'A'}`, epoch: kept.epoch, commit: Buffer.from(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage })).toString('base64url'), adds: [], removes: [] });
+    };
+
+    await external(); // joining anew
+    for (const d of [alice!, bob!]) {
+      await d.messenger.sync();
+      expect(d.rejections.map((r) => r.reason)).toEqual(['external_commit_refused']);
+      expect(d.rejections[0]!.message).toMatch(/would join from outside/);
+    }
+    // The server puts the group back at that epoch; Mallory tries again, in Bob's place.
+    await srv.db.run('UPDATE chat_groups SET epoch = ? WHERE group_id = ?', [epoch, chat]);
+    await external(bob!.messenger.deviceId);
+    for (const d of [alice!, bob!]) {
+      await d.messenger.sync();
+      expect(d.rejections.map((r) => r.reason)).toEqual(['external_commit_refused', 'external_commit_refused']);
+      expect(d.rejections[1]!.message).toMatch(/only a device can rejoin in its own place/);
+      expect((await d.messenger.group(chat)).epoch).toBe(epoch);
+      expect(await memberIds(d, chat)).toEqual(members);
+      expect(d.events.some((e) => e.type === 'rejoined')).toBe(false);
+    }
+    // The group goes on without her.
+    await srv.db.run('UPDATE chat_groups SET epoch = ? WHERE group_id = ?', [epoch, chat]);
+    await alice!.messenger.sendText(chat, 'still just us');
+    await bob!.messenger.sync();
+    expect(bob!.texts).toContain(`${alice!.messenger.username}: still just us`);
+  });
+
+  it('a group whose policy allows no external commits: no GroupInfo kept, a lost device is re-added, an external commit is refused', { timeout: 120_000 }, async () => {
+    const storage = new MemoryStorage();
+    const [alice, carol, dave] = await Promise.all(['al', 'ca', 'da'].map((p) => register(srv.url, uniqueName(p))));
+    const bob = new TestDevice(await Messenger.register(await deviceOptions(srv.url, { storage }), uniqueName('bo')));
+    const chat = await alice!.messenger.createGroup('closed', [bob.messenger.username, carol!.messenger.username], { externalRejoin: false });
+    await Promise.all([bob.messenger.sync(), carol!.messenger.sync()]);
+    const saved = await backup(storage);
+    await alice!.messenger.addMembers(chat, [dave!.messenger.username]);
+    await Promise.all([bob.messenger.sync(), carol!.messenger.sync(), dave!.messenger.sync()]);
+    await expect(internals(alice!).api.groupInfo(chat)).rejects.toMatchObject({ code: 'not_found' });
+    bob.messenger.close();
+
+    // Restored from the backup: nothing to rejoin from; it asks, and a member re-adds it.
+    const restored = new TestDevice(await Messenger.open(await deviceOptions(srv.url, { storage: saved })));
+    await carol!.messenger.sendText(chat, 'anyone there?');
+    await restored.messenger.sync();
+    expect(restored.events).toContainEqual({ type: 'rejoin_requested', groupId: chat });
+    await alice!.messenger.sync();
+    await restored.messenger.sync();
+    const me = { username: bob.messenger.username, deviceId: bob.messenger.deviceId };
+    expect(restored.events).toContainEqual({ type: 'rejoined', groupId: chat, ...me });
+    for (const d of [carol!, dave!]) await d.messenger.sync();
+
+    // Bob's modified client rejoins by external commit anyway, from a GroupInfo it makes from its own state (in
+    // its own place). An honest server refuses (it keeps no GroupInfo for the group); one that keeps it anyway
+    // takes the commit: the members refuse it, as the group's policy says.
+    const b = internals(restored);
+    const { state } = await b.groupStore.require(chat);
+    const own = await b.keyPackages.create(false);
+    const info = await createGroupInfoWithExternalPubAndRatchetTree(state, [], b.cs);
+    const forced = async () => {
+      const { publicMessage } = await joinGroupExternal(info, own.publicPackage, own.privatePackage, true, b.cs, undefined, b.config);
+      const commit = Buffer.from(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage })).toString('base64url');
+      return b.api.commit(chat, { clientMessageId: 'CCCCCCCCCCCCCCCCCCCCCC', epoch: Number(state.groupContext.epoch), commit, adds: [], removes: [] });
+    };
+    await expect(forced()).rejects.toMatchObject({ code: 'commit_rejected', message: expect.stringMatching(/keeps no group info/) });
+    await srv.db.run('INSERT INTO group_infos (group_id, epoch, group_info, created_at) VALUES (?, ?, ?, ?)', [chat, Number(state.groupContext.epoch), encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo: info }), Date.now()]);
+    await forced();
+    const epoch = Number(state.groupContext.epoch);
+    for (const d of [alice!, carol!]) {
+      await d.messenger.sync();
+      expect(d.rejections.map((r) => r.reason)).toEqual(['external_commit_refused']);
+      expect(d.rejections[0]!.message).toMatch(/does not allow rejoining by external commit/);
+      expect((await d.messenger.group(chat)).epoch).toBe(epoch);
+    }
+    // Their signed reports are a majority of the other accounts: the server voided it before Dave fetched it.
+    expect((await b.api.group(chat)).epoch).toBe(epoch);
+    await dave!.messenger.sync();
+    expect(dave!.events).toContainEqual(expect.objectContaining({ type: 'commit_voided', groupId: chat, appliedHere: false }));
+    expect((await dave!.messenger.group(chat)).epoch).toBe(epoch);
+  });
+});
