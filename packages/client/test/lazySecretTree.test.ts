@@ -6,7 +6,7 @@
 import { encode } from 'ts-mls/codec/tlsEncoder.js';
 import { varLenTypeEncoder } from 'ts-mls/codec/variableLength.js';
 import { allSecretTreeValues, createSecretTree, decodeSecretTree, secretTreeEncoder, secretTreeLeaf, secretTreeNodeEncoder, type SecretTree, type SecretTreeNode } from 'ts-mls/secretTree.js';
-import { leafToNodeIndex, root } from 'ts-mls/treemath.js';
+import { leafToNodeIndex, root, toLeafIndex } from 'ts-mls/treemath.js';
 import { describe, expect, it } from 'vitest';
 import { suiteImpl } from '../src/mls/suite.ts';
 
@@ -21,7 +21,7 @@ describe('lazy secret tree (ts-mls patch)', () => {
     encryptionSecret.fill(0); // as ts-mls does after making the tree: the tree keeps its own copy
     expect(tree.filter((e) => e !== undefined)).toHaveLength(1);
 
-    const [leaf, after, deleted] = await secretTreeLeaf(tree, leafToNodeIndex(5), kdf);
+    const [leaf, after, deleted] = await secretTreeLeaf(tree, leafToNodeIndex(toLeafIndex(5)), kdf);
     expect(leaf.application.generation).toBe(0);
     // The path from the root (node 7) to leaf 5 (node 10): 7, 11, 9. Their secrets are gone from the tree...
     for (const node of [root(LEAVES), 11, 9]) expect(after[node]).toBeUndefined();
@@ -33,22 +33,22 @@ describe('lazy secret tree (ts-mls patch)', () => {
     // The tree it came from is not changed (states are values in ts-mls).
     expect(tree.filter((e) => e !== undefined)).toHaveLength(1);
     // A second use of the same leaf derives nothing.
-    const [again, same, none] = await secretTreeLeaf(after, leafToNodeIndex(5), kdf);
+    const [again, same, none] = await secretTreeLeaf(after, leafToNodeIndex(toLeafIndex(5)), kdf);
     expect(again).toBe(leaf);
     expect(same).toBe(after);
     expect(none).toEqual([]);
-    await expect(secretTreeLeaf(after, leafToNodeIndex(LEAVES), kdf)).rejects.toThrow();
+    await expect(secretTreeLeaf(after, leafToNodeIndex(toLeafIndex(LEAVES)), kdf)).rejects.toThrow();
   });
 
   it('stores blank, not-yet-derived and derived entries, and still reads a tree stored before the patch', async () => {
     const { kdf } = await suiteImpl();
-    const [, tree] = await secretTreeLeaf(await createSecretTree(LEAVES, secret(), kdf), leafToNodeIndex(2), kdf);
+    const [, tree] = await secretTreeLeaf(await createSecretTree(LEAVES, secret(), kdf), leafToNodeIndex(toLeafIndex(2)), kdf);
     const decoded = decodeSecretTree(encode(secretTreeEncoder)(tree), 0)![0];
     expect(decoded).toEqual(tree);
 
     // Unpatched ts-mls: every node a SecretTreeNode, encoded as a plain vector of them.
     const eager: SecretTreeNode[] = [];
-    for (let leaf = 0; leaf < 2; leaf++) eager.push(((await secretTreeLeaf(await createSecretTree(2, secret(), kdf), leafToNodeIndex(leaf), kdf))[0]));
+    for (let leaf = 0; leaf < 2; leaf++) eager.push(((await secretTreeLeaf(await createSecretTree(2, secret(), kdf), leafToNodeIndex(toLeafIndex(leaf)), kdf))[0]));
     const old = encode(varLenTypeEncoder(secretTreeNodeEncoder))(eager);
     const read: SecretTree = decodeSecretTree(old, 0)![0];
     expect(read).toEqual(eager);
