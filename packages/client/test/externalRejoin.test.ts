@@ -11,7 +11,7 @@
  * A group made with `externalRejoin: false` (its policy, in the group context): no GroupInfo is kept, a lost
  * device asks to be re-added instead, and an external commit — even a device's own — is refused by the members.
  */
-import { createGroupInfoWithExternalPubAndRatchetTree, decodeMlsMessage, encodeMlsMessage, joinGroupExternal } from 'ts-mls';
+import { createCommit, createGroup, createGroupInfoWithExternalPubAndRatchetTree, decodeMlsMessage, encodeMlsMessage, joinGroupExternal } from 'ts-mls';
 import { fromBase64Url } from '@doublelock/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessengerContext } from '../src/core/context.ts';
@@ -151,6 +151,46 @@ describe('rejoin by external commit', () => {
     await alice!.messenger.sendText(chat, 'still just us');
     await bob!.messenger.sync();
     expect(bob!.texts).toContain(`${alice!.messenger.username}: still just us`);
+  });
+
+  it('a malicious server serving a GroupInfo of its own group (same id, the lost device’s leaf in it) is refused: the device asks to be re-added', { timeout: 120_000 }, async () => {
+    const storage = new MemoryStorage();
+    const [alice, mallory] = await Promise.all(['al', 'ma'].map((p) => register(srv.url, uniqueName(p))));
+    const bob = new TestDevice(await Messenger.register(await deviceOptions(srv.url, { storage }), uniqueName('bo')));
+    const chat = await alice!.messenger.createChat(bob.messenger.username);
+    await bob.messenger.sync();
+    const saved = await backup(storage);
+    await alice!.messenger.setAdmins(chat, [alice!.messenger.username]); // a commit Bob's backup misses
+    await bob.messenger.sync();
+    bob.messenger.close();
+    const epoch = (await alice!.messenger.group(chat)).epoch;
+
+    // The server's own group with the chat's id: Mallory's device (a real, logged account) and Bob's device, from
+    // one of Bob's KeyPackages the server holds, brought to the chat's epoch; its GroupInfo, signed by Mallory,
+    // is what the server now serves for the chat. A device that took it would talk to a group whose secrets the
+    // server knows.
+    const m = internals(mallory!);
+    const creator = await m.keyPackages.create(false);
+    let fake = await createGroup(fromBase64Url(chat), creator.publicPackage, creator.privatePackage, [], m.cs, m.config);
+    const [bobsPackage] = (await m.api.claimKeyPackages(bob.messenger.username)).keyPackages;
+    const claimed = decodeMlsMessage(fromBase64Url(bobsPackage!.keyPackage), 0)![0];
+    if (claimed.wireformat !== 'mls_key_package') throw new Error('not a KeyPackage');
+    fake = (await createCommit({ state: fake, cipherSuite: m.cs }, { extraProposals: [{ proposalType: 'add', add: { keyPackage: claimed.keyPackage } }] })).newState;
+    while (Number(fake.groupContext.epoch) < epoch) fake = (await createCommit({ state: fake, cipherSuite: m.cs })).newState;
+    const forged = encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo: await createGroupInfoWithExternalPubAndRatchetTree(fake, [], m.cs) });
+    await srv.db.run('UPDATE group_infos SET group_info = ? WHERE group_id = ? AND epoch = ?', [forged, chat, epoch]);
+
+    const restored = new TestDevice(await Messenger.open(await deviceOptions(srv.url, { storage: saved })));
+    await alice!.messenger.sendText(chat, 'are you there?');
+    await restored.messenger.sync();
+    expect(restored.events.some((e) => e.type === 'rejoined')).toBe(false);
+    expect(restored.events).toContainEqual(expect.objectContaining({ type: 'error', error: expect.objectContaining({ message: expect.stringMatching(/signed by .* who was not in the group/) }) }));
+    expect(restored.events).toContainEqual({ type: 'rejoin_requested', groupId: chat });
+    // Alice re-adds Bob's device into the real group.
+    await alice!.messenger.sync();
+    await restored.messenger.sync();
+    expect(restored.events).toContainEqual({ type: 'rejoined', groupId: chat, username: bob.messenger.username, deviceId: bob.messenger.deviceId });
+    expect((await restored.messenger.group(chat)).members.map((x) => x.username).sort()).toEqual([alice!.messenger.username, bob.messenger.username].sort());
   });
 
   it('a group whose policy allows no external commits: no GroupInfo kept, a lost device is re-added, an external commit is refused', { timeout: 120_000 }, async () => {
