@@ -77,6 +77,9 @@ describe.each(serverCases())('GroupInfo and external commits at the Delivery Ser
   it('takes an external commit only from a member device re-adding itself in its own place', async () => {
     const [a, b, c, outsider] = await people(4);
     const groupId = await groupOf([a!, b!, c!]);
+    // No GroupInfo kept for the epoch (a group whose policy allows no external commits): refused.
+    const unkept = await externalCommitRequest(b!, await groupInfoOf(b!.mls.get(groupId)!), true);
+    expect(await post(b!, groupId, unkept.body)).toMatchObject({ status: 422, body: { message: expect.stringMatching(/keeps no group info/) } });
     await commit(a!, groupId, { groupInfo: true });
     const groupInfo = (await info(b!, groupId)).body.groupInfo;
     const before = await b!.call<{ epoch: number; members: string[] }>('GET', `/v1/groups/${groupId}`);

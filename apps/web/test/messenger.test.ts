@@ -43,7 +43,7 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
   let aliceName: string;
   let bobName: string;
   beforeAll(async () => {
-    web = await startWeb();
+    web = await startWeb({ maxBlobBytes: 3 * 1024 * 1024 });
     alice = await web.person();
     bob = await web.person(PHONE);
     aliceName = uniqueName('alice');
@@ -114,16 +114,58 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
     expect(await bob.page.getByRole('textbox', { name: /^Message/ }).inputValue()).toBe('');
     await checkPage(bob, 'messenger-chat-phone');
 
-    // An image: preview before sending, decrypted and shown on the other side.
-    const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 30, b: 60 } } }).png().toBuffer();
-    await alice.page.getByLabel('Attach an image or file').setInputFiles({ name: 'red.png', mimeType: 'image/png', buffer: png });
-    await alice.page.getByRole('img', { name: 'Preview of red.png' }).waitFor();
-    await alice.page.getByRole('textbox', { name: /^Message/ }).fill('a red square');
+    // An image of 14 chunks (a noisy photo, 640×480): sealed from the File in slices, with a WebP preview made
+    // in alice's browser. Bob sees the preview first — only the preview's blob is fetched — then downloads
+    // the exact bytes, with progress.
+    const png = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 200, g: 30, b: 60 }, noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toBuffer();
+    expect(png.length).toBeGreaterThan(13 * 64 * 1024);
+    const blobRequests: string[] = [];
+    bob.page.on('request', (r) => /\/blobs\//.test(r.url()) && r.method() === 'GET' && blobRequests.push(r.url()));
+    await alice.page.getByLabel('Attach an image or file').setInputFiles({ name: 'noisy.png', mimeType: 'image/png', buffer: png });
+    await alice.page.getByRole('img', { name: 'Preview of noisy.png' }).waitFor();
+    await alice.page.getByRole('textbox', { name: /^Message/ }).fill('a noisy photo');
     await alice.page.getByRole('button', { name: 'Send' }).click();
-    const image = messages(bob.page).getByRole('img', { name: 'a red square' });
-    await image.waitFor({ timeout: 30_000 });
-    const size = await image.evaluate((img: HTMLImageElement) => (img.complete ? { w: img.naturalWidth, h: img.naturalHeight } : null));
-    expect(size).toEqual({ w: 64, h: 48 });
+    const preview = messages(bob.page).getByRole('img', { name: 'a noisy photo (preview)' });
+    await preview.waitFor({ timeout: 30_000 });
+    await expect.poll(() => preview.evaluate((img: HTMLImageElement) => (img.complete ? `${img.naturalWidth}x${img.naturalHeight}` : ''))).toBe('320x240');
+    expect(await preview.evaluate((img: HTMLImageElement) => fetch(img.src).then((r) => r.blob()).then((b) => b.type))).toBe('image/webp');
+    expect(blobRequests).toHaveLength(1); // the preview's blob, not the file's
+    const getPhoto = messages(bob.page).getByRole('button', { name: /Download noisy\.png \(\d+ KB\)/ });
+    const [photo] = await Promise.all([bob.page.waitForEvent('download'), getPhoto.click()]);
+    const photoPath = join(screenshotDir, 'noisy.png');
+    await photo.saveAs(photoPath);
+    expect(Buffer.compare((await import('node:fs')).readFileSync(photoPath), png)).toBe(0);
+    await messages(bob.page).getByRole('img', { name: 'a noisy photo', exact: true }).waitFor();
+    expect(blobRequests).toHaveLength(2);
+
+    // A server (or network) that alters one byte of the file's second chunk: the browser refuses it with
+    // the reason, and hands over nothing.
+    const data = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251));
+    await alice.page.getByLabel('Attach an image or file').setInputFiles({ name: 'data.bin', mimeType: 'application/octet-stream', buffer: data });
+    await alice.page.getByRole('button', { name: 'Send' }).click();
+    const getData = messages(bob.page).getByRole('button', { name: /Download data\.bin/ });
+    await getData.waitFor({ timeout: 30_000 });
+    await bob.page.route('**/blobs/**', async (route) => {
+      const response = await route.fetch();
+      const body = Buffer.from(await response.body());
+      body[32 + 64 * 1024 + 16 + 100]! ^= 1; // past the commitment and chunk 0 (64 KiB + tag): inside chunk 1
+      await route.fulfill({ response, body });
+    });
+    let saved = 0;
+    bob.page.on('download', () => saved++);
+    await getData.click();
+    await messages(bob.page).getByRole('alert').filter({ hasText: 'data.bin was refused and not saved.' }).filter({ hasText: 'chunk 1 of the attachment does not verify' }).waitFor({ timeout: 30_000 });
+    expect(saved).toBe(0);
+    await bob.page.unroute('**/blobs/**');
+
+    // A file larger than the server takes (this server: 3 MiB) is refused as soon as it is chosen: nothing is
+    // sealed or uploaded.
+    const puts: string[] = [];
+    alice.page.on('request', (r) => /\/blobs\//.test(r.url()) && r.method() === 'PUT' && puts.push(r.url()));
+    await alice.page.getByLabel('Attach an image or file').setInputFiles({ name: 'huge.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(3.5 * 1024 * 1024, 7) });
+    await alice.page.getByRole('alert').filter({ hasText: 'huge.bin is 3.5 MB; this server takes files up to 3.0 MB. Nothing was sent.' }).waitFor();
+    await alice.page.getByRole('button', { name: 'Send' }).click();
+    expect(puts).toEqual([]);
     // A file, downloaded and decrypted intact.
     await alice.page.getByLabel('Attach an image or file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('minutes of the meeting') });
     await alice.page.getByRole('button', { name: 'Send' }).click();

@@ -1,7 +1,14 @@
 /**
  * Video hasher: vPDQ (Meta, facebook/ThreatExchange `vpdq/`). Frames are sampled with ffmpeg (default one
- * per second), each frame is PDQ-hashed at full size from RGB (as vpdq's PDQFrameBufferHasher does), and
- * the features are kept in order; matching (vpdqFormat.ts) deduplicates and quality-filters them.
+ * per second), each frame is PDQ-hashed, and the features are kept in order; matching (vpdqFormat.ts)
+ * deduplicates and quality-filters them.
+ *
+ * The hashing pass is one ffmpeg process that does all the pixel work PDQ does not need JavaScript for:
+ * sampling (fps), cropping the bars, downscaling to at most `frameSize` px a side (area averaging, the
+ * downsampling vpdq's own `-d` option offers) and taking the luminance (full-range grey), so what
+ * reaches JavaScript is a small grey frame to hash while ffmpeg decodes the next one. PDQ smooths and
+ * decimates every frame to 64×64 anyway; hashes agree with full-size RGB hashing within a few bits
+ * (test/vpdq.test.ts), far inside the match distance. `frameSize: 0` hashes full-size grey frames.
  *
  * Before hashing, letterbox and pillarbox bars are detected and cropped: a bar is a run of edge rows (or
  * columns) that are uniform in every sampled frame and keep one colour over time. Without this, the same
@@ -12,7 +19,8 @@
  */
 import { spawn } from 'node:child_process';
 import { ContentError } from './errors.ts';
-import { lumaFromRegion, pdqFromLuma } from './pdq.ts';
+import { pdqFromLuma } from './pdq.ts';
+import { lumaOf } from './pdqWasm.ts';
 import { checkFile } from './image.ts';
 import type { VpdqFeature } from './vpdqFormat.ts';
 
@@ -30,6 +38,8 @@ export interface VideoOptions {
   timeoutMs?: number;
   /** refuse frames larger than this many pixels (default 8K UHD) */
   maxFramePixels?: number;
+  /** frames are hashed downscaled to at most this many pixels a side (default 512; 0 = full size) */
+  frameSize?: number;
   ffmpeg?: string;
   ffprobe?: string;
 }
@@ -130,17 +140,40 @@ export async function probeVideo(path: string, options: VideoOptions = {}): Prom
  */
 async function eachFrame(path: string, info: VideoInfo, options: VideoOptions, maxFrames: number | null, onFrame: (rgb: Uint8Array, index: number) => void, keyframes = false): Promise<number> {
   const fps = options.framesPerSecond ?? 1;
-  const frameBytes = info.width * info.height * 3;
-  const frame = Buffer.allocUnsafe(frameBytes);
-  let filled = 0;
-  let index = 0;
   const args = keyframes
     ? ['-v', 'error', '-nostdin', '-skip_frame', 'nokey', '-i', path, '-map', '0:v:0', '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24']
     : ['-v', 'error', '-nostdin', '-i', path, '-map', '0:v:0', '-vf', `fps=${fps}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24'];
   if (maxFrames !== null) args.push('-frames:v', String(maxFrames));
   args.push('pipe:1');
-  await run(options.ffmpeg ?? 'ffmpeg', args, options.timeoutMs ?? 600_000, (chunk) => {
-    // copied into one frame buffer as it arrives (the pipe delivers 64 KiB at a time)
+  return streamFrames(options.ffmpeg ?? 'ffmpeg', args, info.width * info.height * 3, options, onFrame);
+}
+
+/** The size frames are hashed at: the crop, scaled down (aspect kept) until neither side exceeds `limit`. */
+export function hashedSize(crop: Crop, limit: number): { width: number; height: number } {
+  const scale = limit > 0 ? Math.min(1, limit / Math.max(crop.width, crop.height)) : 1;
+  return { width: Math.max(1, Math.round(crop.width * scale)), height: Math.max(1, Math.round(crop.height * scale)) };
+}
+
+/**
+ * The hashing pass: ffmpeg samples, crops, downscales and greys each frame (see the top of this file) and
+ * streams width×height bytes a frame; `onFrame` gets one reused buffer, to use before returning.
+ */
+async function eachGreyFrame(path: string, crop: Crop, size: { width: number; height: number }, options: VideoOptions, onFrame: (grey: Uint8Array, index: number) => void): Promise<number> {
+  const fps = options.framesPerSecond ?? 1;
+  // grey first: the crop is then exact to the pixel (no chroma subsampling to round it to)
+  const filters = [`fps=${fps}`, 'format=gray', `crop=${crop.width}:${crop.height}:${crop.x}:${crop.y}`];
+  if (size.width !== crop.width || size.height !== crop.height) filters.push(`scale=${size.width}:${size.height}:flags=area`);
+  const args = ['-v', 'error', '-nostdin', '-i', path, '-map', '0:v:0', '-vf', filters.join(','), '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'];
+  return streamFrames(options.ffmpeg ?? 'ffmpeg', args, size.width * size.height, options, onFrame);
+}
+
+/** Runs ffmpeg and cuts its raw output into frames of `frameBytes`, copied into one reused buffer. */
+async function streamFrames(ffmpeg: string, args: string[], frameBytes: number, options: VideoOptions, onFrame: (frame: Uint8Array, index: number) => void): Promise<number> {
+  const frame = Buffer.allocUnsafe(frameBytes);
+  let filled = 0;
+  let index = 0;
+  await run(ffmpeg, args, options.timeoutMs ?? 600_000, (chunk) => {
+    // the pipe delivers 64 KiB at a time
     for (let at = 0; at < chunk.length; ) {
       const n = Math.min(frameBytes - filled, chunk.length - at);
       chunk.copy(frame, filled, at, at + n);
@@ -262,9 +295,9 @@ export async function vpdqHashVideo(path: string, options: VideoOptions = {}): P
   }
   const fps = options.framesPerSecond ?? 1;
   const features: VpdqFeature[] = [];
-  const luma = new Float32Array(crop.width * crop.height); // one plane for every frame
-  await eachFrame(path, info, options, null, (rgb, index) => {
-    const { hash, quality } = pdqFromLuma(lumaFromRegion(rgb, info.width, info.height, 3, crop, luma), crop.width, crop.height);
+  const size = hashedSize(crop, options.frameSize ?? 512);
+  await eachGreyFrame(path, crop, size, options, (grey, index) => {
+    const { hash, quality } = pdqFromLuma(lumaOf(grey, size.width, size.height, 1), size.width, size.height);
     const timestamp = index / fps;
     features.push({ frame: Math.round(timestamp * info.fps), quality, hash, timestamp });
   });

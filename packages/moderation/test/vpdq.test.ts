@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FormatError } from '../src/errors.ts';
 import { PdqHash } from '../src/pdqHash.ts';
+import { pdqFromRgb } from '../src/pdq.ts';
 import { LetterboxDetector, vpdqHashVideo } from '../src/vpdq.ts';
 import { formatVpdqHashFile, formatVpdqSignal, matchVpdq, parseVpdqHashFile, parseVpdqSignal } from '../src/vpdqFormat.ts';
 import { PDQ_REFERENCE, hasPdqReference } from './shared.ts';
@@ -107,6 +108,24 @@ describe('vPDQ from video with ffmpeg, and letterbox removal', () => {
     expect(pillared.crop).toEqual({ x: 40, y: 0, width: 240, height: 240 });
     expect(matchVpdq(original, pillared.features).match).toBe(true);
     expect(matchVpdq(original, (await vpdqHashVideo(pillar, { removeLetterbox: false })).features).match).toBe(false);
+  });
+
+  it('hashes HD frames as ffmpeg hands them over, downscaled and grey, within a few bits of full-size RGB hashing', async () => {
+    const hd = join(dir, 'hd.mp4');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=duration=4:size=1280x720:rate=10', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', hd]);
+    const wrapper = join(dir, 'ffmpeg-hd.sh');
+    writeFileSync(wrapper, `#!/bin/sh\necho "$@" >> ${join(dir, 'ffmpeg-hd.txt')}\nexec ffmpeg "$@"\n`, { mode: 0o755 });
+    const { features } = await vpdqHashVideo(hd, { ffmpeg: wrapper, removeLetterbox: false });
+    const [hashing] = readFileSync(join(dir, 'ffmpeg-hd.txt'), 'utf8').trim().split('\n');
+    expect(hashing).toContain('fps=1,format=gray,crop=1280:720:0:0,scale=512:288:flags=area');
+    expect(hashing).toContain('-pix_fmt gray');
+    // the same frames decoded whole to RGB and hashed at full size, as vpdq's reference does
+    const rgb = execFileSync('ffmpeg', ['-v', 'error', '-i', hd, '-vf', 'fps=1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 26 });
+    const frame = 1280 * 720 * 3;
+    expect(features).toHaveLength(rgb.length / frame);
+    const distances = features.map((f, i) => f.hash.distance(pdqFromRgb(rgb.subarray(i * frame, (i + 1) * frame), 1280, 720).hash));
+    console.log(`HD frames, 512 px grey vs full-size RGB: ${distances.join(', ')} bits apart`);
+    expect(Math.max(...distances)).toBeLessThanOrEqual(16);
   });
 
   it('finds the bars from the key frames when a video has enough of them, with the same hashes', async () => {

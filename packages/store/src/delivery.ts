@@ -721,7 +721,8 @@ async function checkAndApplyMembership(tx: SqlRunner, input: CommitInput, seq: n
 /**
  * An external commit (RFC 9420 §12.4.3.2) is accepted only as a resync: a member device that lost its group
  * state re-adds itself with its own key — its new leaf names the authenticated device, the directory lists that
- * device active with that key, and the one leaf it removes is its own old leaf. Nobody can join a group this
+ * device active with that key, the one leaf it removes is its own old leaf, and a GroupInfo of this epoch is kept
+ * here (none is for groups whose policy allows no external commits). Nobody can join a group this
  * way (joining goes through an add, which a member commits), and the routing does not change. Returns the
  * device's new leaf (the leftmost blank one after the removal, as in every member's tree).
  */
@@ -738,6 +739,10 @@ async function applyExternalCommit(
   const old = leaves.get(removedLeaves[0]!);
   if (old?.deviceId !== input.sender.deviceId) rejectCommit(`The external commit removes leaf ${removedLeaves[0]}, which is not this device’s leaf.`);
   if (input.adds.length > 0 || input.removes.length > 0) rejectCommit('An external commit re-adds its own device: it declares no adds or removes.');
+  // Only from a GroupInfo kept here: a group whose policy allows no external commits keeps none.
+  if (!(await tx.get('SELECT 1 AS one FROM group_infos WHERE group_id = ? AND epoch = ?', [input.groupId, input.epoch]))) {
+    rejectCommit('The group keeps no group info for this epoch, so it takes no external commits (its policy, or a tree too large): ask to be re-added.');
+  }
   const row = await tx.get<{ signature_key: Uint8Array }>('SELECT signature_key FROM devices WHERE device_id = ? AND username = ? AND revoked_at IS NULL', [device.deviceId, device.username]);
   if (!row || !equalBytes(asBytes(row.signature_key), device.signatureKey)) rejectCommit('The key directory does not list this device, active, with the key of the external commit’s leaf.');
   leaves.delete(old!.leaf);

@@ -1,18 +1,21 @@
 /** One chat: its messages (text, images with previews, files), a composer whose draft survives reloads, members. */
-import type { Messenger, MessageContent, ReceivedMessage } from '@doublelock/client';
+import type { Messenger, ReceivedMessage } from '@doublelock/client';
 import { useEffect, useRef, useState } from 'react';
 import { Link } from 'wouter';
-import { Card, ErrorNotice, Field, Notice, Page, useAction } from '../ui/components.tsx';
+import { Card, ErrorNotice, Field, Notice, Page, Progress, useAction } from '../ui/components.tsx';
+import { downloadChecked, outgoingFile, readableSize, saveBlob, type FileContent } from './files.ts';
+import { attachmentLimit } from './session.ts';
 import { useDraft } from '../ui/drafts.ts';
+import { humanMessage } from '../ui/errors.ts';
 import { deliveryMark, useDelivered, useReadReceipts } from './receipts.ts';
 import { ChangedWarning, useContactTrust } from './trust.tsx';
 import { useDevice, useHistory, type MessengerView } from './useMessenger.ts';
 
-type FileContent = Extract<MessageContent, { type: 'file' }>;
-
 interface Pending {
   id: number;
   label: string;
+  /** a file's sealing and upload, 0…1 */
+  progress?: number;
   error?: unknown;
   retry: () => Promise<unknown>;
 }
@@ -25,6 +28,7 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
   const [draft, setDraft, clearDraft] = useDraft(`chat:${groupId}`);
   const [pending, setPending] = useState<Pending[]>([]);
   const [file, setFile] = useState<File | null>(null);
+  const [tooLarge, setTooLarge] = useState<string>();
   const [preview, setPreview] = useState<string>();
   const list = useRef<HTMLOListElement>(null);
   const delivered = useDelivered(m, groupId, messages);
@@ -43,12 +47,13 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
   }, [file]);
 
   /** Sends; a failure stays on screen with the server's message and a retry button. */
-  const send = (label: string, fn: () => Promise<unknown>) => {
+  const send = (label: string, fn: (progress: (done: number) => void) => Promise<unknown>) => {
     const id = Date.now() + Math.random();
+    const progress = (done: number) => setPending((p) => p.map((x) => (x.id === id ? { ...x, progress: done } : x)));
     const attempt = async () => {
       setPending((p) => p.map((x) => (x.id === id ? { ...x, error: undefined } : x)));
       try {
-        await fn();
+        await fn(progress);
         setPending((p) => p.filter((x) => x.id !== id));
         setVersion((v) => v + 1);
       } catch (error) {
@@ -64,11 +69,11 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
   const submit = async () => {
     const text = draft.trim();
     if (file) {
-      const bytes = new Uint8Array(await file.arrayBuffer());
       const f = file;
       setFile(null);
       clearDraft();
-      await send(f.name, () => m.sendFile(groupId, bytes, f.name, f.type || 'application/octet-stream', text || undefined));
+      // Streamed from the File (files.ts): sealed in chunks, with a preview made here for images.
+      await send(f.name, (progress) => m.sendFileStream(groupId, outgoingFile(f, progress), text || undefined));
     } else if (text) {
       clearDraft();
       await send(text, () => m.sendText(groupId, text));
@@ -104,6 +109,7 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
           <li key={p.id} className="mine">
             {p.label}
             <div className="meta">{p.error ? 'Not sent' : 'Sending…'}</div>
+            {p.progress !== undefined && !p.error && <Progress label={`Encrypting and uploading ${p.label}, per cent`} value={Math.round(p.progress * 100)} max={100} />}
             {p.error !== undefined && (
               <>
                 <ErrorNotice error={p.error} />
@@ -118,10 +124,27 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
         <div className="row">
           <div className="field">
             <label htmlFor="attach">Attach an image or file</label>
-            <input id="attach" type="file" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+            <input
+              id="attach"
+              type="file"
+              onChange={(e) => {
+                const input = e.target;
+                const chosen = input.files?.[0] ?? null;
+                setTooLarge(undefined);
+                setFile(chosen);
+                // Checked here, before anything is sealed or uploaded (the SDK checks again when sending).
+                if (chosen) void attachmentLimit().then((limit) => {
+                  if (chosen.size <= limit) return;
+                  setFile((f) => (f === chosen ? null : f));
+                  input.value = '';
+                  setTooLarge(`${chosen.name} is ${readableSize(chosen.size)}; this server takes files up to ${readableSize(limit)}. Nothing was sent.`);
+                });
+              }}
+            />
           </div>
           <button type="submit">Send</button>
         </div>
+        {tooLarge && <div className="alert error" role="alert">{tooLarge}</div>}
         {file && (
           <div className="card">
             <p>To send: {file.name} ({Math.ceil(file.size / 1024)} KB) <button type="button" className="secondary" onClick={() => setFile(null)}>Remove</button></p>
@@ -171,38 +194,66 @@ function MessageItem({ m, msg, mine, mark }: { m: Messenger; msg: ReceivedMessag
   );
 }
 
+/**
+ * A received file: the sender's preview (for images) at once, the file itself only when asked for, streamed
+ * through the SDK's checks with progress; kept only if every chunk verified (files.ts).
+ */
 function Attachment({ m, groupId, file }: { m: Messenger; groupId: string; file: FileContent }) {
-  const [url, setUrl] = useState<string>();
+  const [preview, setPreview] = useState<{ url: string; width: number; height: number }>();
+  const [full, setFull] = useState<string>();
+  const [progress, setProgress] = useState<number>();
   const [error, setError] = useState<unknown>();
   const image = file.mime.startsWith('image/');
+  const label = file.caption || file.name;
   useEffect(() => {
+    if (!file.preview) return;
     let made: string | undefined;
-    if (image) {
-      m.downloadFile(groupId, file).then((bytes) => setUrl((made = URL.createObjectURL(new Blob([bytes as BlobPart], { type: file.mime })))), setError);
-    }
+    let live = true;
+    m.downloadPreview(groupId, file).then(
+      (p) => {
+        if (!p || !live) return;
+        made = URL.createObjectURL(new Blob([p.bytes as BlobPart], { type: p.mime }));
+        setPreview({ url: made, width: p.width, height: p.height });
+      },
+      (e: unknown) => live && setError(e),
+    );
     return () => {
+      live = false;
       if (made) URL.revokeObjectURL(made);
     };
-  }, [m, groupId, file, image]);
+    // Keyed by the preview's blob: a history reload hands over a new but identical `file`.
+  }, [m, groupId, file.preview?.blob]);
+  useEffect(() => () => void (full && URL.revokeObjectURL(full)), [full]);
   const download = async () => {
+    setError(undefined);
+    setProgress(0);
     try {
-      const bytes = await m.downloadFile(groupId, file);
-      const a = document.createElement('a');
-      a.href = URL.createObjectURL(new Blob([bytes as BlobPart], { type: file.mime }));
-      a.download = file.name;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+      const blob = await downloadChecked(m, groupId, file, setProgress);
+      if (image) setFull(URL.createObjectURL(blob));
+      saveBlob(blob, file.name);
     } catch (e) {
       setError(e);
+    } finally {
+      setProgress(undefined);
     }
   };
   return (
     <div>
-      {image && url && <img src={url} alt={file.caption || file.name} />}
-      {image && !url && !error && <p className="muted">Decrypting {file.name}…</p>}
+      {full ? (
+        <img src={full} alt={label} data-full="" />
+      ) : (
+        preview && <img src={preview.url} alt={`${label} (preview)`} width={preview.width} height={preview.height} data-preview="" />
+      )}
       {file.caption && <p style={{ margin: 0 }}>{file.caption}</p>}
-      <button type="button" className="secondary" onClick={() => void download()}>Download {file.name} ({Math.ceil(file.size / 1024)} KB)</button>
-      <ErrorNotice error={error} />
+      <button type="button" className="secondary" disabled={progress !== undefined} onClick={() => void download()}>
+        Download {file.name} ({Math.ceil(file.size / 1024)} KB)
+      </button>
+      {progress !== undefined && <Progress label={`Downloading and checking ${file.name}, KB`} value={Math.floor(progress / 1024)} max={Math.ceil(file.size / 1024)} />}
+      {error !== undefined && (
+        <div className="alert error" role="alert">
+          <strong>{file.name} was refused and not saved.</strong> {humanMessage(error)}
+        </div>
+      )}
     </div>
   );
 }
