@@ -21,7 +21,7 @@ import sharp from 'sharp';
 import { ChannelService, ChannelStore } from '@doublelock/channels';
 import { BankStore, hashImage, LiveBanks, prepareSignal, runSweep, SweepStore, UploadCheck, type ContentActioner } from '@doublelock/moderation';
 import { LocalBlobStore } from '@doublelock/server/blobStore';
-import { openDb, type Db } from '@doublelock/store';
+import { openDb } from '@doublelock/store';
 import { fillPdqBank } from './lib/bankFill.ts';
 import { percentile, printTable, writeResults } from './lib/report.ts';
 
