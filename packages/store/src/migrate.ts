@@ -5,7 +5,9 @@
  * packages/hub/migrations, the hub's own database; 0650 here: a platform's sync state). Two tokens cover the dialect differences:
  *   {{blob}}    BLOB on SQLite, BYTEA on PostgreSQL
  *   {{serial}}  INTEGER PRIMARY KEY AUTOINCREMENT on SQLite, BIGSERIAL PRIMARY KEY on PostgreSQL
- * Everything else is written in the common subset (BIGINT, TEXT, ON CONFLICT, RETURNING).
+ * Everything else is written in the common subset (BIGINT, TEXT, ON CONFLICT, RETURNING). A file named
+ * `NNNN_name.postgres.sql` (or `.sqlite.sql`) holds what only one dialect has, e.g. table partitioning
+ * (0730: the mailbox partitioned by device), and is applied on that dialect only.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -26,8 +28,14 @@ function splitStatements(sql: string): string[] {
     .filter(Boolean);
 }
 
+/** Whether a migration file applies to this dialect (`.postgres.sql` / `.sqlite.sql`: that one only). */
+export function appliesTo(file: string, dialect: Dialect): boolean {
+  const only = /\.(postgres|sqlite)\.sql$/.exec(file)?.[1];
+  return only === undefined || only === dialect;
+}
+
 export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const files = readdirSync(dir).filter((f) => /^\d{4}_.+\.sql$/.test(f)).sort();
+  const files = readdirSync(dir).filter((f) => /^\d{4}_.+\.sql$/.test(f) && appliesTo(f, db.dialect)).sort();
   await db.run('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');
   const applied: string[] = [];
   for (const file of files) {
