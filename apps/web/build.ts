@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 export const webRoot = fileURLToPath(new URL('.', import.meta.url));
 export const webDist = join(webRoot, 'dist');
 const stampFile = join(webDist, '.sources');
-const sources = [join(webRoot, 'src'), join(webRoot, 'index.html'), join(webRoot, 'vite.config.ts'), ...['client', 'protocol', 'log', 'lawful-access'].map((p) => join(webRoot, '..', '..', 'packages', p, 'src'))];
+const sources = [join(webRoot, 'src'), join(webRoot, 'index.html'), join(webRoot, 'vite.config.ts'), ...['client', 'protocol', 'log', 'lawful-access'].map((p) => join(webRoot, '..', '..', 'packages', p, 'src')), join(webRoot, '..', '..', 'patches')];
 
 function newest(path: string): number {
   if (!existsSync(path)) return 0;

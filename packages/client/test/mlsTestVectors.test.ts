@@ -19,8 +19,11 @@ import { initializeEpoch, mlsExporter } from 'ts-mls/keySchedule.js';
 import { decodeMlsMessage } from 'ts-mls/message.js';
 import { protectApplicationData, unprotectPrivateMessage } from 'ts-mls/messageProtection.js';
 import { defaultPaddingConfig } from 'ts-mls/paddingConfig.js';
-import { createSecretTree, deriveKey, deriveNonce, ratchetUntil } from 'ts-mls/secretTree.js';
+import { createSecretTree, deriveKey, deriveNonce, ratchetUntil, secretTreeLeaf } from 'ts-mls/secretTree.js';
 import { createConfirmedHash, createInterimHash } from 'ts-mls/transcriptHash.js';
+import { treeHashRoot } from 'ts-mls/treeHash.js';
+import { decodeProposal } from 'ts-mls/proposal.js';
+import { addLeafNode, decodeRatchetTree, encodeRatchetTree, removeLeafNode, updateLeafNode } from 'ts-mls/ratchetTree.js';
 import { leafToNodeIndex, left, parent, right, root, sibling, toLeafIndex, toNodeIndex } from 'ts-mls/treemath.js';
 import { describe, expect, it } from 'vitest';
 import { fastCryptoProvider } from '../src/mls/cryptoProvider.ts';
@@ -107,17 +110,23 @@ describe.runIf(dir)('RFC 9420 test vectors through ts-mls', () => {
         const sample = hex(c.sender_data.ciphertext).slice(0, cs.kdf.size);
         expect(bytesToHex(await expandWithLabel(hex(c.sender_data.sender_data_secret), 'key', sample, cs.hpke.keyLength, cs.kdf))).toBe(c.sender_data.key);
         expect(bytesToHex(await expandWithLabel(hex(c.sender_data.sender_data_secret), 'nonce', sample, cs.hpke.nonceLength, cs.kdf))).toBe(c.sender_data.nonce);
-        const tree = await createSecretTree(c.leaves.length, hex(c.encryption_secret), cs.kdf);
-        for (const [leaf, gens] of c.leaves.entries()) {
-          const node = tree[leafToNodeIndex(toLeafIndex(leaf))]!;
-          for (const g of gens) {
-            const [app] = await ratchetUntil(node.application, g.generation, KEY_RETENTION, cs.kdf);
-            const [hs] = await ratchetUntil(node.handshake, g.generation, KEY_RETENTION, cs.kdf);
-            expect(bytesToHex(await deriveKey(app.secret, g.generation, cs))).toBe(g.application_key);
-            expect(bytesToHex(await deriveNonce(app.secret, g.generation, cs))).toBe(g.application_nonce);
-            expect(bytesToHex(await deriveKey(hs.secret, g.generation, cs))).toBe(g.handshake_key);
-            expect(bytesToHex(await deriveNonce(hs.secret, g.generation, cs))).toBe(g.handshake_nonce);
-            generations++;
+        // The tree is derived lazily (our ts-mls patch): each leaf on first use, first to last and last to
+        // first, so that every leaf is reached both from the root and from a sibling's path.
+        const leaves = [...c.leaves.entries()];
+        for (const order of [leaves, [...leaves].reverse()]) {
+          let tree = await createSecretTree(c.leaves.length, hex(c.encryption_secret), cs.kdf);
+          for (const [leaf, gens] of order) {
+            const [node, derived] = await secretTreeLeaf(tree, leafToNodeIndex(toLeafIndex(leaf)), cs.kdf);
+            tree = derived;
+            for (const g of gens) {
+              const [app] = await ratchetUntil(node.application, g.generation, KEY_RETENTION, cs.kdf);
+              const [hs] = await ratchetUntil(node.handshake, g.generation, KEY_RETENTION, cs.kdf);
+              expect(bytesToHex(await deriveKey(app.secret, g.generation, cs))).toBe(g.application_key);
+              expect(bytesToHex(await deriveNonce(app.secret, g.generation, cs))).toBe(g.application_nonce);
+              expect(bytesToHex(await deriveKey(hs.secret, g.generation, cs))).toBe(g.handshake_key);
+              expect(bytesToHex(await deriveNonce(hs.secret, g.generation, cs))).toBe(g.handshake_nonce);
+              generations++;
+            }
           }
         }
       }
@@ -217,6 +226,48 @@ describe.runIf(dir)('RFC 9420 test vectors through ts-mls', () => {
         expect(bytesToHex(tag)).toBe(bytesToHex(ac.auth.confirmationTag));
         expect(bytesToHex(await createInterimHash(confirmed, tag, cs.hash))).toBe(c.interim_transcript_hash_after);
       }
+    });
+
+    it('tree-operations: the tree hash before and after each proposal, hashes memoised across the change', async () => {
+      // Suite 1 only in the published file; the tree hash depends on the suite's hash alone.
+      const cases = load<Record<string, string | number>>('tree-operations.json').filter((v) => v.cipher_suite === SUITE);
+      if (SUITE === 1) expect(cases.length).toBeGreaterThan(0);
+      const cs = await impl();
+      let parents = 0;
+      for (const c of cases) {
+        const before = decodeRatchetTree(hex(c.tree_before as string), 0)![0];
+        expect(bytesToHex(await treeHashRoot(before, cs.hash))).toBe(c.tree_hash_before);
+        // Applied to the same node objects: the memoised hashes of untouched subtrees are reused (our patch).
+        const proposal = decodeProposal(hex(c.proposal as string), 0)![0];
+        const after =
+          proposal.proposalType === 'add'
+            ? addLeafNode(before, proposal.add.keyPackage.leafNode)[0]
+            : proposal.proposalType === 'update'
+              ? updateLeafNode(before, proposal.update.leafNode, toLeafIndex(c.proposal_sender as number))
+              : proposal.proposalType === 'remove'
+                ? removeLeafNode(before, toLeafIndex(proposal.remove.removed))
+                : undefined;
+        expect(after).toBeDefined();
+        expect(bytesToHex(await treeHashRoot(after!, cs.hash))).toBe(c.tree_hash_after);
+        expect(bytesToHex(await treeHashRoot(decodeRatchetTree(hex(c.tree_after as string), 0)![0], cs.hash))).toBe(c.tree_hash_after);
+        // And the tree before still hashes as before (nothing kept for it was overwritten by the change).
+        expect(bytesToHex(await treeHashRoot(before, cs.hash))).toBe(c.tree_hash_before);
+        // A parent node replaced while its children stay the same objects: the hash must follow it, as a
+        // freshly decoded copy of the same tree (nothing memoised for its objects) says.
+        const parentAt = before.findIndex((n) => n?.nodeType === 'parent');
+        if (parentAt >= 0) {
+          const node = before[parentAt]!;
+          if (node.nodeType !== 'parent') throw new Error('unreachable');
+          const changed = before.slice();
+          changed[parentAt] = { nodeType: 'parent', parent: { ...node.parent, parentHash: new Uint8Array(32).fill(7) } };
+          const fresh = decodeRatchetTree(encodeRatchetTree(changed), 0)![0];
+          const hash = bytesToHex(await treeHashRoot(changed, cs.hash));
+          expect(hash).not.toBe(c.tree_hash_before);
+          expect(hash).toBe(bytesToHex(await treeHashRoot(fresh, cs.hash)));
+          parents++;
+        }
+      }
+      if (SUITE === 1) expect(parents).toBeGreaterThan(0);
     });
   });
 

@@ -7,7 +7,9 @@
  *   with its leaf key, with the `external_pub` and `ratchet_tree` extensions (`groupInfoFor`). The Delivery
  *   Service checks it and keeps the latest for the group's member devices (GET /v1/groups/:id/group-info).
  * - The lost device takes it, checks it as ts-mls `joinGroupExternal` does (signature by a leaf our AS accepts,
- *   the tree against the tree hash in the signed context) and commits, from a fresh KeyPackage with its own
+ *   the tree against the tree hash in the signed context), and that its signer is of an account that was in the
+ *   group as the device last knew it — else the server could serve a group of its own making (same id, the
+ *   device's leaf copied in, signed by a device it controls) whose secrets it would hold — and commits, from a fresh KeyPackage with its own
  *   device key, an ExternalInit and the Remove of its own old leaf (resync = true) — `rejoinLocked`.
  * - Every member checks such a commit before MLS processes it (`checkExternalCommit`): one ExternalInit, one
  *   Remove, and the removed leaf is the very device whose new leaf the commit brings (same account, same device
@@ -87,10 +89,19 @@ export async function rejoinLocked(ctx: MessengerContext, groupId: string): Prom
     if (message?.wireformat !== 'mls_group_info') return false;
     const info: GroupInfo = message.groupInfo;
     if (b64(info.groupContext.groupId) !== groupId || Number(info.groupContext.epoch) !== kept.epoch) return false;
-    const own = await ctx.keyPackages.create(false);
-    // ts-mls checks the leaves one by one; fetch their accounts together first.
     const tree = ratchetTreeFromExtension(info);
     if (!tree) return false;
+    // The server chooses what it serves: a group of its own making (same id, this device's leaf copied in, signed
+    // by a device it controls) would pass every MLS check, and the server would hold its secrets. So the signer
+    // must be of an account that was in the group as this device last knew it: one the server cannot sign for.
+    const signer = tree[info.signer * 2];
+    const signerAccount = signer?.nodeType === 'leaf' ? parseDeviceCredential(signer.leaf.credential)?.username : undefined;
+    const lost = await ctx.groupStore.load(groupId);
+    if (!signerAccount || !lost || !groupMembers(lost.state).some((m) => m.username === signerAccount)) {
+      throw new MessageRejected('credential_rejected', `the group info is signed by ${signerAccount ?? 'an unknown leaf'}, who was not in the group as this device knew it`);
+    }
+    const own = await ctx.keyPackages.create(false);
+    // ts-mls checks the leaves one by one; fetch their accounts together first.
     await ctx.prefetchAccounts(groupMembers({ ratchetTree: tree }).map((m) => m.username));
     const { publicMessage, newState } = await ctx.withCredentialReasons(() => joinGroupExternal(info, own.publicPackage, own.privatePackage, true, ctx.cs, undefined, ctx.config));
     const groupInfo = await groupInfoFor(ctx, newState);
