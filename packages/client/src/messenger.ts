@@ -13,7 +13,7 @@
  *   sync/syncEngine.ts      mailbox catch-up and push; sync/incoming.ts applies each item
  */
 import { checkDelivery } from './groups/deliveryCheck.ts';
-import type { MailboxItem } from '@doublelock/protocol';
+import { externalRejoinAllowed, type MailboxItem } from '@doublelock/protocol';
 import type { ServerApi } from './api/serverApi.ts';
 import type { ChatMessage, Preferences } from './content/conversation.ts';
 import { ChatFeatures } from './content/features.ts';
@@ -243,6 +243,15 @@ export class Messenger {
   /** The group's admins (undefined: a chat without admins, where everyone manages). */
   admins(groupId: string): Promise<string[] | undefined> {
     return this.features.admins(groupId);
+  }
+
+  /**
+   * The group's rejoin policy (protocol groupPolicy.ts): true when a device that lost its state may rejoin by
+   * itself (external commit), false when only by being re-added (`createGroup(…, { externalRejoin: false })`).
+   */
+  async externalRejoinAllowed(groupId: string): Promise<boolean> {
+    const { state } = await this.ctx.groupStore.require(groupId);
+    return externalRejoinAllowed(state.groupContext.extensions);
   }
 
   /**
