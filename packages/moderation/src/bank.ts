@@ -72,8 +72,16 @@ export function checkBankName(name: string): string {
   return name;
 }
 
+const keyEncoder = new TextEncoder();
+const keyInitial = sha256.create();
+const keyScratch = sha256.create();
+const keyDigest = new Uint8Array(32);
+
+/** SHA-256 of the value, hex. Every synced or imported signal needs one: one state is reused (no per-call setup). */
 function valueKey(value: string): string {
-  return bytesToHex(sha256(new TextEncoder().encode(value)));
+  keyInitial._cloneInto(keyScratch);
+  keyScratch.update(keyEncoder.encode(value)).digestInto(keyDigest);
+  return bytesToHex(keyDigest);
 }
 
 function fromRow(r: SignalRow): BankSignal {
