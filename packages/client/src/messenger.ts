@@ -272,12 +272,6 @@ export class Messenger {
    * (a new device joins through commits made here) and removes the leaves of revoked devices.
    */
   /**
-   * Re-checks every leaf of this device's groups (or of `groupIds`) against the directory as the log shows
-   * it now: revoked devices are removed, leaves the logged state no longer vouches for are removed (when this
-   * device may manage the group) or flagged; each finding is also an event `leaf_flagged`. Runs by itself
-   * while syncing, every `options.leafCheckIntervalMs`.
-   */
-  /**
    * Asks the group's members to re-add this device (its state for the group is lost or too far behind): a
    * signed request with a fresh KeyPackage; a member re-adds it and the Welcome replaces the lost state
    * (groups/rejoin.ts). `sync()` does this by itself when the mailbox is drained and the group is still at
@@ -290,6 +284,12 @@ export class Messenger {
     });
   }
 
+  /**
+   * Re-checks every leaf of this device's groups (or of `groupIds`) against the directory as the log shows
+   * it now: revoked devices are removed, leaves the logged state no longer vouches for are removed (when this
+   * device may manage the group) or flagged; each finding is also an event `leaf_flagged`. Runs by itself
+   * while syncing, every `options.leafCheckIntervalMs`.
+   */
   recheckLeaves(groupIds?: string[]): Promise<LeafFinding[]> {
     return this.ctx.exclusive(() => this.ctx.leafCheck.checkLocked(groupIds));
   }
