@@ -22,19 +22,10 @@ import { TestAccount, type TestDevice } from '../../server/test/harness.ts';
 import { picture } from '../../server/test/media.ts';
 import type { RunningHub } from '../src/app.ts';
 import { startTestHub } from '../src/testing.ts';
+import { until } from '@doublelock/store/testing';
 
 type Post = { id: number; visibility?: string; code?: string };
 const SYNC_MS = 250;
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface Platform {
   name: string;

@@ -4,29 +4,19 @@
  * an incident, or one signed with the member's webhook secret) reloads the banks in seconds; an unsigned,
  * wrongly signed, tampered, stale, malformed or replayed alert is refused and starts no sync.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { HubClient } from '@doublelock/hub/platform';
 import { webhookSignature } from '@doublelock/hub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../../hub/src/app.ts';
 import { startTestHub } from '../../hub/src/testing.ts';
+import { until } from '@doublelock/store/testing';
+import { serveMatcher } from './process.ts';
 
-const CLI = fileURLToPath(new URL('../../cli/bin/doublelock.js', import.meta.url));
 const API_KEY = 'hma-api-key-0123456789abcdef';
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 const randomPdq = (seed: number) => Array.from({ length: 8 }, (_, i) => ((seed * 2654435761 + i * 40503) >>> 0).toString(16).padStart(8, '0')).join('');
 
@@ -52,22 +42,7 @@ describe('the standalone matcher and the hub’s alerts', () => {
     dir = mkdtempSync(join(tmpdir(), 'dl-matcher-alerts-'));
     writeFileSync(join(dir, 'api.key'), API_KEY);
     writeFileSync(join(dir, 'webhook.secret'), secret);
-    child = spawn(
-      process.execPath,
-      [CLI, 'matcher', 'serve', '--data', join(dir, 'data'), '--port', '0', '--refresh-ms', '0', '--api-key-file', join(dir, 'api.key'), '--hub-url', hub.url, '--hub-key', forum.key, '--hub-sync-seconds', '3600', '--hub-webhook-secret-file', join(dir, 'webhook.secret')],
-      { env: { ...process.env, DOUBLELOCK_MATCHER_TOKEN: 'internal-token-0123456789' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      let err = '';
-      child.stdout!.on('data', (b: Buffer) => {
-        out += b.toString();
-        const m = /running at (\S+) \(/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-      child.once('exit', (code) => reject(new Error(`matcher exited ${code}: ${err}`)));
-    });
+    ({ child, url } = await serveMatcher(['--data', join(dir, 'data'), '--port', '0', '--refresh-ms', '0', '--api-key-file', join(dir, 'api.key'), '--hub-url', hub.url, '--hub-key', forum.key, '--hub-sync-seconds', '3600', '--hub-webhook-secret-file', join(dir, 'webhook.secret')], 'internal-token-0123456789'));
     // the first pass at start; after it, the next is an hour away
     await until('the first sync', async () => (await (await fetch(`${url}/c/exchange/HUB/status`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as { last_fetch_time: number; success: boolean }, (s) => s.last_fetch_time > 0 && s.success);
   });

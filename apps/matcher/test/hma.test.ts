@@ -4,19 +4,19 @@
  * (by hash, or by uploading the image), a withdrawal there clears it here; banks are curated over HMA's
  * routes; every route needs the API key; bad input gets a clear 4xx.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { HubClient } from '@doublelock/hub/platform';
 import { hashImage } from '@doublelock/moderation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../../hub/src/app.ts';
 import { startTestHub } from '../../hub/src/testing.ts';
+import { until } from '@doublelock/store/testing';
+import { serveMatcher } from './process.ts';
 
-const CLI = fileURLToPath(new URL('../../cli/bin/doublelock.js', import.meta.url));
 const API_KEY = 'hma-api-key-0123456789abcdef';
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -33,16 +33,6 @@ async function picture(seed: number): Promise<Buffer> {
     for (let y = y0; y < Math.min(h, y0 + 50); y++) for (let x = x0; x < Math.min(w, x0 + 70); x++) px.set(c, (y * w + x) * 3);
   }
   return sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg().toBuffer();
-}
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('the standalone matcher with HMA routes, synced from the hub', () => {
@@ -81,21 +71,7 @@ describe('the standalone matcher with HMA routes, synced from the hub', () => {
     pdq = (await hashImage(image)).pdq.original;
     dir = mkdtempSync(join(tmpdir(), 'dl-hma-'));
     writeFileSync(join(dir, 'api.key'), API_KEY);
-    child = spawn(process.execPath, [CLI, 'matcher', 'serve', '--data', join(dir, 'data'), '--port', '0', '--refresh-ms', '500', '--api-key-file', join(dir, 'api.key'), '--hub-url', hub.url, '--hub-key', added.key, '--hub-sync-seconds', '1'], {
-      env: { ...process.env, DOUBLELOCK_MATCHER_TOKEN: 'internal-token-0123456789' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      let err = '';
-      child.stdout!.on('data', (b: Buffer) => {
-        out += b.toString();
-        const m = /running at (\S+) \(/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-      child.once('exit', (code) => reject(new Error(`matcher exited ${code}: ${err}`)));
-    });
+    ({ child, url } = await serveMatcher(['--data', join(dir, 'data'), '--port', '0', '--refresh-ms', '500', '--api-key-file', join(dir, 'api.key'), '--hub-url', hub.url, '--hub-key', added.key, '--hub-sync-seconds', '1'], 'internal-token-0123456789'));
   });
   afterAll(async () => {
     if (child.exitCode === null) {

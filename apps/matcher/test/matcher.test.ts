@@ -3,36 +3,21 @@
  * processes sharing one server's queries with failover, and the real `doublelock matcher serve` process
  * behind the server's upload check (a banked image, mirrored, is blocked).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { BankStore, hashImage, LiveBanks, PdqHash, RemoteMatcher, RemoteMatcherError, UploadCheck, type ImageSignals } from '@doublelock/moderation';
 import { openDb, type Db } from '@doublelock/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMatcher, type RunningMatcher } from '../src/index.ts';
+import { blockPicture } from '@doublelock/moderation/testing';
+import { serveMatcher } from './process.ts';
 
 const TOKEN = 'test-matcher-token-0123456789';
 const CLI = fileURLToPath(new URL('../../cli/bin/doublelock.js', import.meta.url));
 
-async function picture(seed: number, flop = false): Promise<Buffer> {
-  const w = 200;
-  const h = 150;
-  const px = Buffer.alloc(w * h * 3);
-  let s = seed * 977 + 3;
-  for (let b = 0; b < 12; b++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    const x0 = s % w;
-    const y0 = (s >>> 8) % h;
-    const c = [s & 255, (s >>> 5) & 255, (s >>> 11) & 255];
-    for (let y = y0; y < Math.min(h, y0 + 40); y++) for (let x = x0; x < Math.min(w, x0 + 60); x++) px.set(c, (y * w + x) * 3);
-  }
-  for (let i = 0; i < px.length; i += 3) if (px[i] === 0 && px[i + 1] === 0) px[i + 2] = (i / 3) % w;
-  const img = sharp(px, { raw: { width: w, height: h, channels: 3 } });
-  return (flop ? img.flop() : img).png().toBuffer();
-}
 
 const variants = (s: ImageSignals) => Object.fromEntries(Object.entries(s.pdq).map(([d, h]) => [d, PdqHash.fromHex(h)]));
 
@@ -48,8 +33,8 @@ describe('matcher processes', () => {
     db = await openDb({ dataDir: dir });
     const banks = new BankStore(db);
     await banks.createBank('tvec');
-    banked = await hashImage(await picture(1));
-    mirrored = await hashImage(await picture(1, true));
+    banked = await hashImage(await blockPicture(1));
+    mirrored = await hashImage(await blockPicture(1, true));
     await banks.addSignal('tvec', { type: 'pdq', value: banked.pdq.original, labels: ['tvec:glorification'] });
     await banks.addSignal('tvec', { type: 'url', value: 'propaganda.example', labels: ['tvec:publication'] });
     for (let i = 0; i < 2; i++) running.push(await startMatcher({ db, port: 0, token: TOKEN, refreshMs: 0 }));
@@ -92,11 +77,11 @@ describe('matcher processes', () => {
     expect(m).toMatchObject({ bank: 'tvec', type: 'pdq', labels: ['tvec:glorification'], autoAction: true });
     expect(m!.variant).not.toBe('original');
     expect(await remote.match({ url: 'https://www.propaganda.example/a?utm_source=x' })).toHaveLength(1);
-    expect(await remote.match({ pdq: (await hashImage(await picture(9))).pdq.original })).toEqual([]);
+    expect(await remote.match({ pdq: (await hashImage(await blockPicture(9))).pdq.original })).toEqual([]);
     expect(await new RemoteMatcher([running[0]!.url], 'wrong-token-wrong-token').match({ url: 'https://a.example' }).catch((e: Error) => e)).toBeInstanceOf(RemoteMatcherError);
 
     // a signal added to the bank is found once the processes refresh
-    const other = await hashImage(await picture(4));
+    const other = await hashImage(await blockPicture(4));
     await new BankStore(db).addSignal('tvec', { type: 'pdq', value: other.pdq.original, labels: ['tvec:publication'] });
     expect(await remote.refresh()).toBe(1);
     for (let i = 0; i < 2; i++) expect(await remote.match({ pdq: other.pdq.original })).toHaveLength(1);
@@ -112,22 +97,12 @@ describe('matcher processes', () => {
   });
 
   it('runs as `doublelock matcher serve`, and the upload check blocks a banked image through it', async () => {
-    const child: ChildProcess = spawn(process.execPath, [CLI, 'matcher', 'serve', '--data', dir, '--port', '0', '--refresh-ms', '200'], { env: { ...process.env, DOUBLELOCK_MATCHER_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, url } = await serveMatcher(['--data', dir, '--port', '0', '--refresh-ms', '200'], TOKEN);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout!.on('data', (b: Buffer) => {
-          out += b.toString();
-          const m = /running at (\S+) \((\d+) signals/.exec(out);
-          if (m) resolve(m[1]!);
-        });
-        child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-        child.once('exit', (code) => reject(new Error(`matcher exited ${code}: ${out}`)));
-      });
       const check = new UploadCheck(db, await LiveBanks.open(db, { matcher: new RemoteMatcher([url], TOKEN) }));
       const decision = await check.check({ subject: 'post:1', uploader: 'ann', createdAt: 1, items: [{ id: 'media:1', kind: 'image', signals: mirrored }] });
       expect(decision.verdict).toBe('block');
-      const clean = await check.check({ subject: 'post:2', uploader: 'ann', createdAt: 1, items: [{ id: 'media:2', kind: 'image', signals: await hashImage(await picture(7)) }] });
+      const clean = await check.check({ subject: 'post:2', uploader: 'ann', createdAt: 1, items: [{ id: 'media:2', kind: 'image', signals: await hashImage(await blockPicture(7)) }] });
       expect(clean.verdict).toBe('publish');
     } finally {
       child.kill('SIGTERM');

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
 import { call, serverCases, TestAccount, type TestDevice } from './harness.ts';
 import { bomb, cropped, flat, hasFfmpeg, letterboxed, mirrored, picture, reencoded, resized, video } from './media.ts';
+import { until } from '@doublelock/store/testing';
 
 type Json = Record<string, unknown>;
 type Post = { id: number; visibility?: string; labels: string[]; decision?: { verdict: string; reasons: Array<{ label: string; source: string; description: string; span?: { start: number; end: number } }> } };
@@ -17,16 +18,6 @@ type Post = { id: number; visibility?: string; labels: string[]; decision?: { ve
 async function upload(device: TestDevice, handle: string, bytes: Uint8Array, contentType = 'application/octet-stream') {
   const r = await fetch(`${device.url}/v1/channels/${handle}/media`, { method: 'POST', headers: { authorization: `Bearer ${device.token}`, 'content-type': contentType }, body: bytes as unknown as BodyInit });
   return { status: r.status, body: (await r.json()) as Json };
-}
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe.each(serverCases())('channels on $name', ({ start }) => {

@@ -8,6 +8,7 @@ import { BankStore, hashImage, LiveBanks, runSweep, SweepStore, UploadCheck, typ
 import { dialectCases } from '@doublelock/store/testing';
 import { describe, expect, it } from 'vitest';
 import { ChannelService, type MediaBlobStore } from '../src/index.ts';
+import { blockPicture } from '@doublelock/moderation/testing';
 
 /** These tests attach media rows directly (hashed here); nothing is uploaded. */
 const noUploads: MediaBlobStore = {
@@ -15,22 +16,6 @@ const noUploads: MediaBlobStore = {
   path: async () => undefined,
 };
 
-async function picture(seed: number, flop = false): Promise<Buffer> {
-  const w = 200;
-  const h = 150;
-  const px = Buffer.alloc(w * h * 3);
-  let s = seed * 977 + 3;
-  for (let b = 0; b < 12; b++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    const x0 = s % w;
-    const y0 = (s >>> 8) % h;
-    const c = [s & 255, (s >>> 5) & 255, (s >>> 11) & 255];
-    for (let y = y0; y < Math.min(h, y0 + 40); y++) for (let x = x0; x < Math.min(w, x0 + 60); x++) px.set(c, (y * w + x) * 3);
-  }
-  for (let i = 0; i < px.length; i += 3) if (px[i] === 0 && px[i + 1] === 0) px[i + 2] = (i / 3) % w;
-  const img = sharp(px, { raw: { width: w, height: h, channels: 3 } });
-  return (flop ? img.flop() : img).png().toBuffer();
-}
 
 describe.each(dialectCases())('retro-sweep on $name', ({ open }) => {
   it('finds matching published posts, acts once, and resumes after an interruption', async () => {
@@ -43,13 +28,13 @@ describe.each(dialectCases())('retro-sweep on $name', ({ open }) => {
     const imagePosts: number[] = [];
     const hashes: ImageSignals[] = [];
     for (let i = 0; i < 12; i++) {
-      const signals = await hashImage(await picture(i));
+      const signals = await hashImage(await blockPicture(i));
       hashes.push(signals);
       const m = await service.store.addMedia({ owner: 'ann', channelId: channel.id, kind: 'image', contentType: 'image/png', sha256: signals.sha256, bytes: 1, width: 200, height: 150, signals: signals as never, createdAt: 1 });
       imagePosts.push((await service.createPost('ann', 'ann', { text: `picture ${i}`, media: [m.id] })).post.id);
     }
     // a mirrored copy of another picture inside black letterbox bars: only its cropped variants can match
-    const boxed = await hashImage(await sharp(await picture(21, true)).extend({ top: 50, bottom: 50, background: '#000' }).png().toBuffer());
+    const boxed = await hashImage(await sharp(await blockPicture(21, true)).extend({ top: 50, bottom: 50, background: '#000' }).png().toBuffer());
     expect(boxed.cropped).toBeDefined();
     const boxedMedia = await service.store.addMedia({ owner: 'ann', channelId: channel.id, kind: 'image', contentType: 'image/png', sha256: boxed.sha256, bytes: 1, width: 200, height: 250, signals: boxed as never, createdAt: 1 });
     const boxedPost = (await service.createPost('ann', 'ann', { text: 'boxed', media: [boxedMedia.id] })).post.id;
@@ -61,8 +46,8 @@ describe.each(dialectCases())('retro-sweep on $name', ({ open }) => {
     await banks.createBank('late');
     const before = await banks.maxSignalId();
     await banks.addSignal('late', { type: 'pdq', value: hashes[2]!.pdq.original, labels: ['tvec:branded_content'] });
-    await banks.addSignal('late', { type: 'pdq', value: (await hashImage(await picture(5, true))).pdq.original, labels: ['tvec:glorification'] });
-    await banks.addSignal('late', { type: 'pdq', value: (await hashImage(await picture(21))).pdq.original, labels: ['tvec:glorification'] });
+    await banks.addSignal('late', { type: 'pdq', value: (await hashImage(await blockPicture(5, true))).pdq.original, labels: ['tvec:glorification'] });
+    await banks.addSignal('late', { type: 'pdq', value: (await hashImage(await blockPicture(21))).pdq.original, labels: ['tvec:glorification'] });
     for (let i = 0; i < 5; i++) await banks.addSignal('late', { type: 'pdq', value: 'f'.repeat(60) + i.toString(16).padStart(4, '0'), labels: ['tvec:publication'] });
     await banks.addSignal('late', { type: 'text', value: '#caliphate', labels: ['tvec:glorification'], action: 'block' });
     const sweep = await new SweepStore(db).create({ bank: 'late', afterSignalId: before, uptoSignalId: await banks.maxSignalId() });

@@ -21,3 +21,14 @@ declare module 'vitest' {
     postgresUrl: string;
   }
 }
+
+/** Polls `read` every 200 ms until `ok` holds; fails after `timeoutMs` naming `what` and the last value. */
+export async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
