@@ -9,6 +9,8 @@
  *   - sync_signals_per_s: a fresh platform database syncs a hub of HUB_BENCH_SIGNALS (default 1,000,000)
  *     PDQ signals: every feed page read over HTTP, verified against the hub's signed log (RFC 9162
  *     consistency proof per page), written to the bank with its cursor, and queued for the retro-sweep.
+ *     The same sync into a PostgreSQL platform database (durable), when PostgreSQL is installed
+ *     (sync_signals_per_s_postgres; the CPU figures exclude the PostgreSQL server's own processes).
  *   - feed_reads_per_s: feed pages of 100 entries at random cursors, 16 concurrent readers, for 10 s.
  *
  * Writes bench/results/hub.json.
@@ -24,6 +26,7 @@ import { HubClient, HubSync } from '@doublelock/hub/platform';
 import { decide, hashImage, PdqHash } from '@doublelock/moderation';
 import { startServer } from '@doublelock/server';
 import { openDb } from '@doublelock/store';
+import { findPostgresBin, requireBinary, startPostgres } from '@doublelock/store/test-postgres';
 import { median, printTable, writeResults } from './lib/report.ts';
 
 const SIGNALS = Number(process.env.HUB_BENCH_SIGNALS ?? 1_000_000);
@@ -140,7 +143,33 @@ try {
     results.sync_entries = r.entries;
     results.sync_seconds = Number(syncS.toFixed(1));
     results.sync_signals_per_s = Math.round(SIGNALS / syncS);
-    printTable([{ signals: SIGNALS, hub_fill_s: fillS, hub_submit_per_s: results.hub_submit_signals_per_s, sync_s: syncS, sync_signals_per_s: results.sync_signals_per_s, cpu_s_platform: results.sync_cpu_s_platform, cpu_s_hub: results.sync_cpu_s_hub, signals_per_cpu_s: results.sync_signals_per_cpu_s }]);
+    const rows: Array<Record<string, unknown>> = [{ store: 'sqlite', signals: SIGNALS, hub_fill_s: fillS, hub_submit_per_s: results.hub_submit_signals_per_s, sync_s: syncS, sync_signals_per_s: results.sync_signals_per_s, cpu_s_platform: results.sync_cpu_s_platform, cpu_s_hub: results.sync_cpu_s_hub, signals_per_cpu_s: results.sync_signals_per_cpu_s }];
+
+    // the same sync into a PostgreSQL platform database (durable: fsync and synchronous commit on)
+    if (requireBinary('postgres', findPostgresBin() !== undefined)) {
+      const pg = await startPostgres({ durable: true });
+      try {
+        const pgDb = await openDb({ databaseUrl: await pg.createDatabase() });
+        const pgSync = new HubSync({ db: pgDb, client: new HubClient(url, keys.reader!), pageSize: 10_000 });
+        const t = performance.now();
+        const c0 = process.cpuUsage();
+        const h0 = cpuSecondsOf(child.pid!);
+        await pgSync.sync();
+        const s = ms(t) / 1000;
+        const c = process.cpuUsage(c0);
+        const live = Number((await pgDb.get<{ n: number }>("SELECT COUNT(*) AS n FROM moderation_signals WHERE bank = 'hub-tvec' AND removed_at IS NULL"))!.n);
+        if (live !== SIGNALS) throw new Error(`synced ${live} signals into PostgreSQL, expected ${SIGNALS}`);
+        await pgDb.close();
+        results.sync_seconds_postgres = Number(s.toFixed(1));
+        results.sync_signals_per_s_postgres = Math.round(SIGNALS / s);
+        results.sync_cpu_s_platform_postgres = Number(((c.user + c.system) / 1e6).toFixed(1));
+        results.sync_cpu_s_hub_postgres = Number((cpuSecondsOf(child.pid!) - h0).toFixed(1));
+        rows.push({ store: 'postgres', signals: SIGNALS, sync_s: s, sync_signals_per_s: results.sync_signals_per_s_postgres, cpu_s_platform: results.sync_cpu_s_platform_postgres, cpu_s_hub: results.sync_cpu_s_hub_postgres });
+      } finally {
+        await pg.stop();
+      }
+    }
+    printTable(rows);
 
     // feed reads
     const reader = new HubClient(url, keys.reader!);

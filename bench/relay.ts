@@ -260,7 +260,8 @@ const baseline = await runBare();
 const stores: Array<{ store: 'sqlite' | 'postgres'; url?: string }> = [{ store: 'sqlite' }];
 const wanted = (process.env.RELAY_STORES ?? 'sqlite,postgres').split(',');
 if (!wanted.includes('sqlite')) stores.length = 0;
-const pg = wanted.includes('postgres') && findPostgresBin() ? await startPostgres() : undefined;
+// Durable, as production runs it: SQLite acknowledges only after fsync (synchronous=FULL), so PostgreSQL must too.
+const pg = wanted.includes('postgres') && findPostgresBin() ? await startPostgres({ durable: true }) : undefined;
 if (pg) stores.push({ store: 'postgres', url: pg.url });
 else if (wanted.includes('postgres')) console.log('PostgreSQL not installed: skipping the postgres run (install it, see .ci/run).');
 try {

@@ -165,7 +165,7 @@ async function measure(nodes: Array<{ url: string; child: ChildProcess }>, devic
 
 if (!findPostgresBin()) throw new Error('bench:scale needs PostgreSQL (see .ci/run)');
 console.log(`bench:scale — ${DEVICES} devices in groups of ${GROUP}, ${INFLIGHT} sends in flight, ${SECONDS} s per run, nodes: ${NODES.join(', ')}\n`);
-const pg = await startPostgres();
+const pg = await startPostgres({ durable: true }); // as production runs it: an ack means on disk
 const redis = await startRedis();
 const blobDir = mkdtempSync(join(tmpdir(), 'doublelock-scale-blobs-'));
 const results: Array<Record<string, unknown>> = [];

@@ -96,6 +96,9 @@ describe('doublelock chat commands', { timeout: 180_000 }, () => {
     const info = (await run('chat', 'info', 'book club', ...carol)).stdout;
     expect(info).toMatch(/Name: +book club/);
     expect(info).toMatch(/Admins: +carol/);
+    expect(info).toMatch(/Rejoin: +a device that lost its state rejoins by itself/);
+    expect((await run('chat', 'create', 'dave', '--name', 'closed', '--no-external-rejoin', ...carol)).stdout).toMatch(/^Group "closed" with dave: /);
+    expect((await run('chat', 'info', 'closed', ...carol)).stdout).toMatch(/Rejoin: +re-add only/);
     expect((await run('chat', 'members', 'book club', ...carol)).stdout).toMatch(/carol \(admin\) \(you\): 1 device/);
     const notAdmin = await run('chat', 'rename', 'book club', 'daves club', ...dave);
     expect(notAdmin.code).not.toBe(0);

@@ -9,7 +9,8 @@ import { createServer, type Server } from 'node:http';
 import { decodeEntry, Hub, webhookSignature } from '@doublelock/hub';
 import { openCheckpoint, RootBuilder, verifyConsistency, fromBase64 } from '@doublelock/log/verifier';
 import { PdqHash } from '@doublelock/moderation';
-import { fromBase64Url, type HubFeedResponse } from '@doublelock/protocol';
+import { HubClient, parseFeedNdjson } from '@doublelock/hub/platform';
+import { fromBase64Url, HUB_FEED_NDJSON, type HubFeedResponse } from '@doublelock/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../src/app.ts';
 import { startTestHub } from '../src/testing.ts';
@@ -191,6 +192,28 @@ describe('the hash-sharing hub', () => {
     expect(fromBase64(Buffer.from(cp.rootHash).toString('base64'))).toEqual(cp.rootHash);
   });
 
+  it('serves the same pages as NDJSON (the leaves unescaped), and a client refuses a malformed one', async () => {
+    const json = (await as('charlie', 'GET', '/v1/feed?after=0&limit=5')).body as HubFeedResponse;
+    const r = await fetch(`${hub.url}/v1/feed?after=0&limit=5`, { headers: { authorization: `Bearer ${keys.charlie}`, accept: HUB_FEED_NDJSON } });
+    expect(r.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+    const lines = (await r.text()).split('\n');
+    expect(JSON.parse(lines[0]!)).toEqual({ checkpoint: json.checkpoint, size: json.size, after: 0, proof: json.proof, count: json.entries.length });
+    expect(lines.slice(1)).toEqual(json.entries);
+    // the client's page: the very bytes of each leaf
+    const page = await new HubClient(hub.url, keys.charlie!).feed(0, 5);
+    expect(page.entries.map((e) => new TextDecoder().decode(e))).toEqual(json.entries);
+    expect(page.proof).toEqual(json.proof);
+    // no key, no feed, in either format
+    expect((await fetch(`${hub.url}/v1/feed`, { headers: { accept: HUB_FEED_NDJSON } })).status).toBe(401);
+    // a page whose lines do not add up, or whose header is not one, is refused with the reason
+    const body = (text: string) => new TextEncoder().encode(text);
+    const header = JSON.stringify({ checkpoint: json.checkpoint, size: json.size, after: 0, proof: json.proof, count: 2 });
+    expect(parseFeedNdjson(body(`${header}\n${json.entries[0]}\n${json.entries[1]}`)).entries.length).toBe(2);
+    expect(() => parseFeedNdjson(body(`${header}\n${json.entries[0]}`))).toThrow(/1 entries, its header announces 2/);
+    expect(() => parseFeedNdjson(body(`${header}\n${json.entries[0]}\n${json.entries[1]}\n${json.entries[2]}`))).toThrow(/more than the 2 entries/);
+    expect(() => parseFeedNdjson(body(`{"checkpoint":1}\n`))).toThrow(/malformed NDJSON page header/);
+    expect(() => parseFeedNdjson(body('not json\n{}'))).toThrow(/header line is not JSON/);
+  });
   it('marks a signal disputed when members disagree, and says so in the feed', async () => {
     const ref = { bank: 'tvec', type: 'pdq', value: pdq(30) };
     await as('alpha', 'POST', '/v1/signals', { signals: [{ ...ref, labels: ['tvec:graphic_violence'] }] });

@@ -23,6 +23,7 @@ type Route = { method: string; path: string };
  */
 const OWNED = new Set([
   'GET /v1/groups/{groupId}',
+  'GET /v1/groups/{groupId}/group-info',
   'POST /v1/groups/{groupId}/commits',
   'POST /v1/groups/{groupId}/commits/{seq}/rejections',
   'POST /v1/groups/{groupId}/messages',
@@ -189,6 +190,7 @@ describe("authorisation matrix: another account's device", () => {
     const as = (method: string, path: string, body?: unknown) => json(mallory.call(method, path, body));
     const attacks: Record<string, Attack> = {
       'GET /v1/groups/{groupId}': { request: () => as('GET', `/v1/groups/${groupId}`), status: 403, code: 'not_member' },
+      'GET /v1/groups/{groupId}/group-info': { request: () => as('GET', `/v1/groups/${groupId}/group-info`), status: 403, code: 'not_member' },
       'POST /v1/groups/{groupId}/commits': {
         // a commit that would add the attacker to the victims' group
         request: () => as('POST', `/v1/groups/${groupId}/commits`, { clientMessageId: messageId(), epoch: 1, commit: bytes(40), adds: [mallory.deviceId], welcome: bytes(40) }),

@@ -190,6 +190,17 @@ const cli = (...args: string[]) =>
   );
 
 
+/** The provider's log entries of one type. */
+async function entriesLabelled(label: string): Promise<Uint8Array[]> {
+  const entries = await server.ctx.directory.log.entries(0, server.ctx.directory.log.size);
+  return entries.filter((e) => labelOf(e) === label);
+}
+
+/** The custodians' release records in the provider's log: one per share released. */
+async function releasesInLog(): Promise<Array<{ messageDigest: string; custodian: number }>> {
+  return (await entriesLabelled(RELEASE_ENTRY_LABEL)).map((e) => JSON.parse(new TextDecoder().decode(splitLengthPrefixed(e, 3)[1])) as { messageDigest: string; custodian: number });
+}
+
 /** The first length-prefixed field of a log entry: its type label (directory entries are JSON and have none). */
 function labelOf(entry: Uint8Array): string | undefined {
   if (entry.length < 4) return undefined;
@@ -275,6 +286,23 @@ describe('lawful access, end to end', () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/delivery record|outside the warrant/);
 
+    // A doctored message in the batch: a later message of Alice's (which the warrant covers, so custodians
+    // would release for it) with its content attributed to someone else. The CLI refuses it before asking
+    // any custodian — no release for it reaches the log — and still decrypts the rest of the batch.
+    await alice.sendText(chat, 'a later message');
+    const later = await call<{ intercepts: ExportedIntercept[] }>(server.url, 'POST', '/v1/lawful-access/intercepts', signAgencyRequest({ warrantId: w.id, after: 0, limit: 100 }, 'nca', keys.agency.secretKey));
+    const third = later.body.intercepts.find((i) => !exported.body.intercepts.some((e) => e.id === i.id))!;
+    const doctored = { ...third, cc: { ...third.cc!, sender: { ...third.cc!.sender, username: 'bob' } } };
+    const releasedDigests = async () => new Set((await releasesInLog()).map((r) => r.messageDigest));
+    const digestsBefore = await releasedDigests();
+    writeFileSync(files.intercepts, [collected.stdout.trim().split('\n')[0], JSON.stringify(doctored)].join('\n'));
+    const batch = await cli('agency', 'decrypt', '--server', server.url, '--trust-root', trustRoot, '--agency-key', files.key, '--warrant', files.warrant, '--submission', files.submission, '--intercepts', files.intercepts, '--out', join(tmp, 'evidence-batch'), '--json');
+    expect(batch.code).not.toBe(0);
+    expect(batch.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { content: { text: string } }).content.text)).toEqual(['meet at noon']);
+    expect(batch.stderr).toContain(`intercept ${third.id} is outside the warrant (its content is not the message its delivery record describes): not sent to any custodian`);
+    expect(batch.stderr).toMatch(/1 of 2 intercept\(s\) could not be decrypted/);
+    expect(await releasedDigests()).toEqual(digestsBefore);
+
     // The same field with another message's metadata (the record altered) opens nothing.
     const first = exported.body.intercepts[0]!;
     const field = decodeFrame(fromBase64Url(first.cc!.frame)).escrow!.field;
@@ -287,11 +315,8 @@ describe('lawful access, end to end', () => {
     ).rejects.toThrow(DecryptionRefused);
 
     // The public log: one warrant, and (t releases each) two messages decrypted.
-    const size = server.ctx.directory.log.size;
-    const entries = await server.ctx.directory.log.entries(0, size);
-    const labelled = (label: string) => entries.filter((e) => labelOf(e) === label);
-    expect(labelled(WARRANT_ENTRY_V2_LABEL)).toHaveLength(1);
-    const releases = labelled(RELEASE_ENTRY_LABEL).map((e) => JSON.parse(new TextDecoder().decode(splitLengthPrefixed(e, 3)[1])) as { messageDigest: string; custodian: number });
+    expect((await entriesLabelled(WARRANT_ENTRY_V2_LABEL)).length).toBe(1);
+    const releases = await releasesInLog();
     const perMessage = new Map<string, Set<number>>();
     for (const r of releases) perMessage.set(r.messageDigest, (perMessage.get(r.messageDigest) ?? new Set()).add(r.custodian));
     expect([...perMessage.values()].filter((c) => c.size >= trust.threshold)).toHaveLength(2);

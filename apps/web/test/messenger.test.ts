@@ -43,7 +43,7 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
   let aliceName: string;
   let bobName: string;
   beforeAll(async () => {
-    web = await startWeb();
+    web = await startWeb({ maxBlobBytes: 3 * 1024 * 1024 });
     alice = await web.person();
     bob = await web.person(PHONE);
     aliceName = uniqueName('alice');
@@ -157,6 +157,15 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
     await messages(bob.page).getByRole('alert').filter({ hasText: 'data.bin was refused and not saved.' }).filter({ hasText: 'chunk 1 of the attachment does not verify' }).waitFor({ timeout: 30_000 });
     expect(saved).toBe(0);
     await bob.page.unroute('**/blobs/**');
+
+    // A file larger than the server takes (this server: 3 MiB) is refused as soon as it is chosen: nothing is
+    // sealed or uploaded.
+    const puts: string[] = [];
+    alice.page.on('request', (r) => /\/blobs\//.test(r.url()) && r.method() === 'PUT' && puts.push(r.url()));
+    await alice.page.getByLabel('Attach an image or file').setInputFiles({ name: 'huge.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(3.5 * 1024 * 1024, 7) });
+    await alice.page.getByRole('alert').filter({ hasText: 'huge.bin is 3.5 MB; this server takes files up to 3.0 MB. Nothing was sent.' }).waitFor();
+    await alice.page.getByRole('button', { name: 'Send' }).click();
+    expect(puts).toEqual([]);
     // A file, downloaded and decrypted intact.
     await alice.page.getByLabel('Attach an image or file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('minutes of the meeting') });
     await alice.page.getByRole('button', { name: 'Send' }).click();

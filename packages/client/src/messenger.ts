@@ -13,7 +13,7 @@
  *   sync/syncEngine.ts      mailbox catch-up and push; sync/incoming.ts applies each item
  */
 import { checkDelivery } from './groups/deliveryCheck.ts';
-import type { MailboxItem } from '@doublelock/protocol';
+import { externalRejoinAllowed, type MailboxItem } from '@doublelock/protocol';
 import type { ServerApi } from './api/serverApi.ts';
 import type { ChatMessage, Preferences } from './content/conversation.ts';
 import { ChatFeatures } from './content/features.ts';
@@ -246,6 +246,15 @@ export class Messenger {
   }
 
   /**
+   * The group's rejoin policy (protocol groupPolicy.ts): true when a device that lost its state may rejoin by
+   * itself (external commit), false when only by being re-added (`createGroup(…, { externalRejoin: false })`).
+   */
+  async externalRejoinAllowed(groupId: string): Promise<boolean> {
+    const { state } = await this.ctx.groupStore.require(groupId);
+    return externalRejoinAllowed(state.groupContext.extensions);
+  }
+
+  /**
    * Compares the server's member list of each group (or of these) with the group's MLS members; differences
    * are returned and announced (event `delivery_mismatch`). Also run after syncs, at most every 10 minutes.
    */
@@ -263,12 +272,6 @@ export class Messenger {
    * (a new device joins through commits made here) and removes the leaves of revoked devices.
    */
   /**
-   * Re-checks every leaf of this device's groups (or of `groupIds`) against the directory as the log shows
-   * it now: revoked devices are removed, leaves the logged state no longer vouches for are removed (when this
-   * device may manage the group) or flagged; each finding is also an event `leaf_flagged`. Runs by itself
-   * while syncing, every `options.leafCheckIntervalMs`.
-   */
-  /**
    * Asks the group's members to re-add this device (its state for the group is lost or too far behind): a
    * signed request with a fresh KeyPackage; a member re-adds it and the Welcome replaces the lost state
    * (groups/rejoin.ts). `sync()` does this by itself when the mailbox is drained and the group is still at
@@ -281,6 +284,12 @@ export class Messenger {
     });
   }
 
+  /**
+   * Re-checks every leaf of this device's groups (or of `groupIds`) against the directory as the log shows
+   * it now: revoked devices are removed, leaves the logged state no longer vouches for are removed (when this
+   * device may manage the group) or flagged; each finding is also an event `leaf_flagged`. Runs by itself
+   * while syncing, every `options.leafCheckIntervalMs`.
+   */
   recheckLeaves(groupIds?: string[]): Promise<LeafFinding[]> {
     return this.ctx.exclusive(() => this.ctx.leafCheck.checkLocked(groupIds));
   }

@@ -6,14 +6,18 @@
  *
  * And the attack the GroupInfo at the server opens: the server (which holds the GroupInfo and its external key)
  * lets a device of its choosing — a real account whose credential the directory vouches for — in by external
- * commit, joining anew or in Bob's place. Every member refuses it (`external_commit_refused`).
+ * commit, joining anew or in Bob's place. Every member refuses it (`external_commit_refused`). And a server that
+ * serves a lost device the GroupInfo of a group of its own making (same id, the device's leaf in it): refused
+ * by the device, which asks to be re-added instead. The happy path runs on SQLite and PostgreSQL.
  *
  * A group made with `externalRejoin: false` (its policy, in the group context): no GroupInfo is kept, a lost
  * device asks to be re-added instead, and an external commit — even a device's own — is refused by the members.
  */
 import { createCommit, createGroup, createGroupInfoWithExternalPubAndRatchetTree, decodeMlsMessage, encodeMlsMessage, joinGroupExternal } from 'ts-mls';
 import { fromBase64Url } from '@doublelock/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer } from '@doublelock/server/testing';
+import { createPostgresDatabase } from '@doublelock/store/testing';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MessengerContext } from '../src/core/context.ts';
 import { Messenger } from '../src/messenger.ts';
 import { parseDeviceCredential } from '../src/mls/credential.ts';
@@ -38,49 +42,55 @@ async function backup(storage: Storage): Promise<MemoryStorage> {
   return copy;
 }
 
+/**
+ * Bob's device is restored from a backup taken before a commit it has since acknowledged, while the group's
+ * only admin (the one a re-add would wait for) is offline: it rejoins by itself; everyone sees it.
+ */
+async function restoredDeviceRejoinsAlone(url: string): Promise<void> {
+  const storage = new MemoryStorage();
+  const [alice, carol, dave] = await Promise.all(['al', 'ca', 'da'].map((p) => register(url, uniqueName(p))));
+  const bob = new TestDevice(await Messenger.register(await deviceOptions(url, { storage }), uniqueName('bo')));
+  const chat = await alice!.messenger.createGroup('trip', [bob.messenger.username, carol!.messenger.username], { admins: true });
+  await Promise.all([bob.messenger.sync(), carol!.messenger.sync()]);
+  const saved = await backup(storage);
+
+  // After the backup: Dave is added; Bob's device processes (and acknowledges) that commit. Then Alice, the
+  // only admin (the one a re-add would wait for), goes offline.
+  await alice!.messenger.addMembers(chat, [dave!.messenger.username]);
+  await Promise.all([bob.messenger.sync(), carol!.messenger.sync(), dave!.messenger.sync()]);
+  bob.messenger.close();
+
+  const restored = new TestDevice(await Messenger.open(await deviceOptions(url, { storage: saved })));
+  await carol!.messenger.sendText(chat, 'anyone there?');
+  await restored.messenger.sync();
+  const me = { username: bob.messenger.username, deviceId: bob.messenger.deviceId };
+  expect(restored.events).toContainEqual({ type: 'rejoined', groupId: chat, ...me });
+  expect(restored.events.some((e) => e.type === 'rejoin_requested')).toBe(false);
+  expect((await restored.messenger.group(chat)).members.map((m) => m.username)).toContain(dave!.messenger.username);
+
+  // Carol and Dave process Bob's external commit: they see him rejoin, and the chat goes on both ways.
+  await restored.messenger.sendText(chat, 'back, from a backup');
+  for (const d of [carol!, dave!]) {
+    await d.messenger.sync();
+    expect(d.events).toContainEqual({ type: 'rejoined', groupId: chat, ...me });
+    expect(d.rejections).toEqual([]);
+    expect(d.texts).toContain(`${me.username}: back, from a backup`);
+  }
+  await carol!.messenger.sendText(chat, 'welcome back');
+  await restored.messenger.sync();
+  expect(restored.texts).toContain(`${carol!.messenger.username}: welcome back`);
+
+  // Alice comes back online later and follows too.
+  await alice!.messenger.sync();
+  expect(alice!.events).toContainEqual({ type: 'rejoined', groupId: chat, ...me });
+  expect(alice!.texts).toContain(`${me.username}: back, from a backup`);
+  const epoch = (await alice!.messenger.group(chat)).epoch;
+  for (const d of [restored, carol!, dave!]) expect((await d.messenger.group(chat)).epoch).toBe(epoch);
+  expect(await memberIds(restored, chat)).toEqual(await memberIds(alice!, chat));
+}
+
 describe('rejoin by external commit', () => {
-  it('a device restored from an old backup rejoins by itself while the admin is offline, and everyone sees it', { timeout: 120_000 }, async () => {
-    const storage = new MemoryStorage();
-    const [alice, carol, dave] = await Promise.all(['al', 'ca', 'da'].map((p) => register(srv.url, uniqueName(p))));
-    const bob = new TestDevice(await Messenger.register(await deviceOptions(srv.url, { storage }), uniqueName('bo')));
-    const chat = await alice!.messenger.createGroup('trip', [bob.messenger.username, carol!.messenger.username], { admins: true });
-    await Promise.all([bob.messenger.sync(), carol!.messenger.sync()]);
-    const saved = await backup(storage);
-
-    // After the backup: Dave is added; Bob's device processes (and acknowledges) that commit. Then Alice, the
-    // only admin (the one a re-add would wait for), goes offline.
-    await alice!.messenger.addMembers(chat, [dave!.messenger.username]);
-    await Promise.all([bob.messenger.sync(), carol!.messenger.sync(), dave!.messenger.sync()]);
-    bob.messenger.close();
-
-    const restored = new TestDevice(await Messenger.open(await deviceOptions(srv.url, { storage: saved })));
-    await carol!.messenger.sendText(chat, 'anyone there?');
-    await restored.messenger.sync();
-    const me = { username: bob.messenger.username, deviceId: bob.messenger.deviceId };
-    expect(restored.events).toContainEqual({ type: 'rejoined', groupId: chat, ...me });
-    expect(restored.events.some((e) => e.type === 'rejoin_requested')).toBe(false);
-    expect((await restored.messenger.group(chat)).members.map((m) => m.username)).toContain(dave!.messenger.username);
-
-    // Carol and Dave process Bob's external commit: they see him rejoin, and the chat goes on both ways.
-    await restored.messenger.sendText(chat, 'back, from a backup');
-    for (const d of [carol!, dave!]) {
-      await d.messenger.sync();
-      expect(d.events).toContainEqual({ type: 'rejoined', groupId: chat, ...me });
-      expect(d.rejections).toEqual([]);
-      expect(d.texts).toContain(`${me.username}: back, from a backup`);
-    }
-    await carol!.messenger.sendText(chat, 'welcome back');
-    await restored.messenger.sync();
-    expect(restored.texts).toContain(`${carol!.messenger.username}: welcome back`);
-
-    // Alice comes back online later and follows too.
-    await alice!.messenger.sync();
-    expect(alice!.events).toContainEqual({ type: 'rejoined', groupId: chat, ...me });
-    expect(alice!.texts).toContain(`${me.username}: back, from a backup`);
-    const epoch = (await alice!.messenger.group(chat)).epoch;
-    for (const d of [restored, carol!, dave!]) expect((await d.messenger.group(chat)).epoch).toBe(epoch);
-    expect(await memberIds(restored, chat)).toEqual(await memberIds(alice!, chat));
-  });
+  it('a device restored from an old backup rejoins by itself while the admin is offline, and everyone sees it', { timeout: 120_000 }, () => restoredDeviceRejoinsAlone(srv.url));
 
   it('a restored device that hears nothing rejoins when its own send meets 409, and the message goes out', { timeout: 120_000 }, async () => {
     const storage = new MemoryStorage();
@@ -244,4 +254,16 @@ describe('rejoin by external commit', () => {
     expect(dave!.events).toContainEqual(expect.objectContaining({ type: 'commit_voided', groupId: chat, appliedHere: false }));
     expect((await dave!.messenger.group(chat)).epoch).toBe(epoch);
   });
+});
+
+// The Delivery Service's part (GroupInfo kept and served, the external commit taken) on PostgreSQL too.
+describe.runIf(inject('postgresUrl'))('rejoin by external commit on PostgreSQL', () => {
+  let pg: Awaited<ReturnType<typeof server>>;
+  beforeAll(async () => {
+    pg = await startTestServer({ databaseUrl: await createPostgresDatabase(inject('postgresUrl')) });
+  });
+  afterAll(async () => {
+    await pg.close();
+  });
+  it('a device restored from an old backup rejoins by itself while the admin is offline', { timeout: 120_000 }, () => restoredDeviceRejoinsAlone(pg.url));
 });

@@ -444,12 +444,18 @@ export class Hub {
    * consistency proof from the end of the page to it, so the reader verifies the page before using it.
    */
   async feed(after: number, limit: number): Promise<{ checkpoint: string; size: number; after: number; entries: string[]; proof: string[] }> {
+    const page = await this.feedLeaves(after, limit);
+    const decoder = new TextDecoder();
+    return { ...page, entries: page.entries.map((e) => decoder.decode(e)) };
+  }
+
+  /** A feed page with the entries as the log's leaf bytes (the NDJSON feed sends them as they are). */
+  async feedLeaves(after: number, limit: number): Promise<{ checkpoint: string; size: number; after: number; entries: Uint8Array[]; proof: string[] }> {
     const checkpoint = await this.log.checkpoint();
     const size = checkpoint.size;
     if (after > size) throw new DomainError(ErrorCode.badRequest, `after=${after} is beyond the feed's end (${size}); a cursor never moves past the log's size`);
     const end = Math.min(size, after + Math.min(limit, MAX_FEED_PAGE));
-    const decoder = new TextDecoder();
-    const entries = end > after ? (await this.log.entries(after, end)).map((e) => decoder.decode(e)) : [];
+    const entries = end > after ? await this.log.entries(after, end) : [];
     const proof = end > 0 && end < size ? (await this.log.consistencyProof(end, size)).map(toBase64Url) : [];
     return { checkpoint: checkpoint.note, size, after, entries, proof };
   }

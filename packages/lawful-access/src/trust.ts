@@ -9,7 +9,6 @@
  */
 import { fromBase64Url } from '@doublelock/protocol';
 import { z } from 'zod';
-import { DateTime } from 'luxon';
 import { decodePoint } from './group.ts';
 import { signDocument, verifyDocument } from './signature.ts';
 import { type WorkingDayCalendar, UK_CALENDAR } from './workingDays.ts';
@@ -58,7 +57,7 @@ export const trustConfigSchema = z
     bankHolidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/)),
     /** where working days are counted; absent means the UK (Europe/London, bank holidays of every UK part) */
     jurisdiction: z
-      .object({ timeZone: z.string().refine((zone) => DateTime.local().setZone(zone).isValid, 'an IANA time zone'), regions: z.array(z.string().regex(/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/)).min(1) })
+      .object({ timeZone: z.string().refine(isTimeZone, 'an IANA time zone'), regions: z.array(z.string().regex(/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/)).min(1) })
       .optional(),
   })
   .superRefine((c, ctx) => {
@@ -73,6 +72,17 @@ export const trustConfigSchema = z
   });
 
 export type TrustConfig = z.infer<typeof trustConfigSchema>;
+
+/** An IANA zone name the runtime knows (Intl throws RangeError for any other); what workingDays.ts counts in. */
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export type KeyRef = z.infer<typeof keyRef>;
 
 export const signedTrustConfigSchema = z.object({ config: trustConfigSchema, signature: b64 });

@@ -87,6 +87,15 @@ describe('trust configuration', () => {
     expect(() => openTrustConfig(tampered, world.root.publicKey)).toThrow(/does not verify/);
     expect(() => openTrustConfig({ config: {}, signature: 'x' }, world.root.publicKey)).toThrow(/malformed trust configuration/);
   });
+  it('counts working days only in a time zone the runtime knows', () => {
+    const config = structuredClone(world.trust);
+    config.jurisdiction = { timeZone: 'America/New_York', regions: ['US'] };
+    expect(calendarOf(openTrustConfig(signTrustConfig(config, world.root.secretKey), world.root.publicKey)).timeZone).toBe('America/New_York');
+    for (const timeZone of ['Mars/Olympus', 'UTC+1', '']) {
+      config.jurisdiction = { timeZone, regions: ['US'] };
+      expect(() => signTrustConfig(config, world.root.secretKey), timeZone).toThrow(/IANA time zone/);
+    }
+  });
   it('refuses one key in two roles (the double lock would be one lock)', () => {
     const config = structuredClone(world.trust);
     config.judicialCommissioners = [{ id: 'jc-1', publicKey: config.secretaryOfState[0]!.publicKey }];

@@ -29,15 +29,21 @@ export class Frontier {
 
   /** Adds a leaf; `emit` receives each interior node this completes (level ≥ 1). */
   append(leafHash: Uint8Array, emit: (node: StoredNode) => void): void {
-    let node: StoredNode = { level: 0, index: this.#size, hash: leafHash };
-    let top = this.#nodes.at(-1);
-    while (top && top.level === node.level) {
-      this.#nodes.pop();
-      node = { level: node.level + 1, index: Math.floor(top.index / 2), hash: nodeHash(top.hash, node.hash) };
+    const nodes = this.#nodes;
+    let hash = leafHash;
+    let level = 0;
+    let top = nodes[nodes.length - 1];
+    // merging needs only the hashes: a node object is made for what is emitted or kept, not per step
+    let node: StoredNode | undefined;
+    while (top !== undefined && top.level === level) {
+      nodes.pop();
+      hash = nodeHash(top.hash, hash);
+      level++;
+      node = { level, index: Math.floor(top.index / 2), hash };
       emit(node);
-      top = this.#nodes.at(-1);
+      top = nodes[nodes.length - 1];
     }
-    this.#nodes.push(node);
+    nodes.push(node ?? { level: 0, index: this.#size, hash });
     this.#size++;
   }
 

@@ -58,6 +58,7 @@ const completingLeaf = (id: NodeId): number => (id.index + 1) * 2 ** id.level - 
  */
 function nodesByLeaf(start: number, count: number, nodes: readonly StoredNode[]): Array<Uint8Array | undefined> {
   const out: Array<Uint8Array | undefined> = new Array(count);
+  const all = new Uint8Array(nodes.length * HASH_BYTES); // one buffer, a view of it per leaf
   let at = 0;
   while (at < nodes.length) {
     const leaf = completingLeaf(nodes[at]!);
@@ -67,9 +68,8 @@ function nodesByLeaf(start: number, count: number, nodes: readonly StoredNode[])
       t++;
     }
     if (leaf < start || leaf >= start + count) throw new Error(`node completed by leaf ${leaf}, outside this append`);
-    const blob = new Uint8Array(t * HASH_BYTES);
-    for (let k = 0; k < t; k++) blob.set(nodes[at + k]!.hash, k * HASH_BYTES);
-    out[leaf - start] = blob;
+    for (let k = 0; k < t; k++) all.set(nodes[at + k]!.hash, (at + k) * HASH_BYTES);
+    out[leaf - start] = all.subarray(at * HASH_BYTES, (at + t) * HASH_BYTES);
     at += t;
   }
   return out;

@@ -72,8 +72,16 @@ export function checkBankName(name: string): string {
   return name;
 }
 
+const keyEncoder = new TextEncoder();
+const keyInitial = sha256.create();
+const keyScratch = sha256.create();
+const keyDigest = new Uint8Array(32);
+
+/** SHA-256 of the value, hex. Every synced or imported signal needs one: one state is reused (no per-call setup). */
 function valueKey(value: string): string {
-  return bytesToHex(sha256(new TextEncoder().encode(value)));
+  keyInitial._cloneInto(keyScratch);
+  keyScratch.update(keyEncoder.encode(value)).digestInto(keyDigest);
+  return bytesToHex(keyDigest);
 }
 
 function fromRow(r: SignalRow): BankSignal {
@@ -268,13 +276,13 @@ export class BankStore {
    * (Buffer hex), not one JS object and one hex parse per signal. Both aggregates consume the same rows
    * in the same order, so the i-th id belongs to the i-th hash; the page cursor is MAX(id).
    */
-  async *pdqHashPages(bank: string, pageSize = 100_000, after = 0): AsyncGenerator<{ words: Uint32Array; ids: Uint32Array }> {
+  async *pdqHashPages(bank: string, pageSize = 100_000, after = 0, upto = Number.MAX_SAFE_INTEGER): AsyncGenerator<{ words: Uint32Array; ids: Uint32Array }> {
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1_000_000) throw new RangeError(`pageSize must be 1–1,000,000, not ${pageSize}`);
     for (;;) {
       const row = await this.db.get<{ n: number; last: number | null; hashes: string | null; ids: string | null }>(
         `SELECT COUNT(*) AS n, MAX(id) AS last, string_agg(value, '') AS hashes, string_agg(CAST(id AS TEXT), ',') AS ids
-         FROM (SELECT id, value FROM moderation_signals WHERE bank = ? AND signal_type = 'pdq' AND removed_at IS NULL AND id > ? ORDER BY id LIMIT ?) page`,
-        [bank, after, pageSize],
+         FROM (SELECT id, value FROM moderation_signals WHERE bank = ? AND signal_type = 'pdq' AND removed_at IS NULL AND id > ? AND id <= ? ORDER BY id LIMIT ?) page`,
+        [bank, after, upto, pageSize],
       );
       const n = Number(row?.n ?? 0);
       if (!n || row?.hashes == null || row.ids == null || row.last == null) return;
@@ -295,6 +303,23 @@ export class BankStore {
       [bank, upto],
     );
     return { count: Number(row?.n ?? 0), sum: Number(row?.s ?? 0) };
+  }
+
+  /** Ids of a bank's tombstoned PDQ signals up to `upto`, in order, at most `limit` (migration 0760's index). */
+  async pdqTombstones(bank: string, upto: number, limit: number): Promise<number[]> {
+    // SQLite's planner (no statistics) prefers (bank, signal_type, id) and checks every live row: named
+    const index = this.db.dialect === 'sqlite' ? ' INDEXED BY moderation_signals_dead_pdq' : '';
+    const rows = await this.db.all<{ id: number }>(
+      `SELECT id FROM moderation_signals${index} WHERE bank = ? AND signal_type = 'pdq' AND removed_at IS NOT NULL AND id <= ? ORDER BY id LIMIT ?`,
+      [bank, upto, limit],
+    );
+    return rows.map((r) => Number(r.id));
+  }
+
+  /** The last id of a bank's PDQ signals, live or tombstoned, up to `upto` (0 for none): one index seek. */
+  async lastPdqId(bank: string, upto: number): Promise<number> {
+    const row = await this.db.get<{ m: number | string | null }>("SELECT MAX(id) AS m FROM moderation_signals WHERE bank = ? AND signal_type = 'pdq' AND id <= ?", [bank, upto]);
+    return Number(row?.m ?? 0);
   }
 
   private async requireBank(bank: string): Promise<void> {

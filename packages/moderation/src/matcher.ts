@@ -11,7 +11,7 @@
 import type { BankSignal, BankStore } from './bank.ts';
 import type { ContentSignals } from './hasher.ts';
 import { PDQ_MATCH_THRESHOLD, PDQ_QUALITY_THRESHOLD, type Dihedral } from './pdq.ts';
-import type { PdqHash } from './pdqHash.ts';
+import { PdqHash } from './pdqHash.ts';
 import { PdqIndex } from './pdqIndex.ts';
 import { readPdqIndexFile, writePdqIndexFile } from './pdqIndexFile.ts';
 import { SIGNAL_TYPES, type SignalType } from './signal.ts';
@@ -51,6 +51,8 @@ export interface QuerySignals {
 export interface MatcherLoadOptions {
   /** a file to keep the built PDQ index in, and reopen it from while it is current (pdqIndexFile.ts) */
   indexFile?: string;
+  /** how far below a stored index's last id a late commit may land (default LATE_COMMITS) */
+  lateCommits?: number;
 }
 
 /** What a stored index holds of one bank: its live PDQ signals' count, id sum and last id. */
@@ -59,7 +61,14 @@ interface PdqBankState {
   count: number;
   sum: number;
   max: number;
+  /** its tombstoned PDQ ids up to max when written; absent when there were too many to list */
+  dead?: number[];
 }
+
+/** Tombstones a stored index lists per bank (~8 bytes each in its JSON header); beyond, the full count check. */
+const MAX_LISTED_TOMBSTONES = 50_000;
+/** Ids committed out of order (PostgreSQL sequences) land within this many of the last one (as LiveBanks). */
+const LATE_COMMITS = 10_000;
 
 interface IndexFileAbout {
   banks: PdqBankState[];
@@ -103,7 +112,10 @@ export class Matcher {
   static async load(store: BankStore, banks: readonly string[], onProgress?: (loaded: number) => void, pdqThreshold = PDQ_MATCH_THRESHOLD, options: MatcherLoadOptions = {}): Promise<Matcher> {
     const matcher = new Matcher(store, banks, pdqThreshold);
     for (const bank of banks) if (!(await store.getBank(bank))) throw new TypeError(`no bank named "${bank}"`);
-    const stored = options.indexFile ? await matcher.reopen(options.indexFile) : undefined;
+    const stored = options.indexFile ? await matcher.reopen(options.indexFile, options.lateCommits ?? LATE_COMMITS) : undefined;
+    // tombstones before a build: one revived while its page was read is added before the file is written
+    const deadBefore = new Map<string, number[]>();
+    if (options.indexFile && !stored) for (const bank of banks) deadBefore.set(bank, await store.pdqTombstones(bank, Number.MAX_SAFE_INTEGER, MAX_LISTED_TOMBSTONES + 1));
     const states: PdqBankState[] = [];
     for (const bank of banks) {
       // PDQ hashes come as packed pages (one aggregated row each, decoded natively) and are bulk-loaded
@@ -124,9 +136,14 @@ export class Matcher {
         onProgress?.(matcher.count);
       }
       states.push(state);
-      for await (const s of store.signals(bank, { types: SIGNAL_TYPES.filter((t) => t !== 'pdq' && t !== 'text') })) {
-        matcher.add(s);
-        if (matcher.count % 10_000 === 0) onProgress?.(matcher.count);
+      // one query per type: each an index range on (bank, signal_type, id); several types in one IN list
+      // made SQLite walk every row of the bank by id (seconds at 10M PDQ hashes, to find a few others)
+      for (const type of SIGNAL_TYPES) {
+        if (type === 'pdq' || type === 'text') continue;
+        for await (const s of store.signals(bank, { types: [type] })) {
+          matcher.add(s);
+          if (matcher.count % 10_000 === 0) onProgress?.(matcher.count);
+        }
       }
       if (!n) continue;
       if (stored) {
@@ -144,26 +161,80 @@ export class Matcher {
       }
       matcher.pdq.addPacked(words, ids);
     }
-    if (options.indexFile && !stored) writePdqIndexFile(options.indexFile, matcher.pdq, { banks: states, pdqThreshold } satisfies IndexFileAbout);
+    if (options.indexFile && !stored) {
+      for (const state of states) {
+        const dead = await store.pdqTombstones(state.bank, state.max, MAX_LISTED_TOMBSTONES + 1);
+        const now = new Set(dead);
+        await matcher.reconcile(state.bank, (deadBefore.get(state.bank) ?? []).filter((id) => id <= state.max && !now.has(id)));
+        if (dead.length <= MAX_LISTED_TOMBSTONES) state.dead = dead;
+      }
+      writePdqIndexFile(options.indexFile, matcher.pdq, { banks: states, pdqThreshold } satisfies IndexFileAbout);
+    }
     onProgress?.(matcher.count);
     return matcher;
   }
 
-  /** Adopts the index in `file` when it is current for these banks; returns what it holds per bank. */
-  private async reopen(file: string): Promise<PdqBankState[] | undefined> {
+  /**
+   * Adopts the index in `file` when it can be made current for these banks; returns what it holds per
+   * bank. Cheap checks only: the bank still has its last PDQ id (not emptied or recreated); its tombstones
+   * now against those the file lists (revived since: added; removed since: dropped, though a removed
+   * signal never matches anyway: matches are confirmed against the store); the live ids within
+   * `lateCommits` (LATE_COMMITS) of its last id (committed after the file was written) added when missing. A file that
+   * could not list its tombstones falls back to the count and sum of every live id (a scan).
+   */
+  private async reopen(file: string, lateCommits: number): Promise<PdqBankState[] | undefined> {
     const read = readPdqIndexFile(file);
     if (!read) return undefined;
     const about = read.about as IndexFileAbout;
     if (about?.pdqThreshold !== this.pdqThreshold || !Array.isArray(about.banks) || about.banks.map((b) => b.bank).join('\n') !== this.banks.join('\n')) return undefined;
     if (read.index.maxDistance !== this.pdq.maxDistance) return undefined;
-    for (const b of about.banks) {
-      const now = await this.store.pdqState(b.bank, b.max);
-      if (now.count !== b.count || now.sum !== b.sum) return undefined;
-    }
+    const fresh = this.pdq;
     this.pdq = read.index;
+    const adopted = await this.adopt(about.banks, lateCommits).catch((error: unknown) => {
+      this.pdq = fresh;
+      throw error;
+    });
+    if (!adopted) {
+      this.pdq = fresh;
+      return undefined;
+    }
     this.pdqFromFile = true;
-    this.count += read.index.size;
+    this.count += this.pdq.size;
     return about.banks;
+  }
+
+  private async adopt(banks: readonly PdqBankState[], lateCommits: number): Promise<boolean> {
+    for (const b of banks) {
+      if (!Array.isArray(b.dead)) {
+        const now = await this.store.pdqState(b.bank, b.max);
+        if (now.count !== b.count || now.sum !== b.sum) return false;
+        continue;
+      }
+      if (b.max > 0 && (await this.store.lastPdqId(b.bank, b.max)) !== b.max) return false;
+      const dead = await this.store.pdqTombstones(b.bank, b.max, MAX_LISTED_TOMBSTONES + 1);
+      if (dead.length > MAX_LISTED_TOMBSTONES) return false;
+      const now = new Set(dead);
+      const was = new Set(b.dead);
+      await this.reconcile(b.bank, [...b.dead.filter((id) => !now.has(id)), ...dead.filter((id) => !was.has(id))]);
+      for await (const page of this.store.pdqHashPages(b.bank, 100_000, Math.max(0, b.max - lateCommits), b.max)) {
+        for (let i = 0; i < page.ids.length; i++) this.addPdqOnce(page.words.subarray(i * 8, i * 8 + 8), page.ids[i]!);
+      }
+    }
+    return true;
+  }
+
+  /** Brings these PDQ signals of a bank in the index in line with the store: live ones in, removed ones out. */
+  private async reconcile(bank: string, ids: readonly number[]): Promise<void> {
+    if (!ids.length) return;
+    for (const s of await this.store.getSignalsByIds(ids)) {
+      if (s.type !== 'pdq' || s.bank !== bank) continue;
+      if (s.removedAt === null) this.addPdqOnce(PdqHash.fromHex(s.value).toWords(), s.id);
+      else this.pdq.remove(s.value, s.id);
+    }
+  }
+
+  private addPdqOnce(words: Uint32Array, id: number): void {
+    if (!this.pdq.query(words, 0).some((m) => m.key === id)) this.pdq.add(words, id);
   }
 
   get size(): number {

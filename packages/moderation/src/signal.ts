@@ -41,12 +41,15 @@ export function signalTypeFromForeign(name: string): SignalType | undefined {
   return FOREIGN_TYPES[name.trim().toLowerCase()];
 }
 
+const CANONICAL_PDQ = /^[0-9a-f]{64}$/;
+
 /** Canonical form of a value of the given type; throws TypeError with the reason when malformed. */
 export function normaliseSignalValue(type: SignalType, value: string): string {
   if (typeof value !== 'string') throw new TypeError(`a ${type} value must be a string`);
   switch (type) {
     case 'pdq':
-      return PdqHash.fromHex(value.trim()).toHex();
+      // already canonical (lower-case hex, what every bank and feed carries): no round trip through bytes
+      return CANONICAL_PDQ.test(value) ? value : PdqHash.fromHex(value.trim()).toHex();
     case 'md5':
     case 'sha256':
       return normaliseExactHash(type, value);

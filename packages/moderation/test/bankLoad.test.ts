@@ -101,7 +101,7 @@ describe.each(dialectCases())('bank load fast path on $name', ({ open }) => {
     expect(compared).toBeGreaterThan(150);
   });
 
-  it('reopens its stored index while it is current, and rebuilds it when the bank changed under it', async () => {
+  it('reopens its stored index, reconciled with removals, revivals and late commits since; rebuilds it when the bank was replaced', async () => {
     db = await open();
     const banks = new BankStore(db);
     await banks.createBank('b');
@@ -124,17 +124,43 @@ describe.each(dialectCases())('bank load fast path on $name', ({ open }) => {
       expect(grown.pdqFromFile).toBe(true);
       expect(grown.size).toBe(values.length);
       for (const q of values.slice(280, 340)) expect(await ids(q, grown)).toEqual(await ids(q, await fresh()));
-      // a removal is not in the file: it is rebuilt, and the removed hash is gone from it
+      // a removal since: reopened (tombstones reconciled, no scan), the removed hash gone from it
       await banks.removeSignal('b', 'pdq', values[3]!);
-      const rebuilt = await Matcher.load(banks, ['b'], undefined, 31, { indexFile });
-      expect(rebuilt.pdqFromFile).toBe(false);
-      expect(rebuilt.size).toBe(values.length - 1);
-      expect(await ids(values[3]!, rebuilt)).toEqual(await ids(values[3]!, await fresh()));
+      const afterRemoval = await Matcher.load(banks, ['b'], undefined, 31, { indexFile });
+      expect(afterRemoval.pdqFromFile).toBe(true);
+      expect(afterRemoval.size).toBe(values.length - 1);
+      expect(await ids(values[3]!, afterRemoval)).toEqual(await ids(values[3]!, await fresh()));
       // another threshold, or a damaged file: rebuilt, never trusted
       expect((await Matcher.load(banks, ['b'], undefined, 36, { indexFile })).pdqFromFile).toBe(false);
       expect((await Matcher.load(banks, ['b'], undefined, 36, { indexFile })).pdqFromFile).toBe(true);
       truncateSync(indexFile, 5000);
       expect((await Matcher.load(banks, ['b'], undefined, 36, { indexFile })).pdqFromFile).toBe(false);
+      // a revival: tombstoned when the file was written (values[3]), live again now: matched again
+      await banks.putSignals('b', [prepareSignal({ type: 'pdq', value: values[3]! })]);
+      // (the late-commit window shut, so only the tombstone reconciliation can bring it back)
+      const revived = await Matcher.load(banks, ['b'], undefined, 36, { indexFile, lateCommits: 0 });
+      expect(revived.pdqFromFile).toBe(true);
+      expect(revived.size).toBe(values.length);
+      expect(await ids(values[3]!, revived)).toEqual(await ids(values[3]!, await fresh()));
+      expect(await ids(values[3]!, revived)).not.toEqual([]);
+      // a late commit: an id below the file's last one that was not there when it was written (PostgreSQL
+      // sequences commit out of order); played by taking a row out before the file and back after it
+      const late = (await db.get<Record<string, unknown>>('SELECT * FROM moderation_signals WHERE bank = ? AND value = ?', ['b', values[7]!]))!;
+      await db.run('DELETE FROM moderation_signals WHERE id = ?', [late.id as number]);
+      truncateSync(indexFile, 0);
+      expect((await Matcher.load(banks, ['b'], undefined, 36, { indexFile })).pdqFromFile).toBe(false);
+      const columns = Object.keys(late);
+      await db.run(`INSERT INTO moderation_signals (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`, columns.map((c) => late[c] as string | number | null));
+      const withLate = await Matcher.load(banks, ['b'], undefined, 36, { indexFile });
+      expect(withLate.pdqFromFile).toBe(true);
+      expect(await ids(values[7]!, withLate)).toEqual(await ids(values[7]!, await fresh()));
+      expect(await ids(values[7]!, withLate)).toContain(Number(late.id));
+      // the bank emptied and refilled: its ids are all new, the file is not adopted
+      await db.run("DELETE FROM moderation_signals WHERE bank = 'b'");
+      await banks.putSignals('b', values.slice(0, 50).map((value) => prepareSignal({ type: 'pdq', value })));
+      const refilled = await Matcher.load(banks, ['b'], undefined, 36, { indexFile });
+      expect(refilled.pdqFromFile).toBe(false);
+      expect(refilled.size).toBe(50);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -81,6 +81,15 @@ export const hubFeedResponse = z.object({
 });
 export type HubFeedResponse = z.infer<typeof hubFeedResponse>;
 
+/**
+ * The same page as NDJSON (`Accept: application/x-ndjson`): this header on the first line, then `count`
+ * lines, each the exact bytes of one log leaf (a hub entry's JSON never holds a raw newline). The leaves
+ * travel unescaped, so neither side re-encodes them and the member hashes the bytes as they arrive.
+ */
+export const HUB_FEED_NDJSON = 'application/x-ndjson';
+export const hubFeedHeader = hubFeedResponse.omit({ entries: true }).extend({ count: z.number().int().min(0).max(MAX_FEED_PAGE) });
+export type HubFeedHeader = z.infer<typeof hubFeedHeader>;
+
 const signalState = z.object({
   bank: z.string(),
   type: hubSignalType,

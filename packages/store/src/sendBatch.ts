@@ -19,12 +19,19 @@ export type Outcome = { ok: true; value: Accepted } | { ok: false; error: unknow
 /**
  * Queues sends and runs them through `runBatch` (a batch of one through `runOne`). At most `maxInFlight`
  * batches run at once; sends arriving meanwhile wait and go together in the next one, so under load
- * batches grow instead of transactions multiplying.
+ * batches grow instead of transactions multiplying. Batches running at once share no group: a send to a
+ * group that a running batch holds waits for the next batch (the group row lock would make it wait in
+ * PostgreSQL anyway, holding a connection and the other groups' locks meanwhile), so a popular group
+ * does not serialise every batch behind it.
  */
+type Waiting = { input: SendInput; resolve: (a: Accepted) => void; reject: (e: unknown) => void };
+
 export class SendBatcher {
-  #waiting: Array<{ input: SendInput; resolve: (a: Accepted) => void; reject: (e: unknown) => void }> = [];
+  #waiting: Waiting[] = [];
   #scheduled = false;
   #inFlight = 0;
+  /** Groups held by running batches. */
+  readonly #busy = new Set<string>();
   /** Sends that went through a batch of more than one (for metrics and tests). */
   batched = 0;
 
@@ -38,24 +45,37 @@ export class SendBatcher {
   send(input: SendInput): Promise<Accepted> {
     return new Promise((resolve, reject) => {
       this.#waiting.push({ input, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      this.#schedule();
     });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#waiting.length === 0) return;
+    this.#scheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  /** The next batch: waiting sends (in order) of groups no running batch holds. */
+  #take(): Waiting[] {
+    const batch: Waiting[] = [];
+    const rest: Waiting[] = [];
+    for (const w of this.#waiting) (batch.length < this.maxBatch && !this.#busy.has(w.input.groupId) ? batch : rest).push(w);
+    this.#waiting = rest;
+    return batch;
   }
 
   #flush(): void {
     this.#scheduled = false;
     while (this.#waiting.length > 0 && this.#inFlight < this.maxInFlight) {
-      const batch = this.#waiting.splice(0, this.maxBatch);
+      const batch = this.#take();
+      if (batch.length === 0) return; // every waiting send's group is held: the next batch to finish reschedules
+      const groups = new Set(batch.map((w) => w.input.groupId));
+      for (const g of groups) this.#busy.add(g);
       this.#inFlight++;
       const done = () => {
         this.#inFlight--;
-        if (this.#waiting.length > 0 && !this.#scheduled) {
-          this.#scheduled = true;
-          setImmediate(() => this.#flush());
-        }
+        for (const g of groups) this.#busy.delete(g);
+        this.#schedule();
       };
       if (batch.length === 1) {
         this.runOne(batch[0]!.input).then(batch[0]!.resolve, batch[0]!.reject).finally(done);

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readAgencyKey, readJson, submissionFile, writeJson } from '../agency/files.ts';
-import { collectIntercepts, fetchTrust, openIntercept, submitWarrant, waitForInclusion, warrantInclusion } from '../../../../packages/client/src/agency/workflow.ts';
+import { collectIntercepts, fetchTrust, openIntercepts, submitWarrant, waitForInclusion, warrantInclusion, type BatchOutcome } from '../../../../packages/client/src/agency/workflow.ts';
 
 export function register(program: Command): void {
   const agency = program.command('agency').description('an intercepting agency: submit warrants, collect intercepts, decrypt with custodians');
@@ -81,26 +81,41 @@ export function register(program: Command): void {
       const { signed, trust } = await fetchTrust(options.server, options.trustRoot);
       const inclusion = submission.inclusion ?? (await warrantInclusion(options.server, trust, submission.leafIndex));
       mkdirSync(options.out, { recursive: true });
-      const bar = new SingleBar({ format: 'decrypting [{bar}] {value}/{total}', stream: process.stderr, noTTYOutput: false }, Presets.shades_classic);
-      bar.start(intercepts.length, 0);
+      // The SDK's batch (as the web console runs it): four messages at once, each checked against the warrant
+      // before any custodian is asked, each epoch certificate fetched once. Results print in the file's order.
+      const bar = new SingleBar({ format: 'decrypting [{bar}] {value}/{total}', stream: process.stderr, clearOnComplete: true }, Presets.shades_classic);
+      const position = new Map(intercepts.map((intercept, i) => [intercept, i]));
+      const outcomes: Array<BatchOutcome | undefined> = [];
+      let printed = 0;
+      let done = 0;
       let failed = 0;
-      for (const intercept of intercepts) {
-        try {
-          const opened = await openIntercept({ signedTrust: signed, trust, agency: agencyKey, warrant, commitmentNonce: submission.commitmentNonce, inclusion, intercept });
-          writeJson(join(options.out, `evidence-${intercept.id}.json`), opened.evidence);
-          const record = intercept.iri!.record;
-          const text = opened.content.type === 'text' ? opened.content.text : `[${opened.content.type}]`;
-          bar.stop();
-          console.log(options.json ? JSON.stringify({ id: intercept.id, sender: record.sender, recipients: record.recipients, serverTime: record.serverTime, content: opened.content }) : `${new Date(record.serverTime).toISOString()}  ${record.sender} → ${record.recipients.join(', ')}: ${text}`);
-          bar.start(intercepts.length, intercepts.indexOf(intercept) + 1);
-        } catch (error) {
+      const report = (outcome: BatchOutcome) => {
+        const intercept = outcome.intercept;
+        if (!outcome.ok) {
           failed++;
-          bar.stop();
-          console.error(`intercept ${intercept.id}: ${(error as Error).message}`);
-          bar.start(intercepts.length, intercepts.indexOf(intercept) + 1);
+          const message = (outcome.error as Error).message;
+          return console.error(message.startsWith(`intercept ${intercept.id} `) ? message : `intercept ${intercept.id}: ${message}`);
         }
-      }
+        const { content } = outcome.opened;
+        const record = intercept.iri!.record;
+        const text = content.type === 'text' ? content.text : `[${content.type}]`;
+        console.log(options.json ? JSON.stringify({ id: intercept.id, sender: record.sender, recipients: record.recipients, serverTime: record.serverTime, content }) : `${new Date(record.serverTime).toISOString()}  ${record.sender} → ${record.recipients.join(', ')}: ${text}`);
+      };
+      bar.start(intercepts.length, 0);
+      await openIntercepts({ signedTrust: signed, trust, agency: agencyKey, warrant, commitmentNonce: submission.commitmentNonce, inclusion }, intercepts, {
+        result: (outcome) => {
+          if (outcome.ok) writeJson(join(options.out, `evidence-${outcome.intercept.id}.json`), outcome.opened.evidence);
+          outcomes[position.get(outcome.intercept)!] = outcome;
+          done++;
+          if (outcomes[printed]) {
+            bar.stop(); // (cleared) so the lines below are not drawn over
+            while (outcomes[printed]) report(outcomes[printed++]!);
+            bar.start(intercepts.length, done);
+          } else bar.update(done);
+        },
+      });
       bar.stop();
+      console.error(`decrypted ${intercepts.length - failed} of ${intercepts.length} intercept(s)`);
       if (failed > 0) throw new Error(`${failed} of ${intercepts.length} intercept(s) could not be decrypted`);
     });
 

@@ -237,13 +237,14 @@ export function register(program: Command): void {
   const chat = program.command('chat').description('chats (1:1 and groups)');
   withProfile(chat.command('create <usernames...>').description('a chat with these people (one name: a 1:1 chat)'))
     .option('--name <name>', 'group name')
-    .action(async (usernames: string[], options: ProfileOptions & { name?: string }) =>
+    .option('--no-external-rejoin', 'groups: a device that lost its state rejoins only when a member re-adds it (no GroupInfo kept at the server)')
+    .action(async (usernames: string[], options: ProfileOptions & { name?: string; externalRejoin: boolean }) =>
       using(options, async (m) => {
         await m.sync();
         const oneToOne = usernames.length === 1 && !options.name;
         const before = new Set((await m.groups()).map((g) => g.groupId));
         // Groups made here have their creator as admin (as in Signal); "chat admins" changes that.
-        const groupId = oneToOne ? await m.createChat(usernames[0]!) : await m.createGroup(options.name ?? usernames.join(', '), usernames, { admins: true });
+        const groupId = oneToOne ? await m.createChat(usernames[0]!) : await m.createGroup(options.name ?? usernames.join(', '), usernames, { admins: true, externalRejoin: options.externalRejoin });
         const what = oneToOne ? `Chat with ${usernames[0]}` : `Group "${options.name ?? usernames.join(', ')}" with ${usernames.join(', ')}`;
         console.log(`${what}: ${groupId}${before.has(groupId) ? ' (you already had this chat)' : ''}`);
       }),

@@ -54,6 +54,7 @@ export function register(program: Command): void {
       console.log(`Members:  ${people.join(', ')} (${g.members.length} devices)`);
       console.log(`Admins:   ${admins ? admins.join(', ') : 'none (everyone may add, remove and rename)'}`);
       console.log(`Disappearing messages: ${timer?.content.type === 'timer' && timer.content.seconds > 0 ? `after ${timer.content.seconds} s` : 'off'}`);
+      console.log(`Rejoin:   ${(await m.externalRejoinAllowed(groupId)) ? 'a device that lost its state rejoins by itself (external commit)' : 're-add only (a member re-adds a device that lost its state)'}`);
     }),
   );
   withProfile(chat.command('members <chat>').description('who is in a chat, with their devices')).action(async (ref: string, options: ProfileOptions) =>

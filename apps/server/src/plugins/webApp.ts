@@ -2,7 +2,8 @@
  * Serves the built web app (apps/web/dist) at `/`: its files as they are (hashed assets cached for a year),
  * and index.html for every other page address, so deep links and reloads work. API paths never fall
  * through to the app: an unknown /v1 route stays a JSON 404. `GET /v1/app-config` tells the app what a
- * browser pins on first use (the log's verifier key and witnesses, the lawful-access trust root).
+ * browser pins on first use (the log's verifier key and witnesses, the lawful-access trust root), and the
+ * largest attachment blob the server takes.
  */
 import fastifyStatic from '@fastify/static';
 import { ErrorCode, type ErrorBody } from '@doublelock/protocol';
@@ -21,6 +22,8 @@ export function webAppRoutes(ctx: ServerContext, root: string | undefined): Fast
       logWitnessQuorum: ctx.config.logWitnessQuorum,
       lawfulAccess: Boolean(ctx.lawfulAccess),
       trustRoot: ctx.config.lawfulAccess?.trustRootKey ?? null,
+      // so a browser refuses a file too large before sealing or uploading any of it
+      maxBlobBytes: ctx.config.maxBlobBytes,
     }));
     if (!root || !existsSync(join(root, 'index.html'))) return;
     await app.register(fastifyStatic, { root, serve: false });

@@ -3,7 +3,8 @@ import type { Messenger, ReceivedMessage } from '@doublelock/client';
 import { useEffect, useRef, useState } from 'react';
 import { Link } from 'wouter';
 import { Card, ErrorNotice, Field, Notice, Page, Progress, useAction } from '../ui/components.tsx';
-import { downloadChecked, outgoingFile, saveBlob, type FileContent } from './files.ts';
+import { downloadChecked, outgoingFile, readableSize, saveBlob, type FileContent } from './files.ts';
+import { attachmentLimit } from './session.ts';
 import { useDraft } from '../ui/drafts.ts';
 import { humanMessage } from '../ui/errors.ts';
 import { deliveryMark, useDelivered, useReadReceipts } from './receipts.ts';
@@ -27,6 +28,7 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
   const [draft, setDraft, clearDraft] = useDraft(`chat:${groupId}`);
   const [pending, setPending] = useState<Pending[]>([]);
   const [file, setFile] = useState<File | null>(null);
+  const [tooLarge, setTooLarge] = useState<string>();
   const [preview, setPreview] = useState<string>();
   const list = useRef<HTMLOListElement>(null);
   const delivered = useDelivered(m, groupId, messages);
@@ -122,10 +124,27 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
         <div className="row">
           <div className="field">
             <label htmlFor="attach">Attach an image or file</label>
-            <input id="attach" type="file" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+            <input
+              id="attach"
+              type="file"
+              onChange={(e) => {
+                const input = e.target;
+                const chosen = input.files?.[0] ?? null;
+                setTooLarge(undefined);
+                setFile(chosen);
+                // Checked here, before anything is sealed or uploaded (the SDK checks again when sending).
+                if (chosen) void attachmentLimit().then((limit) => {
+                  if (chosen.size <= limit) return;
+                  setFile((f) => (f === chosen ? null : f));
+                  input.value = '';
+                  setTooLarge(`${chosen.name} is ${readableSize(chosen.size)}; this server takes files up to ${readableSize(limit)}. Nothing was sent.`);
+                });
+              }}
+            />
           </div>
           <button type="submit">Send</button>
         </div>
+        {tooLarge && <div className="alert error" role="alert">{tooLarge}</div>}
         {file && (
           <div className="card">
             <p>To send: {file.name} ({Math.ceil(file.size / 1024)} KB) <button type="button" className="secondary" onClick={() => setFile(null)}>Remove</button></p>

@@ -12,6 +12,7 @@
  *     whole-file hashes verified: a tampered chunk yields nothing but the reason.
  */
 import type { ByteSource, ImagePreview, ImagePreviewer, Messenger, MessageContent } from '@doublelock/client';
+import { sealedSize } from '@doublelock/client/envelope/attachmentStream';
 
 export type FileContent = Extract<MessageContent, { type: 'file' }>;
 
@@ -20,6 +21,18 @@ const SLICE_BYTES = 1024 * 1024;
 const PREVIEW_EDGE = 320;
 /** Images larger than this get no preview: decoding one would need hundreds of MB of pixels. */
 const MAX_PREVIEW_SOURCE_BYTES = 50 * 1024 * 1024;
+
+/** The largest plaintext whose sealed blob fits in `maxBlobBytes` (the SDK checks the same before sending). */
+export function maxPlaintextBytes(maxBlobBytes: number): number {
+  let size = Math.max(0, maxBlobBytes - sealedSize(0));
+  while (size > 0 && sealedSize(size) > maxBlobBytes) size -= Math.max(1, sealedSize(size) - maxBlobBytes);
+  return size;
+}
+
+/** "3.2 MB", "640 KB": sizes as people read them. */
+export function readableSize(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
+}
 
 /** A File read slice by slice; the previewer recognises it and decodes the File itself. */
 export class FileSource implements AsyncIterable<Uint8Array> {

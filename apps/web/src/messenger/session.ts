@@ -7,7 +7,9 @@
  * Nothing here implements protocol: it only wires the SDK to the browser.
  */
 import { IndexedDbStorage, Messenger, type MessengerOptions, type PendingLink, type Storage, type WebSocketConstructor } from '@doublelock/client';
+import { DEFAULT_MAX_BLOB_BYTES } from '@doublelock/protocol/blobs';
 import { responseError } from '../ui/errors.ts';
+import { maxPlaintextBytes } from './files.ts';
 import { browserImagePreview } from './files.ts';
 import { SealedStorage, wrappingKey } from './sealedStorage.ts';
 
@@ -22,12 +24,22 @@ export interface AppConfig {
   logWitnessQuorum?: number;
   lawfulAccess: boolean;
   trustRoot: string | null;
+  /** the largest (sealed) attachment the server takes */
+  maxBlobBytes?: number;
 }
 
 export async function appConfig(): Promise<AppConfig> {
   const response = await fetch('/v1/app-config');
   if (!response.ok) throw await responseError(response);
   return (await response.json()) as AppConfig;
+}
+
+let limit: Promise<number> | undefined;
+/** The largest file this server takes, in plaintext bytes (its blob limit less the sealing's overhead). */
+export function attachmentLimit(): Promise<number> {
+  limit ??= appConfig().then((c) => maxPlaintextBytes(c.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES));
+  limit.catch(() => (limit = undefined)); // asked again next time
+  return limit;
 }
 
 let storagePromise: Promise<Storage> | undefined;
@@ -59,7 +71,7 @@ async function escrow(storage: Storage): Promise<MessengerOptions['escrow']> {
 }
 
 async function options(storage: Storage): Promise<MessengerOptions> {
-  const { logWitnesses, logWitnessQuorum } = await appConfig();
+  const { logWitnesses, logWitnessQuorum, maxBlobBytes } = await appConfig();
   const quorum = Math.min(logWitnessQuorum ?? 0, logWitnesses.length);
   return {
     serverUrl: location.origin,
@@ -67,6 +79,7 @@ async function options(storage: Storage): Promise<MessengerOptions> {
     webSocket: WebSocket as unknown as WebSocketConstructor,
     escrow: await escrow(storage),
     imagePreview: browserImagePreview,
+    ...(maxBlobBytes && { maxAttachmentBytes: maxBlobBytes }),
     transparency: { logKey: await pinnedLogKey(storage), ...(quorum > 0 && { witnesses: { keys: logWitnesses, k: quorum } }) },
   };
 }

@@ -18,10 +18,10 @@
  */
 import { fromBase64, openCheckpoint, RootBuilder, toBase64, verifyConsistency, equalBytes, ProofError, NoteError, type VerifiedCheckpoint } from '@doublelock/log/verifier';
 import { BankStore, DISPUTED_LABEL, prepareSignal, SignalOpinionStore, SweepStore, tombstoneSignal, writeSignals, type SignalInput } from '@doublelock/moderation';
-import type { HubEntry, HubFeedResponse } from '@doublelock/protocol';
+import type { HubEntry } from '@doublelock/protocol';
 import type { Db, SqlRunner } from '@doublelock/store';
 import { decodeEntry, EntryError } from '../entry.ts';
-import { HubClient, HubHttpError } from './client.ts';
+import { HubClient, HubHttpError, type HubFeedPage } from './client.ts';
 
 export class HubIntegrityError extends Error {
   constructor(message: string) {
@@ -38,6 +38,12 @@ export interface HubSyncOptions {
   /** local bank = prefix + hub bank */
   bankPrefix?: string;
   pageSize?: number;
+  /**
+   * Verified entries applied per transaction (default 100,000): consecutive pages are written together,
+   * so a large sync pays one commit (and one rewrite of the banks' index pages) per batch, not per page.
+   * The cursor commits with each batch: a restart resumes after the last committed one.
+   */
+  applyBatch?: number;
   /** queue retro-sweeps of published content against what arrives (default true) */
   sweep?: boolean;
   now?: () => number;
@@ -89,6 +95,7 @@ export class HubSync {
   readonly client: HubClient;
   readonly bankPrefix: string;
   readonly pageSize: number;
+  readonly applyBatch: number;
   readonly banks: BankStore;
   readonly #sweep: boolean;
   readonly #now: () => number;
@@ -103,6 +110,7 @@ export class HubSync {
     this.client = options.client;
     this.bankPrefix = options.bankPrefix ?? 'hub-';
     this.pageSize = options.pageSize ?? 5000;
+    this.applyBatch = options.applyBatch ?? 100_000;
     this.banks = new BankStore(options.db);
     this.#sweep = options.sweep ?? true;
     this.#now = options.now ?? Date.now;
@@ -194,9 +202,24 @@ export class HubSync {
     let builder = decodeFrontier(Number(row.cursor), row.frontier);
     let seen = { size: Number(row.checkpoint_size), root: row.checkpoint_root ? fromBase64(row.checkpoint_root) : undefined };
     const result: SyncResult = { entries: 0, signals: 0, withdrawn: 0, cursor: builder.size, size: seen.size, sweeps: 0 };
+    // verified pages waiting to be written together (applyBatch), from `applied` (the committed cursor)
+    let batch: HubEntry[] = [];
+    let applied = builder.size;
+    let verified: VerifiedCheckpoint | undefined;
+    const write = async (cp: VerifiedCheckpoint) => {
+      if (!batch.length) return;
+      const done = await this.#apply(batch, applied, builder, cp);
+      result.entries += batch.length;
+      result.signals += done.signals;
+      result.withdrawn += done.withdrawn;
+      result.sweeps += done.sweeps;
+      result.cursor = builder.size;
+      applied = builder.size;
+      batch = [];
+    };
     // the next page is fetched while this one is verified and written: the hub serves and this platform
     // applies at the same time (a page is used only after its own checks, so reading ahead is safe)
-    let ahead: Promise<HubFeedResponse> | undefined;
+    let ahead: Promise<HubFeedPage> | undefined;
     try {
       for (;;) {
         const page = await (ahead ?? this.client.feed(builder.size, this.pageSize));
@@ -227,8 +250,7 @@ export class HubSync {
         }
         // the applied entries and this page must be a prefix of the checkpoint's tree
         const next = RootBuilder.restore(builder.snapshot());
-        const encoder = new TextEncoder();
-        for (const e of page.entries) next.addEntry(encoder.encode(e));
+        for (const e of page.entries) next.addEntry(e);
         try {
           if (next.size > cp.size) throw new ProofError(`the page runs past the checkpoint (${next.size} > ${cp.size})`);
           if (next.size === cp.size) {
@@ -245,24 +267,26 @@ export class HubSync {
           if (error instanceof EntryError) return this.#fail(`the hub's log holds an entry that is not a hub entry: ${error.message}`);
           throw error;
         }
-        const applied = await this.#apply(entries, next, cp);
-        result.entries += entries.length;
-        result.signals += applied.signals;
-        result.withdrawn += applied.withdrawn;
-        result.sweeps += applied.sweeps;
+        for (const e of entries) batch.push(e);
+        verified = cp;
         seen = { size: cp.size, root: cp.rootHash };
-        result.cursor = next.size;
         result.size = cp.size;
         builder = next;
-        if (builder.size >= cp.size || entries.length === 0) return result;
+        const last = builder.size >= cp.size || entries.length === 0;
+        if (last || batch.length >= this.applyBatch) await write(cp);
+        if (last) return result;
       }
+    } catch (error) {
+      // pages verified before a failure (a bad page, the network) are still written
+      if (verified) await write(verified).catch(() => undefined);
+      throw error;
     } finally {
       await ahead?.catch(() => undefined);
     }
   }
 
-  /** Applies a verified page, its cursor, frontier and checkpoint in one transaction. */
-  async #apply(entries: HubEntry[], builder: RootBuilder, cp: VerifiedCheckpoint): Promise<{ signals: number; withdrawn: number; sweeps: number }> {
+  /** Applies verified entries (after the committed cursor `from`), the new cursor, frontier and checkpoint in one transaction. */
+  async #apply(entries: HubEntry[], from: number, builder: RootBuilder, cp: VerifiedCheckpoint): Promise<{ signals: number; withdrawn: number; sweeps: number }> {
     const banks = new Set<string>();
     for (const e of entries) if (e.op === 'signal' || e.op === 'withdraw') banks.add(this.bankPrefix + e.bank);
     for (const b of banks) if (!(await this.banks.getBank(b))) await this.banks.createBank(b, `synced from the hash-sharing hub ${this.hub}`);
@@ -270,7 +294,7 @@ export class HubSync {
     return this.db.transaction(
       async (tx) => {
         const cur = await tx.get<{ cursor: number }>('SELECT cursor FROM hub_sync WHERE hub = ?', [this.hub]);
-        if (!cur || Number(cur.cursor) !== builder.size - entries.length) throw new Error('the hub sync moved under this pass (another sync runs on this database)');
+        if (!cur || Number(cur.cursor) !== from) throw new Error('the hub sync moved under this pass (another sync runs on this database)');
         const localDisputes = await disputedLocally(tx, banks);
         const fresh = new Map<string, Set<number>>();
         // signals are written in multi-row upserts per bank; a withdrawal of a signal still pending is

@@ -183,8 +183,8 @@ class RecordingBankStore extends BankStore {
     return seen;
   }
 
-  override async *pdqHashPages(bank: string, pageSize?: number, after?: number): AsyncGenerator<{ words: Uint32Array; ids: Uint32Array }> {
-    for await (const page of super.pdqHashPages(bank, pageSize, after)) {
+  override async *pdqHashPages(bank: string, pageSize?: number, after?: number, upto?: number): AsyncGenerator<{ words: Uint32Array; ids: Uint32Array }> {
+    for await (const page of super.pdqHashPages(bank, pageSize, after, upto)) {
       if (this.#seen) for (const id of page.ids) if (id > this.above) this.#seen.add(id);
       yield page;
     }
