@@ -14,10 +14,9 @@
 import { gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { extract as hkdfExtract } from '@noble/hashes/hkdf.js';
+import { expand as hkdfExpand, extract as hkdfExtract } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
-import { keyedExpand } from './keyedExpand.ts';
 import { defaultCryptoProvider, type Ciphersuite, type CiphersuiteImpl, type CryptoProvider } from 'ts-mls';
 
 
@@ -157,7 +156,6 @@ function makeProvider(): CryptoProvider {
       const base = await defaultCryptoProvider.getCiphersuiteImpl(cs);
       const p = noblePrimitives(cs, base.kdf.size);
       const kdfHash = nobleHash(kdfHashName(cs));
-      const expand = keyedExpand(kdfHash);
       return {
         ...base,
         hash: {
@@ -168,7 +166,7 @@ function makeProvider(): CryptoProvider {
         kdf: {
           // HKDF-Extract (RFC 5869 §2.2) is HMAC(salt, IKM); an empty salt and a zero one give the same key block.
           extract: async (salt, ikm) => hkdfExtract(kdfHash, ikm, salt),
-          expand: async (prk, info, len) => expand(prk, info, len),
+          expand: async (prk, info, len) => hkdfExpand(kdfHash, prk, info, len),
           size: base.kdf.size,
         },
         hpke: {
