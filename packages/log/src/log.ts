@@ -110,11 +110,14 @@ export class TransparencyLog {
    */
   append(entries: readonly Uint8Array[]): Promise<{ firstIndex: number }> {
     if (!Array.isArray(entries) || entries.length === 0) return Promise.reject(new LogError('bad_request', 'append needs at least one entry'));
-    if (!entries.every((e) => e instanceof Uint8Array)) return Promise.reject(new LogError('bad_request', 'log entries must be Uint8Arrays'));
-    const tooLarge = entries.findIndex((e) => e.length > this.#maxEntryBytes);
-    if (tooLarge >= 0) return Promise.reject(new LogError('bad_request', `entry ${tooLarge} has ${entries[tooLarge]!.length} bytes; the limit is ${this.#maxEntryBytes}`));
+    // plain loops: this runs once per caller, often one entry each, and closures would be made per call
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i];
+      if (!(entry instanceof Uint8Array)) return Promise.reject(new LogError('bad_request', 'log entries must be Uint8Arrays'));
+      if (entry.length > this.#maxEntryBytes) return Promise.reject(new LogError('bad_request', `entry ${i} has ${entry.length} bytes; the limit is ${this.#maxEntryBytes}`));
+    }
     return new Promise((resolve, reject) => {
-      this.#pending.push({ entries: [...entries], resolve, reject });
+      this.#pending.push({ entries: entries.slice(), resolve, reject });
       this.#draining ??= this.#drain();
     });
   }
