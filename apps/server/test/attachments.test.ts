@@ -6,14 +6,14 @@ const bigRandom = (n: number) => randomFillSync(new Uint8Array(n));
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
 import { startTestServer } from '../src/testing.ts';
-import { groupOf, TestAccount, type TestDevice } from './harness.ts';
+import { groupOf, type TestDevice, devicesOf } from './harness.ts';
 
 let server: RunningServer;
 let a: TestDevice, b: TestDevice, outsider: TestDevice;
 let groupId: string;
 beforeAll(async () => {
   server = await startTestServer({ maxBlobBytes: 3 * 1024 * 1024 });
-  [a, b, outsider] = (await Promise.all(['ann', 'ben', 'oli'].map(async (u) => (await new TestAccount(server, u).register()).login()))) as [TestDevice, TestDevice, TestDevice];
+  [a, b, outsider] = await devicesOf(server, ['ann', 'ben', 'oli'] as const);
   groupId = await groupOf([a, b]);
 });
 afterAll(async () => server.close());

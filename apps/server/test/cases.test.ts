@@ -12,7 +12,7 @@ import type { MailboxItem } from '@doublelock/protocol';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
-import { call, frankedReport, groupOf, sendFranked, serverCases, TestAccount, type TestDevice } from './harness.ts';
+import { call, frankedReport, groupOf, sendFranked, serverCases, TestAccount, type TestDevice, devicesOf } from './harness.ts';
 import { picture } from './media.ts';
 
 type Json = Record<string, unknown>;
@@ -59,7 +59,7 @@ describe.each(serverCases())('notice and action on $name', ({ start }) => {
 
   beforeAll(async () => {
     server = await start({ sessionTtlMs: 400 * 24 * HOUR, casesProvider: 'social.test', casesSweepMs: 24 * HOUR, moderationWorkMs: 200, bankRefreshMs: 60 * 60_000 }, { now: () => time });
-    [alice, bob, mod1, mod2, admin, ngo, lawyer] = (await Promise.all(['alice', 'bob', 'mod1', 'mod2', 'admin', 'ngo', 'lawyer'].map(async (u) => (await new TestAccount(server, u).register()).login()))) as [TestDevice, TestDevice, TestDevice, TestDevice, TestDevice, TestDevice, TestDevice];
+    [alice, bob, mod1, mod2, admin, ngo, lawyer] = await devicesOf(server, ['alice', 'bob', 'mod1', 'mod2', 'admin', 'ngo', 'lawyer'] as const);
     // The first administrator is made by the operator on the store (doublelock moderation role grant).
     await server.ctx.cases.roles.grant('admin', 'admin', 'operator', time);
     for (const [username, role, organisation] of [['mod1', 'moderator'], ['mod2', 'moderator'], ['ngo', 'trusted_flagger', 'Counter Extremism NGO'], ['lawyer', 'legal']] as const) {

@@ -120,6 +120,11 @@ export class TestDevice {
   }
 }
 
+/** Registers each username with one device and logs it in, in order. */
+export function devicesOf<N extends readonly string[]>(server: { url: string }, usernames: N): Promise<{ [K in keyof N]: TestDevice }> {
+  return Promise.all(usernames.map(async (u) => (await new TestAccount(server, u).register()).login())) as never;
+}
+
 export const randomGroupId = (): string => toBase64Url(randomBytes(16));
 export const bytes = (n: number): string => toBase64Url(randomBytes(n));
 export const messageId = (): string => toBase64Url(randomBytes(12));

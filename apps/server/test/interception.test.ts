@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
 import { startTestServer } from '../src/testing.ts';
-import { call, groupOf, messageId, TestAccount, type TestDevice } from './harness.ts';
+import { call, groupOf, messageId, type TestDevice, devicesOf } from './harness.ts';
 
 const HOUR = 60 * 60 * 1000;
 const keys = { custodian: generateSigningKey(), root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), other: generateSigningKey(), provider: generateSigningKey() };
@@ -68,7 +68,7 @@ beforeAll(async () => {
     dataDir,
     lawfulAccess: { trust: signTrustConfig(trust, keys.root.secretKey), trustRootKey: toBase64Url(keys.root.publicKey), providerKeyId: 'provider', providerSecretKey: keys.provider.secretKey },
   });
-  [alice, bob, carol, dave] = (await Promise.all(['alice', 'bob', 'carol', 'dave'].map(async (u) => (await new TestAccount(server, u).register()).login()))) as [TestDevice, TestDevice, TestDevice, TestDevice];
+  [alice, bob, carol, dave] = await devicesOf(server, ['alice', 'bob', 'carol', 'dave'] as const);
   aliceBob = await groupOf([alice, bob]);
   carolDave = await groupOf([carol, dave]);
 });

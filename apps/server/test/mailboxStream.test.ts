@@ -11,7 +11,7 @@ import { fromBase64Url, toBase64Url, type MailboxItem } from '@doublelock/protoc
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
-import { bytes, groupOf, messageId, serverCases, TestAccount, type TestDevice } from './harness.ts';
+import { bytes, groupOf, messageId, serverCases, type TestDevice, devicesOf } from './harness.ts';
 
 /** GET /v1/mailbox with node:http: the headers, and how many pieces the body came in. */
 function fetchRaw(url: string, token: string): Promise<{ headers: Record<string, string | string[] | undefined>; pieces: number; body: string }> {
@@ -35,7 +35,7 @@ describe.each(serverCases())('mailbox streaming on $name', ({ start }) => {
   let alice: TestDevice, bob: TestDevice;
   beforeAll(async () => {
     server = await start();
-    [alice, bob] = (await Promise.all(['alice', 'bob'].map(async (u) => (await new TestAccount(server, u).register()).login()))) as [TestDevice, TestDevice];
+    [alice, bob] = await devicesOf(server, ['alice', 'bob'] as const);
   });
   afterAll(async () => server.close());
 

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket as NetSocket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
-import { bytes, groupOf, messageId, serverCases, TestAccount, type TestDevice } from './harness.ts';
+import { bytes, groupOf, messageId, serverCases, type TestDevice, devicesOf } from './harness.ts';
 
 /** A WebSocket client that keeps each message's fragments as they came (RFC 6455 §5.2 framing by hand). */
 class RawWebSocket {
@@ -109,7 +109,7 @@ describe.each(serverCases())('streamed push of a large item on $name', ({ start 
   let alice: TestDevice, bob: TestDevice;
   beforeAll(async () => {
     server = await start();
-    [alice, bob] = (await Promise.all(['alice', 'bob'].map(async (u) => (await new TestAccount(server, u).register()).login()))) as [TestDevice, TestDevice];
+    [alice, bob] = await devicesOf(server, ['alice', 'bob'] as const);
   });
   afterAll(async () => server.close());
 

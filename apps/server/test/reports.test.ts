@@ -4,14 +4,14 @@ import type { MailboxItem } from '@doublelock/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
 import { startTestServer } from '../src/testing.ts';
-import { frankedReport, groupOf, sendFranked as send, TestAccount, type TestDevice } from './harness.ts';
+import { frankedReport, groupOf, sendFranked as send, TestAccount, type TestDevice, devicesOf } from './harness.ts';
 
 let server: RunningServer;
 let alice: TestDevice, bob: TestDevice, carol: TestDevice;
 let groupId: string;
 beforeAll(async () => {
   server = await startTestServer();
-  [alice, bob, carol] = (await Promise.all(['alice', 'bob', 'carol'].map(async (u) => (await new TestAccount(server, u).register()).login()))) as [TestDevice, TestDevice, TestDevice];
+  [alice, bob, carol] = await devicesOf(server, ['alice', 'bob', 'carol'] as const);
   groupId = await groupOf([alice, bob, carol]);
 });
 afterAll(async () => server.close());

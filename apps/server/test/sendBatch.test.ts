@@ -7,14 +7,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
-import { bytes, groupOf, messageId, serverCases, TestAccount, type TestDevice } from './harness.ts';
+import { bytes, groupOf, messageId, serverCases, type TestDevice, devicesOf } from './harness.ts';
 
 describe.each(serverCases())('a burst of concurrent sends on $name', ({ name, start }) => {
   let server: RunningServer;
   let a: TestDevice, b: TestDevice, c: TestDevice, outsider: TestDevice;
   beforeAll(async () => {
     server = await start();
-    [a, b, c, outsider] = (await Promise.all(['ann', 'ben', 'cat', 'oli'].map(async (u) => (await new TestAccount(server, u).register()).login()))) as [TestDevice, TestDevice, TestDevice, TestDevice];
+    [a, b, c, outsider] = await devicesOf(server, ['ann', 'ben', 'cat', 'oli'] as const);
   });
   afterAll(async () => server.close());
 
