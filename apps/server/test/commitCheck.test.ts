@@ -9,7 +9,7 @@ import { commitRejectionBytes, deviceRevocationBytes, fromBase64Url, toBase64Url
 import { sha256 } from '@noble/hashes/sha2.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
-import { bytes, call, commit, groupOf, messageId, serverCases, TestAccount, type TestDevice } from './harness.ts';
+import { bytes, call, commit, groupOf, messageId, serverCases, type TestDevice, devicesOf, postCommit } from './harness.ts';
 import { commitRequest, keyPackage, newSigningKeys, tamper } from './mls.ts';
 
 describe.each(serverCases())('the Delivery Service checks commits on $name', ({ start }) => {
@@ -20,9 +20,7 @@ describe.each(serverCases())('the Delivery Service checks commits on $name', ({ 
   });
   afterAll(async () => server.close());
 
-  const people = (count: number): Promise<TestDevice[]> =>
-    Promise.all(Array.from({ length: count }, async () => (await new TestAccount(server, `cc${++n}x`).register()).login()));
-  const post = (d: TestDevice, groupId: string, body: unknown) => d.call('POST', `/v1/groups/${groupId}/commits`, body);
+  const people = (count: number): Promise<TestDevice[]> => devicesOf(server, Array.from({ length: count }, () => `cc${++n}x`));
   const members = async (d: TestDevice, groupId: string) => ((await d.call<{ members: string[] }>('GET', `/v1/groups/${groupId}`)).body.members ?? []).sort();
 
   it('refuses a declared add or remove list that is not the commit’s, and accepts the honest one', async () => {
@@ -31,13 +29,13 @@ describe.each(serverCases())('the Delivery Service checks commits on $name', ({ 
     // The commit adds c; the request claims it adds d (c would get no Welcome, d one it cannot use).
     const adding = await commitRequest(a!, groupId, { add: [c!] });
     for (const adds of [[d!.deviceId], [], [c!.deviceId, d!.deviceId]]) {
-      expect(await post(a!, groupId, { ...adding.body, adds })).toMatchObject({ status: 422, body: { code: 'commit_rejected' } });
+      expect(await postCommit(a!, groupId, { ...adding.body, adds })).toMatchObject({ status: 422, body: { code: 'commit_rejected' } });
     }
     // The commit removes b; the request claims it removes nobody (b would keep getting mail).
     const removing = await commitRequest(a!, groupId, { remove: [b!] });
-    expect(await post(a!, groupId, { ...removing.body, removes: [] })).toMatchObject({ status: 422, body: { code: 'commit_rejected' } });
+    expect(await postCommit(a!, groupId, { ...removing.body, removes: [] })).toMatchObject({ status: 422, body: { code: 'commit_rejected' } });
     expect(await members(a!, groupId)).toEqual([a!.deviceId, b!.deviceId].sort());
-    expect((await post(a!, groupId, adding.body)).status).toBe(200);
+    expect((await postCommit(a!, groupId, adding.body)).status).toBe(200);
     expect(await members(a!, groupId)).toEqual([a!.deviceId, b!.deviceId, c!.deviceId].sort());
   });
 
@@ -45,8 +43,8 @@ describe.each(serverCases())('the Delivery Service checks commits on $name', ({ 
     const [a, b] = await people(2);
     const groupId = await groupOf([a!, b!]);
     const { body } = await commitRequest(a!, groupId, { private: true });
-    expect(await post(a!, groupId, body)).toMatchObject({ status: 422, body: { code: 'commit_rejected', message: expect.stringMatching(/PublicMessage/) } });
-    expect(await post(a!, groupId, { ...body, commit: toBase64Url(new Uint8Array(40).fill(7)) })).toMatchObject({ status: 422, body: { code: 'commit_rejected' } });
+    expect(await postCommit(a!, groupId, body)).toMatchObject({ status: 422, body: { code: 'commit_rejected', message: expect.stringMatching(/PublicMessage/) } });
+    expect(await postCommit(a!, groupId, { ...body, commit: toBase64Url(new Uint8Array(40).fill(7)) })).toMatchObject({ status: 422, body: { code: 'commit_rejected' } });
   });
 
   it('refuses adding a revoked device, a KeyPackage its device did not sign, or a credential naming another account', async () => {
@@ -56,7 +54,7 @@ describe.each(serverCases())('the Delivery Service checks commits on $name', ({ 
     const revokedAt = Date.now();
     const accountSignature = toBase64Url(ed25519.sign(deviceRevocationBytes({ username: b!.account.username, deviceId: laptop.deviceId, revokedAt }), b!.account.identitySecret));
     expect((await call(server.url, 'POST', `/v1/accounts/${b!.account.username}/devices/${laptop.deviceId}/revoke`, { revokedAt, accountSignature })).status).toBe(200);
-    expect(await post(a!, groupId, (await commitRequest(a!, groupId, { add: [laptop] })).body)).toMatchObject({ status: 422, body: { code: 'commit_rejected', message: expect.stringMatching(/revoked/) } });
+    expect(await postCommit(a!, groupId, (await commitRequest(a!, groupId, { add: [laptop] })).body)).toMatchObject({ status: 422, body: { code: 'commit_rejected', message: expect.stringMatching(/revoked/) } });
 
     // Mallory makes a KeyPackage for carol's device id and key but signs it herself: nobody could join with it.
     const [carol] = await people(1);
@@ -66,10 +64,10 @@ describe.each(serverCases())('the Delivery Service checks commits on $name', ({ 
       const p = m.publicMessage.content.commit.proposals[0]!;
       if (p.proposalOrRefType === 'proposal' && p.proposal.proposalType === 'add') p.proposal.add.keyPackage = forgedPackage;
     });
-    expect(await post(a!, groupId, forged)).toMatchObject({ status: 422, body: { code: 'commit_rejected', message: expect.stringMatching(/not signed/) } });
+    expect(await postCommit(a!, groupId, forged)).toMatchObject({ status: 422, body: { code: 'commit_rejected', message: expect.stringMatching(/not signed/) } });
     // A credential naming b's account for carol's device.
     const misnamed = await commitRequest(a!, groupId, { add: [{ ...carol!, account: b!.account, deviceId: carol!.deviceId, keys: carol!.keys, mls: carol!.mls }] });
-    expect(await post(a!, groupId, misnamed.body)).toMatchObject({ status: 422, body: { code: 'commit_rejected', message: expect.stringMatching(/key directory/) } });
+    expect(await postCommit(a!, groupId, misnamed.body)).toMatchObject({ status: 422, body: { code: 'commit_rejected', message: expect.stringMatching(/key directory/) } });
     expect(await members(a!, groupId)).toEqual([a!.deviceId, b!.deviceId].sort());
   });
 
@@ -78,7 +76,7 @@ describe.each(serverCases())('the Delivery Service checks commits on $name', ({ 
     const groupId = await groupOf([a!, b!, c!]);
     // b sends a's commit (sender: a's leaf) as its own.
     const asA = await commitRequest(a!, groupId, { remove: [c!] });
-    expect(await post(b!, groupId, asA.body)).toMatchObject({ status: 422, body: { code: 'commit_rejected', message: expect.stringMatching(/leaf/) } });
+    expect(await postCommit(b!, groupId, asA.body)).toMatchObject({ status: 422, body: { code: 'commit_rejected', message: expect.stringMatching(/leaf/) } });
     // A modified client removes leaf 5 (nobody) and declares it removes c.
     const { body } = await commitRequest(a!, groupId, { remove: [c!] });
     const emptyLeaf = tamper(body, (m) => {
@@ -86,7 +84,7 @@ describe.each(serverCases())('the Delivery Service checks commits on $name', ({ 
       const p = m.publicMessage.content.commit.proposals[0]!;
       if (p.proposalOrRefType === 'proposal' && p.proposal.proposalType === 'remove') p.proposal.remove.removed = 5;
     });
-    expect(await post(a!, groupId, emptyLeaf)).toMatchObject({ status: 422, body: { code: 'commit_rejected', message: expect.stringMatching(/empty/) } });
+    expect(await postCommit(a!, groupId, emptyLeaf)).toMatchObject({ status: 422, body: { code: 'commit_rejected', message: expect.stringMatching(/empty/) } });
     expect(await members(a!, groupId)).toEqual([a!.deviceId, b!.deviceId, c!.deviceId].sort());
     // The honest commit goes through, and the leaves stay in step with the members' trees: c's leaf is free again.
     await commit(a!, groupId, { remove: [c!] });
@@ -101,9 +99,9 @@ describe.each(serverCases())('the Delivery Service checks commits on $name', ({ 
     const groupId = await groupOf([admin!, member!]);
     await commit(admin!, groupId, { admins: [admin!.account.username] });
     const refused = { status: 403, body: { code: 'not_admin' } };
-    expect(await post(member!, groupId, (await commitRequest(member!, groupId, { add: [outsider!] })).body)).toMatchObject(refused);
-    expect(await post(member!, groupId, (await commitRequest(member!, groupId, { remove: [admin!] })).body)).toMatchObject(refused);
-    expect(await post(member!, groupId, (await commitRequest(member!, groupId, { admins: [member!.account.username] })).body)).toMatchObject(refused);
+    expect(await postCommit(member!, groupId, (await commitRequest(member!, groupId, { add: [outsider!] })).body)).toMatchObject(refused);
+    expect(await postCommit(member!, groupId, (await commitRequest(member!, groupId, { remove: [admin!] })).body)).toMatchObject(refused);
+    expect(await postCommit(member!, groupId, (await commitRequest(member!, groupId, { admins: [member!.account.username] })).body)).toMatchObject(refused);
     // The member's own new device: allowed.
     const laptop = await (await member!.account.addDevice()).login();
     expect((await commit(member!, groupId, { add: [laptop] })).status).toBe(200);
@@ -126,7 +124,7 @@ describe.each(serverCases())('the Delivery Service checks commits on $name', ({ 
     const [a, b, c, d, e] = await people(5);
     const groupId = await groupOf([a!, b!, c!, d!]);
     const { body } = await commitRequest(a!, groupId, { add: [e!], remove: [d!] });
-    const accepted = await post(a!, groupId, body);
+    const accepted = await postCommit(a!, groupId, body);
     expect(accepted.status).toBe(200);
     const seq = (accepted.body as { seq: number }).seq;
     // Not counted: the removed device, the added one, a signature over another commit, the committer's own account.
@@ -147,14 +145,14 @@ describe.each(serverCases())('the Delivery Service checks commits on $name', ({ 
     }
     expect((await reject(c!, groupId, seq, body)).body).toMatchObject({ voided: true });
     // The group goes on from the restored epoch: the next commit wins it.
-    expect((await post(b!, groupId, (await commitRequest(b!, groupId, { remove: [d!] })).body)).status).toBe(200);
+    expect((await postCommit(b!, groupId, (await commitRequest(b!, groupId, { remove: [d!] })).body)).status).toBe(200);
   });
 
   it('does not void a commit someone else built on, or one a later commit followed', async () => {
     const [a, b, c] = await people(3);
     const groupId = await groupOf([a!, b!, c!]);
     const first = await commitRequest(a!, groupId);
-    const accepted = await post(a!, groupId, first.body);
+    const accepted = await postCommit(a!, groupId, first.body);
     await first.apply();
     const seq = (accepted.body as { seq: number }).seq;
     // c sends in the new epoch: it accepted the commit.

@@ -8,7 +8,7 @@
 import { toBase64Url } from '@doublelock/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
-import { call, commit, groupOf, serverCases, TestAccount, type TestDevice } from './harness.ts';
+import { call, commit, groupOf, serverCases, type TestDevice, devicesOf, postCommit } from './harness.ts';
 import { commitRequest, externalCommitRequest, groupInfoOf, leafOf, tamper } from './mls.ts';
 
 describe.each(serverCases())('GroupInfo and external commits at the Delivery Service on $name', ({ start }) => {
@@ -19,9 +19,7 @@ describe.each(serverCases())('GroupInfo and external commits at the Delivery Ser
   });
   afterAll(async () => server.close());
 
-  const people = (count: number): Promise<TestDevice[]> =>
-    Promise.all(Array.from({ length: count }, async () => (await new TestAccount(server, `gi${++n}x`).register()).login()));
-  const post = (d: TestDevice, groupId: string, body: unknown) => d.call('POST', `/v1/groups/${groupId}/commits`, body);
+  const people = (count: number): Promise<TestDevice[]> => devicesOf(server, Array.from({ length: count }, () => `gi${++n}x`));
   const info = (d: TestDevice, groupId: string) => d.call<{ epoch: number; groupInfo: string; code: string }>('GET', `/v1/groups/${groupId}/group-info`);
 
   it('keeps the committer’s GroupInfo for the new epoch and gives it to member devices only', async () => {
@@ -30,7 +28,7 @@ describe.each(serverCases())('GroupInfo and external commits at the Delivery Ser
     expect(await info(a!, groupId)).toMatchObject({ status: 404, body: { code: 'not_found' } }); // none left yet
 
     const update = await commitRequest(a!, groupId, { groupInfo: true });
-    expect((await post(a!, groupId, update.body)).status).toBe(200);
+    expect((await postCommit(a!, groupId, update.body)).status).toBe(200);
     await update.apply();
     const kept = await info(b!, groupId);
     expect(kept).toMatchObject({ status: 200, body: { epoch: 2, groupInfo: update.body.groupInfo } });
@@ -63,15 +61,15 @@ describe.each(serverCases())('GroupInfo and external commits at the Delivery Ser
       [toBase64Url(new Uint8Array(64).fill(3)), /not an MLS GroupInfo/],
     ];
     for (const [groupInfo, message] of cases) {
-      expect(await post(a!, groupId, { ...honest.body, groupInfo })).toMatchObject({ status: 422, body: { code: 'commit_rejected', message: expect.stringMatching(message) } });
+      expect(await postCommit(a!, groupId, { ...honest.body, groupInfo })).toMatchObject({ status: 422, body: { code: 'commit_rejected', message: expect.stringMatching(message) } });
     }
     // b's GroupInfo (b's signature, b's leaf) on a's commit.
     const fromB = await groupInfoOf(b!.mls.get(groupId)!);
-    expect((await post(a!, groupId, { ...honest.body, groupInfo: fromB })).status).toBe(422);
+    expect((await postCommit(a!, groupId, { ...honest.body, groupInfo: fromB })).status).toBe(422);
     // Larger than the schema's bound: a validation error, never stored.
-    expect((await post(a!, groupId, { ...honest.body, groupInfo: toBase64Url(new Uint8Array(1024 * 1024 + 1)) })).status).toBeGreaterThanOrEqual(400);
+    expect((await postCommit(a!, groupId, { ...honest.body, groupInfo: toBase64Url(new Uint8Array(1024 * 1024 + 1)) })).status).toBeGreaterThanOrEqual(400);
     expect(await info(a!, groupId)).toMatchObject({ status: 404 });
-    expect((await post(a!, groupId, honest.body)).status).toBe(200);
+    expect((await postCommit(a!, groupId, honest.body)).status).toBe(200);
   });
 
   it('takes an external commit only from a member device re-adding itself in its own place', async () => {
@@ -79,21 +77,21 @@ describe.each(serverCases())('GroupInfo and external commits at the Delivery Ser
     const groupId = await groupOf([a!, b!, c!]);
     // No GroupInfo kept for the epoch (a group whose policy allows no external commits): refused.
     const unkept = await externalCommitRequest(b!, await groupInfoOf(b!.mls.get(groupId)!), true);
-    expect(await post(b!, groupId, unkept.body)).toMatchObject({ status: 422, body: { message: expect.stringMatching(/keeps no group info/) } });
+    expect(await postCommit(b!, groupId, unkept.body)).toMatchObject({ status: 422, body: { message: expect.stringMatching(/keeps no group info/) } });
     await commit(a!, groupId, { groupInfo: true });
     const groupInfo = (await info(b!, groupId)).body.groupInfo;
     const before = await b!.call<{ epoch: number; members: string[] }>('GET', `/v1/groups/${groupId}`);
 
     // From outside the group: refused before anything is read.
     const joining = await externalCommitRequest(outsider!, groupInfo, false);
-    expect(await post(outsider!, groupId, joining.body)).toMatchObject({ status: 403, body: { code: 'not_member' } });
+    expect(await postCommit(outsider!, groupId, joining.body)).toMatchObject({ status: 403, body: { code: 'not_member' } });
     // A member device joining anew (no Remove of its old leaf): refused.
     const extra = await externalCommitRequest(b!, groupInfo, false);
-    expect(await post(b!, groupId, extra.body)).toMatchObject({ status: 422, body: { message: expect.stringMatching(/own old leaf/) } });
+    expect(await postCommit(b!, groupId, extra.body)).toMatchObject({ status: 422, body: { message: expect.stringMatching(/own old leaf/) } });
     // b posts c's rejoin (c's device in the new leaf): refused (and its GroupInfo is not b's).
     const asC = await externalCommitRequest(c!, groupInfo, true);
-    expect(await post(b!, groupId, asC.body)).toMatchObject({ status: 422, body: { message: expect.stringMatching(/not signed by the committing device/) } });
-    expect(await post(b!, groupId, { ...asC.body, groupInfo: undefined })).toMatchObject({ status: 422, body: { message: expect.stringMatching(/only re-add the device that sends it/) } });
+    expect(await postCommit(b!, groupId, asC.body)).toMatchObject({ status: 422, body: { message: expect.stringMatching(/not signed by the committing device/) } });
+    expect(await postCommit(b!, groupId, { ...asC.body, groupInfo: undefined })).toMatchObject({ status: 422, body: { message: expect.stringMatching(/only re-add the device that sends it/) } });
     // b rejoins but removes a's leaf instead of its own (a modified client): refused.
     const resync = await externalCommitRequest(b!, groupInfo, true);
     const state = a!.mls.get(groupId)!;
@@ -101,13 +99,13 @@ describe.each(serverCases())('GroupInfo and external commits at the Delivery Ser
       if (m.wireformat !== 'mls_public_message' || m.publicMessage.content.contentType !== 'commit') throw new Error('not a public commit');
       for (const p of m.publicMessage.content.commit.proposals) if (p.proposalOrRefType === 'proposal' && p.proposal.proposalType === 'remove') p.proposal.remove.removed = leafOf(state, a!);
     });
-    expect(await post(b!, groupId, removesA)).toMatchObject({ status: 422, body: { message: expect.stringMatching(/not this device’s leaf/) } });
+    expect(await postCommit(b!, groupId, removesA)).toMatchObject({ status: 422, body: { message: expect.stringMatching(/not this device’s leaf/) } });
     // Declared routing on an external commit: refused.
-    expect(await post(b!, groupId, { ...resync.body, removes: [b!.deviceId] })).toMatchObject({ status: 422, body: { message: expect.stringMatching(/declares no adds or removes/) } });
+    expect(await postCommit(b!, groupId, { ...resync.body, removes: [b!.deviceId] })).toMatchObject({ status: 422, body: { message: expect.stringMatching(/declares no adds or removes/) } });
     expect((await b!.call<{ epoch: number }>('GET', `/v1/groups/${groupId}`)).body.epoch).toBe(before.body.epoch);
 
     // The honest resync: accepted; b is still a member, at the same leaf; its GroupInfo is the new one.
-    expect(await post(b!, groupId, resync.body)).toMatchObject({ status: 200, body: { epoch: before.body.epoch + 1 } });
+    expect(await postCommit(b!, groupId, resync.body)).toMatchObject({ status: 200, body: { epoch: before.body.epoch + 1 } });
     const after = await b!.call<{ epoch: number; members: string[] }>('GET', `/v1/groups/${groupId}`);
     expect(after.body.members.sort()).toEqual(before.body.members.sort());
     expect(await info(c!, groupId)).toMatchObject({ status: 200, body: { epoch: before.body.epoch + 1, groupInfo: resync.body.groupInfo } });

@@ -129,6 +129,14 @@ export const randomGroupId = (): string => toBase64Url(randomBytes(16));
 export const bytes = (n: number): string => toBase64Url(randomBytes(n));
 export const messageId = (): string => toBase64Url(randomBytes(12));
 
+/** A device acknowledges everything waiting in its mailbox (e.g. its Welcome), so later reads start empty. */
+export async function ackAll(d: TestDevice): Promise<void> {
+  await d.call('POST', '/v1/mailbox/ack', { ids: (await d.mailbox()).map((m) => m.id) });
+}
+
+/** A device posts a commit request to a group. */
+export const postCommit = (d: TestDevice, groupId: string, body: unknown) => d.call('POST', `/v1/groups/${groupId}/commits`, body);
+
 /** Creates a group of these devices (the first creates it and adds the rest in one commit). */
 export async function groupOf(devices: TestDevice[]): Promise<string> {
   const groupId = randomGroupId();

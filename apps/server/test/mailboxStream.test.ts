@@ -11,7 +11,7 @@ import { fromBase64Url, toBase64Url, type MailboxItem } from '@doublelock/protoc
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
-import { bytes, groupOf, messageId, serverCases, type TestDevice, devicesOf } from './harness.ts';
+import { bytes, groupOf, messageId, serverCases, type TestDevice, devicesOf, ackAll } from './harness.ts';
 
 /** GET /v1/mailbox with node:http: the headers, and how many pieces the body came in. */
 function fetchRaw(url: string, token: string): Promise<{ headers: Record<string, string | string[] | undefined>; pieces: number; body: string }> {
@@ -41,8 +41,7 @@ describe.each(serverCases())('mailbox streaming on $name', ({ start }) => {
 
   it('streams a page holding a large item, byte for byte the JSON of the item', async () => {
     const groupId = await groupOf([alice, bob]);
-    const welcome = (await bob.mailbox()).map((m) => m.id);
-    await bob.call('POST', '/v1/mailbox/ack', { ids: welcome });
+    await ackAll(bob);
     // sizes not a multiple of 3: the last slice's encoding has no padding either
     const big = [1024 * 1024, 1_000_001, 999_999].map((n) => randomFillSync(new Uint8Array(n)));
     const ids = big.map(() => messageId());

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket as NetSocket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
-import { bytes, groupOf, messageId, serverCases, type TestDevice, devicesOf } from './harness.ts';
+import { bytes, groupOf, messageId, serverCases, type TestDevice, devicesOf, ackAll } from './harness.ts';
 
 /** A WebSocket client that keeps each message's fragments as they came (RFC 6455 §5.2 framing by hand). */
 class RawWebSocket {
@@ -115,8 +115,7 @@ describe.each(serverCases())('streamed push of a large item on $name', ({ start 
 
   it('sends a 1 MB item as one message in many small fragments, from the backlog and directly', async () => {
     const groupId = await groupOf([alice, bob]);
-    const welcome = (await bob.mailbox()).map((m) => m.id);
-    await bob.call('POST', '/v1/mailbox/ack', { ids: welcome });
+    await ackAll(bob);
     const send = async (payload: Uint8Array) => {
       const clientMessageId = messageId();
       expect((await alice.call('POST', `/v1/groups/${groupId}/messages`, { clientMessageId, epoch: 1, ciphertext: toBase64Url(payload) })).status).toBe(200);
