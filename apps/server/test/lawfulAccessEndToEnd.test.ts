@@ -41,7 +41,7 @@ import { asBytes } from '@doublelock/store';
 import { draftWarrant } from '@doublelock/lawful-access/testing';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
@@ -237,6 +237,19 @@ describe('lawful access, end to end', () => {
     expect(batch.stderr).toContain(`intercept ${third.id} is outside the warrant (its content is not the message its delivery record describes): not sent to any custodian`);
     expect(batch.stderr).toMatch(/1 of 2 intercept\(s\) could not be decrypted/);
     expect(await releasedDigests()).toEqual(digestsBefore);
+
+    // One message whose evidence bundle cannot be written (its path taken by a directory) fails alone: it is
+    // reported, and the rest of the batch is still decrypted, printed and bundled.
+    const [one, two] = exported.body.intercepts;
+    const blockedOut = join(tmp, 'evidence-blocked');
+    mkdirSync(join(blockedOut, `evidence-${one!.id}.json`), { recursive: true });
+    writeFileSync(files.intercepts, collected.stdout);
+    const blocked = await cli('agency', 'decrypt', '--server', server.url, '--trust-root', trustRoot, '--agency-key', files.key, '--warrant', files.warrant, '--submission', files.submission, '--intercepts', files.intercepts, '--out', blockedOut, '--json');
+    expect(blocked.code).not.toBe(0);
+    expect(blocked.stderr).toContain(`intercept ${one!.id}: decrypted, but its evidence bundle could not be written`);
+    expect(blocked.stderr).toMatch(/decrypted 1 of 2 intercept\(s\)/);
+    expect(blocked.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { content: { text: string } }).content.text)).toEqual(['see you there']);
+    expect(existsSync(join(blockedOut, `evidence-${two!.id}.json`))).toBe(true);
 
     // The same field with another message's metadata (the record altered) opens nothing.
     const first = exported.body.intercepts[0]!;
