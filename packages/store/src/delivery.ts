@@ -196,6 +196,12 @@ export class DeliveryStore {
     return row && { epoch: Number(row.epoch), groupInfo: asBytes(row.group_info) };
   }
 
+  /** The GroupInfo kept for one epoch of a group (what an external commit at that epoch was made from), if any. */
+  async groupInfoAt(groupId: string, epoch: number): Promise<Uint8Array | undefined> {
+    const row = await this.db.get<{ group_info: Uint8Array }>('SELECT group_info FROM group_infos WHERE group_id = ? AND epoch = ?', [groupId, epoch]);
+    return row && asBytes(row.group_info);
+  }
+
   async isMember(groupId: string, deviceId: string): Promise<boolean> {
     return (await this.db.get('SELECT 1 AS one FROM group_members WHERE group_id = ? AND device_id = ?', [groupId, deviceId])) !== undefined;
   }
