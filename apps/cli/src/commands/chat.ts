@@ -173,6 +173,8 @@ export function contentText(c: ReceivedMessage['content']): string {
       return `[admins: ${c.usernames.join(', ')}]`;
     case 'trust':
       return `[trust in ${c.username} ${c.verified ? 'verified' : 'reviewed'} on another device]`;
+    case 'rejoin_ack':
+      return '[confirmed a rejoin]';
   }
 }
 
@@ -369,6 +371,10 @@ export function register(program: Command): void {
           console.log(`* ${short(e.groupId)}: ${e.username}'s device ${e.deviceId} lost its state and rejoined`);
         } else if (e.type === 'rejoin_requested') {
           console.log(`* ${short(e.groupId)}: this device lost its place in the chat and asked to be re-added`);
+        } else if (e.type === 'rejoin_pending') {
+          console.log(`* ${short(e.groupId)}: this device lost its state and rejoined; waiting for a member to confirm before sending`);
+        } else if (e.type === 'rejoin_unconfirmed') {
+          console.error(`! ${short(e.groupId)}: no member confirmed this device's rejoin (possibly a copy of the chat the server made): asking to be re-added instead`);
         } else if (e.type === 'leaf_flagged') {
           const f = e.finding;
           console.error(`! ${short(f.groupId)}: device ${f.deviceId} of ${f.username} ${f.removed ? 'removed' : 'flagged'}: ${f.reason}`);
