@@ -21,6 +21,11 @@ export interface GroupMeta {
   epochEnds: Record<string, number>;
   /** The seq of the Welcome this device joined from (a voided commit's joiners leave again). */
   joinedAt?: number;
+  /**
+   * Set when this device rejoined by external commit into `epoch` (at time `at`) and no current member has
+   * confirmed it yet (groups/externalRejoin.ts): nothing is sent in the group meanwhile.
+   */
+  unconfirmedRejoin?: { epoch: number; at: number };
 }
 
 export const SEEN_WINDOW = 4096;

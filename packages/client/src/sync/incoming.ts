@@ -18,7 +18,7 @@ import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import { decodeRatchetTree } from 'ts-mls/ratchetTree.js';
 import { checkCommitAgainstAdmins, mayManage } from '../groups/adminRule.ts';
 import { isRejoinRequest, rejoinedDevices, rejoinKey } from '../groups/rejoin.ts';
-import { checkExternalCommit } from '../groups/externalRejoin.ts';
+import { acksRejoin, checkExternalCommit, confirmedBy, unconfirmedKey } from '../groups/externalRejoin.ts';
 import { asHandshake, handshakeEpoch, handshakeSenderLeaf, processHandshake, type HandshakeMessage } from '../mls/handshake.ts';
 import { b64, identityText, type MessengerContext } from '../core/context.ts';
 import { isTransient, TransientFailure } from '../core/transient.ts';
@@ -30,7 +30,7 @@ import { openEnvelope, type EnvelopeContext } from '../envelope/envelope.ts';
 import { decodeFrame } from '../envelope/frame.ts';
 import { groupMembers, isSeen, markSeen, newGroupMeta, type GroupMeta } from '../groupStore.ts';
 import { parseDeviceCredential, type DeviceIdentity } from '../mls/credential.ts';
-import { getJson, jsonWrite } from '../storage/storage.ts';
+import { getJson, jsonWrite, type StorageWrite } from '../storage/storage.ts';
 
 /** Refusals that say a commit is itself invalid (every member judges it the same way): reported to the server. */
 const INVALID_COMMIT: ReadonlySet<RejectReason> = new Set<RejectReason>(['malformed', 'decryption_failed', 'sender_mismatch', 'credential_rejected', 'not_admin', 'external_commit_refused']);
@@ -47,6 +47,8 @@ const bufferKey = (groupId: string, seq: number) => `buffer/${groupId}/${String(
 export class IncomingItems {
   /** People who sent a 'leave': their removal is committed after the batch (see SyncEngine). */
   pendingLeaves: Array<{ groupId: string; username: string }> = [];
+  /** Devices that rejoined by external commit, for which this device sends the `rejoin_ack` after the batch. */
+  pendingAcks: Array<{ groupId: string; deviceId: string }> = [];
 
   constructor(private readonly ctx: MessengerContext) {}
 
@@ -209,7 +211,7 @@ export class IncomingItems {
     const meta = { ...newGroupMeta(rejoining ? previous!.name : 'chat'), joinedAt: item.seq };
     markSeen(meta, item.seq, item.seq - 1);
     // Rejoining: the new state replaces the lost one, and what was kept for epochs of the old one goes.
-    const dropped = rejoining ? [rejoinKey(item.groupId), ...(await ctx.storage.keys(`buffer/${item.groupId}/`))].map((key) => ({ key, value: undefined })) : [];
+    const dropped = rejoining ? [rejoinKey(item.groupId), unconfirmedKey(item.groupId), ...(await ctx.storage.keys(`buffer/${item.groupId}/`))].map((key) => ({ key, value: undefined })) : [];
     await ctx.groupStore.save(item.groupId, state, meta, [...(stored.lastResort ? [] : [{ key: `kp/${ref}`, value: undefined }]), ...dropped]);
     ctx.keyPackages.joinedSinceTopUp = true;
     ctx.emit(rejoining ? { type: 'rejoined', groupId: item.groupId, ...ctx.me } : { type: 'joined', groupId: item.groupId });
@@ -245,9 +247,12 @@ export class IncomingItems {
     await checkCommitAgainstAdmins(ctx, state, result.newState, sender);
     meta.epochEnds[String(epoch)] = item.seq;
     markSeen(meta, item.seq);
+    // Another member's commit in our rejoin's new epoch: it processed our external commit (groups/externalRejoin.ts).
+    const confirmed = confirmedBy(meta, epoch, sender.deviceId, ctx.deviceId);
+    if (confirmed) delete meta.unconfirmedRejoin;
     const removed = result.newState.groupActiveState.kind === 'removedFromGroup';
     if (removed) meta.status = 'removed';
-    await (removed ? ctx.groupStore.forget(item.groupId, meta) : ctx.groupStore.save(item.groupId, result.newState, meta));
+    await (removed ? ctx.groupStore.forget(item.groupId, meta) : ctx.groupStore.save(item.groupId, result.newState, meta, confirmed ? [{ key: unconfirmedKey(item.groupId), value: undefined }] : []));
     if (removed) {
       ctx.emit({ type: 'removed', groupId: item.groupId });
       return;
@@ -263,7 +268,11 @@ export class IncomingItems {
       removed: before.filter((m) => !afterIds.has(m.deviceId)).map(({ username, deviceId }) => ({ username, deviceId })),
     });
     for (const device of rejoinedDevices(state, result.newState)) ctx.emit({ type: 'rejoined', groupId: item.groupId, ...device });
-    if (rejoining) ctx.emit({ type: 'rejoined', groupId: item.groupId, username: rejoining.username, deviceId: rejoining.deviceId });
+    if (rejoining) {
+      ctx.emit({ type: 'rejoined', groupId: item.groupId, username: rejoining.username, deviceId: rejoining.deviceId });
+      if (rejoining.deviceId !== ctx.deviceId && acksRejoin(result.newState, rejoining, ctx.deviceId)) this.pendingAcks.push({ groupId: item.groupId, deviceId: rejoining.deviceId });
+    }
+    if (confirmed) ctx.emit({ type: 'rejoined', groupId: item.groupId, ...ctx.me });
   }
 
   /** Who sent a commit: its (public, or encrypted) sender names a leaf, whose credential our AS accepted. */
@@ -353,6 +362,16 @@ export class IncomingItems {
       throw new MessageRejected('envelope_rejected', (error as Error).message);
     }
     markSeen(meta, item.seq);
+    // A member's item in our rejoin's new epoch confirms it (groups/externalRejoin.ts).
+    const confirmed = confirmedBy(meta, pm.epoch, sender.deviceId, ctx.deviceId);
+    const confirmation: StorageWrite[] = confirmed ? [{ key: unconfirmedKey(item.groupId), value: undefined }] : [];
+    if (confirmed) delete meta.unconfirmedRejoin;
+    if (content.type === 'rejoin_ack') {
+      // Not a chat message: nothing kept in the history, nothing shown.
+      await ctx.groupStore.save(item.groupId, result.newState, meta, confirmation);
+      if (confirmed) ctx.emit({ type: 'rejoined', groupId: item.groupId, ...ctx.me });
+      return;
+    }
     // Renames are honoured from the group's admins only (the list in the group's context: groups/adminRule.ts).
     if (content.type === 'rename' && mayManage(state, sender.username)) meta.name = content.name;
     if (content.type === 'trust') await ctx.trust.received(item.groupId, sender, content);
@@ -365,7 +384,8 @@ export class IncomingItems {
       content,
       franking: { payload: b64(opened.payload), frankingKey: b64(opened.frankingKey), commitment: b64(opened.frankingCommitment), tag: item.franking!.tag },
     };
-    await ctx.groupStore.save(item.groupId, result.newState, meta, [jsonWrite(historyKey(item.groupId, item.seq), received)]);
+    await ctx.groupStore.save(item.groupId, result.newState, meta, [jsonWrite(historyKey(item.groupId, item.seq), received), ...confirmation]);
+    if (confirmed) ctx.emit({ type: 'rejoined', groupId: item.groupId, ...ctx.me });
     if (content.type === 'leave') {
       if (sender.username === ctx.username) {
         await ctx.groupStore.forget(item.groupId, { ...meta, status: 'left' });
