@@ -20,8 +20,6 @@
  * device catching up after missing 1,000 messages and 10 commits.
  * Writes bench/results/client.json.
  */
-import { deviceIdFor, toBase64Url, type AccountResponse } from '@doublelock/protocol';
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -33,34 +31,27 @@ import {
   createCommit,
   createGroup,
   decodeMlsMessage,
-  defaultCapabilities,
   defaultCryptoProvider,
-  defaultLifetime,
   emptyPskIndex,
   encodeMlsMessage,
-  generateKeyPackageWithKey,
   joinGroup,
   processPrivateMessage,
   type MLSMessage,
   type CiphersuiteImpl,
-  type ClientConfig,
   type ClientState,
   type CryptoProvider,
-  type KeyPackage,
-  type PrivateKeyPackage,
 } from 'ts-mls';
 import { startTestServer } from '../apps/server/src/testing.ts';
-import { signDeviceCertificate } from '../packages/client/src/device.ts';
 import { Messenger } from '../packages/client/src/messenger.ts';
 import { MemoryStorage } from '../packages/client/src/storage/storage.ts';
 import { encodeContent } from '../packages/client/src/envelope/content.ts';
 import { splitLengthPrefixed } from '../packages/client/src/envelope/bytes.ts';
 import { openEnvelope, sealEnvelope } from '../packages/client/src/envelope/envelope.ts';
 import { decodeFrame, encodeFrame } from '../packages/client/src/envelope/frame.ts';
-import { DirectoryAuthenticationService } from '../packages/client/src/mls/authenticationService.ts';
 import { fastCryptoProvider } from '../packages/client/src/mls/cryptoProvider.ts';
-import { deviceCredential } from '../packages/client/src/mls/credential.ts';
-import { clientConfig, suiteImpl } from '../packages/client/src/mls/suite.ts';
+import { CIPHERSUITE, suiteImpl } from '../packages/client/src/mls/suite.ts';
+import { configFor, groupOf, keyPackage, makeDirectory, type Kp } from './lib/mlsFixtures.ts';
+import { messageBreakdown, signatureCosts } from './lib/messageBreakdown.ts';
 import { libsignalGroup, libsignalOneToOne, timeInterleaved, type Contestant, type PerMessage } from './lib/libsignal.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -74,65 +65,6 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const round = (x: number) => Math.round(x * 1000) / 1000;
-
-interface Member {
-  username: string;
-  deviceId: string;
-  secret: Uint8Array;
-  publicKey: Uint8Array;
-}
-
-/** n accounts with one device each, as the key directory would list them. */
-function makeDirectory(n: number) {
-  const accounts = new Map<string, AccountResponse>();
-  const members: Member[] = [];
-  for (let i = 0; i < n; i++) {
-    const username = `user${i}`;
-    const identitySecret = ed25519.utils.randomSecretKey();
-    const secret = ed25519.utils.randomSecretKey();
-    const publicKey = ed25519.getPublicKey(secret);
-    const cert = signDeviceCertificate(identitySecret, username, publicKey, 'phone', 1);
-    const deviceId = deviceIdFor(publicKey);
-    accounts.set(username, {
-      username,
-      version: 1,
-      previous: '',
-      identityKey: toBase64Url(ed25519.getPublicKey(identitySecret)),
-      devices: [
-        { deviceId, signatureKey: cert.signatureKey, name: cert.name, createdAt: cert.createdAt, accountSignature: cert.accountSignature, certifiedBy: null, revokedAt: null, revocationSignature: null, revokedBy: null },
-      ],
-    });
-    members.push({ username, deviceId, secret, publicKey });
-  }
-  return { accounts, members };
-}
-
-function configFor(accounts: Map<string, AccountResponse>, cs: CiphersuiteImpl): ClientConfig {
-  const pins = new Map<string, Uint8Array>();
-  return clientConfig(
-    new DirectoryAuthenticationService(
-      { account: async (u) => accounts.get(u) },
-      { pinned: async (u) => pins.get(u), pin: async (u, k) => void pins.set(u, k) },
-      (sig, msg, key) => cs.signature.verify(key, msg, sig),
-    ),
-  );
-}
-
-type Kp = { publicPackage: KeyPackage; privatePackage: PrivateKeyPackage };
-const keyPackage = (m: Member, cs: CiphersuiteImpl): Promise<Kp> =>
-  generateKeyPackageWithKey(deviceCredential(m), defaultCapabilities(), defaultLifetime, [], { signKey: m.secret, publicKey: m.publicKey }, cs);
-
-async function groupOf(size: number, members: Member[], cs: CiphersuiteImpl, config: ClientConfig) {
-  const kps = await Promise.all(members.slice(0, size).map((m) => keyPackage(m, cs)));
-  const creator = await createGroup(randomBytes(32), kps[0]!.publicPackage, kps[0]!.privatePackage, [], cs, config);
-  const t = performance.now();
-  const commit = await createCommit({ state: creator, cipherSuite: cs }, { extraProposals: kps.slice(1).map((k) => ({ proposalType: 'add' as const, add: { keyPackage: k.publicPackage } })) });
-  const commitMs = performance.now() - t;
-  const t2 = performance.now();
-  const member = await joinGroup(commit.welcome!, kps[1]!.publicPackage, kps[1]!.privatePackage, emptyPskIndex, cs, commit.newState.ratchetTree, undefined, config);
-  const joinMs = performance.now() - t2;
-  return { sender: commit.newState, receiver: member, commitMs, joinMs };
-}
 
 /** Per-message times: the SDK path (envelope + MLS + frame) and ts-mls alone, both directions. */
 async function messages(sender: ClientState, receiver: ClientState, cs: CiphersuiteImpl) {
@@ -274,11 +206,17 @@ async function peer() {
   const { accounts, members } = makeDirectory(100);
   const config = configFor(accounts, cs);
   const payload = encodeContent({ type: 'text', text: 'The quick brown fox jumps over the lazy dog. '.repeat(3) }) as Uint8Array<ArrayBuffer>;
-  const contestants = [await libsignalOneToOne(payload), ourPath(await groupOf(2, members, cs, config), cs, payload), await libsignalGroup(payload), ourPath(await groupOf(100, members, cs, config), cs, payload)];
+  const pair1 = await groupOf(2, members, cs, config);
+  const pairG = await groupOf(100, members, cs, config);
+  const contestants = [await libsignalOneToOne(payload), ourPath(pair1, cs, payload), await libsignalGroup(payload), ourPath(pairG, cs, payload)];
   await timeInterleaved(contestants, 4, PEER_BATCH); // warm-up (JIT, first-use costs on both sides)
   const profiler = process.env.BENCH_CLIENT_PROFILE ? await startProfile() : undefined;
   const [theirs1, ours1, theirsG, oursG] = (await timeInterleaved(contestants, PEER_BATCHES, PEER_BATCH)) as [PerMessage, PerMessage, PerMessage, PerMessage];
   await profiler?.stop(join(process.env.BENCH_CLIENT_PROFILE!, 'peer.cpuprofile'));
+  // Then, in the same process: where our time goes, and what Ed25519 alone costs.
+  const breakdown1 = await messageBreakdown(pair1, cs, payload, PEER_BATCHES >> 1, PEER_BATCH);
+  const breakdownG = await messageBreakdown(pairG, cs, payload, PEER_BATCHES >> 1, PEER_BATCH);
+  const signatures = await signatureCosts(cs, members[0]!, breakdown1.signed_bytes, QUICK ? 5 : 15, 100);
   return {
     libsignal_ratio_encrypt_1to1: round(ours1.encryptMs / theirs1.encryptMs),
     libsignal_ratio_decrypt_1to1: round(ours1.decryptMs / theirs1.decryptMs),
@@ -297,6 +235,9 @@ async function peer() {
     libsignal_cpu_ratio_decrypt_1to1: round(ours1.decryptCpuMs / theirs1.decryptCpuMs),
     libsignal_cpu_ratio_encrypt_group: round(oursG.encryptCpuMs / theirsG.encryptCpuMs),
     libsignal_cpu_ratio_decrypt_group: round(oursG.decryptCpuMs / theirsG.decryptCpuMs),
+    libsignal_cpu_us_per_message: { encrypt_1to1: round(theirs1.encryptCpuMs * 1000), decrypt_1to1: round(theirs1.decryptCpuMs * 1000), encrypt_group: round(theirsG.encryptCpuMs * 1000), decrypt_group: round(theirsG.decryptCpuMs * 1000) },
+    ...signatures,
+    message_breakdown_us: { '1to1': breakdown1, group100: breakdownG },
   };
 }
 
@@ -441,7 +382,7 @@ for (let i = 0; i < ROUNDS; i++) {
 const combine = (xs: Figures[]): Figures => Object.fromEntries(Object.keys(xs[0]!).map((k) => [k, round(median(xs.map((x) => x[k as keyof Figures])))])) as Figures;
 const before = combine(runs.default);
 const after = combine(runs.doublelock);
-const peerFigures = measure('peer') as unknown as Record<string, number>;
+const peerFigures = measure('peer') as unknown as Awaited<ReturnType<typeof peer>>;
 const largeFigures = measure('large') as unknown as Record<string, number>;
 const sdk = measure('sdk') as unknown as Record<string, number>;
 const speedup = Object.fromEntries(Object.keys(after).map((k) => [k, round(before[k as keyof typeof before] / after[k as keyof typeof after])]));
@@ -460,6 +401,15 @@ console.table(
     { metric: `${op} group`, 'libsignal ms': peerFigures[`libsignal_${op}_ms_group`], 'doublelock ms': peerFigures[`ours_${op}_ms_group100`], ratio: peerFigures[`libsignal_ratio_${op}_group`] },
   ]),
 );
+console.log('Ed25519 alone, per call (µs; WebCrypto as our provider calls it, and @noble/curves):');
+console.table(Object.entries(peerFigures).filter(([k]) => k.includes('ed25519') || k.includes('base_multiply')).map(([metric, v]) => ({ metric, µs: v })));
+console.log('Our path, stage by stage (wall µs per message; cpu_us = process CPU, all threads):');
+console.table(
+  Object.entries(peerFigures.message_breakdown_us).flatMap(([chat, b]) => [
+    { chat, direction: 'encrypt', ...b.encrypt },
+    { chat, direction: 'decrypt', ...b.decrypt },
+  ]),
+);
 console.log('10,000-member group:');
 console.table(Object.entries(largeFigures).map(([metric, ms]) => ({ metric, ms })));
 console.log('SDK against the real server (in-process, doublelock provider):');
@@ -473,7 +423,7 @@ const result = {
   before_ts_mls_default_provider: before,
   speedup,
   notes: {
-    suite: 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519',
+    suite: CIPHERSUITE,
     sdk_over_server: 'Messenger against startTestServer in the same process (server CPU included); KeyPackage claims and directory lookups 16 at a time; send = median of 20 HTTP sends, receive = one sync of 20 messages / 20',
     encrypt_decrypt: 'SDK path: envelope (XChaCha20-Poly1305 + key commitment + franking HMAC) + MLS application message + frame; mls_* are ts-mls alone',
     authentication: 'our directory-backed authentication service, in-memory directory of signed device certificates',

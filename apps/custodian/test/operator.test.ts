@@ -8,41 +8,39 @@
 import { DAY_MS, type EpochKey, epochAt, generateSigningKey, runDkgCeremony, signDocument, signOperatorRequest } from '@doublelock/lawful-access';
 import { LawfulAccessWorld, type LoggedWarrant, refusals } from '@doublelock/lawful-access/testing';
 import { OPERATOR_REQUEST_LABEL, type OperatorCommand, type OperatorReview, type SignedOperatorRequest, toBase64Url } from '@doublelock/protocol';
-import { freePort } from '@doublelock/store/testing';
+import { createPostgresDatabase } from '@doublelock/store/testing';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningCustodian, startCustodian, writeCustodianKeys } from '../src/index.ts';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { RunningCustodian } from '../src/index.ts';
+import { startCustodianTrio } from './trio.ts';
 
 let world: LawfulAccessWorld;
-let dir: string;
 let custodians: RunningCustodian[] = [];
 let epochKey: EpochKey;
 const operators = [generateSigningKey(), generateSigningKey(), generateSigningKey()];
 const now = Date.now();
+const postgresUrl = inject('postgresUrl');
+let dataDirOf: (custodian: number) => string;
 
-beforeAll(async () => {
-  const ports = await Promise.all([freePort(), freePort(), freePort()]);
-  world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3, urls: ports.map((p) => `http://127.0.0.1:${p}`) });
-  const logUrl = await world.serveLog();
-  dir = mkdtempSync(join(tmpdir(), 'dl-custodian-operator-'));
-  custodians = await Promise.all(
-    world.custodians.map((c, i) => {
-      const dataDir = join(dir, `custodian-${c.index}`);
-      writeCustodianKeys(dataDir, { staticSecret: c.staticKey.secret, signingSecret: c.signing.secretKey });
-      return startCustodian({ port: ports[i]!, dataDir, trust: world.signedTrust, trustRoot: world.root.publicKey, logUrl, logLevel: 'warn', releaseLogTimeoutMs: 5000, operatorKeys: [toBase64Url(operators[i]!.publicKey)] });
+/**
+ * Three custodians, each with its operator, following a fresh log, today's epoch key made; the helpers below
+ * act on the latest one. On PostgreSQL each custodian has a database of its own on the run's shared server.
+ */
+async function deploy(dialect: 'sqlite' | 'postgres'): Promise<() => Promise<void>> {
+  const trio = await startCustodianTrio({
+    custodian: async (i) => ({
+      releaseLogTimeoutMs: 5000,
+      operatorKeys: [toBase64Url(operators[i]!.publicKey)],
+      ...(dialect === 'postgres' && { databaseUrl: await createPostgresDatabase(postgresUrl) }),
     }),
-  );
+  });
+  ({ world, custodians } = trio);
+  dataDirOf = trio.dataDir;
   ({ key: epochKey } = await runDkgCeremony(world.trust, epochAt(now), world.coordinator));
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all(custodians.map((c) => c.close().catch(() => undefined)));
-  await world.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+  return () => trio.close();
+}
 
 async function logWarrant(): Promise<LoggedWarrant> {
   const issuedAt = now - 3_600_000;
@@ -74,6 +72,12 @@ const decide = (custodian: number, reviewId: string, decision: 'approve' | 'refu
   post(custodian, '/v1/operator/decisions', command(custodian, { action: 'decide', reviewId, decision, reason }));
 
 describe('a custodian operator reviews each release', () => {
+  let undeploy: () => Promise<void>;
+  beforeAll(async () => {
+    undeploy = await deploy('sqlite');
+  }, 60_000);
+  afterAll(() => undeploy?.());
+
   it('holds every share until its operator approves; a refusal binds; the decision is kept, signed', async () => {
     const w = await logWarrant();
     const m = world.deliver(epochKey, { messageId: 'review-1', sender: 'mallory', recipients: ['bob'], serverTime: now - 60_000 }, randomBytes(32));
@@ -157,45 +161,61 @@ describe('a custodian operator reviews each release', () => {
     await expectRefused(genuine, 409, 'replay');
   });
 
+  it('pages through every review with a cursor: nothing missed or repeated, decided ones newest first', pagesThroughReviews);
+});
+
+// The console's paging is SQL (a cursor over the review table), so it runs on both of the custodian's dialects.
+describe.runIf(postgresUrl)('a custodian operator reviews each release, on PostgreSQL', () => {
+  let undeploy: () => Promise<void>;
+  beforeAll(async () => {
+    undeploy = await deploy('postgres');
+  }, 60_000);
+  afterAll(() => undeploy?.());
+
   it('pages through every review with a cursor: nothing missed or repeated, decided ones newest first', async () => {
-    const w = await logWarrant();
-    const ids = ['page-a', 'page-b', 'page-c', 'page-d', 'page-e'];
-    for (const messageId of ids.slice(0, 4)) await codes(decrypt(w, world.deliver(epochKey, { messageId, sender: 'mallory', recipients: ['bob'], serverTime: now - 60_000 }, randomBytes(32)), [1]));
-    const page = async (state: 'pending' | 'decided' | 'all', limit: number, after?: string) => {
-      const { status, json } = await post(1, '/v1/operator/reviews', command(1, { action: 'list', state, limit, ...(after ? { after } : {}) }));
-      expect(status).toBe(200);
-      return json as { reviews: OperatorReview[]; next: string | null; total: number };
-    };
-    const messageId = (r: OperatorReview) => (r.delivery as { record: { messageId: string } }).record.messageId;
-    const first = await page('pending', 2);
-    expect(first.reviews).toHaveLength(2);
-    expect(first.next).toEqual(expect.any(String));
-    // A request arriving while the operator pages lands at the end, without shifting the pages already read.
-    await codes(decrypt(w, world.deliver(epochKey, { messageId: 'page-e', sender: 'mallory', recipients: ['bob'], serverTime: now - 60_000 }, randomBytes(32)), [1]));
-    const seen = [...first.reviews];
-    for (let after = first.next, pages = 0; after && pages < 10; pages++) {
-      const next = await page('pending', 2, after);
-      expect(next.reviews.length).toBeLessThanOrEqual(2);
-      seen.push(...next.reviews);
-      after = next.next;
-    }
-    const whole = await page('pending', 500);
-    expect(seen.map((r) => r.reviewId)).toEqual(whole.reviews.map((r) => r.reviewId));
-    expect(new Set(seen.map((r) => r.reviewId)).size).toBe(seen.length);
-    expect(whole.total).toBe(whole.reviews.length);
-    expect(seen.map(messageId).filter((m) => m.startsWith('page-'))).toEqual(ids);
-
-    // Decided: the newest decision first, paged the same way.
-    const byMessage = (m: string) => seen.find((r) => messageId(r) === m)!.reviewId;
-    for (const m of ['page-b', 'page-d', 'page-a']) expect((await decide(1, byMessage(m), 'refuse', `not ${m}`)).status).toBe(200);
-    const decidedFirst = await page('decided', 1);
-    expect(messageId(decidedFirst.reviews[0]!)).toBe('page-a');
-    const decidedSecond = await page('decided', 1, decidedFirst.next!);
-    expect(messageId(decidedSecond.reviews[0]!)).toBe('page-d');
-    expect((await page('pending', 500)).reviews.map(messageId).filter((m) => m.startsWith('page-'))).toEqual(['page-c', 'page-e']);
-
-    // A cursor or a limit the API does not offer is refused with a reason, not a 5xx.
-    for (const bad of [{ action: 'list', state: 'pending', after: "1' OR 1=1" }, { action: 'list', state: 'pending', limit: 501 }, { action: 'list', state: 'pending', limit: 0 }])
-      expect((await post(1, '/v1/operator/reviews', signedAnyway(bad))).json.code).toBe('validation_failed');
+    expect(existsSync(join(dataDirOf(1), 'doublelock.sqlite'))).toBe(false); // (its reviews are in PostgreSQL)
+    await pagesThroughReviews();
   });
 });
+
+async function pagesThroughReviews() {
+  const w = await logWarrant();
+  const ids = ['page-a', 'page-b', 'page-c', 'page-d', 'page-e'];
+  for (const messageId of ids.slice(0, 4)) await codes(decrypt(w, world.deliver(epochKey, { messageId, sender: 'mallory', recipients: ['bob'], serverTime: now - 60_000 }, randomBytes(32)), [1]));
+  const page = async (state: 'pending' | 'decided' | 'all', limit: number, after?: string) => {
+    const { status, json } = await post(1, '/v1/operator/reviews', command(1, { action: 'list', state, limit, ...(after ? { after } : {}) }));
+    expect(status).toBe(200);
+    return json as { reviews: OperatorReview[]; next: string | null; total: number };
+  };
+  const messageId = (r: OperatorReview) => (r.delivery as { record: { messageId: string } }).record.messageId;
+  const first = await page('pending', 2);
+  expect(first.reviews).toHaveLength(2);
+  expect(first.next).toEqual(expect.any(String));
+  // A request arriving while the operator pages lands at the end, without shifting the pages already read.
+  await codes(decrypt(w, world.deliver(epochKey, { messageId: 'page-e', sender: 'mallory', recipients: ['bob'], serverTime: now - 60_000 }, randomBytes(32)), [1]));
+  const seen = [...first.reviews];
+  for (let after = first.next, pages = 0; after && pages < 10; pages++) {
+    const next = await page('pending', 2, after);
+    expect(next.reviews.length).toBeLessThanOrEqual(2);
+    seen.push(...next.reviews);
+    after = next.next;
+  }
+  const whole = await page('pending', 500);
+  expect(seen.map((r) => r.reviewId)).toEqual(whole.reviews.map((r) => r.reviewId));
+  expect(new Set(seen.map((r) => r.reviewId)).size).toBe(seen.length);
+  expect(whole.total).toBe(whole.reviews.length);
+  expect(seen.map(messageId).filter((m) => m.startsWith('page-'))).toEqual(ids);
+
+  // Decided: the newest decision first, paged the same way.
+  const byMessage = (m: string) => seen.find((r) => messageId(r) === m)!.reviewId;
+  for (const m of ['page-b', 'page-d', 'page-a']) expect((await decide(1, byMessage(m), 'refuse', `not ${m}`)).status).toBe(200);
+  const decidedFirst = await page('decided', 1);
+  expect(messageId(decidedFirst.reviews[0]!)).toBe('page-a');
+  const decidedSecond = await page('decided', 1, decidedFirst.next!);
+  expect(messageId(decidedSecond.reviews[0]!)).toBe('page-d');
+  expect((await page('pending', 500)).reviews.map(messageId).filter((m) => m.startsWith('page-'))).toEqual(['page-c', 'page-e']);
+
+  // A cursor or a limit the API does not offer is refused with a reason, not a 5xx.
+  for (const bad of [{ action: 'list', state: 'pending', after: "1' OR 1=1" }, { action: 'list', state: 'pending', limit: 501 }, { action: 'list', state: 'pending', limit: 0 }])
+    expect((await post(1, '/v1/operator/reviews', signedAnyway(bad))).json.code).toBe('validation_failed');
+}

@@ -4,26 +4,19 @@
  * an incident, or one signed with the member's webhook secret) reloads the banks in seconds; an unsigned,
  * wrongly signed, tampered, stale, malformed or replayed alert is refused and starts no sync.
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { HubClient } from '@doublelock/hub/platform';
 import { webhookSignature } from '@doublelock/hub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../../hub/src/app.ts';
 import { startTestHub } from '../../hub/src/testing.ts';
 import { until } from '@doublelock/store/testing';
-import { serveMatcher } from './process.ts';
-
-const API_KEY = 'hma-api-key-0123456789abcdef';
+import { HMA_API_KEY as API_KEY, serveHubMatcher } from './process.ts';
 
 const randomPdq = (seed: number) => Array.from({ length: 8 }, (_, i) => ((seed * 2654435761 + i * 40503) >>> 0).toString(16).padStart(8, '0')).join('');
 
 describe('the standalone matcher and the hub’s alerts', () => {
   let hub: RunningHub;
-  let dir: string;
-  let child: ChildProcess;
+  let matcher: { url: string; stop(): Promise<void> };
   let url: string;
   let secret: string;
   let submitter: HubClient;
@@ -39,20 +32,14 @@ describe('the standalone matcher and the hub’s alerts', () => {
     const forum = await hub.hub.members.add('forum', { scopes: ['read'] });
     secret = forum.webhookSecret;
     submitter = new HubClient(hub.url, (await hub.hub.members.add('big-platform', { scopes: ['submit', 'read'] })).key);
-    dir = mkdtempSync(join(tmpdir(), 'dl-matcher-alerts-'));
-    writeFileSync(join(dir, 'api.key'), API_KEY);
-    writeFileSync(join(dir, 'webhook.secret'), secret);
-    ({ child, url } = await serveMatcher(['--data', join(dir, 'data'), '--port', '0', '--refresh-ms', '0', '--api-key-file', join(dir, 'api.key'), '--hub-url', hub.url, '--hub-key', forum.key, '--hub-sync-seconds', '3600', '--hub-webhook-secret-file', join(dir, 'webhook.secret')], 'internal-token-0123456789'));
+    matcher = await serveHubMatcher({ hubUrl: hub.url, hubKey: forum.key, syncSeconds: 3600, refreshMs: 0, webhookSecret: secret });
+    url = matcher.url;
     // the first pass at start; after it, the next is an hour away
     await until('the first sync', async () => (await (await fetch(`${url}/c/exchange/HUB/status`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as { last_fetch_time: number; success: boolean }, (s) => s.last_fetch_time > 0 && s.success);
   });
   afterAll(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
-    await hub.close();
-    rmSync(dir, { recursive: true, force: true });
+    await matcher?.stop();
+    await hub?.close();
   });
 
   it('refuses unsigned, wrongly signed, tampered, stale, malformed and replayed alerts; a genuine one reloads the banks at once', async () => {

@@ -4,10 +4,6 @@
  * (by hash, or by uploading the image), a withdrawal there clears it here; banks are curated over HMA's
  * routes; every route needs the API key; bad input gets a clear 4xx.
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import sharp from 'sharp';
 import { HubClient } from '@doublelock/hub/platform';
 import { hashImage } from '@doublelock/moderation';
@@ -15,9 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../../hub/src/app.ts';
 import { startTestHub } from '../../hub/src/testing.ts';
 import { until } from '@doublelock/store/testing';
-import { serveMatcher } from './process.ts';
+import { HMA_API_KEY as API_KEY, serveHubMatcher } from './process.ts';
 
-const API_KEY = 'hma-api-key-0123456789abcdef';
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 async function picture(seed: number): Promise<Buffer> {
@@ -37,8 +32,7 @@ async function picture(seed: number): Promise<Buffer> {
 
 describe('the standalone matcher with HMA routes, synced from the hub', () => {
   let hub: RunningHub;
-  let dir: string;
-  let child: ChildProcess;
+  let matcher: { url: string; stop(): Promise<void> };
   let url: string;
   let member: HubClient;
   let image: Buffer;
@@ -69,17 +63,12 @@ describe('the standalone matcher with HMA routes, synced from the hub', () => {
     member = new HubClient(hub.url, added.key);
     image = await picture(5);
     pdq = (await hashImage(image)).pdq.original;
-    dir = mkdtempSync(join(tmpdir(), 'dl-hma-'));
-    writeFileSync(join(dir, 'api.key'), API_KEY);
-    ({ child, url } = await serveMatcher(['--data', join(dir, 'data'), '--port', '0', '--refresh-ms', '500', '--api-key-file', join(dir, 'api.key'), '--hub-url', hub.url, '--hub-key', added.key, '--hub-sync-seconds', '1'], 'internal-token-0123456789'));
+    matcher = await serveHubMatcher({ hubUrl: hub.url, hubKey: added.key, syncSeconds: 1, refreshMs: 500 });
+    url = matcher.url;
   });
   afterAll(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
-    await hub.close();
-    rmSync(dir, { recursive: true, force: true });
+    await matcher?.stop();
+    await hub?.close();
   });
 
   it('needs its API key on every route', async () => {

@@ -5,14 +5,17 @@
  * declares (`commitRequest.adds/removes`). The store then checks the declaration, the group's leaves and
  * admins, and the key directory against this (packages/store/src/delivery.ts, `commit`).
  *
- * The server cannot check the commit's signature or membership tag (that needs the group's secrets and
+ * The server cannot check a member commit's signature or membership tag (that needs the group's secrets and
  * its GroupContext): a commit that members find invalid is voided later, when they report it
- * (`POST /v1/groups/:id/commits/:seq/rejections`). What it can check, it checks here: the framing, the group
+ * (`POST /v1/groups/:id/commits/:seq/rejections`). An external commit's signature it can check (§6.1: the
+ * FramedContentTBS of a `new_member_commit` covers the GroupContext, which the GroupInfo it keeps for that epoch
+ * carries), so it does. What it can check, it checks here: the framing, the group
  * and epoch, proposals sent inline and of the kinds our clients make (add, remove, the admin list), each
  * added KeyPackage's signature and that its credential names the device its key derives.
  */
 import { ADMINS_EXTENSION_TYPE, EXTERNAL_REJOIN_OFF_EXTENSION_TYPE, externalRejoinAllowed, decodeAdmins, deviceId as deviceIdSchema, DomainError, ErrorCode, deviceIdFor, fromBase64Url, username as usernameSchema } from '@doublelock/protocol';
-import { decodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl, type CiphersuiteImpl, type CiphersuiteName, type Credential, type KeyPackage } from 'ts-mls';
+import { decodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl, type CiphersuiteImpl, type CiphersuiteName, type Credential, type KeyPackage, type PublicMessage } from 'ts-mls';
+import { verifyFramedContentSignature } from 'ts-mls/framedContent.js';
 import { verifyGroupInfoSignature } from 'ts-mls/groupInfo.js';
 import { verifyKeyPackage } from 'ts-mls/keyPackage.js';
 import type { CommitMembership } from '@doublelock/store';
@@ -101,8 +104,27 @@ export async function parseGroupInfo(bytes: Uint8Array, groupId: string, epoch: 
   return { signer: info.signer };
 }
 
-/** Reads a commit request's MLS message; refuses anything that is not a public member commit we can account for. */
-export async function parseCommit(commit: Uint8Array, groupId: string, epoch: number): Promise<CommitMembership> {
+/**
+ * An external commit's FramedContent signature (RFC 9420 §6.1), verified under its own leaf's key — the store then
+ * requires that key to be the joiner's logged device key — with the GroupContext of the GroupInfo kept for its
+ * epoch. Without a kept GroupInfo the store refuses the commit anyway (no external commits at that epoch).
+ */
+async function checkExternalSignature(message: PublicMessage, keptGroupInfo: Uint8Array | undefined): Promise<void> {
+  if (!keptGroupInfo) return reject('The group keeps no group info for this epoch, so it takes no external commits (its policy, or a tree too large): ask to be re-added.');
+  const kept = decodeMlsMessage(keptGroupInfo, 0)?.[0];
+  if (kept?.wireformat !== 'mls_group_info') return reject('the group info kept for this epoch does not decode');
+  const content = message.content;
+  if (content.contentType !== 'commit' || !content.commit.path) return reject('an external commit needs a path');
+  const cs = await suite(kept.groupInfo.groupContext.cipherSuite).catch(() => reject('the group uses an unsupported cipher suite'));
+  const valid = await verifyFramedContentSignature(content.commit.path.leafNode.signaturePublicKey, 'mls_public_message', content, message.auth, kept.groupInfo.groupContext, cs.signature).catch(() => false);
+  if (!valid) reject('the external commit’s signature does not verify under its leaf’s key for this epoch’s group context');
+}
+
+/**
+ * Reads a commit request's MLS message; refuses anything that is not a public member commit we can account for.
+ * `keptGroupInfo(epoch)`: the GroupInfo kept for an epoch, to check an external commit's signature.
+ */
+export async function parseCommit(commit: Uint8Array, groupId: string, epoch: number, keptGroupInfo: (epoch: number) => Promise<Uint8Array | undefined> = async () => undefined): Promise<CommitMembership> {
   let message;
   try {
     message = decodeMlsMessage(commit, 0)?.[0];
@@ -115,7 +137,11 @@ export async function parseCommit(commit: Uint8Array, groupId: string, epoch: nu
   if (content.contentType !== 'commit') return reject('the handshake message is not a commit');
   if (Buffer.compare(Buffer.from(content.groupId), Buffer.from(fromBase64Url(groupId))) !== 0) reject('the commit is for another group');
   if (content.epoch !== BigInt(epoch)) reject(`the commit is for epoch ${content.epoch}, the request says ${epoch}`);
-  if (content.sender.senderType === 'new_member_commit') return externalMembership(content.commit);
+  if (content.sender.senderType === 'new_member_commit') {
+    const membership = externalMembership(content.commit);
+    await checkExternalSignature(message.publicMessage, await keptGroupInfo(epoch));
+    return membership;
+  }
   if (content.sender.senderType !== 'member') return reject('only members’ commits and external commits are accepted');
 
   const adds: CommitMembership['adds'] = [];

@@ -3,7 +3,8 @@
  * as a member device's resync (§12.4.3.2), on SQLite and PostgreSQL, with real MLS bytes (test/mls.ts): the
  * GroupInfo is checked (group, epoch, external_pub, signed by the committer's leaf) and given only to the
  * group's member devices (others, removed members and anonymous callers are refused); an external commit that
- * does not re-add the sending device in its own place, or comes from outside the group, is refused.
+ * does not re-add the sending device in its own place, comes from outside the group, or whose signature does not
+ * verify (under its leaf's key, with the kept GroupInfo's group context), is refused.
  */
 import { toBase64Url } from '@doublelock/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,14 +93,24 @@ describe.each(serverCases())('GroupInfo and external commits at the Delivery Ser
     const asC = await externalCommitRequest(c!, groupInfo, true);
     expect(await postCommit(b!, groupId, asC.body)).toMatchObject({ status: 422, body: { message: expect.stringMatching(/not signed by the committing device/) } });
     expect(await postCommit(b!, groupId, { ...asC.body, groupInfo: undefined })).toMatchObject({ status: 422, body: { message: expect.stringMatching(/only re-add the device that sends it/) } });
-    // b rejoins but removes a's leaf instead of its own (a modified client): refused.
+    // b rejoins but removes a's leaf instead of its own (a modified client, validly signed): refused.
+    const removesA = await externalCommitRequest(b!, groupInfo, true, a!);
+    expect(await postCommit(b!, groupId, removesA.body)).toMatchObject({ status: 422, body: { message: expect.stringMatching(/not this device’s leaf/) } });
+    // b's own resync with its signature tampered (or its content changed after signing: a's leaf removed instead):
+    // the Delivery Service verifies it under the leaf's key with the kept GroupInfo's group context.
     const resync = await externalCommitRequest(b!, groupInfo, true);
+    const flipped = tamper(resync.body, (m) => {
+      if (m.wireformat !== 'mls_public_message') throw new Error('not a public commit');
+      m.publicMessage.auth.signature[0]! ^= 1;
+    });
     const state = a!.mls.get(groupId)!;
-    const removesA = tamper(resync.body, (m) => {
+    const edited = tamper(resync.body, (m) => {
       if (m.wireformat !== 'mls_public_message' || m.publicMessage.content.contentType !== 'commit') throw new Error('not a public commit');
       for (const p of m.publicMessage.content.commit.proposals) if (p.proposalOrRefType === 'proposal' && p.proposal.proposalType === 'remove') p.proposal.remove.removed = leafOf(state, a!);
     });
-    expect(await postCommit(b!, groupId, removesA)).toMatchObject({ status: 422, body: { message: expect.stringMatching(/not this device’s leaf/) } });
+    for (const body of [flipped, edited]) {
+      expect(await postCommit(b!, groupId, body)).toMatchObject({ status: 422, body: { code: 'commit_rejected', message: expect.stringMatching(/signature does not verify/) } });
+    }
     // Declared routing on an external commit: refused.
     expect(await postCommit(b!, groupId, { ...resync.body, removes: [b!.deviceId] })).toMatchObject({ status: 422, body: { message: expect.stringMatching(/declares no adds or removes/) } });
     expect((await b!.call<{ epoch: number }>('GET', `/v1/groups/${groupId}`)).body.epoch).toBe(before.body.epoch);

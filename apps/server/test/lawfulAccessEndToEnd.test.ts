@@ -5,11 +5,9 @@
  * the agency decrypts the messages sent after it, with every proof checked; the message before it was
  * never retained; and the public log shows one warrant and the number of messages decrypted.
  */
-import { initCustodianKeys, publicKeysOf } from '@doublelock/custodian';
 import {
   signAgencyRequest,
   type ExportedIntercept,
-  DAY_MS,
   DecryptionRefused,
   decideWarrant,
   decryptWithCustodians,
@@ -29,7 +27,6 @@ import {
   runDkgCeremony,
   signShareRequest,
   type ShareRequest,
-  signTrustConfig,
   WARRANT_ENTRY_V2_LABEL,
   type EpochKey,
   type LogInclusion,
@@ -37,22 +34,20 @@ import {
   type TrustConfig,
   type Warrant,
 } from '@doublelock/lawful-access';
-import { CosignatureSigner, generateSignerKey } from '@doublelock/log';
+import { generateSignerKey } from '@doublelock/log';
 import { parseCheckpoint, parseNote, SIGNATURE_COSIGNATURE_V1 } from '@doublelock/log/verifier';
 import { decodeFrame, fromBase64Url, splitLengthPrefixed, toBase64Url, type EscrowFieldProvider } from '@doublelock/protocol';
 import { asBytes } from '@doublelock/store';
 import { draftWarrant } from '@doublelock/lawful-access/testing';
-import { freePort } from '@doublelock/store/testing';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { witnessCosign } from '../../cli/src/commands/witness.ts';
 import { Messenger } from '../../../packages/client/src/messenger.ts';
 import { MemoryStorage } from '../../../packages/client/src/storage/storage.ts';
 import type { WebSocketConstructor } from '../../../packages/client/src/api/mailboxSocket.ts';
@@ -60,75 +55,29 @@ import { envelopeContextBytes } from '../../../packages/client/src/envelope/enve
 import { open } from '../../../packages/client/src/envelope/committingAead.ts';
 import { decodeContent } from '../../../packages/client/src/envelope/content.ts';
 import type { RunningServer } from '../src/app.ts';
-import { serveCustodian, startTestServer } from '../src/testing.ts';
+import { startLawfulAccessDeployment, type LawfulAccessDeployment } from '../src/lawfulAccessTesting.ts';
+import { startTestServer } from '../src/testing.ts';
 import { call } from './harness.ts';
 
 const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey(), coordinator: generateSigningKey() };
 const witnessKey = generateSignerKey('witness.doublelock.test/w1', SIGNATURE_COSIGNATURE_V1);
-const witnessVerifierKey = new CosignatureSigner(witnessKey).verifierKey;
 const tmp = mkdtempSync(join(tmpdir(), 'doublelock-la-e2e-'));
+let deployment: LawfulAccessDeployment<RunningServer>;
 let server: RunningServer;
 let custodians: Array<{ close(): Promise<void> }> = [];
 let trust: TrustConfig;
 let epochKey: EpochKey;
-let witnessing: ReturnType<typeof setInterval>;
+/** One witness run now (one also runs every 250 ms, as deployed). */
+const witness = () => deployment.witness();
 
 beforeAll(async () => {
-  const dataDir = join(tmp, 'server');
-  const first = await startTestServer({ dataDir, logWitnesses: [witnessVerifierKey] });
-  const logKey = first.ctx.directory.log.verifierKey;
-  await first.close();
-
-  const custodianDirs = [1, 2, 3].map((i) => join(tmp, `custodian-${i}`));
-  const secrets = custodianDirs.map((dir) => initCustodianKeys(dir).secrets);
-  const ports = await Promise.all(custodianDirs.map(() => freePort()));
-  trust = {
-    version: 1,
-    deployment: 'doublelock-e2e',
-    issuedAt: Date.now(),
-    secretaryOfState: [{ id: 'sos', publicKey: toBase64Url(keys.sos.publicKey) }],
-    judicialCommissioners: [{ id: 'jc', publicKey: toBase64Url(keys.judge.publicKey) }],
-    agencies: [{ id: 'nca', publicKey: toBase64Url(keys.agency.publicKey) }],
-    provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
-    coordinators: [{ id: 'coordinator', publicKey: toBase64Url(keys.coordinator.publicKey) }],
-    custodians: secrets.map((s, i) => ({ index: i + 1, name: `custodian-${i + 1}`, url: `http://127.0.0.1:${ports[i]}`, ...publicKeysOf(s) })),
-    threshold: 2,
-    log: { verifierKey: logKey, witnesses: [witnessVerifierKey], witnessQuorum: 1 },
-    epoch: { lengthMs: DAY_MS, retentionDays: 30 },
-    bankHolidays: [],
-  };
-  const signedTrust = signTrustConfig(trust, keys.root.secretKey);
-  const trustRoot = toBase64Url(keys.root.publicKey);
-  server = await startTestServer({
-    dataDir,
-    logWitnesses: [witnessVerifierKey],
-    lawfulAccess: { trust: signedTrust, trustRootKey: trustRoot, providerKeyId: 'provider', providerSecretKey: keys.provider.secretKey },
-  });
-  // Three custodian processes (`doublelock custodian serve`), each following the provider's log and
-  // publishing its releases there; a share leaves only once its release is proven in a witnessed
-  // checkpoint (the witness below runs all along).
-  const trustFile = join(tmp, 'trust.json');
-  writeFileSync(trustFile, JSON.stringify(signedTrust));
-  custodians = await Promise.all(
-    custodianDirs.map((dir, i) => serveCustodian(['--data', dir, '--trust', trustFile, '--trust-root', trustRoot, '--log', server.url, '--port', String(ports[i]), '--log-level', 'warn'])),
-  );
-  epochKey = (await runDkgCeremony(trust, epochAt(Date.now()), { id: 'coordinator', secretKey: keys.coordinator.secretKey })).key;
-  // The witness, as deployed: it cosigns the log's newest checkpoint every few hundred milliseconds.
-  let busy = false;
-  witnessing = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    void witness()
-      .catch(() => undefined)
-      .finally(() => (busy = false));
-  }, 250);
+  deployment = await startLawfulAccessDeployment({ dir: tmp, deployment: 'doublelock-e2e', keys, witnessKey, start: (config) => startTestServer(config) });
+  ({ server, custodians, trust, epochKey } = deployment);
 }, 120_000);
 
 afterAll(async () => {
-  clearInterval(witnessing);
   for (const escrow of escrows) escrow.close();
-  await Promise.all(custodians.map((c) => c.close()));
-  await server?.close();
+  await deployment?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -143,20 +92,6 @@ const escrows: Array<{ close(): void }> = [];
 /** What the first test recovered, for the checks that no one else can. */
 const recovered: Array<{ contentKey: Uint8Array; field: Uint8Array; context: Uint8Array; sealedPayload: Uint8Array; delivery: NonNullable<ExportedIntercept['iri']>; signedWarrant: SignedWarrant; nonce: Uint8Array; inclusion: LogInclusion }> = [];
 
-let witnessRun: Promise<void> = Promise.resolve();
-/** One witness run (runs never overlap: the witness keeps its state in one file). */
-function witness(): Promise<void> {
-  witnessRun = witnessRun.then(async () => {
-    const keyFile = join(tmp, 'witness.key');
-    writeFileSync(keyFile, witnessKey);
-    await witnessCosign({ logUrl: server.url, logKey: trust.log.verifierKey, keyFile, state: join(tmp, 'witness-state.json') });
-  });
-  const run = witnessRun;
-  witnessRun = witnessRun.catch(() => undefined);
-  return run;
-}
-
-/** The warrant's commitment in a witnessed checkpoint: what custodians demand before releasing anything. */
 /** The double lock, then the log: the Secretary of State issues, a Judicial Commissioner approves, the agency logs it (witnessed). */
 async function logApprovedWarrant(overrides: Partial<Warrant>) {
   const now = Date.now();
@@ -302,6 +237,19 @@ describe('lawful access, end to end', () => {
     expect(batch.stderr).toContain(`intercept ${third.id} is outside the warrant (its content is not the message its delivery record describes): not sent to any custodian`);
     expect(batch.stderr).toMatch(/1 of 2 intercept\(s\) could not be decrypted/);
     expect(await releasedDigests()).toEqual(digestsBefore);
+
+    // One message whose evidence bundle cannot be written (its path taken by a directory) fails alone: it is
+    // reported, and the rest of the batch is still decrypted, printed and bundled.
+    const [one, two] = exported.body.intercepts;
+    const blockedOut = join(tmp, 'evidence-blocked');
+    mkdirSync(join(blockedOut, `evidence-${one!.id}.json`), { recursive: true });
+    writeFileSync(files.intercepts, collected.stdout);
+    const blocked = await cli('agency', 'decrypt', '--server', server.url, '--trust-root', trustRoot, '--agency-key', files.key, '--warrant', files.warrant, '--submission', files.submission, '--intercepts', files.intercepts, '--out', blockedOut, '--json');
+    expect(blocked.code).not.toBe(0);
+    expect(blocked.stderr).toContain(`intercept ${one!.id}: decrypted, but its evidence bundle could not be written`);
+    expect(blocked.stderr).toMatch(/decrypted 1 of 2 intercept\(s\)/);
+    expect(blocked.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { content: { text: string } }).content.text)).toEqual(['see you there']);
+    expect(existsSync(join(blockedOut, `evidence-${two!.id}.json`))).toBe(true);
 
     // The same field with another message's metadata (the record altered) opens nothing.
     const first = exported.body.intercepts[0]!;

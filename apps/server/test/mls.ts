@@ -22,9 +22,11 @@ import {
   joinGroup,
   processPublicMessage,
   type ClientState,
+  type LeafNode,
   type MLSMessage,
   type Proposal,
 } from 'ts-mls';
+import { defaultClientConfig } from 'ts-mls/clientConfig.js';
 import { encodeRatchetTree } from 'ts-mls/ratchetTree.js';
 
 export const suite = getCiphersuiteImpl(getCiphersuiteFromName('MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519'));
@@ -97,11 +99,16 @@ export async function groupInfoOf(state: ClientState): Promise<string> {
  * An external commit by `d` from a GroupInfo (RFC 9420 §12.4.3.2), from a fresh KeyPackage of `d` (its own key):
  * with `resync` it removes `d`'s old leaf (a lost device rejoining), without it `d` joins as a new member.
  */
-export async function externalCommitRequest(d: MlsDevice, groupInfo: string, resync: boolean) {
+export async function externalCommitRequest(d: MlsDevice, groupInfo: string, resync: boolean, inPlaceOf?: { deviceId: string }) {
   const message = decodeMlsMessage(fromBase64Url(groupInfo), 0)![0];
   if (message.wireformat !== 'mls_group_info') throw new Error('not a GroupInfo');
   const kp = await keyPackage(d);
-  const { publicMessage, newState } = await joinGroupExternal(message.groupInfo, kp.publicPackage, kp.privatePackage, resync, await suite);
+  // ts-mls finds "the joiner's old leaf" with this comparison: pointed at another device's leaf, it removes that one (validly signed).
+  const config = inPlaceOf && {
+    ...defaultClientConfig,
+    keyPackageEqualityConfig: { compareKeyPackageToLeafNode: (_: unknown, leaf: LeafNode) => leaf.credential.credentialType === 'basic' && new TextDecoder().decode(leaf.credential.identity).endsWith(`:${inPlaceOf.deviceId}`) },
+  };
+  const { publicMessage, newState } = await joinGroupExternal(message.groupInfo, kp.publicPackage, kp.privatePackage, resync, await suite, undefined, config as typeof defaultClientConfig | undefined);
   const body = {
     clientMessageId: toBase64Url(randomBytes(12)),
     epoch: Number(message.groupInfo.groupContext.epoch),

@@ -7,17 +7,13 @@
  * `doublelock agency verify-evidence` accepts. An intercept the warrant does not cover (a provider-signed
  * record of two other people's message) is refused by the browser before any custodian is asked.
  */
-import { initCustodianKeys, publicKeysOf } from '@doublelock/custodian';
 import {
   DAY_MS,
   decideWarrant,
   deploymentEscrow,
-  epochAt,
   generateSigningKey,
   issueWarrant,
-  runDkgCeremony,
   signDeliveryRecord,
-  signTrustConfig,
   signShareRequest,
   type ExportedIntercept,
   type LogInclusion,
@@ -25,12 +21,11 @@ import {
   type TrustConfig,
   type Warrant,
 } from '@doublelock/lawful-access';
-import { CosignatureSigner, generateSignerKey } from '@doublelock/log';
+import { generateSignerKey } from '@doublelock/log';
 import { SIGNATURE_COSIGNATURE_V1 } from '@doublelock/log/verifier';
 import { decodeFrame, fromBase64Url, toBase64Url } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { serveCustodian, startTestServer } from '@doublelock/server/testing';
-import { freePort } from '@doublelock/store/testing';
+import { startLawfulAccessDeployment, type LawfulAccessDeployment } from '@doublelock/server/lawfulAccessTesting';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,7 +35,6 @@ import { promisify } from 'node:util';
 import type { Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { witnessCosign } from '../../cli/src/commands/witness.ts';
 import { Messenger } from '../../../packages/client/src/messenger.ts';
 import { MemoryStorage } from '../../../packages/client/src/storage/storage.ts';
 import type { WebSocketConstructor } from '../../../packages/client/src/api/mailboxSocket.ts';
@@ -48,7 +42,6 @@ import { checkPage, chromiumAvailable, startWeb, type Person, type WebHarness } 
 
 const keys = { root: generateSigningKey(), sos: generateSigningKey(), judge: generateSigningKey(), agency: generateSigningKey(), provider: generateSigningKey(), coordinator: generateSigningKey(), operator: generateSigningKey(), stranger: generateSigningKey() };
 const witnessKey = generateSignerKey('witness.doublelock.test/w1', SIGNATURE_COSIGNATURE_V1);
-const witnessVerifierKey = new CosignatureSigner(witnessKey).verifierKey;
 const tmp = mkdtempSync(join(tmpdir(), 'doublelock-web-decrypt-'));
 const CLI = fileURLToPath(new URL('../../cli/bin/doublelock.js', import.meta.url));
 const trustRoot = toBase64Url(keys.root.publicKey);
@@ -62,66 +55,29 @@ async function saveDownload(page: Page, click: () => Promise<void>, name: string
 }
 
 describe.runIf(chromiumAvailable)('the agency decrypts in its browser', () => {
+  let deployment: LawfulAccessDeployment<WebHarness>;
   let web: WebHarness;
   let trust: TrustConfig;
-  let custodians: Array<{ close(): Promise<void> }> = [];
   const escrows: Array<{ close(): void }> = [];
-  let witnessing: ReturnType<typeof setInterval> | undefined;
   let agency: Person;
 
   beforeAll(async () => {
-    const dataDir = join(tmp, 'server');
-    const first = await startTestServer({ dataDir, logWitnesses: [witnessVerifierKey] });
-    const logKey = first.ctx.directory.log.verifierKey;
-    await first.close();
-    const custodianDirs = [1, 2, 3].map((i) => join(tmp, `custodian-${i}`));
-    const secrets = custodianDirs.map((dir) => initCustodianKeys(dir).secrets);
-    const ports = await Promise.all(custodianDirs.map(() => freePort()));
-    trust = {
-      version: 1,
+    deployment = await startLawfulAccessDeployment({
+      dir: tmp,
       deployment: 'web-decrypt',
-      issuedAt: Date.now(),
-      secretaryOfState: [{ id: 'sos', publicKey: toBase64Url(keys.sos.publicKey) }],
-      judicialCommissioners: [{ id: 'jc', publicKey: toBase64Url(keys.judge.publicKey) }],
-      agencies: [{ id: 'nca', publicKey: toBase64Url(keys.agency.publicKey) }],
-      provider: [{ id: 'provider', publicKey: toBase64Url(keys.provider.publicKey) }],
-      coordinators: [{ id: 'coordinator', publicKey: toBase64Url(keys.coordinator.publicKey) }],
-      custodians: secrets.map((s, i) => ({ index: i + 1, name: `custodian-${i + 1}`, url: `http://127.0.0.1:${ports[i]}`, ...publicKeysOf(s) })),
-      threshold: 2,
-      log: { verifierKey: logKey, witnesses: [witnessVerifierKey], witnessQuorum: 1 },
-      epoch: { lengthMs: DAY_MS, retentionDays: 30 },
-      bankHolidays: [],
-    };
-    const signedTrust = signTrustConfig(trust, keys.root.secretKey);
-    web = await startWeb({ dataDir, logWitnesses: [witnessVerifierKey], lawfulAccess: { trust: signedTrust, trustRootKey: trustRoot, providerKeyId: 'provider', providerSecretKey: keys.provider.secretKey } });
-    const trustFile = join(tmp, 'trust.json');
-    writeFileSync(trustFile, JSON.stringify(signedTrust));
-    custodians = await Promise.all(
+      keys,
+      witnessKey,
+      start: (config) => startWeb(config),
       // Custodian 1 holds every release for its human operator's review (the custodians' console below).
-      custodianDirs.map((dir, i) =>
-        serveCustodian(['--data', dir, '--trust', trustFile, '--trust-root', trustRoot, '--log', web.url, '--port', String(ports[i]), '--log-level', 'warn', ...(i === 0 ? ['--operator-key', toBase64Url(keys.operator.publicKey)] : [])]),
-      ),
-    );
-    await runDkgCeremony(trust, epochAt(Date.now()), { id: 'coordinator', secretKey: keys.coordinator.secretKey });
-    // The witness, as deployed: it cosigns the log's newest checkpoint every few hundred milliseconds.
-    const keyFile = join(tmp, 'witness.key');
-    writeFileSync(keyFile, witnessKey);
-    let busy = false;
-    witnessing = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      void witnessCosign({ logUrl: web.url, logKey, keyFile, state: join(tmp, 'witness-state.json') })
-        .catch(() => undefined)
-        .finally(() => (busy = false));
-    }, 300);
+      custodianFlags: (index) => (index === 1 ? ['--operator-key', toBase64Url(keys.operator.publicKey)] : []),
+    });
+    ({ server: web, trust } = deployment);
     agency = await web.person();
   }, 180_000);
 
   afterAll(async () => {
-    if (witnessing) clearInterval(witnessing);
     for (const e of escrows) e.close();
-    await Promise.all(custodians.map((c) => c.close()));
-    await web?.close();
+    await deployment?.close();
     rmSync(tmp, { recursive: true, force: true });
   });
 

@@ -11,8 +11,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPage, chromiumAvailable, PHONE, screenshotDir, startWeb, uniqueName, type Person, type WebHarness } from './harness.ts';
 import { join } from 'node:path';
-import { newDeviceKeys, signDeviceCertificate } from '../../../packages/client/src/device.ts';
-import { register as registerSdk } from '../../../packages/client/test/harness.ts';
+import { register as registerSdk, serverChangesIdentity } from '../../../packages/client/test/harness.ts';
 
 async function register(person: Person, username: string): Promise<void> {
   await person.page.goto('/chats');
@@ -376,12 +375,7 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
 
     // Erin's account gets a new identity key with a device certified by it (a reinstall, or a server
     // putting itself in the middle); the directory logs it, so key transparency has nothing to object to.
-    const secret = ed25519.utils.randomSecretKey();
-    const keys = newDeviceKeys();
-    const cert = signDeviceCertificate(secret, erinName, keys.publicKey, 'new phone');
-    await web.server.ctx.stores.db.run('UPDATE accounts SET identity_key = ? WHERE username = ?', [ed25519.getPublicKey(secret), erinName]);
-    await web.server.ctx.stores.accounts.addDevice({ deviceId: keys.deviceId, username: erinName, signatureKey: keys.publicKey, name: cert.name, createdAt: cert.createdAt, accountSignature: Buffer.from(cert.accountSignature, 'base64url'), certifiedBy: null, revokedAt: null, revocationSignature: null, revokedBy: null });
-    await web.server.ctx.directory.publish();
+    await serverChangesIdentity(web.server, erinName);
 
     await openChatWith(carol.page, erinName);
     const warning = carol.page.getByRole('alert').filter({ hasText: `${erinName}’s safety number has changed` });

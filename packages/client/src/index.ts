@@ -1,5 +1,5 @@
 /** Doublelock messenger SDK (browser-safe core; Node-only storage lives in ./node/). */
-export { Messenger, MessageRejected, type MessengerEvent, type MessengerOptions, type ReceivedMessage, type GroupSummary, type RejectReason } from './messenger.ts';
+export { Messenger, MessageRejected, RejoinUnconfirmed, type MessengerEvent, type MessengerOptions, type ReceivedMessage, type GroupSummary, type RejectReason } from './messenger.ts';
 export type { ImagePreview, ImagePreviewer, OutgoingFile, TransparencyConfig } from './core/types.ts';
 export { type ByteSource } from './envelope/attachmentStream.ts';
 export { OwnAccountMonitor, type MonitorAlarm } from './transparency/monitor.ts';

@@ -35,7 +35,7 @@ import { getJson } from './storage/storage.ts';
 import { SyncEngine } from './sync/syncEngine.ts';
 import { ALARMS_KEY, type MonitorAlarm } from './transparency/monitor.ts';
 
-export { MessageRejected, type GroupSummary, type MessengerEvent, type MessengerOptions, type ReceivedMessage, type RejectReason } from './core/types.ts';
+export { MessageRejected, RejoinUnconfirmed, type GroupSummary, type MessengerEvent, type MessengerOptions, type ReceivedMessage, type RejectReason } from './core/types.ts';
 
 export class Messenger {
   private readonly ctx: MessengerContext;

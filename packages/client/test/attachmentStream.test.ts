@@ -2,7 +2,7 @@
  * Streamed attachments (src/envelope/attachmentStream.ts, content/messages.ts): the chunked sealing refuses
  * every alteration (a flipped bit, reordered, dropped or extra chunks, another key), a real server carries a
  * file and its sender-made image preview, a blob the server swaps is refused, and a file far larger than a
- * memory budget goes through both sides in a child process whose peak RSS stays within it.
+ * memory budget goes through both sides in a child process whose live memory stays a fraction of the file.
  */
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -113,14 +113,20 @@ describe('attachments against the real server', () => {
 });
 
 describe('memory', () => {
-  it('a 128 MiB file is sent and received with the process peak RSS growing by under 48 MiB', { timeout: 600_000 }, async () => {
+  it('a 128 MiB file is sent and received while the process never holds half of it', { timeout: 600_000 }, async () => {
+    const size = 128 * 1024 * 1024;
     const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'fixtures/bigAttachment.ts')], {
-      env: { ...process.env, SIZE_MB: '128' },
+      env: { ...process.env, SIZE_MB: String(size / 1024 / 1024) },
       cwd: join(import.meta.dirname, '..'),
     });
-    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { size: number; length: number; same: boolean; rssBefore: number; peakRss: number };
-    expect(result.length).toBe(128 * 1024 * 1024);
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { size: number; length: number; same: boolean; liveBefore: number; peakLive: number; samples: number };
+    expect(result.length).toBe(size);
     expect(result.same).toBe(true);
-    expect(result.peakRss - result.rssBefore).toBeLessThan(48 * 1024 * 1024);
+    // Sampled on both upload passes and the download (up to 32 each): a sampler that never ran proves nothing.
+    expect(result.samples).toBeGreaterThanOrEqual(3 * 32);
+    // Live memory (after a full GC, so load cannot inflate it) grows by a fraction of the file (about 24 MiB
+    // measured, the same at any offset: stream buffers, not the file): anything that held the file whole —
+    // sender, server or receiver — would hold at least its size.
+    expect(result.peakLive - result.liveBefore).toBeLessThan(size / 2);
   });
 });

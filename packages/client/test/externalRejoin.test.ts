@@ -64,16 +64,25 @@ async function restoredDeviceRejoinsAlone(url: string): Promise<void> {
   await carol!.messenger.sendText(chat, 'anyone there?');
   await restored.messenger.sync();
   const me = { username: bob.messenger.username, deviceId: bob.messenger.deviceId };
-  expect(restored.events).toContainEqual({ type: 'rejoined', groupId: chat, ...me });
-  expect(restored.events.some((e) => e.type === 'rejoin_requested')).toBe(false);
+  // Back in by external commit, but unconfirmed: the server chose the GroupInfo. Nothing is sent or shown yet.
+  expect(restored.events).toContainEqual({ type: 'rejoin_pending', groupId: chat });
+  expect(restored.events.some((e) => e.type === 'rejoined' || e.type === 'rejoin_requested')).toBe(false);
+  await expect(restored.messenger.sendText(chat, 'too early')).rejects.toThrow(/waits for one of its members to confirm/);
   expect((await restored.messenger.group(chat)).members.map((m) => m.username)).toContain(dave!.messenger.username);
 
-  // Carol and Dave process Bob's external commit: they see him rejoin, and the chat goes on both ways.
-  await restored.messenger.sendText(chat, 'back, from a backup');
+  // Carol and Dave process Bob's external commit: they see him rejoin and confirm it (a rejoin_ack in the new
+  // epoch); Bob's device, on its next sync, counts itself back; the chat goes on both ways.
   for (const d of [carol!, dave!]) {
     await d.messenger.sync();
     expect(d.events).toContainEqual({ type: 'rejoined', groupId: chat, ...me });
     expect(d.rejections).toEqual([]);
+  }
+  await restored.messenger.sync();
+  expect(restored.events).toContainEqual({ type: 'rejoined', groupId: chat, ...me });
+  expect(restored.texts).toEqual([]); // the confirmations are not chat messages
+  await restored.messenger.sendText(chat, 'back, from a backup');
+  for (const d of [carol!, dave!]) {
+    await d.messenger.sync();
     expect(d.texts).toContain(`${me.username}: back, from a backup`);
   }
   await carol!.messenger.sendText(chat, 'welcome back');
@@ -92,7 +101,7 @@ async function restoredDeviceRejoinsAlone(url: string): Promise<void> {
 describe('rejoin by external commit', () => {
   it('a device restored from an old backup rejoins by itself while the admin is offline, and everyone sees it', { timeout: 120_000 }, () => restoredDeviceRejoinsAlone(srv.url));
 
-  it('a restored device that hears nothing rejoins when its own send meets 409, and the message goes out', { timeout: 120_000 }, async () => {
+  it('a restored device that hears nothing rejoins when its own send meets 409, and sends once a member confirms', { timeout: 120_000 }, async () => {
     const storage = new MemoryStorage();
     const [alice, carol] = await Promise.all(['al', 'ca'].map((p) => register(srv.url, uniqueName(p))));
     const bob = new TestDevice(await Messenger.register(await deviceOptions(srv.url, { storage }), uniqueName('bo')));
@@ -104,10 +113,14 @@ describe('rejoin by external commit', () => {
     bob.messenger.close();
 
     // Nothing arrives for the restored device; its first send is refused (409), the drained mailbox does not
-    // bring it to the server's epoch: it rejoins and sends in the new epoch.
+    // bring it to the server's epoch: it rejoins, and holds the message until a member confirms the rejoin.
     const restored = new TestDevice(await Messenger.open(await deviceOptions(srv.url, { storage: saved })));
-    await restored.messenger.sendText(chat, 'sent after a restore');
+    await expect(restored.messenger.sendText(chat, 'sent after a restore')).rejects.toThrow(/waits for one of its members to confirm/);
+    expect(restored.events).toContainEqual({ type: 'rejoin_pending', groupId: chat });
+    await alice!.messenger.sync();
+    await restored.messenger.sync();
     expect(restored.events).toContainEqual({ type: 'rejoined', groupId: chat, username: bob.messenger.username, deviceId: bob.messenger.deviceId });
+    await restored.messenger.sendText(chat, 'sent after a restore');
     for (const d of [alice!, carol!]) {
       await d.messenger.sync();
       expect(d.texts).toContain(`${bob.messenger.username}: sent after a restore`);
@@ -253,6 +266,81 @@ describe('rejoin by external commit', () => {
     await dave!.messenger.sync();
     expect(dave!.events).toContainEqual(expect.objectContaining({ type: 'commit_voided', groupId: chat, appliedHere: false }));
     expect((await dave!.messenger.group(chat)).epoch).toBe(epoch);
+  });
+});
+
+/**
+ * A server colluding with a removed member. Alice, Bob and Mallory are in a group; Bob's device is backed up
+ * (epoch 1); Alice makes the admin list (epoch 2: a GroupInfo of epoch 2 is kept), then removes Mallory
+ * (epoch 3). Mallory keeps her state of epoch 2. Bob's device is restored from the backup. The server now
+ * serves the genuine GroupInfo of epoch 2, puts the group back at that epoch (it stops checking it) and delivers
+ * to Mallory again: a Bob that rejoined from it would be in a fork of epoch 2, whose secrets Mallory holds.
+ */
+async function forkedByServer(options: Partial<Parameters<typeof deviceOptions>[1]> = {}) {
+  const [bobStorage, malloryStorage] = [new MemoryStorage(), new MemoryStorage()];
+  const alice = await register(srv.url, uniqueName('al'));
+  const bob = new TestDevice(await Messenger.register(await deviceOptions(srv.url, { storage: bobStorage }), uniqueName('bo')));
+  const mallory = new TestDevice(await Messenger.register(await deviceOptions(srv.url, { storage: malloryStorage }), uniqueName('ma')));
+  const chat = await alice.messenger.createGroup('plans', [bob.messenger.username, mallory.messenger.username]);
+  await Promise.all([bob.messenger.sync(), mallory.messenger.sync()]);
+  const bobsBackup = await backup(bobStorage);
+  await alice.messenger.setAdmins(chat, [alice.messenger.username]);
+  await Promise.all([bob.messenger.sync(), mallory.messenger.sync()]);
+  const forkEpoch = (await alice.messenger.group(chat)).epoch;
+  const mallorysState = await backup(malloryStorage); // what the removed member keeps
+  await alice.messenger.removeMembers(chat, [mallory.messenger.username]);
+  await bob.messenger.sync();
+  bob.messenger.close();
+  mallory.messenger.close();
+  const serverLies = async () => {
+    await srv.db.run('UPDATE chat_groups SET checked = 0, epoch = ? WHERE group_id = ?', [forkEpoch, chat]);
+    await srv.db.run('INSERT INTO group_members (group_id, device_id) VALUES (?, ?) ON CONFLICT DO NOTHING', [chat, mallory.messenger.deviceId]);
+    // Mallory never processes her removal: the server drops it from her mailbox.
+    await srv.db.run('DELETE FROM mailbox WHERE device_id = ? AND message_id IN (SELECT id FROM messages WHERE group_id = ?)', [mallory.messenger.deviceId, chat]);
+    expect(await srv.db.get('SELECT 1 AS one FROM group_infos WHERE group_id = ? AND epoch = ?', [chat, forkEpoch])).toBeDefined(); // the genuine, stale GroupInfo
+  };
+  const restoreBob = async () => new TestDevice(await Messenger.open(await deviceOptions(srv.url, { storage: bobsBackup, ...options })));
+  const restoreMallory = async () => new TestDevice(await Messenger.open(await deviceOptions(srv.url, { storage: mallorysState })));
+  return { alice, bob, mallory, chat, forkEpoch, serverLies, restoreBob, restoreMallory };
+}
+
+describe('a server serving a stale GroupInfo, with a removed member', () => {
+  it('is refused when the lost device keeps an item of a later epoch: it asks to be re-added, and the removed member hears nothing', { timeout: 120_000 }, async () => {
+    const { alice, bob, chat, forkEpoch, serverLies, restoreBob, restoreMallory } = await forkedByServer();
+    await alice.messenger.sendText(chat, 'just us now'); // epoch 3: in Bob's mailbox
+    await serverLies();
+    const restored = await restoreBob();
+    await restored.messenger.sync();
+    expect(restored.events).toContainEqual(expect.objectContaining({ type: 'error', error: expect.objectContaining({ message: expect.stringMatching(new RegExp(`group info of epoch ${forkEpoch}, but this device keeps items of epoch ${forkEpoch + 1}`)) }) }));
+    expect(restored.events).toContainEqual({ type: 'rejoin_requested', groupId: chat });
+    expect(restored.events.some((e) => e.type === 'rejoin_pending' || e.type === 'rejoined')).toBe(false);
+    // Mallory, with her state of the fork's epoch, gets no external commit from Bob: no fork.
+    const mallory = await restoreMallory();
+    await mallory.messenger.sync();
+    expect(mallory.events.some((e) => e.type === 'rejoined' && e.deviceId === bob.messenger.deviceId)).toBe(false);
+    expect((await mallory.messenger.group(chat)).epoch).toBe(forkEpoch);
+  });
+
+  it('holds a rejoin no current member confirms: the device sends nothing into the fork, then asks to be re-added and says so', { timeout: 120_000 }, async () => {
+    const { bob, chat, forkEpoch, serverLies, restoreBob, restoreMallory } = await forkedByServer({ rejoinConfirmMs: 50 });
+    await serverLies();
+    // Nothing kept to compare with: Bob's send meets 409, it rejoins from the stale GroupInfo — into the fork.
+    const restored = await restoreBob();
+    await expect(restored.messenger.sendText(chat, 'meet at the north gate')).rejects.toThrow(/waits for one of its members to confirm/);
+    expect(restored.events).toContainEqual({ type: 'rejoin_pending', groupId: chat });
+    expect((await restored.messenger.group(chat)).epoch).toBe(forkEpoch + 1);
+    // Nobody in the real group saw that commit, so nobody confirms; past the wait, Bob asks to be re-added.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await restored.messenger.sync();
+    expect(restored.events).toContainEqual({ type: 'rejoin_unconfirmed', groupId: chat });
+    expect(restored.events).toContainEqual({ type: 'rejoin_requested', groupId: chat });
+    expect(restored.events.some((e) => e.type === 'rejoined')).toBe(false);
+    await expect(restored.messenger.sendText(chat, 'meet at the north gate')).rejects.toThrow(/waits for one of its members to confirm/);
+    // Mallory follows the fork (she processes Bob's external commit) but reads nothing Bob said.
+    const mallory = await restoreMallory();
+    await mallory.messenger.sync();
+    expect(mallory.events).toContainEqual({ type: 'rejoined', groupId: chat, username: bob.messenger.username, deviceId: bob.messenger.deviceId });
+    expect(mallory.texts).toEqual([]);
   });
 });
 

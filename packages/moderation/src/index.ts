@@ -9,6 +9,8 @@ export * from './exact.ts';
 export * from './url.ts';
 export * from './vpdqFormat.ts';
 export * from './vpdq.ts';
+export * from './videoProbe.ts';
+export { greyFrameArgs, type VideoInfo } from './videoFrames.ts';
 export * from './hasher.ts';
 export * from './signal.ts';
 export * from './taxonomy.ts';

@@ -62,6 +62,24 @@ export function lumaOf(pixels: Uint8Array, width: number, height: number, channe
 }
 
 /**
+ * Luminance of the rectangle `region` of a one-channel (grey) frame `width` pixels wide, into `lumaPlane`:
+ * a video frame without its bars, copied row by row into linear memory instead of cut out first.
+ */
+export function lumaOfGreyRegion(grey: Uint8Array, width: number, region: { x: number; y: number; width: number; height: number }): Float32Array {
+  const { x, y, width: w, height: h } = region;
+  if (!(Number.isInteger(x) && Number.isInteger(y) && Number.isInteger(w) && Number.isInteger(h) && x >= 0 && y >= 0 && w >= 0 && h >= 0 && x + w <= width && (y + h) * width <= grey.length)) {
+    throw new RangeError(`region ${w}×${h}+${x}+${y} is not inside the ${width}-pixel-wide frame`);
+  }
+  const count = w * h;
+  const plane = LUMA + align16(count * 4);
+  reserve(plane + align16(count * 4));
+  const pixels = new Uint8Array(wasm.memory.buffer, plane, count);
+  for (let row = 0; row < h; row++) pixels.set(grey.subarray((y + row) * width + x, (y + row) * width + x + w), row * w);
+  wasm.luma(plane, count, 1, LUMA);
+  return lumaPlane(count);
+}
+
+/**
  * The luminance plane in linear memory, `values` long (valid until the next call here). Writing the
  * plane there directly saves copying it in.
  */

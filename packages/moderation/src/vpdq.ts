@@ -3,54 +3,42 @@
  * per second), each frame is PDQ-hashed, and the features are kept in order; matching (vpdqFormat.ts)
  * deduplicates and quality-filters them.
  *
- * The hashing pass is one ffmpeg process that does all the pixel work PDQ does not need JavaScript for:
- * sampling (fps), cropping the bars, downscaling to at most `frameSize` px a side (area averaging, the
- * downsampling vpdq's own `-d` option offers) and taking the luminance (full-range grey), so what
- * reaches JavaScript is a small grey frame to hash while ffmpeg decodes the next one. PDQ smooths and
- * decimates every frame to 64×64 anyway; hashes agree with full-size RGB hashing within a few bits
- * (test/vpdq.test.ts), far inside the match distance. `frameSize: 0` hashes full-size grey frames.
+ * One ffmpeg process per video decodes it once (videoFrames.ts): sampling (`fps`) and the luminance
+ * (full-range grey) are done there, and each full-size grey frame is hashed here while ffmpeg decodes
+ * the next. The hash is PDQ's own of that grey plane (PDQ reads a one-channel image as its luminance),
+ * within a few bits of hashing the frame's RGB (test/vpdq.test.ts).
  *
  * Before hashing, letterbox and pillarbox bars are detected and cropped: a bar is a run of edge rows (or
- * columns) that are uniform in every sampled frame and keep one colour over time. Without this, the same
- * footage letterboxed and not does not match at all (the reference's own sample files show 0%).
- * Bars are detected in a first pass over at most `detectFrames` key frames (or sampled frames, when a
- * video has few key frames), then the hashing pass
- * crops each frame; memory stays at one frame.
+ * columns) that are uniform in every examined frame and keep one grey level over time. Without this, the
+ * same footage letterboxed and not does not match at all (the reference's own sample files show 0%).
+ * The bars are found from the first `detectFrames` sampled frames, which are held (full size, at most
+ * `detectBytes` of them) until the crop is known. Each is hashed on arrival with the bars found so far,
+ * and re-hashed at the end of the window only if the bars found by then differ (a dark opening shot):
+ * hashing keeps pace with decoding, and memory stays at the detection window.
  */
-import { spawn } from 'node:child_process';
 import { ContentError } from './errors.ts';
-import { pdqFromLuma } from './pdq.ts';
-import { lumaOf } from './pdqWasm.ts';
 import { checkFile } from './image.ts';
+import { pdqFromLuma, type PdqResult } from './pdq.ts';
+import { lumaOfGreyRegion } from './pdqWasm.ts';
+import { decodeGreyFrames, type VideoInfo } from './videoFrames.ts';
 import type { VpdqFeature } from './vpdqFormat.ts';
 
-/** Key frames enough to find bars from; with fewer, the sampled frames are examined instead. */
-const MIN_KEYFRAMES = 8;
+export type { VideoInfo } from './videoFrames.ts';
 
 export interface VideoOptions {
   /** sampling rate in frames per second (vPDQ's default is one hash per second) */
   framesPerSecond?: number;
   /** detect and crop uniform bars before hashing (default true) */
   removeLetterbox?: boolean;
-  /** frames examined to find bars (default 60) */
+  /** sampled frames examined to find bars (default 60: the first minute at one frame a second) */
   detectFrames?: number;
+  /** at most this many bytes of frames are held while the bars are looked for (default 128 MiB) */
+  detectBytes?: number;
   /** give up on a video after this long (default 10 minutes) */
   timeoutMs?: number;
   /** refuse frames larger than this many pixels (default 8K UHD) */
   maxFramePixels?: number;
-  /** frames are hashed downscaled to at most this many pixels a side (default 512; 0 = full size) */
-  frameSize?: number;
   ffmpeg?: string;
-  ffprobe?: string;
-}
-
-export interface VideoInfo {
-  width: number;
-  height: number;
-  fps: number;
-  durationSeconds: number | null;
-  /** ffprobe's container name, e.g. "mov,mp4,m4a,3gp,3g2,mj2" or "matroska,webm" */
-  formatName?: string;
 }
 
 export interface Crop {
@@ -66,129 +54,61 @@ export interface VpdqHashResult {
   features: VpdqFeature[];
 }
 
-function run(cmd: string, args: string[], timeoutMs: number, onStdout?: (chunk: Buffer) => void): Promise<{ stdout: Buffer; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let stderr = '';
-    let settled = false;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      finish(new ContentError('timeout', `${cmd} did not finish within ${Math.round(timeoutMs / 1000)} s`));
-    }, timeoutMs);
-    const finish = (error: Error | null, result?: { stdout: Buffer; stderr: string }) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (error) reject(error);
-      else resolve(result!);
-    };
-    child.stdout.on('data', (chunk: Buffer) => {
-      try {
-        if (onStdout) onStdout(chunk);
-        else out.push(chunk);
-      } catch (error) {
-        child.kill('SIGKILL');
-        finish(error as Error);
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      if (stderr.length < 10_000) stderr += chunk.toString();
-    });
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      finish(error.code === 'ENOENT' ? new ContentError('ffmpeg_missing', `${cmd} is not installed (Debian package "ffmpeg")`, { cause: error }) : error);
-    });
-    child.on('close', (code) => {
-      if (code === 0) finish(null, { stdout: Buffer.concat(out), stderr });
-      else finish(new ContentError('video_unreadable', `${cmd} failed: ${stderr.trim().split('\n').slice(-1)[0] ?? `exit ${code}`}`));
-    });
-  });
-}
-
-/** Reads the first video stream's size and frame rate with ffprobe. */
-export async function probeVideo(path: string, options: VideoOptions = {}): Promise<VideoInfo> {
+/** vPDQ features of a video file (one per sampled frame, in order, before deduplication). */
+export async function vpdqHashVideo(path: string, options: VideoOptions = {}): Promise<VpdqHashResult> {
   await checkFile(path); // empty / missing files get the shared errors
-  const { stdout } = await run(
-    options.ffprobe ?? 'ffprobe',
-    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate:format=duration,format_name', '-of', 'json', path],
-    60_000,
-  ).catch((error: unknown) => {
-    if (error instanceof ContentError && error.code === 'video_unreadable') throw new ContentError('unsupported_format', `${path} is not a video ffmpeg can read`, { cause: error });
-    throw error;
-  });
-  const json = JSON.parse(stdout.toString()) as { streams?: Array<{ width?: number; height?: number; avg_frame_rate?: string; r_frame_rate?: string }>; format?: { duration?: string; format_name?: string } };
-  const stream = json.streams?.[0];
-  if (!stream?.width || !stream.height) throw new ContentError('unsupported_format', `${path} has no video stream`);
-  const rate = (r?: string) => {
-    const [n, d] = (r ?? '').split('/').map(Number);
-    return n && d ? n / d : 0;
-  };
-  const duration = Number(json.format?.duration);
-  return {
-    width: stream.width,
-    height: stream.height,
-    fps: rate(stream.avg_frame_rate) || rate(stream.r_frame_rate) || 25,
-    durationSeconds: Number.isFinite(duration) ? duration : null,
-    ...(json.format?.format_name && { formatName: json.format.format_name }),
-  };
-}
-
-/**
- * Streams frames as RGB24 buffers of width×height×3: sampled at `framesPerSecond`, or with `keyframes`
- * only the key frames (which ffmpeg decodes without the frames between them). The buffer passed to
- * `onFrame` is reused for the next frame: use it before returning.
- */
-async function eachFrame(path: string, info: VideoInfo, options: VideoOptions, maxFrames: number | null, onFrame: (rgb: Uint8Array, index: number) => void, keyframes = false): Promise<number> {
   const fps = options.framesPerSecond ?? 1;
-  const args = keyframes
-    ? ['-v', 'error', '-nostdin', '-skip_frame', 'nokey', '-i', path, '-map', '0:v:0', '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24']
-    : ['-v', 'error', '-nostdin', '-i', path, '-map', '0:v:0', '-vf', `fps=${fps}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24'];
-  if (maxFrames !== null) args.push('-frames:v', String(maxFrames));
-  args.push('pipe:1');
-  return streamFrames(options.ffmpeg ?? 'ffmpeg', args, info.width * info.height * 3, options, onFrame);
-}
-
-/** The size frames are hashed at: the crop, scaled down (aspect kept) until neither side exceeds `limit`. */
-export function hashedSize(crop: Crop, limit: number): { width: number; height: number } {
-  const scale = limit > 0 ? Math.min(1, limit / Math.max(crop.width, crop.height)) : 1;
-  return { width: Math.max(1, Math.round(crop.width * scale)), height: Math.max(1, Math.round(crop.height * scale)) };
-}
-
-/**
- * The hashing pass: ffmpeg samples, crops, downscales and greys each frame (see the top of this file) and
- * streams width×height bytes a frame; `onFrame` gets one reused buffer, to use before returning.
- */
-async function eachGreyFrame(path: string, crop: Crop, size: { width: number; height: number }, options: VideoOptions, onFrame: (grey: Uint8Array, index: number) => void): Promise<number> {
-  const fps = options.framesPerSecond ?? 1;
-  // grey first: the crop is then exact to the pixel (no chroma subsampling to round it to)
-  const filters = [`fps=${fps}`, 'format=gray', `crop=${crop.width}:${crop.height}:${crop.x}:${crop.y}`];
-  if (size.width !== crop.width || size.height !== crop.height) filters.push(`scale=${size.width}:${size.height}:flags=area`);
-  const args = ['-v', 'error', '-nostdin', '-i', path, '-map', '0:v:0', '-vf', filters.join(','), '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'];
-  return streamFrames(options.ffmpeg ?? 'ffmpeg', args, size.width * size.height, options, onFrame);
-}
-
-/** Runs ffmpeg and cuts its raw output into frames of `frameBytes`, copied into one reused buffer. */
-async function streamFrames(ffmpeg: string, args: string[], frameBytes: number, options: VideoOptions, onFrame: (frame: Uint8Array, index: number) => void): Promise<number> {
-  const frame = Buffer.allocUnsafe(frameBytes);
-  let filled = 0;
-  let index = 0;
-  await run(ffmpeg, args, options.timeoutMs ?? 600_000, (chunk) => {
-    // the pipe delivers 64 KiB at a time
-    for (let at = 0; at < chunk.length; ) {
-      const n = Math.min(frameBytes - filled, chunk.length - at);
-      chunk.copy(frame, filled, at, at + n);
-      filled += n;
-      at += n;
-      if (filled === frameBytes) {
-        onFrame(frame, index++);
-        filled = 0;
+  const detectFrames = (options.removeLetterbox ?? true) ? Math.max(0, options.detectFrames ?? 60) : 0;
+  const detectBytes = options.detectBytes ?? 128 * 2 ** 20;
+  const hashes: Array<PdqResult & { crop: Crop }> = [];
+  const hashFrame = (grey: Uint8Array, width: number, crop: Crop) => ({ crop, ...pdqFromLuma(lumaOfGreyRegion(grey, width, crop), crop.width, crop.height) });
+  let crop: Crop | null = null;
+  let detector: LetterboxDetector | null = null;
+  let held: Uint8Array[] = [];
+  let window = 0;
+  // The bars are known: the frames held while looking for them were hashed with the crop known then
+  // (usually already the final one, so hashing kept pace with decoding); those hashed otherwise are redone.
+  const settle = (width: number, height: number) => {
+    const final = detector ? detector.crop() : { x: 0, y: 0, width, height };
+    held.forEach((frame, index) => {
+      if (!sameCrop(hashes[index]!.crop, final)) hashes[index] = hashFrame(frame, width, final);
+    });
+    held = [];
+    crop = final;
+  };
+  const info = await decodeGreyFrames(
+    path,
+    { framesPerSecond: fps, maxFramePixels: options.maxFramePixels ?? 7680 * 4320, timeoutMs: options.timeoutMs ?? 600_000, ...(options.ffmpeg && { ffmpeg: options.ffmpeg }) },
+    (grey, width, height, index) => {
+      if (index === 0) {
+        window = Math.min(detectFrames, Math.max(1, Math.floor(detectBytes / grey.length)));
+        if (detectFrames > 0) detector = new LetterboxDetector(width, height, 1);
+        else settle(width, height);
       }
-    }
+      if (crop) {
+        hashes.push(hashFrame(grey, width, crop));
+        return;
+      }
+      detector!.addFrame(grey);
+      held.push(grey.slice());
+      hashes.push(hashFrame(grey, width, detector!.crop()));
+      if (held.length >= window) settle(width, height);
+    },
+  );
+  if (!crop) settle(info.width, info.height);
+  if (hashes.length === 0) throw new ContentError('video_unreadable', `${path} yielded no frames`);
+  const features: VpdqFeature[] = hashes.map(({ hash, quality }, index) => {
+    const timestamp = index / fps;
+    return { frame: Math.round(timestamp * info.fps), quality, hash, timestamp };
   });
-  return index;
+  return { info, crop: crop!, features };
 }
 
-/** Tracks edge rows/columns that stay uniform and one colour over all frames seen. */
+function sameCrop(a: Crop, b: Crop): boolean {
+  return a.x === b.x && a.y === b.y && a.width === b.width && a.height === b.height;
+}
+
+/** Tracks edge rows/columns that stay uniform and one colour over all frames seen (grey or RGB pixels). */
 export class LetterboxDetector {
   private readonly rowColour: Int16Array;
   private readonly colColour: Int16Array;
@@ -199,47 +119,50 @@ export class LetterboxDetector {
   constructor(
     readonly width: number,
     readonly height: number,
+    /** 1 (grey) or 3 (RGB) interleaved channels */
+    readonly channels: 1 | 3 = 3,
     /** max spread of a channel within a bar line, and drift of its colour between frames */
     readonly tolerance = 24,
   ) {
-    this.rowColour = new Int16Array(height * 3);
-    this.colColour = new Int16Array(width * 3);
+    this.rowColour = new Int16Array(height * channels);
+    this.colColour = new Int16Array(width * channels);
     this.rowBar = new Uint8Array(height).fill(1);
     this.colBar = new Uint8Array(width).fill(1);
   }
 
-  addFrame(rgb: Uint8Array): void {
-    const { width: w, height: h } = this;
-    const line = (start: number, step: number, n: number, colour: Int16Array, at: number, bar: Uint8Array, id: number) => {
-      if (!bar[id]) return;
-      let lo0 = 255, lo1 = 255, lo2 = 255, hi0 = 0, hi1 = 0, hi2 = 0; // prettier-ignore
-      let s0 = 0, s1 = 0, s2 = 0; // prettier-ignore
-      for (let k = 0, p = start; k < n; k++, p += step) {
-        const r = rgb[p]!, g = rgb[p + 1]!, b = rgb[p + 2]!; // prettier-ignore
-        if (r < lo0) lo0 = r;
-        if (r > hi0) hi0 = r;
-        if (g < lo1) lo1 = g;
-        if (g > hi1) hi1 = g;
-        if (b < lo2) lo2 = b;
-        if (b > hi2) hi2 = b;
-        s0 += r;
-        s1 += g;
-        s2 += b;
+  addFrame(pixels: Uint8Array): void {
+    const { width: w, height: h, channels: c } = this;
+    if (pixels.length < w * h * c) throw new RangeError(`frame holds ${pixels.length} bytes, ${w}×${h}×${c} needs ${w * h * c}`);
+    // lines already known to be content are not looked at again
+    for (let y = 0; y < h; y++) if (this.rowBar[y]) this.line(pixels, y * w * c, c, w, this.rowColour, y * c, this.rowBar, y);
+    for (let x = 0; x < w; x++) if (this.colBar[x]) this.line(pixels, x * c, w * c, h, this.colColour, x * c, this.colBar, x);
+    this.frames++;
+  }
+
+  /** One row or column: still a bar if every channel is uniform along it and keeps its first frame's mean. */
+  private line(pixels: Uint8Array, start: number, step: number, n: number, colour: Int16Array, at: number, bar: Uint8Array, id: number): void {
+    const t = this.tolerance;
+    for (let ch = 0; ch < this.channels; ch++) {
+      let lo = 255;
+      let hi = 0;
+      let sum = 0;
+      for (let k = 0, p = start + ch; k < n; k++, p += step) {
+        const v = pixels[p]!;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+        if (hi - lo > t) {
+          bar[id] = 0;
+          return;
+        }
+        sum += v;
       }
-      const t = this.tolerance;
-      if (hi0 - lo0 > t || hi1 - lo1 > t || hi2 - lo2 > t) {
+      const mean = Math.round(sum / n);
+      if (this.frames === 0) colour[at + ch] = mean;
+      else if (Math.abs(colour[at + ch]! - mean) > t) {
         bar[id] = 0;
         return;
       }
-      const mean = [Math.round(s0 / n), Math.round(s1 / n), Math.round(s2 / n)];
-      for (let c = 0; c < 3; c++) {
-        if (this.frames === 0) colour[at + c] = mean[c]!;
-        else if (Math.abs(colour[at + c]! - mean[c]!) > t) bar[id] = 0;
-      }
-    };
-    for (let y = 0; y < h; y++) line(y * w * 3, 3, w, this.rowColour, y * 3, this.rowBar, y);
-    for (let x = 0; x < w; x++) line(x * 3, w * 3, h, this.colColour, x * 3, this.colBar, x);
-    this.frames++;
+    }
   }
 
   /** The content rectangle; the whole frame when there are no bars (or the frame is all "bar"). */
@@ -271,36 +194,3 @@ export function cropRgb(rgb: Uint8Array, width: number, crop: Crop): Uint8Array 
   return out;
 }
 
-/** vPDQ features of a video file (one per sampled frame, in order, before deduplication). */
-export async function vpdqHashVideo(path: string, options: VideoOptions = {}): Promise<VpdqHashResult> {
-  const info = await probeVideo(path, options);
-  const maxPixels = options.maxFramePixels ?? 7680 * 4320;
-  if (info.width * info.height > maxPixels) {
-    throw new ContentError('too_many_pixels', `${path} has ${info.width}×${info.height} frames, over the ${maxPixels}-pixel limit`);
-  }
-  let crop: Crop = { x: 0, y: 0, width: info.width, height: info.height };
-  if (options.removeLetterbox ?? true) {
-    // Bars are looked for in the key frames first: spread over the whole video and decoded without the
-    // frames between them, so finding bars costs little beside the hashing pass. A video with too few
-    // key frames (short clips) is examined on its sampled frames instead, decoding up to detectFrames
-    // sampled seconds a second time.
-    const detectFrames = options.detectFrames ?? 60;
-    let detector = new LetterboxDetector(info.width, info.height);
-    const keyframes = await eachFrame(path, info, options, detectFrames, (rgb) => detector.addFrame(rgb), true);
-    if (keyframes < Math.min(MIN_KEYFRAMES, detectFrames)) {
-      detector = new LetterboxDetector(info.width, info.height);
-      await eachFrame(path, info, options, detectFrames, (rgb) => detector.addFrame(rgb));
-    }
-    crop = detector.crop();
-  }
-  const fps = options.framesPerSecond ?? 1;
-  const features: VpdqFeature[] = [];
-  const size = hashedSize(crop, options.frameSize ?? 512);
-  await eachGreyFrame(path, crop, size, options, (grey, index) => {
-    const { hash, quality } = pdqFromLuma(lumaOf(grey, size.width, size.height, 1), size.width, size.height);
-    const timestamp = index / fps;
-    features.push({ frame: Math.round(timestamp * info.fps), quality, hash, timestamp });
-  });
-  if (features.length === 0) throw new ContentError('video_unreadable', `${path} yielded no frames`);
-  return { info, crop, features };
-}

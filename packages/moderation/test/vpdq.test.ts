@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FormatError } from '../src/errors.ts';
 import { PdqHash } from '../src/pdqHash.ts';
-import { pdqFromRgb } from '../src/pdq.ts';
+import { lumaFromPixels, pdqFromLuma, pdqFromRgb } from '../src/pdq.ts';
+import { rate } from '../src/videoFrames.ts';
 import { LetterboxDetector, vpdqHashVideo } from '../src/vpdq.ts';
 import { formatVpdqHashFile, formatVpdqSignal, matchVpdq, parseVpdqHashFile, parseVpdqSignal } from '../src/vpdqFormat.ts';
 import { PDQ_REFERENCE, hasPdqReference } from './shared.ts';
@@ -70,6 +71,12 @@ describe('vPDQ from video with ffmpeg, and letterbox removal', () => {
   const boxed = join(dir, 'boxed.mp4');
   const pillar = join(dir, 'pillar.mp4');
   const keyed = join(dir, 'boxed-keyframes.mp4');
+  /** An ffmpeg that records its arguments, a line a run, in `log`. */
+  const recordingFfmpeg = (log: string) => {
+    const wrapper = `${log}.sh`;
+    writeFileSync(wrapper, `#!/bin/sh\necho "$@" >> ${log}\nexec ffmpeg "$@"\n`, { mode: 0o755 });
+    return wrapper;
+  };
 
   beforeAll(() => {
     const ffmpeg = (...args: string[]) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...args], { timeout: 60_000 });
@@ -79,7 +86,7 @@ describe('vPDQ from video with ffmpeg, and letterbox removal', () => {
     ffmpeg('-i', clean, '-vf', 'scale=320:180,pad=320:240:0:30:black', ...h264, boxed);
     // and with grey pillars left and right
     ffmpeg('-i', clean, '-vf', 'scale=240:240,pad=320:240:40:0:0x808080', ...h264, pillar);
-    // letterboxed with a key frame every 5 frames (12 in all): bars are found from the key frames alone
+    // letterboxed, with a key frame every 5 frames
     ffmpeg('-i', clean, '-vf', 'scale=320:180,pad=320:240:0:30:black', ...h264, '-g', '5', '-keyint_min', '5', keyed);
   });
 
@@ -110,38 +117,71 @@ describe('vPDQ from video with ffmpeg, and letterbox removal', () => {
     expect(matchVpdq(original, (await vpdqHashVideo(pillar, { removeLetterbox: false })).features).match).toBe(false);
   });
 
-  it('hashes HD frames as ffmpeg hands them over, downscaled and grey, within a few bits of full-size RGB hashing', async () => {
+  it('hashes each frame exactly as PDQ hashes the grey crop ffmpeg would cut, bit for bit', async () => {
+    const { features, crop } = await vpdqHashVideo(boxed);
+    // the same frames cut by ffmpeg itself (grey first, then the crop) and hashed whole
+    const grey = execFileSync('ffmpeg', ['-v', 'error', '-i', boxed, '-vf', `fps=1,format=gray,crop=${crop.width}:${crop.height}:${crop.x}:${crop.y}`, '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1']);
+    const size = crop.width * crop.height;
+    expect(features).toHaveLength(grey.length / size);
+    const expected = features.map((_, i) => pdqFromLuma(lumaFromPixels(grey.subarray(i * size, (i + 1) * size), crop.width, crop.height, 1), crop.width, crop.height));
+    expect(features.map((f) => [f.hash.toHex(), f.quality])).toEqual(expected.map((e) => [e.hash.toHex(), e.quality]));
+  });
+
+  it('decodes HD video once, in one ffmpeg process, within a few bits of full-size RGB hashing', async () => {
     const hd = join(dir, 'hd.mp4');
     execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=duration=4:size=1280x720:rate=10', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', hd]);
-    const wrapper = join(dir, 'ffmpeg-hd.sh');
-    writeFileSync(wrapper, `#!/bin/sh\necho "$@" >> ${join(dir, 'ffmpeg-hd.txt')}\nexec ffmpeg "$@"\n`, { mode: 0o755 });
-    const { features } = await vpdqHashVideo(hd, { ffmpeg: wrapper, removeLetterbox: false });
-    const [hashing] = readFileSync(join(dir, 'ffmpeg-hd.txt'), 'utf8').trim().split('\n');
-    expect(hashing).toContain('fps=1,format=gray,crop=1280:720:0:0,scale=512:288:flags=area');
-    expect(hashing).toContain('-pix_fmt gray');
+    const log = join(dir, 'ffmpeg-hd.txt');
+    const { features } = await vpdqHashVideo(hd, { ffmpeg: recordingFfmpeg(log), removeLetterbox: false });
+    const runs = readFileSync(log, 'utf8').trim().split('\n');
+    expect(runs).toHaveLength(1); // one process: no ffprobe (it is not on the wrapper's path either), no second pass
+    expect(runs[0]).toContain('fps=1,format=gray');
+    expect(runs[0]).toContain('-f yuv4mpegpipe -pix_fmt gray');
     // the same frames decoded whole to RGB and hashed at full size, as vpdq's reference does
     const rgb = execFileSync('ffmpeg', ['-v', 'error', '-i', hd, '-vf', 'fps=1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 26 });
     const frame = 1280 * 720 * 3;
     expect(features).toHaveLength(rgb.length / frame);
     const distances = features.map((f, i) => f.hash.distance(pdqFromRgb(rgb.subarray(i * frame, (i + 1) * frame), 1280, 720).hash));
-    console.log(`HD frames, 512 px grey vs full-size RGB: ${distances.join(', ')} bits apart`);
+    console.log(`HD frames, full-size grey vs full-size RGB: ${distances.join(', ')} bits apart`);
     expect(Math.max(...distances)).toBeLessThanOrEqual(16);
   });
 
-  it('finds the bars from the key frames when a video has enough of them, with the same hashes', async () => {
-    const ffmpegRuns: string[][] = [];
-    // a wrapper ffmpeg that records its arguments: which pass decoded what
-    const wrapper = join(dir, 'ffmpeg-wrapper.sh');
-    writeFileSync(wrapper, `#!/bin/sh\necho "$@" >> ${join(dir, 'ffmpeg-args.txt')}\nexec ffmpeg "$@"\n`, { mode: 0o755 });
-    const result = await vpdqHashVideo(keyed, { ffmpeg: wrapper });
-    for (const line of readFileSync(join(dir, 'ffmpeg-args.txt'), 'utf8').trim().split('\n')) ffmpegRuns.push(line.split(' '));
+  it('finds the bars from the first sampled frames, holding no more of them than detectFrames and detectBytes allow', async () => {
+    const log = join(dir, 'ffmpeg-keyed.txt');
+    const result = await vpdqHashVideo(keyed, { ffmpeg: recordingFfmpeg(log) });
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(1);
     expect(result.crop).toEqual({ x: 0, y: 30, width: 320, height: 180 });
-    expect(ffmpegRuns).toHaveLength(2); // the key frames, then the hashing pass: no sampled detection pass
-    expect(ffmpegRuns[0]).toContain('nokey');
-    expect(ffmpegRuns[1]).not.toContain('nokey');
-    const sampledDetection = await vpdqHashVideo(keyed, { detectFrames: 7 }); // fewer than 8 key frames asked: sampled frames
-    expect(sampledDetection.crop).toEqual(result.crop);
-    expect(sampledDetection.features.map((f) => f.hash.toHex())).toEqual(result.features.map((f) => f.hash.toHex()));
+    for (const options of [{ detectFrames: 1 }, { detectFrames: 3 }, { detectBytes: 320 * 240 * 2 }, { detectBytes: 1 }]) {
+      const windowed = await vpdqHashVideo(keyed, options);
+      expect(windowed.crop).toEqual(result.crop);
+      expect(windowed.features.map((f) => f.hash.toHex())).toEqual(result.features.map((f) => f.hash.toHex()));
+    }
+  });
+
+  it('takes frame size, rate and container from its own ffmpeg run, not from metadata a file may forge', async () => {
+    // a title whose lines mimic ffmpeg's stream summary, and a 90° rotation flag: frames come out 240×320
+    const forged = join(dir, 'forged.mp4');
+    const title = 'x\n  Duration: 99:00:00.00, start: 0\n  Stream #0:0: Video: h264, yuv420p, 16x16, 1000 fps, 1000 tbr';
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', clean, '-c', 'copy', '-metadata', `title=${title}`, '-metadata:s:v:0', 'rotate=90', forged]);
+    const { info, features } = await vpdqHashVideo(forged);
+    expect(info).toMatchObject({ width: 240, height: 320, fps: 10, durationSeconds: 6, formatName: 'mov,mp4,m4a,3gp,3g2,mj2' });
+    expect(features.map((f) => f.frame)).toEqual([0, 10, 20, 30, 40, 50]);
+  });
+
+  it('refuses what is not a video, a video without pictures, and frames over the pixel limit, with their codes', async () => {
+    const notVideo = join(dir, 'notes.mp4');
+    writeFileSync(notVideo, 'not a video at all');
+    await expect(vpdqHashVideo(notVideo)).rejects.toMatchObject({ code: 'unsupported_format', message: /not a video ffmpeg can read/ });
+    const audio = join(dir, 'tone.m4a');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=duration=1', audio]);
+    await expect(vpdqHashVideo(audio)).rejects.toMatchObject({ code: 'unsupported_format', message: /no video stream/ });
+    await expect(vpdqHashVideo(clean, { maxFramePixels: 320 * 240 - 1 })).rejects.toMatchObject({ code: 'too_many_pixels' });
+    await expect(vpdqHashVideo(clean, { ffmpeg: join(dir, 'no-such-ffmpeg') })).rejects.toMatchObject({ code: 'ffmpeg_missing' });
+  });
+
+  it('reads frame rates as ffmpeg prints them, restoring the NTSC family exactly', () => {
+    expect([rate('30'), rate('25'), rate('12.50'), rate('90k')]).toEqual([30, 25, 12.5, 90_000]);
+    expect([rate('29.97'), rate('23.98'), rate('59.94')]).toEqual([30000 / 1001, 24000 / 1001, 60000 / 1001]);
+    expect([rate(undefined), rate('0'), rate('nan')]).toEqual([null, null, null]);
   });
 
   it('does not crop uniform edges that change colour over time, nor a blank frame', () => {

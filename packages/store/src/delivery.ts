@@ -196,6 +196,12 @@ export class DeliveryStore {
     return row && { epoch: Number(row.epoch), groupInfo: asBytes(row.group_info) };
   }
 
+  /** The GroupInfo kept for one epoch of a group (what an external commit at that epoch was made from), if any. */
+  async groupInfoAt(groupId: string, epoch: number): Promise<Uint8Array | undefined> {
+    const row = await this.db.get<{ group_info: Uint8Array }>('SELECT group_info FROM group_infos WHERE group_id = ? AND epoch = ?', [groupId, epoch]);
+    return row && asBytes(row.group_info);
+  }
+
   async isMember(groupId: string, deviceId: string): Promise<boolean> {
     return (await this.db.get('SELECT 1 AS one FROM group_members WHERE group_id = ? AND device_id = ?', [groupId, deviceId])) !== undefined;
   }
@@ -508,21 +514,14 @@ export class DeliveryStore {
     type Deleted = { device_id: string; id: number };
     let rows: Deleted[];
     if (this.db.dialect === 'postgres') {
-      // One statement, one round trip, for the whole batch (atomic on its own: no BEGIN/COMMIT). The
-      // CTEs share one snapshot, so the messages check skips the mailbox rows this statement deletes.
-      // Two batches freeing a message's last two rows at once both see the other's row: the message
-      // stays until sweep() (as with two statements at READ COMMITTED).
-      rows = await this.db.all<Deleted>(
-        `WITH gone AS (
-           DELETE FROM mailbox WHERE (device_id, id) IN (SELECT * FROM unnest(CAST(? AS TEXT[]), CAST(? AS BIGINT[])))
-           RETURNING device_id, id, message_id
-         ), freed AS (
-           DELETE FROM messages WHERE id IN (SELECT message_id FROM gone)
-           AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id AND mailbox.id NOT IN (SELECT id FROM gone))
-         )
-         SELECT device_id, id FROM gone`,
-        [pairs.map(([deviceId]) => deviceId), pairs.map(([, id]) => id)],
-      );
+      // One statement, one round trip, for the whole batch (atomic on its own: no BEGIN/COMMIT), one
+      // primary-key probe per item (mailbox_ack, migration 0780, says why it is a function). Two batches
+      // freeing a message's last two rows at once both see the other's row: the message stays until
+      // sweep() (as with two statements at READ COMMITTED).
+      rows = await this.db.all<Deleted>('SELECT device_id, id FROM mailbox_ack(CAST(? AS TEXT[]), CAST(? AS BIGINT[]))', [
+        pairs.map(([deviceId]) => deviceId),
+        pairs.map(([, id]) => id),
+      ]);
     } else {
       rows = await this.db.transaction(async (tx) => {
         // SQLite: one indexed statement per device (measured faster there than a row-value list, which

@@ -66,8 +66,11 @@ function postgresUser(): { uid: number; gid: number } | undefined {
 
 let databaseCounter = 0;
 
-/** `durable`: fsync, synchronous commits and full-page writes on, as production runs (benchmarks); default off (tests). */
-export async function startPostgres(options: { durable?: boolean } = {}): Promise<RunningPostgres> {
+/**
+ * `durable`: fsync, synchronous commits and full-page writes on, as production runs (benchmarks); default off (tests).
+ * `settings`: further server settings (`-c name=value`), e.g. a benchmark's profiling extension.
+ */
+export async function startPostgres(options: { durable?: boolean; settings?: Record<string, string> } = {}): Promise<RunningPostgres> {
   const bin = findPostgresBin();
   if (!bin) throw new Error('PostgreSQL (initdb, postgres) not found');
   const dir = mkdtempSync(join(tmpdir(), 'doublelock-pg-'));
@@ -80,7 +83,7 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
     stdio: 'ignore',
   });
   const port = await freePort();
-  const args = ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, ...(options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']), '-c', 'max_connections=200'];
+  const args = ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, ...(options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']), '-c', 'max_connections=200', ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const launch = async (): Promise<ChildProcess> => {
     const child = spawn(join(bin, 'postgres'), args, { ...asUser, stdio: 'ignore' });

@@ -91,6 +91,38 @@ describe.runIf(inject('postgresUrl'))('the partitioning migration on postgres', 
   });
 });
 
+describe.runIf(inject('postgresUrl'))('acknowledgements on postgres', () => {
+  it('delete by key, one probe per item: no batch reads a mailbox partition sequentially', async () => {
+    // One connection, so the statistics read below are this session's own (flushed when it goes idle).
+    const db = new PostgresDb(await createPostgresDatabase(inject('postgresUrl')), 1);
+    try {
+      await migrate(db);
+      // 64 devices × 60 messages: a batch of a few hundred pairs costs a plain join more as index probes
+      // in every partition than as a scan of them all (what migration 0780 keeps the planner from).
+      await db.run(`INSERT INTO messages (group_id, seq, kind, epoch, sender_username, sender_device, client_message_id, payload, server_time)
+        SELECT 'group', i, 'application', 1, 'sender', 'senderdevice', 'm' || i, '\\x00', 1 FROM generate_series(1, 60) i`);
+      await db.run(`INSERT INTO mailbox (device_id, message_id, expires_at)
+        SELECT 'device' || lpad(d::text, 3, '0'), m.id, 1e15 FROM messages m, generate_series(0, 63) d ORDER BY m.id, d`);
+      await db.run('ANALYZE');
+      const seqScans = async () => {
+        await db.get('SELECT pg_stat_force_next_flush()');
+        return Number((await db.get<{ n: number }>("SELECT COALESCE(SUM(seq_scan), 0) AS n FROM pg_stat_user_tables WHERE relname LIKE 'mailbox%'"))!.n);
+      };
+      const delivery = new DeliveryStore(db);
+      const byDevice = await delivery.mailboxes(DEVICES, 10_000);
+      const before = await seqScans();
+      // Each device acknowledges its first 4 items, and one id of another device's (not deleted).
+      const entries = DEVICES.map((d, i) => ({ deviceId: d, ids: [...byDevice.get(d)!.slice(0, 4).map((m) => m.id), byDevice.get(DEVICES[(i + 1) % 64]!)![10]!.id] }));
+      expect(await delivery.ackMany(entries)).toEqual(DEVICES.map(() => 4));
+      expect(await seqScans()).toBe(before);
+      expect(Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM mailbox'))!.n)).toBe(64 * 60 - 64 * 4);
+      expect(Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM messages'))!.n)).toBe(56); // the 4 every device acknowledged are freed
+    } finally {
+      await db.close();
+    }
+  });
+});
+
 describe('dialect-only migration files', () => {
   it('apply on their dialect only', () => {
     expect(appliesTo('0730_mailbox_partitions.postgres.sql', 'postgres')).toBe(true);

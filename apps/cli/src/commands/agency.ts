@@ -104,7 +104,8 @@ export function register(program: Command): void {
       bar.start(intercepts.length, 0);
       await openIntercepts({ signedTrust: signed, trust, agency: agencyKey, warrant, commitmentNonce: submission.commitmentNonce, inclusion }, intercepts, {
         result: (outcome) => {
-          if (outcome.ok) writeJson(join(options.out, `evidence-${outcome.intercept.id}.json`), outcome.opened.evidence);
+          // (a bundle that cannot be written fails its message alone: openIntercepts reports it again, failed)
+          if (outcome.ok) writeEvidence(join(options.out, `evidence-${outcome.intercept.id}.json`), outcome);
           outcomes[position.get(outcome.intercept)!] = outcome;
           done++;
           if (outcomes[printed]) {
@@ -128,6 +129,14 @@ export function register(program: Command): void {
       const key = verifyEvidenceBundle(readJson(bundle, z.unknown(), 'evidence bundle'), options.trustRoot);
       console.log(`evidence verified: content key ${toBase64Url(key)}`);
     });
+}
+
+function writeEvidence(path: string, outcome: BatchOutcome & { ok: true }): void {
+  try {
+    writeJson(path, outcome.opened.evidence);
+  } catch (error) {
+    throw new Error(`intercept ${outcome.intercept.id}: decrypted, but its evidence bundle could not be written (${(error as Error).message})`);
+  }
 }
 
 function readLines(path: string): ExportedIntercept[] {

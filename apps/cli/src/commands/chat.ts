@@ -98,6 +98,22 @@ async function open(options: ProfileOptions): Promise<Messenger> {
   return messenger;
 }
 
+/**
+ * A new device (register, link) in a profile that holds none yet, with the deployment's options (the log key
+ * pinned now, escrow where lawful access is on); the deployment's resources are closed once `make` is done.
+ */
+async function withNewDevice<T>(options: ProfileOptions, make: (config: Parameters<typeof Messenger.register>[0]) => Promise<T>): Promise<T> {
+  const storage = storageFor(options.profile, true);
+  if (await storage.get('device')) throw new Error(`${resolve(options.profile)} already holds a device.`);
+  const server = options.server ?? DEFAULT_SERVER;
+  const deployment = await deploymentOptions(server, storage, await pinnedTransparency(storage, server, options.logKey));
+  try {
+    return await make({ serverUrl: server, storage, webSocket: WebSocket as never, ...deployment });
+  } finally {
+    deployment.close();
+  }
+}
+
 /** Each opened messenger's deployment resources (the escrow provider's prefetch timer). */
 const closers = new WeakMap<Messenger, () => void>();
 
@@ -157,6 +173,8 @@ export function contentText(c: ReceivedMessage['content']): string {
       return `[admins: ${c.usernames.join(', ')}]`;
     case 'trust':
       return `[trust in ${c.username} ${c.verified ? 'verified' : 'reviewed'} on another device]`;
+    case 'rejoin_ack':
+      return '[confirmed a rejoin]';
   }
 }
 
@@ -175,16 +193,13 @@ function describeShown(m: ChatMessage): string {
 export function register(program: Command): void {
   withProfile(program.command('register <username>').description('create an account with this device as its first device'))
     .option('--device-name <name>', 'name of this device', 'cli')
-    .action(async (username: string, options: ProfileOptions & { deviceName: string }) => {
-      const storage = storageFor(options.profile, true);
-      if (await storage.get('device')) throw new Error(`${resolve(options.profile)} already holds a device.`);
-      const server = options.server ?? DEFAULT_SERVER;
-      const deployment = await deploymentOptions(server, storage, await pinnedTransparency(storage, server, options.logKey));
-      const m = await Messenger.register({ serverUrl: server, storage, webSocket: WebSocket as never, ...deployment }, username, options.deviceName);
-      deployment.close();
-      console.log(`Registered ${m.username}; this device is ${m.deviceId} (profile ${resolve(options.profile)}).`);
-      await m.close();
-    });
+    .action((username: string, options: ProfileOptions & { deviceName: string }) =>
+      withNewDevice(options, async (config) => {
+        const m = await Messenger.register(config, username, options.deviceName);
+        console.log(`Registered ${m.username}; this device is ${m.deviceId} (profile ${resolve(options.profile)}).`);
+        await m.close();
+      }),
+    );
 
   const devices = program.command('devices').description('this account’s devices');
   withProfile(devices.command('list', { isDefault: true }).description('list the account’s devices')).action(async (options: ProfileOptions) =>
@@ -197,18 +212,16 @@ export function register(program: Command): void {
   );
   withProfile(devices.command('link <username>').description('make this profile a new device of your account: shows a code to approve on one of your devices'))
     .option('--device-name <name>', 'name of this device', 'cli')
-    .action(async (username: string, options: ProfileOptions & { deviceName: string }) => {
-      const storage = storageFor(options.profile, true);
-      if (await storage.get('device')) throw new Error(`${resolve(options.profile)} already holds a device.`);
-      const server = options.server ?? DEFAULT_SERVER;
-      const deployment = await deploymentOptions(server, storage, await pinnedTransparency(storage, server, options.logKey));
-      const pending = await Messenger.link({ serverUrl: server, storage, webSocket: WebSocket as never, ...deployment }, username, options.deviceName);
-      console.log(`This device made its own keys. On one of your devices run:\n  doublelock devices approve ${pending.code} --name ${options.deviceName}`);
-      console.log('Waiting for approval…');
-      const m = printAlarms(await pending.complete());
-      console.log(`Linked as ${m.username}/${m.deviceId}.`);
-      await m.close();
-    });
+    .action((username: string, options: ProfileOptions & { deviceName: string }) =>
+      withNewDevice(options, async (config) => {
+        const pending = await Messenger.link(config, username, options.deviceName);
+        console.log(`This device made its own keys. On one of your devices run:\n  doublelock devices approve ${pending.code} --name ${options.deviceName}`);
+        console.log('Waiting for approval…');
+        const m = printAlarms(await pending.complete());
+        console.log(`Linked as ${m.username}/${m.deviceId}.`);
+        await m.close();
+      }),
+    );
   withProfile(devices.command('approve <code>').description('approve a new device from the code it shows, and add it to your chats'))
     .option('--name <name>', 'name of the new device', 'linked device')
     .action(async (code: string, options: ProfileOptions & { name: string }) =>
@@ -358,6 +371,10 @@ export function register(program: Command): void {
           console.log(`* ${short(e.groupId)}: ${e.username}'s device ${e.deviceId} lost its state and rejoined`);
         } else if (e.type === 'rejoin_requested') {
           console.log(`* ${short(e.groupId)}: this device lost its place in the chat and asked to be re-added`);
+        } else if (e.type === 'rejoin_pending') {
+          console.log(`* ${short(e.groupId)}: this device lost its state and rejoined; waiting for a member to confirm before sending`);
+        } else if (e.type === 'rejoin_unconfirmed') {
+          console.error(`! ${short(e.groupId)}: no member confirmed this device's rejoin (possibly a copy of the chat the server made): asking to be re-added instead`);
         } else if (e.type === 'leaf_flagged') {
           const f = e.finding;
           console.error(`! ${short(f.groupId)}: device ${f.deviceId} of ${f.username} ${f.removed ? 'removed' : 'flagged'}: ${f.reason}`);

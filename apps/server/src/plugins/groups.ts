@@ -90,7 +90,7 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
       }
       // The commit's own proposals, not the routing the client declares, decide what changes (commitCheck.ts).
       const commit = fromBase64Url(body.commit);
-      const membership = await parseCommit(commit, request.params.groupId, body.epoch);
+      const membership = await parseCommit(commit, request.params.groupId, body.epoch, (epoch) => ctx.stores.delivery.groupInfoAt(request.params.groupId, epoch));
       // Nobody can be pulled into groups without bound: each added device has its own hourly quota.
       for (const added of membership.adds) if (added.deviceId !== sender.deviceId) ctx.quotas.added.take(added.deviceId, 1, 'this device was added to too many groups recently');
       // The GroupInfo for the next epoch must be signed by the committing device (its key in the directory).

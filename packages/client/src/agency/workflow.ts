@@ -199,7 +199,8 @@ export type BatchOutcome = { intercept: ExportedIntercept } & ({ ok: true; opene
  * Decrypts a batch of retained messages (a selection, or everything the warrant covers), a few at a time:
  * each goes through openIntercept, so every one is checked against the warrant on its own and one outside it
  * is refused without asking any custodian, whatever the batch holds. Outcomes are reported as they come
- * (in completion order); `signal` stops before the next message is started.
+ * (in completion order); if `result` throws for an opened message, that message is reported once more, as
+ * failed with that error, and the batch goes on. `signal` stops before the next message is started.
  */
 export async function openIntercepts(
   options: OpenOptions,
@@ -227,8 +228,25 @@ export async function openIntercepts(
       } catch (error) {
         outcome = { intercept, ok: false, error };
       }
-      outcomes.push(outcome);
-      on.result?.(outcome);
+      outcomes.push(report(outcome));
+    }
+  };
+  // The caller's handler (writing the evidence file, drawing the row) may fail for one message: that message
+  // is then reported failed with the handler's error, and the batch goes on with the rest.
+  const report = (outcome: BatchOutcome): BatchOutcome => {
+    if (!on.result) return outcome;
+    try {
+      on.result(outcome);
+      return outcome;
+    } catch (error) {
+      if (!outcome.ok) return outcome;
+      const failed: BatchOutcome = { intercept: outcome.intercept, ok: false, error };
+      try {
+        on.result(failed);
+      } catch {
+        // reported in the returned outcomes all the same
+      }
+      return failed;
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(on.concurrency ?? 4, intercepts.length)) }, worker));

@@ -39,7 +39,7 @@ export interface ChatMessage {
   serverTime: number;
   sender: ReceivedMessage['sender'];
   /** text, file, rename, leave, timer or admins; undefined once deleted. */
-  content: Exclude<MessageContent, { type: 'reaction' | 'edit' | 'delete' | 'receipt' | 'typing' }> | undefined;
+  content: Exclude<MessageContent, { type: 'reaction' | 'edit' | 'delete' | 'receipt' | 'typing' | 'rejoin_ack' }> | undefined;
   deleted: boolean;
   edited: boolean;
   replyTo?: { id: string; sender?: string; excerpt?: string };
@@ -128,7 +128,7 @@ export async function conversation(storage: Storage, groupId: string, history: R
     const expiresAt = expiry.get(m.seq);
     if (expiresAt !== undefined && expiresAt <= now) continue;
     const c = m.content;
-    if (c.type === 'typing' || c.type === 'receipt') continue;
+    if (c.type === 'typing' || c.type === 'receipt' || c.type === 'rejoin_ack') continue;
     if (c.type === 'reaction' || c.type === 'edit' || c.type === 'delete') {
       const target = shown.get(c.target);
       if (c.type === 'delete') {

@@ -12,6 +12,7 @@ import type { ReceivedMessage } from '../core/types.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import type { ImagePreview, OutgoingFile } from '../core/types.ts';
+import { RejoinUnconfirmed } from '../core/types.ts';
 import { openAttachment } from '../envelope/attachment.ts';
 import { collect, openStream, sealedSize, sealStream, toReadableStream, type ByteSource, type StreamedAttachment } from '../envelope/attachmentStream.ts';
 import { encodeContent, MAX_PREVIEW_BYTES, type MessageContent } from '../envelope/content.ts';
@@ -110,6 +111,8 @@ export class Messages {
     const payload = encodeContent(content);
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const { state, meta } = await ctx.groupStore.require(groupId);
+      // Rejoined by external commit, not yet confirmed by a member: maybe a fork the server made (groups/externalRejoin.ts).
+      if (meta.unconfirmedRejoin) throw new RejoinUnconfirmed(groupId);
       // Sealed per attempt: the escrow field is labelled with the devices of the epoch it is sent in.
       const recipientDevices = groupMembers(state).map((m) => m.deviceId).filter((d) => d !== ctx.deviceId);
       const context: EnvelopeContext = { groupId: fromBase64Url(groupId), senderUsername: ctx.username, senderDeviceId: ctx.deviceId, clientMessageId, recipientDevices };

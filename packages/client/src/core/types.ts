@@ -23,6 +23,14 @@ export class MessageRejected extends Error {
     this.name = 'MessageRejected';
   }
 }
+/** A send or commit in a group this device rejoined by external commit before a current member confirmed it. */
+export class RejoinUnconfirmed extends Error {
+  constructor(readonly groupId: string) {
+    super(`Not sent: this device rejoined group ${groupId} and waits for one of its members to confirm it is the group they are in (not a copy the server made); try again after the next sync.`);
+    this.name = 'RejoinUnconfirmed';
+  }
+}
+
 export type RejectReason =
   | 'unknown_group'
   | 'malformed'
@@ -70,9 +78,9 @@ export type MessengerEvent =
   | { type: 'own_device_added'; deviceId: string }
   /**
    * The server voided commit `seq` because the group's members found it invalid. `rolledBack`: this device
-   * had made it and went back to the epoch before it (after checking the members' signed rejections);
-   * `appliedHere` without `rolledBack`: this device had found it valid and stays where it is (out of step
-   * with the group until it rejoins).
+   * had made or applied it and went back to the epoch before it (after checking the members' signed rejections);
+   * `appliedHere` without `rolledBack`: it had applied it and either rejoins (a majority's rejections, but the
+   * state before it not kept: `rejoin_pending` follows) or stays where it is (no majority: the server's word alone).
    */
   | { type: 'commit_voided'; groupId: string; seq: number; appliedHere: boolean; rolledBack: boolean }
   /**
@@ -89,6 +97,13 @@ export type MessengerEvent =
   | { type: 'rejoined'; groupId: string; username: string; deviceId: string }
   /** This device found it can no longer follow a group (its missing commits are gone) and asked to be re-added. */
   | { type: 'rejoin_requested'; groupId: string }
+  /**
+   * This device rejoined by external commit and waits for a current member's item in the new epoch before it
+   * sends anything or counts itself back (groups/externalRejoin.ts): the server chose the GroupInfo.
+   */
+  | { type: 'rejoin_pending'; groupId: string }
+  /** No member confirmed this device's external rejoin within `rejoinConfirmMs`: it asks to be re-added instead. */
+  | { type: 'rejoin_unconfirmed'; groupId: string }
   /** An item for an epoch not reached yet: kept, and processed after the commit that reaches it. */
   | { type: 'buffered'; groupId: string; seq: number }
   /** Transport trouble (the push channel); the mailbox keeps everything, a later sync catches up. */
@@ -138,6 +153,11 @@ export interface MessengerOptions {
   leafCheckIntervalMs?: number;
   /** How commits and Welcomes are framed (mls/handshake.ts): public commits, the tree inside the Welcome. */
   mls?: HandshakeOptions;
+  /**
+   * How long a device that rejoined by external commit waits for a current member to confirm it (an item in the
+   * new epoch) before it asks to be re-added instead (default 5 minutes).
+   */
+  rejoinConfirmMs?: number;
 }
 
 /** A file to send: `open()` gives its bytes from the start each time it is called (a file path, a Blob). */

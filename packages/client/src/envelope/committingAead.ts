@@ -15,7 +15,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { concatBytes, equalBytes } from './bytes.ts';
+import { equalBytes } from './bytes.ts';
 
 export const KEY_BYTES = 32;
 export const NONCE_BYTES = 24;
@@ -34,16 +34,21 @@ export class DecryptionFailed extends Error {
 
 function derive(key: Uint8Array, nonce: Uint8Array) {
   if (key.length !== KEY_BYTES) throw new RangeError(`key must be ${KEY_BYTES} bytes, got ${key.length}`);
-  return {
-    encKey: hmac(sha256, key, concatBytes(ENC_LABEL, nonce)),
-    commitment: hmac(sha256, key, concatBytes(COM_LABEL, nonce)),
-  };
+  // HMAC keyed once and cloned for the two labels: the same two MACs, without padding K twice.
+  const keyed = hmac.create(sha256, key);
+  const commitment = keyed.clone().update(COM_LABEL).update(nonce).digest();
+  const encKey = keyed.update(ENC_LABEL).update(nonce).digest();
+  return { encKey, commitment };
 }
 
 export function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, nonce: Uint8Array = randomBytes(NONCE_BYTES)): Uint8Array {
   if (nonce.length !== NONCE_BYTES) throw new RangeError(`nonce must be ${NONCE_BYTES} bytes`);
   const { encKey, commitment } = derive(key, nonce);
-  return concatBytes(nonce, commitment, xchacha20poly1305(encKey, nonce, aad).encrypt(plaintext));
+  const sealed = new Uint8Array(OVERHEAD + plaintext.length);
+  sealed.set(nonce, 0);
+  sealed.set(commitment, NONCE_BYTES);
+  xchacha20poly1305(encKey, nonce, aad).encrypt(plaintext, sealed.subarray(NONCE_BYTES + COMMITMENT_BYTES));
+  return sealed;
 }
 
 export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array {

@@ -60,6 +60,11 @@ export const messageContent = z.discriminatedUnion('type', [
   /** The group's admins (who may add, remove and rename); honoured only from a current admin. */
   // Older builds sent admin lists as messages; they are read but no longer honoured (the list is in the group's context).
   z.object({ type: z.literal('admins'), usernames: usernameList.min(1) }),
+  /**
+   * A member saw this device rejoin by external commit and is in the new epoch: the rejoining device's
+   * confirmation that it joined the group its members are in, not a fork (groups/externalRejoin.ts). Not shown.
+   */
+  z.object({ type: z.literal('rejoin_ack'), deviceId: z.string().min(1).max(64) }),
 ]);
 export type MessageContent = z.infer<typeof messageContent>;
 

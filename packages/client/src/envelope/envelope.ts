@@ -9,15 +9,17 @@
  * The sealed payload and the escrow field sit outside MLS in the transport frame (frame.ts), where a
  * server retaining a warranted account's traffic can keep them; without K they are opaque.
  */
-import { lengthPrefixed, toBase64Url, type EscrowContext, type EscrowFieldProvider } from '@doublelock/protocol';
+import { lengthPrefixed, toBase64Url, utf8, type EscrowContext, type EscrowFieldProvider } from '@doublelock/protocol';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { equalBytes, splitLengthPrefixed } from './bytes.ts';
 import { KEY_BYTES, NONCE_BYTES, open, seal } from './committingAead.ts';
 import { FRANKING_KEY_BYTES, frankingCommitment, opensCommitment } from './franking.ts';
 
-const ENVELOPE_LABEL = 'doublelock/envelope/v1';
-const CONTEXT_LABEL = 'doublelock/envelope-context/v1';
+const ENVELOPE_LABEL = utf8('doublelock/envelope/v1');
+const CONTEXT_LABEL = utf8('doublelock/envelope-context/v1');
+const NO_BYTES = new Uint8Array(0);
+const decoder = new TextDecoder();
 
 export interface EnvelopeContext {
   groupId: Uint8Array;
@@ -81,8 +83,8 @@ export function sealEnvelope(payload: Uint8Array, context: EnvelopeContext, escr
     frankingKey,
     commitment,
     sha256(sealedPayload),
-    field?.scheme ?? '',
-    field ? sha256(field.field) : new Uint8Array(0),
+    field?.scheme ?? NO_BYTES,
+    field ? sha256(field.field) : NO_BYTES,
   );
   // A copy, so the sender's history never holds a view onto the buffer that also holds K.
   return { keys, sealedPayload, escrow: field, frankingCommitment: commitment, frankingKey: frankingKey.slice() };
@@ -109,10 +111,10 @@ export function openEnvelope(
     throw new EnvelopeRejected(`malformed envelope: ${(error as Error).message}`);
   }
   const [label, contentKey, frankingKey, commitment, sealedHash, scheme, fieldHash] = fields as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
-  if (new TextDecoder().decode(label) !== ENVELOPE_LABEL) throw new EnvelopeRejected('unknown envelope version');
+  if (!equalBytes(label, ENVELOPE_LABEL)) throw new EnvelopeRejected('unknown envelope version');
   if (contentKey.length !== KEY_BYTES || frankingKey.length !== FRANKING_KEY_BYTES || commitment.length !== 32) throw new EnvelopeRejected('malformed envelope keys');
   if (!equalBytes(sha256(sealedPayload), sealedHash)) throw new EnvelopeRejected('the sealed payload is not the one the sender bound into the MLS message');
-  const schemeText = new TextDecoder().decode(scheme);
+  const schemeText = scheme.length === 0 ? '' : decoder.decode(scheme);
   if (schemeText === '' ? outerEscrow !== undefined : !outerEscrow || outerEscrow.scheme !== schemeText || !equalBytes(sha256(outerEscrow.field), fieldHash)) {
     throw new EnvelopeRejected('the escrow field beside the message is not the one the sender bound into it');
   }

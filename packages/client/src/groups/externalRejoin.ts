@@ -18,6 +18,19 @@
  *   credential then goes through our AS (the device listed, active, in the logged directory) like any leaf.
  * - Everyone sees a `rejoined` event for the device. A group whose server keeps no GroupInfo (a group too large
  *   to carry its tree in one, or older) falls back to the re-add request (groups/rejoin.ts).
+ *
+ * The server chooses which genuine GroupInfo it serves. One colluding with a member removed at epoch R could
+ * serve a device that lost its state before R the GroupInfo of an epoch before R: the device's external commit
+ * would fork the group there, where the removed member still holds the secrets. Two checks:
+ * - The GroupInfo's epoch must be at least the newest epoch of any item the device keeps for epochs it has not
+ *   reached (`newestKeptEpoch`: the MLS epoch its members wrote in them) — it has seen that the group is further on.
+ * - The rejoin is unconfirmed (`GroupMeta.unconfirmedRejoin`, event `rejoin_pending`) until the device processes
+ *   an item in the new epoch from another member device — one that processed its external commit, so is in the
+ *   same group (`confirmedBy`). Members send one (`rejoin_ack`, not shown) for the lowest `ACKERS` leaves of other
+ *   accounts (`acksRejoin`). Until then it sends nothing in the group (`RejoinUnconfirmed`) and shows nothing
+ *   as rejoined; after `rejoinConfirmMs` (default 5 minutes) it asks to be re-added instead (a member makes that
+ *   Welcome at the group's real epoch) and says so (`rejoin_unconfirmed`). A removed member who actively sends in
+ *   the fork can still confirm it: that residue is in docs/MESSENGER.md.
  */
 import { createGroupInfoWithExternalPubAndRatchetTree, decodeMlsMessage, encodeMlsMessage, joinGroupExternal, type ClientState, type GroupInfo, type PublicMessage } from 'ts-mls';
 import { ratchetTreeFromExtension } from 'ts-mls/groupInfo.js';
@@ -26,9 +39,57 @@ import { ApiError } from '../api/serverApi.ts';
 import { b64, identityText, newMessageId, type MessengerContext } from '../core/context.ts';
 import { resendWhileTransient } from '../core/transient.ts';
 import { MessageRejected } from '../core/types.ts';
-import { groupMembers, markSeen, newGroupMeta } from '../groupStore.ts';
+import { decodeFrame } from '../envelope/frame.ts';
+import { groupMembers, markSeen, newGroupMeta, type GroupMeta } from '../groupStore.ts';
+import { asHandshake, handshakeEpoch } from '../mls/handshake.ts';
+import { getJson } from '../storage/storage.ts';
 import { parseDeviceCredential, type DeviceIdentity } from '../mls/credential.ts';
 import { rejoinKey } from './rejoin.ts';
+
+/** Storage marker of a group whose external rejoin waits for confirmation (listed by the sync engine). */
+export const unconfirmedKey = (groupId: string) => `rejoining/${groupId}`;
+/** How many members (the lowest leaves of other accounts) confirm an external rejoin with a `rejoin_ack`. */
+export const ACKERS = 3;
+export const REJOIN_CONFIRM_MS = 5 * 60_000;
+
+/**
+ * Whether an item just processed confirms this device's pending external rejoin: it is in the new epoch (or
+ * later) and from another member device — which could only make it after processing our external commit.
+ */
+export function confirmedBy(meta: GroupMeta, epoch: bigint | number, senderDeviceId: string, ownDeviceId: string): boolean {
+  return meta.unconfirmedRejoin !== undefined && Number(epoch) >= meta.unconfirmedRejoin.epoch && senderDeviceId !== ownDeviceId;
+}
+
+/** Whether this device sends the `rejoin_ack` for `rejoining`: its leaf is among the lowest `ACKERS` of other accounts. */
+export function acksRejoin(state: Pick<ClientState, 'ratchetTree'>, rejoining: DeviceIdentity, ownDeviceId: string): boolean {
+  const others = groupMembers(state).filter((m) => m.username !== rejoining.username);
+  return others.slice(0, ACKERS).some((m) => m.deviceId === ownDeviceId);
+}
+
+/**
+ * The newest epoch among the items this device keeps for epochs it has not reached, as their senders wrote it
+ * in the MLS message (a commit's epoch, a PrivateMessage's); -1 when none.
+ */
+export async function newestKeptEpoch(ctx: MessengerContext, groupId: string): Promise<number> {
+  let newest = -1;
+  for (const key of await ctx.storage.keys(`buffer/${groupId}/`)) {
+    const item = await getJson<{ kind: string; payload: string }>(ctx.storage, key);
+    if (!item) continue;
+    try {
+      const bytes = fromBase64Url(item.payload);
+      if (item.kind === 'commit') {
+        const message = asHandshake(decodeMlsMessage(bytes, 0)?.[0]);
+        if (message) newest = Math.max(newest, Number(handshakeEpoch(message)));
+      } else {
+        const message = decodeMlsMessage(decodeFrame(bytes).mlsMessage, 0)?.[0];
+        if (message?.wireformat === 'mls_private_message') newest = Math.max(newest, Number(message.privateMessage.epoch));
+      }
+    } catch {
+      // Not an MLS item (a rejoin request, garbage): says nothing about the epoch.
+    }
+  }
+  return newest;
+}
 
 /** A GroupInfo larger than this (a big group's tree) is not left at the server: such groups rejoin by re-add. */
 export const MAX_GROUP_INFO_BYTES = 1024 * 1024;
@@ -91,6 +152,12 @@ export async function rejoinLocked(ctx: MessengerContext, groupId: string): Prom
     if (b64(info.groupContext.groupId) !== groupId || Number(info.groupContext.epoch) !== kept.epoch) return false;
     const tree = ratchetTreeFromExtension(info);
     if (!tree) return false;
+    // A GroupInfo older than what this device has already seen of the group: the server serves a past epoch (a
+    // fork where members removed since would hold the secrets).
+    const seen = await newestKeptEpoch(ctx, groupId);
+    if (kept.epoch < seen) {
+      throw new MessageRejected('stale_epoch_sender', `the server serves the group info of epoch ${kept.epoch}, but this device keeps items of epoch ${seen}: a past epoch (a fork), refused`);
+    }
     // The server chooses what it serves: a group of its own making (same id, this device's leaf copied in, signed
     // by a device it controls) would pass every MLS check, and the server would hold its secrets. So the signer
     // must be of an account that was in the group as this device last knew it: one the server cannot sign for.
@@ -121,13 +188,14 @@ export async function rejoinLocked(ctx: MessengerContext, groupId: string): Prom
       throw error;
     }
     const previous = await ctx.groupStore.meta(groupId);
-    const meta = { ...newGroupMeta(previous?.name ?? 'chat'), joinedAt: accepted.seq };
+    const meta: GroupMeta = { ...newGroupMeta(previous?.name ?? 'chat'), joinedAt: accepted.seq, unconfirmedRejoin: { epoch: kept.epoch + 1, at: Date.now() } };
     meta.epochEnds[String(kept.epoch)] = accepted.seq;
     markSeen(meta, accepted.seq);
     // The new state replaces the lost one; what was kept for the old one's epochs, and any re-add asked for, go.
     const dropped = [rejoinKey(groupId), ...(await ctx.storage.keys(`buffer/${groupId}/`))].map((key) => ({ key, value: undefined }));
-    await ctx.groupStore.save(groupId, newState, meta, dropped);
-    ctx.emit({ type: 'rejoined', groupId, ...ctx.me });
+    await ctx.groupStore.save(groupId, newState, meta, [...dropped, { key: unconfirmedKey(groupId), value: new Uint8Array([1]) }]);
+    // Not "rejoined" yet: that waits for a current member's item in the new epoch (see top).
+    ctx.emit({ type: 'rejoin_pending', groupId });
     return true;
   }
   return false;

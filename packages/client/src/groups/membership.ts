@@ -17,6 +17,7 @@ import { ApiError } from '../api/serverApi.ts';
 import { resendWhileTransient } from '../core/transient.ts';
 import { b64, MAX_RETRIES, newMessageId, type MessengerContext } from '../core/context.ts';
 import type { GroupSummary } from '../core/types.ts';
+import { RejoinUnconfirmed } from '../core/types.ts';
 import { groupMembers, markSeen, newGroupMeta } from '../groupStore.ts';
 
 export interface CommitPlan {
@@ -158,6 +159,7 @@ export class Membership {
     const clientMessageId = newMessageId();
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const { state, meta } = await ctx.groupStore.require(groupId);
+      if (meta.unconfirmedRejoin) throw new RejoinUnconfirmed(groupId); // see groups/externalRejoin.ts
       const { proposals, adds, removes } = plan(state);
       if (proposals.length === 0) return false;
       const result = await ctx.withCredentialReasons(() => commit(state, ctx.cs, ctx.options.mls, { extraProposals: proposals }));

@@ -18,7 +18,7 @@ import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import { decodeRatchetTree } from 'ts-mls/ratchetTree.js';
 import { checkCommitAgainstAdmins, mayManage } from '../groups/adminRule.ts';
 import { isRejoinRequest, rejoinedDevices, rejoinKey } from '../groups/rejoin.ts';
-import { checkExternalCommit } from '../groups/externalRejoin.ts';
+import { acksRejoin, checkExternalCommit, confirmedBy, unconfirmedKey } from '../groups/externalRejoin.ts';
 import { asHandshake, handshakeEpoch, handshakeSenderLeaf, processHandshake, type HandshakeMessage } from '../mls/handshake.ts';
 import { b64, identityText, type MessengerContext } from '../core/context.ts';
 import { isTransient, TransientFailure } from '../core/transient.ts';
@@ -30,7 +30,7 @@ import { openEnvelope, type EnvelopeContext } from '../envelope/envelope.ts';
 import { decodeFrame } from '../envelope/frame.ts';
 import { groupMembers, isSeen, markSeen, newGroupMeta, type GroupMeta } from '../groupStore.ts';
 import { parseDeviceCredential, type DeviceIdentity } from '../mls/credential.ts';
-import { getJson, jsonWrite } from '../storage/storage.ts';
+import { getJson, jsonWrite, type StorageWrite } from '../storage/storage.ts';
 
 /** Refusals that say a commit is itself invalid (every member judges it the same way): reported to the server. */
 const INVALID_COMMIT: ReadonlySet<RejectReason> = new Set<RejectReason>(['malformed', 'decryption_failed', 'sender_mismatch', 'credential_rejected', 'not_admin', 'external_commit_refused']);
@@ -45,8 +45,12 @@ export const MAX_BUFFERED_PER_GROUP = 1000;
 const bufferKey = (groupId: string, seq: number) => `buffer/${groupId}/${String(seq).padStart(12, '0')}`;
 
 export class IncomingItems {
+  /** Groups whose state a voided commit left out of step with no undo point kept: they rejoin after the batch. */
+  lostByVoid: string[] = [];
   /** People who sent a 'leave': their removal is committed after the batch (see SyncEngine). */
   pendingLeaves: Array<{ groupId: string; username: string }> = [];
+  /** Devices that rejoined by external commit, for which this device sends the `rejoin_ack` after the batch. */
+  pendingAcks: Array<{ groupId: string; deviceId: string }> = [];
 
   constructor(private readonly ctx: MessengerContext) {}
 
@@ -89,10 +93,10 @@ export class IncomingItems {
 
   /**
    * The server voided a commit (its members found it invalid). A device that refused it stays at its
-   * epoch and drops what it kept for the voided epoch; the device that made it goes back to before it, but
-   * only on a majority of the other remaining accounts' signed rejections (a server cannot undo a commit on
-   * its own word); a device that had applied it (found it valid) does not go back; a device that joined
-   * from its Welcome leaves that group state.
+   * epoch and drops what it kept for the voided epoch; a device that made it or had applied it goes back to
+   * before it (the undo point kept with the commit), but only on a majority of the other remaining accounts'
+   * signed rejections of that very commit (a server cannot undo a commit on its own word) — without an undo
+   * point it rejoins as a lost device (SyncEngine); a device that joined from its Welcome leaves that group state.
    */
   private async processVoid(item: MailboxItem, meta: GroupMeta): Promise<void> {
     const { ctx } = this;
@@ -110,13 +114,15 @@ export class IncomingItems {
       ctx.emit({ type: 'removed', groupId: item.groupId });
       return;
     }
-    if (appliedHere && item.sender.deviceId === ctx.deviceId && (await this.rollBackOwnCommit(item.groupId, notice))) {
+    const recovery = appliedHere ? await this.recoverFromVoid(item.groupId, notice, item.sender.username) : 'stays';
+    if (recovery === 'rolledBack') {
       const restored = await ctx.groupStore.require(item.groupId);
       markSeen(restored.meta, item.seq);
       await ctx.groupStore.saveMeta(item.groupId, restored.meta);
       voided(true);
       return;
     }
+    if (recovery === 'lost') this.lostByVoid.push(item.groupId);
     if (!appliedHere) {
       for (const key of await ctx.storage.keys(`buffer/${item.groupId}/`)) {
         const kept = await getJson<MailboxItem>(ctx.storage, key);
@@ -128,25 +134,38 @@ export class IncomingItems {
     voided(false);
   }
 
-  /** This device's own voided commit: back to before it if devices of a majority of the other remaining accounts signed its rejection. */
-  private async rollBackOwnCommit(groupId: string, notice: VoidNotice): Promise<boolean> {
+  /**
+   * A voided commit this device had applied (its own, or another's it found valid): only if devices of a majority
+   * of the remaining accounts other than the committer's signed their rejection of this very commit (its hash,
+   * kept with the undo point), back to the state before it ('rolledBack'), or — that state not kept — 'lost'
+   * (it rejoins). Otherwise it 'stays' where it is (the server's word alone undoes nothing).
+   */
+  private async recoverFromVoid(groupId: string, notice: VoidNotice, committer: string): Promise<'rolledBack' | 'lost' | 'stays'> {
     const { ctx } = this;
     const undo = await ctx.groupStore.undoFor(groupId, notice.voidedSeq);
-    if (!undo || undo.before.groupContext.epoch !== BigInt(notice.epoch)) return false;
+    if (!undo) return 'stays';
     const { state: now } = await ctx.groupStore.require(groupId);
-    const before = groupMembers(undo.before);
+    const kept = undo.before && undo.before.groupContext.epoch === BigInt(notice.epoch) ? undo.before : undefined;
+    if (!(await this.majorityRejected(groupId, notice, kept ?? now, now, committer, undo.commitHash))) return 'stays';
+    if (kept && (await ctx.groupStore.rollBack(groupId, notice.voidedSeq, notice.epoch))) return 'rolledBack';
+    return 'lost';
+  }
+
+  /** Whether the notice carries rejections of the commit, signed by devices of a majority of the accounts that stay (the committer's aside). */
+  private async majorityRejected(groupId: string, notice: VoidNotice, beforeState: ClientState, now: ClientState, committer: string, commitHash: Uint8Array): Promise<boolean> {
+    const { ctx } = this;
+    const before = groupMembers(beforeState);
     const stayed = new Set(groupMembers(now).map((m) => m.deviceId));
-    const eligible = new Set(before.filter((m) => stayed.has(m.deviceId) && m.username !== ctx.username).map((m) => m.username));
-    const signed = commitRejectionBytes({ groupId, epoch: notice.epoch, seq: notice.voidedSeq, commitHash: undo.commitHash });
+    const eligible = new Set(before.filter((m) => stayed.has(m.deviceId) && m.username !== committer).map((m) => m.username));
+    const signed = commitRejectionBytes({ groupId, epoch: notice.epoch, seq: notice.voidedSeq, commitHash });
     const rejecting = new Set<string>();
     for (const r of notice.rejections) {
       const member = before.find((m) => m.deviceId === r.deviceId && m.username === r.username);
-      const leaf = member && undo.before.ratchetTree[member.leafIndex * 2];
+      const leaf = member && beforeState.ratchetTree[member.leafIndex * 2];
       if (!member || !eligible.has(member.username) || leaf?.nodeType !== 'leaf') continue;
       if (await ctx.cs.signature.verify(leaf.leaf.signaturePublicKey, signed, fromBase64Url(r.signature)).catch(() => false)) rejecting.add(member.username);
     }
-    if (eligible.size === 0 || rejecting.size * 2 <= eligible.size) return false;
-    return ctx.groupStore.rollBack(groupId, notice.voidedSeq, notice.epoch);
+    return eligible.size > 0 && rejecting.size * 2 > eligible.size;
   }
 
   /** Keeps an item of a future epoch until its commit has been applied. */
@@ -209,7 +228,7 @@ export class IncomingItems {
     const meta = { ...newGroupMeta(rejoining ? previous!.name : 'chat'), joinedAt: item.seq };
     markSeen(meta, item.seq, item.seq - 1);
     // Rejoining: the new state replaces the lost one, and what was kept for epochs of the old one goes.
-    const dropped = rejoining ? [rejoinKey(item.groupId), ...(await ctx.storage.keys(`buffer/${item.groupId}/`))].map((key) => ({ key, value: undefined })) : [];
+    const dropped = rejoining ? [rejoinKey(item.groupId), unconfirmedKey(item.groupId), ...(await ctx.storage.keys(`buffer/${item.groupId}/`))].map((key) => ({ key, value: undefined })) : [];
     await ctx.groupStore.save(item.groupId, state, meta, [...(stored.lastResort ? [] : [{ key: `kp/${ref}`, value: undefined }]), ...dropped]);
     ctx.keyPackages.joinedSinceTopUp = true;
     ctx.emit(rejoining ? { type: 'rejoined', groupId: item.groupId, ...ctx.me } : { type: 'joined', groupId: item.groupId });
@@ -245,9 +264,18 @@ export class IncomingItems {
     await checkCommitAgainstAdmins(ctx, state, result.newState, sender);
     meta.epochEnds[String(epoch)] = item.seq;
     markSeen(meta, item.seq);
+    // Another member's commit in our rejoin's new epoch: it processed our external commit (groups/externalRejoin.ts).
+    const confirmed = confirmedBy(meta, epoch, sender.deviceId, ctx.deviceId);
+    if (confirmed) delete meta.unconfirmedRejoin;
     const removed = result.newState.groupActiveState.kind === 'removedFromGroup';
     if (removed) meta.status = 'removed';
-    await (removed ? ctx.groupStore.forget(item.groupId, meta) : ctx.groupStore.save(item.groupId, result.newState, meta));
+    if (removed) await ctx.groupStore.forget(item.groupId, meta);
+    else {
+      // The state before the commit is kept until the next one: should the group void this commit (its other
+      // members found it invalid), this device goes back to it (processVoid).
+      const undo = await ctx.groupStore.undoPoint(item.groupId, item.seq, sha256(fromBase64Url(item.payload)));
+      await ctx.groupStore.save(item.groupId, result.newState, meta, [...undo, ...(confirmed ? [{ key: unconfirmedKey(item.groupId), value: undefined }] : [])]);
+    }
     if (removed) {
       ctx.emit({ type: 'removed', groupId: item.groupId });
       return;
@@ -263,7 +291,11 @@ export class IncomingItems {
       removed: before.filter((m) => !afterIds.has(m.deviceId)).map(({ username, deviceId }) => ({ username, deviceId })),
     });
     for (const device of rejoinedDevices(state, result.newState)) ctx.emit({ type: 'rejoined', groupId: item.groupId, ...device });
-    if (rejoining) ctx.emit({ type: 'rejoined', groupId: item.groupId, username: rejoining.username, deviceId: rejoining.deviceId });
+    if (rejoining) {
+      ctx.emit({ type: 'rejoined', groupId: item.groupId, username: rejoining.username, deviceId: rejoining.deviceId });
+      if (rejoining.deviceId !== ctx.deviceId && acksRejoin(result.newState, rejoining, ctx.deviceId)) this.pendingAcks.push({ groupId: item.groupId, deviceId: rejoining.deviceId });
+    }
+    if (confirmed) ctx.emit({ type: 'rejoined', groupId: item.groupId, ...ctx.me });
   }
 
   /** Who sent a commit: its (public, or encrypted) sender names a leaf, whose credential our AS accepted. */
@@ -353,6 +385,16 @@ export class IncomingItems {
       throw new MessageRejected('envelope_rejected', (error as Error).message);
     }
     markSeen(meta, item.seq);
+    // A member's item in our rejoin's new epoch confirms it (groups/externalRejoin.ts).
+    const confirmed = confirmedBy(meta, pm.epoch, sender.deviceId, ctx.deviceId);
+    const confirmation: StorageWrite[] = confirmed ? [{ key: unconfirmedKey(item.groupId), value: undefined }] : [];
+    if (confirmed) delete meta.unconfirmedRejoin;
+    if (content.type === 'rejoin_ack') {
+      // Not a chat message: nothing kept in the history, nothing shown.
+      await ctx.groupStore.save(item.groupId, result.newState, meta, confirmation);
+      if (confirmed) ctx.emit({ type: 'rejoined', groupId: item.groupId, ...ctx.me });
+      return;
+    }
     // Renames are honoured from the group's admins only (the list in the group's context: groups/adminRule.ts).
     if (content.type === 'rename' && mayManage(state, sender.username)) meta.name = content.name;
     if (content.type === 'trust') await ctx.trust.received(item.groupId, sender, content);
@@ -365,7 +407,8 @@ export class IncomingItems {
       content,
       franking: { payload: b64(opened.payload), frankingKey: b64(opened.frankingKey), commitment: b64(opened.frankingCommitment), tag: item.franking!.tag },
     };
-    await ctx.groupStore.save(item.groupId, result.newState, meta, [jsonWrite(historyKey(item.groupId, item.seq), received)]);
+    await ctx.groupStore.save(item.groupId, result.newState, meta, [jsonWrite(historyKey(item.groupId, item.seq), received), ...confirmation]);
+    if (confirmed) ctx.emit({ type: 'rejoined', groupId: item.groupId, ...ctx.me });
     if (content.type === 'leave') {
       if (sender.username === ctx.username) {
         await ctx.groupStore.forget(item.groupId, { ...meta, status: 'left' });

@@ -17,7 +17,7 @@ import { getJson } from '../storage/storage.ts';
 import { IncomingItems, reportedCommitKey, VOID_GRACE_MS } from './incoming.ts';
 import { mayManage } from '../groups/adminRule.ts';
 import { checkDelivery, DELIVERY_CHECK_MS } from '../groups/deliveryCheck.ts';
-import { rejoinLocked } from '../groups/externalRejoin.ts';
+import { REJOIN_CONFIRM_MS, rejoinLocked, unconfirmedKey } from '../groups/externalRejoin.ts';
 
 export class SyncEngine {
   private socket: MailboxSocket | undefined;
@@ -137,11 +137,12 @@ export class SyncEngine {
    */
   private async rejoinLostGroups(behind: string[]): Promise<void> {
     const { ctx } = this;
+    const unconfirmed = await this.unconfirmedRejoins();
     // Buffer keys are `buffer/<group>/<seq>`: one listing finds the groups that keep any.
     const waiting = new Set([...(await ctx.storage.keys('buffer/')).map((key) => key.split('/')[1]!), ...behind]);
     for (const groupId of waiting) {
       const group = await ctx.groupStore.load(groupId);
-      if (group?.meta.status !== 'active') continue;
+      if (group?.meta.status !== 'active' || unconfirmed.has(groupId)) continue;
       const server = await ctx.api.group(groupId);
       if (server.epoch <= Number(group.state.groupContext.epoch) || (await ctx.rejoin.asked(groupId))?.epoch === server.epoch) continue;
       // Not lost, but waiting: this device reported the commit that moved the server on as invalid, and the
@@ -149,16 +150,53 @@ export class SyncEngine {
       // building on that commit. After a grace period, or once the group has moved further, it asks.
       const reported = await getJson<{ epoch: number; at: number }>(ctx.storage, reportedCommitKey(groupId));
       if (reported && server.epoch === reported.epoch + 1 && Date.now() - reported.at < VOID_GRACE_MS) continue;
-      // An external commit that fails for good (say, the AS refuses a leaf of the GroupInfo's tree) leaves the re-add.
-      const rejoined = await rejoinLocked(ctx, groupId).catch((error: unknown) => {
-        if (isTransient(error)) throw error;
-        ctx.emit({ type: 'error', error: new Error(`rejoining ${groupId} by external commit failed: ${error instanceof Error ? error.message : String(error)}`) });
-        return false;
-      });
-      if (rejoined) continue;
+      await this.rejoinGroup(groupId);
+    }
+    // Groups where a commit this device had applied was voided (on the other members' signed rejections) and
+    // the state before it is not kept: out of step for good, they rejoin at the group's epoch.
+    const voided = this.incoming.lostByVoid;
+    this.incoming.lostByVoid = [];
+    for (const groupId of new Set(voided)) if ((await ctx.groupStore.load(groupId))?.meta.status === 'active') await this.rejoinGroup(groupId);
+  }
+
+  /** By external commit; where that is not possible, by asking to be re-added. */
+  private async rejoinGroup(groupId: string): Promise<void> {
+    const { ctx } = this;
+    // An external commit that fails for good (say, the AS refuses a leaf of the GroupInfo's tree) leaves the re-add.
+    const rejoined = await rejoinLocked(ctx, groupId).catch((error: unknown) => {
+      if (isTransient(error)) throw error;
+      ctx.emit({ type: 'error', error: new Error(`rejoining ${groupId} by external commit failed: ${error instanceof Error ? error.message : String(error)}`) });
+      return false;
+    });
+    if (rejoined) return;
+    await ctx.rejoin.requestLocked(groupId);
+    ctx.emit({ type: 'rejoin_requested', groupId });
+  }
+
+  /**
+   * Groups this device rejoined by external commit that no member has confirmed yet (groups/externalRejoin.ts).
+   * Past `rejoinConfirmMs` it asks to be re-added instead (once per server epoch) and says so.
+   */
+  private async unconfirmedRejoins(): Promise<Set<string>> {
+    const { ctx } = this;
+    const out = new Set<string>();
+    for (const key of await ctx.storage.keys(unconfirmedKey(''))) {
+      const groupId = key.slice(unconfirmedKey('').length);
+      const group = await ctx.groupStore.load(groupId);
+      const pending = group?.meta.status === 'active' ? group.meta.unconfirmedRejoin : undefined;
+      if (!pending) {
+        await ctx.storage.write([{ key, value: undefined }]);
+        continue;
+      }
+      out.add(groupId);
+      if (Date.now() - pending.at < (ctx.options.rejoinConfirmMs ?? REJOIN_CONFIRM_MS)) continue;
+      const server = await ctx.api.group(groupId);
+      if ((await ctx.rejoin.asked(groupId))?.epoch === server.epoch) continue;
+      ctx.emit({ type: 'rejoin_unconfirmed', groupId });
       await ctx.rejoin.requestLocked(groupId);
       ctx.emit({ type: 'rejoin_requested', groupId });
     }
+    return out;
   }
 
   /** Work that follows processing: commit the removal of people who left; keep KeyPackages topped up. */
@@ -169,7 +207,16 @@ export class SyncEngine {
     for (const { groupId, username } of leaves) {
       const group = await ctx.groupStore.load(groupId);
       // In a group with admins only an admin's devices commit a leaver's removal (the rule every member checks).
-      if (group?.meta.status === 'active' && mayManage(group.state, ctx.username)) await ctx.membership.removeUsersLocked(groupId, [username]);
+      if (group?.meta.status === 'active' && !group.meta.unconfirmedRejoin && mayManage(group.state, ctx.username)) await ctx.membership.removeUsersLocked(groupId, [username]);
+    }
+    // Confirm to devices that rejoined by external commit that they are in the group we are in.
+    const acks = this.incoming.pendingAcks;
+    this.incoming.pendingAcks = [];
+    for (const { groupId, deviceId } of acks) {
+      await ctx.messages.sendLocked(groupId, { type: 'rejoin_ack', deviceId }).catch((error: unknown) => {
+        if (isTransient(error)) throw error;
+        ctx.emit({ type: 'error', error: new Error(`confirming ${deviceId}'s rejoin of ${groupId} failed: ${error instanceof Error ? error.message : String(error)}`) });
+      });
     }
     if (ctx.keyPackages.joinedSinceTopUp) {
       ctx.keyPackages.joinedSinceTopUp = false;
