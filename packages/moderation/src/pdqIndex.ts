@@ -349,7 +349,7 @@ export class PdqIndex {
       scatterPair(words, n, w, Math.min(w + 1, M / 2 - 1), bits, lowBits, starts, temps, next);
       for (let half = 0; half < 2; half++) {
         const s = 2 * w + half;
-        const { offsets, regions } = placeSegment(temps[half], starts[half], half, bits, lowBits, n);
+        const { offsets, regions } = placeSegment(temps[half]!, starts[half]!, half, bits, lowBits, n);
         this.baseBits[s] = bits;
         this.baseOffsets[s] = offsets;
         this.baseRegions[s] = regions;
