@@ -159,7 +159,9 @@ export class Matcher {
         ids.set(page.ids, at);
         at += page.ids.length;
       }
-      matcher.pdq.addPacked(words, ids);
+      // the first bank's arrays become the index's storage (adopted, not copied); later banks append
+      if (matcher.pdq.size === 0) matcher.pdq = PdqIndex.fromPacked(words, ids, { maxDistance: matcher.pdq.maxDistance });
+      else matcher.pdq.addPacked(words, ids);
     }
     if (options.indexFile && !stored) {
       for (const state of states) {
