@@ -15,7 +15,7 @@ import { toBase64Url, type ServerFrame } from '@doublelock/protocol';
 import { findPostgresBin, freePort, startPostgres } from '@doublelock/store/test-postgres';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -195,6 +195,7 @@ try {
       baseline_p99_ms: Number(baseline.p99.toFixed(2)),
       ratio_to_baseline: Number((r.deliveriesPerS / baseline.deliveriesPerS).toFixed(3)),
       by_group_size: r.byGroupSize,
+      load: Number(loadavg()[0]!.toFixed(2)), // (1 min, at the end of the run: the figures move with it)
     });
   }
 } finally {
