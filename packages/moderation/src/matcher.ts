@@ -268,6 +268,29 @@ export class Matcher {
     }
   }
 
+  /** Adds a signal unless it is already held (a revived one may or may not be): true when added. */
+  addOnce(s: BankSignal): boolean {
+    if (this.holds(s)) return false;
+    this.add(s);
+    return true;
+  }
+
+  private holds(s: BankSignal): boolean {
+    switch (s.type) {
+      case 'pdq':
+        return this.pdq.query(PdqHash.fromHex(s.value).toWords(), 0).some((m) => m.key === s.id);
+      case 'md5':
+      case 'sha256':
+        return this.exact.get(`${s.type}:${s.value}`)?.includes(s.id) ?? false;
+      case 'url':
+        return this.urls.has(s.value, (id) => id === s.id);
+      case 'vpdq':
+        return this.videos.has(s.id);
+      default:
+        return false;
+    }
+  }
+
   /** Removes one signal (e.g. just removed from a bank). */
   remove(s: BankSignal): void {
     this.count--;

@@ -165,7 +165,7 @@ export class DeliveryStore {
   readonly #batcher: SendBatcher | undefined;
 
   constructor(private readonly db: Db) {
-    if (db.dialect === 'postgres') this.#batcher = new SendBatcher((inputs) => this.#sendMany(inputs), (input) => this.#sendAlone(input));
+    if (db.dialect === 'postgres') this.#batcher = new SendBatcher((inputs) => this.#sendMany(inputs));
   }
 
   async createGroup(groupId: string, creator: Sender, now: number): Promise<void> {

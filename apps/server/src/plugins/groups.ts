@@ -24,7 +24,6 @@ import {
   type SendMessageRequest,
   type SendMessageResponse,
 } from '@doublelock/protocol';
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -33,6 +32,7 @@ import { deviceOf, type AuthenticatedDevice, type Authenticator } from '../auth.
 import type { ServerContext } from '../context.ts';
 import { parseCommit, parseGroupInfo } from '../commitCheck.ts';
 import { fail } from '../errors.ts';
+import { verifyEd25519 } from '../signatures.ts';
 
 export const FRANKING_TAG_LABEL = 'doublelock/franking-tag/v2';
 
@@ -142,13 +142,7 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
           reporter,
           reason: request.body.reason,
           signature,
-          verify: (commit, signatureKey) => {
-            try {
-              return ed25519.verify(signature, commitRejectionBytes({ groupId, seq, ...commit }), signatureKey);
-            } catch {
-              return false;
-            }
-          },
+          verify: (commit, signatureKey) => verifyEd25519(signature, commitRejectionBytes({ groupId, seq, ...commit }), signatureKey),
           now,
           expiresAt: now + ctx.config.mailboxTtlMs,
         });
