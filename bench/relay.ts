@@ -10,17 +10,16 @@
  *
  * Env: RELAY_DEVICES (1000), RELAY_SECONDS (10), RELAY_INFLIGHT (64), RELAY_STORES (sqlite,postgres).
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { authResponseBytes, deviceCertificateBytes, deviceIdFor, fromBase64Url, toBase64Url, type ServerFrame } from '@doublelock/protocol';
+import { toBase64Url, type ServerFrame } from '@doublelock/protocol';
 import { findPostgresBin, freePort, startPostgres } from '@doublelock/store/test-postgres';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { commitRequest, createMlsGroup } from '../apps/server/test/mls.ts';
+import { createGroup, inBatches, registerDevices, SendLoad, waitForLine } from './lib/relayLoad.ts';
 import { percentile, printTable, writeBarChart, writeResults } from './lib/report.ts';
 
 const DEVICES = Number(process.env.RELAY_DEVICES ?? 1000);
@@ -35,42 +34,6 @@ interface BenchDevice {
   token: string;
   groupId: string;
   groupSize: number;
-}
-
-async function waitForLine(child: ChildProcess, text: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    let seen = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (seen.includes(text)) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`process exited with ${code} before "${text}"`)));
-  });
-}
-
-async function post<T>(url: string, path: string, body: unknown, token?: string): Promise<T> {
-  const response = await fetch(url + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
-    body: JSON.stringify(body),
-  });
-  const json = (await response.json()) as T;
-  if (!response.ok) throw new Error(`${path}: ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function inBatches<T>(count: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(count);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const i = next++;
-        out[i] = await fn(i);
-      }
-    }),
-  );
-  return out;
 }
 
 /** Sizes of the groups: half the devices in pairs, half in groups of 50. */
@@ -88,35 +51,13 @@ function groupPlan(devices: number): number[] {
 }
 
 async function setUpDoublelock(url: string): Promise<BenchDevice[]> {
-  const origin = new URL(url).origin;
-  const registered = await inBatches(DEVICES, 16, async (i) => {
-    const identitySecret = ed25519.utils.randomSecretKey();
-    const deviceSecret = ed25519.utils.randomSecretKey();
-    const signatureKey = ed25519.getPublicKey(deviceSecret);
-    const username = `bench${i}`;
-    const createdAt = Date.now();
-    const accountSignature = ed25519.sign(deviceCertificateBytes({ username, signatureKey, name: 'bench', createdAt }), identitySecret);
-    await post(url, '/v1/accounts', {
-      username,
-      identityKey: toBase64Url(ed25519.getPublicKey(identitySecret)),
-      device: { signatureKey: toBase64Url(signatureKey), name: 'bench', createdAt, accountSignature: toBase64Url(accountSignature) },
-    });
-    const deviceId = deviceIdFor(signatureKey);
-    const { challenge } = await post<{ challenge: string }>(url, '/v1/auth/challenge', { username, deviceId });
-    const signature = ed25519.sign(authResponseBytes({ challenge: fromBase64Url(challenge), username, deviceId, origin }), deviceSecret);
-    const { token } = await post<{ token: string }>(url, '/v1/auth/session', { username, deviceId, challenge, signature: toBase64Url(signature) });
-    return { deviceId, token, account: { username }, keys: { secretKey: deviceSecret, publicKey: signatureKey }, mls: new Map() };
-  });
+  const registered = await registerDevices(url, DEVICES, 'bench');
   const devices: BenchDevice[] = [];
   let offset = 0;
   for (const size of groupPlan(DEVICES)) {
     const members = registered.slice(offset, offset + size);
     offset += size;
-    const groupId = toBase64Url(randomBytes(16));
-    await post(url, '/v1/groups', { groupId }, members[0]!.token);
-    // A real MLS commit adding the others (the server reads every commit: apps/server/src/commitCheck.ts).
-    await createMlsGroup(members[0]!, groupId);
-    await post(url, `/v1/groups/${groupId}/commits`, (await commitRequest(members[0]!, groupId, { add: members.slice(1) })).body, members[0]!.token);
+    const groupId = await createGroup(url, members);
     for (const m of members) devices.push({ deviceId: m.deviceId, token: m.token, groupId, groupSize: size });
   }
   return devices;
@@ -142,13 +83,10 @@ interface LoadResult {
 
 /** Connects every device, then keeps INFLIGHT sends outstanding for SECONDS. */
 async function drive(wsUrl: string, devices: BenchDevice[], bare: boolean): Promise<LoadResult> {
-  const sentAt = new Map<string, number>();
+  const load = new SendLoad();
   const latencies = new Map<number, number[]>();
-  let measuring = false;
   let deliveries = 0;
-  let sends = 0;
   const deliveriesBySize = new Map<number, number>();
-  const pendingSends = new Map<string, () => void>();
 
   const sockets = await inBatches(devices.length, 50, async (i) => {
     const device = devices[i]!;
@@ -161,15 +99,15 @@ async function drive(wsUrl: string, devices: BenchDevice[], bare: boolean): Prom
       ws.on('message', (data) => {
         const frame = JSON.parse(String(data)) as ServerFrame;
         if (frame.type === 'ready') resolve();
-        else if (frame.type === 'sent') pendingSends.get(frame.clientMessageId)?.();
+        else if (frame.type === 'sent') load.answered(frame.clientMessageId);
         else if (frame.type === 'error') {
-          if (frame.clientMessageId) pendingSends.get(frame.clientMessageId)?.();
+          if (frame.clientMessageId) load.answered(frame.clientMessageId);
           else console.error('socket error', frame);
         } else if (frame.type === 'items') {
           const now = performance.now();
           for (const item of frame.items) {
-            const start = sentAt.get(item.clientMessageId);
-            if (measuring && start !== undefined) {
+            const start = load.sentAt.get(item.clientMessageId);
+            if (load.measuring && start !== undefined) {
               deliveries++;
               deliveriesBySize.set(device.groupSize, (deliveriesBySize.get(device.groupSize) ?? 0) + 1);
               let list = latencies.get(device.groupSize);
@@ -186,30 +124,7 @@ async function drive(wsUrl: string, devices: BenchDevice[], bare: boolean): Prom
     return ws;
   });
 
-  let stop = false;
-  const loop = async () => {
-    while (!stop) {
-      const i = Math.floor(Math.random() * devices.length);
-      const device = devices[i]!;
-      const clientMessageId = toBase64Url(randomBytes(12));
-      const done = new Promise<void>((resolve) => pendingSends.set(clientMessageId, resolve));
-      sentAt.set(clientMessageId, performance.now());
-      sockets[i]!.send(JSON.stringify({ type: 'send', groupId: device.groupId, message: { clientMessageId, epoch: 1, ciphertext: toBase64Url(randomBytes(160)) } }));
-      await done;
-      pendingSends.delete(clientMessageId);
-      if (measuring) sends++;
-    }
-  };
-  const loops = Array.from({ length: INFLIGHT }, loop);
-  await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
-  measuring = true;
-  const started = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
-  measuring = false;
-  const elapsed = (performance.now() - started) / 1000;
-  stop = true;
-  await Promise.all(loops);
-  for (const ws of sockets) ws.close();
+  const { elapsed, sends } = await load.run({ sockets, groupOf: (i) => devices[i]!.groupId, inflight: INFLIGHT, warmupMs: WARMUP_MS, seconds: SECONDS });
 
   const all = [...latencies.values()].flat().sort((a, b) => a - b);
   const byGroupSize: LoadResult['byGroupSize'] = {};
@@ -280,6 +195,7 @@ try {
       baseline_p99_ms: Number(baseline.p99.toFixed(2)),
       ratio_to_baseline: Number((r.deliveriesPerS / baseline.deliveriesPerS).toFixed(3)),
       by_group_size: r.byGroupSize,
+      load: Number(loadavg()[0]!.toFixed(2)), // (1 min, at the end of the run: the figures move with it)
     });
   }
 } finally {

@@ -10,9 +10,7 @@
  *    Redis and the database.
  * Prints a table and writes bench/results/scale.json. Bounded: fixed devices, fixed seconds, loopback only.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { randomBytes } from '@noble/hashes/utils.js';
-import { authResponseBytes, deviceCertificateBytes, deviceIdFor, fromBase64Url, toBase64Url, type ServerFrame } from '@doublelock/protocol';
+import type { ServerFrame } from '@doublelock/protocol';
 import { findPostgresBin, freePort, startPostgres } from '@doublelock/store/test-postgres';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -20,8 +18,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { commitRequest, createMlsGroup, type MlsDevice } from '../apps/server/test/mls.ts';
+import type { MlsDevice } from '../apps/server/test/mls.ts';
 import { startRedis } from '../apps/server/test/redis.ts';
+import { createGroup, inBatches, registerDevices, SendLoad, waitForLine } from './lib/relayLoad.ts';
 import { percentile, printTable, writeResults } from './lib/report.ts';
 
 const DEVICES = Number(process.env.SCALE_DEVICES ?? 2000);
@@ -34,64 +33,21 @@ const CLI = fileURLToPath(new URL('../apps/cli/bin/doublelock.js', import.meta.u
 
 type Device = MlsDevice & { token: string; groupId: string };
 
-async function post<T>(url: string, path: string, body: unknown, token?: string): Promise<T> {
-  const response = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) }, body: JSON.stringify(body) });
-  const json = (await response.json()) as T;
-  if (!response.ok) throw new Error(`${path}: ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function inBatches<T>(count: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(count);
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) {
-      const i = next++;
-      out[i] = await fn(i);
-    }
-  }));
-  return out;
-}
-
 async function startNode(args: string[]): Promise<{ url: string; child: ChildProcess; dataDir: string }> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'doublelock-scale-node-'));
   const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data', dataDir, '--rate-limit', '1000000', '--log-level', 'warn', '--web-root', 'none', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    let seen = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (seen.includes('is running at')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`node exited with ${code}`)));
-  });
+  await waitForLine(child, 'is running at');
   return { url: `http://127.0.0.1:${port}`, child, dataDir };
 }
 
 const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
 async function setUp(url: string): Promise<Device[]> {
-  const origin = new URL(url).origin;
-  const registered = await inBatches(DEVICES, 16, async (i) => {
-    const identitySecret = ed25519.utils.randomSecretKey();
-    const secretKey = ed25519.utils.randomSecretKey();
-    const publicKey = ed25519.getPublicKey(secretKey);
-    const username = `scale${i}`;
-    const createdAt = Date.now();
-    const accountSignature = ed25519.sign(deviceCertificateBytes({ username, signatureKey: publicKey, name: 'bench', createdAt }), identitySecret);
-    await post(url, '/v1/accounts', { username, identityKey: toBase64Url(ed25519.getPublicKey(identitySecret)), device: { signatureKey: toBase64Url(publicKey), name: 'bench', createdAt, accountSignature: toBase64Url(accountSignature) } });
-    const deviceId = deviceIdFor(publicKey);
-    const { challenge } = await post<{ challenge: string }>(url, '/v1/auth/challenge', { username, deviceId });
-    const signature = ed25519.sign(authResponseBytes({ challenge: fromBase64Url(challenge), username, deviceId, origin }), secretKey);
-    const { token } = await post<{ token: string }>(url, '/v1/auth/session', { username, deviceId, challenge, signature: toBase64Url(signature) });
-    return { deviceId, token, account: { username }, keys: { secretKey, publicKey }, mls: new Map(), groupId: '' } as Device;
-  });
+  const registered: Device[] = (await registerDevices(url, DEVICES, 'scale')).map((d) => ({ ...d, groupId: '' }));
   await inBatches(Math.floor(DEVICES / GROUP), 4, async (g) => {
     const members = registered.slice(g * GROUP, g * GROUP + GROUP);
-    const groupId = toBase64Url(randomBytes(16));
-    await post(url, '/v1/groups', { groupId }, members[0]!.token);
-    await createMlsGroup(members[0]!, groupId);
-    await post(url, `/v1/groups/${groupId}/commits`, (await commitRequest(members[0]!, groupId, { add: members.slice(1) })).body, members[0]!.token);
+    const groupId = await createGroup(url, members);
     for (const m of members) m.groupId = groupId;
   });
   return registered.filter((d) => d.groupId);
@@ -102,10 +58,8 @@ async function measure(nodes: Array<{ url: string; child: ChildProcess }>, devic
   const rss = () => nodes.reduce((sum, n) => sum + rssBytes(n.child.pid!), 0);
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const before = rss();
-  const sentAt = new Map<string, number>();
+  const load = new SendLoad();
   const latencies: number[] = [];
-  const pending = new Map<string, () => void>();
-  let measuring = false;
   let deliveries = 0;
   const sockets = await inBatches(devices.length, 50, async (i) => {
     const ws = new WebSocket(nodes[i % nodes.length]!.url.replace('http', 'ws') + '/v1/ws');
@@ -117,12 +71,12 @@ async function measure(nodes: Array<{ url: string; child: ChildProcess }>, devic
       ws.on('message', (data) => {
         const frame = JSON.parse(String(data)) as ServerFrame;
         if (frame.type === 'ready') resolve();
-        else if (frame.type === 'sent' || (frame.type === 'error' && frame.clientMessageId)) pending.get(frame.clientMessageId!)?.();
+        else if (frame.type === 'sent' || (frame.type === 'error' && frame.clientMessageId)) load.answered(frame.clientMessageId!);
         else if (frame.type === 'items') {
           const now = performance.now();
           for (const item of frame.items) {
-            const start = sentAt.get(item.clientMessageId);
-            if (measuring && start !== undefined) {
+            const start = load.sentAt.get(item.clientMessageId);
+            if (load.measuring && start !== undefined) {
               deliveries++;
               latencies.push(now - start);
             }
@@ -137,28 +91,7 @@ async function measure(nodes: Array<{ url: string; child: ChildProcess }>, devic
   await new Promise((resolve) => setTimeout(resolve, 2000)); // idle: backlogs pushed, buffers settled
   const perConnection = (rss() - before) / devices.length;
 
-  let stop = false;
-  const loop = async () => {
-    while (!stop) {
-      const i = Math.floor(Math.random() * devices.length);
-      const clientMessageId = toBase64Url(randomBytes(12));
-      const done = new Promise<void>((resolve) => pending.set(clientMessageId, resolve));
-      sentAt.set(clientMessageId, performance.now());
-      sockets[i]!.send(JSON.stringify({ type: 'send', groupId: devices[i]!.groupId, message: { clientMessageId, epoch: 1, ciphertext: toBase64Url(randomBytes(160)) } }));
-      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-      pending.delete(clientMessageId);
-    }
-  };
-  const loops = Array.from({ length: INFLIGHT }, loop);
-  await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
-  measuring = true;
-  const started = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
-  measuring = false;
-  const elapsed = (performance.now() - started) / 1000;
-  stop = true;
-  await Promise.all(loops);
-  for (const ws of sockets) ws.close();
+  const { elapsed } = await load.run({ sockets, groupOf: (i) => devices[i]!.groupId, inflight: INFLIGHT, warmupMs: WARMUP_MS, seconds: SECONDS, answerTimeoutMs: 10_000 });
   latencies.sort((a, b) => a - b);
   return { perConnection, deliveriesPerS: deliveries / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }

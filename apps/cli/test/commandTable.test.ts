@@ -15,3 +15,19 @@ describe('the CLI command table', () => {
     expect(new Set(seen).size).toBe(seen.length); // no command in two families
   }, 180_000);
 });
+
+describe('numeric options', () => {
+  it('are parsed one way by every command (digits only): what Number() would bend is refused, naming the option', async () => {
+    const program = new Command().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+    for (const family of FAMILIES) for (const register of await family.load()) register(program);
+    for (const [args, message] of [
+      [['serve', '--port', '1e3'], '--port must be a non-negative integer, not "1e3"'],
+      [['hub', 'serve', '--rate-limit', '0'], '--rate-limit must be an integer ≥ 1, not "0"'],
+      [['matcher', 'serve', '--refresh-ms', '0x10'], '--refresh-ms must be a non-negative integer, not "0x10"'],
+      [['custodian', 'serve', '--port', ' 7'], '--port must be a non-negative integer, not " 7"'],
+      [['log', 'audit', '--page', '1.5'], '--page must be a non-negative integer, not "1.5"'],
+      [['oversight', 'report', '--witnesses', ''], '--witnesses must be a non-negative integer, not ""'],
+    ] as const)
+      await expect(program.parseAsync([...args], { from: 'user' }), args.join(' ')).rejects.toThrow(message);
+  }, 180_000);
+});

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FakeClock, HOUR, makeCases, MINUTE, T0 } from '../../../packages/cases/test/fixtures.ts';
+import { FakeClock, HOUR, makeCases, MINUTE, removalDecision, T0 } from '../../../packages/cases/test/fixtures.ts';
 
 const entry = fileURLToPath(new URL('../bin/doublelock.js', import.meta.url));
 /** The CLI as its own process (asynchronously: a blocking spawn would stall the test worker). */
@@ -22,15 +22,6 @@ const cli = (...args: string[]) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     execFile(process.execPath, [entry, ...args], { encoding: 'utf8', timeout: 120_000 }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }));
   });
-
-const removal = (version: number) => ({
-  version,
-  actions: [{ type: 'remove' as const }],
-  ground: { kind: 'illegal' as const, law: 'Regulation (EU) 2021/784 Art. 2(7)', explanation: 'Glorifies an attack.' },
-  category: 'STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY' as const,
-  keywords: ['KEYWORD_TERRORIST_CONTENT' as const],
-  facts: 'Footage of the attack praised in the caption.',
-});
 
 describe('doublelock moderation report', { timeout: 180_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'dl-modreport-'));
@@ -57,10 +48,10 @@ describe('doublelock moderation report', { timeout: 180_000 }, () => {
     const blocked = await recordAutomatedDecision(ctx, { ref: { kind: 'post', id: 'p5' }, url: shelf.url('p5'), owner: 'owner-p5', matches: [], pipelineRef: 'decision:1', actions: [{ type: 'remove' }], explanation: 'gifct (tvec)', contentDate: clock.time, stage: 'upload' });
     clock.advance(20 * MINUTE);
     let c = await claimCase(ctx, fast.caseIds[0]!, 'mod1');
-    await decide(ctx, c.id, 'mod1', removal(c.version));
+    await decide(ctx, c.id, 'mod1', removalDecision(c.version));
     clock.advance(2 * HOUR); // the second order is now past its hour
     c = await claimCase(ctx, slow.caseIds[0]!, 'mod1');
-    await decide(ctx, c.id, 'mod1', removal(c.version));
+    await decide(ctx, c.id, 'mod1', removalDecision(c.version));
     const appeal = await appealStatement(ctx, blocked.statementId!, 'owner-p5', 'This is news reporting.');
     clock.advance(HOUR);
     const claimed = await claimAppeal(ctx, appeal.id, 'mod2');

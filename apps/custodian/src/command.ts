@@ -15,14 +15,7 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { initCustodianKeys, publicKeysOf } from './keys.ts';
 import { startCustodian } from './service.ts';
-
-function integer(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not "${value}"`);
-    return n;
-  };
-}
+import { integerOption } from '@doublelock/protocol/cliOptions';
 
 function collectKey(value: string, previous: string[]): string[] {
   let bytes: Uint8Array;
@@ -58,7 +51,7 @@ export function register(program: Command): void {
     .option('--data <dir>', 'custodian data folder (keys and SQLite database)', process.env.DOUBLELOCK_CUSTODIAN_DATA ?? './custodian-data')
     .option('--database-url <url>', 'use PostgreSQL at this URL instead of SQLite')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <n>', 'port to listen on', integer('--port'), 8090)
+    .option('--port <n>', 'port to listen on', integerOption('--port'), 8090)
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--operator-key <key>', 'an operator’s Ed25519 public key (base64url, repeatable): every share waits for an operator’s signed approval', collectKey, [])
     .action(async (options: { trust: string; trustRoot: string; log: string; data: string; databaseUrl?: string; host: string; port: number; logLevel: string; operatorKey: string[] }) => {
@@ -85,7 +78,7 @@ export function register(program: Command): void {
     .requiredOption('--trust <file>', 'signed trust configuration (JSON)')
     .requiredOption('--trust-root <key>', 'pinned trust-root Ed25519 public key (base64url)')
     .requiredOption('--coordinator-key <file>', 'this coordinator’s key: JSON { "id": …, "secretKey": base64url Ed25519 } named in the trust configuration')
-    .option('--epoch <n>', 'epoch number (default: the current one)', integer('--epoch'))
+    .option('--epoch <n>', 'epoch number (default: the current one)', integerOption('--epoch'))
     .action(async (options: { trust: string; trustRoot: string; coordinatorKey: string; epoch?: number }) => {
       const trust = openTrustConfig(readTrust(options.trust), options.trustRoot);
       const epoch = options.epoch ?? epochAt(Date.now(), trust.epoch.lengthMs);

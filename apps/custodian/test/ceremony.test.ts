@@ -27,38 +27,22 @@ import {
 import { LawfulAccessWorld } from '@doublelock/lawful-access/testing';
 import { toBase64Url } from '@doublelock/protocol';
 import { ristretto255 } from '@noble/curves/ed25519.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningCustodian, startCustodian, writeCustodianKeys } from '../src/index.ts';
+import type { RunningCustodian } from '../src/index.ts';
 import { ShareWrapping } from '../src/shareWrapping.ts';
-import { freePort } from '@doublelock/store/testing';
+import { type CustodianTrio, startCustodianTrio } from './trio.ts';
 
+let trio: CustodianTrio;
 let world: LawfulAccessWorld;
-let dir: string;
-let ports: number[];
-const custodians: RunningCustodian[] = [];
+let custodians: RunningCustodian[] = [];
 const current = epochAt(Date.now());
 
-const start = (i: number) =>
-  startCustodian({ port: ports[i]!, dataDir: join(dir, `custodian-${i + 1}`), trust: world.signedTrust, trustRoot: world.root.publicKey, logLevel: 'silent' });
-
 beforeAll(async () => {
-  ports = await Promise.all([freePort(), freePort(), freePort()]);
-  world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3, urls: ports.map((p) => `http://127.0.0.1:${p}`) });
-  dir = mkdtempSync(join(tmpdir(), 'dl-ceremony-'));
-  for (const [i, c] of world.custodians.entries()) {
-    writeCustodianKeys(join(dir, `custodian-${i + 1}`), { staticSecret: c.staticKey.secret, signingSecret: c.signing.secretKey });
-    custodians.push(await start(i));
-  }
+  trio = await startCustodianTrio({ log: false, custodian: () => ({ logLevel: 'silent' }) });
+  ({ world, custodians } = trio);
 });
 
-afterAll(async () => {
-  await Promise.all(custodians.map((c) => c.close().catch(() => undefined)));
-  await world.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => trio?.close());
 
 const post = async (i: number, step: string, body: unknown) => {
   const response = await fetch(`${custodians[i]!.url}/v1/dkg/${step}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -126,7 +110,7 @@ describe('a coordinator that stops mid-way', () => {
 
     // Custodian 2 restarts (its round-2 share and transcript were persisted), then the coordinator re-runs.
     await custodians[1]!.close();
-    custodians[1] = await start(1);
+    custodians[1] = await trio.start(1);
     const rerun = await runDkgCeremony(world.trust, epoch, world.coordinator);
     expect(rerun.resumed).toBe(true);
     expect(await fetchEpochKey(world.trust, epoch)).toEqual(rerun.key);
@@ -134,7 +118,7 @@ describe('a coordinator that stops mid-way', () => {
       expect(await state(i, epoch)).toMatchObject({ state: 'active' });
       // each custodian holds x_i with x_i·G = Y_i: the key is usable by any t of them
       const row = (await custodians[i]!.store.epoch(epoch))!;
-      const share = new ShareWrapping(join(dir, `custodian-${i + 1}`)).unwrap(epoch, row.share!)!;
+      const share = new ShareWrapping(trio.dataDir(i + 1)).unwrap(epoch, row.share!)!;
       expect(toBase64Url(ristretto255.Point.BASE.multiply(decodeScalar(share)).toBytes())).toBe(toBase64Url(rerun.key.verificationKeys[i]!));
     }
   });

@@ -40,23 +40,21 @@ import {
 import { LawfulAccessWorld, type LoggedWarrant, refusals } from '@doublelock/lawful-access/testing';
 import { fromBase64Url, toBase64Url } from '@doublelock/protocol';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { ristretto255 } from '@noble/curves/ed25519.js';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningCustodian, startCustodian, writeCustodianKeys } from '../src/index.ts';
+import type { RunningCustodian } from '../src/index.ts';
+import { type CustodianTrio, startCustodianTrio } from './trio.ts';
 import { ShareWrapping, WRAP_KEY_DIR } from '../src/shareWrapping.ts';
-import { freePort } from '@doublelock/store/testing';
 
 const ISSUED = Date.UTC(2026, 10, 23, 9);
 const HOUR = 3_600_000;
 let clock = ISSUED + HOUR;
 
 let world: LawfulAccessWorld;
-let logUrl: string;
 let custodians: RunningCustodian[];
-let dir: string;
+let trio: CustodianTrio;
 let epochKey: EpochKey;
 let logged: LoggedWarrant;
 const K = randomBytes(32);
@@ -69,35 +67,15 @@ function decrypt(w: LoggedWarrant, m: { field: Uint8Array; delivery: typeof mess
 const refusalCodes = async (attempt: Promise<unknown>): Promise<string[]> => [...new Set((await refusals(attempt)).map((f) => f.code))];
 
 beforeAll(async () => {
-  const ports = await Promise.all([freePort(), freePort(), freePort()]);
-  world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3, urls: ports.map((p) => `http://127.0.0.1:${p}`) });
-  logUrl = await world.serveLog();
-  dir = mkdtempSync(join(tmpdir(), 'dl-custodians-'));
-  custodians = await Promise.all(
-    world.custodians.map(async (c, i) => {
-      const dataDir = join(dir, `custodian-${c.index}`);
-      writeCustodianKeys(dataDir, { staticSecret: c.staticKey.secret, signingSecret: c.signing.secretKey });
-      return startCustodian({
-        port: ports[i]!,
-        dataDir,
-        trust: world.signedTrust,
-        trustRoot: world.root.publicKey,
-        now: () => clock,
-        logUrl,
-      });
-    }),
-  );
+  trio = await startCustodianTrio({ custodian: () => ({ now: () => clock }) });
+  ({ world, custodians } = trio);
   ({ key: epochKey } = await runDkgCeremony(world.trust, epochAt(clock), world.coordinator, { now: () => clock }));
   logged = await world.logWarrant(world.approve(world.issue(world.draft({ issuedAt: ISSUED, targets: ['mallory'], window: { start: ISSUED, end: ISSUED + 60 * DAY_MS } })), ISSUED + HOUR / 2));
   message = world.deliver(epochKey, { messageId: 'm-42', sender: 'mallory', recipients: ['bob'], serverTime: clock }, K);
   clock += HOUR;
 });
 
-afterAll(async () => {
-  await Promise.all(custodians.map((c) => c.close().catch(() => undefined)));
-  await world.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => trio?.close());
 
 describe('custodians (2-of-3) over HTTP', () => {
   it('ran the DKG: one certified epoch key that any client can fetch and verify', async () => {
@@ -212,7 +190,7 @@ describe('custodians (2-of-3) over HTTP', () => {
 
   it('t − 1 custodians together cannot decrypt, even with their secret shares (every t − 1 subset)', async () => {
     const secrets = await Promise.all(
-      custodians.map(async (c, i) => decodeScalar(new ShareWrapping(join(dir, `custodian-${i + 1}`)).unwrap(epochKey.epoch, (await c.store.epoch(epochKey.epoch))!.share!)!)),
+      custodians.map(async (c, i) => decodeScalar(new ShareWrapping(trio.dataDir(i + 1)).unwrap(epochKey.epoch, (await c.store.epoch(epochKey.epoch))!.share!)!)),
     );
     const parsed = parseEscrowField(message.field);
     const label = deliveryLabel(message.delivery.record, parsed.epoch);
@@ -271,7 +249,7 @@ describe('custodians (2-of-3) over HTTP', () => {
 
   it('refuse after the epoch’s retention: the shares are erased, and the wrapped copies left in SQLite’s files no longer open', async () => {
     // Before erasure: what custodian 1 keeps — its share, wrapped under a key file outside the database.
-    const dataDir = join(dir, 'custodian-1');
+    const dataDir = trio.dataDir(1);
     const keyFile = join(dataDir, WRAP_KEY_DIR, `${epochKey.epoch}.key`);
     const wrapKey = new Uint8Array(readFileSync(keyFile));
     const wrapped = (await custodians[0]!.store.epoch(epochKey.epoch))!.share!;

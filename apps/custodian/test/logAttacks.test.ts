@@ -12,45 +12,32 @@ import { cancellationLogEntry, refusalLogEntry, refusalNotice, type EpochKey, ep
 import { LawfulAccessWorld, type LoggedWarrant, refusals } from '@doublelock/lawful-access/testing';
 import { TransparencyLog } from '@doublelock/log';
 import { openDb } from '@doublelock/store';
-import { freePort } from '@doublelock/store/testing';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningCustodian, startCustodian, writeCustodianKeys } from '../src/index.ts';
+import { type CustodianTrio, startCustodianTrio } from './trio.ts';
 import { toBase64Url } from '@doublelock/protocol';
 import { runOversightAudit } from '../../cli/src/oversight/audit.ts';
 import { renderText } from '../../cli/src/oversight/render.ts';
 
+let trio: CustodianTrio;
 let world: LawfulAccessWorld;
 let logUrl: string;
-let dir: string;
-let ports: number[];
 let custodians: RunningCustodian[] = [];
 let epochKey: EpochKey;
 const now = Date.now();
 
-const start = (i: number, extra: { releaseLogTimeoutMs?: number } = {}) => {
-  const c = world.custodians[i]!;
-  return startCustodian({ port: ports[i]!, dataDir: join(dir, `custodian-${c.index}`), trust: world.signedTrust, trustRoot: world.root.publicKey, logUrl, logLevel: 'warn', ...extra });
-};
-
 beforeAll(async () => {
-  ports = await Promise.all([freePort(), freePort(), freePort()]);
-  world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3, urls: ports.map((p) => `http://127.0.0.1:${p}`) });
-  logUrl = await world.serveLog();
-  dir = mkdtempSync(join(tmpdir(), 'dl-custodian-log-'));
-  for (const c of world.custodians) writeCustodianKeys(join(dir, `custodian-${c.index}`), { staticSecret: c.staticKey.secret, signingSecret: c.signing.secretKey });
-  custodians = await Promise.all([0, 1, 2].map((i) => start(i, { releaseLogTimeoutMs: 1500 })));
+  trio = await startCustodianTrio({ custodian: () => ({ releaseLogTimeoutMs: 1500 }) });
+  ({ world, custodians } = trio);
+  logUrl = trio.logUrl!;
   ({ key: epochKey } = await runDkgCeremony(world.trust, epochAt(now), world.coordinator));
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all(custodians.map((c) => c.close().catch(() => undefined)));
-  await world.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => trio?.close());
 
 async function logWarrant(limits: { maxMessages: number; maxPerDay?: number }): Promise<LoggedWarrant> {
   const issuedAt = now - 3_600_000;
@@ -139,7 +126,7 @@ describe('custodians and the log they depend on', () => {
     expect((await decrypt(w, m, [1, 2])).shares).toHaveLength(2);
     // Restart custodian 1: its memory is gone, its database is not.
     await custodians[0]!.close();
-    custodians[0] = await start(0);
+    custodians[0] = await trio.start(0);
     // The log's operator now serves another history under the same key (longer, so a fresh custodian
     // would have nothing to compare it with), and the witness cosigns whatever it is shown.
     const forkDb = await openDb({ sqlitePath: ':memory:' });

@@ -8,46 +8,38 @@
 import { DAY_MS, type EpochKey, epochAt, generateSigningKey, runDkgCeremony, signDocument, signOperatorRequest } from '@doublelock/lawful-access';
 import { LawfulAccessWorld, type LoggedWarrant, refusals } from '@doublelock/lawful-access/testing';
 import { OPERATOR_REQUEST_LABEL, type OperatorCommand, type OperatorReview, type SignedOperatorRequest, toBase64Url } from '@doublelock/protocol';
-import { createPostgresDatabase, freePort } from '@doublelock/store/testing';
+import { createPostgresDatabase } from '@doublelock/store/testing';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type RunningCustodian, startCustodian, writeCustodianKeys } from '../src/index.ts';
+import type { RunningCustodian } from '../src/index.ts';
+import { startCustodianTrio } from './trio.ts';
 
 let world: LawfulAccessWorld;
-let dir: string;
 let custodians: RunningCustodian[] = [];
 let epochKey: EpochKey;
 const operators = [generateSigningKey(), generateSigningKey(), generateSigningKey()];
 const now = Date.now();
 const postgresUrl = inject('postgresUrl');
+let dataDirOf: (custodian: number) => string;
 
 /**
  * Three custodians, each with its operator, following a fresh log, today's epoch key made; the helpers below
  * act on the latest one. On PostgreSQL each custodian has a database of its own on the run's shared server.
  */
 async function deploy(dialect: 'sqlite' | 'postgres'): Promise<() => Promise<void>> {
-  const ports = await Promise.all([freePort(), freePort(), freePort()]);
-  world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3, urls: ports.map((p) => `http://127.0.0.1:${p}`) });
-  const logUrl = await world.serveLog();
-  dir = mkdtempSync(join(tmpdir(), 'dl-custodian-operator-'));
-  custodians = await Promise.all(
-    world.custodians.map(async (c, i) => {
-      const dataDir = join(dir, `custodian-${c.index}`);
-      writeCustodianKeys(dataDir, { staticSecret: c.staticKey.secret, signingSecret: c.signing.secretKey });
-      const databaseUrl = dialect === 'postgres' ? await createPostgresDatabase(postgresUrl) : undefined;
-      return startCustodian({ port: ports[i]!, dataDir, databaseUrl, trust: world.signedTrust, trustRoot: world.root.publicKey, logUrl, logLevel: 'warn', releaseLogTimeoutMs: 5000, operatorKeys: [toBase64Url(operators[i]!.publicKey)] });
+  const trio = await startCustodianTrio({
+    custodian: async (i) => ({
+      releaseLogTimeoutMs: 5000,
+      operatorKeys: [toBase64Url(operators[i]!.publicKey)],
+      ...(dialect === 'postgres' && { databaseUrl: await createPostgresDatabase(postgresUrl) }),
     }),
-  );
+  });
+  ({ world, custodians } = trio);
+  dataDirOf = trio.dataDir;
   ({ key: epochKey } = await runDkgCeremony(world.trust, epochAt(now), world.coordinator));
-  const [deployedWorld, deployedDir, deployedCustodians] = [world, dir, custodians];
-  return async () => {
-    await Promise.all(deployedCustodians.map((c) => c.close().catch(() => undefined)));
-    await deployedWorld.close();
-    rmSync(deployedDir, { recursive: true, force: true });
-  };
+  return () => trio.close();
 }
 
 async function logWarrant(): Promise<LoggedWarrant> {
@@ -181,7 +173,7 @@ describe.runIf(postgresUrl)('a custodian operator reviews each release, on Postg
   afterAll(() => undeploy?.());
 
   it('pages through every review with a cursor: nothing missed or repeated, decided ones newest first', async () => {
-    expect(existsSync(join(dir, 'custodian-1', 'doublelock.sqlite'))).toBe(false); // (its reviews are in PostgreSQL)
+    expect(existsSync(join(dataDirOf(1), 'doublelock.sqlite'))).toBe(false); // (its reviews are in PostgreSQL)
     await pagesThroughReviews();
   });
 });

@@ -8,44 +8,25 @@
  */
 import { DAY_MS, type EpochKey, calendarOf, refusalLogEntry, refusalNotice, epochAt, parseReleaseLogEntry, runDkgCeremony, urgentDeadlines } from '@doublelock/lawful-access';
 import { LawfulAccessWorld, type LoggedWarrant, refusals } from '@doublelock/lawful-access/testing';
-import { freePort } from '@doublelock/store/testing';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningCustodian, startCustodian, writeCustodianKeys } from '../src/index.ts';
+import { type CustodianTrio, startCustodianTrio } from './trio.ts';
 
 const HOUR = 3_600_000;
 // In the past, so the clock can move forward over days without any witness dating a cosignature in the future.
 let clock = Date.now() - 7 * DAY_MS;
+let trio: CustodianTrio;
 let world: LawfulAccessWorld;
-let dir: string;
-let custodians: RunningCustodian[] = [];
 const keys = new Map<number, EpochKey>();
 
 beforeAll(async () => {
-  const ports = await Promise.all([freePort(), freePort(), freePort()]);
-  world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3, urls: ports.map((p) => `http://127.0.0.1:${p}`) });
-  world.witnessClock = () => clock;
-  const logUrl = await world.serveLog();
-  dir = mkdtempSync(join(tmpdir(), 'dl-custodian-urgent-'));
-  custodians = await Promise.all(
-    world.custodians.map((c, i) => {
-      const dataDir = join(dir, `custodian-${c.index}`);
-      writeCustodianKeys(dataDir, { staticSecret: c.staticKey.secret, signingSecret: c.signing.secretKey });
-      return startCustodian({ port: ports[i]!, dataDir, trust: world.signedTrust, trustRoot: world.root.publicKey, logUrl, logLevel: 'warn', releaseLogTimeoutMs: 5000, now: () => clock });
-    }),
-  );
+  trio = await startCustodianTrio({ prepare: (w) => (w.witnessClock = () => clock), custodian: () => ({ releaseLogTimeoutMs: 5000, now: () => clock }) });
+  ({ world } = trio);
   // keys for the week the clock moves through (past an urgent warrant's three working days)
   for (let e = epochAt(clock); e <= epochAt(clock) + 7; e++) keys.set(e, (await runDkgCeremony(world.trust, e, world.coordinator, { now: () => clock })).key);
 }, 120_000);
 
-afterAll(async () => {
-  await Promise.all(custodians.map((c) => c.close().catch(() => undefined)));
-  await world.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => trio?.close());
 
 /** The malicious provider logs whatever the agency brings (no serial_urgent check), at the current clock. */
 async function urgent(target: string, approved = false): Promise<LoggedWarrant> {

@@ -10,14 +10,7 @@ import { hmaRoutes } from './hma.ts';
 import { hubSyncPlugin } from './hubSync.ts';
 import { matcherPlugins } from './plugins.ts';
 import { MIN_TOKEN_LENGTH, startMatcher } from './service.ts';
-
-function integer(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not "${value}"`);
-    return n;
-  };
-}
+import { integerOption } from '@doublelock/protocol/cliOptions';
 
 export function register(program: Command): void {
   const matcher = program.command('matcher').description('the matcher role (hash banks in memory) in its own process');
@@ -27,16 +20,16 @@ export function register(program: Command): void {
     .option('--data <dir>', 'data folder of the SQLite database', process.env.DOUBLELOCK_DATA ?? './data')
     .option('--database-url <url>', 'use PostgreSQL at this URL instead of SQLite', process.env.DATABASE_URL)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <n>', 'port to listen on (0: any free port)', integer('--port'), 8070)
+    .option('--port <n>', 'port to listen on (0: any free port)', integerOption('--port'), 8070)
     .option('--token-file <file>', 'file holding the internal API token (or DOUBLELOCK_MATCHER_TOKEN)')
     .option('--index-file <file>', 'keep the built PDQ index in this file and reopen it at the next start while current (default <data>/matcher-pdq.idx; "none": rebuild every start)')
-    .option('--refresh-ms <n>', 'how often to pick up new bank signals', integer('--refresh-ms'), 2000)
+    .option('--refresh-ms <n>', 'how often to pick up new bank signals', integerOption('--refresh-ms'), 2000)
     .option('--log-level <level>', 'pino log level', 'warn')
     .option('--api-key-file <file>', 'serve the HMA-compatible public API (/h, /m, /c) to holders of this key (or DOUBLELOCK_MATCHER_API_KEY)')
     .option('--hub-url <url>', 'sync banks from this hash-sharing hub (into hub-* banks)', process.env.DOUBLELOCK_HUB_URL)
     .option('--hub-key <key>', 'the member API key at the hub', process.env.DOUBLELOCK_HUB_KEY)
     .option('--hub-log-key <vkey>', "the hub log's verifier key to pin (default: pinned at the first sync)", process.env.DOUBLELOCK_HUB_LOG_KEY)
-    .option('--hub-sync-seconds <n>', 'how often the hub feed is synced', integer('--hub-sync-seconds'), 30)
+    .option('--hub-sync-seconds <n>', 'how often the hub feed is synced', integerOption('--hub-sync-seconds'), 30)
     .option('--hub-webhook-secret-file <file>', "file holding the webhook secret the hub gave this member (or DOUBLELOCK_HUB_WEBHOOK_SECRET): the hub's signed alerts at POST /v1/hub/alerts then sync at once")
     .action(async (options: { data: string; databaseUrl?: string; host: string; port: number; tokenFile?: string; indexFile?: string; refreshMs: number; logLevel: string; apiKeyFile?: string; hubUrl?: string; hubKey?: string; hubLogKey?: string; hubSyncSeconds: number; hubWebhookSecretFile?: string }) => {
       const token = options.tokenFile ? readFileSync(options.tokenFile, 'utf8').trim() : (process.env.DOUBLELOCK_MATCHER_TOKEN ?? '');

@@ -9,7 +9,7 @@ import type { DeliveryStore } from '@doublelock/store';
 type Waiting = { deviceId: string; ids: number[]; resolve: (deleted: number) => void; reject: (error: unknown) => void };
 
 const MAX_BATCH = 2000;
-const MAX_IN_FLIGHT = 2;
+const MAX_IN_FLIGHT = 4;
 
 export class AckBatcher {
   #waiting: Waiting[] = [];

@@ -6,6 +6,10 @@
  * fragmented no other message may start on the socket (its frames would read as continuations), so
  * frames sent meanwhile wait in order behind it; close() waits too, so an error frame still leaves
  * before the close.
+ * A peer that stops reading in the middle of a fragmented message would hold it (the item, and all that
+ * waits behind it) until TCP gives up, minutes or hours later: its unsent bytes stay under one fragment,
+ * so the slow-reader limit on buffered bytes never sees it. A fragment the network has not taken within
+ * `stallMs` ends the socket instead (terminate: its buffers are freed now).
  */
 import type { PushSocket } from './push.ts';
 
@@ -25,7 +29,13 @@ export class FrameWriter implements PushSocket {
   #streaming = false;
   #ended = false;
 
-  constructor(private readonly socket: RawSocket) {}
+  constructor(
+    private readonly socket: RawSocket,
+    /** How long one fragment may wait for the network before the peer counts as gone. */
+    private readonly stallMs: number,
+    /** Told when a stalled peer is dropped (before the socket is terminated). */
+    private readonly onStall: () => void = () => undefined,
+  ) {}
 
   /**
    * Bytes not yet on the network: the socket's buffer, and the frames and large items waiting behind a
@@ -85,12 +95,19 @@ export class FrameWriter implements PushSocket {
             const fin = following.done === true;
             const fragment = piece.value as string;
             // The callback runs once the fragment is handed to the network (or failed: the socket is gone).
-            await new Promise<void>((resolve) =>
+            const taken = await new Promise<boolean>((resolve) => {
+              const stalled = setTimeout(() => resolve(false), this.stallMs);
               this.socket.send(fragment, { fin }, (error) => {
+                clearTimeout(stalled);
                 if (error) this.#ended = true;
-                resolve();
-              }),
-            );
+                resolve(true);
+              });
+            });
+            if (!taken) {
+              this.onStall();
+              this.terminate();
+              return;
+            }
             piece = following;
           }
         }

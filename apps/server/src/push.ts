@@ -41,8 +41,10 @@ export interface PushLimits {
   windowBytes: number;
   /** Unsent bytes queued on one socket beyond which its reader is too slow and is dropped. */
   maxBuffered: number;
+  /** Milliseconds one fragment of a streamed large item may wait for the network before the socket is dropped (frameWriter.ts). */
+  stallMs: number;
 }
-export const DEFAULT_PUSH_LIMITS: PushLimits = { maxSockets: 8, windowBytes: 4 * 1024 * 1024, maxBuffered: 16 * 1024 * 1024 };
+export const DEFAULT_PUSH_LIMITS: PushLimits = { maxSockets: 8, windowBytes: 4 * 1024 * 1024, maxBuffered: 16 * 1024 * 1024, stallMs: 30_000 };
 /** The store's per-item overhead estimate (see DeliveryStore.readMail). */
 const ITEM_OVERHEAD = 256;
 
@@ -54,7 +56,7 @@ export const CloseCode = {
   sessionEnded: 4001,
   /** The device opened more sockets than allowed: this, its oldest, was closed. */
   tooManySockets: 4008,
-  /** Pushed frames were not read fast enough. */
+  /** Pushed frames were not read fast enough (or a streamed item stalled). */
   slowReader: 4009,
 } as const;
 

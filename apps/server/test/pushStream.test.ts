@@ -4,6 +4,9 @@
  * off the wire sees a 1 MB item (the largest a message may be) arrive in ≥ 20 fragments of at most
  * ~64 KiB, both from the backlog read at connect and from a direct push, and the reassembled message is
  * exactly the item. A small message after it still arrives whole, in its own message, in order.
+ * A peer that stops reading in the middle of such a message is dropped once a fragment has waited
+ * push.stallMs for the network (its unsent bytes stay under one fragment, so the buffered-bytes limit
+ * alone would keep it, and the items, until TCP gives up).
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -12,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket as NetSocket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
+import { DEFAULT_PUSH_LIMITS } from '../src/push.ts';
 import { bytes, groupOf, messageId, serverCases, type TestDevice, devicesOf, ackAll } from './harness.ts';
 
 /** A WebSocket client that keeps each message's fragments as they came (RFC 6455 §5.2 framing by hand). */
@@ -20,7 +24,20 @@ class RawWebSocket {
   #buffer = Buffer.alloc(0);
   #fragments: Buffer[] = [];
 
-  private constructor(private readonly socket: NetSocket) {}
+  closed = false;
+
+  private constructor(private readonly socket: NetSocket) {
+    socket.on('close', () => (this.closed = true));
+  }
+
+  /** Stops reading: the kernel buffers fill, then the server's writes wait. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
 
   static open(url: string): Promise<RawWebSocket> {
     const { hostname, port } = new URL(url);
@@ -147,5 +164,43 @@ describe.each(serverCases())('streamed push of a large item on $name', ({ start 
     }
     expect(carrying(smallId).fragments).toHaveLength(1);
     ws.close();
+  });
+});
+
+describe.each(serverCases())('a peer that stops reading in the middle of a streamed item, on $name', ({ start }) => {
+  let server: RunningServer;
+  let alice: TestDevice, bob: TestDevice;
+  const stallMs = 1000;
+  beforeAll(async () => {
+    // A window wide enough that the items in flight (~11 MB of frames) exceed what the kernel buffers on loopback.
+    server = await start({ push: { ...DEFAULT_PUSH_LIMITS, windowBytes: 32 * MB, maxBuffered: 64 * MB, stallMs } });
+    [alice, bob] = await devicesOf(server, ['alice', 'bob'] as const);
+  });
+  afterAll(async () => server.close());
+
+  it('is dropped once a fragment has waited stallMs, and its socket and items are let go', async () => {
+    const groupId = await groupOf([alice, bob]);
+    await ackAll(bob);
+    const ws = await RawWebSocket.open(server.url);
+    ws.send(JSON.stringify({ type: 'auth', token: bob.token }));
+    await ws.until(() => ws.frames().some((f) => f.type === 'ready'));
+    expect(server.ctx.push.connectedDevices).toBe(1);
+    ws.pause();
+    for (let i = 0; i < 8; i++) {
+      const status = (await alice.call('POST', `/v1/groups/${groupId}/messages`, { clientMessageId: messageId(), epoch: 1, ciphertext: toBase64Url(randomBytes(MB)) })).status;
+      expect(status).toBe(200);
+    }
+    // The server's writes now wait on a full network buffer: within a few stall periods the socket goes.
+    const deadline = Date.now() + 20 * stallMs;
+    while (server.ctx.push.connectedDevices > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.ctx.push.connectedDevices).toBe(0);
+    const metrics = await (await fetch(server.url + '/metrics')).text();
+    expect(metrics).toMatch(/doublelock_websocket_closed_total\{reason="stalled"\} 1/);
+    // Reading again, the peer gets what was already on the wire, then the end of the connection, not the 8 items.
+    ws.resume();
+    await ws.until(() => ws.closed);
+    expect(ws.frames().flatMap((f) => (f.type === 'items' ? f.items : [])).length).toBeLessThan(8);
+    // Nothing was lost: the mail waits in the mailbox for the next connection.
+    expect((await bob.call<{ items: MailboxItem[] }>('GET', '/v1/mailbox?limit=8')).body.items.length).toBeGreaterThanOrEqual(2);
   });
 });

@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { RunningServer } from '../src/app.ts';
+import { DEFAULT_PUSH_LIMITS } from '../src/push.ts';
 import { commitRequest, createMlsGroup } from './mls.ts';
 import { call, groupOf, messageId, serverCases, Socket, TestAccount, type TestDevice } from './harness.ts';
 
@@ -44,7 +45,7 @@ describe.each(serverCases())('reliability on $name', ({ name, start }) => {
   let server: RunningServer;
   let n = 0;
   beforeAll(async () => {
-    server = await start({ mailboxReadBytes: 1024 * KB, push: { maxSockets: 8, windowBytes: 1024 * KB, maxBuffered: 1024 * KB }, sessionTtlMs: 60 * 60 * 1000 });
+    server = await start({ mailboxReadBytes: 1024 * KB, push: { ...DEFAULT_PUSH_LIMITS, maxSockets: 8, windowBytes: 1024 * KB, maxBuffered: 1024 * KB }, sessionTtlMs: 60 * 60 * 1000 });
   });
   afterAll(async () => server.close());
   const person = async () => (await new TestAccount(server, `rel${name}${++n}`).register()).login();

@@ -186,6 +186,30 @@ describe.runIf(chromiumAvailable)('the agency decrypts in its browser', () => {
     await page.getByRole('alert').filter({ hasText: 'Intercept 999 not decrypted' }).filter({ hasText: 'no target of the warrant sent or received it' }).filter({ hasText: 'not sent to any custodian' }).waitFor();
     await page.getByRole('alert').filter({ hasText: 'Intercept 998 not decrypted' }).filter({ hasText: 'outside the warrant’s window' }).waitFor();
     expect(await shown.locator('.message-text').allTextContents()).toEqual(['meet at noon']);
+
+    // Stop: the messages under way (four at a time) finish; the rest of the batch is never put to a custodian.
+    // The page's share requests are held until Stop is clicked, so what is under way then is known.
+    const held: Array<() => Promise<void>> = [];
+    let holding = true;
+    const askedFor = new Set<string>();
+    await page.route('**/v1/shares', async (route) => {
+      askedFor.add((route.request().postDataJSON() as { request: { delivery: { record: { messageId: string } } } }).request.delivery.record.messageId);
+      if (holding) held.push(() => route.continue());
+      else await route.continue();
+    });
+    await page.reload();
+    await page.getByLabel('The warrant file, signed and decided').setInputFiles(warrantFile);
+    await page.getByLabel('The submission file').setInputFiles(submission);
+    await page.getByLabel('The collected intercepts').setInputFiles(join(tmp, 'intercepts.json'));
+    await page.getByRole('button', { name: 'Decrypt the 12 chosen with the custodians' }).click();
+    await expect.poll(() => held.length, { timeout: 60_000 }).toBe(8); // four messages, each asking t = 2 custodians
+    expect(askedFor.size).toBe(4);
+    await page.getByRole('button', { name: 'Stop after the messages under way' }).click();
+    holding = false;
+    for (const release of held.splice(0)) await release();
+    await page.getByText('4 of 4 message(s) decrypted. Stopped: 8 chosen message(s) were not put to the custodians.').waitFor({ timeout: 120_000 });
+    expect(askedFor.size).toBe(4);
+    await page.unroute('**/v1/shares');
   }, 300_000);
 
   it('the custodian’s operator reviews the held requests in the console, every check shown, and decides; the custodian abides by it', async () => {

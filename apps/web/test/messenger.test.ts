@@ -11,7 +11,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPage, chromiumAvailable, PHONE, screenshotDir, startWeb, uniqueName, type Person, type WebHarness } from './harness.ts';
 import { join } from 'node:path';
-import { register as registerSdk, serverChangesIdentity } from '../../../packages/client/test/harness.ts';
+import { Messenger } from '../../../packages/client/src/messenger.ts';
+import { MemoryStorage } from '../../../packages/client/src/storage/storage.ts';
+import { deviceOptions, register as registerSdk, serverChangesIdentity, TestDevice } from '../../../packages/client/test/harness.ts';
 
 async function register(person: Person, username: string): Promise<void> {
   await person.page.goto('/chats');
@@ -295,6 +297,33 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
     await alice.page.getByRole('button', { name: `Remove ${bobName}` }).waitFor({ state: 'detached', timeout: 30_000 });
     await carol.context.close();
   }, 180_000);
+
+  it('shows in the chat that a member’s device lost its state and rejoined, and confirms the rejoin', async () => {
+    // Frank's device (the SDK) makes a group with Alice (this browser) and George, is backed up, and moves on.
+    const storage = new MemoryStorage();
+    const frank = await registerSdk(web.url, uniqueName('frank'), 6, { storage });
+    const george = await registerSdk(web.url, uniqueName('george'));
+    const chat = await frank.messenger.createGroup('Rejoiners', [aliceName, george.messenger.username], { admins: true });
+    await george.messenger.sync();
+    await openChatWith(alice.page, 'Rejoiners');
+    const backup = new MemoryStorage();
+    await backup.write(await Promise.all((await storage.keys('')).map(async (key) => ({ key, value: (await storage.get(key))! }))));
+    await frank.messenger.setAdmins(chat, [frank.messenger.username, george.messenger.username]);
+    await frank.messenger.sync();
+    await frank.messenger.close();
+    // Restored from the backup, it finds it cannot follow the group and rejoins by external commit.
+    const restored = new TestDevice(await Messenger.open(await deviceOptions(web.url, { storage: backup })));
+    await george.messenger.sendText(chat, 'anyone there?');
+    await restored.messenger.sync();
+    expect(restored.events).toContainEqual({ type: 'rejoin_pending', groupId: chat });
+    await messages(alice.page).getByText(`${frank.messenger.username}’s device lost its state and rejoined`).waitFor({ timeout: 30_000 });
+    await checkPage(alice, 'messenger-rejoined');
+    // Alice's browser confirmed it to Frank's device, which now counts itself back and can send.
+    await expect.poll(async () => (await restored.messenger.sync(), restored.events.some((e) => e.type === 'rejoined')), { timeout: 30_000 }).toBe(true);
+    await restored.messenger.sendText(chat, 'back from a backup');
+    await messages(alice.page).getByText('back from a backup').waitFor({ timeout: 30_000 });
+    await restored.messenger.close();
+  }, 120_000);
 
   it('links a second device by its code (made on the new device, approved on the old); it receives the chat from then on; then it is revoked', async () => {
     // The new browser makes its own keys and shows a code (and its QR code)…

@@ -112,3 +112,13 @@ export function makeCases(db: Db, clock: FakeClock, shelf = new PostShelf()) {
   });
   return { cases, shelf, ctx: cases.ctx };
 }
+
+/** A moderator's removal of terrorist content (TCO Art. 2(7), DSA category and keyword) for a case at `version`. */
+export const removalDecision = (version: number) => ({
+  version,
+  actions: [{ type: 'remove' as const }],
+  ground: { kind: 'illegal' as const, law: 'Regulation (EU) 2021/784 Art. 2(7); Directive (EU) 2017/541 Art. 5', explanation: 'The post glorifies a terrorist attack.' },
+  category: 'STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY' as const,
+  keywords: ['KEYWORD_TERRORIST_CONTENT' as const],
+  facts: 'The post shows footage of the attack with text praising it.',
+});

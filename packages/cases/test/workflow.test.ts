@@ -17,7 +17,7 @@ import { intakeHeld, submitNotice, submitRemovalOrder, submitTrustedFlag } from 
 import { claimCase, listQueue } from '../src/queue.ts';
 import { statementsOf } from '../src/statements.ts';
 import { validateStatement } from '../src/statementOfReasons.ts';
-import { DAY, FakeClock, HOUR, makeCases, MINUTE, PostShelf } from './fixtures.ts';
+import { DAY, FakeClock, HOUR, makeCases, MINUTE, PostShelf, removalDecision } from './fixtures.ts';
 
 const notice = (url: string, extra: Record<string, unknown> = {}) => ({
   url,
@@ -30,15 +30,6 @@ const notice = (url: string, extra: Record<string, unknown> = {}) => ({
   anonymous: false,
   bonaFide: true as const,
   ...extra,
-});
-
-const removeDecision = (version: number) => ({
-  version,
-  actions: [{ type: 'remove' as const }],
-  ground: { kind: 'illegal' as const, law: 'Regulation (EU) 2021/784 Art. 2(7); Directive (EU) 2017/541 Art. 5', explanation: 'The post glorifies a terrorist attack.' },
-  category: 'STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY' as const,
-  keywords: ['KEYWORD_TERRORIST_CONTENT' as const],
-  facts: 'The post shows footage of the attack with text praising it.',
 });
 
 describe.each(dialectCases())('cases on $name', ({ open }) => {
@@ -97,7 +88,7 @@ describe.each(dialectCases())('cases on $name', ({ open }) => {
 
     clock.advance(20 * MINUTE);
     let c = await claimCase(env.ctx, fast.caseIds[0]!, 'mod1');
-    await decide(env.ctx, c.id, 'mod1', removeDecision(c.version));
+    await decide(env.ctx, c.id, 'mod1', removalDecision(c.version));
     expect(shelf.visible('p1')).toBe(false);
 
     clock.advance(30 * MINUTE); // 50 min: the slow one escalates (last quarter of its hour)
@@ -116,20 +107,29 @@ describe.each(dialectCases())('cases on $name', ({ open }) => {
 
     clock.advance(30 * MINUTE);
     c = await claimCase(env.ctx, slow.caseIds[0]!, 'mod2');
-    await decide(env.ctx, c.id, 'mod2', removeDecision(c.version));
+    await decide(env.ctx, c.id, 'mod2', removalDecision(c.version));
     report = await env.cases.report({ from: clock.time - DAY, to: clock.time + DAY });
     expect([report.tco.ordersEffectedWithinHour, report.tco.ordersEffectedLate, report.tco.ordersOverdueOpen]).toEqual([1, 1, 0]);
     expect(report.dsa.orders.find((o) => o.memberState === 'DE')).toMatchObject({ orders: 2, items: 2, medianTimeToEffectMs: (20 * MINUTE + 91 * MINUTE) / 2 });
   });
 
+  it('refuses a removal order "signed" under a small-order authority key (R = identity, S = 0 fits any payload)', async () => {
+    const identity = new Uint8Array(32);
+    identity[0] = 1; // the neutral point: under ZIP-215 rules (noble's default) it "signs" everything
+    await env.cases.authorities.register({ id: 'nobody', name: 'Nobody', memberState: 'DE', publicKey: identity, contact: 'x@nobody.example' }, 'admin', clock.time);
+    const real = signAuthorityRequest('nobody', authority, { type: 'removal_order', provider: 'social.example', body: {} }, clock.time);
+    const forged = { ...real, signature: Buffer.from([...identity, ...new Uint8Array(32)]).toString('base64url') };
+    await expect(verifyAuthorityRequest(env.cases.authorities, forged, 'removal_order', 'social.example', clock.time)).rejects.toMatchObject({ code: 'bad_signature' });
+  });
+
   it('lets one person decide a case at a time: no decision without the claim, none on a stale version', async () => {
     const { caseId } = await submitNotice(env.ctx, notice(shelf.url('p1')), null);
-    await expect(decide(env.ctx, caseId, 'mod1', removeDecision(0))).rejects.toThrow(/Claim case/);
+    await expect(decide(env.ctx, caseId, 'mod1', removalDecision(0))).rejects.toThrow(/Claim case/);
     const claimed = await claimCase(env.ctx, caseId, 'mod1');
     await expect(claimCase(env.ctx, caseId, 'mod2')).rejects.toThrow(/claimed by mod1/);
-    await expect(decide(env.ctx, caseId, 'mod2', removeDecision(claimed.version))).rejects.toThrow(/Claim case/);
-    await expect(decide(env.ctx, caseId, 'mod1', removeDecision(claimed.version - 1))).rejects.toThrow(/version/);
-    const both = await Promise.allSettled([decide(env.ctx, caseId, 'mod1', removeDecision(claimed.version)), decide(env.ctx, caseId, 'mod1', removeDecision(claimed.version))]);
+    await expect(decide(env.ctx, caseId, 'mod2', removalDecision(claimed.version))).rejects.toThrow(/Claim case/);
+    await expect(decide(env.ctx, caseId, 'mod1', removalDecision(claimed.version - 1))).rejects.toThrow(/version/);
+    const both = await Promise.allSettled([decide(env.ctx, caseId, 'mod1', removalDecision(claimed.version)), decide(env.ctx, caseId, 'mod1', removalDecision(claimed.version))]);
     expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect(shelf.log.filter((l) => l === 'apply p1 remove')).toHaveLength(1);
     // A claim lapses: then someone else may take the case.
@@ -142,7 +142,7 @@ describe.each(dialectCases())('cases on $name', ({ open }) => {
   it('gives a restriction a statement of reasons that passes the export rules and never names the notifier', async () => {
     const { caseId } = await submitNotice(env.ctx, notice(shelf.url('p1')), 'jane');
     const c = await claimCase(env.ctx, caseId, 'mod1');
-    const { statement } = await decide(env.ctx, caseId, 'mod1', removeDecision(c.version));
+    const { statement } = await decide(env.ctx, caseId, 'mod1', removalDecision(c.version));
     expect(statement).toMatchObject({
       decision_visibility: ['DECISION_VISIBILITY_CONTENT_REMOVED'],
       decision_ground: 'DECISION_GROUND_ILLEGAL_CONTENT',
@@ -164,7 +164,7 @@ describe.each(dialectCases())('cases on $name', ({ open }) => {
     // A moderator who writes the notifier's identity into the facts is refused, and nothing is stored.
     const second = await submitNotice(env.ctx, notice(shelf.url('p2')), null);
     const c2 = await claimCase(env.ctx, second.caseId, 'mod1');
-    await expect(decide(env.ctx, second.caseId, 'mod1', { ...removeDecision(c2.version), facts: 'Jane Doe (jane.doe@example.org) reported it.' })).rejects.toMatchObject({ code: 'validation_failed', details: { violations: [{ field: 'decision_facts', rule: 'no_notifier_identity' }] } });
+    await expect(decide(env.ctx, second.caseId, 'mod1', { ...removalDecision(c2.version), facts: 'Jane Doe (jane.doe@example.org) reported it.' })).rejects.toMatchObject({ code: 'validation_failed', details: { violations: [{ field: 'decision_facts', rule: 'no_notifier_identity' }] } });
     expect(shelf.visible('p2')).toBe(true);
     expect((await listQueue(env.ctx)).find((x) => x.id === second.caseId)!.state).toBe('claimed');
   });
@@ -177,7 +177,7 @@ describe.each(dialectCases())('cases on $name', ({ open }) => {
     const heldCase = await intakeHeld(env.ctx, { source: 'upload_hold', ref: { kind: 'post', id: 'p3' }, url: shelf.url('p3'), owner: 'uploader3', matches: [{ bank: 'gifct', signalId: signal.id, distance: 12, labels: signal.labels }], pipelineRef: 'upload-decision-77', summary: 'matched gifct (tvec:glorification)' });
     const extra = await submitNotice(env.ctx, notice(shelf.url('p3')), null); // a notifier too
     let c = await claimCase(env.ctx, heldCase, 'mod1');
-    const { statementId } = await decide(env.ctx, heldCase, 'mod1', { ...removeDecision(c.version), ground: { kind: 'incompatible', term: 'Terms §4 terrorist content', explanation: 'Matched known terrorist content.', alsoIllegal: false } });
+    const { statementId } = await decide(env.ctx, heldCase, 'mod1', { ...removalDecision(c.version), ground: { kind: 'incompatible', term: 'Terms §4 terrorist content', explanation: 'Matched known terrorist content.', alsoIllegal: false } });
     expect(shelf.visible('p3')).toBe(false);
     expect(await env.ctx.opinions.ofSignal(signal.id)).toMatchObject([{ opinion: 'positive', reason: 'decision_confirmed' }]);
 
@@ -201,7 +201,7 @@ describe.each(dialectCases())('cases on $name', ({ open }) => {
   it('tells the notifiers of a case that was reversed', async () => {
     const { caseId, noticeId } = await submitNotice(env.ctx, notice(shelf.url('p1')), null);
     const c = await claimCase(env.ctx, caseId, 'mod1');
-    const { statementId } = await decide(env.ctx, caseId, 'mod1', removeDecision(c.version));
+    const { statementId } = await decide(env.ctx, caseId, 'mod1', removalDecision(c.version));
     const appeal = await appealStatement(env.ctx, statementId!, 'uploader1', 'Not what it seems.');
     const claimed = await claimAppeal(env.ctx, appeal.id, 'mod2');
     await decideAppeal(env.ctx, appeal.id, 'mod2', { version: claimed.version, outcome: 'reversed', reasons: 'Satire.' });
@@ -212,7 +212,7 @@ describe.each(dialectCases())('cases on $name', ({ open }) => {
   it('refuses an appeal after six months', async () => {
     const { caseId } = await submitNotice(env.ctx, notice(shelf.url('p1')), null);
     const c = await claimCase(env.ctx, caseId, 'mod1');
-    const { statementId } = await decide(env.ctx, caseId, 'mod1', removeDecision(c.version));
+    const { statementId } = await decide(env.ctx, caseId, 'mod1', removalDecision(c.version));
     clock.time = Date.UTC(2026, 0, 1, 9) + 1;
     await expect(appealStatement(env.ctx, statementId!, 'uploader1', 'late')).rejects.toThrow(/window to complain/);
   });
@@ -220,7 +220,7 @@ describe.each(dialectCases())('cases on $name', ({ open }) => {
   it('preserves removed terrorist content encrypted for six months, then purges it', async () => {
     const { caseIds } = await order('BKA-2025-0003', [shelf.url('p1')]);
     const c = await claimCase(env.ctx, caseIds[0]!, 'mod1');
-    await decide(env.ctx, c.id, 'mod1', removeDecision(c.version));
+    await decide(env.ctx, c.id, 'mod1', removalDecision(c.version));
     const [item] = await listEvidence(env.ctx, { caseId: c.id });
     expect(item!.expiresAt).toBe(Date.UTC(2026, 0, 1, 9));
     const raw = await db.get<{ ciphertext: Uint8Array }>('SELECT ciphertext FROM case_evidence WHERE id = ?', [item!.id]);
@@ -241,7 +241,7 @@ describe.each(dialectCases())('cases on $name', ({ open }) => {
     const { caseId } = await submitNotice(env.ctx, notice(shelf.url('p1')), null);
     const c = await claimCase(env.ctx, caseId, 'mod1');
     shelf.failNext = true;
-    const { decision } = await decide(env.ctx, caseId, 'mod1', removeDecision(c.version));
+    const { decision } = await decide(env.ctx, caseId, 'mod1', removalDecision(c.version));
     expect(decision.appliedAt).toBeNull();
     expect(shelf.visible('p1')).toBe(true);
     expect(await applyPending(env.ctx)).toBe(1);

@@ -156,8 +156,8 @@ export class GroupStore {
 
   /**
    * Writes that keep the group as it is now (state, tree, bookkeeping: the stored bytes, not re-encoded) as
-   * the undo point of this device's commit `seq` (hash of its bytes: `commitHash`); one per group. Put them
-   * in the same batch as the commit's new state.
+   * the undo point of commit `seq` (hash of its bytes: `commitHash`) — this device's own or one it applied —
+   * one per group, until the next commit. Put them in the same batch as the commit's new state.
    */
   async undoPoint(groupId: string, seq: number, commitHash: Uint8Array): Promise<StorageWrite[]> {
     const [state, tree, meta] = await Promise.all(['state', 'tree', 'meta'].map((part) => this.storage.get(`group/${groupId}/${part}`)));
@@ -170,15 +170,19 @@ export class GroupStore {
     ];
   }
 
-  /** The undo point kept for commit `seq`, if any: the state before it (not cached) and the commit's hash. */
-  async undoFor(groupId: string, seq: number): Promise<{ before: ClientState; commitHash: Uint8Array } | undefined> {
+  /**
+   * The undo point kept for commit `seq`, if any: the commit's hash, and the state before it (not cached) when
+   * that is still kept.
+   */
+  async undoFor(groupId: string, seq: number): Promise<{ before?: ClientState; commitHash: Uint8Array } | undefined> {
     const record = await getJson<{ seq: number; commitHash: number[] }>(this.storage, `undo/${groupId}/commit`);
     if (record?.seq !== seq) return undefined;
+    const commitHash = new Uint8Array(record.commitHash);
     const [stateBytes, treeBytes] = await Promise.all([this.storage.get(`undo/${groupId}/state`), this.storage.get(`undo/${groupId}/tree`)]);
     const tree = treeBytes && decodeRatchetTree(treeBytes, 0)?.[0];
     const decoded = tree && stateBytes && decodeGroupStateWithoutTree(tree)(stateBytes, 0)?.[0];
-    if (!decoded) return undefined;
-    return { before: { ...decoded, historicalReceiverData: EMPTY_HISTORY, clientConfig: this.config }, commitHash: new Uint8Array(record.commitHash) };
+    if (!decoded) return { commitHash };
+    return { before: { ...decoded, historicalReceiverData: EMPTY_HISTORY, clientConfig: this.config }, commitHash };
   }
 
   /**

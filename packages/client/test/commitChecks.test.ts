@@ -177,6 +177,87 @@ describe('a commit invalid for everyone', () => {
   });
 });
 
+/**
+ * A commit every member but one refuses: Carol's modified client signs its commits wrongly (and leaves no
+ * GroupInfo, which the server would check), and Bob's modified client finds it valid (it skips signature checks
+ * while it processes that commit). Alice and Erin report it: a majority of the accounts that stay (Carol's aside),
+ * so the server voids it. Bob had applied it.
+ */
+async function voidedAfterBobApplied() {
+  let breakSignatures = false;
+  let bobLenient = false;
+  const withoutGroupInfo: typeof fetch = async (input, init) => {
+    if (breakSignatures && String(input).endsWith('/commits') && typeof init?.body === 'string') {
+      const { groupInfo: _, ...body } = JSON.parse(init.body) as { groupInfo?: string };
+      return fetch(input, { ...init, body: JSON.stringify(body) });
+    }
+    return fetch(input, init);
+  };
+  const [alice, bob, carol, dave, erin] = await Promise.all(['al', 'bo', 'ca', 'da', 'er'].map((p) => register(srv.url, uniqueName(p), 6, p === 'ca' ? { fetch: withoutGroupInfo } : {})));
+  const wrap = (d: TestDevice, change: (honest: MessengerContext['cs']['signature']) => Partial<MessengerContext['cs']['signature']>) => {
+    const ctx = internals(d) as { cs: MessengerContext['cs'] };
+    ctx.cs = { ...ctx.cs, signature: { ...ctx.cs.signature, ...change(ctx.cs.signature) } };
+  };
+  wrap(carol!, (honest) => ({
+    sign: async (key: Uint8Array, message: Uint8Array) => {
+      const signature = await honest.sign(key, message);
+      if (breakSignatures) signature[0]! ^= 1;
+      return signature;
+    },
+  }));
+  wrap(bob!, (honest) => ({ verify: async (key: Uint8Array, message: Uint8Array, signature: Uint8Array) => bobLenient || honest.verify(key, message, signature) }));
+  const group = await alice!.messenger.createGroup('void', [bob!, carol!, dave!, erin!].map((d) => d.messenger.username));
+  for (const d of [bob!, carol!, dave!, erin!]) await d.messenger.sync();
+  const epoch = (await alice!.messenger.group(group)).epoch;
+
+  breakSignatures = true;
+  await carol!.messenger.removeMembers(group, [dave!.messenger.username]);
+  breakSignatures = false;
+  bobLenient = true;
+  await bob!.messenger.sync();
+  bobLenient = false;
+  expect((await bob!.messenger.group(group)).epoch).toBe(epoch + 1); // Bob applied it
+  for (const d of [alice!, erin!]) {
+    await d.messenger.sync();
+    expect(d.rejections.map((r) => r.reason)).toEqual(['decryption_failed']);
+  }
+  expect((await internals(alice!).api.group(group)).epoch).toBe(epoch); // voided
+  return { alice: alice!, bob: bob!, carol: carol!, dave: dave!, erin: erin!, group, epoch };
+}
+
+describe('a member that had applied a commit the group voided', () => {
+  it('goes back to the state before it (kept until the next commit), on the others’ signed rejections, and follows the group', { timeout: 120_000 }, async () => {
+    const { alice, bob, group, epoch } = await voidedAfterBobApplied();
+    await bob.messenger.sync();
+    expect(bob.events).toContainEqual(expect.objectContaining({ type: 'commit_voided', groupId: group, appliedHere: true, rolledBack: true }));
+    expect((await bob.messenger.group(group)).epoch).toBe(epoch);
+    await alice.messenger.sendText(group, 'after the void');
+    await bob.messenger.sync();
+    expect(bob.texts).toContain(`${alice.messenger.username}: after the void`);
+    expect(bob.rejections).toEqual([]);
+  });
+
+  it('without the state before it kept, rejoins as a lost device (external commit) and follows the group', { timeout: 120_000 }, async () => {
+    const { alice, bob, erin, group, epoch } = await voidedAfterBobApplied();
+    // The undo point's state is gone (only the commit's hash is left: what the rejections are checked against).
+    const storage = internals(bob).storage;
+    await storage.write(['state', 'tree', 'meta'].map((part) => ({ key: `undo/${group}/${part}`, value: undefined })));
+    await bob.messenger.sync();
+    expect(bob.events).toContainEqual(expect.objectContaining({ type: 'commit_voided', groupId: group, appliedHere: true, rolledBack: false }));
+    expect(bob.events).toContainEqual({ type: 'rejoin_pending', groupId: group });
+    for (const d of [alice, erin]) {
+      await d.messenger.sync();
+      expect(d.events).toContainEqual({ type: 'rejoined', groupId: group, username: bob.messenger.username, deviceId: bob.messenger.deviceId });
+    }
+    await bob.messenger.sync();
+    expect(bob.events).toContainEqual({ type: 'rejoined', groupId: group, username: bob.messenger.username, deviceId: bob.messenger.deviceId });
+    expect((await bob.messenger.group(group)).epoch).toBe(epoch + 1);
+    await alice.messenger.sendText(group, 'welcome back');
+    await bob.messenger.sync();
+    expect(bob.texts).toContain(`${alice.messenger.username}: welcome back`);
+  });
+});
+
 /** The epoch a device's latest commit was made in, and its seq (from the device's own bookkeeping). */
 async function lastCommit(d: TestDevice, group: string): Promise<{ epoch: number; seq: number }> {
   const meta = (await internals(d).groupStore.meta(group))!;

@@ -159,7 +159,9 @@ export class Matcher {
         ids.set(page.ids, at);
         at += page.ids.length;
       }
-      matcher.pdq.addPacked(words, ids);
+      // the first bank's arrays become the index's storage (adopted, not copied); later banks append
+      if (matcher.pdq.size === 0) matcher.pdq = PdqIndex.fromPacked(words, ids, { maxDistance: matcher.pdq.maxDistance });
+      else matcher.pdq.addPacked(words, ids);
     }
     if (options.indexFile && !stored) {
       for (const state of states) {
@@ -263,6 +265,29 @@ export class Matcher {
         for (const f of features) if (f.quality >= PDQ_QUALITY_THRESHOLD) this.videoFrames.add(f.hash, s.id);
         break;
       }
+    }
+  }
+
+  /** Adds a signal unless it is already held (a revived one may or may not be): true when added. */
+  addOnce(s: BankSignal): boolean {
+    if (this.holds(s)) return false;
+    this.add(s);
+    return true;
+  }
+
+  private holds(s: BankSignal): boolean {
+    switch (s.type) {
+      case 'pdq':
+        return this.pdq.query(PdqHash.fromHex(s.value).toWords(), 0).some((m) => m.key === s.id);
+      case 'md5':
+      case 'sha256':
+        return this.exact.get(`${s.type}:${s.value}`)?.includes(s.id) ?? false;
+      case 'url':
+        return this.urls.has(s.value, (id) => id === s.id);
+      case 'vpdq':
+        return this.videos.has(s.id);
+      default:
+        return false;
     }
   }
 

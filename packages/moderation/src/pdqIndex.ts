@@ -25,9 +25,10 @@
  *     followed by their slots, so the few slots a scan keeps lie next to the filters it just read (same
  *     page, often the same prefetched lines); `offsets` gives each region's first word (a region of c
  *     entries is c + ⌈c/2⌉ words, so c is recovered from the region's size). Built in bulk by
- *     `compact()`: per segment a histogram, a scatter by the value's high byte, then a counting sort of
- *     each high-byte group by the low byte straight into its regions (a group's regions span ~0.2 MB, so
- *     those writes stay in cache);
+ *     `compact()` in two passes a segment: a scatter of (slot, word) by the bucket's high byte (both
+ *     segments of a word in one pass over the hashes), then per high-byte group a counting sort by the
+ *     low byte straight into its regions (a group's regions span ~0.2 MB, so those writes stay in
+ *     cache). No per-bucket arrays, no zero-filled scratch; `fromPacked` adopts the caller's arrays;
  *   - delta: per segment bucket heads + `next` chains for slots added since the last compaction.
  * Adding links the slot into the delta chains (O(16)); removing clears its live flag (O(1) after the
  * lookup). Neither rebuilds anything. When the delta or the dead slots grow past a quarter of the index,
@@ -278,14 +279,37 @@ export class PdqIndex {
       index.baseOffsets[s] = offsets;
       index.baseRegions[s] = regions;
     }
-    // capacity is what the storage arrays hold: growth (ensureCapacity) copies them when adds need room
-    index.capacity = Math.max(16, n);
-    index.words = n >= 16 ? words : Uint32Array.from({ length: 16 * 8 }, (_, i) => words[i] ?? 0);
-    index.keys = n >= 16 ? keys : Uint32Array.from({ length: 16 }, (_, i) => keys[i] ?? 0);
-    index.live = new Uint8Array(index.capacity).fill(1, 0, n);
-    index.slots = index.count = index.baseSlots = n;
+    index.adoptStorage(words, keys);
+    index.baseSlots = n;
     index.resetDelta(0);
     return index;
+  }
+
+  /**
+   * Builds an index over n packed hashes (`words`: 8 words each, see PdqHash.toWords) under `keys`,
+   * adopting both arrays rather than copying them: the caller hands them over and must not change them.
+   * What a bulk load should use when it assembled the arrays for the index anyway (no second 320 MB at
+   * 10M hashes, and none of its page faults).
+   */
+  static fromPacked(words: Uint32Array, keys: Uint32Array, options: Omit<PdqIndexOptions, 'capacity'> = {}): PdqIndex {
+    const n = keys.length;
+    if (words.length !== n * 8) throw new RangeError(`words must hold 8 × ${n} values, not ${words.length}`);
+    const index = new PdqIndex({ ...options, capacity: 16 });
+    index.adoptStorage(words, keys);
+    index.compact();
+    return index;
+  }
+
+  /** Takes n hashes and keys as the storage (every slot live, none indexed yet). */
+  private adoptStorage(words: Uint32Array, keys: Uint32Array): void {
+    const n = keys.length;
+    // capacity is what the storage arrays hold: growth (ensureCapacity) copies them when adds need room
+    this.capacity = Math.max(16, n);
+    this.words = n >= 16 ? words : Uint32Array.from({ length: 16 * 8 }, (_, i) => words[i] ?? 0);
+    this.keys = n >= 16 ? keys : Uint32Array.from({ length: 16 }, (_, i) => keys[i] ?? 0);
+    this.live = new Uint8Array(this.capacity).fill(1, 0, n);
+    this.slots = this.count = n;
+    this.dead = 0;
   }
 
   /** Rebuilds the base tables over every live hash, emptying the delta and reclaiming dead slots. */
@@ -307,69 +331,30 @@ export class PdqIndex {
     }
     const n = this.slots;
     const words = this.words;
-    // Per pair, both segments as columns with their histograms (one strided pass over the hashes); then
-    // per segment its regions laid out from the histogram, a scatter by the bucket's high byte (256 output streams), and within
-    // each high-byte group a counting sort by the low byte into the regions (a group's regions span
-    // ~0.2 MB at 10M hashes, so those writes stay in cache).
-    const columns: [Uint16Array, Uint16Array] = [new Uint16Array(n), new Uint16Array(n)];
-    const histograms: [Uint32Array, Uint32Array] = [new Uint32Array(0), new Uint32Array(0)];
-    const tempSlots = new Uint32Array(n);
-    const tempPacked = new Uint32Array(n);
-    for (let s = 0; s < M; s++) {
-      // both segments of a pair share a word, and their tables' widths (all segments are 16 bits)
-      const bits = tableBitsFor(n, s);
-      const buckets = 1 << bits;
-      const mask = buckets - 1;
-      const lowBits = Math.max(0, bits - 8);
-      if ((s & 1) === 0) {
-        const [even, odd] = columns;
-        const evenCounts = (histograms[0] = new Uint32Array(buckets));
-        const oddCounts = (histograms[1] = new Uint32Array(buckets));
-        const w = s >>> 1;
-        for (let slot = 0; slot < n; slot++) {
-          const x = words[slot * 8 + w]!;
-          even[slot] = x & 0xffff;
-          odd[slot] = x >>> 16;
-          evenCounts[x & mask]!++;
-          oddCounts[(x >>> 16) & mask]!++;
-        }
+    // Two passes a segment, no per-bucket arrays: per pair of segments (one word of each hash) a scatter
+    // of (slot, word) by each segment's group (its bucket's high byte: 256 output streams each), then per
+    // segment and group a counting sort by the low byte straight into the group's regions (~0.2 MB at
+    // 10M hashes, so those writes stay in cache). The group counts each scatter needs are taken in the
+    // pass before (the next pair's word sits in the same cache line), so nothing reads the hashes twice.
+    const bits = tableBitsFor(n, 0); // every segment is 16 bits: one table width
+    const lowBits = Math.max(0, bits - 8);
+    const groups = 1 << (bits - lowBits);
+    // scratch with every element written before it is read: not zero-filled
+    const temps = [uninitialisedUint32(2 * n), uninitialisedUint32(2 * n)] as const;
+    let counts = [new Uint32Array(groups), new Uint32Array(groups)] as const;
+    countGroups(words, n, 0, bits, lowBits, counts[0], counts[1]);
+    for (let w = 0; w < M / 2; w++) {
+      const starts = [groupStarts(counts[0]), groupStarts(counts[1])] as const;
+      const next = [new Uint32Array(groups), new Uint32Array(groups)] as const;
+      scatterPair(words, n, w, Math.min(w + 1, M / 2 - 1), bits, lowBits, starts, temps, next);
+      for (let half = 0; half < 2; half++) {
+        const s = 2 * w + half;
+        const { offsets, regions } = placeSegment(temps[half]!, starts[half]!, half, bits, lowBits, n);
+        this.baseBits[s] = bits;
+        this.baseOffsets[s] = offsets;
+        this.baseRegions[s] = regions;
       }
-      const values = columns[s & 1]!;
-      const partnerValues = columns[(s & 1) ^ 1]!;
-      const counts = histograms[s & 1]!;
-      // region offsets (c + ⌈c/2⌉ words a bucket), each bucket's write cursors, the high-byte groups' starts
-      const offsets = new Uint32Array(buckets + 1);
-      const filterAt = new Uint32Array(buckets);
-      const slotAt = new Uint32Array(buckets);
-      const groupAt = new Uint32Array((buckets >>> lowBits) + 1);
-      for (let v = 0, entries = 0; v < buckets; v++) {
-        const c = counts[v]!;
-        filterAt[v] = offsets[v]! * 2;
-        slotAt[v] = offsets[v]! + ((c + 1) >>> 1);
-        offsets[v + 1] = offsets[v]! + c + ((c + 1) >>> 1);
-        if ((v & ((1 << lowBits) - 1)) === 0) groupAt[v >>> lowBits] = entries;
-        entries += c;
-      }
-      for (let slot = 0; slot < n; slot++) {
-        const v = values[slot]! & mask;
-        const at = groupAt[v >>> lowBits]!++;
-        tempSlots[at] = slot;
-        tempPacked[at] = v | (partnerValues[slot]! << 16);
-      }
-      // every word is written below (filters, slots, and an odd bucket's padding half): no zero-fill
-      const size = offsets[buckets]!;
-      const regions = new Uint32Array(Buffer.allocUnsafeSlow(size * 4).buffer, 0, size);
-      const filters = new Uint16Array(regions.buffer, 0, size * 2);
-      for (let i = 0; i < n; i++) {
-        const packed = tempPacked[i]!;
-        const v = packed & 0xffff;
-        filters[filterAt[v]!++] = packed >>> 16;
-        regions[slotAt[v]!++] = tempSlots[i]!;
-      }
-      for (let v = 0; v < buckets; v++) if (counts[v]! & 1) filters[filterAt[v]!] = 0;
-      this.baseBits[s] = bits;
-      this.baseOffsets[s] = offsets;
-      this.baseRegions[s] = regions;
+      counts = next;
     }
     this.baseSlots = n;
     this.resetDelta(0);
@@ -587,8 +572,10 @@ export class PdqIndex {
 
   private ensureCapacity(needed: number): void {
     if (needed <= this.capacity) return;
+    // doubling while small; a quarter more once large, so the first add after a 10M-hash load does
+    // not double the hashes' 320 MB (still amortised O(1) a slot)
     let capacity = this.capacity;
-    while (capacity < needed) capacity *= 2;
+    while (capacity < needed) capacity += capacity < 1 << 20 ? capacity : capacity >>> 2;
     const words = new Uint32Array(capacity * 8);
     words.set(this.words);
     const keys = new Uint32Array(capacity);
@@ -600,6 +587,98 @@ export class PdqIndex {
     this.live = live;
     this.capacity = capacity;
   }
+}
+
+/** A Uint32Array whose memory is not zero-filled: for arrays the caller writes in full before reading. */
+function uninitialisedUint32(length: number): Uint32Array {
+  return new Uint32Array(Buffer.allocUnsafeSlow(length * 4).buffer, 0, length);
+}
+
+/** Per group (bucket >>> lowBits), the entries of segments 2w and 2w + 1 of n hashes. */
+function countGroups(words: Uint32Array, n: number, w: number, bits: number, lowBits: number, even: Uint32Array, odd: Uint32Array): void {
+  const mask = (1 << bits) - 1;
+  for (let slot = 0; slot < n; slot++) {
+    const x = words[slot * 8 + w]!;
+    even[(x & mask) >>> lowBits]!++;
+    odd[((x >>> 16) & mask) >>> lowBits]!++;
+  }
+}
+
+/** Each group's first entry (and, last, the total): the prefix sums of the counts. */
+function groupStarts(counts: Uint32Array): Uint32Array {
+  const starts = new Uint32Array(counts.length + 1);
+  for (let g = 0; g < counts.length; g++) starts[g + 1] = starts[g]! + counts[g]!;
+  return starts;
+}
+
+/**
+ * The build's first pass for the pair of segments in word w: (slot, word) of every hash into each
+ * segment's scratch, grouped by the segment's group (stable: slots ascend within a group). It also counts
+ * the groups of word `nextW` for the next pair's pass.
+ */
+function scatterPair(words: Uint32Array, n: number, w: number, nextW: number, bits: number, lowBits: number, starts: readonly [Uint32Array, Uint32Array], temps: readonly [Uint32Array, Uint32Array], next: readonly [Uint32Array, Uint32Array]): void {
+  const mask = (1 << bits) - 1;
+  const evenAt = starts[0].slice();
+  const oddAt = starts[1].slice();
+  const [evenTemp, oddTemp] = temps;
+  const [nextEven, nextOdd] = next;
+  for (let slot = 0; slot < n; slot++) {
+    const x = words[slot * 8 + w]!;
+    const a = evenAt[(x & mask) >>> lowBits]!++ * 2;
+    evenTemp[a] = slot;
+    evenTemp[a + 1] = x;
+    const b = oddAt[((x >>> 16) & mask) >>> lowBits]!++ * 2;
+    oddTemp[b] = slot;
+    oddTemp[b + 1] = x;
+    const y = words[slot * 8 + nextW]!;
+    nextEven[(y & mask) >>> lowBits]!++;
+    nextOdd[((y >>> 16) & mask) >>> lowBits]!++;
+  }
+}
+
+/**
+ * The build's second pass for one segment (`half` of its word: 0 low, 1 high): group by group, count the
+ * buckets, lay out their regions (c + ⌈c/2⌉ words: the partner segments as 16-bit filters, then the
+ * slots) and place the group's entries. The regions array is allocated for the most it can need (every
+ * bucket odd) and returned as a view of what is used: the untouched tail is never paged in.
+ */
+function placeSegment(temp: Uint32Array, starts: Uint32Array, half: number, bits: number, lowBits: number, n: number): { offsets: Uint32Array; regions: Uint32Array } {
+  const buckets = 1 << bits;
+  const shift = half * 16;
+  const partnerShift = 16 - shift;
+  const lowMask = (1 << lowBits) - 1;
+  const capacity = n + ((n + buckets) >>> 1);
+  const regions = uninitialisedUint32(capacity);
+  const filters = new Uint16Array(regions.buffer, 0, capacity * 2);
+  const offsets = new Uint32Array(buckets + 1);
+  const counts = new Int32Array(lowMask + 1);
+  const filterAt = new Int32Array(lowMask + 1);
+  const slotAt = new Int32Array(lowMask + 1);
+  let at = 0;
+  for (let g = 0; g < starts.length - 1; g++) {
+    const from = starts[g]!;
+    const end = starts[g + 1]!;
+    counts.fill(0);
+    for (let i = from; i < end; i++) counts[(temp[2 * i + 1]! >>> shift) & lowMask]!++;
+    const first = g << lowBits;
+    for (let v = 0; v <= lowMask; v++) {
+      const c = counts[v]!;
+      offsets[first + v] = at;
+      filterAt[v] = at * 2;
+      slotAt[v] = at + ((c + 1) >>> 1);
+      at += c + ((c + 1) >>> 1);
+    }
+    for (let i = from; i < end; i++) {
+      const x = temp[2 * i + 1]!;
+      const v = (x >>> shift) & lowMask;
+      filters[filterAt[v]!++] = (x >>> partnerShift) & 0xffff;
+      regions[slotAt[v]!++] = temp[2 * i]!;
+    }
+    // an odd bucket's last filter word has a padding half: zero, as the stored format always had
+    for (let v = 0; v <= lowMask; v++) if (counts[v]! & 1) filters[filterAt[v]!] = 0;
+  }
+  offsets[buckets] = at;
+  return { offsets, regions: regions.subarray(0, at) };
 }
 
 /** Entries in a bucket region of `size` words (size = c + ⌈c/2⌉). */

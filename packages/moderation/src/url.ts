@@ -118,6 +118,12 @@ export class UrlMatcher<T = unknown> {
     return rule;
   }
 
+  /** Whether a rule with this value (and data passing `predicate`) is held. */
+  has(value: string, predicate: (data: T) => boolean = () => true): boolean {
+    const rule = parseUrlRule(value);
+    return this.byHost.get(rule.host)?.some((m) => m.rule.value === rule.value && predicate(m.data)) ?? false;
+  }
+
   remove(value: string, predicate: (data: T) => boolean = () => true): boolean {
     const rule = parseUrlRule(value);
     const list = this.byHost.get(rule.host);

@@ -11,6 +11,7 @@ import type { Db } from '@doublelock/store';
 import { dialectCases } from '@doublelock/store/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BankStore, decimalListToIds, packedHexToWords, prepareSignal } from '../src/bank.ts';
+import { LiveBanks } from '../src/check/liveBanks.ts';
 import { Matcher } from '../src/matcher.ts';
 import { wordsToHex } from '../src/pdqHash.ts';
 import { bruteForceSearch } from '../src/pdqIndex.ts';
@@ -164,6 +165,56 @@ describe.each(dialectCases())('bank load fast path on $name', ({ open }) => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a running matcher follows revivals: a signal removed before the load (or before a refresh saw it) matches again after the next refresh, once', async () => {
+    db = await open();
+    const banks = new BankStore(db);
+    await banks.createBank('a');
+    // four random hashes (~128 bits apart): each query matches its own signal only
+    const next = xorshift(5);
+    const [p1, p2, p3, p4] = Array.from({ length: 4 }, () => wordsToHex(Uint32Array.from({ length: 8 }, () => next()), 0));
+    await banks.putSignals('a', [p1!, p2!, p3!].map((value) => prepareSignal({ type: 'pdq', value, quality: 90 })));
+    await banks.addSignal('a', { type: 'md5', value: 'e'.repeat(32) });
+    await banks.addSignal('a', { type: 'url', value: 'revived.example' });
+    await banks.addSignal('a', { type: 'text', value: 'revivedrule' });
+    // removed before the load: not in the matcher the load builds
+    await banks.removeSignal('a', 'pdq', p1!);
+    await banks.removeSignal('a', 'md5', 'e'.repeat(32));
+    await banks.removeSignal('a', 'url', 'revived.example');
+    await banks.removeSignal('a', 'text', 'revivedrule');
+    const live = await LiveBanks.open(db);
+    const hits = async (q: Parameters<LiveBanks['matchHashes']>[0]) => (await live.matchHashes(q)).map((m) => m.value);
+    expect(await hits({ pdq: p1!, quality: 90 })).toEqual([]);
+    expect(await live.matchText('a revivedrule here')).toEqual([]);
+    // p2 removed after the load (still in the index, refused by the store's row), p4 added and removed
+    // between two refreshes (the refresh sees it removed and skips it)
+    await banks.removeSignal('a', 'pdq', p2!);
+    await banks.addSignal('a', { type: 'pdq', value: p4!, quality: 90 });
+    await banks.removeSignal('a', 'pdq', p4!);
+    await live.refresh();
+    expect(await hits({ pdq: p2!, quality: 90 })).toEqual([]);
+    expect(await hits({ pdq: p4!, quality: 90 })).toEqual([]);
+
+    for (const value of [p1!, p2!, p4!]) await banks.addSignal('a', { type: 'pdq', value, quality: 90 });
+    await banks.addSignal('a', { type: 'md5', value: 'e'.repeat(32) });
+    await banks.addSignal('a', { type: 'url', value: 'revived.example' });
+    await banks.addSignal('a', { type: 'text', value: 'revivedrule' });
+    // before the refresh the revived signals the load never held are still missing
+    expect(await hits({ pdq: p1!, quality: 90 })).toEqual([]);
+    await live.refresh();
+    for (const value of [p1!, p2!, p3!, p4!]) expect(await hits({ pdq: value, quality: 90 })).toEqual([value]);
+    expect(await hits({ md5: 'e'.repeat(32) })).toEqual(['e'.repeat(32)]);
+    expect(await hits({ url: 'https://www.revived.example/x' })).toEqual(['revived.example']);
+    expect((await live.matchText('a revivedrule here')).map((m) => m.signal.value)).toEqual(['revivedrule']);
+    // a second refresh and a second revival cycle add nothing twice
+    await live.refresh();
+    await banks.removeSignal('a', 'pdq', p1!);
+    await banks.addSignal('a', { type: 'pdq', value: p1!, quality: 90 });
+    await live.refresh();
+    expect(await hits({ pdq: p1!, quality: 90 })).toEqual([p1!]);
+    expect(await hits({ md5: 'e'.repeat(32) })).toHaveLength(1);
+    expect([live.localSize, live.text.size]).toEqual([6, 1]);
   });
 
   it('an empty bank loads no hashes', async () => {

@@ -154,6 +154,41 @@ describe('PdqIndex', () => {
     }
   });
 
+  it('builds from packed arrays it adopts (full 16-bit tables at 70,000 hashes; tiny and empty inputs), then grows by adds', () => {
+    const n = 70_000;
+    const words = randomHashes(n, 5, 0.3);
+    const keys = Uint32Array.from({ length: n }, (_, i) => i * 3);
+    const index = PdqIndex.fromPacked(words, keys);
+    expect(index.size).toBe(n);
+    // adopted, not copied: the snapshot's hashes are the caller's buffer
+    expect(index.toSnapshot().arrays[0]!.buffer).toBe(words.buffer);
+    expect(index.toSnapshot().baseBits).toEqual(Array.from({ length: 16 }, () => 16));
+    const check = (all: Uint32Array, count: number, keyOf: (i: number) => number) => {
+      for (let q = 0; q < 60; q++) {
+        const query = all.slice(((q * 1013) % count) * 8, ((q * 1013) % count) * 8 + 8);
+        query[q % 8]! ^= (1 << (q % 32)) | (q % 3 ? 0xf0 : 0);
+        const want = bruteForceSearch(all, count, query, 31).map(([i, d]): [number, number] => [keyOf(i), d]);
+        expect(want.length).toBeGreaterThan(0);
+        expect(sortPairs(index.query(query).map((m): [number, number] => [m.key, m.distance]))).toEqual(sortPairs(want));
+      }
+    };
+    check(words, n, (i) => i * 3);
+    // adds after the build go to the delta (the storage grows by a copy of its own)
+    const more = randomHashes(n + 50, 5, 0.3).subarray(n * 8);
+    for (let i = 0; i < 50; i++) index.add(more.slice(i * 8, i * 8 + 8), (n + i) * 3);
+    const all = new Uint32Array((n + 50) * 8);
+    all.set(words.subarray(0, n * 8));
+    all.set(more, n * 8);
+    check(all, n + 50, (i) => i * 3);
+
+    const tiny = randomHashes(5, 8, 0);
+    const small = PdqIndex.fromPacked(tiny.slice(), Uint32Array.from([9, 8, 7, 6, 5]));
+    expect(small.query(tiny.subarray(16, 24))).toEqual([{ key: 7, distance: 0 }]);
+    const empty = PdqIndex.fromPacked(new Uint32Array(0), new Uint32Array(0));
+    expect([empty.size, empty.query(tiny.subarray(0, 8)).length]).toEqual([0, 0]);
+    expect(() => PdqIndex.fromPacked(new Uint32Array(15), new Uint32Array(2))).toThrow(/8 × 2/);
+  });
+
   it('finds neighbours the pair filter must not drop: one pair at its limit, the others just over', () => {
     const n = 5000;
     const words = randomHashes(n, 11, 0);

@@ -31,7 +31,7 @@ describe('SendBatcher', () => {
       atOnce--;
       return inputs.map(() => ({ ok: true, value: accepted() }));
     };
-    const batcher = new SendBatcher(run, async (i) => (await run([i]), accepted()), 8, 4);
+    const batcher = new SendBatcher(run, 8, 4);
     const sends: Array<Promise<Accepted>> = [];
     // A popular group ('hot') in every wave, and many others.
     for (let wave = 0; wave < 10; wave++) {

@@ -11,14 +11,7 @@
 import type { Command } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-
-function integer(name: string, min = 0) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, not "${value}"`);
-    return n;
-  };
-}
+import { integerOption } from '@doublelock/protocol/cliOptions';
 
 interface DbOptions {
   data: string;
@@ -49,9 +42,9 @@ export function register(program: Command): void {
   addDbOptions(hub.command('serve'))
     .description('run the hash-sharing hub')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <n>', 'port to listen on', integer('--port'), Number(process.env.PORT ?? 8090))
-    .option('--rate-limit <n>', 'requests per minute per member (unless the member has its own)', integer('--rate-limit', 1), 600)
-    .option('--dispute-threshold <n>', 'members disagreeing (negative opinion or false-positive feedback) that mark a signal disputed', integer('--dispute-threshold', 1), 2)
+    .option('--port <n>', 'port to listen on', integerOption('--port'), Number(process.env.PORT ?? 8090))
+    .option('--rate-limit <n>', 'requests per minute per member (unless the member has its own)', integerOption('--rate-limit', 1), 600)
+    .option('--dispute-threshold <n>', 'members disagreeing (negative opinion or false-positive feedback) that mark a signal disputed', integerOption('--dispute-threshold', 1), 2)
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
     .action(async (options: DbOptions & { host: string; port: number; rateLimit: number; disputeThreshold: number; logLevel: string }) => {
       const { startHub } = await import('@doublelock/hub-server');
@@ -80,7 +73,7 @@ export function register(program: Command): void {
     .description('add a member (an organisation) and print its first API key (shown once)')
     .option('--scopes <list>', 'comma-separated: submit, read, admin', 'submit,read')
     .option('--webhook <url>', 'where incident alerts are POSTed')
-    .option('--rate-limit <n>', 'requests per minute for this member', integer('--rate-limit', 1))
+    .option('--rate-limit <n>', 'requests per minute for this member', integerOption('--rate-limit', 1))
     .action(async (name: string, options: DbOptions & { scopes: string; webhook?: string; rateLimit?: number }) => {
       await withHub(options, async (h) => {
         const added = await h.members.add(name, { scopes: options.scopes.split(','), ...(options.webhook && { webhookUrl: options.webhook }), ...(options.rateLimit && { rateLimit: options.rateLimit }) });
@@ -108,7 +101,7 @@ export function register(program: Command): void {
     });
   addDbOptions(member.command('revoke [name]'))
     .description('revoke a member and all its keys, or one key with --key')
-    .option('--key <id>', 'revoke only this key', integer('--key', 1))
+    .option('--key <id>', 'revoke only this key', integerOption('--key', 1))
     .action(async (name: string | undefined, options: DbOptions & { key?: number }) => {
       await withHub(options, async (h) => {
         if (options.key !== undefined) {
@@ -138,7 +131,7 @@ export function register(program: Command): void {
     .description('close an incident')
     .action(async (id: string, options: DbOptions) => {
       await withHub(options, async (h) => {
-        const { incident: i } = await h.closeIncident('operator', integer('id', 1)(id));
+        const { incident: i } = await h.closeIncident('operator', integerOption('id', 1)(id));
         console.log(`incident ${i.id} closed.`);
       });
     });

@@ -10,15 +10,9 @@ import type { Command } from 'commander';
 import { auditProgressBar, rememberCheckpoint } from '../auditProgress.ts';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { integerOption } from '@doublelock/protocol/cliOptions';
 
 const DEFAULT_STATE = join(homedir(), '.doublelock', 'log-state.json');
-
-function count(name: string) {
-  return (value: string): number => {
-    if (!/^(0|[1-9][0-9]*)$/.test(value) || !Number.isSafeInteger(Number(value))) throw new Error(`${name} must be a non-negative integer, not "${value}"`);
-    return Number(value);
-  };
-}
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -36,7 +30,7 @@ function addClientOptions(command: Command): Command {
     .requiredOption('--log-key <vkey>', "the log's verifier key (<name>+<key id>+<key>)", process.env.DOUBLELOCK_LOG_KEY)
     .option('--state <file>', 'file remembering the last checkpoint seen, per log', DEFAULT_STATE)
     .option('--witness-key <vkey>', 'a witness verifier key (repeatable)', collect)
-    .option('--witnesses <k>', 'require cosignatures from k of the witness keys', count('--witnesses'), 0);
+    .option('--witnesses <k>', 'require cosignatures from k of the witness keys', integerOption('--witnesses'), 0);
 }
 
 export function register(program: Command): void {
@@ -69,7 +63,7 @@ export function register(program: Command): void {
 
   addClientOptions(log.command('verify'))
     .description('verify that an entry is in the signed tree and that the log is consistent with the last checkpoint seen')
-    .requiredOption('--index <n>', 'index of the entry', count('--index'))
+    .requiredOption('--index <n>', 'index of the entry', integerOption('--index'))
     .action(async (options: ClientOptions & { index: number }) => {
       const client = new LogHttpClient(options.url);
       const state = new FileWitnessState(options.state);
@@ -83,7 +77,7 @@ export function register(program: Command): void {
 
   addClientOptions(log.command('audit'))
     .description('download every entry, recompute the root and check it against the signed checkpoint and the last one seen')
-    .option('--page <n>', 'entries per request', count('--page'), 1000)
+    .option('--page <n>', 'entries per request', integerOption('--page'), 1000)
     .action(async (options: ClientOptions & { page: number }) => {
       const client = new LogHttpClient(options.url);
       const state = new FileWitnessState(options.state);

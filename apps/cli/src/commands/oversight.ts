@@ -20,17 +20,11 @@ import { runOversightAudit, type OversightAudit } from '../oversight/audit.ts';
 import { statisticsChart } from '../oversight/chart.ts';
 import { renderText, reportDocument } from '../oversight/render.ts';
 import { checkUnsealed } from '../oversight/unseal.ts';
+import { integerOption } from '@doublelock/protocol/cliOptions';
 
 const DEFAULT_STATE = join(homedir(), '.doublelock', 'log-state.json');
 /** Exit status when the log audits but holds entries that are malformed or do not verify. */
 export const EXIT_PROBLEMS = 2;
-
-function count(name: string) {
-  return (value: string): number => {
-    if (!/^(0|[1-9][0-9]*)$/.test(value) || !Number.isSafeInteger(Number(value))) throw new Error(`${name} must be a non-negative integer, not "${value}"`);
-    return Number(value);
-  };
-}
 
 function bytes32(name: string) {
   return (value: string): Uint8Array => {
@@ -152,9 +146,9 @@ function addAuditOptions(command: Command, required: boolean): Command {
   return command
     .option('--trust-root <b64>', 'the trust-root Ed25519 public key (base64url) the trust configuration must be signed by', bytes32('--trust-root'))
     .option('--witness-key <vkey>', 'a witness verifier key (repeatable)', collect)
-    .option('--witnesses <k>', 'require cosignatures from k of the witness keys', count('--witnesses'), 0)
+    .option('--witnesses <k>', 'require cosignatures from k of the witness keys', integerOption('--witnesses'), 0)
     .option('--state <file>', 'file remembering the last checkpoint seen, per log', DEFAULT_STATE)
-    .option('--page <n>', 'entries per request', count('--page'), 1000);
+    .option('--page <n>', 'entries per request', integerOption('--page'), 1000);
 }
 
 type UnsealOptions = Partial<AuditCliOptions> & Omit<AuditCliOptions, 'url' | 'logKey'> & { commitment: Uint8Array; warrant: string; nonce: Uint8Array };

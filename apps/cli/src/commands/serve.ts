@@ -5,35 +5,28 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-
-function integer(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not "${value}"`);
-    return n;
-  };
-}
+import { integerOption } from '@doublelock/protocol/cliOptions';
 
 export function register(program: Command): void {
   program
     .command('serve')
     .description('run the Doublelock server')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <n>', 'port to listen on', integer('--port'), Number(process.env.PORT ?? 8080))
+    .option('--port <n>', 'port to listen on', integerOption('--port'), Number(process.env.PORT ?? 8080))
     .option('--data <dir>', 'data folder (SQLite database and blob store)', process.env.DOUBLELOCK_DATA ?? './data')
     .option('--database-url <url>', 'use PostgreSQL at this URL instead of SQLite', process.env.DATABASE_URL)
     .option('--redis-url <url>', 'fan out new-mail notifications to the other nodes through Redis', process.env.REDIS_URL)
     .option('--blob-dir <dir>', 'blob store folder (shared by all nodes when scaled out)')
-    .option('--mailbox-ttl-days <n>', 'drop undelivered mail after this many days', integer('--mailbox-ttl-days'), 30)
-    .option('--rate-limit <n>', 'registrations and authentications per minute per client address', integer('--rate-limit'))
+    .option('--mailbox-ttl-days <n>', 'drop undelivered mail after this many days', integerOption('--mailbox-ttl-days'), 30)
+    .option('--rate-limit <n>', 'registrations and authentications per minute per client address', integerOption('--rate-limit'))
     .option('--lawful-access <file>', 'enable lawful access with this JSON file: { trust, trustRootKey, providerKeyId, providerSecretKey } (default: off)')
     .option('--log-witness <vkey>', 'a witness whose cosignatures the transparency log accepts (repeatable; default: the lawful-access trust configuration’s witnesses)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--log-witness-quorum <k>', 'how many witness cosignatures clients require on a checkpoint (default: the trust configuration’s quorum, else 1 when witnesses are given)', integer('--log-witness-quorum'))
+    .option('--log-witness-quorum <k>', 'how many witness cosignatures clients require on a checkpoint (default: the trust configuration’s quorum, else 1 when witnesses are given)', integerOption('--log-witness-quorum'))
     .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
     .option('--hub-url <url>', 'a hash-sharing hub this platform is a member of: its feed is synced into hub-* banks', process.env.DOUBLELOCK_HUB_URL)
     .option('--hub-key <key>', "this platform's member API key at the hub", process.env.DOUBLELOCK_HUB_KEY)
     .option('--hub-log-key <vkey>', "the hub log's verifier key to pin (default: pinned at the first sync)", process.env.DOUBLELOCK_HUB_LOG_KEY)
-    .option('--hub-sync-seconds <n>', 'how often the hub feed is synced', integer('--hub-sync-seconds'), 30)
+    .option('--hub-sync-seconds <n>', 'how often the hub feed is synced', integerOption('--hub-sync-seconds'), 30)
     .option('--hub-publish <bank>', 'publish this bank of your own to the hub (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--hub-webhook-secret-file <file>', "file holding the webhook secret the hub gave this member (or DOUBLELOCK_HUB_WEBHOOK_SECRET): the hub's signed alerts at POST /v1/hub/alerts then sync at once")
     .option('--matcher <urls>', 'matcher processes (`doublelock matcher serve`) to match hashes in, comma-separated (default: in this process)', process.env.DOUBLELOCK_MATCHER_URLS)

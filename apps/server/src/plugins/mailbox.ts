@@ -48,7 +48,11 @@ export function mailboxRoutes(ctx: ServerContext, auth: Authenticator): FastifyP
       wsHandler: (socket) => {
         // Every frame leaves through one writer: a large push is a message in fragments, and nothing may
         // start on the socket until its last fragment is out (frameWriter.ts).
-        const out = new FrameWriter(socket);
+        // A peer that stops reading in the middle of a large item is dropped after push.stallMs.
+        const out = new FrameWriter(socket, ctx.config.push.stallMs, () => {
+          ctx.metrics.slowReaders.inc();
+          ctx.metrics.socketsClosed.inc({ reason: 'stalled' });
+        });
         const send = (frame: ServerFrame) => {
           // A peer that keeps asking (pings, sends) without reading the answers is dropped, not buffered for.
           if (out.bufferedAmount > ctx.config.push.maxBuffered) {

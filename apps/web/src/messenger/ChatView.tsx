@@ -105,6 +105,13 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
             mark={msg.sender.username === m.username ? deliveryMark(delivered.has(msg.seq), readBy.get(msg.clientMessageId) ?? [], new Set(group.members.map((x) => x.username)).size) : undefined}
           />
         ))}
+        {view.notices
+          .filter((n) => n.groupId === groupId)
+          .map((n) => (
+            <li key={`notice-${n.id}`} className="notice">
+              {n.text}
+            </li>
+          ))}
         {pending.map((p) => (
           <li key={p.id} className="mine">
             {p.label}

@@ -31,17 +31,38 @@ export function transparencyAlarm(error: unknown): { title: string; body: string
   };
 }
 
+/** A line the chat shows between messages about the group itself (as the CLI prints them), e.g. a device that rejoined. */
+export interface ChatNotice {
+  groupId: string;
+  id: number;
+  text: string;
+}
+
 export interface MessengerView {
   groups: GroupSummary[];
   version: number;
   alarms: Array<{ title: string; body: string }>;
   transportError: string | undefined;
   rejected: string[];
+  /** Since this page was opened (the SDK keeps no record of them). */
+  notices: ChatNotice[];
+}
+
+/** The chat's line for an SDK event about a group, if it has one. */
+export function noticeFor(m: Messenger, event: MessengerEvent): Omit<ChatNotice, 'id'> | undefined {
+  if (event.type === 'rejoined') {
+    const text = event.deviceId === m.deviceId ? 'This device lost its state and rejoined the chat' : `${event.username}’s device lost its state and rejoined`;
+    return { groupId: event.groupId, text };
+  }
+  if (event.type === 'rejoin_pending') return { groupId: event.groupId, text: 'This device lost its state and rejoined; waiting for a member to confirm before sending' };
+  if (event.type === 'rejoin_unconfirmed') return { groupId: event.groupId, text: 'No member confirmed this device’s rejoin (possibly a copy of the chat the server made): asking to be re-added instead' };
+  if (event.type === 'rejoin_requested') return { groupId: event.groupId, text: 'This device lost its place in the chat and asked to be re-added' };
+  return undefined;
 }
 
 /** Subscribes to the device's events and connects its push channel (which first catches up offline mail). */
 export function useMessengerView(m: Messenger): MessengerView & { refresh: () => Promise<void>; raise: (error: unknown) => boolean } {
-  const [view, setView] = useState<MessengerView>({ groups: [], version: 0, alarms: [], transportError: undefined, rejected: [] });
+  const [view, setView] = useState<MessengerView>({ groups: [], version: 0, alarms: [], transportError: undefined, rejected: [], notices: [] });
   const refresh = async () => {
     const groups = (await m.groups()).filter((g) => g.status === 'active');
     setView((v) => ({ ...v, groups, version: v.version + 1 }));
@@ -52,7 +73,10 @@ export function useMessengerView(m: Messenger): MessengerView & { refresh: () =>
     return Boolean(alarm);
   };
   useEffect(() => {
+    let noticeId = 0;
     const off = m.on((event: MessengerEvent) => {
+      const notice = noticeFor(m, event);
+      if (notice) setView((v) => ({ ...v, notices: [...v.notices, { ...notice, id: ++noticeId }].slice(-50) }));
       if (event.type === 'error') setView((v) => ({ ...v, transportError: event.error.message }));
       else if (event.type === 'rejected') {
         if (!raise(event.error)) setView((v) => ({ ...v, rejected: [...v.rejected, event.error.message].slice(-5) }));

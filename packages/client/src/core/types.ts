@@ -78,9 +78,9 @@ export type MessengerEvent =
   | { type: 'own_device_added'; deviceId: string }
   /**
    * The server voided commit `seq` because the group's members found it invalid. `rolledBack`: this device
-   * had made it and went back to the epoch before it (after checking the members' signed rejections);
-   * `appliedHere` without `rolledBack`: this device had found it valid and stays where it is (out of step
-   * with the group until it rejoins).
+   * had made or applied it and went back to the epoch before it (after checking the members' signed rejections);
+   * `appliedHere` without `rolledBack`: it had applied it and either rejoins (a majority's rejections, but the
+   * state before it not kept: `rejoin_pending` follows) or stays where it is (no majority: the server's word alone).
    */
   | { type: 'commit_voided'; groupId: string; seq: number; appliedHere: boolean; rolledBack: boolean }
   /**

@@ -57,10 +57,10 @@ export class DirectoryAuthenticationService implements AuthenticationService {
   constructor(
     private readonly directory: KeyDirectory,
     private readonly pins: IdentityPins,
-    /** Ed25519 verification; defaults to @noble/curves (the SDK passes the suite's cached WebCrypto one). */
+    /** Ed25519 verification; defaults to @noble/curves, RFC 8032 strict (the SDK passes the suite's, mls/ed25519.ts). */
     private readonly verify: (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => Promise<boolean> = async (sig, msg, key) => {
       try {
-        return ed25519.verify(sig, msg, key);
+        return ed25519.verify(sig, msg, key, { zip215: false });
       } catch {
         return false;
       }

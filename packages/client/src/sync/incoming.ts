@@ -45,6 +45,8 @@ export const MAX_BUFFERED_PER_GROUP = 1000;
 const bufferKey = (groupId: string, seq: number) => `buffer/${groupId}/${String(seq).padStart(12, '0')}`;
 
 export class IncomingItems {
+  /** Groups whose state a voided commit left out of step with no undo point kept: they rejoin after the batch. */
+  lostByVoid: string[] = [];
   /** People who sent a 'leave': their removal is committed after the batch (see SyncEngine). */
   pendingLeaves: Array<{ groupId: string; username: string }> = [];
   /** Devices that rejoined by external commit, for which this device sends the `rejoin_ack` after the batch. */
@@ -91,10 +93,10 @@ export class IncomingItems {
 
   /**
    * The server voided a commit (its members found it invalid). A device that refused it stays at its
-   * epoch and drops what it kept for the voided epoch; the device that made it goes back to before it, but
-   * only on a majority of the other remaining accounts' signed rejections (a server cannot undo a commit on
-   * its own word); a device that had applied it (found it valid) does not go back; a device that joined
-   * from its Welcome leaves that group state.
+   * epoch and drops what it kept for the voided epoch; a device that made it or had applied it goes back to
+   * before it (the undo point kept with the commit), but only on a majority of the other remaining accounts'
+   * signed rejections of that very commit (a server cannot undo a commit on its own word) — without an undo
+   * point it rejoins as a lost device (SyncEngine); a device that joined from its Welcome leaves that group state.
    */
   private async processVoid(item: MailboxItem, meta: GroupMeta): Promise<void> {
     const { ctx } = this;
@@ -112,13 +114,15 @@ export class IncomingItems {
       ctx.emit({ type: 'removed', groupId: item.groupId });
       return;
     }
-    if (appliedHere && item.sender.deviceId === ctx.deviceId && (await this.rollBackOwnCommit(item.groupId, notice))) {
+    const recovery = appliedHere ? await this.recoverFromVoid(item.groupId, notice, item.sender.username) : 'stays';
+    if (recovery === 'rolledBack') {
       const restored = await ctx.groupStore.require(item.groupId);
       markSeen(restored.meta, item.seq);
       await ctx.groupStore.saveMeta(item.groupId, restored.meta);
       voided(true);
       return;
     }
+    if (recovery === 'lost') this.lostByVoid.push(item.groupId);
     if (!appliedHere) {
       for (const key of await ctx.storage.keys(`buffer/${item.groupId}/`)) {
         const kept = await getJson<MailboxItem>(ctx.storage, key);
@@ -130,25 +134,38 @@ export class IncomingItems {
     voided(false);
   }
 
-  /** This device's own voided commit: back to before it if devices of a majority of the other remaining accounts signed its rejection. */
-  private async rollBackOwnCommit(groupId: string, notice: VoidNotice): Promise<boolean> {
+  /**
+   * A voided commit this device had applied (its own, or another's it found valid): only if devices of a majority
+   * of the remaining accounts other than the committer's signed their rejection of this very commit (its hash,
+   * kept with the undo point), back to the state before it ('rolledBack'), or — that state not kept — 'lost'
+   * (it rejoins). Otherwise it 'stays' where it is (the server's word alone undoes nothing).
+   */
+  private async recoverFromVoid(groupId: string, notice: VoidNotice, committer: string): Promise<'rolledBack' | 'lost' | 'stays'> {
     const { ctx } = this;
     const undo = await ctx.groupStore.undoFor(groupId, notice.voidedSeq);
-    if (!undo || undo.before.groupContext.epoch !== BigInt(notice.epoch)) return false;
+    if (!undo) return 'stays';
     const { state: now } = await ctx.groupStore.require(groupId);
-    const before = groupMembers(undo.before);
+    const kept = undo.before && undo.before.groupContext.epoch === BigInt(notice.epoch) ? undo.before : undefined;
+    if (!(await this.majorityRejected(groupId, notice, kept ?? now, now, committer, undo.commitHash))) return 'stays';
+    if (kept && (await ctx.groupStore.rollBack(groupId, notice.voidedSeq, notice.epoch))) return 'rolledBack';
+    return 'lost';
+  }
+
+  /** Whether the notice carries rejections of the commit, signed by devices of a majority of the accounts that stay (the committer's aside). */
+  private async majorityRejected(groupId: string, notice: VoidNotice, beforeState: ClientState, now: ClientState, committer: string, commitHash: Uint8Array): Promise<boolean> {
+    const { ctx } = this;
+    const before = groupMembers(beforeState);
     const stayed = new Set(groupMembers(now).map((m) => m.deviceId));
-    const eligible = new Set(before.filter((m) => stayed.has(m.deviceId) && m.username !== ctx.username).map((m) => m.username));
-    const signed = commitRejectionBytes({ groupId, epoch: notice.epoch, seq: notice.voidedSeq, commitHash: undo.commitHash });
+    const eligible = new Set(before.filter((m) => stayed.has(m.deviceId) && m.username !== committer).map((m) => m.username));
+    const signed = commitRejectionBytes({ groupId, epoch: notice.epoch, seq: notice.voidedSeq, commitHash });
     const rejecting = new Set<string>();
     for (const r of notice.rejections) {
       const member = before.find((m) => m.deviceId === r.deviceId && m.username === r.username);
-      const leaf = member && undo.before.ratchetTree[member.leafIndex * 2];
+      const leaf = member && beforeState.ratchetTree[member.leafIndex * 2];
       if (!member || !eligible.has(member.username) || leaf?.nodeType !== 'leaf') continue;
       if (await ctx.cs.signature.verify(leaf.leaf.signaturePublicKey, signed, fromBase64Url(r.signature)).catch(() => false)) rejecting.add(member.username);
     }
-    if (eligible.size === 0 || rejecting.size * 2 <= eligible.size) return false;
-    return ctx.groupStore.rollBack(groupId, notice.voidedSeq, notice.epoch);
+    return eligible.size > 0 && rejecting.size * 2 > eligible.size;
   }
 
   /** Keeps an item of a future epoch until its commit has been applied. */
@@ -252,7 +269,13 @@ export class IncomingItems {
     if (confirmed) delete meta.unconfirmedRejoin;
     const removed = result.newState.groupActiveState.kind === 'removedFromGroup';
     if (removed) meta.status = 'removed';
-    await (removed ? ctx.groupStore.forget(item.groupId, meta) : ctx.groupStore.save(item.groupId, result.newState, meta, confirmed ? [{ key: unconfirmedKey(item.groupId), value: undefined }] : []));
+    if (removed) await ctx.groupStore.forget(item.groupId, meta);
+    else {
+      // The state before the commit is kept until the next one: should the group void this commit (its other
+      // members found it invalid), this device goes back to it (processVoid).
+      const undo = await ctx.groupStore.undoPoint(item.groupId, item.seq, sha256(fromBase64Url(item.payload)));
+      await ctx.groupStore.save(item.groupId, result.newState, meta, [...undo, ...(confirmed ? [{ key: unconfirmedKey(item.groupId), value: undefined }] : [])]);
+    }
     if (removed) {
       ctx.emit({ type: 'removed', groupId: item.groupId });
       return;

@@ -150,16 +150,27 @@ export class SyncEngine {
       // building on that commit. After a grace period, or once the group has moved further, it asks.
       const reported = await getJson<{ epoch: number; at: number }>(ctx.storage, reportedCommitKey(groupId));
       if (reported && server.epoch === reported.epoch + 1 && Date.now() - reported.at < VOID_GRACE_MS) continue;
-      // An external commit that fails for good (say, the AS refuses a leaf of the GroupInfo's tree) leaves the re-add.
-      const rejoined = await rejoinLocked(ctx, groupId).catch((error: unknown) => {
-        if (isTransient(error)) throw error;
-        ctx.emit({ type: 'error', error: new Error(`rejoining ${groupId} by external commit failed: ${error instanceof Error ? error.message : String(error)}`) });
-        return false;
-      });
-      if (rejoined) continue;
-      await ctx.rejoin.requestLocked(groupId);
-      ctx.emit({ type: 'rejoin_requested', groupId });
+      await this.rejoinGroup(groupId);
     }
+    // Groups where a commit this device had applied was voided (on the other members' signed rejections) and
+    // the state before it is not kept: out of step for good, they rejoin at the group's epoch.
+    const voided = this.incoming.lostByVoid;
+    this.incoming.lostByVoid = [];
+    for (const groupId of new Set(voided)) if ((await ctx.groupStore.load(groupId))?.meta.status === 'active') await this.rejoinGroup(groupId);
+  }
+
+  /** By external commit; where that is not possible, by asking to be re-added. */
+  private async rejoinGroup(groupId: string): Promise<void> {
+    const { ctx } = this;
+    // An external commit that fails for good (say, the AS refuses a leaf of the GroupInfo's tree) leaves the re-add.
+    const rejoined = await rejoinLocked(ctx, groupId).catch((error: unknown) => {
+      if (isTransient(error)) throw error;
+      ctx.emit({ type: 'error', error: new Error(`rejoining ${groupId} by external commit failed: ${error instanceof Error ? error.message : String(error)}`) });
+      return false;
+    });
+    if (rejoined) return;
+    await ctx.rejoin.requestLocked(groupId);
+    ctx.emit({ type: 'rejoin_requested', groupId });
   }
 
   /**

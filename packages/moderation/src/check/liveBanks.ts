@@ -2,8 +2,9 @@
  * The banks as the upload check sees them, kept current while the server runs: every bank's hashes in a
  * matcher (in process, or a remote matcher behind SignalMatcher), every text rule compiled, and every
  * bank's settings. `refresh()` picks up signals added since the last look (a CLI import, the hub's sync)
- * by id; removals and edits need no refresh, because every candidate match is confirmed against the
- * store's current row before it counts.
+ * by id, and signals revived since (re-added after removal: same id, so from the revivals log of
+ * migration 0800); removals and edits need no refresh, because every candidate match is confirmed
+ * against the store's current row before it counts.
  */
 import type { Db } from '@doublelock/store';
 import { BankStore, type BankSignal } from '../bank.ts';
@@ -37,6 +38,9 @@ export class LiveBanks {
   private low = 0;
   private high = 0;
   private readonly recent = new Set<number>();
+  // the same for the revivals log: every entry at or below revivalsLow handled, and these above it
+  private revivalsLow = 0;
+  private readonly recentRevivals = new Set<number>();
   private refreshing: Promise<number> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -54,6 +58,9 @@ export class LiveBanks {
     // by the load or by the next refresh, never by both.
     live.low = Math.max(0, max - LOOKBACK);
     live.high = max;
+    // revivals before the load are in what it reads; those since (or committed late) are followed from here
+    const revived = Number((await db.get<{ m: number | null }>('SELECT MAX(seq) AS m FROM moderation_signal_revivals'))?.m ?? 0);
+    live.revivalsLow = Math.max(0, revived - LOOKBACK);
     const loading = new RecordingBankStore(db, live.low);
     if (options.matcher) live.remote = options.matcher;
     else live.local = await Matcher.load(loading, [...live.settings.keys()], options.onProgress, await live.settingsStore.maxPdqThreshold(), options.indexFile ? { indexFile: options.indexFile } : {});
@@ -116,12 +123,52 @@ export class LiveBanks {
       if (page.length < 5000) break;
     }
     this.high = Math.max(this.high, max);
+    added += await this.followRevivals();
     // a matcher in another process follows the store itself; ask it to look now (new signals are swept next)
     if (this.remote?.refresh) await this.remote.refresh();
     const low = Math.max(this.low, max - LOOKBACK);
     if (low > this.low) {
       for (const id of this.recent) if (id <= low) this.recent.delete(id);
       this.low = low;
+    }
+    return added;
+  }
+
+  /**
+   * Signals revived since the last look. A revival keeps the signal's id, so the scan by id never sees
+   * one whose id it has passed: one removed before the load, or seen removed by a refresh. Each is added
+   * unless held already (removed after the load, it never left the matcher). An id the scan has not
+   * reached yet is left to the scan, which reads its row as it is then.
+   */
+  private async followRevivals(): Promise<number> {
+    let added = 0;
+    let after = this.revivalsLow;
+    for (;;) {
+      const page = await this.db.all<{ seq: number; signal_id: number }>('SELECT seq, signal_id FROM moderation_signal_revivals WHERE seq > ? ORDER BY seq LIMIT 5000', [after]);
+      if (!page.length) break;
+      const ids = new Set<number>();
+      for (const r of page) {
+        const seq = Number(r.seq);
+        const id = Number(r.signal_id);
+        if (this.recentRevivals.has(seq)) continue;
+        this.recentRevivals.add(seq);
+        if (id <= this.low || this.recent.has(id)) ids.add(id);
+      }
+      for (const s of await this.store.getSignalsByIds([...ids])) {
+        if (s.removedAt !== null) continue; // removed again since
+        if (s.type === 'text') {
+          const before = this.text.size;
+          this.text.add(textRule(s));
+          if (this.text.size > before) added++;
+        } else if (this.local?.addOnce(s)) added++;
+      }
+      after = Number(page[page.length - 1]!.seq);
+      if (page.length < 5000) break;
+    }
+    const low = Math.max(this.revivalsLow, after - LOOKBACK);
+    if (low > this.revivalsLow) {
+      for (const seq of this.recentRevivals) if (seq <= low) this.recentRevivals.delete(seq);
+      this.revivalsLow = low;
     }
     return added;
   }

@@ -419,8 +419,7 @@ async function sweepPdq(
     }
     const last = pending[pending.length - 1]!.last;
     pending = [];
-    const index = new PdqIndex({ maxDistance: Math.max(31, threshold), capacity: held });
-    index.addPacked(words, ids);
+    const index = PdqIndex.fromPacked(words, ids, { maxDistance: Math.max(31, threshold) });
     const hits = new Map<number, Array<{ signal: BankSignal; distance: number }>>();
     for (const s of signals) {
       for (const m of index.query(s.value, threshold)) {
