@@ -43,6 +43,18 @@ describe('accounts and devices', () => {
     expect(big).toMatchObject({ status: 413, body: { code: 'payload_too_large' } });
   });
 
+  it('refuses a keyless account: a small-order identity key with a signature (R = identity, S = 0) that fits any message', async () => {
+    // Under ZIP-215 rules (noble's default) this "signature" verifies for every message: the account would be
+    // one anybody can sign for, and members' clients (RFC 8032 strict) would refuse what the server accepted.
+    const identity = new Uint8Array(32);
+    identity[0] = 1; // the neutral point, encoded
+    const forged = toBase64Url(Uint8Array.from([...identity, ...new Uint8Array(32)]));
+    const keys = newDeviceKeys();
+    const device = { signatureKey: toBase64Url(keys.publicKey), name: 'phone', createdAt: Date.now(), accountSignature: forged };
+    const r = await call(server.url, 'POST', '/v1/accounts', { username: 'keyless', identityKey: toBase64Url(identity), device });
+    expect(r).toMatchObject({ status: 401, body: { code: 'bad_signature' } });
+  });
+
   it('authenticates by a signed one-time challenge and refuses replays, other origins and wrong keys', async () => {
     const bob = new TestAccount(server, 'bob');
     const device = await bob.register();

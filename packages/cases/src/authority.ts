@@ -137,7 +137,7 @@ export async function verifyAuthorityRequest(store: AuthorityStore, signed: Sign
   }
   let valid = false;
   try {
-    valid = signature.length === 64 && ed25519.verify(signature, lengthPrefixed(AUTHORITY_REQUEST_LABEL, bytes), authority.publicKey);
+    valid = signature.length === 64 && ed25519.verify(signature, lengthPrefixed(AUTHORITY_REQUEST_LABEL, bytes), authority.publicKey, { zip215: false });
   } catch {
     valid = false;
   }

@@ -113,6 +113,15 @@ describe.each(dialectCases())('cases on $name', ({ open }) => {
     expect(report.dsa.orders.find((o) => o.memberState === 'DE')).toMatchObject({ orders: 2, items: 2, medianTimeToEffectMs: (20 * MINUTE + 91 * MINUTE) / 2 });
   });
 
+  it('refuses a removal order "signed" under a small-order authority key (R = identity, S = 0 fits any payload)', async () => {
+    const identity = new Uint8Array(32);
+    identity[0] = 1; // the neutral point: under ZIP-215 rules (noble's default) it "signs" everything
+    await env.cases.authorities.register({ id: 'nobody', name: 'Nobody', memberState: 'DE', publicKey: identity, contact: 'x@nobody.example' }, 'admin', clock.time);
+    const real = signAuthorityRequest('nobody', authority, { type: 'removal_order', provider: 'social.example', body: {} }, clock.time);
+    const forged = { ...real, signature: Buffer.from([...identity, ...new Uint8Array(32)]).toString('base64url') };
+    await expect(verifyAuthorityRequest(env.cases.authorities, forged, 'removal_order', 'social.example', clock.time)).rejects.toMatchObject({ code: 'bad_signature' });
+  });
+
   it('lets one person decide a case at a time: no decision without the claim, none on a stale version', async () => {
     const { caseId } = await submitNotice(env.ctx, notice(shelf.url('p1')), null);
     await expect(decide(env.ctx, caseId, 'mod1', removalDecision(0))).rejects.toThrow(/Claim case/);

@@ -29,7 +29,7 @@ export function verifyDocument(label: string, document: unknown, signature: stri
     const key = typeof publicKey === 'string' ? fromBase64Url(publicKey) : publicKey;
     const sig = fromBase64Url(signature);
     if (key.length !== 32 || sig.length !== 64) return false;
-    return ed25519.verify(sig, signedBytes(label, document), key);
+    return ed25519.verify(sig, signedBytes(label, document), key, { zip215: false }); // RFC 8032 strict, as every verifier here
   } catch {
     return false;
   }

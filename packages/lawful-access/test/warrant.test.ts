@@ -3,7 +3,7 @@ import { toBase64Url } from '@doublelock/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../src/canonicalJson.ts';
 import { DAY_MS } from '../src/epoch.ts';
-import { generateSigningKey } from '../src/signature.ts';
+import { generateSigningKey, signDocument, verifyDocument } from '../src/signature.ts';
 import { LawfulAccessWorld } from '../src/testing.ts';
 import { calendarOf, openTrustConfig, signTrustConfig } from '../src/trust.ts';
 import { checkModification, checkRenewal, commitToWarrant, issueWarrant, isMessageInScope, openWarrantCommitment, refusalNotice, urgentDeadlines, verifyRefusalNotice, warrantStatus } from '../src/warrant.ts';
@@ -18,6 +18,19 @@ beforeAll(async () => {
   world = await LawfulAccessWorld.create({ threshold: 2, custodians: 3 });
 });
 afterAll(async () => world.close());
+
+describe('signed documents', () => {
+  it('verify RFC 8032 strict: a small-order key with R = identity, S = 0 signs nothing', () => {
+    // Under ZIP-215 rules that pair verifies for every document: a trust configuration naming such a key
+    // (by mistake or by design) would let anybody sign warrants in that office's name.
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    const forged = toBase64Url(Uint8Array.from([...identity, ...new Uint8Array(32)]));
+    expect(verifyDocument('doublelock/warrant', { id: 'w-1' }, forged, identity)).toBe(false);
+    const real = generateSigningKey();
+    expect(verifyDocument('doublelock/warrant', { id: 'w-1' }, signDocument('doublelock/warrant', { id: 'w-1' }, real.secretKey), real.publicKey)).toBe(true);
+  });
+});
 
 describe('canonical JSON', () => {
   it('sorts keys, has no whitespace, and refuses what has no single encoding', () => {
