@@ -48,7 +48,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, printTable, writeResults } from './lib/report.ts';
-import { freePort } from '@doublelock/store/testing';
+import { freePort } from '@doublelock/store/test-postgres'; // not /testing: that one imports vitest, which a plain script cannot
 
 const CONFIGS = [
   { t: 2, n: 3 },
