@@ -16,7 +16,7 @@
 import { randomBytes } from '@noble/hashes/utils.js';
 import { toBase64Url, type ServerFrame } from '@doublelock/protocol';
 import { findPostgresBin, freePort, startPostgres } from '@doublelock/store/test-postgres';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -179,6 +179,9 @@ async function runDoublelock(databaseUrl?: string): Promise<{ r: LoadResult; bar
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
+
+// The server runs compiled (apps/cli/dist), as `npm start` runs it: build it if a source changed since.
+execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../apps/cli/build.ts', import.meta.url))], { stdio: 'inherit' });
 
 const results: Array<Record<string, unknown>> = [];
 console.log(`bench:relay — ${DEVICES} devices (half in groups of 2, half in groups of 50), ${INFLIGHT} sends in flight, ${SECONDS} s per run\n`);
