@@ -17,6 +17,8 @@ import { ADMINS_EXTENSION_TYPE, EXTERNAL_REJOIN_OFF_EXTENSION_TYPE, externalRejo
 import { decodeMlsMessage, getCiphersuiteFromName, getCiphersuiteImpl, type CiphersuiteImpl, type CiphersuiteName, type Credential, type KeyPackage, type PublicMessage } from 'ts-mls';
 import { verifyFramedContentSignature } from 'ts-mls/framedContent.js';
 import { verifyGroupInfoSignature } from 'ts-mls/groupInfo.js';
+import { decodeRatchetTree } from 'ts-mls/ratchetTree.js';
+import { treeHashRoot } from 'ts-mls/treeHash.js';
 import { verifyKeyPackage } from 'ts-mls/keyPackage.js';
 import type { CommitMembership } from '@doublelock/store';
 
@@ -86,7 +88,7 @@ function externalMembership(commit: { proposals: Array<{ proposalOrRefType: stri
  * epoch, with the `external_pub` extension, and signed by `signatureKey` (the committer's directory key). The
  * store checks that `signer` is the committer's leaf after the commit.
  */
-export async function parseGroupInfo(bytes: Uint8Array, groupId: string, epoch: number, signatureKey: Uint8Array): Promise<{ signer: number }> {
+export async function parseGroupInfo(bytes: Uint8Array, groupId: string, epoch: number, signatureKey: Uint8Array, tree?: Uint8Array): Promise<{ signer: number; tree?: Uint8Array }> {
   let message;
   try {
     message = decodeMlsMessage(bytes, 0)?.[0];
@@ -101,7 +103,19 @@ export async function parseGroupInfo(bytes: Uint8Array, groupId: string, epoch: 
   if (!externalRejoinAllowed(info.groupContext.extensions)) reject('the group’s policy allows no external commits: no group info is kept');
   const cs = await suite(info.groupContext.cipherSuite).catch(() => reject(`the group info uses an unsupported cipher suite (${info.groupContext.cipherSuite})`));
   if (!(await verifyGroupInfoSignature(info, signatureKey, cs.signature).catch(() => false))) reject('the group info is not signed by the committing device');
-  return { signer: info.signer };
+  if (!tree) return { signer: info.signer };
+  // The tree out of band (§12.4.3.3): only beside a GroupInfo without one, and the tree its signed context names.
+  if (info.extensions.some((e) => e.extensionType === 'ratchet_tree')) reject('the group info carries its ratchet tree: send none beside it');
+  let decoded;
+  try {
+    decoded = decodeRatchetTree(tree, 0);
+  } catch {
+    decoded = undefined;
+  }
+  if (!decoded || decoded[1] !== tree.length) return reject('the ratchet tree beside the group info does not decode');
+  const hash = await treeHashRoot(decoded[0], cs.hash).catch(() => undefined);
+  if (!hash || Buffer.compare(Buffer.from(hash), Buffer.from(info.groupContext.treeHash)) !== 0) reject('the ratchet tree beside the group info is not the one its tree hash names');
+  return { signer: info.signer, tree };
 }
 
 /**

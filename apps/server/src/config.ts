@@ -31,6 +31,11 @@ export interface ServerConfig {
   maxBlobBytes: number;
   /** Largest JSON body accepted. */
   bodyLimit: number;
+  /**
+   * Most bytes of GroupInfos (with their ratchet trees) kept per group for rejoining by external commit (the two
+   * latest epochs'); beyond it a commit's GroupInfo is not kept (default 24 MiB: a 10,000-member group's twice).
+   */
+  groupInfoQuotaBytes: number;
   /** WebSocket limits: sockets per device (the oldest closes for a new one), bytes in flight per socket, unsent bytes before a slow reader is dropped. */
   push: PushLimits;
   /** Per-device quotas (429 quota_exceeded beyond them). */
@@ -116,6 +121,7 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConf
     mailboxTtlMs: 30 * DAY_MS,
     maxBlobBytes: 100 * 1024 * 1024,
     bodyLimit: 4 * 1024 * 1024,
+    groupInfoQuotaBytes: 24 * 1024 * 1024,
     push: DEFAULT_PUSH_LIMITS,
     quotas: DEFAULT_QUOTAS,
     storageReserveBytes: 16 * 1024 * 1024,

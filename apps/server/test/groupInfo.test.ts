@@ -7,16 +7,19 @@
  * verify (under its leaf's key, with the kept GroupInfo's group context), is refused.
  */
 import { toBase64Url } from '@doublelock/protocol';
+import { encodeRatchetTree } from 'ts-mls/ratchetTree.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/app.ts';
-import { call, commit, groupOf, serverCases, type TestDevice, devicesOf, postCommit } from './harness.ts';
-import { commitRequest, externalCommitRequest, groupInfoOf, leafOf, tamper } from './mls.ts';
+import { call, commit, groupOf, randomGroupId, serverCases, type TestDevice, devicesOf, postCommit } from './harness.ts';
+import { commitRequest, createMlsGroup, externalCommitRequest, groupInfoOf, leafOf, tamper } from './mls.ts';
 
 describe.each(serverCases())('GroupInfo and external commits at the Delivery Service on $name', ({ start }) => {
   let server: RunningServer;
   let n = 0;
+  // A small per-group quota for GroupInfos and their trees, so that one test can pass it cheaply.
+  const QUOTA = 2 * 1024 * 1024;
   beforeAll(async () => {
-    server = await start();
+    server = await start({ groupInfoQuotaBytes: QUOTA });
   });
   afterAll(async () => server.close());
 
@@ -125,5 +128,36 @@ describe.each(serverCases())('GroupInfo and external commits at the Delivery Ser
     // The other members' MLS accepts it too (it is a valid external commit): c's mailbox has it, from b.
     const mail = await c!.call<{ items: Array<{ kind: string; sender: { deviceId: string } }> }>('GET', '/v1/mailbox?limit=50');
     expect(mail.body.items.at(-1)).toMatchObject({ kind: 'commit', sender: { deviceId: b!.deviceId } });
+  });
+
+  it('keeps a large group’s ratchet tree beside its GroupInfo (out of band), checked against the tree hash, within a per-group quota', async () => {
+    // A tree over 1 MiB without thousands of members: the creator's leaf carries a 1.1 MiB extension.
+    const [a, b, c] = await people(3);
+    const groupId = randomGroupId();
+    expect((await a!.call('POST', '/v1/groups', { groupId })).status).toBe(201);
+    await createMlsGroup(a!, groupId, 1100 * 1024);
+    await commit(a!, groupId, { add: [b!, c!] }); // the Welcome's tree (over 1 MiB) goes beside it too
+    const update = await commitRequest(b!, groupId, { groupInfo: 'outOfBand' });
+    const tree = Buffer.from(update.body.groupInfoTree!, 'base64url');
+    expect(tree.length).toBeGreaterThan(1024 * 1024);
+    // A tree that is not the one the GroupInfo's signed context names (the epoch before's), or no tree at all.
+    const before = toBase64Url(encodeRatchetTree(b!.mls.get(groupId)!.ratchetTree));
+    expect(await postCommit(b!, groupId, { ...update.body, groupInfoTree: before })).toMatchObject({ status: 422, body: { code: 'commit_rejected', message: expect.stringMatching(/not the one its tree hash names/) } });
+    expect(await postCommit(b!, groupId, { ...update.body, groupInfoTree: toBase64Url(new Uint8Array(64).fill(9)) })).toMatchObject({ status: 422, body: { message: expect.stringMatching(/does not decode/) } });
+    expect(await postCommit(b!, groupId, { ...update.body, groupInfo: undefined })).toMatchObject({ status: 422, body: { message: expect.stringMatching(/without the group info/) } });
+    expect((await postCommit(b!, groupId, update.body)).status).toBe(200);
+    await update.apply();
+
+    // Kept and served together; c (its state lost) rejoins from both.
+    const kept = await info(c!, groupId);
+    expect(kept).toMatchObject({ status: 200, body: { groupInfo: update.body.groupInfo, ratchetTree: update.body.groupInfoTree } });
+    const resync = await externalCommitRequest(c!, kept.body.groupInfo, true, undefined, (kept.body as { ratchetTree?: string }).ratchetTree);
+    // Its own GroupInfo and tree: together with the epoch before's, over the group's quota (2 MiB here).
+    expect(Buffer.from(resync.body.groupInfoTree!, 'base64url').length + tree.length).toBeGreaterThan(QUOTA);
+    expect(await postCommit(c!, groupId, resync.body)).toMatchObject({ status: 200 });
+    // The commit stands; no GroupInfo is kept for its epoch (a lost device would ask to be re-added).
+    expect(await info(a!, groupId)).toMatchObject({ status: 404 });
+    const kept2 = await server.db.get<{ bytes: number }>('SELECT SUM(LENGTH(group_info) + COALESCE(LENGTH(ratchet_tree), 0)) AS bytes FROM group_infos WHERE group_id = ?', [groupId]);
+    expect(Number(kept2!.bytes)).toBeLessThanOrEqual(QUOTA);
   });
 });

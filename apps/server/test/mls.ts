@@ -9,6 +9,7 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import {
   createCommit,
   createGroup,
+  createGroupInfoWithExternalPub,
   createGroupInfoWithExternalPubAndRatchetTree,
   decodeMlsMessage,
   defaultCapabilities,
@@ -27,7 +28,7 @@ import {
   type Proposal,
 } from 'ts-mls';
 import { defaultClientConfig } from 'ts-mls/clientConfig.js';
-import { encodeRatchetTree } from 'ts-mls/ratchetTree.js';
+import { decodeRatchetTree, encodeRatchetTree } from 'ts-mls/ratchetTree.js';
 
 export const suite = getCiphersuiteImpl(getCiphersuiteFromName('MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519'));
 
@@ -42,17 +43,22 @@ export interface MlsDevice {
 const credential = (d: MlsDevice) => ({ credentialType: 'basic' as const, identity: new TextEncoder().encode(`${d.account.username}:${d.deviceId}`) });
 
 /** A KeyPackage of the device, signed with its key (its capabilities include the admin-list extension). */
-export async function keyPackage(d: MlsDevice, signWith = d.keys) {
+/** A leaf extension type for tests (private-use range): a large one makes a large ratchet tree cheaply. */
+export const FILLER_EXTENSION_TYPE = 0xf0aa;
+
+export async function keyPackage(d: MlsDevice, signWith = d.keys, fillerBytes = 0) {
   const capabilities = defaultCapabilities();
-  capabilities.extensions = [...capabilities.extensions, ADMINS_EXTENSION_TYPE];
-  return generateKeyPackageWithKey(credential(d), capabilities, defaultLifetime, [], { signKey: signWith.secretKey, publicKey: d.keys.publicKey }, await suite);
+  capabilities.extensions = [...capabilities.extensions, ADMINS_EXTENSION_TYPE, ...(fillerBytes > 0 ? [FILLER_EXTENSION_TYPE] : [])];
+  const leafExtensions = fillerBytes > 0 ? [{ extensionType: FILLER_EXTENSION_TYPE, extensionData: new Uint8Array(fillerBytes).fill(0x5a) }] : [];
+  return generateKeyPackageWithKey(credential(d), capabilities, defaultLifetime, [], { signKey: signWith.secretKey, publicKey: d.keys.publicKey }, await suite, leafExtensions);
 }
 
 /** Every device with a state in each group: an accepted commit moves them all on (see commitRequest's apply). */
 const groupDevices = new Map<string, Set<MlsDevice>>();
 
-export async function createMlsGroup(d: MlsDevice, groupId: string): Promise<void> {
-  const kp = await keyPackage(d);
+/** `fillerBytes`: the creator's leaf carries an extension that large (a large tree without thousands of members). */
+export async function createMlsGroup(d: MlsDevice, groupId: string, fillerBytes = 0): Promise<void> {
+  const kp = await keyPackage(d, d.keys, fillerBytes);
   d.mls.set(groupId, await createGroup(fromBase64Url(groupId), kp.publicPackage, kp.privatePackage, [], await suite));
   groupDevices.set(groupId, new Set([d]));
 }
@@ -85,8 +91,8 @@ export interface Changes {
   proposals?: Proposal[];
   /** A private commit (the SDK's old default framing). */
   private?: boolean;
-  /** Leave the GroupInfo of the new epoch beside the commit (as the SDK does). */
-  groupInfo?: boolean;
+  /** Leave the GroupInfo of the new epoch (with its tree inside, or 'outOfBand': beside it). */
+  groupInfo?: boolean | 'outOfBand';
 }
 
 /** The GroupInfo (MLSMessage, base64url) of a state, with external_pub and the ratchet tree, as the SDK leaves it. */
@@ -95,11 +101,23 @@ export async function groupInfoOf(state: ClientState): Promise<string> {
   return toBase64Url(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo }));
 }
 
+/** What a commit leaves for rejoining: nothing, a GroupInfo with its tree, or one with its tree beside it. */
+async function leftGroupInfo(state: ClientState, how: boolean | 'outOfBand' | undefined): Promise<{ groupInfo?: string; groupInfoTree?: string }> {
+  if (!how) return {};
+  return how === 'outOfBand' ? groupInfoOutOfBand(state) : { groupInfo: await groupInfoOf(state) };
+}
+
+/** A GroupInfo without its tree, and the tree beside it (RFC 9420 §12.4.3.3), as the SDK leaves a large group's. */
+export async function groupInfoOutOfBand(state: ClientState): Promise<{ groupInfo: string; groupInfoTree: string }> {
+  const groupInfo = await createGroupInfoWithExternalPub(state, [], await suite);
+  return { groupInfo: toBase64Url(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo })), groupInfoTree: toBase64Url(encodeRatchetTree(state.ratchetTree)) };
+}
+
 /**
  * An external commit by `d` from a GroupInfo (RFC 9420 §12.4.3.2), from a fresh KeyPackage of `d` (its own key):
  * with `resync` it removes `d`'s old leaf (a lost device rejoining), without it `d` joins as a new member.
  */
-export async function externalCommitRequest(d: MlsDevice, groupInfo: string, resync: boolean, inPlaceOf?: { deviceId: string }) {
+export async function externalCommitRequest(d: MlsDevice, groupInfo: string, resync: boolean, inPlaceOf?: { deviceId: string }, tree?: string) {
   const message = decodeMlsMessage(fromBase64Url(groupInfo), 0)![0];
   if (message.wireformat !== 'mls_group_info') throw new Error('not a GroupInfo');
   const kp = await keyPackage(d);
@@ -108,14 +126,15 @@ export async function externalCommitRequest(d: MlsDevice, groupInfo: string, res
     ...defaultClientConfig,
     keyPackageEqualityConfig: { compareKeyPackageToLeafNode: (_: unknown, leaf: LeafNode) => leaf.credential.credentialType === 'basic' && new TextDecoder().decode(leaf.credential.identity).endsWith(`:${inPlaceOf.deviceId}`) },
   };
-  const { publicMessage, newState } = await joinGroupExternal(message.groupInfo, kp.publicPackage, kp.privatePackage, resync, await suite, undefined, config as typeof defaultClientConfig | undefined);
+  const outOfBand = tree ? decodeRatchetTree(fromBase64Url(tree), 0)![0] : undefined;
+  const { publicMessage, newState } = await joinGroupExternal(message.groupInfo, kp.publicPackage, kp.privatePackage, resync, await suite, outOfBand, config as typeof defaultClientConfig | undefined);
   const body = {
     clientMessageId: toBase64Url(randomBytes(12)),
     epoch: Number(message.groupInfo.groupContext.epoch),
     commit: toBase64Url(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage })),
     adds: [] as string[],
     removes: [] as string[],
-    groupInfo: await groupInfoOf(newState),
+    ...(await leftGroupInfo(newState, tree ? 'outOfBand' : true)),
   };
   return { body, newState };
 }
@@ -146,7 +165,7 @@ export async function commitRequest(d: MlsDevice, groupId: string, changes: Chan
       welcome: toBase64Url(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: result.welcome })),
       ratchetTree: toBase64Url(encodeRatchetTree(result.newState.ratchetTree)),
     }),
-    ...(changes.groupInfo && { groupInfo: await groupInfoOf(result.newState) }),
+    ...(await leftGroupInfo(result.newState, changes.groupInfo)),
   };
   const apply = async () => {
     const devices = groupDevices.get(groupId) ?? new Set();

@@ -127,6 +127,33 @@ describe('rejoin by external commit', () => {
     }
   });
 
+  it('rejoins from a GroupInfo whose ratchet tree is kept beside it (a large group’s, RFC 9420 §12.4.3.3)', { timeout: 120_000 }, async () => {
+    // Alice's device leaves the tree out of the GroupInfo, as it does when the GroupInfo would pass 1 MiB.
+    const storage = new MemoryStorage();
+    const alice = await register(srv.url, uniqueName('al'), 6, { mls: { ratchetTreeInGroupInfo: false } });
+    const bob = new TestDevice(await Messenger.register(await deviceOptions(srv.url, { storage }), uniqueName('bo')));
+    const chat = await alice.messenger.createGroup('big one', [bob.messenger.username], { admins: true });
+    await bob.messenger.sync();
+    const saved = await backup(storage);
+    await alice.messenger.setAdmins(chat, [alice.messenger.username, bob.messenger.username]);
+    await bob.messenger.sync();
+    bob.messenger.close();
+    const epoch = (await alice.messenger.group(chat)).epoch;
+    const row = await srv.db.get<{ tree: number }>('SELECT LENGTH(ratchet_tree) AS tree FROM group_infos WHERE group_id = ? AND epoch = ?', [chat, epoch]);
+    expect(Number(row?.tree)).toBeGreaterThan(0);
+
+    const restored = new TestDevice(await Messenger.open(await deviceOptions(srv.url, { storage: saved })));
+    await alice.messenger.sendText(chat, 'still there?');
+    await restored.messenger.sync();
+    expect(restored.events).toContainEqual({ type: 'rejoin_pending', groupId: chat });
+    await alice.messenger.sync();
+    await restored.messenger.sync();
+    expect(restored.events).toContainEqual({ type: 'rejoined', groupId: chat, username: bob.messenger.username, deviceId: bob.messenger.deviceId });
+    await restored.messenger.sendText(chat, 'rebuilt from the tree beside it');
+    await alice.messenger.sync();
+    expect(alice.texts).toContain(`${bob.messenger.username}: rebuilt from the tree beside it`);
+  });
+
   it('a malicious server letting its own (directory-listed) device in by external commit is refused by every member', { timeout: 120_000 }, async () => {
     const [alice, bob, mallory] = await Promise.all(['al', 'bo', 'ma'].map((p) => register(srv.url, uniqueName(p))));
     const chat = await alice!.messenger.createGroup('private', [bob!.messenger.username]);

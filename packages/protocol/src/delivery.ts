@@ -1,7 +1,7 @@
 /** Mailbox items as devices receive them (HTTP fetch or WebSocket push), and acknowledgements. */
 import { z } from 'zod';
 import { bytes, clientMessageId, deviceId, groupId, username } from './common.ts';
-import { sendMessageRequest, sendMessageResponse } from './groups.ts';
+import { MAX_GROUP_INFO_TREE_BYTES, sendMessageRequest, sendMessageResponse } from './groups.ts';
 
 /** `void`: the Delivery Service voided a commit every member found invalid (payload: a voidNotice, JSON). */
 export const mailboxItemKind = z.enum(['application', 'commit', 'welcome', 'void']);
@@ -18,7 +18,7 @@ export const mailboxItem = z.object({
   clientMessageId,
   payload: bytes({ max: 2 * 1024 * 1024 }),
   /** For welcomes: the ratchet tree, when sent out of band. */
-  ratchetTree: bytes({ max: 2 * 1024 * 1024 }).optional(),
+  ratchetTree: bytes({ max: MAX_GROUP_INFO_TREE_BYTES }).optional(),
   serverTime: z.number().int(),
   franking: z.object({ commitment: bytes({ exact: 32 }), tag: bytes({ exact: 32 }) }).optional(),
 });

@@ -7,6 +7,12 @@ import { z } from 'zod';
 import { bytes, clientMessageId, deviceId, groupId, username } from './common.ts';
 
 export const mlsMessage = bytes({ min: 1, max: 1024 * 1024 });
+/**
+ * A group's ratchet tree (RFC 9420 §7.8 encoding) beside a GroupInfo that does not carry it (§12.4.3.3: the
+ * joiner may get the tree out of band): a 10,000-member group's is about 4 MiB.
+ */
+export const MAX_GROUP_INFO_TREE_BYTES = 8 * 1024 * 1024;
+export const groupInfoTree = bytes({ min: 1, max: MAX_GROUP_INFO_TREE_BYTES });
 
 export const createGroupRequest = z.object({ groupId });
 export const groupResponse = z.object({
@@ -25,8 +31,8 @@ export const commitRequest = z.object({
   removes: z.array(deviceId).max(2000).default([]),
   /** MLS Welcome for the added devices (required when adds is not empty). */
   welcome: mlsMessage.optional(),
-  /** Ratchet tree for the Welcome (when not sent in an extension). */
-  ratchetTree: mlsMessage.optional(),
+  /** Ratchet tree for the Welcome (when not sent in an extension; a large group's is over 1 MiB). */
+  ratchetTree: groupInfoTree.optional(),
   /**
    * The GroupInfo of the epoch this commit starts (RFC 9420 §12.4.3, an MLSMessage `mls_group_info`), signed by
    * the committer, with the `external_pub` and `ratchet_tree` extensions: what a member that lost its state
@@ -34,10 +40,19 @@ export const commitRequest = z.object({
    * signature, keeps the latest, and gives it only to the group's member devices (GET …/group-info).
    */
   groupInfo: mlsMessage.optional(),
+  /**
+   * The ratchet tree of the epoch this commit starts, for a GroupInfo without the `ratchet_tree` extension (a
+   * large group's tree does not fit in one: §12.4.3.3 lets the joiner get it out of band). The Delivery Service
+   * checks it against the GroupInfo's tree hash and keeps it beside it, within a per-group byte quota.
+   */
+  groupInfoTree: groupInfoTree.optional(),
 });
 export type CommitRequest = z.infer<typeof commitRequest>;
-/** GET /v1/groups/:groupId/group-info: the latest GroupInfo a committer left (members only; 404 when none). */
-export const groupInfoResponse = z.object({ epoch: z.number().int().nonnegative(), groupInfo: mlsMessage });
+/**
+ * GET /v1/groups/:groupId/group-info: the latest GroupInfo a committer left (members only; 404 when none), and
+ * its ratchet tree when the GroupInfo does not carry it.
+ */
+export const groupInfoResponse = z.object({ epoch: z.number().int().nonnegative(), groupInfo: mlsMessage, ratchetTree: groupInfoTree.optional() });
 export type GroupInfoResponse = z.infer<typeof groupInfoResponse>;
 export const commitResponse = z.object({ epoch: z.number().int(), seq: z.number().int(), serverTime: z.number().int() });
 

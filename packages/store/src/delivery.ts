@@ -78,7 +78,9 @@ export interface CommitInput {
    * The GroupInfo for the epoch the commit starts (RFC 9420 §12.4.3), its signature already checked against the
    * committer's key (apps/server/src/commitCheck.ts parseGroupInfo); kept when `signer` is the committer's leaf.
    */
-  groupInfo?: { bytes: Uint8Array; signer: number };
+  groupInfo?: { bytes: Uint8Array; signer: number; tree?: Uint8Array };
+  /** Most bytes of GroupInfos and their trees kept per group (the two latest epochs'); beyond it none is kept. */
+  groupInfoQuotaBytes?: number;
   /** SHA-256 of the commit's bytes (what members' signed rejections name). */
   commitHash?: Uint8Array;
   now: number;
@@ -187,13 +189,14 @@ export class DeliveryStore {
   }
 
   /** The latest GroupInfo a committer left in the group, for one of its member devices (undefined: none kept). */
-  async groupInfo(groupId: string, deviceId: string): Promise<{ epoch: number; groupInfo: Uint8Array } | undefined> {
+  async groupInfo(groupId: string, deviceId: string): Promise<{ epoch: number; groupInfo: Uint8Array; ratchetTree?: Uint8Array } | undefined> {
     if (!(await this.isMember(groupId, deviceId))) throw new DomainError(ErrorCode.notMember, 'This device is not a member of the group.');
-    const row = await this.db.get<{ epoch: number; group_info: Uint8Array }>(
-      `SELECT g.epoch, g.group_info FROM group_infos g JOIN chat_groups c ON c.group_id = g.group_id AND c.epoch = g.epoch WHERE g.group_id = ?`,
+    const row = await this.db.get<{ epoch: number; group_info: Uint8Array; ratchet_tree: Uint8Array | null }>(
+      `SELECT g.epoch, g.group_info, g.ratchet_tree FROM group_infos g JOIN chat_groups c ON c.group_id = g.group_id AND c.epoch = g.epoch WHERE g.group_id = ?`,
       [groupId],
     );
-    return row && { epoch: Number(row.epoch), groupInfo: asBytes(row.group_info) };
+    const ratchetTree = row && optionalBytes(row.ratchet_tree);
+    return row && { epoch: Number(row.epoch), groupInfo: asBytes(row.group_info), ...(ratchetTree && { ratchetTree }) };
   }
 
   /** The GroupInfo kept for one epoch of a group (what an external commit at that epoch was made from), if any. */
@@ -762,7 +765,20 @@ async function keepGroupInfo(tx: SqlRunner, input: CommitInput, committerLeaf: n
   await tx.run('DELETE FROM group_infos WHERE group_id = ? AND epoch < ?', [input.groupId, input.epoch]);
   if (!input.groupInfo || committerLeaf === undefined) return;
   if (input.groupInfo.signer !== committerLeaf) rejectCommit(`The group info is signed as leaf ${input.groupInfo.signer}, not as the committer’s leaf ${committerLeaf}.`);
-  await tx.run('INSERT INTO group_infos (group_id, epoch, group_info, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', [input.groupId, input.epoch + 1, input.groupInfo.bytes, input.now]);
+  // A per-group byte quota (GroupInfo and tree, the epoch before's included): beyond it none is kept for this
+  // epoch, and a device that loses its state asks to be re-added instead. The commit itself stands.
+  const size = input.groupInfo.bytes.length + (input.groupInfo.tree?.length ?? 0);
+  if (input.groupInfoQuotaBytes !== undefined) {
+    const kept = await tx.get<{ bytes: number | null }>('SELECT SUM(LENGTH(group_info) + COALESCE(LENGTH(ratchet_tree), 0)) AS bytes FROM group_infos WHERE group_id = ?', [input.groupId]);
+    if (Number(kept?.bytes ?? 0) + size > input.groupInfoQuotaBytes) return;
+  }
+  await tx.run('INSERT INTO group_infos (group_id, epoch, group_info, ratchet_tree, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [
+    input.groupId,
+    input.epoch + 1,
+    input.groupInfo.bytes,
+    input.groupInfo.tree ?? null,
+    input.now,
+  ]);
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

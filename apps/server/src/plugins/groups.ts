@@ -13,6 +13,7 @@ import {
   fromBase64Url,
   groupId as groupIdSchema,
   groupInfoResponse,
+  MAX_GROUP_INFO_TREE_BYTES,
   groupResponse,
   lengthPrefixed,
   sendMessageRequest,
@@ -76,14 +77,15 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
     app.get('/v1/groups/:groupId/group-info', { schema: { params: groupParams, response: { 200: groupInfoResponse } } }, async (request) => {
       const kept = await ctx.stores.delivery.groupInfo(request.params.groupId, deviceOf(request).deviceId);
       if (!kept) return fail(ErrorCode.notFound, 'No group info is kept for the group’s current epoch.');
-      return { epoch: kept.epoch, groupInfo: toBase64Url(kept.groupInfo) };
+      return { epoch: kept.epoch, groupInfo: toBase64Url(kept.groupInfo), ...(kept.ratchetTree && { ratchetTree: toBase64Url(kept.ratchetTree) }) };
     });
 
-    app.post('/v1/groups/:groupId/commits', { schema: { params: groupParams, body: commitRequest, response: { 200: commitResponse } } }, async (request) => {
+    // A large group's GroupInfo tree rides along (MAX_GROUP_INFO_TREE_BYTES, base64url): this route takes more.
+    app.post('/v1/groups/:groupId/commits', { bodyLimit: ctx.config.bodyLimit + Math.ceil((MAX_GROUP_INFO_TREE_BYTES * 4) / 3), schema: { params: groupParams, body: commitRequest, response: { 200: commitResponse } } }, async (request) => {
       const sender = deviceOf(request);
       const body = request.body;
       const now = ctx.now();
-      ctx.quotas.send(sender.deviceId, body.commit.length + (body.welcome?.length ?? 0) + (body.ratchetTree?.length ?? 0) + (body.groupInfo?.length ?? 0));
+      ctx.quotas.send(sender.deviceId, body.commit.length + (body.welcome?.length ?? 0) + (body.ratchetTree?.length ?? 0) + (body.groupInfo?.length ?? 0) + (body.groupInfoTree?.length ?? 0));
       // Members only, before any work on the commit's bytes.
       if (!(await ctx.stores.delivery.isMember(request.params.groupId, sender.deviceId))) {
         return fail(ErrorCode.notMember, 'This device is not a member of the group.');
@@ -96,7 +98,9 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
       // The GroupInfo for the next epoch must be signed by the committing device (its key in the directory).
       const groupInfo = body.groupInfo ? fromBase64Url(body.groupInfo) : undefined;
       const signer = groupInfo && (await ctx.stores.accounts.device(sender.deviceId))?.signatureKey;
-      const checkedInfo = groupInfo && signer && { bytes: groupInfo, ...(await parseGroupInfo(groupInfo, request.params.groupId, body.epoch + 1, signer)) };
+      const tree = body.groupInfoTree ? fromBase64Url(body.groupInfoTree) : undefined;
+      if (tree && !groupInfo) return fail(ErrorCode.commitRejected, 'A ratchet tree for a group info was sent without the group info.');
+      const checkedInfo = groupInfo && signer && { bytes: groupInfo, ...(await parseGroupInfo(groupInfo, request.params.groupId, body.epoch + 1, signer, tree)) };
       const accepted = await ctx.stores.delivery.commit({
         groupId: request.params.groupId,
         sender,
@@ -110,6 +114,7 @@ export function groupRoutes(ctx: ServerContext, auth: Authenticator): FastifyPlu
         ...(body.welcome && { welcome: fromBase64Url(body.welcome) }),
         ...(body.ratchetTree && { ratchetTree: fromBase64Url(body.ratchetTree) }),
         ...(checkedInfo && { groupInfo: checkedInfo }),
+        groupInfoQuotaBytes: ctx.config.groupInfoQuotaBytes,
         now,
         expiresAt: now + ctx.config.mailboxTtlMs,
       });

@@ -4,8 +4,10 @@
  * its device key gets back in by itself, with nobody else online.
  *
  * - Every committer leaves, beside its commit, the GroupInfo of the epoch the commit starts (§12.4.3), signed
- *   with its leaf key, with the `external_pub` and `ratchet_tree` extensions (`groupInfoFor`). The Delivery
- *   Service checks it and keeps the latest for the group's member devices (GET /v1/groups/:id/group-info).
+ *   with its leaf key, with the `external_pub` extension and the ratchet tree — in the `ratchet_tree` extension
+ *   while the GroupInfo stays within 1 MiB, else beside it (§12.4.3.3: out of band; a 10,000-member group's tree
+ *   is about 4 MiB) — (`groupInfoFor`). The Delivery Service checks both and keeps the latest for the group's
+ *   member devices (GET /v1/groups/:id/group-info), within a per-group byte quota.
  * - The lost device takes it, checks it as ts-mls `joinGroupExternal` does (signature by a leaf our AS accepts,
  *   the tree against the tree hash in the signed context), and that its signer is of an account that was in the
  *   group as the device last knew it — else the server could serve a group of its own making (same id, the
@@ -32,9 +34,10 @@
  *   Welcome at the group's real epoch) and says so (`rejoin_unconfirmed`). A removed member who actively sends in
  *   the fork can still confirm it: that residue is in docs/MESSENGER.md.
  */
-import { createGroupInfoWithExternalPubAndRatchetTree, decodeMlsMessage, encodeMlsMessage, joinGroupExternal, type ClientState, type GroupInfo, type PublicMessage } from 'ts-mls';
+import { createGroupInfoWithExternalPub, createGroupInfoWithExternalPubAndRatchetTree, decodeMlsMessage, encodeMlsMessage, joinGroupExternal, type ClientState, type GroupInfo, type PublicMessage } from 'ts-mls';
 import { ratchetTreeFromExtension } from 'ts-mls/groupInfo.js';
-import { deviceIdFor, externalRejoinAllowed, fromBase64Url, type CommitRequest } from '@doublelock/protocol';
+import { decodeRatchetTree, encodeRatchetTree } from 'ts-mls/ratchetTree.js';
+import { deviceIdFor, externalRejoinAllowed, fromBase64Url, MAX_GROUP_INFO_TREE_BYTES, type CommitRequest } from '@doublelock/protocol';
 import { ApiError } from '../api/serverApi.ts';
 import { b64, identityText, newMessageId, type MessengerContext } from '../core/context.ts';
 import { resendWhileTransient } from '../core/transient.ts';
@@ -91,15 +94,25 @@ export async function newestKeptEpoch(ctx: MessengerContext, groupId: string): P
   return newest;
 }
 
-/** A GroupInfo larger than this (a big group's tree) is not left at the server: such groups rejoin by re-add. */
+/** A GroupInfo carries its ratchet tree while it stays within this; a larger tree goes beside it. */
 export const MAX_GROUP_INFO_BYTES = 1024 * 1024;
 
-/** The GroupInfo to leave beside a commit that made `state` (base64url MLSMessage), or undefined when too large. */
-export async function groupInfoFor(ctx: MessengerContext, state: ClientState): Promise<string | undefined> {
-  if (!externalRejoinAllowed(state.groupContext.extensions)) return undefined; // the group's policy: re-adds only
-  const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(state, [], ctx.cs);
-  const bytes = encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo });
-  return bytes.length <= MAX_GROUP_INFO_BYTES ? b64(bytes) : undefined;
+/**
+ * The GroupInfo to leave beside a commit that made `state` (base64url MLSMessage), with its ratchet tree inside
+ * when it fits (and `ratchetTreeInGroupInfo` is not false), else beside it (`groupInfoTree`); nothing under a
+ * re-add-only policy or for a tree beyond MAX_GROUP_INFO_TREE_BYTES.
+ */
+export async function groupInfoFor(ctx: MessengerContext, state: ClientState): Promise<Pick<CommitRequest, 'groupInfo' | 'groupInfoTree'>> {
+  if (!externalRejoinAllowed(state.groupContext.extensions)) return {}; // the group's policy: re-adds only
+  const tree = encodeRatchetTree(state.ratchetTree);
+  if (ctx.options.mls?.ratchetTreeInGroupInfo !== false && tree.length < MAX_GROUP_INFO_BYTES - 64 * 1024) {
+    const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(state, [], ctx.cs);
+    const bytes = encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo });
+    if (bytes.length <= MAX_GROUP_INFO_BYTES) return { groupInfo: b64(bytes) };
+  }
+  if (tree.length > MAX_GROUP_INFO_TREE_BYTES) return {};
+  const groupInfo = await createGroupInfoWithExternalPub(state, [], ctx.cs);
+  return { groupInfo: b64(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo })), groupInfoTree: b64(tree) };
 }
 
 /**
@@ -150,7 +163,8 @@ export async function rejoinLocked(ctx: MessengerContext, groupId: string): Prom
     if (message?.wireformat !== 'mls_group_info') return false;
     const info: GroupInfo = message.groupInfo;
     if (b64(info.groupContext.groupId) !== groupId || Number(info.groupContext.epoch) !== kept.epoch) return false;
-    const tree = ratchetTreeFromExtension(info);
+    // The tree: in the GroupInfo, or beside it (a large group's; the signed context's tree hash vouches for it).
+    const tree = ratchetTreeFromExtension(info) ?? (kept.ratchetTree ? decodeRatchetTree(fromBase64Url(kept.ratchetTree), 0)?.[0] : undefined);
     if (!tree) return false;
     // A GroupInfo older than what this device has already seen of the group: the server serves a past epoch (a
     // fork where members removed since would hold the secrets).
@@ -170,7 +184,7 @@ export async function rejoinLocked(ctx: MessengerContext, groupId: string): Prom
     const own = await ctx.keyPackages.create(false);
     // ts-mls checks the leaves one by one; fetch their accounts together first.
     await ctx.prefetchAccounts(groupMembers({ ratchetTree: tree }).map((m) => m.username));
-    const { publicMessage, newState } = await ctx.withCredentialReasons(() => joinGroupExternal(info, own.publicPackage, own.privatePackage, true, ctx.cs, undefined, ctx.config));
+    const { publicMessage, newState } = await ctx.withCredentialReasons(() => joinGroupExternal(info, own.publicPackage, own.privatePackage, true, ctx.cs, tree, ctx.config));
     const groupInfo = await groupInfoFor(ctx, newState);
     const request: CommitRequest = {
       clientMessageId: newMessageId(),
@@ -178,7 +192,7 @@ export async function rejoinLocked(ctx: MessengerContext, groupId: string): Prom
       commit: b64(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage })),
       adds: [],
       removes: [],
-      ...(groupInfo && { groupInfo }),
+      ...groupInfo,
     };
     let accepted;
     try {

@@ -181,7 +181,7 @@ export class Membership {
             welcome: b64(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: result.welcome })),
             ratchetTree: b64(encodeRatchetTree(result.newState.ratchetTree)),
           }),
-          ...(groupInfo && { groupInfo }),
+          ...groupInfo,
         };
         const accepted = await resendWhileTransient(() => ctx.api.commit(groupId, request));
         meta.epochEnds[String(epoch)] = accepted.seq;

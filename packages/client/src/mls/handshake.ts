@@ -38,6 +38,11 @@ export interface HandshakeOptions {
   publicHandshake?: boolean;
   /** Put the ratchet tree into the Welcome (the `ratchet_tree` GroupInfo extension). */
   ratchetTreeInWelcome?: boolean;
+  /**
+   * Put the ratchet tree into the GroupInfo left for rejoining (groups/externalRejoin.ts). Default: when the
+   * GroupInfo stays within 1 MiB; otherwise, and when false, the tree goes beside it (RFC 9420 §12.4.3.3).
+   */
+  ratchetTreeInGroupInfo?: boolean;
 }
 
 /** ts-mls `createCommit` options for these handshake options and proposals. */
