@@ -14,7 +14,8 @@
  *   - at that size: inclusion and consistency proof generation time (mean of 200 random proofs each,
  *     served from stored subtree hashes), their sizes, and client-side verification times.
  * LOG_BENCH_LEAVES=10000000 measures 10M leaves (minutes, beyond the default time budget);
- * LOG_BENCH_STORES=sqlite (or postgres) runs one store only.
+ * LOG_BENCH_STORES=sqlite (or postgres) runs one store only; LOG_BENCH_HASH_WORKERS=0 hashes on the log's
+ * thread (no worker threads), to see what they bring.
  * Writes bench/results/log.json.
  */
 import { generateSignerKey, TransparencyLog } from '@doublelock/log';
@@ -75,7 +76,7 @@ async function ceiling(db: Db, count: number, perTransaction: number, table: str
 }
 
 async function measure(store: string, db: Db, durability: string) {
-  const log = await TransparencyLog.open(db, { signerKey: generateSignerKey(`bench.example/${store}`) });
+  const log = await TransparencyLog.open(db, { signerKey: generateSignerKey(`bench.example/${store}`), ...(process.env.LOG_BENCH_HASH_WORKERS && { hashing: { workers: Number(process.env.LOG_BENCH_HASH_WORKERS) } }) });
   // Warm-up (JIT, hash tables, database caches), so the figures are the steady state.
   await Promise.all(Array.from({ length: WARM_UP }, (_, i) => log.append([entry(i)])));
   let size = WARM_UP;

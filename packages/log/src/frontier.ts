@@ -29,9 +29,20 @@ export class Frontier {
 
   /** Adds a leaf; `emit` receives each interior node this completes (level ≥ 1). */
   append(leafHash: Uint8Array, emit: (node: StoredNode) => void): void {
+    this.appendSubtree(0, leafHash, emit);
+  }
+
+  /**
+   * Adds a complete aligned subtree of 2^level leaves whose hash is known (a leaf at level 0), e.g. one
+   * hashed by a worker (batchHasher.ts); the tree's size must be a multiple of 2^level. `emit` receives
+   * each node above it that this completes.
+   */
+  appendSubtree(level: number, hash: Uint8Array, emit: (node: StoredNode) => void): void {
+    const width = 2 ** level;
+    if (this.#size % width !== 0) throw new RangeError(`a subtree of ${width} leaves cannot start at leaf ${this.#size}`);
     const nodes = this.#nodes;
-    let hash = leafHash;
-    let level = 0;
+    const first = level;
+    let index = this.#size / width;
     let top = nodes[nodes.length - 1];
     // merging needs only the hashes: a node object is made for what is emitted or kept, not per step
     let node: StoredNode | undefined;
@@ -39,12 +50,13 @@ export class Frontier {
       nodes.pop();
       hash = nodeHash(top.hash, hash);
       level++;
-      node = { level, index: Math.floor(top.index / 2), hash };
+      index = Math.floor(top.index / 2);
+      node = { level, index, hash };
       emit(node);
       top = nodes[nodes.length - 1];
     }
-    nodes.push(node ?? { level: 0, index: this.#size, hash });
-    this.#size++;
+    nodes.push(node ?? { level: first, index, hash });
+    this.#size += width;
   }
 
   root(): Uint8Array {

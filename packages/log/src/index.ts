@@ -5,9 +5,10 @@
 export { leafHash, nodeHash, EMPTY_ROOT, HASH_SIZE } from './hash.ts';
 export { inclusionPath, consistencyPath, subtreeHash, frontierNodes, withNodes, type NodeId, type NodeReader } from './merkle.ts';
 export { Frontier, type StoredNode } from './frontier.ts';
-export { AppendConflict, type AppendBatch, type LogStorage, type StoredCheckpoint, type StoredCosignature } from './storage.ts';
+export { AppendConflict, type AppendBatch, type AppendChunk, type LogStorage, type StoredCheckpoint, type StoredCosignature } from './storage.ts';
 export { SqlLogStorage, nodePosition } from './sqlStorage.ts';
 export { NoteSigner, CosignatureSigner, generateSignerKey, parseSignerKey, formatSignerKey, assembleNote, checkpointText, type SignerKey } from './signer.ts';
+export { BatchHasher, type BatchHasherOptions } from './batchHasher.ts';
 export { TransparencyLog, type TransparencyLogOptions, type SignedCheckpoint } from './log.ts';
 export { LogError, type LogErrorCode } from './errors.ts';
 export * from './witness.ts';

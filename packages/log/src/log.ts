@@ -4,16 +4,20 @@
  *
  * Appends are batched: concurrent `append` calls queue up while a tree update is being written and
  * the next update takes them all at once (one transaction, one set of node writes), so the log keeps
- * up with callers that append one entry each. Proofs read O(log n) stored subtree hashes.
+ * up with callers that append one entry each. Large batches are hashed by worker threads
+ * (batchHasher.ts), segment by segment, while this thread writes the segments already hashed in the
+ * same transaction; with a backlog, the next batch is hashed while this one is written. Proofs read
+ * O(log n) stored subtree hashes.
  */
 import type { Db } from '@doublelock/store';
 import { LogError } from './errors.ts';
+import { BatchHasher, type BatchHasherOptions, type HashedBatch, type HashedSegment } from './batchHasher.ts';
 import { Frontier, type StoredNode } from './frontier.ts';
-import { EMPTY_ROOT, leafHash } from './hash.ts';
+import { EMPTY_ROOT, HASH_SIZE, leafHash } from './hash.ts';
 import { consistencyPath, frontierNodes, inclusionPath, nodeKey, subtreeHash, withNodes } from './merkle.ts';
 import { assembleNote, checkpointText, NoteSigner } from './signer.ts';
 import { SqlLogStorage } from './sqlStorage.ts';
-import { AppendConflict, type LogStorage, type StoredCheckpoint } from './storage.ts';
+import { AppendConflict, type AppendChunk, type LogStorage, type StoredCheckpoint } from './storage.ts';
 import { encodeEntryBundle, MAX_BUNDLED_ENTRY_BYTES, TILE_HEIGHT, TILE_WIDTH } from './tiles.ts';
 import { parseCheckpoint } from './verifier/checkpoint.ts';
 import { NoteError, parseNote, parseVerifierKey, SIGNATURE_COSIGNATURE_V1, verifySignature, type VerifierKey } from './verifier/note.ts';
@@ -30,6 +34,8 @@ export interface TransparencyLogOptions {
   maxClockSkewSeconds?: number;
   /** Largest entry accepted, in bytes (default and maximum 65,535: tlog-tiles bundles use uint16 lengths). */
   maxEntryBytes?: number;
+  /** Worker threads hashing large batches (batchHasher.ts); `{ workers: 0 }` hashes on this thread only. */
+  hashing?: BatchHasherOptions | BatchHasher;
 }
 
 export interface SignedCheckpoint {
@@ -42,6 +48,13 @@ export interface SignedCheckpoint {
   note: string;
   /** Names of the witnesses whose cosignatures are in `note`. */
   witnesses: string[];
+}
+
+/** Appends taken from the queue for one tree update, their hashes being computed by the workers if large. */
+interface Batch {
+  jobs: PendingAppend[];
+  entries: Uint8Array[];
+  hashed: HashedBatch | undefined;
 }
 
 interface PendingAppend {
@@ -66,8 +79,11 @@ export class TransparencyLog {
   readonly #maxEntryBytes: number;
   #frontier: Frontier;
   #pending: PendingAppend[] = [];
+  /** entries in #pending */
+  #queued = 0;
   #draining: Promise<void> | undefined;
   #latest: StoredCheckpoint | undefined;
+  readonly #hasher: BatchHasher;
 
   private constructor(storage: LogStorage, frontier: Frontier, options: TransparencyLogOptions) {
     this.signer = new NoteSigner(options.signerKey);
@@ -81,6 +97,7 @@ export class TransparencyLog {
     this.#maxSkew = options.maxClockSkewSeconds ?? 600;
     this.#maxEntryBytes = options.maxEntryBytes ?? MAX_BUNDLED_ENTRY_BYTES;
     if (!(this.#maxEntryBytes > 0 && this.#maxEntryBytes <= MAX_BUNDLED_ENTRY_BYTES)) throw new RangeError(`maxEntryBytes must be 1–${MAX_BUNDLED_ENTRY_BYTES}`);
+    this.#hasher = options.hashing instanceof BatchHasher ? options.hashing : new BatchHasher(options.hashing);
   }
 
   /** Opens the log on any LogStorage. */
@@ -118,6 +135,7 @@ export class TransparencyLog {
     }
     return new Promise((resolve, reject) => {
       this.#pending.push({ entries: entries.slice(), resolve, reject });
+      this.#queued += entries.length;
       this.#draining ??= this.#drain();
     });
   }
@@ -125,38 +143,51 @@ export class TransparencyLog {
   async #drain(): Promise<void> {
     // Let callers of the same tick join the first update.
     await new Promise((resolve) => setImmediate(resolve));
-    while (this.#pending.length > 0) {
-      let take = 0;
-      let count = 0;
-      while (take < this.#pending.length && (take === 0 || count + this.#pending[take]!.entries.length <= this.#maxBatch)) {
-        count += this.#pending[take]!.entries.length;
-        take++;
-      }
-      const jobs = this.#pending.splice(0, take);
+    let next = this.#take(this.#frontier.size);
+    while (next) {
+      const current = next;
+      // With a backlog worth the workers, the following batch is hashed while this one is written (its
+      // start assumes this one succeeds; #write checks it). Otherwise callers arriving meanwhile join it.
+      if (this.#hasher.wants(this.#queued)) next = this.#take(this.#frontier.size + current.entries.length);
+      else next = undefined;
       try {
-        const entries: Uint8Array[] = [];
-        for (const job of jobs) for (const entry of job.entries) entries.push(entry);
-        let next = await this.#write(entries);
-        for (const job of jobs) {
-          job.resolve({ firstIndex: next });
-          next += job.entries.length;
+        let first = await this.#write(current);
+        for (const job of current.jobs) {
+          job.resolve({ firstIndex: first });
+          first += job.entries.length;
         }
       } catch (error) {
-        for (const job of jobs) job.reject(error);
+        for (const job of current.jobs) job.reject(error);
       }
+      next ??= this.#take(this.#frontier.size);
     }
     this.#draining = undefined;
   }
 
-  async #write(entries: Uint8Array[]): Promise<number> {
-    const leafHashes = entries.map(leafHash);
+  /** Up to maxBatch queued entries (whole calls), their hashing started if it goes to the workers. */
+  #take(start: number): Batch | undefined {
+    if (this.#pending.length === 0) return undefined;
+    let take = 0;
+    let count = 0;
+    while (take < this.#pending.length && (take === 0 || count + this.#pending[take]!.entries.length <= this.#maxBatch)) {
+      count += this.#pending[take]!.entries.length;
+      take++;
+    }
+    const jobs = this.#pending.splice(0, take);
+    this.#queued -= count;
+    const entries: Uint8Array[] = [];
+    for (const job of jobs) for (const entry of job.entries) entries.push(entry);
+    return { jobs, entries, hashed: this.#hasher.wants(entries.length) ? this.#hasher.hash(entries, start) : undefined };
+  }
+
+  async #write({ entries, hashed }: Batch): Promise<number> {
     for (let attempt = 1; ; attempt++) {
       const frontier = this.#frontier.clone();
       const start = frontier.size;
-      const nodes: StoredNode[] = [];
-      for (const hash of leafHashes) frontier.append(hash, (node) => nodes.push(node));
+      // worker-hashed segments are written as they come; hashes made for another start are not used
+      const chunks = hashed?.start === start ? joinSegments(frontier, entries, hashed) : [inlineChunk(frontier, entries)];
       try {
-        await this.#storage.append({ start, entries, leafHashes, nodes });
+        await this.#storage.append({ start, count: entries.length, chunks });
         if (this.#frontier.size <= frontier.size) this.#frontier = frontier;
         return start;
       } catch (error) {
@@ -326,6 +357,81 @@ export class TransparencyLog {
   async flush(): Promise<void> {
     while (this.#draining) await this.#draining;
   }
+}
+
+/**
+ * Appends leaves to `frontier`: per leaf, the blob of the nodes its append completes (levels 1..t, in
+ * the order the frontier emits them), views of one buffer.
+ */
+function appendLeaves(frontier: Frontier, leafHashes: readonly Uint8Array[]): Array<Uint8Array | undefined> {
+  const completed: Array<Uint8Array | undefined> = new Array(leafHashes.length);
+  // n leaves appended to a tree complete at most n − 1 + (its frontier's length ≤ 64) nodes
+  const buffer = new Uint8Array((leafHashes.length + 64) * HASH_SIZE);
+  let used = 0;
+  const keep = (node: StoredNode) => buffer.set(node.hash, used++ * HASH_SIZE);
+  for (let i = 0; i < leafHashes.length; i++) {
+    const from = used;
+    frontier.append(leafHashes[i]!, keep);
+    completed[i] = used > from ? buffer.subarray(from * HASH_SIZE, used * HASH_SIZE) : undefined;
+  }
+  return completed;
+}
+
+/** Entries hashed on this thread and appended to `frontier`. */
+function inlineChunk(frontier: Frontier, entries: readonly Uint8Array[]): AppendChunk {
+  const leafHashes = entries.map(leafHash);
+  return { entries, leafHashes, completed: appendLeaves(frontier, leafHashes) };
+}
+
+/**
+ * The chunks of a batch the workers hash, segment by segment as each is done, appended to `frontier`.
+ * A segment whose worker failed is hashed here instead.
+ */
+async function* joinSegments(frontier: Frontier, entries: readonly Uint8Array[], hashed: HashedBatch): AsyncGenerator<AppendChunk> {
+  for (const { start, count, hashed: segment } of hashed.segments) {
+    const part = entries.slice(start - hashed.start, start - hashed.start + count);
+    const done = await segment.catch(() => undefined);
+    if (!done) yield inlineChunk(frontier, part);
+    else {
+      const leafHashes = Array.from({ length: count }, (_, i) => done.leafHashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
+      yield { entries: part, leafHashes, completed: joinSegment(frontier, done) };
+    }
+  }
+}
+
+/**
+ * appendLeaves for a segment a worker hashed: each leaf's nodes inside the segment as the worker laid
+ * them out and, after the last leaf of each of the segment's roots, the nodes that root completes with
+ * the tree to its left (appended to `frontier` here).
+ */
+function joinSegment(frontier: Frontier, segment: HashedSegment): Array<Uint8Array | undefined> {
+  const completed: Array<Uint8Array | undefined> = new Array(segment.count);
+  const above: Uint8Array[] = [];
+  const keep = (node: StoredNode) => above.push(node.hash);
+  let at = 0; // nodes of segment.nodeHashes used
+  let root = 0;
+  let rootEnd = segment.start + 2 ** segment.roots[0]!.level; // one past the current root's last leaf
+  for (let i = 0; i < segment.count; i++) {
+    const t = segment.nodeCounts[i]!;
+    let blob = t > 0 ? segment.nodeHashes.subarray(at * HASH_SIZE, (at + t) * HASH_SIZE) : undefined;
+    at += t;
+    if (segment.start + i + 1 === rootEnd) {
+      const { level, hash } = segment.roots[root]!;
+      above.length = 0;
+      frontier.appendSubtree(level, hash, keep);
+      if (above.length > 0) {
+        const joined = new Uint8Array((t + above.length) * HASH_SIZE);
+        if (blob) joined.set(blob);
+        above.forEach((h, k) => joined.set(h, (t + k) * HASH_SIZE));
+        blob = joined;
+      }
+      root++;
+      if (root < segment.roots.length) rootEnd += 2 ** segment.roots[root]!.level;
+    }
+    completed[i] = blob;
+  }
+  if (root !== segment.roots.length) throw new Error('log hash worker: its roots do not cover its segment');
+  return completed;
 }
 
 async function loadFrontier(storage: LogStorage): Promise<Frontier> {

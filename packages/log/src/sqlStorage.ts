@@ -8,7 +8,6 @@
  * that have their older nodes in log_nodes (keyed by in-order position), read when a leaf row has none.
  */
 import type { Db, SqlRunner, SqlValue } from '@doublelock/store';
-import type { StoredNode } from './frontier.ts';
 import type { NodeId } from './merkle.ts';
 import { nodeKey } from './merkle.ts';
 import { AppendConflict, type AppendBatch, type LogStorage, type StoredCheckpoint, type StoredCosignature } from './storage.ts';
@@ -48,32 +47,8 @@ function insertStatement(head: string, width: number, n: number): string {
 }
 
 const HASH_BYTES = 32;
-
 /** The leaf whose append completes node (level, index): the last leaf it covers. */
 const completingLeaf = (id: NodeId): number => (id.index + 1) * 2 ** id.level - 1;
-
-/**
- * Per new leaf, the interior nodes it completes as one blob (levels 1..t in order), or nothing. The
- * frontier emits them in exactly that order; anything else is a bug, refused rather than stored wrongly.
- */
-function nodesByLeaf(start: number, count: number, nodes: readonly StoredNode[]): Array<Uint8Array | undefined> {
-  const out: Array<Uint8Array | undefined> = new Array(count);
-  const all = new Uint8Array(nodes.length * HASH_BYTES); // one buffer, a view of it per leaf
-  let at = 0;
-  while (at < nodes.length) {
-    const leaf = completingLeaf(nodes[at]!);
-    let t = 0;
-    while (at + t < nodes.length && completingLeaf(nodes[at + t]!) === leaf) {
-      if (nodes[at + t]!.level !== t + 1) throw new Error(`node (${nodes[at + t]!.level}, ${nodes[at + t]!.index}) out of order`);
-      t++;
-    }
-    if (leaf < start || leaf >= start + count) throw new Error(`node completed by leaf ${leaf}, outside this append`);
-    for (let k = 0; k < t; k++) all.set(nodes[at + k]!.hash, (at + k) * HASH_BYTES);
-    out[leaf - start] = all.subarray(at * HASH_BYTES, (at + t) * HASH_BYTES);
-    at += t;
-  }
-  return out;
-}
 
 type CheckpointRow = { size: number; root_hash: Uint8Array; note: string };
 const toCheckpoint = (row: CheckpointRow): StoredCheckpoint => ({ size: Number(row.size), rootHash: bytes(row.root_hash), note: row.note });
@@ -97,23 +72,24 @@ export class SqlLogStorage implements LogStorage {
   }
 
   async append(batch: AppendBatch): Promise<void> {
-    const { start, entries, leafHashes, nodes } = batch;
-    if (entries.length !== leafHashes.length) throw new Error('one leaf hash per entry');
+    const { start, count, chunks } = batch;
     await this.db.transaction(
       async (tx) => {
-        const updated = await tx.run('UPDATE log_state SET size = ? WHERE log_id = ? AND size = ?', [start + entries.length, this.logId, start]);
+        const updated = await tx.run('UPDATE log_state SET size = ? WHERE log_id = ? AND size = ?', [start + count, this.logId, start]);
         if (updated.changes !== 1) {
           const row = await tx.get<{ size: number }>('SELECT size FROM log_state WHERE log_id = ?', [this.logId]);
           throw new AppendConflict(start, Number(row?.size ?? -1));
         }
-        const completed = nodesByLeaf(start, entries.length, nodes);
-        await insertRows(
-          tx,
-          'INSERT INTO log_leaves (log_id, idx, data, leaf_hash, nodes)',
-          5,
-          entries.length,
-          (i, params) => params.push(this.logId, start + i, entries[i]!, leafHashes[i]!, completed[i] ?? null),
-        );
+        let written = 0;
+        for await (const { entries, leafHashes, completed } of chunks) {
+          if (entries.length !== leafHashes.length || entries.length !== completed.length) throw new Error('one leaf hash and one node blob per entry');
+          const at = start + written;
+          await insertRows(tx, 'INSERT INTO log_leaves (log_id, idx, data, leaf_hash, nodes)', 5, entries.length, (i, params) =>
+            params.push(this.logId, at + i, entries[i]!, leafHashes[i]!, completed[i] ?? null),
+          );
+          written += entries.length;
+        }
+        if (written !== count) throw new Error(`append of ${count} entries was given ${written}`);
       },
       { readCommitted: true },
     );

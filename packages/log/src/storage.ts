@@ -2,16 +2,29 @@
  * What a transparency log needs from its storage (transparency-dev style: the log is a library,
  * storage is an interface). Nodes are complete aligned subtrees (level, index); level 0 are leaf hashes.
  */
-import type { StoredNode } from './frontier.ts';
 import type { NodeId } from './merkle.ts';
 
 export interface AppendBatch {
   /** Index of the first new entry; the append succeeds only if the stored size still equals it. */
   start: number;
-  entries: Uint8Array[];
-  leafHashes: Uint8Array[];
-  /** Interior nodes (level ≥ 1) completed by these entries. */
-  nodes: StoredNode[];
+  /** Entries in the batch. */
+  count: number;
+  /**
+   * The entries with their hashes, in order, as they become ready (a batch's later entries may still be
+   * being hashed while its first ones are written, in the same transaction); `count` in all.
+   */
+  chunks: AsyncIterable<AppendChunk> | Iterable<AppendChunk>;
+}
+
+export interface AppendChunk {
+  entries: readonly Uint8Array[];
+  leafHashes: readonly Uint8Array[];
+  /**
+   * Per entry, the interior nodes (level ≥ 1) its append completes, as one blob of their hashes in level
+   * order 1..t (undefined when it completes none): node (level, index) is completed by leaf
+   * (index + 1)·2^level − 1, so a stored blob says which nodes it holds.
+   */
+  completed: ReadonlyArray<Uint8Array | undefined>;
 }
 
 export interface StoredCheckpoint {

@@ -23,7 +23,7 @@ describe.each(dialectCases())('TransparencyLog on $name', ({ open }) => {
     const batches: number[] = [];
     const append = storage.append.bind(storage);
     storage.append = (batch: AppendBatch) => {
-      batches.push(batch.entries.length);
+      batches.push(batch.count);
       return append(batch);
     };
     const log = await TransparencyLog.create(storage, { signerKey: LOG_KEY });
