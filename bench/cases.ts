@@ -12,6 +12,9 @@
  *     (with their cases, 350k notices, 5k removal orders, 13k appeals), written straight into the tables
  *     by SQL; goal: under 10 s.
  *
+ * Both stores are durable, as production runs them: SQLite synchronous=FULL, PostgreSQL a throwaway server
+ * started with fsync, synchronous_commit and full_page_writes on (startPostgres({ durable: true })).
+ *
  * Env: CASES_BENCH_N (cases per store, default 2000), CASES_BENCH_WORKERS (8), CASES_BENCH_DECISIONS
  * (1000000), CASES_BENCH_STORES (sqlite,postgres). Writes bench/results/cases.json.
  */
@@ -220,7 +223,7 @@ let pg: RunningPostgres | undefined;
 if (STORES.includes('postgres')) {
   if (!findPostgresBin()) console.log('PostgreSQL not installed: skipping the postgres run (install it, see .ci/run).');
   else {
-    pg = await startPostgres();
+    pg = await startPostgres({ durable: true }); // fsync + synchronous commit: every acknowledged case is on disk
     let n = 0;
     rows.push(
       await measure('postgres', async () => {
@@ -248,7 +251,7 @@ const path = writeResults('cases', {
   report_goal_ms: 10_000,
   seeded: Object.fromEntries(rows.map((r) => [r.store, { decisions: r.decisions, notices: r.notices, orders: r.orders, appeals: r.appeals }])),
   load_average: (await import('node:os')).loadavg().map((l) => Math.round(l * 10) / 10),
-  note: 'wall times on a shared 2-core machine; report CPU ms is this process only (all of the work on SQLite, the client side on PostgreSQL); postgres is the throwaway test server (fsync=off)',
+  note: 'wall times on a shared 2-core machine; report CPU ms is this process only (all of the work on SQLite, the client side on PostgreSQL); both stores durable: SQLite synchronous=FULL, PostgreSQL fsync=on, synchronous_commit=on, full_page_writes=on',
 });
 console.log(`wrote ${path}`);
 if (pg) await pg.stop();

@@ -6,19 +6,23 @@
  * every device's WebSocket, then for SECONDS keeps INFLIGHT sends outstanding (closed loop: the highest
  * rate the server sustains). Every push is acknowledged at once. Reported: deliveries per second (one per
  * receiving device) and p50/p99 latency from send to push received, next to a bare `ws` relay with no
- * persistence driven by the same load generator in the same run (the ceiling).
+ * persistence driven by the same load generator in the same run (the ceiling), measured right before each
+ * store's load (after that store's slow set-up), so the two see the same machine load. Also reported: the
+ * servers' CPU per delivery (the Doublelock process plus PostgreSQL's, or the bare relay's), which moves
+ * much less with the machine's load than throughput does.
  *
  * Env: RELAY_DEVICES (1000), RELAY_SECONDS (10), RELAY_INFLIGHT (64), RELAY_STORES (sqlite,postgres).
  */
 import { randomBytes } from '@noble/hashes/utils.js';
 import { toBase64Url, type ServerFrame } from '@doublelock/protocol';
 import { findPostgresBin, freePort, startPostgres } from '@doublelock/store/test-postgres';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { childrenRunning, cpuSeconds } from './lib/processCpu.ts';
 import { createGroup, inBatches, registerDevices, SendLoad, waitForLine } from './lib/relayLoad.ts';
 import { percentile, printTable, writeBarChart, writeResults } from './lib/report.ts';
 
@@ -74,6 +78,8 @@ function setUpBare(): BenchDevice[] {
 }
 
 interface LoadResult {
+  /** CPU microseconds of the server processes per delivery */
+  cpuUsPerDelivery: number;
   deliveriesPerS: number;
   sendsPerS: number;
   p50: number;
@@ -81,8 +87,10 @@ interface LoadResult {
   byGroupSize: Record<string, { deliveries_per_s: number; p50_ms: number; p99_ms: number }>;
 }
 
-/** Connects every device, then keeps INFLIGHT sends outstanding for SECONDS. */
-async function drive(wsUrl: string, devices: BenchDevice[], bare: boolean): Promise<LoadResult> {
+/** Connects every device, then keeps INFLIGHT sends outstanding for SECONDS; `servers`: the processes whose CPU is counted. */
+async function drive(wsUrl: string, devices: BenchDevice[], bare: boolean, servers: number[]): Promise<LoadResult> {
+  let cpu = 0;
+  const onMeasuring = (on: boolean) => (cpu = on ? cpuSeconds(servers) : cpuSeconds(servers) - cpu);
   const load = new SendLoad();
   const latencies = new Map<number, number[]>();
   let deliveries = 0;
@@ -124,7 +132,7 @@ async function drive(wsUrl: string, devices: BenchDevice[], bare: boolean): Prom
     return ws;
   });
 
-  const { elapsed, sends } = await load.run({ sockets, groupOf: (i) => devices[i]!.groupId, inflight: INFLIGHT, warmupMs: WARMUP_MS, seconds: SECONDS });
+  const { elapsed, sends } = await load.run({ sockets, groupOf: (i) => devices[i]!.groupId, inflight: INFLIGHT, warmupMs: WARMUP_MS, seconds: SECONDS, onMeasuring });
 
   const all = [...latencies.values()].flat().sort((a, b) => a - b);
   const byGroupSize: LoadResult['byGroupSize'] = {};
@@ -132,7 +140,7 @@ async function drive(wsUrl: string, devices: BenchDevice[], bare: boolean): Prom
     list.sort((a, b) => a - b);
     byGroupSize[String(size)] = { deliveries_per_s: (deliveriesBySize.get(size) ?? 0) / elapsed, p50_ms: percentile(list, 50), p99_ms: percentile(list, 99) };
   }
-  return { deliveriesPerS: deliveries / elapsed, sendsPerS: sends / elapsed, p50: percentile(all, 50), p99: percentile(all, 99), byGroupSize };
+  return { cpuUsPerDelivery: (cpu / deliveries) * 1e6, deliveriesPerS: deliveries / elapsed, sendsPerS: sends / elapsed, p50: percentile(all, 50), p99: percentile(all, 99), byGroupSize };
 }
 
 async function runBare(): Promise<LoadResult> {
@@ -140,13 +148,14 @@ async function runBare(): Promise<LoadResult> {
   const child = spawn(process.execPath, ['--import', 'tsx', BARE, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     await waitForLine(child, 'listening');
-    return await drive(`ws://127.0.0.1:${port}`, setUpBare(), true);
+    return await drive(`ws://127.0.0.1:${port}`, setUpBare(), true, [child.pid!]);
   } finally {
     child.kill('SIGKILL');
   }
 }
 
-async function runDoublelock(databaseUrl?: string): Promise<LoadResult> {
+/** The store's run, and the bare relay's run just before its load (after its set-up). */
+async function runDoublelock(databaseUrl?: string): Promise<{ r: LoadResult; bare: LoadResult }> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'doublelock-bench-'));
   const args = [CLI, 'serve', '--port', String(port), '--data', dataDir, '--rate-limit', '1000000', '--log-level', 'warn', ...(databaseUrl ? ['--database-url', databaseUrl] : [])];
@@ -160,7 +169,10 @@ async function runDoublelock(databaseUrl?: string): Promise<LoadResult> {
     const t = performance.now();
     const devices = await setUpDoublelock(url);
     console.log(`${((performance.now() - t) / 1000).toFixed(1)} s`);
-    return await drive(`ws://127.0.0.1:${port}/v1/ws`, devices, false);
+    console.log('  bare ws relay (no persistence), now…');
+    const bare = await runBare();
+    const servers = [child.pid!, ...(databaseUrl ? childrenRunning('postgres') : [])];
+    return { r: await drive(`ws://127.0.0.1:${port}/v1/ws`, devices, false, servers), bare };
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -168,10 +180,11 @@ async function runDoublelock(databaseUrl?: string): Promise<LoadResult> {
   }
 }
 
+// The server runs compiled (apps/cli/dist), as `npm start` runs it: build it if a source changed since.
+execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../apps/cli/build.ts', import.meta.url))], { stdio: 'inherit' });
+
 const results: Array<Record<string, unknown>> = [];
 console.log(`bench:relay — ${DEVICES} devices (half in groups of 2, half in groups of 50), ${INFLIGHT} sends in flight, ${SECONDS} s per run\n`);
-console.log('bare ws relay (no persistence)…');
-const baseline = await runBare();
 const stores: Array<{ store: 'sqlite' | 'postgres'; url?: string }> = [{ store: 'sqlite' }];
 const wanted = (process.env.RELAY_STORES ?? 'sqlite,postgres').split(',');
 if (!wanted.includes('sqlite')) stores.length = 0;
@@ -182,7 +195,7 @@ else if (wanted.includes('postgres')) console.log('PostgreSQL not installed: ski
 try {
   for (const { store, url } of stores) {
     console.log(`doublelock on ${store}…`);
-    const r = await runDoublelock(url);
+    const { r, bare: baseline } = await runDoublelock(url);
     results.push({
       store,
       devices: DEVICES,
@@ -194,6 +207,8 @@ try {
       baseline_p50_ms: Number(baseline.p50.toFixed(2)),
       baseline_p99_ms: Number(baseline.p99.toFixed(2)),
       ratio_to_baseline: Number((r.deliveriesPerS / baseline.deliveriesPerS).toFixed(3)),
+      cpu_us_per_delivery: Number(r.cpuUsPerDelivery.toFixed(1)),
+      baseline_cpu_us_per_delivery: Number(baseline.cpuUsPerDelivery.toFixed(1)),
       by_group_size: r.byGroupSize,
       load: Number(loadavg()[0]!.toFixed(2)), // (1 min, at the end of the run: the figures move with it)
     });
@@ -207,7 +222,7 @@ printTable(results.map(({ by_group_size: _, ...row }) => row));
 console.log(`\nwrote ${writeResults('relay', results)}`);
 console.log(
   `chart ${writeBarChart('relay', `Deliveries per second, ${DEVICES} devices (higher is better)`, [
-    { label: 'bare ws relay (ceiling)', value: baseline.deliveriesPerS },
+    ...results.map((r) => ({ label: `bare ws relay (ceiling, before ${String(r.store)})`, value: Number(r.baseline_msgs_per_s) })),
     ...results.map((r) => ({ label: `doublelock / ${String(r.store)}`, value: Number(r.msgs_per_s) })),
   ], 'msg/s')}`,
 );

@@ -103,6 +103,8 @@ export class SendLoad {
     seconds: number;
     /** stop waiting for an answer after this long (none: wait) */
     answerTimeoutMs?: number;
+    /** told when measuring starts (true) and stops (false) */
+    onMeasuring?: (on: boolean) => void;
   }): Promise<{ elapsed: number; sends: number }> {
     let stop = false;
     let sends = 0;
@@ -121,9 +123,11 @@ export class SendLoad {
     const loops = Array.from({ length: options.inflight }, loop);
     await new Promise((resolve) => setTimeout(resolve, options.warmupMs));
     this.measuring = true;
+    options.onMeasuring?.(true);
     const started = performance.now();
     await new Promise((resolve) => setTimeout(resolve, options.seconds * 1000));
     this.measuring = false;
+    options.onMeasuring?.(false);
     const elapsed = (performance.now() - started) / 1000;
     stop = true;
     await Promise.all(loops);

@@ -12,7 +12,7 @@
 import { lengthPrefixed } from '@doublelock/protocol';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { proveDleq, verifyDleq } from './dleq.ts';
-import { Point, Fn, assertBytes, assertIndex, decodePoint, encodePoint, lagrangeAtZero } from './group.ts';
+import { Point, Fn, assertBytes, assertIndex, decodePoint, encodePoint, generator, lagrangeAtZero } from './group.ts';
 
 const MASK_LABEL = 'doublelock/elgamal/v1/mask';
 export const KEY_BYTES = 32;
@@ -43,7 +43,7 @@ export function encryptKey(publicKey: Uint8Array, key: Uint8Array, r: bigint, co
   assertBytes(key, KEY_BYTES, 'key');
   assertBytes(context, undefined, 'context');
   if (r <= 0n || r >= Fn.ORDER) throw new RangeError('randomness must be a non-zero scalar');
-  const u = Point.BASE.multiply(r).toBytes();
+  const u = generator().multiply(r).toBytes();
   const shared = Y.multiply(r).toBytes();
   return { u, masked: xor(key, mask(publicKey, u, shared, context)) };
 }

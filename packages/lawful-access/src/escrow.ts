@@ -23,7 +23,7 @@ import { lengthPrefixed, type EscrowContext, type EscrowFieldProvider } from '@d
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DAY_MS, assertEpoch, escrowEpochAccepted } from './epoch.ts';
 import { KEY_BYTES } from './elgamal.ts';
-import { type Point, assertBytes, decodePoint, equalBytes, hashToScalar } from './group.ts';
+import { type Point, TABLE_WINDOW, assertBytes, decodePoint, equalBytes, hashToScalar } from './group.ts';
 import { type Tdh2Ciphertext, tdh2Encrypt, tdh2Valid } from './tdh2.ts';
 
 export const EAF_VERSION = 2;
@@ -47,7 +47,7 @@ export interface PreparedEpochKey extends EpochPublicKey {
 export function prepareEpochKey(key: EpochPublicKey): PreparedEpochKey {
   assertEpoch(key.epoch);
   const point = decodePoint(key.publicKey, 'epoch public key');
-  point.precompute(8, false);
+  point.precompute(TABLE_WINDOW, false);
   return { epoch: key.epoch, publicKey: key.publicKey, point };
 }
 

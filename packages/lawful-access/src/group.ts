@@ -35,6 +35,30 @@ export function decodePoint(bytes: Uint8Array, name = 'point', allowIdentity = f
 
 export const encodePoint = (p: Point): Uint8Array => p.toBytes();
 
+/**
+ * Window of the precomputed tables for points multiplied on every message (G, Ḡ, each epoch key Y):
+ * 2^(W−1) points per window, ceil(253/W)+1 windows — W = 8 is ≈ 4,200 points (≈ 1 MB of bigints).
+ */
+export const TABLE_WINDOW = 8;
+
+let generatorTable: Point | undefined;
+/**
+ * G for the escrow field's secret-scalar multiples (u = r·G, w = s·G) and the custodians' checks: the
+ * same group element as `Point.BASE`, so the same bytes, but a separate object with its own W = 8
+ * table. `Point.BASE` is ed25519's base point, which noble multiplies over a W = 6 table and *blinds*
+ * (scalar + a 128-bit multiple of ℓ: half as many windows again), twice the cost of this one. The
+ * blinding buys nothing here: r and s are multiplied by Ḡ and Y in the same call, which noble cannot
+ * blind (a ristretto255 point's Edwards representative may carry torsion), with the same constant-time
+ * table walk this copy uses.
+ */
+export function generator(): Point {
+  if (!generatorTable) {
+    generatorTable = Point.fromBytes(Point.BASE.toBytes());
+    generatorTable.precompute(TABLE_WINDOW, false);
+  }
+  return generatorTable;
+}
+
 /** Decodes a canonical little-endian scalar in [0, ℓ) (non-zero unless allowed). */
 export function decodeScalar(bytes: Uint8Array, name = 'scalar', allowZero = false): bigint {
   assertBytes(bytes, SCALAR_BYTES, name);

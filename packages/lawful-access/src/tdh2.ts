@@ -22,7 +22,7 @@
 import { lengthPrefixed } from '@doublelock/protocol';
 import { ristretto255_hasher } from '@noble/curves/ed25519.js';
 import { type ElGamalCiphertext, KEY_BYTES, encryptKey } from './elgamal.ts';
-import { Fn, Point, assertBytes, decodePoint, decodeScalar, encodeScalar, hashToScalar } from './group.ts';
+import { Fn, type Point, TABLE_WINDOW, assertBytes, decodePoint, decodeScalar, encodeScalar, generator, hashToScalar } from './group.ts';
 
 const GENERATOR_DST = 'doublelock/tdh2/v1/generator';
 const CHALLENGE_DST = 'doublelock/tdh2/v1/challenge';
@@ -33,7 +33,7 @@ let generatorBar: Point | undefined;
 export function tdh2Generator(): Point {
   if (!generatorBar) {
     generatorBar = ristretto255_hasher.hashToCurve(new TextEncoder().encode('doublelock TDH2 second generator'), { DST: GENERATOR_DST }) as unknown as Point;
-    generatorBar.precompute(8, false);
+    generatorBar.precompute(TABLE_WINDOW, false);
   }
   return generatorBar;
 }
@@ -57,7 +57,7 @@ export function tdh2Encrypt(publicKey: Uint8Array, key: Uint8Array, label: Uint8
   const { u, masked } = encryptKey(publicKey, key, r, label, prepared);
   const G2 = tdh2Generator();
   const uBar = G2.multiply(r).toBytes();
-  const e = challenge(publicKey, masked, label, u, Point.BASE.multiply(s), uBar, G2.multiply(s));
+  const e = challenge(publicKey, masked, label, u, generator().multiply(s), uBar, G2.multiply(s));
   return { u, masked, uBar, e: encodeScalar(e), f: encodeScalar(Fn.add(s, Fn.mul(r, e))) };
 }
 
@@ -70,7 +70,7 @@ export function tdh2Valid(publicKey: Uint8Array, ct: Tdh2Ciphertext, label: Uint
     const UBar = decodePoint(ct.uBar, 'ū');
     const e = decodeScalar(ct.e, 'e', true);
     const f = decodeScalar(ct.f, 'f', true);
-    const w = Point.BASE.multiplyUnsafe(f).subtract(U.multiplyUnsafe(e)); // public values: variable time is fine
+    const w = generator().multiplyUnsafe(f).subtract(U.multiplyUnsafe(e)); // public values: variable time is fine
     const wBar = tdh2Generator().multiplyUnsafe(f).subtract(UBar.multiplyUnsafe(e));
     return challenge(publicKey, ct.masked, label, ct.u, w, ct.uBar, wBar) === e;
   } catch {

@@ -1,12 +1,13 @@
 /** Threshold ElGamal, DLEQ proofs and the escrow field: properties over random keys and sharings. */
 import { randomBytes } from '@noble/hashes/utils.js';
-import { hexToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { sha512 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { proveDleq, verifyDleq } from '../src/dleq.ts';
 import { combineShares, createDecryptionShare, decryptWithSharedPoint, encryptKey, verifyDecryptionShare } from '../src/elgamal.ts';
 import type { EscrowContext } from '@doublelock/protocol';
 import { DAY_MS, EPOCH_SKEW_MS, escrowEpochAccepted } from '../src/epoch.ts';
-import { createEscrowField, escrowFieldProvider, escrowFieldValid, escrowLabel, parseEscrowField, verifyEscrowField } from '../src/escrow.ts';
+import { createEscrowField, escrowFieldProvider, escrowFieldValid, escrowLabel, parseEscrowField, prepareEpochKey, verifyEscrowField } from '../src/escrow.ts';
 import { tdh2Encrypt } from '../src/tdh2.ts';
 import { Fn, Point, decodeScalar, evaluatePolynomial, randomScalar } from '../src/group.ts';
 
@@ -123,6 +124,28 @@ describe('escrow access field (TDH2, labelled with the message context)', () => 
     expect(escrowFieldValid(d.publicKey, parsed, label)).toBe(true);
     const shared = Point.fromBytes(parsed.u).multiply(d.secret).toBytes();
     expect(decryptWithSharedPoint(d.publicKey, parsed, shared, label)).toEqual(K);
+  });
+
+  // Pinned bytes: the field is a function of (Y, epoch, K, label) alone, so however its multiplications are
+  // computed (tables, windows, which copy of G) it must come out exactly so — the recipients' check is equality.
+  it('matches its known answer, with and without a prepared epoch key', () => {
+    const x = Fn.create(BigInt(`0x${bytesToHex(sha512(bind('doublelock eaf known answer: epoch secret')))}`));
+    const key = { epoch: 20415, publicKey: hexToBytes('b88ceff92facabfdc83fda167a71cb04eecb18e6b322d69aece824f8790a550d') };
+    expect(Point.BASE.multiply(x).toBytes()).toEqual(key.publicKey);
+    const contentKey = hexToBytes('1dfbb35428c31a5b1b046235fd3d9cd2c42c00a689c22478bfe9ba44c4d34f9a');
+    const expected = hexToBytes(
+      '0200004fbf8eec3ed387bb6f461d3ec9a6ab2484c27a6d6a175faef41116d8f9b36c74e550e6372ff1fefd543907d3d88427e03ff5b54b' +
+        'f77d04f35dec74c50171618a1a4d86053ffbfa660dbaa553ef10f7e802adae8da17c05ea31f33346d74f425392a1e12168e60311850044' +
+        '0b76ce55bb12f4201a55967fccd08bc1e9b4c446ea110b59d3fae2a3a03b838519ded152ca00562a2af38ea8c88cd8bf9975d79a8f3f06',
+    );
+    expect(createEscrowField(key, contentKey, ctx)).toEqual(expected);
+    expect(createEscrowField(prepareEpochKey(key), contentKey, ctx)).toEqual(expected);
+    expect(escrowFieldProvider({ current: key }).create(contentKey, ctx)).toEqual(expected);
+    expect(verifyEscrowField(key, expected, contentKey, ctx)).toBe(true);
+    const parsed = parseEscrowField(expected);
+    const label = escrowLabel(ctx, 20415);
+    expect(escrowFieldValid(key.publicKey, parsed, label)).toBe(true);
+    expect(decryptWithSharedPoint(key.publicKey, parsed, Point.fromBytes(parsed.u).multiply(x).toBytes(), label)).toEqual(contentKey);
   });
 
   it('is valid (for custodians) under its own label only: every part of the context is bound', () => {

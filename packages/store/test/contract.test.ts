@@ -69,6 +69,16 @@ describe.each(dialectCases())('store contract on $name', ({ open }) => {
     expect(await s.sessions.takeChallenge(bytes(32, 2), 6000)).toBeUndefined(); // expired
   });
 
+  it('reads several sessions in one query, by token hash, leaving out unknown ones', async () => {
+    await s.sessions.addSession(bytes(32, 11), { deviceId: 'd1', username: 'alice', expiresAt: 5000 });
+    await s.sessions.addSession(bytes(32, 12), { deviceId: 'd2', username: 'bob', expiresAt: 6000 });
+    const found = await s.sessions.sessions([bytes(32, 11), bytes(32, 12), bytes(32, 13)]);
+    expect(found.size).toBe(2);
+    expect(found.get(Buffer.from(bytes(32, 11)).toString('hex'))).toEqual({ deviceId: 'd1', username: 'alice', expiresAt: 5000 });
+    expect(found.get(Buffer.from(bytes(32, 12)).toString('hex'))).toEqual({ deviceId: 'd2', username: 'bob', expiresAt: 6000 });
+    expect((await s.sessions.sessions([])).size).toBe(0);
+  });
+
   it('hands out each one-time KeyPackage once, even to concurrent claims, then the last resort', async () => {
     const [d] = await account('bob', 1);
     await s.keyDirectory.upload(d!.deviceId, Array.from({ length: 10 }, (_, i) => bytes(100, i + 1)), bytes(100, 99));

@@ -15,6 +15,8 @@ import type { SignalMatcher } from './signalMatcher.ts';
 
 /** Ids committed out of order (PostgreSQL sequences) are caught by re-reading this many ids back. */
 const LOOKBACK = 10_000;
+/** The same for the revivals log: each entry re-read costs a held-already check, and revivals are rare. */
+const REVIVALS_LOOKBACK = 1000;
 
 export interface LiveBanksOptions {
   /** a matcher in another process; without one, hashes are matched in this process */
@@ -60,7 +62,7 @@ export class LiveBanks {
     live.high = max;
     // revivals before the load are in what it reads; those since (or committed late) are followed from here
     const revived = Number((await db.get<{ m: number | null }>('SELECT MAX(seq) AS m FROM moderation_signal_revivals'))?.m ?? 0);
-    live.revivalsLow = Math.max(0, revived - LOOKBACK);
+    live.revivalsLow = Math.max(0, revived - REVIVALS_LOOKBACK);
     const loading = new RecordingBankStore(db, live.low);
     if (options.matcher) live.remote = options.matcher;
     else live.local = await Matcher.load(loading, [...live.settings.keys()], options.onProgress, await live.settingsStore.maxPdqThreshold(), options.indexFile ? { indexFile: options.indexFile } : {});
@@ -165,7 +167,7 @@ export class LiveBanks {
       after = Number(page[page.length - 1]!.seq);
       if (page.length < 5000) break;
     }
-    const low = Math.max(this.revivalsLow, after - LOOKBACK);
+    const low = Math.max(this.revivalsLow, after - REVIVALS_LOOKBACK);
     if (low > this.revivalsLow) {
       for (const seq of this.recentRevivals) if (seq <= low) this.recentRevivals.delete(seq);
       this.revivalsLow = low;
