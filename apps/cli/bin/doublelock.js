@@ -4,15 +4,17 @@
 // since, or DOUBLELOCK_FROM_SOURCE=1) the TypeScript sources through tsx's loader, so an edit is never
 // hidden by a stale build.
 import { readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const dist = new URL('../dist/', import.meta.url);
-const root = new URL('../../../', import.meta.url);
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 function compiledIsCurrent() {
   if (process.env.DOUBLELOCK_FROM_SOURCE === '1') return false;
   try {
     const { builtAt, inputs } = JSON.parse(readFileSync(new URL('manifest.json', dist), 'utf8'));
-    return inputs.every((file) => statSync(new URL(file, root)).mtimeMs <= builtAt);
+    // Every start stats the ~600 sources: plain paths, not a URL each (half the time).
+    return inputs.every((file) => (statSync(root + file, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) <= builtAt);
   } catch {
     return false;
   }
