@@ -132,7 +132,7 @@ const fieldEpoch = escrowFieldEpoch;
 
 interface Held {
   key: EpochKey;
-  /** the multiplication table (~1 MB), kept only for the current and the next epoch */
+  /** decoded, with its multiplication table (~1 MB) once used enough; dropped for epochs before yesterday's */
   prepared?: PreparedEpochKey;
 }
 
@@ -219,15 +219,10 @@ class EpochKeys implements DeploymentEscrow {
     try {
       for (const [epoch, held] of this.#held) {
         if (this.#erasable(epoch)) this.#held.delete(epoch);
-        else if (epoch < current) delete held.prepared;
+        else if (epoch < current - 1) delete held.prepared;
       }
       const [, , ok] = await Promise.all([this.#tryEpoch(current - 1), this.#tryEpoch(current + 1), this.ensureEpoch(current)]);
       if (!ok) throw new EpochKeyUnavailable(current, this.#failures.get(current)?.error);
-      // Build the tables here, off the synchronous create() path.
-      for (const epoch of [current, current + 1]) {
-        const held = this.#held.get(epoch);
-        if (held) this.#usable(epoch, held);
-      }
     } finally {
       this.#schedule();
     }
@@ -288,11 +283,15 @@ class EpochKeys implements DeploymentEscrow {
     if (!this.#closed) void this.#tryEpoch(epoch);
   }
 
-  /** Fields of the current and next epoch are made and checked all day: those keys get a precomputed table. */
+  /**
+   * Fields of yesterday's, today's and tomorrow's epoch are made and checked all day: those keys are kept
+   * decoded, and get their table once they have been used enough to pay for it (a one-shot CLI command
+   * never builds one; see HotPoint). Older epochs' fields are rare: checked with the bare key.
+   */
   #usable(epoch: number, held: Held): EpochKey | PreparedEpochKey {
     if (held.prepared) return held.prepared;
     const current = this.currentEpoch();
-    if (epoch !== current && epoch !== current + 1) return held.key;
+    if (epoch < current - 1 || epoch > current + 1) return held.key;
     held.prepared = prepareEpochKey(held.key);
     return held.prepared;
   }

@@ -23,7 +23,7 @@ import { lengthPrefixed, type EscrowContext, type EscrowFieldProvider } from '@d
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DAY_MS, assertEpoch, escrowEpochAccepted } from './epoch.ts';
 import { KEY_BYTES } from './elgamal.ts';
-import { type Point, TABLE_WINDOW, assertBytes, decodePoint, equalBytes, hashToScalar } from './group.ts';
+import { HotPoint, assertBytes, decodePoint, equalBytes, hashToScalar } from './group.ts';
 import { type Tdh2Ciphertext, tdh2Encrypt, tdh2Valid } from './tdh2.ts';
 
 export const EAF_VERSION = 2;
@@ -39,16 +39,17 @@ export interface EpochPublicKey {
   publicKey: Uint8Array;
 }
 
-/** An epoch key decoded once, with a precomputed multiplication table (4x faster field creation). */
+/**
+ * An epoch key decoded once, for the many fields made and checked with it; its multiplication table is
+ * built once it has been used enough to pay for it (HotPoint, group.ts), then fields cost 6× less in r·Y.
+ */
 export interface PreparedEpochKey extends EpochPublicKey {
-  point: Point;
+  point: HotPoint;
 }
 
 export function prepareEpochKey(key: EpochPublicKey): PreparedEpochKey {
   assertEpoch(key.epoch);
-  const point = decodePoint(key.publicKey, 'epoch public key');
-  point.precompute(TABLE_WINDOW, false);
-  return { epoch: key.epoch, publicKey: key.publicKey, point };
+  return { epoch: key.epoch, publicKey: key.publicKey, point: new HotPoint(decodePoint(key.publicKey, 'epoch public key')) };
 }
 
 export interface ParsedEscrowField extends Tdh2Ciphertext {
@@ -90,7 +91,7 @@ export function createEscrowField(key: EpochPublicKey | PreparedEpochKey, conten
 /** As createEscrowField, from the label itself (the agency and evidence checks derive it from a delivery record). */
 export function createEscrowFieldWithLabel(key: EpochPublicKey | PreparedEpochKey, contentKey: Uint8Array, label: Uint8Array): Uint8Array {
   assertEpoch(key.epoch);
-  const point = 'point' in key ? key.point : decodePoint(key.publicKey, 'epoch public key');
+  const point = 'point' in key && key.point instanceof HotPoint ? key.point.get() : decodePoint(key.publicKey, 'epoch public key');
   assertBytes(contentKey, KEY_BYTES, 'content key');
   assertBytes(label, 32, 'label');
   const { r, s } = deriveEscrowRandomness(key, contentKey, label);

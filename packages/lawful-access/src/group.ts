@@ -40,23 +40,52 @@ export const encodePoint = (p: Point): Uint8Array => p.toBytes();
  * 2^(W−1) points per window, ceil(253/W)+1 windows — W = 8 is ≈ 4,200 points (≈ 1 MB of bigints).
  */
 export const TABLE_WINDOW = 8;
-
-let generatorTable: Point | undefined;
 /**
- * G for the escrow field's secret-scalar multiples (u = r·G, w = s·G) and the custodians' checks: the
- * same group element as `Point.BASE`, so the same bytes, but a separate object with its own W = 8
- * table. `Point.BASE` is ed25519's base point, which noble multiplies over a W = 6 table and *blinds*
- * (scalar + a 128-bit multiple of ℓ: half as many windows again), twice the cost of this one. The
- * blinding buys nothing here: r and s are multiplied by Ḡ and Y in the same call, which noble cannot
- * blind (a ristretto255 point's Edwards representative may carry torsion), with the same constant-time
- * table walk this copy uses.
+ * Multiplications of a point before it gets its table. A W = 8 table costs about as much CPU to build
+ * (≈ 40 ms) as 50–80 multiplications save, so it is bought only once that much has been spent without
+ * one (rent, then buy: never more than twice the better choice's cost). A one-shot CLI command that
+ * sends a message never builds one; a client that stays up builds each within its first dozen messages.
+ */
+export const USES_BEFORE_TABLE = 64;
+
+/**
+ * A point multiplied by many secret scalars over a process's life (G, Ḡ, an epoch key Y): plain
+ * (`plain`, or the point itself without a table) for its first USES_BEFORE_TABLE multiplications, then
+ * over its own W = 8 table. The product, and so every byte derived from it, is the same either way.
+ */
+export class HotPoint {
+  #uses = 0;
+  constructor(
+    readonly point: Point,
+    private readonly plain: Point = point,
+  ) {}
+
+  /** the point to multiply now (counts a use) */
+  get(): Point {
+    if (this.#uses >= USES_BEFORE_TABLE) return this.point;
+    if (++this.#uses < USES_BEFORE_TABLE) return this.plain;
+    this.point.precompute(TABLE_WINDOW, false);
+    return this.point;
+  }
+
+  get tabled(): boolean {
+    return this.#uses >= USES_BEFORE_TABLE;
+  }
+}
+
+let generatorPoint: HotPoint | undefined;
+/**
+ * G for the escrow field's secret-scalar multiples (u = r·G, w = s·G) and the custodians' checks. Until
+ * its table is built that is `Point.BASE` itself; then a separate object for the same element, so the
+ * same bytes, with its own W = 8 table. `Point.BASE` is ed25519's base point, which noble multiplies over
+ * a W = 6 table (W = 4 in the CLI, apps/cli chat.ts) and *blinds* (scalar + a 128-bit multiple of ℓ: half
+ * as many windows again), twice the cost of the copy. The blinding buys nothing here: r and s are
+ * multiplied by Ḡ and Y in the same call, which noble cannot blind (a ristretto255 point's Edwards
+ * representative may carry torsion), with the same constant-time table walk the copy uses.
  */
 export function generator(): Point {
-  if (!generatorTable) {
-    generatorTable = Point.fromBytes(Point.BASE.toBytes());
-    generatorTable.precompute(TABLE_WINDOW, false);
-  }
-  return generatorTable;
+  generatorPoint ??= new HotPoint(Point.fromBytes(Point.BASE.toBytes()), Point.BASE);
+  return generatorPoint.get();
 }
 
 /** Decodes a canonical little-endian scalar in [0, ℓ) (non-zero unless allowed). */

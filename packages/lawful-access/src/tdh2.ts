@@ -22,20 +22,19 @@
 import { lengthPrefixed } from '@doublelock/protocol';
 import { ristretto255_hasher } from '@noble/curves/ed25519.js';
 import { type ElGamalCiphertext, KEY_BYTES, encryptKey } from './elgamal.ts';
-import { Fn, type Point, TABLE_WINDOW, assertBytes, decodePoint, decodeScalar, encodeScalar, generator, hashToScalar } from './group.ts';
+import { Fn, HotPoint, type Point, assertBytes, decodePoint, decodeScalar, encodeScalar, generator, hashToScalar } from './group.ts';
 
 const GENERATOR_DST = 'doublelock/tdh2/v1/generator';
 const CHALLENGE_DST = 'doublelock/tdh2/v1/challenge';
 export const TDH2_PROOF_BYTES = 32 + 32 + 32;
 
-let generatorBar: Point | undefined;
+let generatorBar: HotPoint | undefined;
 /** Ḡ: hash_to_ristretto255 (RFC 9380 §6.8.1 / RFC 9496 §4.3.4) of a fixed string; nobody knows log_G Ḡ. */
 export function tdh2Generator(): Point {
-  if (!generatorBar) {
-    generatorBar = ristretto255_hasher.hashToCurve(new TextEncoder().encode('doublelock TDH2 second generator'), { DST: GENERATOR_DST }) as unknown as Point;
-    generatorBar.precompute(TABLE_WINDOW, false);
-  }
-  return generatorBar;
+  generatorBar ??= new HotPoint(
+    ristretto255_hasher.hashToCurve(new TextEncoder().encode('doublelock TDH2 second generator'), { DST: GENERATOR_DST }) as unknown as Point,
+  );
+  return generatorBar.get();
 }
 
 export interface Tdh2Ciphertext extends ElGamalCiphertext {
@@ -55,9 +54,8 @@ export function tdh2Encrypt(publicKey: Uint8Array, key: Uint8Array, label: Uint8
   assertBytes(label, undefined, 'label');
   if (s <= 0n || s >= Fn.ORDER) throw new RangeError('s must be a non-zero scalar');
   const { u, masked } = encryptKey(publicKey, key, r, label, prepared);
-  const G2 = tdh2Generator();
-  const uBar = G2.multiply(r).toBytes();
-  const e = challenge(publicKey, masked, label, u, generator().multiply(s), uBar, G2.multiply(s));
+  const uBar = tdh2Generator().multiply(r).toBytes();
+  const e = challenge(publicKey, masked, label, u, generator().multiply(s), uBar, tdh2Generator().multiply(s));
   return { u, masked, uBar, e: encodeScalar(e), f: encodeScalar(Fn.add(s, Fn.mul(r, e))) };
 }
 

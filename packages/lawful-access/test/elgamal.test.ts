@@ -9,7 +9,7 @@ import type { EscrowContext } from '@doublelock/protocol';
 import { DAY_MS, EPOCH_SKEW_MS, escrowEpochAccepted } from '../src/epoch.ts';
 import { createEscrowField, escrowFieldProvider, escrowFieldValid, escrowLabel, parseEscrowField, prepareEpochKey, verifyEscrowField } from '../src/escrow.ts';
 import { tdh2Encrypt } from '../src/tdh2.ts';
-import { Fn, Point, decodeScalar, evaluatePolynomial, randomScalar } from '../src/group.ts';
+import { Fn, Point, USES_BEFORE_TABLE, decodeScalar, evaluatePolynomial, randomScalar } from '../src/group.ts';
 
 function dealer(t: number, n: number) {
   const coefficients = Array.from({ length: t }, () => randomScalar());
@@ -139,7 +139,14 @@ describe('escrow access field (TDH2, labelled with the message context)', () => 
         '0b76ce55bb12f4201a55967fccd08bc1e9b4c446ea110b59d3fae2a3a03b838519ded152ca00562a2af38ea8c88cd8bf9975d79a8f3f06',
     );
     expect(createEscrowField(key, contentKey, ctx)).toEqual(expected);
-    expect(createEscrowField(prepareEpochKey(key), contentKey, ctx)).toEqual(expected);
+    // before, at and after the point where the prepared key (and G, Ḡ) get their tables
+    const prepared = prepareEpochKey(key);
+    for (let i = 0; i <= USES_BEFORE_TABLE; i++) {
+      expect(prepared.point.tabled).toBe(i >= USES_BEFORE_TABLE);
+      expect(createEscrowField(prepared, contentKey, ctx)).toEqual(expected);
+      if (i % 16 === 0) expect(escrowFieldValid(key.publicKey, parseEscrowField(expected), escrowLabel(ctx, 20415))).toBe(true);
+    }
+    expect(prepared.point.tabled).toBe(true);
     expect(escrowFieldProvider({ current: key }).create(contentKey, ctx)).toEqual(expected);
     expect(verifyEscrowField(key, expected, contentKey, ctx)).toBe(true);
     const parsed = parseEscrowField(expected);
