@@ -8,9 +8,10 @@
  *   - appends/s: 50,000 single-entry append() calls issued concurrently (after a 10,000-entry warm-up), which the log coalesces into
  *     batched tree updates (the realistic load: many callers, one entry each);
  *   - batch appends/s: 50,000 entries in 10,000-entry calls;
- *   - each of those and its ceiling take turns three times, each keeping its best round (the shared machine's
+ *   - each of those and its ceiling take turns five times, each keeping its best round (the shared machine's
  *     load swings within seconds; alternating puts both under the same conditions); then the tree is filled
- *     to LOG_BENCH_LEAVES (default 1,000,000, or the 370,000 the rounds wrote if more);
+ *     to LOG_BENCH_LEAVES (default 1,000,000, or the 510,000 the rounds wrote if more); each row also lists every
+ *     round's own ratios (`*_by_round`), to show how steady the figure is;
  *   - at that size: inclusion and consistency proof generation time (mean of 200 random proofs each,
  *     served from stored subtree hashes), their sizes, and client-side verification times.
  * LOG_BENCH_LEAVES=10000000 measures 10M leaves (minutes, beyond the default time budget);
@@ -31,7 +32,7 @@ const LEAVES = Number(process.env.LOG_BENCH_LEAVES ?? 1_000_000);
 const STORES = (process.env.LOG_BENCH_STORES ?? 'sqlite,postgres').split(',');
 const WARM_UP = 10_000;
 const CONCURRENT_APPENDS = 50_000;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const FILL_BATCH = 10_000;
 const PROOFS = 200;
 const ENTRY_BYTES = 64;
@@ -87,23 +88,32 @@ async function measure(store: string, db: Db, durability: string) {
   let appendsPerS = 0;
   let batchCeilingPerS = 0;
   let batchAppendsPerS = 0;
+  // each round's own ratios too: how steady the figure is on the shared machine
+  const roundRatios: string[] = [];
+  const batchRoundRatios: string[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    ceilingPerS = Math.max(ceilingPerS, await ceiling(db, CONCURRENT_APPENDS, 1000, `bench_ceiling_1k_${round}`));
+    const ceilingRound = await ceiling(db, CONCURRENT_APPENDS, 1000, `bench_ceiling_1k_${round}`);
+    ceilingPerS = Math.max(ceilingPerS, ceilingRound);
     // the entries are made before the clock starts, as the ceiling's rows are
     const singles = Array.from({ length: CONCURRENT_APPENDS }, (_, i) => [entry(size + i)]);
     let t = performance.now();
     await Promise.all(singles.map((one) => log.append(one)));
-    appendsPerS = Math.max(appendsPerS, CONCURRENT_APPENDS / ((performance.now() - t) / 1000));
+    const appendsRound = CONCURRENT_APPENDS / ((performance.now() - t) / 1000);
+    appendsPerS = Math.max(appendsPerS, appendsRound);
+    roundRatios.push((appendsRound / ceilingRound).toFixed(2));
     size += CONCURRENT_APPENDS;
 
-    batchCeilingPerS = Math.max(batchCeilingPerS, await ceiling(db, CONCURRENT_APPENDS, FILL_BATCH, `bench_ceiling_10k_${round}`));
+    const batchCeilingRound = await ceiling(db, CONCURRENT_APPENDS, FILL_BATCH, `bench_ceiling_10k_${round}`);
+    batchCeilingPerS = Math.max(batchCeilingPerS, batchCeilingRound);
     const batches = Array.from({ length: CONCURRENT_APPENDS / FILL_BATCH }, (_, b) => Array.from({ length: FILL_BATCH }, (_, i) => entry(size + b * FILL_BATCH + i)));
     t = performance.now();
     for (const batch of batches) {
       await log.append(batch);
       size += FILL_BATCH;
     }
-    batchAppendsPerS = Math.max(batchAppendsPerS, CONCURRENT_APPENDS / ((performance.now() - t) / 1000));
+    const batchRound = CONCURRENT_APPENDS / ((performance.now() - t) / 1000);
+    batchAppendsPerS = Math.max(batchAppendsPerS, batchRound);
+    batchRoundRatios.push((batchRound / batchCeilingRound).toFixed(2));
   }
 
   // then on to LOG_BENCH_LEAVES, for the proofs at that size
@@ -171,6 +181,9 @@ async function measure(store: string, db: Db, durability: string) {
     batch_appends_per_s: Math.round(batchAppendsPerS),
     batch_ceiling_inserts_per_s: Math.round(batchCeilingPerS),
     batch_appends_vs_ceiling: Number((batchAppendsPerS / batchCeilingPerS).toFixed(2)),
+    appends_vs_ceiling_by_round: roundRatios.join(' '),
+    batch_appends_vs_ceiling_by_round: batchRoundRatios.join(' '),
+    hash_workers: process.env.LOG_BENCH_HASH_WORKERS ?? 'default (≤ 2)',
     consistency_verify_ms: round(consistencyVerifyMs),
     checkpoint_note_verify_ms: round(noteVerifyMs),
     checkpoint_ms: round(checkpointMs),
@@ -227,7 +240,7 @@ if (!STORES.includes('postgres')) {
   console.warn('*** PostgreSQL is not installed: the PostgreSQL row is SKIPPED ***');
 }
 
-printTable(rows.map(({ store, appends_per_s, ceiling_inserts_per_s, appends_vs_ceiling, batch_appends_per_s, batch_ceiling_inserts_per_s, batch_appends_vs_ceiling }) => ({ store, appends_per_s, ceiling_inserts_per_s, appends_vs_ceiling, batch_appends_per_s, batch_ceiling_inserts_per_s, batch_appends_vs_ceiling })));
+printTable(rows.map(({ store, appends_per_s, ceiling_inserts_per_s, appends_vs_ceiling, batch_appends_per_s, batch_ceiling_inserts_per_s, batch_appends_vs_ceiling, appends_vs_ceiling_by_round, batch_appends_vs_ceiling_by_round }) => ({ store, appends_per_s, ceiling_inserts_per_s, appends_vs_ceiling, batch_appends_per_s, batch_ceiling_inserts_per_s, batch_appends_vs_ceiling, appends_vs_ceiling_by_round, batch_appends_vs_ceiling_by_round })));
 printTable(rows);
 const loadAverage = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
 console.log(`\nwritten to ${writeResults('log', rows.map((r) => ({ ...r, load_average: Number(loadAverage) })))} (load average ${loadAverage})`);

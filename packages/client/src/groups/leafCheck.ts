@@ -57,7 +57,8 @@ export class LeafChecker {
     const groups: Array<{ groupId: string; state: ClientState }> = [];
     for (const groupId of groupIds ?? (await ctx.groupStore.ids())) {
       const group = await ctx.groupStore.load(groupId);
-      if (group?.meta.status === 'active') groups.push({ groupId, state: group.state });
+      // A group rejoined by external commit and not confirmed yet may be a fork: checked once confirmed.
+      if (group?.meta.status === 'active' && !group.meta.unconfirmedRejoin) groups.push({ groupId, state: group.state });
     }
     // Fresh from the server, each verified against the log (the directory's verifier); a lookup that fails
     // for a passing reason ends the check (it runs again later), a log failure is a finding.

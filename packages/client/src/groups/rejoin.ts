@@ -125,6 +125,8 @@ export class Rejoin {
         ctx.emit({ type: 'error', error: new Error(`not re-adding ${device.username}/${device.deviceId}: ${reason}`) });
         continue;
       }
+      // This device's own external rejoin of the group is not confirmed yet: it commits nothing there (externalRejoin.ts).
+      if ((await ctx.groupStore.meta(groupId))?.unconfirmedRejoin) continue;
       const ref = b64(keyPackage.leafNode.hpkePublicKey);
       await ctx.membership.commitLocked(groupId, (state) => {
         const old = groupMembers(state).find((m) => m.deviceId === device.deviceId);
