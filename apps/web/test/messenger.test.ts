@@ -317,6 +317,26 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
     await people.getByLabel('Add people').waitFor();
     await people.getByLabel('Rename the chat').waitFor();
     await people.getByText('You are an admin of this chat').waitFor();
+    // Demoted while the push channel holds back Dora's commit, Alice still sees the controls and clicks: her
+    // device catches up on the refused commit and shows the plain refusal; the controls then go.
+    let holdPushes = false;
+    await alice.page.routeWebSocket(/./, (ws) => {
+      const server = ws.connectToServer();
+      server.onMessage((message) => !holdPushes && ws.send(message));
+    });
+    await alice.page.reload();
+    await people.getByRole('button', { name: `Remove ${doraName}` }).waitFor({ timeout: 30_000 });
+    holdPushes = true;
+    await dora.messenger.setAdmins(chat, [doraName]);
+    const refusals = /status of (409|403)/;
+    alice.expected.push(refusals);
+    await people.getByRole('button', { name: `Remove ${doraName}` }).click();
+    await people.getByRole('alert').getByText(`${aliceName} is not an admin of this group and may not remove ${doraName}`).waitFor({ timeout: 30_000 });
+    await people.getByRole('button', { name: `Remove ${doraName}` }).waitFor({ state: 'detached', timeout: 30_000 });
+    alice.expected.splice(alice.expected.indexOf(refusals), 1);
+    holdPushes = false;
+    await alice.page.unrouteAll();
+    await alice.page.reload(); // a plain push channel again for the tests that follow
     await dora.messenger.close();
   }, 90_000);
 
