@@ -39,7 +39,6 @@ export function hubSyncPlugin(options: MatcherHubOptions): MatcherPlugin {
     let timer: NodeJS.Timeout | undefined;
     let running: Promise<void> | undefined;
     const pass = async () => {
-      lastFetch = ctx.now();
       try {
         const r = await sync.sync();
         if (r.signals || r.withdrawn) await ctx.banks.refresh();
@@ -50,6 +49,8 @@ export function hubSyncPlugin(options: MatcherHubOptions): MatcherPlugin {
         lastError = error instanceof Error ? error.message : String(error);
         app.log.warn({ err: error, hub: options.url }, 'hub sync failed');
       }
+      // when the pass ended: a status read during the first pass must not say it is done
+      lastFetch = ctx.now();
     };
     let closed = false;
     let again = false;

@@ -27,9 +27,10 @@ afterAll(() => {
 
 async function serve(port: number, options: { data?: string; databaseUrl?: string; trace?: string } = {}): Promise<ChildProcess> {
   const args = [CLI, 'serve', '--port', String(port), '--data', options.data ?? dataDir, '--log-level', 'warn', '--web-root', 'none', ...(options.databaseUrl ? ['--database-url', options.databaseUrl] : [])];
-  // Traced: every fsync/fdatasync of the server's threads, with the file it was on (-y).
+  // Traced: every fsync/fdatasync of the server's threads, with the file it was on (-y). strace and the
+  // server get a process group of their own: killing strace alone would leave the server running.
   const child = options.trace
-    ? spawn('strace', ['-f', '-qq', '-y', '-e', 'trace=fsync,fdatasync', '-o', options.trace, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    ? spawn('strace', ['-f', '-qq', '-y', '-e', 'trace=fsync,fdatasync', '-o', options.trace, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'], detached: true })
     : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   await new Promise<void>((resolve, reject) => {
@@ -271,7 +272,7 @@ describe.runIf(requireBinary('strace', straceInstalled))('SQLite fsync', () => {
       }
       expect(walSyncs() - before).toBeGreaterThanOrEqual(sends);
     } finally {
-      child.kill('SIGKILL');
+      process.kill(-child.pid!, 'SIGKILL'); // the group: strace and the server it traces
       await exited(child);
       rmSync(data, { recursive: true, force: true });
     }

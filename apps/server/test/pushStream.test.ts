@@ -173,7 +173,7 @@ describe.each(serverCases())('a peer that stops reading in the middle of a strea
   const stallMs = 1000;
   beforeAll(async () => {
     // A window wide enough that the items in flight (~11 MB of frames) exceed what the kernel buffers on loopback.
-    server = await start({ push: { ...DEFAULT_PUSH_LIMITS, windowBytes: 32 * MB, maxBuffered: 64 * MB, stallMs } });
+    server = await start({ push: { ...DEFAULT_PUSH_LIMITS, windowBytes: 32 * MB, maxBuffered: 64 * MB, stallMs }, mailboxReadBytes: 32 * MB });
     [alice, bob] = await devicesOf(server, ['alice', 'bob'] as const);
   });
   afterAll(async () => server.close());
@@ -202,5 +202,30 @@ describe.each(serverCases())('a peer that stops reading in the middle of a strea
     expect(ws.frames().flatMap((f) => (f.type === 'items' ? f.items : [])).length).toBeLessThan(8);
     // Nothing was lost: the mail waits in the mailbox for the next connection.
     expect((await bob.call<{ items: MailboxItem[] }>('GET', '/v1/mailbox?limit=8')).body.items.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('over HTTP too: a streamed mailbox page whose reader stops is cut after stallMs', async () => {
+    const groupId = await groupOf([alice, bob]);
+    await ackAll(bob);
+    for (let i = 0; i < 8; i++) {
+      const status = (await alice.call('POST', `/v1/groups/${groupId}/messages`, { clientMessageId: messageId(), epoch: 1, ciphertext: toBase64Url(randomBytes(MB)) })).status;
+      expect(status).toBe(200);
+    }
+    const { hostname, port } = new URL(server.url);
+    const socket = connect(Number(port), hostname);
+    let received = 0;
+    let closed = false;
+    socket.on('data', (chunk: Buffer) => (received += chunk.length));
+    socket.on('close', () => (closed = true));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`GET /v1/mailbox?limit=8 HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${bob.token}\r\n\r\n`);
+    socket.pause(); // never read: the page (~11 MB of JSON) does not fit in the network buffers
+    await new Promise((resolve) => setTimeout(resolve, 4 * stallMs));
+    socket.resume();
+    const deadline = Date.now() + 10 * stallMs;
+    while (!closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(closed).toBe(true);
+    expect(received).toBeLessThan(8 * MB * 1.3); // cut short: not the whole page
+    socket.destroy();
   });
 });

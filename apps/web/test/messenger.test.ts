@@ -298,6 +298,48 @@ describe.runIf(chromiumAvailable)('the messenger in Chromium', () => {
     await carol.context.close();
   }, 180_000);
 
+  it('offers add, remove and rename only to the admins of a chat that has admins', async () => {
+    // Dora's device (the SDK) makes a chat where only she manages, with Alice (this browser) in it.
+    const dora = await registerSdk(web.url, uniqueName('dora'), 2);
+    const doraName = dora.messenger.username;
+    const chat = await dora.messenger.createGroup('Admins only', [aliceName], { admins: true });
+    await openChatWith(alice.page, 'Admins only');
+    const people = alice.page.getByRole('region', { name: 'People and settings' });
+    await people.getByText(`Only this chat’s admins add, remove and rename (admins: ${doraName})`).waitFor({ timeout: 30_000 });
+    expect(await people.getByRole('button', { name: `Remove ${doraName}` }).count()).toBe(0);
+    expect(await people.getByLabel('Add people').count()).toBe(0);
+    expect(await people.getByLabel('Rename the chat').count()).toBe(0);
+    await people.getByRole('button', { name: 'Leave this chat' }).waitFor();
+    await checkPage(alice, 'messenger-not-admin');
+    // Named an admin by Dora's commit, Alice's screen offers the actions.
+    await dora.messenger.setAdmins(chat, [doraName, aliceName]);
+    await people.getByRole('button', { name: `Remove ${doraName}` }).waitFor({ timeout: 30_000 });
+    await people.getByLabel('Add people').waitFor();
+    await people.getByLabel('Rename the chat').waitFor();
+    await people.getByText('You are an admin of this chat').waitFor();
+    // Demoted while the push channel holds back Dora's commit, Alice still sees the controls and clicks: her
+    // device catches up on the refused commit and shows the plain refusal; the controls then go.
+    let holdPushes = false;
+    await alice.page.routeWebSocket(/./, (ws) => {
+      const server = ws.connectToServer();
+      server.onMessage((message) => !holdPushes && ws.send(message));
+    });
+    await alice.page.reload();
+    await people.getByRole('button', { name: `Remove ${doraName}` }).waitFor({ timeout: 30_000 });
+    holdPushes = true;
+    await dora.messenger.setAdmins(chat, [doraName]);
+    const refusals = /status of (409|403)/;
+    alice.expected.push(refusals);
+    await people.getByRole('button', { name: `Remove ${doraName}` }).click();
+    await people.getByRole('alert').getByText(`${aliceName} is not an admin of this group and may not remove ${doraName}`).waitFor({ timeout: 30_000 });
+    await people.getByRole('button', { name: `Remove ${doraName}` }).waitFor({ state: 'detached', timeout: 30_000 });
+    alice.expected.splice(alice.expected.indexOf(refusals), 1);
+    holdPushes = false;
+    await alice.page.unrouteAll();
+    await alice.page.reload(); // a plain push channel again for the tests that follow
+    await dora.messenger.close();
+  }, 90_000);
+
   it('shows in the chat that a member’s device lost its state and rejoined, and confirms the rejoin', async () => {
     // Frank's device (the SDK) makes a group with Alice (this browser) and George, is backed up, and moves on.
     const storage = new MemoryStorage();

@@ -31,14 +31,23 @@ export interface GreyFrameOptions {
 }
 
 /**
+ * Input options for a file someone else gave us: read it as a local file and only as a video container.
+ * Without the demuxer list a "video" that is really a playlist or concat list (HLS, ffconcat) would make
+ * ffmpeg open the other files or URLs it names, and we would hash or describe those.
+ */
+export const UNTRUSTED_VIDEO_INPUT: readonly string[] = [
+  '-protocol_whitelist', 'file',
+  '-format_whitelist', 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,ogg,avi,flv,asf,mpegts,mpeg,m4v,h264,hevc,gif',
+]; // prettier-ignore
+
+/**
  * ffmpeg's arguments for decoding `path` to grey frames at `framesPerSecond` on stdout. Exported so that
- * the benchmark times ffmpeg alone on exactly this decode. Only local files are read (no protocols a
- * crafted playlist could name).
+ * the benchmark times ffmpeg alone on exactly this decode.
  */
 export function greyFrameArgs(path: string, framesPerSecond: number, maxFramePixels: number): string[] {
   return [
     '-hide_banner', '-nostats', '-nostdin', '-v', 'info',
-    '-protocol_whitelist', 'file', '-max_pixels', String(maxFramePixels),
+    ...UNTRUSTED_VIDEO_INPUT, '-max_pixels', String(maxFramePixels),
     '-i', `file:${path}`,
     '-map', '0:v:0', '-vf', `fps=${framesPerSecond},format=gray`, '-f', 'yuv4mpegpipe', '-pix_fmt', 'gray', 'pipe:1',
   ]; // prettier-ignore

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { ContentError } from './errors.ts';
 import { checkFile } from './image.ts';
-import type { VideoInfo } from './videoFrames.ts';
+import { UNTRUSTED_VIDEO_INPUT, type VideoInfo } from './videoFrames.ts';
 
 function run(cmd: string, args: string[], timeoutMs: number, onStdout?: (chunk: Buffer) => void): Promise<{ stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -52,7 +52,7 @@ export async function probeVideo(path: string, options: { ffprobe?: string } = {
   await checkFile(path); // empty / missing files get the shared errors
   const { stdout } = await run(
     options.ffprobe ?? 'ffprobe',
-    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate:format=duration,format_name', '-of', 'json', path],
+    ['-v', 'error', ...UNTRUSTED_VIDEO_INPUT, '-select_streams', 'v:0', '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate:format=duration,format_name', '-of', 'json', `file:${path}`],
     60_000,
   ).catch((error: unknown) => {
     if (error instanceof ContentError && error.code === 'video_unreadable') throw new ContentError('unsupported_format', `${path} is not a video ffmpeg can read`, { cause: error });

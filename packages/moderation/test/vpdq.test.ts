@@ -7,6 +7,7 @@ import { FormatError } from '../src/errors.ts';
 import { PdqHash } from '../src/pdqHash.ts';
 import { lumaFromPixels, pdqFromLuma, pdqFromRgb } from '../src/pdq.ts';
 import { rate } from '../src/videoFrames.ts';
+import { probeVideo } from '../src/videoProbe.ts';
 import { LetterboxDetector, vpdqHashVideo } from '../src/vpdq.ts';
 import { formatVpdqHashFile, formatVpdqSignal, matchVpdq, parseVpdqHashFile, parseVpdqSignal } from '../src/vpdqFormat.ts';
 import { PDQ_REFERENCE, hasPdqReference } from './shared.ts';
@@ -176,6 +177,19 @@ describe('vPDQ from video with ffmpeg, and letterbox removal', () => {
     await expect(vpdqHashVideo(audio)).rejects.toMatchObject({ code: 'unsupported_format', message: /no video stream/ });
     await expect(vpdqHashVideo(clean, { maxFramePixels: 320 * 240 - 1 })).rejects.toMatchObject({ code: 'too_many_pixels' });
     await expect(vpdqHashVideo(clean, { ffmpeg: join(dir, 'no-such-ffmpeg') })).rejects.toMatchObject({ code: 'ffmpeg_missing' });
+  });
+
+  it('reads an upload only as a video container: a concat list or playlist naming other files is refused', async () => {
+    // Without the demuxer list, ffmpeg would follow the list to clean.mp4 (or a playlist's URLs) and we
+    // would hash and describe a file the uploader named but never sent.
+    const list = join(dir, 'list.mp4');
+    writeFileSync(list, 'ffconcat version 1.0\nfile clean.mp4\n');
+    await expect(vpdqHashVideo(list)).rejects.toMatchObject({ code: 'unsupported_format' });
+    await expect(probeVideo(list)).rejects.toMatchObject({ code: 'unsupported_format' });
+    const playlist = join(dir, 'playlist.mp4');
+    writeFileSync(playlist, `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:6,\n${clean}\n#EXT-X-ENDLIST\n`);
+    await expect(probeVideo(playlist)).rejects.toMatchObject({ code: 'unsupported_format' });
+    expect(await probeVideo(clean)).toMatchObject({ width: 320, height: 240, formatName: 'mov,mp4,m4a,3gp,3g2,mj2' });
   });
 
   it('reads frame rates as ffmpeg prints them, restoring the NTSC family exactly', () => {

@@ -20,7 +20,16 @@ export function mailboxRoutes(ctx: ServerContext, auth: Authenticator): FastifyP
       // Bounded by bytes as well as count: a few 1 MB messages cannot make one read unbounded.
       const mail = await ctx.stores.delivery.mailbox(deviceOf(request).deviceId, request.query.limit, ctx.config.mailboxReadBytes);
       // Large items are streamed out, not encoded into one string (mailboxStream.ts).
-      if (pageBytes(mail) > STREAM_PAGE_BYTES) return reply.type('application/json; charset=utf-8').send(mailboxPageStream(mail) as never); // a stream: the route's serializer is bypassed on purpose
+      if (pageBytes(mail) > STREAM_PAGE_BYTES) {
+        // A peer that stops reading mid-page would hold it until TCP gives up: a socket idle (nothing
+        // written) for push.stallMs is destroyed instead, which frees the page. Once the page is out,
+        // Node sets the socket's keep-alive timeout again; only this listener goes.
+        const socket = request.raw.socket;
+        const stalled = () => socket.destroy();
+        socket.setTimeout(ctx.config.push.stallMs, stalled);
+        reply.raw.once('finish', () => socket.off('timeout', stalled));
+        return reply.type('application/json; charset=utf-8').send(mailboxPageStream(mail) as never); // a stream: the route's serializer is bypassed on purpose
+      }
       return { items: mail.map(toMailboxItem) };
     });
 

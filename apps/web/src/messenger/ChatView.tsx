@@ -10,6 +10,7 @@ import { humanMessage } from '../ui/errors.ts';
 import { deliveryMark, useDelivered, useReadReceipts } from './receipts.ts';
 import { ChangedWarning, useContactTrust } from './trust.tsx';
 import { useDevice, useHistory, type MessengerView } from './useMessenger.ts';
+import { useChatManagers } from './admins.ts';
 
 interface Pending {
   id: number;
@@ -159,7 +160,7 @@ export function ChatView({ groupId, view }: { groupId: string; view: MessengerVi
           </div>
         )}
       </form>
-      <Members groupId={groupId} members={others} onChange={view.refresh} raise={view.raise} />
+      <Members groupId={groupId} members={others} version={view.version + version} onChange={view.refresh} raise={view.raise} />
     </Page>
   );
 }
@@ -265,8 +266,11 @@ function Attachment({ m, groupId, file }: { m: Messenger; groupId: string; file:
   );
 }
 
-function Members({ groupId, members, onChange, raise }: { groupId: string; members: string[]; onChange: () => Promise<void>; raise: (e: unknown) => boolean }) {
+function Members({ groupId, members, version, onChange, raise }: { groupId: string; members: string[]; version: number; onChange: () => Promise<void>; raise: (e: unknown) => boolean }) {
   const m = useDevice();
+  const managers = useChatManagers(m, groupId, version);
+  // Shown only once known to be allowed; if the admins change meanwhile, the SDK's refusal shows below.
+  const mayManage = managers?.mayManage === true;
   const [add, setAdd] = useState('');
   const [name, setName] = useState('');
   const act = useAction(async (fn: () => Promise<void>) => {
@@ -280,23 +284,32 @@ function Members({ groupId, members, onChange, raise }: { groupId: string; membe
   });
   return (
     <Card title="People and settings">
+      {managers?.admins && (
+        <p className="muted" data-admins="">
+          {mayManage ? 'You are an admin of this chat' : 'Only this chat’s admins add, remove and rename'} (admins: {managers.admins.join(', ')}).
+        </p>
+      )}
       <ul>
         {members.map((u) => (
           <li key={u} className="row" style={{ alignItems: 'center' }}>
             <span>{u}</span>
             <Link href={`/safety/${encodeURIComponent(u)}`}>Safety number</Link>
-            <button type="button" className="secondary" disabled={act.busy} onClick={() => void act.run(() => m.removeMembers(groupId, [u]))}>Remove {u}</button>
+            {mayManage && <button type="button" className="secondary" disabled={act.busy} onClick={() => void act.run(() => m.removeMembers(groupId, [u]))}>Remove {u}</button>}
           </li>
         ))}
       </ul>
-      <form className="row" onSubmit={(e) => { e.preventDefault(); void act.run(async () => { await m.addMembers(groupId, add.split(/[\s,]+/).filter(Boolean)); setAdd(''); }); }}>
-        <Field label="Add people" value={add} onChange={setAdd} required />
-        <button type="submit" disabled={act.busy}>Add</button>
-      </form>
-      <form className="row" onSubmit={(e) => { e.preventDefault(); void act.run(async () => { await m.rename(groupId, name); setName(''); }); }}>
-        <Field label="Rename the chat" value={name} onChange={setName} required />
-        <button type="submit" disabled={act.busy}>Rename</button>
-      </form>
+      {mayManage && (
+        <>
+          <form className="row" onSubmit={(e) => { e.preventDefault(); void act.run(async () => { await m.addMembers(groupId, add.split(/[\s,]+/).filter(Boolean)); setAdd(''); }); }}>
+            <Field label="Add people" value={add} onChange={setAdd} required />
+            <button type="submit" disabled={act.busy}>Add</button>
+          </form>
+          <form className="row" onSubmit={(e) => { e.preventDefault(); void act.run(async () => { await m.rename(groupId, name); setName(''); }); }}>
+            <Field label="Rename the chat" value={name} onChange={setName} required />
+            <button type="submit" disabled={act.busy}>Rename</button>
+          </form>
+        </>
+      )}
       <button type="button" className="danger" disabled={act.busy} onClick={() => void act.run(() => m.leave(groupId))}>Leave this chat</button>
       <ErrorNotice error={act.error} />
     </Card>
