@@ -23,7 +23,8 @@
  * Sizes: HASH_BENCH_SIZES (default 1000000,10000000), HASH_BENCH_QUERIES, HASH_BENCH_STORE_SIZES (default
  * 10000000), HASH_BENCH_USEARCH_SIZE (default 100000). Writes bench/results/hash.json.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { serveProcess } from '../apps/cli/test/serveProcess.ts';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +43,6 @@ const QUERIES = Number(process.env.HASH_BENCH_QUERIES ?? 5000);
 const USEARCH_SIZE = Number(process.env.HASH_BENCH_USEARCH_SIZE ?? 100_000);
 const REFERENCE = fileURLToPath(new URL('../../shared/pdq-reference', import.meta.url));
 const REFERENCE_HASHER = fileURLToPath(new URL('../../shared/tools/pdq-photo-hasher', import.meta.url));
-const CLI = fileURLToPath(new URL('../apps/cli/bin/doublelock.js', import.meta.url));
 
 function xorshift(seed: number) {
   let x = seed >>> 0 || 1;
@@ -401,19 +401,9 @@ async function bankLoad(db: Db, n: number, dir: string) {
 const TOKEN = 'bench-matcher-token-0123456789';
 
 async function startMatcherProcess(dataDir: string, indexFile: string): Promise<{ url: string; pid: number; stop: () => void }> {
-  const child = spawn(process.execPath, ['--expose-gc', CLI, 'matcher', 'serve', '--data', dataDir, '--port', '0', '--refresh-ms', '60000', '--index-file', indexFile], {
-    env: { ...process.env, DOUBLELOCK_MATCHER_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /running at (\S+) /.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    child.once('exit', (code) => reject(new Error(`matcher exited ${code}: ${out}`)));
+  const { child, url } = await serveProcess(['matcher', 'serve', '--data', dataDir, '--port', '0', '--refresh-ms', '60000', '--index-file', indexFile], {
+    env: { DOUBLELOCK_MATCHER_TOKEN: TOKEN },
+    nodeArgs: ['--expose-gc'],
   });
   return { url, pid: child.pid!, stop: () => child.kill('SIGTERM') };
 }

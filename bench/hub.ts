@@ -15,11 +15,11 @@
  *
  * Writes bench/results/hub.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { serveProcess } from '../apps/cli/test/serveProcess.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { Hub } from '@doublelock/hub';
 import { HubClient, HubSync } from '@doublelock/hub/platform';
@@ -32,7 +32,6 @@ import { median, printTable, writeResults } from './lib/report.ts';
 const SIGNALS = Number(process.env.HUB_BENCH_SIGNALS ?? 1_000_000);
 const DEFAULT_SAMPLES = Number(process.env.HUB_BENCH_DEFAULT_SAMPLES ?? 3);
 const FAST_SAMPLES = Number(process.env.HUB_BENCH_FAST_SAMPLES ?? 5);
-const CLI = fileURLToPath(new URL('../apps/cli/bin/doublelock.js', import.meta.url));
 const ms = (t: number) => performance.now() - t;
 
 function rng(seed: number) {
@@ -60,18 +59,8 @@ async function picture(seed: number): Promise<Buffer> {
   return sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg().toBuffer();
 }
 
-async function startHubProcess(dir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [CLI, 'hub', 'serve', '--data', dir, '--port', '0', '--rate-limit', '1000000', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /running at (\S+) \(/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`hub exited ${code}`)));
-  });
-  return { url, child };
+function startHubProcess(dir: string): Promise<{ url: string; child: ChildProcess }> {
+  return serveProcess(['hub', 'serve', '--data', dir, '--port', '0', '--rate-limit', '1000000', '--log-level', 'warn'], { inheritStderr: true });
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
